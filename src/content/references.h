@@ -1,0 +1,41 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "content/diagnostic.h"
+#include "content/value.h"
+
+namespace envflow::content {
+
+// One loaded content document.
+struct Document {
+  std::string path;  // e.g. "agents/support.yaml"
+  std::string kind;  // e.g. "Agent"
+  std::string name;  // the `name` field
+  const Value* value = nullptr;
+};
+
+// The names each kind declares, plus each variable's declared type.
+struct Catalog {
+  std::map<std::string, std::set<std::string>> names; // kind -> names
+  std::map<std::string, std::string> variable_types;  // variable name -> type
+
+  static Catalog from(const std::vector<Document>& documents);
+  bool has(const std::string& kind, const std::string& name) const;
+};
+
+// Cross-file references of `document` against `catalog`:
+//  - a workflow step's `agent`, `integration`, `workflow` exist (rules
+//    "ref-agent", "ref-integration", "ref-workflow");
+//  - an agent's `knowledge` entries and `tools[].integration` exist
+//    ("ref-knowledge", "ref-integration");
+//  - a channel's `agent` / `workflow` exist;
+//  - every `{{ vars.X }}` in any string names a declared variable ("ref-variable").
+// Each diagnostic sits on the referencing node and names what is missing
+// and which names are declared (or "did you mean …").
+std::vector<Diagnostic> check_references(const Document& document, const Catalog& catalog);
+
+} // namespace envflow::content

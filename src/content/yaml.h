@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "content/diagnostic.h"
+#include "content/value.h"
+
+namespace envflow::content {
+
+struct YamlLimits {
+  // Total nodes a document may produce once aliases are expanded. Bounds
+  // alias bombs ("billion laughs") in time and memory.
+  std::size_t max_nodes = 100'000;
+  // Deepest nesting of sequences and mappings.
+  std::size_t max_depth = 64;
+};
+
+struct YamlResult {
+  std::optional<Value> value; // empty when the text could not be loaded
+  std::vector<Diagnostic> diagnostics;
+};
+
+// Parse `text` (the contents of `path`) into a typed Value.
+//
+// Scalars are typed by the YAML 1.2 core schema: plain `true`/`false` (and
+// `True`, `TRUE`) are booleans, `null`, `~` and empty are null, decimal,
+// `0o` octal and `0x` hex integers are integers, floats including `.inf`
+// and `.nan` are numbers, and every quoted or block scalar is a string.
+// `yes`, `on`, `017` stay what YAML 1.2 says (`yes` a string, `017` the integer 17).
+//
+// Reports, as diagnostics on `path` with 1-based positions: syntax errors
+// (rule "yaml-syntax"), duplicate mapping keys ("yaml-duplicate-key"),
+// alias expansion over `limits.max_nodes` or nesting over `limits.max_depth`
+// ("yaml-limit"), merge keys `<<` ("yaml-merge-key", unsupported), complex
+// (non-scalar) keys ("yaml-complex-key"), and more than one document
+// ("yaml-multi-document"). An empty document yields a null Value.
+YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits = {});
+
+} // namespace envflow::content

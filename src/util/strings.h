@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace envflow::util {
+
+std::vector<std::string> split(std::string_view text, char separator);
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+std::string_view trim(std::string_view text);
+bool starts_with(std::string_view text, std::string_view prefix);
+bool ends_with(std::string_view text, std::string_view suffix);
+std::string to_lower(std::string_view text);
+// `text` with every `from` replaced by `to`.
+std::string replace_all(std::string text, std::string_view from, std::string_view to);
+// File name without directory and last extension: "agents/a.yaml" -> "a".
+std::string path_stem(std::string_view path);
+// First path component, or "" when there is none: "agents/a.yaml" -> "agents".
+std::string first_component(std::string_view path);
+// True when `text` is valid UTF-8.
+bool is_valid_utf8(std::string_view text);
+
+} // namespace envflow::util
