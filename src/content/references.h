@@ -22,6 +22,7 @@ struct Document {
 struct Catalog {
   std::map<std::string, std::set<std::string>> names; // kind -> names
   std::map<std::string, std::string> variable_types;  // variable name -> type
+  std::set<std::string> files;                        // every file path of the snapshot
 
   static Catalog from(const std::vector<Document>& documents);
   bool has(const std::string& kind, const std::string& name) const;

@@ -1,0 +1,163 @@
+#include "core/audit.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
+
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace {
+
+std::string iso_time(std::int64_t seconds) {
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::int64_t parse_iso_time(const std::string& text) {
+  std::tm tm{};
+  if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) {
+    return 0;
+  }
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string id_or_zero(const std::optional<std::string>& id) {
+  return id.value_or(std::string(git::k_zero_id));
+}
+
+} // namespace
+
+std::string AuditRecord::to_message() const {
+  std::string summary = "envflow " + op;
+  if (!env.empty()) {
+    summary += " " + env;
+  }
+  std::string body = summary + "\n\n";
+  body += "op: " + op + "\n";
+  if (!env.empty()) {
+    body += "env: " + env + "\n";
+  }
+  body += "actor: " + actor + "\n";
+  body += "time: " + iso_time(time) + "\n";
+  body += "tool: " + tool + "\n";
+  for (const auto& move : moves) {
+    body += "move: " + move.ref + " " + move.old_id + " " + move.new_id + "\n";
+  }
+  for (const auto& approval : approvals) {
+    body += "approval: " + approval + "\n";
+  }
+  if (!note.empty()) {
+    body += "note: " + util::replace_all(note, "\n", " ") + "\n";
+  }
+  return body;
+}
+
+std::optional<AuditRecord> AuditRecord::from_message(const std::string& message) {
+  AuditRecord record;
+  for (const auto& raw : util::split(message, '\n')) {
+    const size_t colon = raw.find(": ");
+    if (colon == std::string::npos) {
+      continue;
+    }
+    const std::string key = raw.substr(0, colon);
+    const std::string value = raw.substr(colon + 2);
+    if (key == "op") {
+      record.op = value;
+    } else if (key == "env") {
+      record.env = value;
+    } else if (key == "actor") {
+      record.actor = value;
+    } else if (key == "time") {
+      record.time = parse_iso_time(value);
+    } else if (key == "tool") {
+      record.tool = value;
+    } else if (key == "approval") {
+      record.approvals.push_back(value);
+    } else if (key == "note") {
+      record.note = value;
+    } else if (key == "move") {
+      const auto parts = util::split(value, ' ');
+      if (parts.size() != 3) {
+        return std::nullopt;
+      }
+      record.moves.push_back(RefMove{parts[0], parts[1], parts[2]});
+    }
+  }
+  if (record.op.empty()) {
+    return std::nullopt;
+  }
+  return record;
+}
+
+void commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>& updates,
+                       AuditRecord record) {
+  record.moves.clear();
+  for (const auto& update : updates) {
+    record.moves.push_back(RefMove{update.name, id_or_zero(update.expected),
+                                   id_or_zero(update.target)});
+  }
+  if (record.time == 0) {
+    record.time = now();
+  }
+  if (record.tool.empty()) {
+    record.tool = std::string("envflow ") + ENVFLOW_VERSION;
+  }
+  const std::string message = record.to_message();
+  const git::Person person{record.actor.empty() ? "envflow" : record.actor,
+                           record.actor.find('@') != std::string::npos ? record.actor
+                                                                       : "envflow@localhost"};
+  constexpr int k_attempts = 50;
+  for (int attempt = 1;; ++attempt) {
+    const std::optional<std::string> head = repo.ref_target(k_audit_ref);
+    std::vector<std::string> parents;
+    if (head) {
+      parents.push_back(*head);
+    }
+    // Objects first, refs last: a crash before the transaction leaves only
+    // an unreachable commit behind.
+    const std::string commit = repo.write_commit(std::string(git::k_empty_tree_id), parents,
+                                                 message, person, record.time);
+    std::vector<git::RefUpdate> all = updates;
+    all.push_back(git::RefUpdate{k_audit_ref, head, commit});
+    try {
+      repo.update_refs(all, "envflow: " + record.op);
+      return;
+    } catch (const git::RefConflict& conflict) {
+      if (conflict.ref() != k_audit_ref || attempt == k_attempts) {
+        throw;
+      }
+    }
+  }
+}
+
+std::vector<AuditRecord> read_audit(const git::Repository& repo) {
+  std::vector<AuditRecord> records;
+  const std::optional<std::string> head = repo.ref_target(k_audit_ref);
+  if (!head) {
+    return records;
+  }
+  for (const auto& id : repo.commits_between("", *head)) {
+    auto record = AuditRecord::from_message(repo.commit(id).message);
+    if (record) {
+      record->id = id;
+      records.push_back(std::move(*record));
+    }
+  }
+  std::reverse(records.begin(), records.end());
+  return records;
+}
+
+std::int64_t now() {
+  if (const char* fixed = std::getenv("ENVFLOW_NOW"); fixed != nullptr && *fixed != '\0') {
+    return std::strtoll(fixed, nullptr, 10);
+  }
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+} // namespace envflow::core

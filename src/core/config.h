@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "content/diagnostic.h"
+
+namespace envflow::git {
+class Repository;
+}
+
+namespace envflow::core {
+
+inline constexpr const char* k_config_ref = "refs/envflow/config";
+inline constexpr const char* k_config_file = "envflow.yaml";
+
+struct Environment {
+  std::string name;
+  std::string branch;
+  std::vector<std::string> write;     // groups that may commit (first environment)
+  std::vector<std::string> promote;   // groups that may sync into it
+  int approvals = 0;                  // distinct approvals required to sync into it
+  std::vector<std::string> approvers; // groups whose approvals count
+  std::vector<std::string> local;     // groups that may change its local data
+  bool auto_promote = false;
+};
+
+// The pipeline and policy: `envflow.yaml` at refs/envflow/config.
+struct PipelineConfig {
+  std::vector<Environment> environments;
+  std::map<std::string, std::vector<std::string>> groups; // group -> actors
+  std::vector<std::string> admins;
+  std::vector<std::string> publishers;
+  std::vector<std::string> hotfixers;
+  std::vector<std::string> identity_env{"GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER",
+                                        "REMOTE_USER"};
+  bool identity_required = false;
+  std::uint64_t max_file_size = 1024 * 1024;
+  bool release_sign = true;
+  std::string release_format;          // "openpgp" or "ssh"; "" = git config gpg.format
+  std::string release_signing_key;     // "" = git config user.signingKey
+  std::string release_allowed_signers; // path inside the config ref's tree
+  std::string backport_notify;
+
+  // The environment named `name`, or nullptr.
+  const Environment* find(const std::string& name) const;
+  // The environment whose branch is `branch`, or nullptr.
+  const Environment* by_branch(const std::string& branch) const;
+  // Position of `name` in the pipeline, or -1.
+  int index_of(const std::string& name) const;
+  const Environment& first() const { return environments.front(); }
+  const Environment& last() const { return environments.back(); }
+  // True when `actor` belongs to one of `groups` (a group "*" admits everyone).
+  bool member(const std::string& actor, const std::vector<std::string>& groups) const;
+};
+
+// The default pipeline for `envs` with `actor` in every group and no approvals.
+PipelineConfig default_config(const std::vector<std::string>& envs, const std::string& actor);
+
+// Parse and validate `text` (from `path`). Diagnostics are returned in
+// `problems`; the config is returned only when there are none.
+std::optional<PipelineConfig> parse_config(const std::string& text, const std::string& path,
+                                           std::vector<content::Diagnostic>& problems);
+
+// `config` as envflow.yaml text, with comments that explain each field.
+std::string render_config(const PipelineConfig& config);
+
+// Load the config from refs/envflow/config (or from commit `rev` of it).
+// Returns nullopt when the ref does not exist; throws util::Refused with the
+// diagnostics when it is invalid.
+std::optional<PipelineConfig> load_config(const git::Repository& repo,
+                                          const std::string& rev = "");
+
+// load_config, but refuse with a helpful message when the repository has no
+// envflow config ("run envflow init or envflow setup").
+PipelineConfig require_config(const git::Repository& repo);
+
+} // namespace envflow::core

@@ -1,0 +1,110 @@
+#include "core/hooks.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/config.h"
+#include "core/context.h"
+#include "core/workspace.h"
+#include "git/repo.h"
+#include "util/embedded.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view k_chained_suffix = ".envflow-chained";
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+fs::path hooks_dir(const git::Repository& repo) {
+  if (auto configured = repo.config_string("core.hooksPath"); configured && !configured->empty()) {
+    fs::path path(*configured);
+    if (path.is_relative()) {
+      path = fs::path(repo.is_bare() ? repo.git_dir() : repo.workdir()) / path;
+    }
+    return path;
+  }
+  return fs::path(repo.common_dir()) / "hooks";
+}
+
+// Write hook `name` from the embedded hooks/ folder, chaining a foreign one.
+std::string install_hook(const fs::path& dir, const std::string& name) {
+  const auto script = util::embedded_file("hooks/" + name);
+  if (!script) {
+    throw util::IoError("hook " + name + " is not built into this envflow");
+  }
+  const std::string text = util::replace_all(std::string(*script), "@ENVFLOW@", self_executable());
+  const fs::path path = dir / name;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (fs::exists(path)) {
+    const std::string existing = read_file(path);
+    if (existing == text) {
+      return path.string();
+    }
+    if (existing.find("envflow hook " + name) == std::string::npos) {
+      const fs::path chained = dir / (name + std::string(k_chained_suffix));
+      if (fs::exists(chained)) {
+        throw util::Refused("cannot install the " + name + " hook: " + path.string() +
+                            " is not envflow's and " + chained.string() +
+                            " already exists; merge them by hand");
+      }
+      fs::rename(path, chained, ec);
+      if (ec) {
+        throw util::IoError("keeping the existing hook " + path.string() + ": " + ec.message());
+      }
+    }
+  }
+  const fs::path temp = dir / (name + ".envflow-tmp");
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) {
+      throw util::IoError("writing " + temp.string());
+    }
+  }
+  fs::permissions(temp, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec,
+                  ec);
+  fs::rename(temp, path, ec);
+  if (ec) {
+    throw util::IoError("installing " + path.string() + ": " + ec.message());
+  }
+  return path.string();
+}
+
+} // namespace
+
+std::vector<std::string> install_client_hooks(const git::Repository& repo) {
+  if (repo.is_bare()) {
+    throw util::UsageError("a bare repository has no commits made in it: install server hooks "
+                           "with envflow install-hooks --server");
+  }
+  return {install_hook(hooks_dir(repo), "pre-commit")};
+}
+
+content::ValidationReport run_pre_commit(const git::Repository& repo) {
+  const auto config = load_config(repo);
+  if (config) {
+    const std::string branch = repo.head_branch();
+    const Environment* env = config->by_branch(branch);
+    if (env != nullptr && env->name != config->first().name) {
+      throw util::Refused(env->name + " is read-only: change " + config->first().name +
+                          " and promote with envflow sync (hotfixes: envflow hotfix start NAME)");
+    }
+  }
+  return validate_index(repo);
+}
+
+} // namespace envflow::core

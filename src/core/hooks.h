@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "content/validator.h"
+
+namespace envflow::git {
+class Repository;
+}
+
+namespace envflow::core {
+
+// Install the client-side hooks (pre-commit) into the repository's hooks
+// folder (core.hooksPath honoured). Idempotent; a foreign hook already there
+// is kept as `<hook>.envflow-chained` and still runs. Returns the paths written.
+std::vector<std::string> install_client_hooks(const git::Repository& repo);
+
+// What `envflow hook pre-commit` decides: throws util::Refused when the
+// branch is a protected environment other than the first; otherwise
+// returns the validation of what is staged (the caller refuses when not ok).
+content::ValidationReport run_pre_commit(const git::Repository& repo);
+
+} // namespace envflow::core

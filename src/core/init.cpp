@@ -1,0 +1,173 @@
+#include "core/init.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "content/schema.h"
+#include "core/audit.h"
+#include "core/config.h"
+#include "core/context.h"
+#include "core/hooks.h"
+#include "core/sources.h"
+#include "git/repo.h"
+#include "util/embedded.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view k_template_root = "templates/workspace/";
+
+bool valid_env_name(const std::string& name) {
+  if (name.empty() || name.size() > 31 || name[0] < 'a' || name[0] > 'z') {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+git::Repository open_or_create(const InitOptions& options, bool& existed) {
+  const fs::path dir = fs::absolute(options.dir.empty() ? "." : options.dir);
+  std::error_code ec;
+  existed = fs::exists(dir / ".git", ec) ||
+            (options.bare && fs::exists(dir / "HEAD", ec) && fs::exists(dir / "objects", ec));
+  if (existed) {
+    return git::Repository::open(dir.string());
+  }
+  return git::Repository::init(dir.string(), options.bare, options.envs.front());
+}
+
+} // namespace
+
+void check_environment_names(const std::vector<std::string>& envs) {
+  if (envs.size() < 2 || envs.size() > 8) {
+    throw util::UsageError("a pipeline has 2 to 8 environments, got " + std::to_string(envs.size()));
+  }
+  std::set<std::string> seen;
+  for (const auto& env : envs) {
+    if (!valid_env_name(env)) {
+      throw util::UsageError("invalid environment name '" + env +
+                             "': use lowercase letters, digits and '-', starting with a letter");
+    }
+    if (!seen.insert(env).second) {
+      throw util::UsageError("environment '" + env + "' is listed twice");
+    }
+  }
+}
+
+InitResult init_repository(const InitOptions& options) {
+  check_environment_names(options.envs);
+  bool existed = false;
+  git::Repository repo = open_or_create(options, existed);
+  InitResult result;
+  result.root = repo.is_bare() ? repo.git_dir() : repo.workdir();
+  result.actor = resolve_actor(options.actor, &repo);
+
+  if (repo.ref_target(k_config_ref)) {
+    throw util::Refused("already an envflow repository (" + std::string(k_config_ref) +
+                        " exists): nothing to do; see envflow status");
+  }
+  const std::string first_branch = "refs/heads/" + options.envs.front();
+  std::optional<std::string> base = repo.ref_target(first_branch);
+  if (!base && !repo.head_unborn()) {
+    base = repo.resolve_commit("HEAD");
+  }
+  for (size_t i = 1; i < options.envs.size(); ++i) {
+    if (repo.ref_target("refs/heads/" + options.envs[i])) {
+      throw util::Refused("branch '" + options.envs[i] +
+                          "' already exists; envflow creates every environment branch itself. "
+                          "Rename or delete it, or pick other names with --envs");
+    }
+  }
+  if (existed && !repo.is_bare()) {
+    const auto dirty = repo.dirty_paths();
+    if (!dirty.empty()) {
+      throw util::Refused("uncommitted changes (" + dirty.front() +
+                          (dirty.size() > 1 ? " and " + std::to_string(dirty.size() - 1) + " more"
+                                            : std::string()) +
+                          "): commit or stash them before envflow init");
+    }
+  }
+
+  // Objects first.
+  std::string commit;
+  const bool adopt = base && repo.read_path(*base, std::string(content::k_workspace_file));
+  if (adopt) {
+    TreeSource source(repo, *base);
+    const auto report = content::validate(source, {}, content::SchemaSet::builtin());
+    if (!report.ok()) {
+      std::string message = "the existing workspace does not validate; fix it before envflow init:";
+      for (const auto& d : report.diagnostics) {
+        message += "\n  " + d.to_text();
+      }
+      throw util::Refused(message);
+    }
+    commit = *base;
+    result.adopted = true;
+  } else {
+    std::map<std::string, git::NewFile> files;
+    for (const auto& file : util::embedded_files()) {
+      if (!util::starts_with(file.path, k_template_root)) {
+        continue;
+      }
+      const std::string path(file.path.substr(k_template_root.size()));
+      if (base && repo.read_path(*base, path)) {
+        throw util::Refused("the starter workspace would overwrite " + path +
+                            "; move it away or add a workspace.yaml to adopt your own content");
+      }
+      files[path] = git::NewFile{repo.write_blob(file.data), git::Mode::regular};
+    }
+    const std::string tree = repo.update_tree(base ? *base : "", files);
+    const git::Person author = repo.default_person();
+    commit = repo.write_commit(tree, base ? std::vector<std::string>{*base}
+                                          : std::vector<std::string>{},
+                               "Start the envflow workspace\n\nStarter content from "
+                               "envflow init: two agents, a workflow, a knowledge base, an "
+                               "integration, a channel and three variables.\n",
+                               author);
+  }
+  const PipelineConfig config = default_config(options.envs, result.actor);
+  const std::string config_blob = repo.write_blob(render_config(config));
+  const std::string config_tree =
+      repo.write_tree({{k_config_file, git::NewFile{config_blob, git::Mode::regular}}});
+  const std::string config_commit =
+      repo.write_commit(config_tree, {}, "envflow init: pipeline config\n", repo.default_person());
+
+  // Then every ref in one transaction, with its audit record.
+  std::vector<git::RefUpdate> updates;
+  for (const auto& env : options.envs) {
+    const std::string ref = "refs/heads/" + env;
+    updates.push_back(git::RefUpdate{ref, ref == first_branch ? base : std::nullopt, commit});
+  }
+  if (updates.front().expected == updates.front().target) {
+    updates.erase(updates.begin()); // adopted: the first branch already points there
+  }
+  updates.push_back(git::RefUpdate{k_config_ref, std::nullopt, config_commit});
+  AuditRecord record;
+  record.op = "init";
+  record.actor = result.actor;
+  record.note = "environments: " + util::join(options.envs, ", ");
+  try {
+    commit_with_audit(repo, updates, record);
+  } catch (const git::RefConflict& conflict) {
+    throw util::Refused(std::string("another process changed ") + conflict.ref() +
+                        " during envflow init; run it again");
+  }
+  result.commit = commit;
+
+  if (!repo.is_bare()) {
+    if (repo.head_branch() != options.envs.front() || !adopt) {
+      repo.checkout_branch(options.envs.front());
+    }
+    result.hooks = install_client_hooks(repo);
+  }
+  return result;
+}
+
+} // namespace envflow::core

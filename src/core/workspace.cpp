@@ -1,0 +1,96 @@
+#include "core/workspace.h"
+
+#include <filesystem>
+
+#include "content/schema.h"
+#include "core/config.h"
+#include "core/sources.h"
+#include "git/repo.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// `path` relative to `root` ('/'-separated), refusing paths that leave it.
+std::string inside(const std::string& root, const std::string& path) {
+  const fs::path base = fs::weakly_canonical(fs::path(root));
+  const fs::path target = fs::weakly_canonical(fs::absolute(fs::path(path)));
+  const fs::path relative = target.lexically_relative(base);
+  const std::string text = relative.generic_string();
+  if (relative.empty() || text == ".." || util::starts_with(text, "../")) {
+    throw util::UsageError("path outside the workspace: " + path + " (the workspace is " +
+                           base.string() + ")");
+  }
+  return text == "." ? std::string() : text;
+}
+
+// A repository-relative path given for --rev, normalized; refuses escapes.
+std::string normalized(const std::string& path) {
+  const fs::path p = fs::path(path).lexically_normal();
+  const std::string text = p.generic_string();
+  if (p.is_absolute() || text == ".." || util::starts_with(text, "../")) {
+    throw util::UsageError("path outside the workspace: " + path +
+                           " (with --rev, paths are relative to the repository root)");
+  }
+  return text == "." || text == "./" ? std::string() : text;
+}
+
+content::ValidationReport run(content::FileSource& source, content::ValidateOptions options) {
+  return content::validate(source, options, content::SchemaSet::builtin());
+}
+
+} // namespace
+
+content::ValidateOptions options_for(const git::Repository& repo) {
+  content::ValidateOptions options;
+  if (auto config = load_config(repo)) {
+    options.max_file_size = config->max_file_size;
+  }
+  return options;
+}
+
+content::ValidationReport validate_worktree(const git::Repository& repo,
+                                            const std::vector<std::string>& paths,
+                                            content::Scope scope) {
+  if (repo.is_bare()) {
+    throw util::UsageError("this is a bare repository: validate a commit with --rev REV");
+  }
+  content::ValidateOptions options = options_for(repo);
+  options.scope = scope;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(path, ec))) {
+      throw util::UsageError("no such file or directory: " + path);
+    }
+    options.only.push_back(inside(repo.workdir(), path));
+  }
+  WorktreeSource source(repo.workdir(), &repo);
+  return run(source, options);
+}
+
+content::ValidationReport validate_revision(const git::Repository& repo, const std::string& rev,
+                                            const std::vector<std::string>& paths,
+                                            content::Scope scope) {
+  const std::optional<std::string> commit = repo.resolve_commit(rev);
+  if (!commit) {
+    throw util::UsageError("unknown revision '" + rev + "'");
+  }
+  content::ValidateOptions options = options_for(repo);
+  options.scope = scope;
+  for (const auto& path : paths) {
+    options.only.push_back(normalized(path));
+  }
+  TreeSource source(repo, *commit);
+  return run(source, options);
+}
+
+content::ValidationReport validate_index(const git::Repository& repo) {
+  IndexSource source(repo);
+  return run(source, options_for(repo));
+}
+
+} // namespace envflow::core

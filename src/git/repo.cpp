@@ -1,0 +1,500 @@
+#include "git/repo.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "git/handle.h"
+#include "util/error.h"
+
+namespace envflow::git {
+
+using namespace detail;
+
+namespace detail {
+
+std::string to_hex(const git_oid& oid) {
+  char buffer[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(buffer, sizeof buffer, &oid);
+  return buffer;
+}
+
+git_oid from_hex(const std::string& hex) {
+  git_oid oid;
+  if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, hex.c_str()) < 0) {
+    throw util::IoError("invalid object id '" + hex + "'");
+  }
+  return oid;
+}
+
+} // namespace detail
+
+namespace {
+
+struct LibraryInit {
+  LibraryInit() {
+    git_libgit2_init();
+    // Keep big trees cached: path lookups in large folders otherwise re-parse them.
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, size_t{1} << 20);
+  }
+  ~LibraryInit() { git_libgit2_shutdown(); }
+};
+
+void ensure_library() { static LibraryInit init; }
+
+Mode mode_of(git_filemode_t mode) {
+  switch (mode) {
+  case GIT_FILEMODE_BLOB_EXECUTABLE:
+    return Mode::executable;
+  case GIT_FILEMODE_LINK:
+    return Mode::symlink;
+  case GIT_FILEMODE_COMMIT:
+    return Mode::submodule;
+  case GIT_FILEMODE_TREE:
+    return Mode::tree;
+  default:
+    return Mode::regular;
+  }
+}
+
+git_filemode_t filemode_of(Mode mode) {
+  switch (mode) {
+  case Mode::executable:
+    return GIT_FILEMODE_BLOB_EXECUTABLE;
+  case Mode::symlink:
+    return GIT_FILEMODE_LINK;
+  case Mode::submodule:
+    return GIT_FILEMODE_COMMIT;
+  case Mode::tree:
+    return GIT_FILEMODE_TREE;
+  case Mode::regular:
+    break;
+  }
+  return GIT_FILEMODE_BLOB;
+}
+
+std::string with_slash(const char* path) {
+  std::string s = path != nullptr ? path : "";
+  if (!s.empty() && s.back() != '/') {
+    s += '/';
+  }
+  return s;
+}
+
+} // namespace
+
+struct Repository::Impl {
+  RepositoryPtr repo;
+
+  git_repository* get() const { return repo.get(); }
+
+  TreePtr tree(const std::string& commit_or_tree) const {
+    ObjectPtr object;
+    const git_oid oid = from_hex(commit_or_tree);
+    check(git_object_lookup(out(object), get(), &oid, GIT_OBJECT_ANY),
+          "reading object " + commit_or_tree);
+    ObjectPtr peeled;
+    check(git_object_peel(out(peeled), object.get(), GIT_OBJECT_TREE),
+          "reading tree of " + commit_or_tree);
+    return TreePtr(reinterpret_cast<git_tree*>(peeled.release()));
+  }
+
+  SignaturePtr signature(const Person& person, std::optional<std::int64_t> time) const {
+    SignaturePtr sig;
+    if (time) {
+      check(git_signature_new(out(sig), person.name.c_str(), person.email.c_str(), *time, 0),
+            "creating signature");
+    } else {
+      check(git_signature_now(out(sig), person.name.c_str(), person.email.c_str()),
+            "creating signature");
+    }
+    return sig;
+  }
+};
+
+Repository::Repository(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Repository::Repository(Repository&&) noexcept = default;
+Repository& Repository::operator=(Repository&&) noexcept = default;
+Repository::~Repository() = default;
+
+Repository Repository::open(const std::string& path, Open how) {
+  ensure_library();
+  auto impl = std::make_unique<Impl>();
+  int rc = 0;
+  if (how == Open::from_env) {
+    rc = git_repository_open_ext(out(impl->repo), nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+  } else {
+    rc = git_repository_open_ext(out(impl->repo), path.c_str(), 0, nullptr);
+  }
+  if (rc < 0) {
+    throw util::IoError("not a git repository (or any parent): " +
+                        (how == Open::from_env ? std::string("$GIT_DIR") : path) + ": " +
+                        last_error());
+  }
+  return Repository(std::move(impl));
+}
+
+Repository Repository::init(const std::string& path, bool bare, const std::string& branch) {
+  ensure_library();
+  auto impl = std::make_unique<Impl>();
+  git_repository_init_options options = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+  options.flags = GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_MKDIR;
+  if (bare) {
+    options.flags |= GIT_REPOSITORY_INIT_BARE;
+  }
+  options.initial_head = branch.c_str();
+  check(git_repository_init_ext(out(impl->repo), path.c_str(), &options),
+        "creating repository at " + path);
+  return Repository(std::move(impl));
+}
+
+bool Repository::is_bare() const { return git_repository_is_bare(m_impl->get()) != 0; }
+std::string Repository::git_dir() const { return with_slash(git_repository_path(m_impl->get())); }
+std::string Repository::workdir() const { return with_slash(git_repository_workdir(m_impl->get())); }
+std::string Repository::common_dir() const {
+  return with_slash(git_repository_commondir(m_impl->get()));
+}
+
+std::optional<std::string> Repository::resolve_commit(const std::string& rev) const {
+  ObjectPtr object;
+  if (git_revparse_single(out(object), m_impl->get(), rev.c_str()) < 0) {
+    return std::nullopt;
+  }
+  ObjectPtr commit;
+  if (git_object_peel(out(commit), object.get(), GIT_OBJECT_COMMIT) < 0) {
+    return std::nullopt;
+  }
+  return to_hex(*git_object_id(commit.get()));
+}
+
+std::optional<std::string> Repository::ref_target(const std::string& name) const {
+  git_oid oid;
+  const int rc = git_reference_name_to_id(&oid, m_impl->get(), name.c_str());
+  if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC) {
+    return std::nullopt;
+  }
+  check(rc, "reading " + name);
+  return to_hex(oid);
+}
+
+std::vector<std::string> Repository::list_refs(const std::string& glob) const {
+  ReferenceIteratorPtr iterator;
+  check(git_reference_iterator_glob_new(out(iterator), m_impl->get(), glob.c_str()),
+        "listing references");
+  std::vector<std::string> names;
+  const char* name = nullptr;
+  while (git_reference_next_name(&name, iterator.get()) == 0) {
+    names.emplace_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string Repository::head_branch() const {
+  ReferencePtr head;
+  if (git_reference_lookup(out(head), m_impl->get(), "HEAD") < 0 ||
+      git_reference_type(head.get()) != GIT_REFERENCE_SYMBOLIC) {
+    return {};
+  }
+  std::string target = git_reference_symbolic_target(head.get());
+  const std::string prefix = "refs/heads/";
+  return target.starts_with(prefix) ? target.substr(prefix.size()) : target;
+}
+
+bool Repository::head_unborn() const { return git_repository_head_unborn(m_impl->get()) == 1; }
+
+CommitInfo Repository::commit(const std::string& id) const {
+  CommitPtr commit;
+  const git_oid oid = from_hex(id);
+  check(git_commit_lookup(out(commit), m_impl->get(), &oid), "reading commit " + id);
+  CommitInfo info;
+  info.id = id;
+  info.tree = to_hex(*git_commit_tree_id(commit.get()));
+  for (unsigned i = 0; i < git_commit_parentcount(commit.get()); ++i) {
+    info.parents.push_back(to_hex(*git_commit_parent_id(commit.get(), i)));
+  }
+  const char* summary = git_commit_summary(commit.get());
+  info.summary = summary != nullptr ? summary : "";
+  const char* message = git_commit_message(commit.get());
+  info.message = message != nullptr ? message : "";
+  const git_signature* author = git_commit_author(commit.get());
+  info.author = Person{author->name, author->email};
+  info.time = git_commit_time(commit.get());
+  return info;
+}
+
+std::string Repository::tree_of(const std::string& commit_or_tree) const {
+  return to_hex(*git_tree_id(m_impl->tree(commit_or_tree).get()));
+}
+
+std::vector<TreeEntry> Repository::list_tree(const std::string& commit_or_tree) const {
+  OdbPtr odb;
+  check(git_repository_odb(out(odb), m_impl->get()), "opening object database");
+  std::vector<TreeEntry> entries;
+  std::function<void(const git_tree*, const std::string&)> walk = [&](const git_tree* tree,
+                                                                       const std::string& prefix) {
+    const size_t count = git_tree_entrycount(tree);
+    for (size_t i = 0; i < count; ++i) {
+      const git_tree_entry* entry = git_tree_entry_byindex(tree, i);
+      const std::string path = prefix + git_tree_entry_name(entry);
+      const Mode mode = mode_of(git_tree_entry_filemode(entry));
+      if (mode == Mode::tree) {
+        TreePtr sub;
+        check(git_tree_lookup(out(sub), m_impl->get(), git_tree_entry_id(entry)),
+              "reading tree " + path);
+        walk(sub.get(), path + "/");
+        continue;
+      }
+      TreeEntry e{path, mode, to_hex(*git_tree_entry_id(entry)), 0};
+      if (mode != Mode::submodule) {
+        size_t size = 0;
+        git_object_t type = GIT_OBJECT_INVALID;
+        check(git_odb_read_header(&size, &type, odb.get(), git_tree_entry_id(entry)),
+              "reading " + path);
+        e.size = size;
+      }
+      entries.push_back(std::move(e));
+    }
+  };
+  const TreePtr root = m_impl->tree(commit_or_tree);
+  walk(root.get(), "");
+  std::sort(entries.begin(), entries.end(),
+            [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  return entries;
+}
+
+std::optional<std::string> Repository::read_path(const std::string& commit,
+                                                 const std::string& path) const {
+  const TreePtr tree = m_impl->tree(commit);
+  TreeEntryPtr entry;
+  if (git_tree_entry_bypath(out(entry), tree.get(), path.c_str()) < 0 ||
+      git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) {
+    return std::nullopt;
+  }
+  return read_blob(to_hex(*git_tree_entry_id(entry.get())));
+}
+
+std::string Repository::read_blob(const std::string& id) const {
+  BlobPtr blob;
+  const git_oid oid = from_hex(id);
+  check(git_blob_lookup(out(blob), m_impl->get(), &oid), "reading blob " + id);
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                     static_cast<size_t>(git_blob_rawsize(blob.get())));
+}
+
+std::vector<TreeEntry> Repository::list_index(const std::string& path) const {
+  IndexPtr index;
+  if (path.empty()) {
+    check(git_repository_index(out(index), m_impl->get()), "opening the index");
+  } else {
+    check(git_index_open(out(index), path.c_str()), "opening the index " + path);
+  }
+  std::vector<TreeEntry> entries;
+  const size_t count = git_index_entrycount(index.get());
+  for (size_t i = 0; i < count; ++i) {
+    const git_index_entry* entry = git_index_get_byindex(index.get(), i);
+    if (GIT_INDEX_ENTRY_STAGE(entry) != 0) {
+      continue;
+    }
+    entries.push_back(TreeEntry{entry->path, mode_of(static_cast<git_filemode_t>(entry->mode)),
+                                to_hex(entry->id), entry->file_size});
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  return entries;
+}
+
+bool Repository::is_ignored(const std::string& path) const {
+  int ignored = 0;
+  check(git_ignore_path_is_ignored(&ignored, m_impl->get(), path.c_str()), "reading .gitignore");
+  return ignored != 0;
+}
+
+bool Repository::is_ancestor(const std::string& ancestor, const std::string& descendant) const {
+  if (ancestor == descendant) {
+    return true; // libgit2 does not count a commit as its own descendant
+  }
+  const git_oid a = from_hex(ancestor);
+  const git_oid d = from_hex(descendant);
+  const int rc = git_graph_descendant_of(m_impl->get(), &d, &a);
+  check(rc, "comparing " + descendant + " with " + ancestor);
+  return rc == 1;
+}
+
+std::vector<std::string> Repository::commits_between(const std::string& from,
+                                                     const std::string& to) const {
+  RevwalkPtr walk;
+  check(git_revwalk_new(out(walk), m_impl->get()), "walking history");
+  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+  const git_oid to_oid = from_hex(to);
+  check(git_revwalk_push(walk.get(), &to_oid), "walking from " + to);
+  if (!from.empty()) {
+    const git_oid from_oid = from_hex(from);
+    check(git_revwalk_hide(walk.get(), &from_oid), "walking to " + from);
+  }
+  std::vector<std::string> ids;
+  git_oid oid;
+  while (git_revwalk_next(&oid, walk.get()) == 0) {
+    ids.push_back(to_hex(oid));
+  }
+  return ids;
+}
+
+std::string Repository::write_blob(std::string_view data) {
+  git_oid oid;
+  check(git_blob_create_from_buffer(&oid, m_impl->get(), data.data(), data.size()),
+        "writing blob");
+  return to_hex(oid);
+}
+
+std::string Repository::write_tree(const std::map<std::string, NewFile>& files) {
+  return update_tree("", files);
+}
+
+std::string Repository::update_tree(const std::string& base,
+                                    const std::map<std::string, NewFile>& files,
+                                    const std::vector<std::string>& removed) {
+  TreePtr baseline;
+  if (base.empty()) {
+    TreeBuilderPtr builder;
+    check(git_treebuilder_new(out(builder), m_impl->get(), nullptr), "building tree");
+    git_oid empty;
+    check(git_treebuilder_write(&empty, builder.get()), "writing empty tree");
+    check(git_tree_lookup(out(baseline), m_impl->get(), &empty), "reading empty tree");
+  } else {
+    baseline = m_impl->tree(base);
+  }
+  std::vector<git_tree_update> updates;
+  updates.reserve(files.size() + removed.size());
+  for (const auto& [path, file] : files) {
+    git_tree_update u{};
+    u.action = GIT_TREE_UPDATE_UPSERT;
+    u.id = from_hex(file.id);
+    u.filemode = filemode_of(file.mode);
+    u.path = path.c_str();
+    updates.push_back(u);
+  }
+  for (const auto& path : removed) {
+    git_tree_update u{};
+    u.action = GIT_TREE_UPDATE_REMOVE;
+    u.path = path.c_str();
+    updates.push_back(u);
+  }
+  git_oid oid;
+  check(git_tree_create_updated(&oid, m_impl->get(), baseline.get(), updates.size(),
+                                updates.data()),
+        "writing tree");
+  return to_hex(oid);
+}
+
+std::string Repository::write_commit(const std::string& tree,
+                                     const std::vector<std::string>& parents,
+                                     const std::string& message, const Person& author,
+                                     std::optional<std::int64_t> time) {
+  const SignaturePtr sig = m_impl->signature(author, time);
+  const TreePtr tree_object = m_impl->tree(tree);
+  std::vector<CommitPtr> parent_objects;
+  std::vector<const git_commit*> parent_pointers;
+  for (const auto& parent : parents) {
+    CommitPtr commit;
+    const git_oid oid = from_hex(parent);
+    check(git_commit_lookup(out(commit), m_impl->get(), &oid), "reading commit " + parent);
+    parent_pointers.push_back(commit.get());
+    parent_objects.push_back(std::move(commit));
+  }
+  git_oid oid;
+  check(git_commit_create(&oid, m_impl->get(), nullptr, sig.get(), sig.get(), nullptr,
+                          message.c_str(), tree_object.get(), parent_pointers.size(),
+                          parent_pointers.data()),
+        "writing commit");
+  return to_hex(oid);
+}
+
+void Repository::update_refs(const std::vector<RefUpdate>& updates,
+                             const std::string& reflog_message) {
+  TransactionPtr tx;
+  check(git_transaction_new(out(tx), m_impl->get()), "starting ref transaction");
+  for (const auto& update : updates) {
+    const int rc = git_transaction_lock_ref(tx.get(), update.name.c_str());
+    if (rc == GIT_ELOCKED) {
+      throw RefConflict(update.name, update.name + " is locked by another process; run it again");
+    }
+    check(rc, "locking " + update.name);
+  }
+  // Every ref is locked: what we read now cannot change before we commit.
+  for (const auto& update : updates) {
+    const std::optional<std::string> current = ref_target(update.name);
+    if (current != update.expected) {
+      throw RefConflict(update.name, update.name + " moved: expected " +
+                                         update.expected.value_or("(absent)") + ", found " +
+                                         current.value_or("(absent)"));
+    }
+  }
+  const SignaturePtr sig = m_impl->signature(default_person(), std::nullopt);
+  for (const auto& update : updates) {
+    if (update.target) {
+      const git_oid oid = from_hex(*update.target);
+      check(git_transaction_set_target(tx.get(), update.name.c_str(), &oid, sig.get(),
+                                       reflog_message.c_str()),
+            "updating " + update.name);
+    } else {
+      check(git_transaction_remove(tx.get(), update.name.c_str()), "deleting " + update.name);
+    }
+  }
+  check(git_transaction_commit(tx.get()), "committing ref transaction");
+}
+
+void Repository::checkout_branch(const std::string& branch) {
+  const std::string ref = "refs/heads/" + branch;
+  check(git_repository_set_head(m_impl->get(), ref.c_str()), "switching to " + branch);
+  git_checkout_options options = GIT_CHECKOUT_OPTIONS_INIT;
+  options.checkout_strategy = GIT_CHECKOUT_SAFE;
+  check(git_checkout_head(m_impl->get(), &options), "checking out " + branch);
+}
+
+std::vector<std::string> Repository::dirty_paths() const {
+  git_status_options options = GIT_STATUS_OPTIONS_INIT;
+  options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+  options.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  StatusListPtr list;
+  check(git_status_list_new(out(list), m_impl->get(), &options), "reading status");
+  std::vector<std::string> paths;
+  const size_t count = git_status_list_entrycount(list.get());
+  for (size_t i = 0; i < count; ++i) {
+    const git_status_entry* entry = git_status_byindex(list.get(), i);
+    const git_diff_delta* delta =
+        entry->head_to_index != nullptr ? entry->head_to_index : entry->index_to_workdir;
+    if (delta != nullptr && delta->new_file.path != nullptr) {
+      paths.emplace_back(delta->new_file.path);
+    }
+  }
+  return paths;
+}
+
+std::optional<std::string> Repository::config_string(const std::string& key) const {
+  ConfigPtr config;
+  check(git_repository_config_snapshot(out(config), m_impl->get()), "reading git config");
+  const char* value = nullptr;
+  if (git_config_get_string(&value, config.get(), key.c_str()) < 0 || value == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
+void Repository::set_config_string(const std::string& key, const std::string& value) {
+  ConfigPtr config;
+  check(git_repository_config(out(config), m_impl->get()), "opening git config");
+  check(git_config_set_string(config.get(), key.c_str(), value.c_str()), "writing " + key);
+}
+
+Person Repository::default_person() const {
+  Person person{config_string("user.name").value_or(""), config_string("user.email").value_or("")};
+  if (person.email.empty()) {
+    person.email = "envflow@localhost";
+  }
+  if (person.name.empty()) {
+    person.name = person.email;
+  }
+  return person;
+}
+
+} // namespace envflow::git

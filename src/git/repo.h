@@ -1,0 +1,151 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The git adapter: the rest of envflow sees this small C++ API; libgit2
+// types never leave src/git/. Object ids are 40-character hex strings.
+namespace envflow::git {
+
+inline constexpr std::string_view k_zero_id = "0000000000000000000000000000000000000000";
+
+enum class Mode { regular, executable, symlink, submodule, tree };
+
+struct TreeEntry {
+  std::string path; // '/'-separated, relative to the tree root
+  Mode mode = Mode::regular;
+  std::string id;   // blob id
+  std::uint64_t size = 0;
+};
+
+// A file to put into a new tree.
+struct NewFile {
+  std::string id; // blob id (see Repository::write_blob)
+  Mode mode = Mode::regular;
+};
+
+struct Person {
+  std::string name;
+  std::string email;
+};
+
+// One reference to set in an atomic, compare-and-swap update.
+struct RefUpdate {
+  std::string name;                     // full name, e.g. "refs/heads/test"
+  std::optional<std::string> expected;  // current id it must have; nullopt: must not exist
+  std::optional<std::string> target;    // new id; nullopt: delete
+};
+
+// Why a compare-and-swap update did not happen.
+class RefConflict : public std::runtime_error {
+public:
+  RefConflict(std::string ref, const std::string& message)
+      : std::runtime_error(message), m_ref(std::move(ref)) {}
+  const std::string& ref() const { return m_ref; }
+
+private:
+  std::string m_ref;
+};
+
+struct CommitInfo {
+  std::string id;
+  std::string tree;
+  std::vector<std::string> parents;
+  std::string summary;
+  std::string message;
+  Person author;
+  std::int64_t time = 0; // committer time, seconds since the epoch
+};
+
+class Repository {
+public:
+  enum class Open { discover, from_env };
+
+  // Open the repository containing `path` (like git's discovery), or, with
+  // Open::from_env, the one git's environment names (GIT_DIR,
+  // GIT_OBJECT_DIRECTORY, quarantine alternates) as server hooks need.
+  // Throws util::IoError when there is none.
+  static Repository open(const std::string& path, Open how = Open::discover);
+  // Create a repository at `path` (non-bare unless `bare`), initial branch `branch`.
+  static Repository init(const std::string& path, bool bare, const std::string& branch);
+
+  Repository(Repository&&) noexcept;
+  Repository& operator=(Repository&&) noexcept;
+  ~Repository();
+
+  bool is_bare() const;
+  std::string git_dir() const;  // with a trailing '/'
+  std::string workdir() const;  // with a trailing '/', "" when bare
+  std::string common_dir() const;
+
+  // Resolve a revision (branch, tag, id, `HEAD~2`, ...) to a commit id.
+  std::optional<std::string> resolve_commit(const std::string& rev) const;
+  // Id a reference points at (peeling nothing), or nullopt when absent.
+  std::optional<std::string> ref_target(const std::string& name) const;
+  // Names of references matching `glob` (e.g. "refs/heads/*").
+  std::vector<std::string> list_refs(const std::string& glob) const;
+  // Branch HEAD points at (short name), even when unborn; "" when detached.
+  std::string head_branch() const;
+  // True when HEAD points at no commit yet.
+  bool head_unborn() const;
+
+  CommitInfo commit(const std::string& id) const;
+  // Tree id of a commit, or of a tree.
+  std::string tree_of(const std::string& commit_or_tree) const;
+  // Every file of a tree (recursive, sorted by path), with sizes.
+  std::vector<TreeEntry> list_tree(const std::string& commit_or_tree) const;
+  // The blob at `path` in a commit's tree, or nullopt.
+  std::optional<std::string> read_path(const std::string& commit, const std::string& path) const;
+  std::string read_blob(const std::string& id) const;
+  // Stage-0 entries of the index (or of the index file `path`), sorted by path.
+  std::vector<TreeEntry> list_index(const std::string& path = "") const;
+  // True when a path is ignored by .gitignore rules.
+  bool is_ignored(const std::string& path) const;
+
+  // True when `ancestor` is reachable from `descendant` (or equal).
+  bool is_ancestor(const std::string& ancestor, const std::string& descendant) const;
+  // Commits reachable from `to` and not from `from`, newest first.
+  std::vector<std::string> commits_between(const std::string& from, const std::string& to) const;
+
+  std::string write_blob(std::string_view data);
+  // A tree holding `files` (path -> blob), nested folders created as needed.
+  std::string write_tree(const std::map<std::string, NewFile>& files);
+  // `base` tree (may be "") with `files` added or replaced and `removed` paths dropped.
+  std::string update_tree(const std::string& base, const std::map<std::string, NewFile>& files,
+                          const std::vector<std::string>& removed = {});
+  // Write a commit object; moves no reference.
+  std::string write_commit(const std::string& tree, const std::vector<std::string>& parents,
+                           const std::string& message, const Person& author,
+                           std::optional<std::int64_t> time = std::nullopt);
+
+  // Apply `updates` atomically and compare-and-swap: every ref is locked,
+  // checked against `expected`, then all are written. Throws RefConflict
+  // naming the first ref whose value differs (nothing is changed then).
+  void update_refs(const std::vector<RefUpdate>& updates, const std::string& reflog_message);
+
+  // Point HEAD at branch `branch` (symbolic) and check out its tree into the
+  // working tree and index (safe: never overwrites local changes).
+  void checkout_branch(const std::string& branch);
+  // Paths with uncommitted changes (staged or not; untracked files excluded).
+  std::vector<std::string> dirty_paths() const;
+
+  std::optional<std::string> config_string(const std::string& key) const;
+  void set_config_string(const std::string& key, const std::string& value);
+  // user.name / user.email from config, else a fallback identity.
+  Person default_person() const;
+
+private:
+  struct Impl;
+  explicit Repository(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+// The empty tree's id.
+inline constexpr std::string_view k_empty_tree_id = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+} // namespace envflow::git
