@@ -1,0 +1,43 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace envflow::cli {
+
+enum class Format { text, json };
+
+// Options every command shares (DESIGN.md: -C, --format, --actor).
+struct Globals {
+  std::string directory; // -C DIR
+  Format format = Format::text;
+  std::string format_name = "text";
+  std::string actor;     // --actor
+};
+
+// A command's runner: called after parsing, returns the exit code.
+using Runner = std::function<int()>;
+
+// One row of the command table: name, one-line help, and the function that
+// adds the subcommand's options to `app` and returns its runner.
+struct Command {
+  const char* name;
+  const char* help;
+  Runner (*setup)(CLI::App& app, Globals& globals);
+};
+
+// Every command, in the order `envflow --help` lists them.
+const std::vector<Command>& commands();
+
+// Declared by each <verb>_command.cpp.
+Runner setup_init(CLI::App& app, Globals& globals);
+Runner setup_validate(CLI::App& app, Globals& globals);
+Runner setup_hook(CLI::App& app, Globals& globals);
+Runner setup_install_hooks(CLI::App& app, Globals& globals);
+
+} // namespace envflow::cli

@@ -1,0 +1,97 @@
+#include "cli/output.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace envflow::cli {
+
+bool color_enabled(std::FILE* stream) {
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') {
+    return false;
+  }
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::strcmp(term, "dumb") == 0) {
+    return false;
+  }
+  return isatty(fileno(stream)) == 1;
+}
+
+std::string paint(std::FILE* stream, Color color, const std::string& text) {
+  if (!color_enabled(stream)) {
+    return text;
+  }
+  const char* code = "";
+  switch (color) {
+  case Color::red:
+    code = "\033[31m";
+    break;
+  case Color::green:
+    code = "\033[32m";
+    break;
+  case Color::yellow:
+    code = "\033[33m";
+    break;
+  case Color::blue:
+    code = "\033[34m";
+    break;
+  case Color::bold:
+    code = "\033[1m";
+    break;
+  case Color::dim:
+    code = "\033[2m";
+    break;
+  }
+  return code + text + "\033[0m";
+}
+
+void print_diagnostic(std::FILE* stream, const content::Diagnostic& d) {
+  const std::string location = d.path + ":" + std::to_string(std::max(d.mark.line, 1)) + ":" +
+                               std::to_string(std::max(d.mark.column, 1)) + ":";
+  const bool error = d.severity == content::Severity::error;
+  const std::string line = paint(stream, Color::bold, location) + " " +
+                           paint(stream, error ? Color::red : Color::yellow,
+                                 error ? "error:" : "warning:") +
+                           " " + d.message + " " + paint(stream, Color::dim, "[" + d.rule + "]");
+  std::fprintf(stream, "%s\n", line.c_str());
+}
+
+void print_diagnostics(std::FILE* stream, const std::vector<content::Diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) {
+    print_diagnostic(stream, d);
+  }
+}
+
+void print_json(const nlohmann::json& value) {
+  std::cout << value.dump(2) << "\n";
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+      }
+    }
+    while (!line.empty() && line.back() == ' ') {
+      line.pop_back();
+    }
+    std::cout << line << "\n";
+  }
+}
+
+} // namespace envflow::cli

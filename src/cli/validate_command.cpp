@@ -1,0 +1,64 @@
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/output.h"
+#include "core/workspace.h"
+#include "git/repo.h"
+
+namespace envflow::cli {
+
+namespace {
+
+struct ValidateArgs {
+  std::vector<std::string> paths;
+  std::string rev;
+};
+
+// Print a report in the chosen format; exit 0 when valid, 1 otherwise.
+int report(const content::ValidationReport& result, Format format) {
+  if (format == Format::json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const auto& d : result.diagnostics) {
+      array.push_back(d.to_json());
+    }
+    print_json(array);
+    return result.ok() ? 0 : 1;
+  }
+  print_diagnostics(stdout, result.diagnostics);
+  if (result.ok()) {
+    std::printf("%s %zu file%s valid\n", paint(stdout, Color::green, "ok:").c_str(), result.files,
+                result.files == 1 ? "" : "s");
+    return 0;
+  }
+  std::set<std::string> files;
+  for (const auto& d : result.diagnostics) {
+    files.insert(d.path);
+  }
+  std::printf("%s %zu problem%s in %zu file%s (%zu checked)\n",
+              paint(stdout, Color::red, "invalid:").c_str(), result.diagnostics.size(),
+              result.diagnostics.size() == 1 ? "" : "s", files.size(),
+              files.size() == 1 ? "" : "s", result.files);
+  return 1;
+}
+
+} // namespace
+
+Runner setup_validate(CLI::App& app, Globals& globals) {
+  auto args = std::make_shared<ValidateArgs>();
+  app.add_option("paths", args->paths, "Files or folders to report on (default: all)")
+      ->option_text("PATH...");
+  app.add_option("--rev", args->rev,
+                 "Validate this commit's tree from the object database (works in bare "
+                 "repositories)")
+      ->option_text("REV");
+  return [args, &globals] {
+    const git::Repository repo = git::Repository::open(".");
+    const content::ValidationReport result =
+        args->rev.empty() ? core::validate_worktree(repo, args->paths)
+                          : core::validate_revision(repo, args->rev, args->paths);
+    return report(result, globals.format);
+  };
+}
+
+} // namespace envflow::cli
