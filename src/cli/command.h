@@ -39,5 +39,15 @@ Runner setup_init(CLI::App& app, Globals& globals);
 Runner setup_validate(CLI::App& app, Globals& globals);
 Runner setup_hook(CLI::App& app, Globals& globals);
 Runner setup_install_hooks(CLI::App& app, Globals& globals);
+Runner setup_sync(CLI::App& app, Globals& globals);
+Runner setup_approve(CLI::App& app, Globals& globals);
+Runner setup_status(CLI::App& app, Globals& globals);
+Runner setup_diff(CLI::App& app, Globals& globals);
+Runner setup_var(CLI::App& app, Globals& globals);
+Runner setup_render(CLI::App& app, Globals& globals);
+Runner setup_log(CLI::App& app, Globals& globals);
+Runner setup_doctor(CLI::App& app, Globals& globals);
+Runner setup_config(CLI::App& app, Globals& globals);
+Runner setup_setup(CLI::App& app, Globals& globals);
 
 } // namespace envflow::cli

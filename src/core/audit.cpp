@@ -49,6 +49,9 @@ std::string AuditRecord::to_message() const {
   for (const auto& move : moves) {
     body += "move: " + move.ref + " " + move.old_id + " " + move.new_id + "\n";
   }
+  if (!commit.empty()) {
+    body += "commit: " + commit + "\n";
+  }
   for (const auto& approval : approvals) {
     body += "approval: " + approval + "\n";
   }
@@ -77,6 +80,8 @@ std::optional<AuditRecord> AuditRecord::from_message(const std::string& message)
       record.time = parse_iso_time(value);
     } else if (key == "tool") {
       record.tool = value;
+    } else if (key == "commit") {
+      record.commit = value;
     } else if (key == "approval") {
       record.approvals.push_back(value);
     } else if (key == "note") {

@@ -27,6 +27,7 @@ struct AuditRecord {
   std::string actor;
   std::int64_t time = 0; // seconds since the epoch (UTC)
   std::vector<std::string> approvals;
+  std::string commit;   // the commit the operation is about (approve: the approved one)
   std::string tool;     // "envflow 0.1.0"
   std::string note;     // free text (reason, release, ...)
   std::string id;       // commit id, when read back

@@ -27,6 +27,7 @@ using SignaturePtr = std::unique_ptr<git_signature, Deleter<git_signature_free>>
 using ConfigPtr = std::unique_ptr<git_config, Deleter<git_config_free>>;
 using TransactionPtr = std::unique_ptr<git_transaction, Deleter<git_transaction_free>>;
 using TreeBuilderPtr = std::unique_ptr<git_treebuilder, Deleter<git_treebuilder_free>>;
+using DiffPtr = std::unique_ptr<git_diff, Deleter<git_diff_free>>;
 using StatusListPtr = std::unique_ptr<git_status_list, Deleter<git_status_list_free>>;
 using ReferenceIteratorPtr =
     std::unique_ptr<git_reference_iterator, Deleter<git_reference_iterator_free>>;

@@ -309,6 +309,55 @@ bool Repository::is_ignored(const std::string& path) const {
   return ignored != 0;
 }
 
+std::vector<Change> Repository::diff_trees(const std::string& from, const std::string& to) const {
+  TreePtr a;
+  TreePtr b;
+  if (!from.empty()) {
+    a = m_impl->tree(from);
+  }
+  if (!to.empty()) {
+    b = m_impl->tree(to);
+  }
+  git_diff_options options = GIT_DIFF_OPTIONS_INIT;
+  options.flags = GIT_DIFF_SKIP_BINARY_CHECK;
+  DiffPtr diff;
+  check(git_diff_tree_to_tree(out(diff), m_impl->get(), a.get(), b.get(), &options),
+        "comparing trees");
+  std::vector<Change> changes;
+  const size_t count = git_diff_num_deltas(diff.get());
+  changes.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
+    Change change;
+    switch (delta->status) {
+    case GIT_DELTA_ADDED:
+      change.status = Change::Status::added;
+      break;
+    case GIT_DELTA_DELETED:
+      change.status = Change::Status::removed;
+      break;
+    default:
+      change.status = Change::Status::modified;
+      break;
+    }
+    if (change.status != Change::Status::added) {
+      change.old_id = to_hex(delta->old_file.id);
+      change.path = delta->old_file.path;
+    }
+    if (change.status != Change::Status::removed) {
+      change.new_id = to_hex(delta->new_file.id);
+      change.path = delta->new_file.path;
+      change.mode = mode_of(static_cast<git_filemode_t>(delta->new_file.mode));
+    } else {
+      change.mode = mode_of(static_cast<git_filemode_t>(delta->old_file.mode));
+    }
+    changes.push_back(std::move(change));
+  }
+  std::sort(changes.begin(), changes.end(),
+            [](const Change& x, const Change& y) { return x.path < y.path; });
+  return changes;
+}
+
 bool Repository::is_ancestor(const std::string& ancestor, const std::string& descendant) const {
   if (ancestor == descendant) {
     return true; // libgit2 does not count a commit as its own descendant

@@ -52,6 +52,16 @@ private:
   std::string m_ref;
 };
 
+// One changed path between two trees.
+struct Change {
+  enum class Status { added, removed, modified };
+  Status status = Status::modified;
+  std::string path;
+  std::string old_id; // "" when added
+  std::string new_id; // "" when removed
+  Mode mode = Mode::regular;
+};
+
 struct CommitInfo {
   std::string id;
   std::string tree;
@@ -106,6 +116,10 @@ public:
   std::vector<TreeEntry> list_index(const std::string& path = "") const;
   // True when a path is ignored by .gitignore rules.
   bool is_ignored(const std::string& path) const;
+
+  // Files that differ between two trees (commits or trees; "" = empty
+  // tree), sorted by path. Identical subtrees are skipped without reading them.
+  std::vector<Change> diff_trees(const std::string& from, const std::string& to) const;
 
   // True when `ancestor` is reachable from `descendant` (or equal).
   bool is_ancestor(const std::string& ancestor, const std::string& descendant) const;

@@ -1,0 +1,12 @@
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+#include "util/error.h"
+
+namespace envflow::cli {
+
+Runner setup_approve(CLI::App& /*app*/, Globals& /*globals*/) {
+  return [] () -> int { throw util::UsageError("envflow approve is not built yet"); };
+}
+
+} // namespace envflow::cli
