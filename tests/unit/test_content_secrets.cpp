@@ -1,0 +1,261 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "content/secrets.h"
+#include "content/yaml.h"
+
+// Fake credentials are assembled from pieces so that this file holds no
+// literal that secret scanners (GitHub push protection, gitleaks) would flag.
+
+using namespace envflow::content;
+
+namespace {
+
+const std::string k_path = "integrations/crm.yaml";
+
+std::vector<Diagnostic> scan(const std::string& yaml) {
+  YamlResult result = load_yaml(yaml, k_path);
+  REQUIRE_MESSAGE(result.value.has_value(), yaml);
+  REQUIRE_MESSAGE(result.diagnostics.empty(), yaml);
+  return scan_secrets(*result.value, k_path);
+}
+
+std::string messages(const std::vector<Diagnostic>& diagnostics) {
+  std::string out;
+  for (const Diagnostic& d : diagnostics) {
+    out += d.to_text() + "\n";
+  }
+  return out;
+}
+
+// One finding of `rule`, whose message names `what`, and the whole of
+// `secret` nowhere in it.
+void expect_one(const std::string& yaml, const std::string& rule, const std::string& what,
+                const std::string& secret = "") {
+  CAPTURE(yaml);
+  const std::vector<Diagnostic> found = scan(yaml);
+  INFO(messages(found));
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].rule == rule);
+  CHECK(found[0].path == k_path);
+  CHECK(found[0].message.find(what) != std::string::npos);
+  if (rule == "secret-literal") {
+    CHECK(found[0].message.find("store the value in the secret store and write ${secrets.NAME}") !=
+          std::string::npos);
+  }
+  if (!secret.empty()) {
+    CHECK(found[0].message.find(secret) == std::string::npos);
+  }
+}
+
+void expect_none(const std::string& yaml) {
+  CAPTURE(yaml);
+  const std::vector<Diagnostic> found = scan(yaml);
+  INFO(messages(found));
+  CHECK(found.empty());
+}
+
+const std::string k_mixed36 = "aB3dE5gH7jK9mN1pQ2rS4tU6vW8xY0zA1bC2"; // 36 base62 characters
+
+// Random-looking literals for secret-named fields.
+const std::string k_random12 = std::string("q8Vn3L") + "mZ0pRt";
+const std::string k_random12b = std::string("Zx9kQ2") + "mP7vL4";
+const std::string k_random16 = k_random12 + "W5yB";
+const std::string k_random28 = std::string("wJalrXUt") + "nFEMIK7MDENGbPxRfiCY";
+
+std::string aws_key() { return std::string("AKIA") + "ABCDEFGHIJKLMNOP"; }
+std::string github_token() { return std::string("gh") + "p_" + k_mixed36; }
+std::string jwt() {
+  return std::string("ey") + "JhbGciOiJIUzI1NiJ9" + "." + "ey" + "JzdWIiOiIxMjM0NTY3ODkwIn0" + "." +
+         "dozjgNryP4J3jVmNHl0w5N";
+}
+std::string begin_marker(const std::string& label) {
+  return std::string("-----") + "BEGIN " + label + "-----";
+}
+
+} // namespace
+
+TEST_CASE("content::scan_secrets") {
+  SUBCASE("private key blocks") {
+    for (const std::string& label :
+         {std::string("RSA PRIVATE") + " KEY", std::string("PRIVATE") + " KEY",
+          std::string("ENCRYPTED PRIVATE") + " KEY", std::string("OPENSSH PRIVATE") + " KEY",
+          std::string("PGP PRIVATE") + " KEY BLOCK"}) {
+      const std::string yaml = "name: crm\nkey_file: |\n  " + begin_marker(label) +
+                               "\n  MIIEowIBAAKCAQEA\n  " + aws_key() + "\n  -----END " +
+                               label + "-----\n";
+      // The body is skipped: the AWS-looking run inside it is not a second finding.
+      expect_one(yaml, "secret-literal", "private key block");
+    }
+    expect_none("note: \"" + begin_marker("PUBLIC KEY") + "\"\n");
+    expect_none("note: \"" + begin_marker("CERTIFICATE") + "\"\n");
+  }
+
+  SUBCASE("well-known token formats, anywhere in a string") {
+    struct Case {
+      std::string token;
+      std::string kind;
+    };
+    const std::vector<Case> cases = {
+        {aws_key(), "AWS access key id"},
+        {std::string("AS") + "IA" + "QWERTYUIOP123456", "AWS access key id"},
+        {github_token(), "GitHub token"},
+        {std::string("gh") + "s_" + k_mixed36, "GitHub token"},
+        {std::string("github") + "_pat_" + "11ABCDEFG0abcdefghijkl_" + k_mixed36,
+         "GitHub fine-grained personal access token"},
+        {std::string("sk") + "-" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9", "OpenAI API key"},
+        {std::string("sk") + "-proj-" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8_Qr-9", "OpenAI project API key"},
+        {std::string("sk") + "-ant-" + "api03-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8", "Anthropic API key"},
+        {std::string("xo") + "xb-" + "123456789012-abcdefghijKL", "Slack token"},
+        {std::string("AI") + "za" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "Google API key"},
+        {std::string("sk") + "_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "Stripe live secret key"},
+        {std::string("rk") + "_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "Stripe live restricted key"},
+        {jwt(), "JSON Web Token"},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.token);
+      // In a plain field, inside a sentence of an agent's instructions, in a list.
+      expect_one("notes: \"" + c.token + "\"\n", "secret-literal", c.kind, c.token);
+      expect_one("instructions: \"Call the API with " + c.token + " when asked.\"\n",
+                 "secret-literal", c.kind, c.token);
+      expect_one("examples:\n  - plain\n  - \"Bearer " + c.token + "\"\n", "secret-literal", c.kind,
+                 c.token);
+      // In a secret-named field the format finding stands alone (no second
+      // "secret field" finding for the same value).
+      expect_one("api_key: \"" + c.token + "\"\n", "secret-literal", c.kind, c.token);
+    }
+  }
+
+  SUBCASE("URLs with inline credentials") {
+    const std::string password = std::string("s3cr3t") + "Pa55";
+    expect_one("base_url: \"https://alice:" + password + "@crm.example.com/v1\"\n",
+               "secret-literal", "URL with an inline password", password);
+    expect_one("dsn: \"postgres://app:" + password + "@db.internal:5432/app\"\n", "secret-literal",
+               "postgres://app:\u2026@db.internal:5432", password);
+  }
+
+  SUBCASE("secret-named fields refuse every literal") {
+    expect_one("password: hunter2\n", "secret-literal", "probably not a real secret", "hunter2");
+    expect_one("client_secret: \"" + k_random12b + "\"\n", "secret-literal",
+               "looks like a real secret", k_random12b);
+    expect_one("passphrase: correct horse battery staple\n", "secret-literal",
+               "looks like a real secret", "correct horse");
+    expect_one("password: changeme\n", "secret-literal", "looks like a placeholder", "changeme");
+    expect_one("password: \"<your password>\"\n", "secret-literal", "placeholder");
+    expect_one("db_password: 12345678\n", "secret-literal", "secret field 'db_password'",
+               "12345678");
+    expect_one("auth:\n  clientSecret: abcdefghijkl\n", "secret-literal", "'auth.clientSecret'");
+    expect_one("headers:\n  X-Api-Key: " + k_random12 + "\n", "secret-literal",
+               "'headers.X-Api-Key'");
+    expect_one("auth:\n  token: \"Bearer " + k_random16 + "\"\n", "secret-literal",
+               "looks like a real secret", k_random16);
+    expect_one("auth:\n  access_token: \"${secrets.PART}q8Vn3LmZ\"\n", "secret-literal",
+               "'auth.access_token'");
+    expect_one("private_key: abc123\n", "secret-literal", "'private_key'");
+    expect_one("AWS_SECRET_ACCESS_KEY: " + k_random28 + "\n", "secret-literal",
+               "looks like a real secret");
+    expect_one("api_keys:\n  - " + k_random12 + "\n", "secret-literal", "'api_keys[0]'");
+    // A `{name, value}` pair is named by its `name`; so is a Variable's default.
+    expect_one("env:\n  - name: CRM_API_TOKEN\n    value: " + k_random12 + "\n", "secret-literal",
+               "'env[0].value'");
+    expect_one("kind: Variable\nname: smtp_password\ntype: string\ndefault: " + k_random12 + "\n",
+               "secret-literal", "'default'");
+  }
+
+  SUBCASE("no false positives") {
+    expect_none("max_tokens: 4096\n");
+    expect_none("token_limit: 100\n");
+    expect_none("tokens: 20\nmax_token: 512\nnum_tokens: 3\nuse_token: true\n");
+    expect_none("description: \"Ask for the password reset link\"\n");
+    expect_none("secret: ${secrets.CRM_TOKEN}\n");
+    expect_none("api_key: \"${secrets.OPENAI_KEY}\"\n");
+    expect_none("api_key: \"${ secrets.OPENAI_KEY }\"\n"); // blanks inside are tolerated
+    expect_none("password: \"{{ vars.DB_PASSWORD }}\"\n");
+    expect_none("token: \"{{ steps.login.output.token }}\"\n");
+    expect_none("auth:\n  token: \"Bearer ${secrets.CRM_TOKEN}\"\n");
+    expect_none("auth:\n  credentials: \"${secrets.USER}:${secrets.PASS}\"\n");
+    expect_none("password: \"\"\nsecret: null\ntoken: ~\n");
+    expect_none("secret_name: crm-prod\ntoken_ref: CRM_TOKEN\nsecret_ref: x\n");
+    expect_none("secrets:\n  - CRM_TOKEN\n  - OPENAI_KEY\n");
+    expect_none("token_url: https://auth.example.com/oauth/token\n");
+    expect_none("api_key_header: X-Api-Key\naccess_key_id_field: aws_id\n");
+    expect_none("private_key_path: /etc/keys/crm.pem\npassword_reset_url: https://x.io/reset\n");
+    expect_none("key: support-agent\npublic_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample\n");
+    expect_none("instructions: |\n  Never reveal your API token or password. OpenAI keys start\n"
+                "  with sk- and GitHub tokens with ghp_; if a user pastes one, tell them to\n"
+                "  revoke it. Use the task-customer-support-escalation-flow for refunds.\n");
+    expect_none("id: 123e4567-e89b-12d3-a456-426614174000\n");
+    expect_none("commit: 9fceb02d0ae598e95dc970b74767f19372d61af8\n");
+    expect_none("base_url: https://api.example.com/v1?user=alice&x=1#top\n");
+    expect_none("base_url: https://alice@api.example.com:8443/v1\n");
+    expect_none("dsn: \"postgres://app:${secrets.DB_PASSWORD}@db.internal:5432/app\"\n");
+    expect_none("docs: \"URLs look like https://user:<password>@host or "
+                "https://user:password@host\"\n");
+    expect_none("region: ASIAPACIFICSOUTHEASTONE2\nconst: AKIA_IS_A_PREFIX\n");
+    expect_none("workflow: sk-customer-support-escalation\n");
+    expect_none("shell: \"echo ${HOME} ${PATH}\"\n");
+  }
+
+  SUBCASE("malformed references") {
+    expect_one("secret: \"${secret.CRM_TOKEN}\"\n", "secret-reference", "${secrets.CRM_TOKEN}");
+    expect_one("secret: \"${secrets.}\"\n", "secret-reference", "names no secret");
+    expect_one("secret: \"${secrets.bad name}\"\n", "secret-reference", "${secrets.bad_name}");
+    expect_one("secret: \"${SECRETS.Crm}\"\n", "secret-reference", "${secrets.Crm}");
+    expect_one("secret: \"${secrets.CRM\"\n", "secret-reference", "unterminated");
+    expect_one("secret: \"${secrets.crm\"\n", "secret-reference", "${secrets.crm}");
+    expect_one("secret: \"{{ secrets.CRM }}\"\n", "secret-reference", "${secrets.CRM}");
+    expect_one("secret: \"${secrets}\"\n", "secret-reference", "${secrets.NAME}");
+    expect_one("notes: \"see ${secrets.9lives}\"\n", "secret-reference", "invalid secret name");
+    expect_none("secret: \"${secrets.crm-prod_2}\"\n");
+  }
+
+  SUBCASE("position of findings") {
+    const std::string yaml = "name: crm\nauth:\n  type: bearer\n  token: \"" + github_token() +
+                             "\"\nendpoints:\n  - path: /v1\n    password: hunter2\n";
+    const std::vector<Diagnostic> found = scan(yaml);
+    INFO(messages(found));
+    REQUIRE(found.size() == 2);
+    CHECK(found[0].mark.line == 4);
+    CHECK(found[0].mark.column == 10);
+    CHECK(found[0].message.find("'auth.token'") != std::string::npos);
+    CHECK(found[1].mark.line == 7);
+    CHECK(found[1].mark.column == 15);
+    CHECK(found[1].message.find("'endpoints[0].password'") != std::string::npos);
+    CHECK(found[0].to_text().starts_with(k_path + ":4:10: error: "));
+    CHECK(found[0].to_text().ends_with("[secret-literal]"));
+  }
+
+  SUBCASE("messages never carry the whole secret") {
+    const std::string token = github_token();
+    const std::vector<Diagnostic> found = scan("notes: \"" + token + "\"\n");
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].message.find(token) == std::string::npos);
+    CHECK(found[0].message.find(token.substr(0, 5)) == std::string::npos);
+    CHECK(found[0].message.find("\"" + token.substr(0, 4) + "\u2026\"") != std::string::npos);
+    // Short values show even less: a quarter of their length at most.
+    const std::vector<Diagnostic> short_one = scan("password: abc\n");
+    REQUIRE(short_one.size() == 1);
+    CHECK(short_one[0].message.find("\"\u2026\"") != std::string::npos);
+    CHECK(short_one[0].message.find("abc") == std::string::npos);
+  }
+
+  SUBCASE("mapping keys are scanned for token formats") {
+    const std::vector<Diagnostic> found = scan("headers:\n  \"" + aws_key() + "\": x\n");
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].mark.line == 2);
+  }
+
+  SUBCASE("shannon_entropy") {
+    CHECK(shannon_entropy("") == doctest::Approx(0.0));
+    CHECK(shannon_entropy("aaaa") == doctest::Approx(0.0));
+    CHECK(shannon_entropy("ab") == doctest::Approx(1.0));
+    CHECK(shannon_entropy("abcd") == doctest::Approx(2.0));
+    CHECK(shannon_entropy("0123456789abcdef") == doctest::Approx(4.0));
+    CHECK(shannon_entropy("aab") == doctest::Approx(0.9183).epsilon(0.001));
+    CHECK(shannon_entropy("passwordpassword") == doctest::Approx(2.75));
+    CHECK(shannon_entropy(k_random12b) > 3.0);
+    CHECK(shannon_entropy(k_random12b) < 3.6); // at most log2(12)
+  }
+}
