@@ -25,6 +25,10 @@ constexpr std::string_view k_utf8_bom = "\xEF\xBB\xBF";
 // Above this many members, duplicate keys are found through a hash index
 // instead of a linear scan.
 constexpr std::size_t k_index_threshold = 16;
+// Copies made for anchors and aliases may hold this many bytes of scalar text
+// per allowed node: node counts alone do not bound one long string aliased
+// thousands of times.
+constexpr std::size_t k_copy_bytes_per_node = 256;
 
 // Reads `text` in place: yaml-cpp wants an istream, and copying every file
 // into a stringstream would cost as much as a second read.
@@ -56,9 +60,7 @@ Mark to_mark(const YAML::Mark& mark) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
-bool is_hex(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 template <typename Pred> bool all_of(std::string_view text, Pred pred) {
   return !text.empty() && std::all_of(text.begin(), text.end(), pred);
@@ -115,8 +117,7 @@ bool resolve_int(std::string_view text, Value& value) {
   // from_chars takes '-' but not '+'.
   std::string_view parse = base == 10 && text.front() == '-' ? text : digits;
   std::int64_t result = 0;
-  const auto [end, ec] =
-      std::from_chars(parse.data(), parse.data() + parse.size(), result, base);
+  const auto [end, ec] = std::from_chars(parse.data(), parse.data() + parse.size(), result, base);
   if (ec == std::errc() && end == parse.data() + parse.size()) {
     value.type = Value::Type::integer;
     value.integer = result;
@@ -296,11 +297,10 @@ public:
   }
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    count_node(mark);
+    count_node(mark, 0);
     Node node;
     node.value.mark = to_mark(mark);
-    const bool as_key = !m_frames.empty() &&
-                        m_frames.back().value.type == Value::Type::mapping &&
+    const bool as_key = !m_frames.empty() && m_frames.back().value.type == Value::Type::mapping &&
                         !m_frames.back().has_key;
     node.value.string = null_text_at(mark, as_key);
     // An empty value: yaml-cpp marks the token after it, often on the next line.
@@ -310,10 +310,11 @@ public:
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& text) override {
-    count_node(mark);
+    count_node(mark, text.size());
     Node node;
     node.value.mark = to_mark(mark);
     node.value.string = text;
+    node.bytes = text.size();
     resolve_scalar(tag, node.value);
     node.merge_key = tag == "?" && text == "<<";
     node.quoted = tag == "!";
@@ -325,31 +326,32 @@ public:
     const Anchored* anchored =
         anchor < m_anchors.size() && m_anchors[anchor] ? &*m_anchors[anchor] : nullptr;
     if (anchored == nullptr) {
-      abandon(mark, "alias *" + anchor_name(anchor) +
-                        " refers to a node that contains it: recursive structures are not "
-                        "supported");
+      abandon(to_mark(mark), "alias *" + anchor_name(anchor) +
+                                 " refers to a node that contains it: recursive structures are not "
+                                 "supported");
     }
     if (m_nodes + anchored->nodes > m_limits.max_nodes) {
-      abandon(mark, "alias expansion exceeds " + std::to_string(m_limits.max_nodes) +
-                        " nodes: possible alias bomb; write the content out instead of "
-                        "nesting aliases");
+      abandon(to_mark(mark), alias_bomb_message(std::to_string(m_limits.max_nodes) + " nodes"));
     }
     if (m_frames.size() + anchored->height > m_limits.max_depth) {
-      abandon(mark, "alias *" + anchor_name(anchor) + " nests deeper than " +
-                        std::to_string(m_limits.max_depth) + " levels");
+      abandon(to_mark(mark), "alias *" + anchor_name(anchor) + " nests deeper than " +
+                                 std::to_string(m_limits.max_depth) + " levels");
     }
+    charge_copy_bytes(to_mark(mark), anchored->bytes);
     m_nodes += anchored->nodes;
+    m_bytes += anchored->bytes;
     Node node;
     node.value = anchored->value;
     // The copy's root is where it is used; nodes inside keep their anchor's marks.
     node.value.mark = to_mark(mark);
     node.height = anchored->height;
     node.nodes = anchored->nodes;
+    node.bytes = anchored->bytes;
     complete(std::move(node), 0);
   }
 
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
-                       YAML::anchor_t anchor, YAML::EmitterStyle::value /*style*/) override {
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value /*style*/) override {
     start(mark, Value::Type::sequence, anchor);
   }
   void OnSequenceEnd() override { end(); }
@@ -366,6 +368,7 @@ private:
     Value value;
     std::size_t height = 0; // nesting levels of collections, 0 for a scalar
     std::size_t nodes = 1;  // nodes in the subtree, alias copies included
+    std::size_t bytes = 0;  // scalar text in the subtree, keys included
     bool implicit_null = false;
     bool merge_key = false;
     bool quoted = false;
@@ -375,8 +378,9 @@ private:
   struct Frame {
     Value value;
     YAML::anchor_t anchor = 0;
-    std::size_t first_node = 0; // m_nodes before this collection
-    std::size_t height = 0;     // tallest child so far
+    std::size_t first_node = 0;  // m_nodes before this collection
+    std::size_t first_bytes = 0; // m_bytes before this collection
+    std::size_t height = 0;      // tallest child so far
     // Mappings: the key awaiting its value.
     bool has_key = false;
     bool keep_entry = true; // false for duplicate, merge and complex keys
@@ -389,27 +393,42 @@ private:
   struct Anchored {
     Value value;
     std::size_t nodes = 0;
+    std::size_t bytes = 0;
     std::size_t height = 0;
   };
 
-  [[noreturn]] void abandon(const YAML::Mark& mark, std::string message) {
-    m_diagnostics.push_back({m_path, to_mark(mark), Severity::error, std::move(message),
-                             "yaml-limit"});
+  [[noreturn]] void abandon(Mark mark, std::string message) {
+    m_diagnostics.push_back({m_path, mark, Severity::error, std::move(message), "yaml-limit"});
     throw Abandon{};
+  }
+
+  static std::string alias_bomb_message(const std::string& limit) {
+    return "alias expansion exceeds " + limit +
+           ": possible alias bomb; write the content out instead of nesting aliases";
+  }
+
+  void charge_copy_bytes(Mark mark, std::size_t bytes) {
+    const std::size_t budget =
+        m_limits.max_nodes > std::numeric_limits<std::size_t>::max() / k_copy_bytes_per_node
+            ? std::numeric_limits<std::size_t>::max()
+            : m_limits.max_nodes * k_copy_bytes_per_node;
+    m_copied_bytes += bytes;
+    if (m_copied_bytes > budget) {
+      abandon(mark, alias_bomb_message(std::to_string(budget) + " bytes"));
+    }
   }
 
   void report(Mark mark, std::string message, std::string rule) {
     m_diagnostics.push_back({m_path, mark, Severity::error, std::move(message), std::move(rule)});
   }
 
-  void count_node(const YAML::Mark& mark) {
+  void count_node(const YAML::Mark& mark, std::size_t bytes) {
+    m_bytes += bytes;
     if (++m_nodes > m_limits.max_nodes) {
-      abandon(mark, m_saw_alias
-                        ? "alias expansion exceeds " + std::to_string(m_limits.max_nodes) +
-                              " nodes: possible alias bomb; write the content out instead of "
-                              "nesting aliases"
-                        : "document has more than " + std::to_string(m_limits.max_nodes) +
-                              " nodes: split it into smaller files");
+      abandon(to_mark(mark), m_saw_alias
+                                 ? alias_bomb_message(std::to_string(m_limits.max_nodes) + " nodes")
+                                 : "document has more than " + std::to_string(m_limits.max_nodes) +
+                                       " nodes: split it into smaller files");
     }
   }
 
@@ -435,11 +454,11 @@ private:
         ++i;
       }
       const bool next_key = !as_key && i < rest.size() && rest[i] == ':' &&
-                          (i + 1 == rest.size() || rest[i + 1] == ' ' || rest[i + 1] == '\n' ||
-                           rest[i + 1] == '\r' || rest[i + 1] == '\t');
-      const bool ends = word.size() == rest.size() ||
-                        std::string_view(" \t\r\n,]}#:").find(rest[word.size()]) !=
-                            std::string_view::npos;
+                            (i + 1 == rest.size() || rest[i + 1] == ' ' || rest[i + 1] == '\n' ||
+                             rest[i + 1] == '\r' || rest[i + 1] == '\t');
+      const bool ends =
+          word.size() == rest.size() ||
+          std::string_view(" \t\r\n,]}#:").find(rest[word.size()]) != std::string_view::npos;
       return ends && !next_key ? std::string(word) : std::string();
     }
     return {};
@@ -447,15 +466,17 @@ private:
 
   void start(const YAML::Mark& mark, Value::Type type, YAML::anchor_t anchor) {
     const std::size_t first_node = m_nodes;
-    count_node(mark);
+    const std::size_t first_bytes = m_bytes;
+    count_node(mark, 0);
     if (m_frames.size() + 1 > m_limits.max_depth) {
-      abandon(mark, "nesting exceeds " + std::to_string(m_limits.max_depth) + " levels");
+      abandon(to_mark(mark), "nesting exceeds " + std::to_string(m_limits.max_depth) + " levels");
     }
     Frame& frame = m_frames.emplace_back();
     frame.value.type = type;
     frame.value.mark = to_mark(mark);
     frame.anchor = anchor;
     frame.first_node = first_node;
+    frame.first_bytes = first_bytes;
   }
 
   void end() {
@@ -465,15 +486,23 @@ private:
     node.value = std::move(frame.value);
     node.height = frame.height + 1;
     node.nodes = m_nodes - frame.first_node;
+    node.bytes = m_bytes - frame.first_bytes;
     complete(std::move(node), frame.anchor);
   }
 
   void complete(Node node, YAML::anchor_t anchor) {
     if (anchor != 0) {
+      // Anchors nested in anchors are stored once per level: bound the copies.
+      m_stored_nodes += node.nodes;
+      if (m_stored_nodes > m_limits.max_nodes) {
+        abandon(node.value.mark, "anchored content exceeds " + std::to_string(m_limits.max_nodes) +
+                                     " nodes: use fewer or smaller anchors");
+      }
+      charge_copy_bytes(node.value.mark, node.bytes);
       if (m_anchors.size() <= anchor) {
         m_anchors.resize(anchor + 1);
       }
-      m_anchors[anchor] = Anchored{node.value, node.nodes, node.height};
+      m_anchors[anchor] = Anchored{node.value, node.nodes, node.bytes, node.height};
     }
     if (m_frames.empty()) {
       m_root = std::move(node.value);
@@ -516,7 +545,8 @@ private:
     if (const Entry* first = find_member(parent)) {
       report(node.value.mark,
              "duplicate key \"" + parent.key + "\" (first on line " +
-                 std::to_string(first->key_mark.line) + "): the first value is kept; remove "
+                 std::to_string(first->key_mark.line) +
+                 "): the first value is kept; remove "
                  "or rename one",
              "yaml-duplicate-key");
       return;
@@ -568,7 +598,10 @@ private:
   std::optional<Value> m_root;
   std::vector<std::optional<Anchored>> m_anchors; // by yaml-cpp anchor id
   std::vector<std::string> m_anchor_names;        // id - 1 -> name
-  std::size_t m_nodes = 0;
+  std::size_t m_nodes = 0;                        // nodes produced, alias copies included
+  std::size_t m_bytes = 0;                        // scalar text produced, alias copies included
+  std::size_t m_stored_nodes = 0;                 // nodes copied into m_anchors
+  std::size_t m_copied_bytes = 0; // scalar text copied into m_anchors and by aliases
   bool m_saw_alias = false;
 };
 
@@ -634,8 +667,7 @@ YamlResult load_yaml(std::string_view text, const std::string& path, const YamlL
   } catch (const std::bad_alloc&) {
     throw;
   } catch (const std::exception& e) {
-    diagnostics.push_back(
-        {path, {1, 1}, Severity::error, syntax_message(e.what()), "yaml-syntax"});
+    diagnostics.push_back({path, {1, 1}, Severity::error, syntax_message(e.what()), "yaml-syntax"});
   }
   return result;
 }

@@ -58,13 +58,9 @@ struct Scalar {
 };
 
 Scalar str(const char* yaml, const char* value) { return {yaml, Type::string, value}; }
-Scalar integer(const char* yaml, std::int64_t value) {
-  return {yaml, Type::integer, "", value};
-}
+Scalar integer(const char* yaml, std::int64_t value) { return {yaml, Type::integer, "", value}; }
 Scalar number(const char* yaml, double value) { return {yaml, Type::number, "", 0, value}; }
-Scalar boolean(const char* yaml, bool value) {
-  return {yaml, Type::boolean, "", 0, 0.0, value};
-}
+Scalar boolean(const char* yaml, bool value) { return {yaml, Type::boolean, "", 0, 0.0, value}; }
 Scalar null(const char* yaml) { return {yaml, Type::null}; }
 
 } // namespace
@@ -379,6 +375,37 @@ TEST_CASE("content::load_yaml") {
     CHECK(find_rule(limited, "yaml-limit") != nullptr);
   }
 
+  SUBCASE("a long string aliased many times stops at the byte limit") {
+    std::string text = "big: &big " + std::string(100'000, 'x') + "\nmany: [";
+    for (int i = 0; i < 5'000; ++i) {
+      text += i == 0 ? "*big" : ", *big";
+    }
+    text += "]\n";
+    const YamlResult result = load_yaml(text, "bomb.yaml");
+    CHECK_FALSE(result.value);
+    REQUIRE(result.diagnostics.size() == 1);
+    CHECK(result.diagnostics[0].rule == "yaml-limit");
+    CHECK(result.diagnostics[0].message.find("bytes") != std::string::npos);
+  }
+
+  SUBCASE("anchors nested in anchors are bounded") {
+    YamlLimits limits;
+    limits.max_nodes = 200;
+    // 20 nested anchored sequences around 50 scalars: ~70 nodes, ~1000 stored.
+    std::string text;
+    for (int i = 0; i < 20; ++i) {
+      text += "&a" + std::to_string(i) + " [";
+    }
+    for (int i = 0; i < 50; ++i) {
+      text += "1, ";
+    }
+    text += std::string(20, ']');
+    const YamlResult result = load_yaml(text, "t.yaml", limits);
+    CHECK_FALSE(result.value);
+    REQUIRE(find_rule(result, "yaml-limit") != nullptr);
+    CHECK(find_rule(result, "yaml-limit")->message.find("anchored") != std::string::npos);
+  }
+
   SUBCASE("a recursive alias is refused") {
     const YamlResult result = load_yaml("a: &a [1, *a]\n", "t.yaml");
     CHECK_FALSE(result.value);
@@ -476,7 +503,9 @@ TEST_CASE("content::load_yaml") {
   }
 
   SUBCASE("a byte order mark is skipped") {
-    const YamlResult result = load_yaml("\xEF\xBB\xBF" "a: ~\nb:\n", "t.yaml");
+    const YamlResult result = load_yaml("\xEF\xBB\xBF"
+                                        "a: ~\nb:\n",
+                                        "t.yaml");
     CHECK(result.diagnostics.empty());
     REQUIRE(result.value);
     CHECK(result.value->find("a")->string == "~");
