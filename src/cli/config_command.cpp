@@ -1,12 +1,112 @@
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "cli/command.h"
+#include "cli/output.h"
+#include "content/yaml.h"
+#include "core/config.h"
+#include "core/config_edit.h"
+#include "core/context.h"
+#include "git/repo.h"
 #include "util/error.h"
+#include "util/process.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
-Runner setup_config(CLI::App& /*app*/, Globals& /*globals*/) {
-  return [] () -> int { throw util::UsageError("envflow config is not built yet"); };
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw util::IoError("cannot read " + path);
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string editor() {
+  for (const char* name : {"VISUAL", "EDITOR"}) {
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
+      return value;
+    }
+  }
+  return "vi";
+}
+
+} // namespace
+
+Runner setup_config(CLI::App& app, Globals& globals) {
+  app.require_subcommand(1);
+  auto which = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  CLI::App* show = app.add_subcommand("show", "Print envflow.yaml");
+  CLI::App* edit = app.add_subcommand(
+      "edit", "Edit envflow.yaml in $EDITOR (or take --file); validated, committed, audited");
+  edit->add_option("--file", *file, "Take the new config from FILE (- for stdin) instead of $EDITOR")
+      ->option_text("FILE");
+  show->callback([which] { *which = "show"; });
+  edit->callback([which] { *which = "edit"; });
+  return [which, file, &globals] {
+    git::Repository repo = git::Repository::open(".");
+    if (*which == "show") {
+      const std::string text = core::config_text(repo);
+      if (globals.format == Format::json) {
+        const auto loaded = content::load_yaml(text, core::k_config_file);
+        print_json(loaded.value ? loaded.value->to_json() : nlohmann::json(nullptr));
+      } else {
+        std::fputs(text.c_str(), stdout);
+      }
+      return 0;
+    }
+    const std::string actor = core::resolve_actor(globals.actor, &repo);
+    std::string text;
+    if (*file == "-") {
+      std::ostringstream buffer;
+      buffer << std::cin.rdbuf();
+      text = buffer.str();
+    } else if (!file->empty()) {
+      text = read_text(*file);
+    } else {
+      const std::string path = repo.git_dir() + "envflow/envflow.yaml.edit";
+      std::filesystem::create_directories(repo.git_dir() + "envflow");
+      {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << core::config_text(repo);
+      }
+      const int rc = util::run_interactive({"sh", "-c", editor() + " \"$1\"", "sh", path});
+      if (rc != 0) {
+        throw util::Refused("the editor exited with " + std::to_string(rc) +
+                            "; nothing changed (your text is in " + path + ")");
+      }
+      text = read_text(path);
+      try {
+        if (!core::write_config(repo, text, actor)) {
+          std::printf("no change\n");
+          return 0;
+        }
+      } catch (const util::Refused& e) {
+        throw util::Refused(std::string(e.what()) + "\nyour text is in " + path +
+                            "; fix it and run envflow config edit --file " + path);
+      }
+      std::filesystem::remove(path);
+      std::printf("pipeline config updated\n");
+      return 0;
+    }
+    if (!core::write_config(repo, text, actor)) {
+      std::printf("no change\n");
+      return 0;
+    }
+    std::printf("pipeline config updated\n");
+    return 0;
+  };
 }
 
 } // namespace envflow::cli

@@ -71,12 +71,36 @@ void print_json(const nlohmann::json& value) {
   std::cout << value.dump(2) << "\n";
 }
 
+namespace {
+
+// Columns a string takes on a terminal: UTF-8 code points, escapes excluded.
+size_t display_width(const std::string& text) {
+  size_t width = 0;
+  bool escape = false;
+  for (const char c : text) {
+    if (escape) {
+      escape = c != 'm';
+      continue;
+    }
+    if (c == '\033') {
+      escape = true;
+      continue;
+    }
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+      ++width;
+    }
+  }
+  return width;
+}
+
+} // namespace
+
 void print_table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()));
     for (size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
+      widths[i] = std::max(widths[i], display_width(row[i]));
     }
   }
   for (const auto& row : rows) {
@@ -84,7 +108,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
       if (i + 1 < row.size()) {
-        line += std::string(widths[i] - row[i].size() + 2, ' ');
+        line += std::string(widths[i] - display_width(row[i]) + 2, ' ');
       }
     }
     while (!line.empty() && line.back() == ' ') {

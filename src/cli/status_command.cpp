@@ -1,12 +1,73 @@
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "util/error.h"
+#include "cli/output.h"
+#include "core/status.h"
+#include "git/repo.h"
 
 namespace envflow::cli {
 
-Runner setup_status(CLI::App& /*app*/, Globals& /*globals*/) {
-  return [] () -> int { throw util::UsageError("envflow status is not built yet"); };
+Runner setup_status(CLI::App& /*app*/, Globals& globals) {
+  return [&globals] {
+    const git::Repository repo = git::Repository::open(".");
+    const core::PipelineConfig config = core::require_config(repo);
+    const core::PipelineStatus status = core::pipeline_status(repo, config);
+    if (globals.format == Format::json) {
+      print_json(status.to_json());
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"ENV", "BRANCH", "HEAD", "WAITING", "CHANGES", "APPROVALS", "NOTES"}};
+    std::vector<std::string> problems;
+    for (const auto& e : status.environments) {
+      std::string waiting = "-";
+      std::string changes = "-";
+      std::string approvals = "-";
+      if (!e.next.empty()) {
+        waiting = e.waiting_commits == 0 ? "in sync"
+                                         : std::to_string(e.waiting_commits) + " → " + e.next;
+        if (e.waiting_commits > 0) {
+          changes = "+" + std::to_string(e.waiting_added) + " ~" +
+                    std::to_string(e.waiting_changed) + " -" + std::to_string(e.waiting_removed);
+          if (e.waiting_breaking) {
+            changes += " breaking";
+          }
+          if (e.approvals_required > 0) {
+            approvals = std::to_string(e.approvals) + "/" + std::to_string(e.approvals_required);
+          }
+        }
+      }
+      std::string notes;
+      if (&e == &status.environments.back() && status.live) {
+        notes = "live " + *status.live;
+        if (status.live_commit && *status.live_commit != e.head) {
+          notes += " (head ahead of live)";
+        }
+      }
+      for (const auto& p : e.problems) {
+        problems.push_back(e.name + ": " + p);
+        notes += (notes.empty() ? "" : "; ") + std::string("BROKEN");
+      }
+      rows.push_back({e.name, e.branch, e.head.empty() ? "(missing)" : e.head.substr(0, 7),
+                      waiting, changes, approvals, notes});
+    }
+    print_table(rows);
+    if (status.open_backports > 0) {
+      std::printf("\n%s\n",
+                  paint(stdout, Color::yellow,
+                        std::to_string(status.open_backports) +
+                            " open back-port(s): envflow backport list")
+                      .c_str());
+    }
+    for (const auto& p : problems) {
+      std::printf("%s %s\n", paint(stdout, Color::red, "broken:").c_str(), p.c_str());
+    }
+    if (!problems.empty()) {
+      std::printf("run envflow doctor for how to mend it\n");
+    }
+    return 0;
+  };
 }
 
 } // namespace envflow::cli

@@ -33,6 +33,7 @@ using ReferenceIteratorPtr =
     std::unique_ptr<git_reference_iterator, Deleter<git_reference_iterator_free>>;
 
 // Adapter for libgit2's `T**` out parameters: `git_x_lookup(out(ptr), …)`.
+// `ptr` is set when the full expression ends: never use it in the same statement.
 template <typename T, typename D> class Setter {
 public:
   explicit Setter(std::unique_ptr<T, D>& target) : m_target(target) {}

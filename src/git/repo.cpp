@@ -191,8 +191,8 @@ std::vector<std::string> Repository::list_refs(const std::string& glob) const {
 
 std::string Repository::head_branch() const {
   ReferencePtr head;
-  if (git_reference_lookup(out(head), m_impl->get(), "HEAD") < 0 ||
-      git_reference_type(head.get()) != GIT_REFERENCE_SYMBOLIC) {
+  const int rc = git_reference_lookup(out(head), m_impl->get(), "HEAD");
+  if (rc < 0 || git_reference_type(head.get()) != GIT_REFERENCE_SYMBOLIC) {
     return {};
   }
   std::string target = git_reference_symbolic_target(head.get());
@@ -266,8 +266,9 @@ std::optional<std::string> Repository::read_path(const std::string& commit,
                                                  const std::string& path) const {
   const TreePtr tree = m_impl->tree(commit);
   TreeEntryPtr entry;
-  if (git_tree_entry_bypath(out(entry), tree.get(), path.c_str()) < 0 ||
-      git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) {
+  // The out() adapter fills `entry` only once the whole statement is done.
+  const int rc = git_tree_entry_bypath(out(entry), tree.get(), path.c_str());
+  if (rc < 0 || git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) {
     return std::nullopt;
   }
   return read_blob(to_hex(*git_tree_entry_id(entry.get())));

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+
+namespace envflow::git {
+class Repository;
+}
+
+namespace envflow::core {
+
+// The envflow.yaml text at refs/envflow/config (throws util::Refused when absent).
+std::string config_text(const git::Repository& repo);
+
+// Replace envflow.yaml with `text`: only admins (per the config in force);
+// the new text must validate; committed on refs/envflow/config
+// compare-and-swap with an audit record. Returns false when unchanged.
+bool write_config(git::Repository& repo, const std::string& text, const std::string& actor);
+
+} // namespace envflow::core

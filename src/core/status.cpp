@@ -1,0 +1,126 @@
+#include "core/status.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/diff.h"
+#include "core/sync.h"
+#include "git/repo.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace {
+
+int count_open_backports(const git::Repository& repo) {
+  const auto head = repo.ref_target("refs/envflow/backports");
+  if (!head) {
+    return 0;
+  }
+  int open = 0;
+  for (const auto& entry : repo.list_tree(*head)) {
+    if (!util::ends_with(entry.path, ".yaml")) {
+      continue;
+    }
+    const std::string text = repo.read_blob(entry.id);
+    if (text.find("\nstatus: open") != std::string::npos ||
+        util::starts_with(text, "status: open")) {
+      ++open;
+    }
+  }
+  return open;
+}
+
+} // namespace
+
+nlohmann::json PipelineStatus::to_json() const {
+  nlohmann::json envs = nlohmann::json::array();
+  for (const auto& e : environments) {
+    nlohmann::json row = {{"name", e.name},
+                          {"branch", e.branch},
+                          {"head", e.head.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.head)},
+                          {"summary", e.head_summary},
+                          {"problems", e.problems}};
+    if (!e.next.empty()) {
+      row["next"] = e.next;
+      row["waiting"] = {{"commits", e.waiting_commits},
+                        {"added", e.waiting_added},
+                        {"removed", e.waiting_removed},
+                        {"changed", e.waiting_changed},
+                        {"breaking", e.waiting_breaking}};
+      row["approvals"] = {{"required", e.approvals_required}, {"have", e.approvals}};
+    } else {
+      row["next"] = nullptr;
+    }
+    envs.push_back(row);
+  }
+  return {{"environments", envs},
+          {"live", live ? nlohmann::json(*live) : nlohmann::json(nullptr)},
+          {"live_commit", live_commit ? nlohmann::json(*live_commit) : nlohmann::json(nullptr)},
+          {"open_backports", open_backports}};
+}
+
+PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig& config) {
+  PipelineStatus status;
+  for (const auto& env : config.environments) {
+    EnvironmentStatus row;
+    row.name = env.name;
+    row.branch = env.branch;
+    if (auto head = repo.ref_target("refs/heads/" + env.branch)) {
+      row.head = *head;
+      row.head_summary = repo.commit(*head).summary;
+    } else {
+      row.problems.push_back("branch " + env.branch + " is missing");
+    }
+    status.environments.push_back(std::move(row));
+  }
+  for (size_t i = 0; i + 1 < status.environments.size(); ++i) {
+    EnvironmentStatus& here = status.environments[i];
+    const EnvironmentStatus& next = status.environments[i + 1];
+    here.next = next.name;
+    const Environment& next_env = config.environments[i + 1];
+    here.approvals_required = next_env.approvals;
+    if (here.head.empty() || next.head.empty()) {
+      continue;
+    }
+    here.waiting_commits = static_cast<int>(repo.commits_between(next.head, here.head).size());
+    if (here.waiting_commits > 0) {
+      const SemanticDiff diff = semantic_diff(repo, next.head, here.head);
+      for (const auto& item : diff.items) {
+        switch (item.change) {
+        case ItemChange::Change::added:
+          ++here.waiting_added;
+          break;
+        case ItemChange::Change::removed:
+          ++here.waiting_removed;
+          break;
+        case ItemChange::Change::changed:
+          ++here.waiting_changed;
+          break;
+        }
+        here.waiting_breaking = here.waiting_breaking || item.breaking;
+      }
+      here.approvals = static_cast<int>(approvals_for(repo, config, next_env, here.head).size());
+    }
+    if (!repo.is_ancestor(next.head, here.head)) {
+      status.environments[i + 1].problems.push_back(
+          "not an ancestor of " + here.name + ": " + next.name + " has commits " + here.name +
+          " lacks");
+    }
+  }
+  if (auto live = repo.ref_target("refs/envflow/live")) {
+    status.live_commit = repo.resolve_commit(*live);
+    for (const auto& tag : repo.list_refs("refs/tags/*")) {
+      if (repo.ref_target(tag) == live) {
+        status.live = tag.substr(std::string("refs/tags/").size());
+        break;
+      }
+    }
+    if (!status.live) {
+      status.live = live->substr(0, 7);
+    }
+  }
+  status.open_backports = count_open_backports(repo);
+  return status;
+}
+
+} // namespace envflow::core

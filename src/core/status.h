@@ -1,0 +1,47 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/config.h"
+
+namespace envflow::git {
+class Repository;
+}
+
+namespace envflow::core {
+
+struct EnvironmentStatus {
+  std::string name;
+  std::string branch;
+  std::string head;           // "" when the branch is missing
+  std::string head_summary;
+  // Toward the next environment ("" / 0 for the last one):
+  std::string next;
+  int waiting_commits = 0;    // commits here that the next environment lacks
+  int waiting_added = 0;      // semantic changes waiting
+  int waiting_removed = 0;
+  int waiting_changed = 0;
+  bool waiting_breaking = false;
+  int approvals_required = 0; // to promote this head into the next environment
+  int approvals = 0;
+  std::vector<std::string> problems; // broken invariants, e.g. "diverged from test"
+};
+
+struct PipelineStatus {
+  std::vector<EnvironmentStatus> environments;
+  std::optional<std::string> live;          // release tag refs/envflow/live points at
+  std::optional<std::string> live_commit;
+  int open_backports = 0;
+
+  nlohmann::json to_json() const;
+};
+
+// The pipeline at a glance. Reads refs, commit graphs and only the blobs
+// that differ between consecutive environments.
+PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig& config);
+
+} // namespace envflow::core

@@ -1,0 +1,238 @@
+#include "core/sync.h"
+
+#include <algorithm>
+
+#include "content/schema.h"
+#include "content/validator.h"
+#include "core/audit.h"
+#include "core/overrides.h"
+#include "core/sources.h"
+#include "git/repo.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace {
+
+std::string short_id(const std::string& id) { return id.substr(0, 7); }
+
+std::string groups_text(const std::vector<std::string>& groups) {
+  return groups.empty() ? std::string("(none)") : util::join(groups, ", ");
+}
+
+const Environment& environment(const PipelineConfig& config, const std::string& name) {
+  const Environment* env = config.find(name);
+  if (env == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& e : config.environments) {
+      names.push_back(e.name);
+    }
+    throw util::UsageError("unknown environment '" + name + "' (environments: " +
+                           util::join(names, ", ") + ")");
+  }
+  return *env;
+}
+
+std::string head_of(const git::Repository& repo, const Environment& env) {
+  auto head = repo.ref_target("refs/heads/" + env.branch);
+  if (!head) {
+    throw util::Refused("branch '" + env.branch + "' of environment " + env.name +
+                        " does not exist; run envflow doctor");
+  }
+  return *head;
+}
+
+} // namespace
+
+std::vector<std::string> approvals_for(const git::Repository& repo, const PipelineConfig& config,
+                                       const Environment& env, const std::string& commit) {
+  std::vector<std::string> approvers;
+  for (const auto& record : read_audit(repo)) {
+    if (record.op != "approve" || record.env != env.name || record.commit != commit) {
+      continue;
+    }
+    if (!config.member(record.actor, env.approvers)) {
+      continue;
+    }
+    if (std::find(approvers.begin(), approvers.end(), record.actor) == approvers.end()) {
+      approvers.push_back(record.actor);
+    }
+  }
+  return approvers;
+}
+
+SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
+                   const SyncRequest& request) {
+  const Environment& source = environment(config, request.env);
+  const int index = config.index_of(source.name);
+  if (index + 1 >= static_cast<int>(config.environments.size())) {
+    throw util::UsageError(source.name +
+                           " is the last environment: nothing comes after it (go live with "
+                           "envflow publish)");
+  }
+  const Environment& target = config.environments[static_cast<size_t>(index + 1)];
+  SyncPlan plan;
+  plan.source = &source;
+  plan.target = &target;
+  plan.approvals_required = target.approvals;
+
+  // Read both heads once: the ref moves compare-and-swap against these.
+  const std::string source_head = head_of(repo, source);
+  plan.from = head_of(repo, target);
+  if (request.rev.empty()) {
+    plan.to = source_head;
+  } else {
+    const auto rev = repo.resolve_commit(request.rev);
+    if (!rev) {
+      throw util::UsageError("unknown revision '" + request.rev + "'");
+    }
+    if (!repo.is_ancestor(*rev, source_head)) {
+      throw util::Refused("revision " + short_id(*rev) + " is not on " + source.name +
+                          "'s branch '" + source.branch + "'; only commits of " + source.name +
+                          " can be promoted to " + target.name);
+    }
+    plan.to = *rev;
+  }
+
+  if (!config.member(request.actor, target.promote)) {
+    throw util::Refused(request.actor + " may not promote into " + target.name +
+                        " (allowed groups: " + groups_text(target.promote) +
+                        "); ask an admin to add you with envflow config edit");
+  }
+
+  if (repo.is_ancestor(plan.to, plan.from)) {
+    plan.noop = true;
+    return plan;
+  }
+  if (!repo.is_ancestor(plan.from, plan.to)) {
+    const auto extra = repo.commits_between(plan.to, plan.from);
+    std::string message = target.name + " has " + std::to_string(extra.size()) + " commit" +
+                          (extra.size() == 1 ? "" : "s") + " that " + source.name +
+                          " lacks, so it cannot be fast-forwarded:";
+    for (size_t i = 0; i < extra.size() && i < 10; ++i) {
+      message += "\n  " + short_id(extra[i]) + " " + repo.commit(extra[i]).summary;
+    }
+    if (extra.size() > 10) {
+      message += "\n  … and " + std::to_string(extra.size() - 10) + " more";
+    }
+    message += "\nbring them into " + config.first().name +
+               " (merge them there) and promote through the pipeline again";
+    throw util::Refused(message);
+  }
+
+  for (const auto& id : repo.commits_between(plan.from, plan.to)) {
+    const git::CommitInfo info = repo.commit(id);
+    plan.commits.push_back(PromotedCommit{id, info.summary, info.author.email});
+  }
+
+  content::ValidateOptions options;
+  options.max_file_size = config.max_file_size;
+  TreeSource source_tree(repo, plan.to);
+  const content::ValidationReport report =
+      content::validate(source_tree, options, content::SchemaSet::builtin());
+  if (!report.ok()) {
+    std::string message = "the content of " + short_id(plan.to) + " does not validate:";
+    for (const auto& d : report.diagnostics) {
+      message += "\n  " + d.to_text();
+    }
+    message += "\nfix it on " + config.first().name + " and promote again";
+    throw util::Refused(message);
+  }
+
+  const auto incompatible = incompatible_overrides(repo, config, target.name, plan.to);
+  if (!incompatible.empty()) {
+    std::string message = "the incoming content would break variable overrides of " +
+                          target.name + ":";
+    for (const auto& problem : incompatible) {
+      message += "\n  " + problem;
+    }
+    message += "\nchange or unset them first (envflow var set/unset --env " + target.name + ")";
+    throw util::Refused(message);
+  }
+
+  plan.diff = semantic_diff(repo, plan.from, plan.to);
+
+  std::vector<std::string> approvals = approvals_for(repo, config, target, plan.to);
+  approvals.erase(std::remove(approvals.begin(), approvals.end(), request.actor), approvals.end());
+  plan.approvals = approvals;
+  if (static_cast<int>(approvals.size()) < target.approvals) {
+    std::string message = "promoting " + short_id(plan.to) + " into " + target.name + " needs " +
+                          std::to_string(target.approvals) + " approval" +
+                          (target.approvals == 1 ? "" : "s") + " from " +
+                          groups_text(target.approvers) + " (not counting " + request.actor +
+                          "), has " + std::to_string(approvals.size());
+    if (!approvals.empty()) {
+      message += " (" + util::join(approvals, ", ") + ")";
+    }
+    message += "; approvers run: envflow approve " + target.name + " --rev " + short_id(plan.to);
+    throw util::Refused(message);
+  }
+  return plan;
+}
+
+void apply_sync(git::Repository& repo, const SyncPlan& plan, const std::string& actor) {
+  if (plan.noop) {
+    return;
+  }
+  AuditRecord record;
+  record.op = "sync";
+  record.env = plan.target->name;
+  record.actor = actor;
+  record.commit = plan.to;
+  record.approvals = plan.approvals;
+  record.note = plan.source->name + " -> " + plan.target->name;
+  try {
+    commit_with_audit(repo,
+                      {git::RefUpdate{"refs/heads/" + plan.target->branch, plan.from, plan.to}},
+                      record);
+  } catch (const git::RefConflict&) {
+    throw util::Refused(plan.target->name + " moved since this sync began; run it again");
+  }
+}
+
+ApproveResult approve(git::Repository& repo, const PipelineConfig& config, const std::string& env,
+                      const std::string& rev, const std::string& actor) {
+  const Environment& target = environment(config, env);
+  const int index = config.index_of(target.name);
+  if (index == 0) {
+    throw util::UsageError(target.name + " is the first environment: nothing is promoted into it, "
+                                         "so there is nothing to approve");
+  }
+  const Environment& source = config.environments[static_cast<size_t>(index - 1)];
+  std::string commit;
+  if (rev.empty()) {
+    commit = head_of(repo, source);
+  } else {
+    const auto resolved = repo.resolve_commit(rev);
+    if (!resolved) {
+      throw util::UsageError("unknown revision '" + rev + "'");
+    }
+    commit = *resolved;
+  }
+  if (!config.member(actor, target.approvers)) {
+    throw util::Refused(actor + " is not an approver for " + target.name + " (approver groups: " +
+                        groups_text(target.approvers) + ")");
+  }
+  ApproveResult result;
+  result.env = target.name;
+  result.commit = commit;
+  result.required = target.approvals;
+  result.approvals = approvals_for(repo, config, target, commit);
+  if (std::find(result.approvals.begin(), result.approvals.end(), actor) !=
+      result.approvals.end()) {
+    result.already = true;
+    return result;
+  }
+  AuditRecord record;
+  record.op = "approve";
+  record.env = target.name;
+  record.actor = actor;
+  record.commit = commit;
+  record.note = "promote " + short_id(commit) + " from " + source.name + " into " + target.name;
+  commit_with_audit(repo, {}, record);
+  result.approvals.push_back(actor);
+  return result;
+}
+
+} // namespace envflow::core

@@ -1,0 +1,155 @@
+#include "util/process.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/error.h"
+
+namespace envflow::util {
+
+namespace {
+
+std::vector<char*> c_args(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  return args;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return -1;
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
+                          const std::string& cwd) {
+  if (argv.empty()) {
+    throw IoError("run_process: empty command");
+  }
+  int in_pipe[2];
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 ||
+      pipe2(err_pipe, O_CLOEXEC) < 0) {
+    throw IoError(std::string("pipe: ") + std::strerror(errno));
+  }
+  const auto args = c_args(argv);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    throw IoError(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    if (!cwd.empty() && chdir(cwd.c_str()) < 0) {
+      _exit(127);
+    }
+    signal(SIGPIPE, SIG_DFL);
+    execvp(args[0], args.data());
+    const std::string message = "cannot run " + argv[0] + ": " + std::strerror(errno) + "\n";
+    [[maybe_unused]] auto ignored = write(2, message.data(), message.size());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  // The child may not read its input: never die of SIGPIPE for it.
+  struct sigaction ignore {};
+  struct sigaction previous {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &previous);
+
+  ProcessResult result;
+  size_t written = 0;
+  int in_fd = in_pipe[1];
+  if (input.empty()) {
+    close(in_fd);
+    in_fd = -1;
+  } else {
+    fcntl(in_fd, F_SETFL, O_NONBLOCK);
+  }
+  int out_fd = out_pipe[0];
+  int err_fd = err_pipe[0];
+  char buffer[65536];
+  while (out_fd >= 0 || err_fd >= 0 || in_fd >= 0) {
+    pollfd fds[3];
+    int n = 0;
+    if (in_fd >= 0) {
+      fds[n++] = {in_fd, POLLOUT, 0};
+    }
+    if (out_fd >= 0) {
+      fds[n++] = {out_fd, POLLIN, 0};
+    }
+    if (err_fd >= 0) {
+      fds[n++] = {err_fd, POLLIN, 0};
+    }
+    if (poll(fds, static_cast<nfds_t>(n), -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (fds[i].revents == 0) {
+        continue;
+      }
+      if (fds[i].fd == in_fd) {
+        const ssize_t w = write(in_fd, input.data() + written, input.size() - written);
+        if (w > 0) {
+          written += static_cast<size_t>(w);
+        }
+        if (w < 0 && errno != EAGAIN) {
+          written = input.size();
+        }
+        if (written >= input.size()) {
+          close(in_fd);
+          in_fd = -1;
+        }
+        continue;
+      }
+      const ssize_t r = read(fds[i].fd, buffer, sizeof buffer);
+      std::string& sink = fds[i].fd == out_fd ? result.out : result.err;
+      if (r > 0) {
+        sink.append(buffer, static_cast<size_t>(r));
+      } else if (r == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        (fds[i].fd == out_fd ? out_fd : err_fd) = -1;
+      }
+    }
+  }
+  sigaction(SIGPIPE, &previous, nullptr);
+  result.exit_code = wait_for(pid);
+  return result;
+}
+
+int run_interactive(const std::vector<std::string>& argv) {
+  const auto args = c_args(argv);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    throw IoError(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return wait_for(pid);
+}
+
+} // namespace envflow::util
