@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <istream>
 #include <limits>
@@ -622,6 +623,100 @@ public:
   void OnMapEnd() override {}
 };
 
+// Length of the UTF-8 sequence at `text[i]`, or 0 when it is not valid
+// UTF-8. The lead byte fixes the length and the range of the second byte,
+// which rules out overlong forms, surrogates and code points over U+10FFFF.
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) {
+    return 1;
+  }
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    length = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    length = 3;
+    low = c == 0xE0 ? 0xA0 : 0x80;
+    high = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    length = 4;
+    low = c == 0xF0 ? 0x90 : 0x80;
+    high = c == 0xF4 ? 0x8F : 0xBF;
+  }
+  if (length == 0 || i + length > text.size() || byte(i + 1) < low || byte(i + 1) > high) {
+    return 0;
+  }
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+// Where yaml-cpp would take bytes YAML forbids: invalid UTF-8 (kept as is,
+// and later unprintable as JSON) and C0 control characters (0x04 silently
+// ends a scalar, NUL truncates). Returns the offset and a description.
+std::optional<std::pair<std::size_t, std::string>> find_bad_byte(std::string_view text) {
+  // UTF-16/32 with a byte order mark: yaml-cpp converts it.
+  if (text.starts_with("\xFE\xFF") || text.starts_with("\xFF\xFE") ||
+      text.starts_with(std::string_view("\0\0\xFE\xFF", 4))) {
+    return std::nullopt;
+  }
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c >= 0x20 && c < 0x7F) || c == '\t' || c == '\n' || c == '\r') {
+      ++i;
+      continue;
+    }
+    char hex[8];
+    if (c < 0x80) {
+      std::snprintf(hex, sizeof hex, "U+%04X", c);
+      return std::pair{i, std::string("control character ") + hex +
+                              " is not allowed; write it as an escape in a double-quoted string"};
+    }
+    const std::size_t length = utf8_length(text, i);
+    if (length == 0) {
+      std::snprintf(hex, sizeof hex, "0x%02X", c);
+      return std::pair{i, std::string("invalid UTF-8 (byte ") + hex + "): save the file as UTF-8"};
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
+// `text` with each byte that is not valid UTF-8 replaced by U+FFFD: yaml-cpp
+// quotes single bytes of multi-byte characters in its messages.
+std::string valid_utf8(std::string_view text) {
+  std::string result;
+  result.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t length = utf8_length(text, i);
+    if (length == 0) {
+      result += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      result.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return result;
+}
+
+Mark mark_at(std::string_view text, std::size_t offset) {
+  const std::string_view before = text.substr(0, offset);
+  const std::size_t line_start = before.rfind('\n');
+  const auto line = std::count(before.begin(), before.end(), '\n') + 1;
+  const std::size_t column =
+      line_start == std::string_view::npos ? offset + 1 : offset - line_start;
+  return {static_cast<int>(line), static_cast<int>(column)};
+}
+
 std::string syntax_message(std::string message) {
   while (!message.empty() && (message.back() == ' ' || message.back() == '\n')) {
     message.pop_back();
@@ -629,7 +724,7 @@ std::string syntax_message(std::string message) {
   if (message.empty()) {
     message = "cannot be parsed";
   }
-  return "invalid YAML: " + message;
+  return "invalid YAML: " + valid_utf8(message);
 }
 
 } // namespace
@@ -637,6 +732,11 @@ std::string syntax_message(std::string message) {
 YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits) {
   YamlResult result;
   auto& diagnostics = result.diagnostics;
+  if (const auto bad = find_bad_byte(text)) {
+    diagnostics.push_back({path, mark_at(text, bad->first), Severity::error,
+                           "invalid YAML: " + bad->second, "yaml-syntax"});
+    return result;
+  }
   ViewBuffer buffer(text);
   std::istream in(&buffer);
   try {

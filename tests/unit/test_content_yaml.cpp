@@ -471,6 +471,11 @@ TEST_CASE("content::load_yaml") {
     REQUIRE(find_rule(flow, "yaml-syntax") != nullptr);
     CHECK(find_rule(flow, "yaml-syntax")->mark.line == 2);
 
+    // yaml-cpp quotes the first byte of a multi-byte character here.
+    const YamlResult escape = load_yaml("a: \"\\é\"\n", "bad.yaml");
+    REQUIRE(find_rule(escape, "yaml-syntax") != nullptr);
+    CHECK_NOTHROW((void)find_rule(escape, "yaml-syntax")->to_json().dump());
+
     const YamlResult alias = load_yaml("a: *nope\n", "bad.yaml");
     CHECK_FALSE(alias.value);
     REQUIRE(find_rule(alias, "yaml-syntax") != nullptr);
@@ -510,6 +515,55 @@ TEST_CASE("content::load_yaml") {
     REQUIRE(result.value);
     CHECK(result.value->find("a")->string == "~");
     CHECK(result.value->find("b")->mark.line == 2);
+  }
+
+  SUBCASE("bytes YAML forbids are syntax errors") {
+    struct Bad {
+      std::string text;
+      int line;
+      int column;
+      const char* says;
+    };
+    const Bad cases[] = {
+        {std::string("a: \0b\n", 6), 1, 4, "U+0000"},
+        {"a: 1\nb: \"x\x04y\"\n", 2, 6, "U+0004"},
+        {"a: \x1b[31m\n", 1, 4, "U+001B"},
+        {"a: \x7f\n", 1, 4, "U+007F"},
+        {"a: 1\nb: \xc3\n", 2, 4, "UTF-8"},
+        {"a: \xc0\xaf\n", 1, 4, "UTF-8"},         // overlong '/'
+        {"a: \xed\xa0\x80\n", 1, 4, "UTF-8"},     // surrogate
+        {"a: \xf4\x90\x80\x80\n", 1, 4, "UTF-8"}, // above U+10FFFF
+        {"a: caf\xe9\n", 1, 7, "UTF-8"},          // Latin-1
+    };
+    for (const Bad& c : cases) {
+      INFO(c.text);
+      const YamlResult result = load_yaml(c.text, "t.yaml");
+      CHECK_FALSE(result.value);
+      REQUIRE(result.diagnostics.size() == 1);
+      CHECK(result.diagnostics[0].rule == "yaml-syntax");
+      CHECK(result.diagnostics[0].mark.line == c.line);
+      CHECK(result.diagnostics[0].mark.column == c.column);
+      CHECK(result.diagnostics[0].message.find(c.says) != std::string::npos);
+    }
+
+    const YamlResult good = load_yaml("a: \"caf\u00e9 \\t\"\nb: 日本 🎉\nc: \"\\0\"\n", "t.yaml");
+    CHECK(good.diagnostics.empty());
+    REQUIRE(good.value);
+    CHECK(good.value->string_at("a") == "caf\xc3\xa9 \t");
+    CHECK(good.value->string_at("b") == "日本 🎉");
+    CHECK(good.value->string_at("c") == std::string(1, '\0'));
+    CHECK_NOTHROW((void)good.value->to_json().dump());
+  }
+
+  SUBCASE("UTF-16 with a byte order mark is read") {
+    const std::string text("\xFF\xFE"
+                           "a\0:\0 \0"
+                           "1\0\n\0",
+                           12);
+    const YamlResult result = load_yaml(text, "t.yaml");
+    CHECK(result.diagnostics.empty());
+    REQUIRE(result.value);
+    CHECK(result.value->find("a")->integer == 1);
   }
 
   SUBCASE("odd input never throws or crashes") {
@@ -563,7 +617,11 @@ TEST_CASE("content::load_yaml") {
         text += alphabet[random() % alphabet.size()];
       }
       INFO(round);
-      CHECK_NOTHROW(load_yaml(text, "t.yaml"));
+      YamlResult result;
+      CHECK_NOTHROW(result = load_yaml(text, "t.yaml"));
+      if (result.value) {
+        CHECK_NOTHROW((void)result.value->to_json().dump());
+      }
     }
   }
 }
