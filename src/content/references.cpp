@@ -1,0 +1,359 @@
+#include "content/references.h"
+
+#include <algorithm>
+#include <regex>
+
+#include "content/kinds.h"
+#include "util/strings.h"
+
+namespace envflow::content {
+
+namespace {
+
+// Endpoints are declared inside integrations; the catalog keeps them as
+// "<integration>/<endpoint>" under this key so steps and tools can be checked.
+constexpr std::string_view k_endpoint_key = "Integration.endpoint";
+constexpr std::size_t k_max_listed = 10;
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "did you mean 'x'?" when a name within edit distance 2 exists, else the
+// declared names (up to ten), else a note that there are none.
+std::string suggestion(const std::string& name, const std::set<std::string>& declared,
+                       std::string_view plural, std::string_view none_hint) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const auto& candidate : declared) {
+    const std::size_t distance = edit_distance(name, candidate);
+    // Replacing every character of a short name is no typo.
+    if (distance < best_distance && distance < name.size()) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  if (!best.empty()) {
+    return "did you mean '" + best + "'?";
+  }
+  if (declared.empty()) {
+    return "no " + std::string(plural) + " are declared" +
+           (none_hint.empty() ? std::string() : "; " + std::string(none_hint));
+  }
+  std::vector<std::string> shown;
+  for (const auto& candidate : declared) {
+    if (shown.size() == k_max_listed) {
+      shown.emplace_back("…");
+      break;
+    }
+    shown.push_back(candidate);
+  }
+  return "declared " + std::string(plural) + ": " + util::join(shown, ", ");
+}
+
+class Checker {
+public:
+  Checker(const Document& document, const Catalog& catalog)
+      : m_document(document), m_catalog(catalog) {}
+
+  std::vector<Diagnostic> run() {
+    const Value& root = *m_document.value;
+    if (!root.is_mapping()) {
+      return {};
+    }
+    const std::string& kind = m_document.kind;
+    if (kind == "Agent") {
+      agent(root);
+    } else if (kind == "Workflow") {
+      workflow(root);
+    } else if (kind == "KnowledgeBase") {
+      knowledge(root);
+    } else if (kind == "Channel") {
+      named(root.find("agent"), "agent", "Agent", "ref-agent");
+      named(root.find("workflow"), "workflow", "Workflow", "ref-workflow");
+    } else if (kind == "Guardrail" && sees_promoted_content()) {
+      if (const Value* agents = root.find("applies_to"); agents != nullptr) {
+        for (std::size_t i = 0; i < agents->items.size(); ++i) {
+          named(&agents->items[i], "applies_to[" + std::to_string(i) + "]", "Agent", "ref-agent");
+        }
+      }
+    } else if (kind == "Evaluator" && sees_promoted_content()) {
+      if (const Value* target = root.find("target"); target != nullptr) {
+        named(target->find("agent"), "target.agent", "Agent", "ref-agent");
+        named(target->find("workflow"), "target.workflow", "Workflow", "ref-workflow");
+      }
+    }
+    variables(root);
+    return std::move(m_out);
+  }
+
+private:
+  // Guardrails and evaluators live on a local ref, which holds no agents or
+  // workflows of its own: check their targets only when the snapshot also
+  // carries the promoted content.
+  bool sees_promoted_content() const {
+    return std::any_of(kinds().begin(), kinds().end(), [&](const KindInfo& info) {
+      return info.scope == Scope::promoted && m_catalog.names.count(std::string(info.kind)) > 0;
+    });
+  }
+
+  void add(Mark mark, std::string message, std::string rule) {
+    Diagnostic d;
+    d.path = m_document.path;
+    d.mark = mark.line > 0 ? mark : Mark{1, 1};
+    d.severity = Severity::error;
+    d.message = std::move(message);
+    d.rule = std::move(rule);
+    m_out.push_back(std::move(d));
+  }
+
+  const std::set<std::string>& declared(const std::string& kind) const {
+    static const std::set<std::string> k_none;
+    const auto it = m_catalog.names.find(kind);
+    return it != m_catalog.names.end() ? it->second : k_none;
+  }
+
+  // Check that string `node` names an existing `kind`; `where` is the field path.
+  bool named(const Value* node, const std::string& where, const std::string& kind,
+             const std::string& rule) {
+    if (node == nullptr || !node->is_string() || node->string.empty()) {
+      return false;
+    }
+    if (m_catalog.has(kind, node->string)) {
+      return true;
+    }
+    const KindInfo* info = kind_by_name(kind);
+    const std::string folder = info != nullptr ? std::string(info->folder) : kind;
+    const std::string label = kind == "KnowledgeBase" ? "knowledge base" : util::to_lower(kind);
+    add(node->mark,
+        where + ": no " + label + " named '" + node->string + "' (expected " + folder + "/" +
+            node->string + ".yaml); " +
+            suggestion(node->string, declared(kind), label + "s",
+                       "add " + folder + "/" + node->string + ".yaml"),
+        rule);
+    return false;
+  }
+
+  void endpoint(const Value* node, const std::string& where, const std::string& integration) {
+    if (node == nullptr || !node->is_string() || node->string.empty()) {
+      return;
+    }
+    if (m_catalog.has(std::string(k_endpoint_key), integration + "/" + node->string)) {
+      return;
+    }
+    std::set<std::string> endpoints;
+    const std::string prefix = integration + "/";
+    for (const auto& full : declared(std::string(k_endpoint_key))) {
+      if (util::starts_with(full, prefix)) {
+        endpoints.insert(full.substr(prefix.size()));
+      }
+    }
+    add(node->mark,
+        where + ": integration '" + integration + "' has no endpoint named '" + node->string +
+            "'; " +
+            suggestion(node->string, endpoints, "endpoints",
+                       "add it under 'endpoints' in integrations/" + integration + ".yaml"),
+        "ref-endpoint");
+  }
+
+  void agent(const Value& root) {
+    if (const Value* bases = root.find("knowledge"); bases != nullptr) {
+      for (std::size_t i = 0; i < bases->items.size(); ++i) {
+        named(&bases->items[i], "knowledge[" + std::to_string(i) + "]", "KnowledgeBase",
+              "ref-knowledge");
+      }
+    }
+    if (const Value* tools = root.find("tools"); tools != nullptr) {
+      for (std::size_t i = 0; i < tools->items.size(); ++i) {
+        const Value& tool = tools->items[i];
+        const std::string where = "tools[" + std::to_string(i) + "]";
+        if (named(tool.find("integration"), where + ".integration", "Integration",
+                  "ref-integration")) {
+          endpoint(tool.find("endpoint"), where + ".endpoint", tool.string_at("integration"));
+        }
+      }
+    }
+    if (const Value* fallback = root.find("fallback"); fallback != nullptr) {
+      named(fallback->find("handoff_agent"), "fallback.handoff_agent", "Agent", "ref-agent");
+      named(fallback->find("workflow"), "fallback.workflow", "Workflow", "ref-workflow");
+    }
+  }
+
+  void workflow(const Value& root) {
+    if (const Value* trigger = root.find("trigger"); trigger != nullptr) {
+      named(trigger->find("channel"), "trigger.channel", "Channel", "ref-channel");
+    }
+    const Value* steps = root.find("steps");
+    if (steps == nullptr || !steps->is_sequence()) {
+      return;
+    }
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < steps->items.size(); ++i) {
+      const Value* id = steps->items[i].find("id");
+      if (id == nullptr || !id->is_string()) {
+        continue;
+      }
+      if (!ids.insert(id->string).second) {
+        add(id->mark,
+            "steps[" + std::to_string(i) + "].id: step id '" + id->string +
+                "' is used by an earlier step; give each step of the workflow its own id",
+            "duplicate-step-id");
+      }
+    }
+    for (std::size_t i = 0; i < steps->items.size(); ++i) {
+      const Value& step = steps->items[i];
+      const std::string where = "steps[" + std::to_string(i) + "]";
+      named(step.find("agent"), where + ".agent", "Agent", "ref-agent");
+      named(step.find("workflow"), where + ".workflow", "Workflow", "ref-workflow");
+      if (named(step.find("integration"), where + ".integration", "Integration",
+                "ref-integration")) {
+        endpoint(step.find("endpoint"), where + ".endpoint", step.string_at("integration"));
+      }
+      if (const Value* next = step.find("next");
+          next != nullptr && next->is_string() && ids.count(next->string) == 0) {
+        add(next->mark,
+            where + ".next: no step with id '" + next->string + "' in this workflow; " +
+                suggestion(next->string, ids, "step ids", ""),
+            "ref-step");
+      }
+    }
+  }
+
+  void knowledge(const Value& root) {
+    const Value* sources = root.find("sources");
+    if (sources == nullptr || !sources->is_sequence()) {
+      return;
+    }
+    const std::string folder = "knowledge/" + m_document.name + "/";
+    for (std::size_t i = 0; i < sources->items.size(); ++i) {
+      const Value* path = sources->items[i].find("path");
+      if (path == nullptr || !path->is_string() || path->string.empty()) {
+        continue;
+      }
+      const std::string where = "sources[" + std::to_string(i) + "].path";
+      const std::string& target = path->string;
+      if (!util::starts_with(target, folder) || target.size() == folder.size() ||
+          target.find("..") != std::string::npos) {
+        add(path->mark,
+            where + ": '" + target + "' is outside " + folder + "; documents of knowledge base '" +
+                m_document.name + "' live in " + folder,
+            "ref-document");
+        continue;
+      }
+      // A path names a file, or a folder when it ends in '/' or has files below it.
+      std::string below = target;
+      if (!util::ends_with(below, "/")) {
+        below += "/";
+      }
+      const auto next = m_catalog.files.lower_bound(below);
+      const bool exists = m_catalog.files.count(target) > 0 ||
+                          (next != m_catalog.files.end() && util::starts_with(*next, below));
+      if (!exists) {
+        add(path->mark,
+            where + ": no file '" + target + "' in the repository; add it or fix the path",
+            "ref-document");
+      }
+    }
+  }
+
+  // Every {{ vars.NAME }} in any string of the document.
+  void variables(const Value& node) {
+    if (node.is_string()) {
+      scan(node);
+    }
+    for (const Value& item : node.items) {
+      variables(item);
+    }
+    for (const Entry& member : node.members) {
+      variables(member.value);
+    }
+  }
+
+  void scan(const Value& node) {
+    static const std::regex k_reference(R"(\{\{\s*vars\.([^\s}]*)\s*\}\})");
+    static const std::regex k_name("^[a-z_][a-z0-9_]{0,62}$");
+    const std::string& text = node.string;
+    if (text.find("vars.") == std::string::npos) {
+      return;
+    }
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), k_reference);
+         it != std::sregex_iterator(); ++it) {
+      const std::string name = (*it)[1].str();
+      if (!std::regex_match(name, k_name)) {
+        add(node.mark,
+            "'" + it->str() +
+                "' is not a variable reference: write {{ vars.NAME }} with a "
+                "lowercase variable name",
+            "ref-variable");
+        continue;
+      }
+      if (m_catalog.has("Variable", name)) {
+        continue;
+      }
+      add(node.mark,
+          "{{ vars." + name + " }} names no declared variable (expected variables/" + name +
+              ".yaml); " +
+              suggestion(name, declared("Variable"), "variables",
+                         "add variables/" + name + ".yaml"),
+          "ref-variable");
+    }
+  }
+
+  const Document& m_document;
+  const Catalog& m_catalog;
+  std::vector<Diagnostic> m_out;
+};
+
+} // namespace
+
+Catalog Catalog::from(const std::vector<Document>& documents) {
+  Catalog catalog;
+  for (const Document& document : documents) {
+    if (document.name.empty()) {
+      continue;
+    }
+    catalog.names[document.kind].insert(document.name);
+    if (document.value == nullptr) {
+      continue;
+    }
+    if (document.kind == "Variable") {
+      catalog.variable_types[document.name] = document.value->string_at("type");
+    } else if (document.kind == "Integration") {
+      if (const Value* endpoints = document.value->find("endpoints"); endpoints != nullptr) {
+        for (const Value& endpoint : endpoints->items) {
+          if (const std::string name = endpoint.string_at("name"); !name.empty()) {
+            catalog.names[std::string(k_endpoint_key)].insert(document.name + "/" + name);
+          }
+        }
+      }
+    }
+  }
+  return catalog;
+}
+
+bool Catalog::has(const std::string& kind, const std::string& name) const {
+  const auto it = names.find(kind);
+  return it != names.end() && it->second.count(name) > 0;
+}
+
+std::vector<Diagnostic> check_references(const Document& document, const Catalog& catalog) {
+  if (document.value == nullptr) {
+    return {};
+  }
+  return Checker(document, catalog).run();
+}
+
+} // namespace envflow::content
