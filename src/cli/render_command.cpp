@@ -1,12 +1,153 @@
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/command.h"
+#include "cli/output.h"
+#include "core/config.h"
+#include "core/render.h"
+#include "git/repo.h"
 #include "util/error.h"
 
 namespace envflow::cli {
 
-Runner setup_render(CLI::App& /*app*/, Globals& /*globals*/) {
-  return [] () -> int { throw util::UsageError("envflow render is not built yet"); };
+namespace {
+
+struct RenderArgs {
+  std::vector<std::string> args; // ENV, or the bundles with --check
+  std::string out;
+  bool check = false;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw util::IoError("cannot read " + path + ": " + std::strerror(errno));
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Write `text` to `path` through a temporary file in the same folder and a
+// rename, so a reader sees the old bundle or the new one, never half of one.
+void write_atomically(const std::string& path, const std::string& text) {
+  std::string temp = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(temp.data());
+  if (fd < 0) {
+    throw util::IoError("cannot write " + path + ": " + std::strerror(errno));
+  }
+  const auto fail = [&](const std::string& what) {
+    const std::string cause = std::strerror(errno);
+    close(fd);
+    unlink(temp.c_str());
+    throw util::IoError(what + " " + path + ": " + cause);
+  };
+  // mkstemp creates the file 0600; give it the mode a plain create would.
+  const mode_t mask = umask(0);
+  umask(mask);
+  if (fchmod(fd, 0666 & ~mask) != 0) {
+    fail("cannot set the mode of");
+  }
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = write(fd, text.data() + written, text.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      fail("cannot write");
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    fail("cannot write");
+  }
+  if (close(fd) != 0) {
+    const std::string cause = std::strerror(errno);
+    unlink(temp.c_str());
+    throw util::IoError("cannot write " + path + ": " + cause);
+  }
+  if (rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string cause = std::strerror(errno);
+    unlink(temp.c_str());
+    throw util::IoError("cannot write " + path + ": " + cause);
+  }
+}
+
+int check(const std::vector<std::string>& files, Format format) {
+  std::vector<core::BundleFile> bundles;
+  for (const auto& file : files) {
+    bundles.push_back(core::BundleFile{file, read_text(file)});
+  }
+  const core::BundleCheck result = core::check_bundles(bundles);
+  if (format == Format::json) {
+    print_json({
+        {"ok", result.ok},
+        {"environment",
+         result.environment.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.environment)},
+        {"commit", result.commit.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.commit)},
+        {"reference",
+         result.reference.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.reference)},
+        {"differences", result.differences},
+    });
+    return result.ok ? 0 : 1;
+  }
+  if (!result.ok) {
+    for (const auto& line : result.differences) {
+      std::fprintf(stderr, "envflow: error: %s\n", line.c_str());
+    }
+    return 1;
+  }
+  std::printf("%s %zu bundle%s name environment %s, commit %s\n",
+              paint(stdout, Color::green, "ok:").c_str(), files.size(),
+              files.size() == 1 ? "" : "s", result.environment.c_str(),
+              result.commit.substr(0, 7).c_str());
+  return 0;
+}
+
+} // namespace
+
+Runner setup_render(CLI::App& app, Globals& globals) {
+  auto args = std::make_shared<RenderArgs>();
+  app.add_option("args", args->args,
+                 "The environment to render; with --check, the bundle files to compare")
+      ->option_text("ENV | BUNDLE...");
+  app.add_option("--out", args->out,
+                 "Write the bundle to FILE (atomically) instead of standard output")
+      ->option_text("FILE");
+  app.add_flag("--check", args->check,
+               "Check that the bundles given name the same environment and commit");
+  return [args, &globals]() -> int {
+    if (args->check) {
+      if (!args->out.empty()) {
+        throw util::UsageError("render --check takes no --out");
+      }
+      if (args->args.empty()) {
+        throw util::UsageError("render --check needs one or more BUNDLE files");
+      }
+      return check(args->args, globals.format);
+    }
+    if (args->args.size() != 1) {
+      throw util::UsageError("render takes one environment (or --check BUNDLE...)");
+    }
+    const git::Repository repo = git::Repository::open(".");
+    const core::PipelineConfig config = core::require_config(repo);
+    const std::string text = core::bundle_text(core::render_bundle(repo, config, args->args[0]));
+    if (args->out.empty() || args->out == "-") {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    } else {
+      write_atomically(args->out, text);
+    }
+    return 0;
+  };
 }
 
 } // namespace envflow::cli

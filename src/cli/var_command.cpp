@@ -1,12 +1,166 @@
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/output.h"
+#include "core/config.h"
+#include "core/context.h"
+#include "core/overrides.h"
+#include "git/repo.h"
 #include "util/error.h"
 
 namespace envflow::cli {
 
-Runner setup_var(CLI::App& /*app*/, Globals& /*globals*/) {
-  return [] () -> int { throw util::UsageError("envflow var is not built yet"); };
+namespace {
+
+struct VarArgs {
+  std::string which; // set, unset, list
+  std::string env;
+  std::string name;
+  std::string value;
+};
+
+// A value for a table cell: strings as they are (unless they hold control
+// characters), anything else as JSON; "-" for none.
+std::string cell(const std::optional<content::Value>& value) {
+  if (!value) {
+    return "-";
+  }
+  if (value->is_string()) {
+    const bool plain = std::none_of(value->string.begin(), value->string.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (plain && !value->string.empty()) {
+      return value->string;
+    }
+  }
+  return core::emit_value(*value);
+}
+
+nlohmann::json json_of(const std::optional<content::Value>& value) {
+  return value ? value->to_json() : nlohmann::json(nullptr);
+}
+
+nlohmann::json json_of(const std::optional<std::string>& id) {
+  return id ? nlohmann::json(*id) : nlohmann::json(nullptr);
+}
+
+int report_change(const core::OverrideChange& change, bool set, Format format) {
+  if (format == Format::json) {
+    print_json({
+        {"environment", change.env},
+        {"name", change.name},
+        {"before", json_of(change.before)},
+        {"after", json_of(change.after)},
+        {"changed", change.changed},
+        {"old_local_ref", json_of(change.old_commit)},
+        {"local_ref",
+         change.changed ? nlohmann::json(change.new_commit) : json_of(change.old_commit)},
+    });
+    return 0;
+  }
+  if (!change.changed) {
+    if (set) {
+      std::printf("%s on %s is already %s; nothing changed\n", change.name.c_str(),
+                  change.env.c_str(), cell(change.after).c_str());
+    } else {
+      std::printf("%s has no override on %s; nothing changed\n", change.name.c_str(),
+                  change.env.c_str());
+    }
+    return 0;
+  }
+  const std::string was = change.before ? " (was " + cell(change.before) + ")" : "";
+  if (set) {
+    std::printf("%s %s = %s on %s%s\n", paint(stdout, Color::green, "set").c_str(),
+                change.name.c_str(), cell(change.after).c_str(), change.env.c_str(), was.c_str());
+  } else {
+    std::printf("%s the override of %s on %s%s\n", paint(stdout, Color::green, "removed").c_str(),
+                change.name.c_str(), change.env.c_str(), was.c_str());
+  }
+  std::printf("%s now at %s\n", core::local_ref(change.env).c_str(),
+              change.new_commit.substr(0, 7).c_str());
+  return 0;
+}
+
+int list_variables(const git::Repository& repo, const std::string& env, Format format) {
+  const core::PipelineConfig config = core::require_config(repo);
+  const core::EffectiveVariables result = core::effective_variables(repo, config, env);
+  if (format == Format::json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const auto& v : result.variables) {
+      array.push_back({
+          {"name", v.name},
+          {"type", v.type.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.type)},
+          {"default", json_of(v.default_value)},
+          {"override", json_of(v.override_value)},
+          {"effective", json_of(v.effective)},
+          {"source", std::string(core::source_name(v.source))},
+          {"problem", v.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.problem)},
+      });
+    }
+    print_json(array);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{
+      {"NAME", "TYPE", "DEFAULT", "OVERRIDE", "EFFECTIVE", "SOURCE"}};
+  for (const auto& v : result.variables) {
+    rows.push_back({v.name, v.type.empty() ? "-" : v.type, cell(v.default_value),
+                    cell(v.override_value), cell(v.effective),
+                    std::string(core::source_name(v.source))});
+  }
+  print_table(rows);
+  for (const auto& v : result.variables) {
+    if (!v.problem.empty()) {
+      std::fprintf(stderr, "%s %s: %s\n", paint(stderr, Color::yellow, "warning:").c_str(),
+                   v.name.c_str(), v.problem.c_str());
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+Runner setup_var(CLI::App& app, Globals& globals) {
+  auto args = std::make_shared<VarArgs>();
+  app.require_subcommand(1);
+  CLI::App* set = app.add_subcommand(
+      "set", "Override a variable's value on an environment (checked against its type)");
+  CLI::App* unset = app.add_subcommand("unset", "Remove a variable's override on an environment");
+  CLI::App* list_app = app.add_subcommand(
+      "list", "Every variable of an environment: type, default, override, effective value");
+  for (CLI::App* sub : {set, unset, list_app}) {
+    sub->add_option("--env", args->env, "Environment whose local data to read or change")
+        ->option_text("ENV")
+        ->required();
+  }
+  set->add_option("name", args->name, "Variable name")->option_text("NAME")->required();
+  set->add_option("value", args->value,
+                  "Value: JSON for number, boolean and json; text for string, url and enum "
+                  "(put -- before a value starting with '-')")
+      ->option_text("VALUE")
+      ->required();
+  unset->add_option("name", args->name, "Variable name")->option_text("NAME")->required();
+  set->callback([args] { args->which = "set"; });
+  unset->callback([args] { args->which = "unset"; });
+  list_app->callback([args] { args->which = "list"; });
+
+  return [args, &globals]() -> int {
+    git::Repository repo = git::Repository::open(".");
+    if (args->which == "list") {
+      return list_variables(repo, args->env, globals.format);
+    }
+    const core::PipelineConfig config = core::require_config(repo);
+    const std::string actor = core::resolve_actor(globals.actor, &repo);
+    if (args->which == "set") {
+      return report_change(
+          core::set_override(repo, config, args->env, args->name, args->value, actor), true,
+          globals.format);
+    }
+    return report_change(core::unset_override(repo, config, args->env, args->name, actor), false,
+                         globals.format);
+  };
 }
 
 } // namespace envflow::cli
