@@ -52,10 +52,24 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       "edit", "Edit envflow.yaml in $EDITOR (or take --file); validated, committed, audited");
   edit->add_option("--file", *file, "Take the new config from FILE (- for stdin) instead of $EDITOR")
       ->option_text("FILE");
+  auto put_name = std::make_shared<std::string>();
+  auto put_file = std::make_shared<std::string>();
+  CLI::App* put = app.add_subcommand(
+      "put", "Store a file on the config ref (e.g. the release allowed-signers file)");
+  put->add_option("name", *put_name, "Name on the config ref")->required()->option_text("NAME");
+  put->add_option("file", *put_file, "Local file to store")->required()->option_text("FILE");
+  put->callback([which] { *which = "put"; });
   show->callback([which] { *which = "show"; });
   edit->callback([which] { *which = "edit"; });
-  return [which, file, &globals] {
+  return [which, file, put_name, put_file, &globals] {
     git::Repository repo = git::Repository::open(".");
+    if (*which == "put") {
+      const std::string actor = core::resolve_actor(globals.actor, &repo);
+      const bool changed = core::put_config_file(repo, *put_name, read_text(*put_file), actor);
+      std::printf("%s %s on %s\n", changed ? "stored" : "unchanged:", put_name->c_str(),
+                  core::k_config_ref);
+      return 0;
+    }
     if (*which == "show") {
       const std::string text = core::config_text(repo);
       if (globals.format == Format::json) {

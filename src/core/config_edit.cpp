@@ -18,13 +18,60 @@ std::string config_text(const git::Repository& repo) {
   return *text;
 }
 
+namespace {
+
+void require_admin(const PipelineConfig& config, const std::string& actor) {
+  if (!config.member(actor, config.admins)) {
+    throw util::Refused(actor + " may not change the pipeline config (admin groups: " +
+                        util::join(config.admins, ", ") + ")");
+  }
+}
+
+// Commit `path` = `data` on the config ref, CAS against `head`, audited.
+void commit_config_file(git::Repository& repo, const std::optional<std::string>& head,
+                        const std::string& path, const std::string& data,
+                        const std::string& actor, const std::string& op) {
+  const std::string blob = repo.write_blob(data);
+  const std::string tree =
+      repo.update_tree(head ? *head : "", {{path, git::NewFile{blob, git::Mode::regular}}});
+  const std::string commit =
+      repo.write_commit(tree, head ? std::vector<std::string>{*head} : std::vector<std::string>{},
+                        "envflow " + op + " " + path + " by " + actor + "\n",
+                        repo.default_person());
+  AuditRecord record;
+  record.op = op;
+  record.actor = actor;
+  record.commit = commit;
+  record.note = path;
+  try {
+    commit_with_audit(repo, {git::RefUpdate{k_config_ref, head, commit}}, record);
+  } catch (const git::RefConflict&) {
+    throw util::Refused("the pipeline config changed since this edit began; run it again");
+  }
+}
+
+} // namespace
+
+bool put_config_file(git::Repository& repo, const std::string& name, const std::string& data,
+                     const std::string& actor) {
+  const auto head = repo.ref_target(k_config_ref);
+  require_admin(require_config(repo), actor);
+  if (name.empty() || name == k_config_file || util::starts_with(name, "/") ||
+      name.find("..") != std::string::npos || name.find('\\') != std::string::npos) {
+    throw util::UsageError("'" + name + "' cannot be stored on the config ref (use a plain "
+                           "relative name; change envflow.yaml with envflow config edit)");
+  }
+  if (head && repo.read_path(*head, name) == data) {
+    return false;
+  }
+  commit_config_file(repo, head, name, data, actor, "config-put");
+  return true;
+}
+
 bool write_config(git::Repository& repo, const std::string& text, const std::string& actor) {
   const auto head = repo.ref_target(k_config_ref);
   const PipelineConfig current = require_config(repo);
-  if (!current.member(actor, current.admins)) {
-    throw util::Refused(actor + " may not change the pipeline config (admin groups: " +
-                        util::join(current.admins, ", ") + ")");
-  }
+  require_admin(current, actor);
   std::vector<content::Diagnostic> problems;
   if (!parse_config(text, k_config_file, problems)) {
     std::string message = "the new pipeline config is invalid; nothing changed:";
@@ -36,21 +83,7 @@ bool write_config(git::Repository& repo, const std::string& text, const std::str
   if (head && repo.read_path(*head, k_config_file) == text) {
     return false;
   }
-  const std::string blob = repo.write_blob(text);
-  const std::string tree =
-      repo.update_tree(head ? *head : "", {{k_config_file, git::NewFile{blob, git::Mode::regular}}});
-  const std::string commit =
-      repo.write_commit(tree, head ? std::vector<std::string>{*head} : std::vector<std::string>{},
-                        "envflow config edit by " + actor + "\n", repo.default_person());
-  AuditRecord record;
-  record.op = "config-edit";
-  record.actor = actor;
-  record.commit = commit;
-  try {
-    commit_with_audit(repo, {git::RefUpdate{k_config_ref, head, commit}}, record);
-  } catch (const git::RefConflict&) {
-    throw util::Refused("the pipeline config changed since this edit began; run it again");
-  }
+  commit_config_file(repo, head, k_config_file, text, actor, "config-edit");
   return true;
 }
 

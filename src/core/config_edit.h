@@ -16,4 +16,10 @@ std::string config_text(const git::Repository& repo);
 // compare-and-swap with an audit record. Returns false when unchanged.
 bool write_config(git::Repository& repo, const std::string& text, const std::string& actor);
 
+// Store `data` as file `name` on refs/envflow/config (e.g. the release
+// allowed-signers file or keyring the policy names): admins only, audited,
+// compare-and-swap. Returns false when unchanged.
+bool put_config_file(git::Repository& repo, const std::string& name, const std::string& data,
+                     const std::string& actor);
+
 } // namespace envflow::core

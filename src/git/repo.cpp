@@ -459,6 +459,63 @@ std::string Repository::write_commit(const std::string& tree,
   return to_hex(oid);
 }
 
+std::string Repository::write_tag_object(std::string_view raw) {
+  OdbPtr odb;
+  check(git_repository_odb(out(odb), m_impl->get()), "opening object database");
+  git_oid oid;
+  check(git_odb_write(&oid, odb.get(), raw.data(), raw.size(), GIT_OBJECT_TAG), "writing tag");
+  return to_hex(oid);
+}
+
+std::optional<TagInfo> Repository::tag(const std::string& id) const {
+  OdbPtr odb;
+  check(git_repository_odb(out(odb), m_impl->get()), "opening object database");
+  git_oid oid;
+  if (id.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, id.c_str()) < 0) {
+    return std::nullopt;
+  }
+  std::unique_ptr<git_odb_object, Deleter<git_odb_object_free>> object;
+  const int rc = git_odb_read(out(object), odb.get(), &oid);
+  if (rc < 0 || git_odb_object_type(object.get()) != GIT_OBJECT_TAG) {
+    return std::nullopt;
+  }
+  TagInfo info;
+  info.id = id;
+  info.raw.assign(static_cast<const char*>(git_odb_object_data(object.get())),
+                  git_odb_object_size(object.get()));
+  const size_t blank = info.raw.find("\n\n");
+  const std::string headers = info.raw.substr(0, blank);
+  info.message = blank == std::string::npos ? "" : info.raw.substr(blank + 2);
+  size_t start = 0;
+  while (start < headers.size()) {
+    size_t end = headers.find('\n', start);
+    if (end == std::string::npos) {
+      end = headers.size();
+    }
+    const std::string line = headers.substr(start, end - start);
+    start = end + 1;
+    const size_t space = line.find(' ');
+    const std::string key = line.substr(0, space);
+    const std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    if (key == "object") {
+      info.target = value;
+    } else if (key == "type") {
+      info.target_type = value;
+    } else if (key == "tag") {
+      info.name = value;
+    } else if (key == "tagger") {
+      const size_t lt = value.find(" <");
+      const size_t gt = value.find("> ");
+      if (lt != std::string::npos && gt != std::string::npos) {
+        info.tagger.name = value.substr(0, lt);
+        info.tagger.email = value.substr(lt + 2, gt - lt - 2);
+        info.time = std::strtoll(value.c_str() + gt + 2, nullptr, 10);
+      }
+    }
+  }
+  return info;
+}
+
 void Repository::update_refs(const std::vector<RefUpdate>& updates,
                              const std::string& reflog_message) {
   TransactionPtr tx;

@@ -72,6 +72,18 @@ struct CommitInfo {
   std::int64_t time = 0; // committer time, seconds since the epoch
 };
 
+// An annotated tag object.
+struct TagInfo {
+  std::string id;      // the tag object's id
+  std::string name;    // `tag` header
+  std::string target;  // `object` header
+  std::string target_type;
+  Person tagger;
+  std::int64_t time = 0;
+  std::string message; // everything after the headers, signature included
+  std::string raw;     // the whole object, as signed
+};
+
 class Repository {
 public:
   enum class Open { discover, from_env };
@@ -136,6 +148,12 @@ public:
   std::string write_commit(const std::string& tree, const std::vector<std::string>& parents,
                            const std::string& message, const Person& author,
                            std::optional<std::int64_t> time = std::nullopt);
+
+  // Write a tag object from its raw text (headers, blank line, message and
+  // any signature); moves no reference.
+  std::string write_tag_object(std::string_view raw);
+  // The annotated tag `id`, or nullopt when `id` is not a tag object.
+  std::optional<TagInfo> tag(const std::string& id) const;
 
   // Apply `updates` atomically and compare-and-swap: every ref is locked,
   // checked against `expected`, then all are written. Throws RefConflict

@@ -1,0 +1,551 @@
+#include "core/release.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "content/kinds.h"
+#include "content/schema.h"
+#include "content/validator.h"
+#include "core/audit.h"
+#include "core/diff.h"
+#include "core/overrides.h"
+#include "core/sources.h"
+#include "sign/signer.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace {
+
+constexpr std::string_view k_manifest_marker = "envflow-manifest:";
+
+std::string short_id(const std::string& id) { return id.substr(0, 7); }
+
+// Files a release is made of: the workspace file and the promoted folders.
+bool is_release_item(const std::string& path) {
+  if (path == content::k_workspace_file) {
+    return true;
+  }
+  const content::KindInfo* kind = content::kind_by_folder(util::first_component(path));
+  return kind != nullptr && kind->scope == content::Scope::promoted;
+}
+
+std::vector<std::pair<std::string, std::string>> items_of(const git::Repository& repo,
+                                                          const std::string& commit) {
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto& entry : repo.list_tree(commit)) {
+    if (is_release_item(entry.path)) {
+      items.emplace_back(entry.path, entry.id);
+    }
+  }
+  return items;
+}
+
+sign::SigningConfig signing_config(const git::Repository& repo, const PipelineConfig& config) {
+  sign::SigningConfig signing;
+  signing.format = sign::parse_format(!config.release_format.empty()
+                                          ? config.release_format
+                                          : repo.config_string("gpg.format").value_or("openpgp"));
+  signing.key = !config.release_signing_key.empty()
+                    ? config.release_signing_key
+                    : repo.config_string("user.signingKey").value_or("");
+  signing.program = signing.format == sign::Format::ssh
+                        ? repo.config_string("gpg.ssh.program").value_or("")
+                        : repo.config_string("gpg.program").value_or("");
+  if (signing.key.empty() && signing.format == sign::Format::openpgp) {
+    // git signs with the committer's email when no key is set.
+    signing.key = repo.config_string("user.email").value_or("");
+  }
+  return signing;
+}
+
+std::string environment_head_of(const git::Repository& repo, const Environment& env) {
+  const auto head = repo.ref_target("refs/heads/" + env.branch);
+  if (!head) {
+    throw util::Refused("branch '" + env.branch + "' of " + env.name + " does not exist");
+  }
+  return *head;
+}
+
+void require_publisher(const PipelineConfig& config, const std::string& actor,
+                       const std::string& what) {
+  if (!config.member(actor, config.publishers)) {
+    throw util::Refused(actor + " may not " + what + " (publisher groups: " +
+                        util::join(config.publishers, ", ") + ")");
+  }
+}
+
+std::string notes_from(const SemanticDiff& diff, const std::string& previous) {
+  if (diff.empty()) {
+    return "No content changes since " + previous + ".\n";
+  }
+  std::string notes = "Changes since " + previous + ":\n";
+  for (const auto& item : diff.items) {
+    const char* sign = item.change == ItemChange::Change::added     ? "+"
+                       : item.change == ItemChange::Change::removed ? "-"
+                                                                    : "~";
+    notes += std::string("  ") + sign + " " + item.kind + " " + item.name;
+    if (!item.fields.empty()) {
+      notes += ": " + util::join(item.fields, ", ");
+    }
+    if (item.breaking) {
+      notes += " (BREAKING: " + item.reason + ")";
+    }
+    notes += "\n";
+  }
+  return notes;
+}
+
+std::optional<Release> release_at(const git::Repository& repo, const std::string& ref,
+                                  const std::optional<std::string>& live) {
+  const std::string name = ref.substr(std::string("refs/tags/").size());
+  const auto version = Version::parse(name);
+  if (!version || version->str() != name) {
+    return std::nullopt;
+  }
+  const auto id = repo.ref_target(ref);
+  if (!id) {
+    return std::nullopt;
+  }
+  const auto tag = repo.tag(*id);
+  if (!tag) {
+    return std::nullopt; // lightweight tags are not releases
+  }
+  Release release;
+  release.tag = name;
+  release.version = *version;
+  release.tag_id = *id;
+  release.commit = tag->target;
+  release.tagger = tag->tagger.email;
+  release.time = tag->time;
+  const auto manifest = Manifest::parse(tag->message);
+  release.hotfix = manifest && manifest->hotfix;
+  std::string payload;
+  std::string signature;
+  sign::Format format{};
+  release.is_signed = sign::split_signature(tag->raw, payload, signature, format);
+  release.live = live && *live == *id;
+  return release;
+}
+
+} // namespace
+
+std::string Version::str() const {
+  return "v" + std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+std::optional<Version> Version::parse(std::string_view text) {
+  if (util::starts_with(text, "v")) {
+    text.remove_prefix(1);
+  }
+  const auto parts = util::split(text, '.');
+  if (parts.size() != 3) {
+    return std::nullopt;
+  }
+  Version v;
+  int* fields[] = {&v.major, &v.minor, &v.patch};
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& p = parts[i];
+    if (p.empty() || p.size() > 9 || (p.size() > 1 && p[0] == '0')) {
+      return std::nullopt;
+    }
+    const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), *fields[i]);
+    if (ec != std::errc() || ptr != p.data() + p.size()) {
+      return std::nullopt;
+    }
+  }
+  return v;
+}
+
+Bump parse_bump(const std::string& text) {
+  if (text == "auto") {
+    return Bump::auto_;
+  }
+  if (text == "patch") {
+    return Bump::patch;
+  }
+  if (text == "minor") {
+    return Bump::minor;
+  }
+  if (text == "major") {
+    return Bump::major;
+  }
+  throw util::UsageError("--bump takes auto, patch, minor or major, not '" + text + "'");
+}
+
+std::string Manifest::to_text() const {
+  std::string out = std::string(k_manifest_marker) + "\n";
+  out += "environment: " + environment + "\n";
+  out += "commit: " + commit + "\n";
+  out += "version: " + version + "\n";
+  out += "previous: " + (previous.empty() ? std::string("none") : previous) + "\n";
+  out += "bump: " + bump + "\n";
+  out += std::string("hotfix: ") + (hotfix ? "true" : "false") + "\n";
+  for (const auto& [path, id] : items) {
+    out += "item: " + id + " " + path + "\n";
+  }
+  for (const auto& [name, value] : overrides) {
+    out += "override: " + name + " " + value + "\n";
+  }
+  return out;
+}
+
+std::optional<Manifest> Manifest::parse(const std::string& message) {
+  const size_t start = message.find(std::string("\n") + std::string(k_manifest_marker) + "\n");
+  if (start == std::string::npos) {
+    return std::nullopt;
+  }
+  Manifest manifest;
+  bool has_commit = false;
+  for (const auto& line : util::split(message.substr(start + k_manifest_marker.size() + 2), '\n')) {
+    if (line.empty() || util::starts_with(line, "-----BEGIN")) {
+      break;
+    }
+    const size_t colon = line.find(": ");
+    if (colon == std::string::npos) {
+      return std::nullopt;
+    }
+    const std::string key = line.substr(0, colon);
+    const std::string value = line.substr(colon + 2);
+    if (key == "environment") {
+      manifest.environment = value;
+    } else if (key == "commit") {
+      manifest.commit = value;
+      has_commit = true;
+    } else if (key == "version") {
+      manifest.version = value;
+    } else if (key == "previous") {
+      manifest.previous = value == "none" ? "" : value;
+    } else if (key == "bump") {
+      manifest.bump = value;
+    } else if (key == "hotfix") {
+      manifest.hotfix = value == "true";
+    } else if (key == "item" || key == "override") {
+      const size_t space = value.find(' ');
+      if (space == std::string::npos) {
+        return std::nullopt;
+      }
+      auto& list = key == "item" ? manifest.items : manifest.overrides;
+      if (key == "item") {
+        list.emplace_back(value.substr(space + 1), value.substr(0, space));
+      } else {
+        list.emplace_back(value.substr(0, space), value.substr(space + 1));
+      }
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!has_commit) {
+    return std::nullopt;
+  }
+  return manifest;
+}
+
+std::vector<Release> list_releases(const git::Repository& repo) {
+  const auto live = repo.ref_target(k_live_ref);
+  std::vector<Release> releases;
+  for (const auto& ref : repo.list_refs("refs/tags/v*")) {
+    if (auto release = release_at(repo, ref, live)) {
+      releases.push_back(std::move(*release));
+    }
+  }
+  std::sort(releases.begin(), releases.end(),
+            [](const Release& a, const Release& b) { return a.version < b.version; });
+  return releases;
+}
+
+PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& config,
+                                const ReleaseRequest& request) {
+  const Environment& last = config.last();
+  const std::vector<Release> releases = list_releases(repo);
+  const Release* previous = releases.empty() ? nullptr : &releases.back();
+
+  PreparedRelease prepared;
+  prepared.commit = request.commit;
+  std::optional<SemanticDiff> diff;
+  if (previous != nullptr) {
+    diff = semantic_diff(repo, previous->commit, request.commit);
+  }
+  if (request.exact) {
+    if (previous != nullptr && !(previous->version < *request.exact)) {
+      throw util::UsageError("version " + request.exact->str() + " is not after the latest " +
+                             "release " + previous->tag);
+    }
+    prepared.version = *request.exact;
+    prepared.bump = "explicit";
+  } else if (previous == nullptr) {
+    prepared.version = Version{1, 0, 0};
+    prepared.bump = "initial";
+  } else {
+    Bump bump = request.bump;
+    if (bump == Bump::auto_) {
+      const bool added = std::any_of(diff->items.begin(), diff->items.end(), [](const auto& i) {
+        return i.change == ItemChange::Change::added;
+      });
+      bump = diff->breaking() ? Bump::major : added ? Bump::minor : Bump::patch;
+    }
+    prepared.version = previous->version;
+    switch (bump) {
+    case Bump::major:
+      prepared.version = Version{prepared.version.major + 1, 0, 0};
+      prepared.bump = "major";
+      break;
+    case Bump::minor:
+      prepared.version = Version{prepared.version.major, prepared.version.minor + 1, 0};
+      prepared.bump = "minor";
+      break;
+    case Bump::patch:
+    case Bump::auto_:
+      prepared.version.patch += 1;
+      prepared.bump = "patch";
+      break;
+    }
+  }
+  prepared.tag = prepared.version.str();
+  const std::string tag_ref = "refs/tags/" + prepared.tag;
+  if (repo.ref_target(tag_ref)) {
+    throw util::Refused("tag " + prepared.tag + " already exists; release tags never move");
+  }
+
+  prepared.notes = previous != nullptr ? notes_from(*diff, previous->tag) : "Initial release.\n";
+  Manifest manifest;
+  manifest.environment = last.name;
+  manifest.commit = request.commit;
+  manifest.version = prepared.tag;
+  manifest.previous = previous != nullptr ? previous->tag : "";
+  manifest.bump = prepared.bump;
+  manifest.hotfix = request.hotfix;
+  manifest.items = items_of(repo, request.commit);
+  for (const auto& [name, value] : read_overrides(repo, last.name).values) {
+    manifest.overrides.emplace_back(name, value.to_json().dump());
+  }
+
+  std::string message = std::string(request.hotfix ? "Hotfix release " : "Release ") +
+                        prepared.tag + " (" + last.name + ")\n\n";
+  if (!request.message.empty()) {
+    message += std::string(util::trim(request.message)) + "\n\n";
+  }
+  message += prepared.notes + "\n" + manifest.to_text();
+
+  git::Person tagger = repo.default_person();
+  if (request.actor.find('@') != std::string::npos) {
+    tagger.email = request.actor;
+  }
+  std::string raw = "object " + request.commit + "\ntype commit\ntag " + prepared.tag +
+                    "\ntagger " + tagger.name + " <" + tagger.email + "> " +
+                    std::to_string(now()) + " +0000\n\n" + message;
+  if (request.sign) {
+    raw += sign::sign(signing_config(repo, config), raw);
+  }
+  prepared.tag_id = repo.write_tag_object(raw);
+  prepared.updates.push_back(git::RefUpdate{tag_ref, std::nullopt, prepared.tag_id});
+  prepared.updates.push_back(
+      git::RefUpdate{k_live_ref, repo.ref_target(k_live_ref), prepared.tag_id});
+  return prepared;
+}
+
+PublishResult publish(git::Repository& repo, const PipelineConfig& config,
+                      const PublishOptions& options) {
+  require_publisher(config, options.actor, "publish");
+  const Environment& last = config.last();
+  const std::string head = environment_head_of(repo, last);
+  const auto live_id = repo.ref_target(k_live_ref);
+  const std::vector<Release> releases = list_releases(repo);
+  const Release* live = nullptr;
+  const Release* at_head = nullptr;
+  for (const auto& r : releases) {
+    if (live_id && r.tag_id == *live_id) {
+      live = &r;
+    }
+    if (r.commit == head) {
+      at_head = &r;
+    }
+  }
+  PublishResult result;
+  result.commit = head;
+  result.previous_live = live != nullptr ? live->tag : "";
+  if (live != nullptr && live->commit == head) {
+    result.tag = live->tag;
+    return result; // nothing to publish
+  }
+  if (at_head != nullptr) {
+    // Head was released before and live was rolled back from it.
+    if (!options.force || util::trim(options.reason).empty()) {
+      throw util::Refused(last.name + "'s head was released as " + at_head->tag +
+                          " and live was rolled back to " +
+                          (live != nullptr ? live->tag : std::string("nothing")) +
+                          "; to make it live again run envflow publish --force --reason \"why\"");
+    }
+    AuditRecord record;
+    record.op = "publish";
+    record.env = last.name;
+    record.actor = options.actor;
+    record.commit = head;
+    record.note = "re-published " + at_head->tag + " (forced: " + options.reason + ")";
+    try {
+      commit_with_audit(repo, {git::RefUpdate{k_live_ref, live_id, at_head->tag_id}}, record);
+    } catch (const git::RefConflict&) {
+      throw util::Refused("live moved since this publish began; run it again");
+    }
+    result.outcome = PublishResult::Outcome::republished;
+    result.tag = at_head->tag;
+    return result;
+  }
+  if (options.no_sign && config.release_sign) {
+    throw util::Refused("the policy requires signed releases (release.sign: true in envflow.yaml); "
+                        "drop --no-sign and set up a signing key");
+  }
+  content::ValidateOptions validate_options;
+  validate_options.max_file_size = config.max_file_size;
+  TreeSource tree(repo, head);
+  const auto report = content::validate(tree, validate_options, content::SchemaSet::builtin());
+  if (!report.ok()) {
+    std::string message = last.name + "'s head " + short_id(head) + " does not validate:";
+    for (const auto& d : report.diagnostics) {
+      message += "\n  " + d.to_text();
+    }
+    throw util::Refused(message);
+  }
+  ReleaseRequest request;
+  request.commit = head;
+  request.bump = options.bump;
+  request.exact = options.exact;
+  request.message = options.message;
+  request.sign = !options.no_sign;
+  request.actor = options.actor;
+  const PreparedRelease prepared = prepare_release(repo, config, request);
+  AuditRecord record;
+  record.op = "publish";
+  record.env = last.name;
+  record.actor = options.actor;
+  record.commit = head;
+  record.note = prepared.tag + (options.reason.empty() ? "" : " (" + options.reason + ")");
+  try {
+    commit_with_audit(repo, prepared.updates, record);
+  } catch (const git::RefConflict& conflict) {
+    throw util::Refused(conflict.ref() + " moved since this publish began; run it again");
+  }
+  result.outcome = PublishResult::Outcome::published;
+  result.tag = prepared.tag;
+  result.notes = prepared.notes;
+  return result;
+}
+
+VerifyResult verify_release(const git::Repository& repo, const PipelineConfig& config,
+                            const std::string& tag_name) {
+  VerifyResult result;
+  result.tag = tag_name;
+  const auto id = repo.ref_target("refs/tags/" + tag_name);
+  if (!id) {
+    throw util::UsageError("no release tag '" + tag_name + "' (see envflow releases)");
+  }
+  const auto tag = repo.tag(*id);
+  if (!tag) {
+    result.problems.push_back(tag_name + " is a lightweight tag, not an annotated release tag");
+    return result;
+  }
+  std::string payload;
+  std::string signature;
+  sign::Format format{};
+  if (!sign::split_signature(tag->raw, payload, signature, format)) {
+    result.problems.push_back(tag_name + " is not signed");
+  } else {
+    const auto config_head = repo.ref_target(k_config_ref);
+    const auto trusted = config.release_allowed_signers.empty() || !config_head
+                             ? std::nullopt
+                             : repo.read_path(*config_head, config.release_allowed_signers);
+    if (!trusted) {
+      result.problems.push_back(
+          "the policy names no allowed signers (release.allowed_signers in envflow.yaml, a file "
+          "on refs/envflow/config added with envflow config put): no signature can be trusted");
+    } else {
+      const auto verification = sign::verify(format, *trusted, payload, signature);
+      result.signature_ok = verification.good;
+      result.signer = verification.signer;
+      if (!verification.good) {
+        result.problems.push_back(sign::format_name(format) +
+                                  " signature not accepted: " + verification.detail);
+      }
+    }
+  }
+  const auto manifest = Manifest::parse(tag->message);
+  const size_t signature_problems = result.problems.size();
+  if (!manifest) {
+    result.problems.push_back("the tag message has no readable envflow manifest");
+    result.manifest_ok = false;
+    return result;
+  }
+  if (manifest->commit != tag->target) {
+    result.problems.push_back("manifest commit " + short_id(manifest->commit) +
+                              " is not the tagged commit " + short_id(tag->target));
+  }
+  if (manifest->version != tag_name) {
+    result.problems.push_back("manifest version " + manifest->version + " is not the tag name " +
+                              tag_name);
+  }
+  const auto actual = items_of(repo, tag->target);
+  std::map<std::string, std::string> expected(manifest->items.begin(), manifest->items.end());
+  std::map<std::string, std::string> found(actual.begin(), actual.end());
+  for (const auto& [path, digest] : expected) {
+    const auto it = found.find(path);
+    if (it == found.end()) {
+      result.problems.push_back("manifest lists " + path + ", which the tagged tree lacks");
+    } else if (it->second != digest) {
+      result.problems.push_back(path + " differs: manifest " + short_id(digest) + ", tree " +
+                                short_id(it->second));
+    }
+  }
+  for (const auto& [path, digest] : found) {
+    if (!expected.contains(path)) {
+      result.problems.push_back(path + " is in the tagged tree but not in the manifest");
+    }
+  }
+  result.manifest_ok = result.problems.size() == signature_problems;
+  return result;
+}
+
+RollbackResult rollback(git::Repository& repo, const PipelineConfig& config,
+                        const std::string& tag, const std::string& actor) {
+  require_publisher(config, actor, "roll back");
+  const VerifyResult verified = verify_release(repo, config, tag);
+  // Without a signing policy an unsigned release may be rolled back to; a
+  // manifest that does not match its tree never may.
+  if (!verified.manifest_ok || (!verified.signature_ok && config.release_sign)) {
+    std::string message = "refusing to roll back to " + tag + ": it does not verify:";
+    for (const auto& p : verified.problems) {
+      message += "\n  " + p;
+    }
+    throw util::Refused(message);
+  }
+  const auto id = repo.ref_target("refs/tags/" + tag);
+  const auto live = repo.ref_target(k_live_ref);
+  RollbackResult result;
+  result.tag = tag;
+  for (const auto& r : list_releases(repo)) {
+    if (live && r.tag_id == *live) {
+      result.previous_live = r.tag;
+    }
+  }
+  if (live == id) {
+    result.noop = true;
+    return result;
+  }
+  AuditRecord record;
+  record.op = "rollback";
+  record.env = config.last().name;
+  record.actor = actor;
+  record.commit = repo.tag(*id)->target;
+  record.note = "live " + (result.previous_live.empty() ? std::string("(none)") : result.previous_live) +
+                " -> " + tag;
+  try {
+    commit_with_audit(repo, {git::RefUpdate{k_live_ref, live, *id}}, record);
+  } catch (const git::RefConflict&) {
+    throw util::Refused("live moved since this rollback began; run it again");
+  }
+  return result;
+}
+
+} // namespace envflow::core

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <compare>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/config.h"
+#include "git/repo.h"
+
+namespace envflow::core {
+
+inline constexpr const char* k_live_ref = "refs/envflow/live";
+
+struct Version {
+  int major = 0;
+  int minor = 0;
+  int patch = 0;
+  std::string str() const; // "v1.2.3"
+  static std::optional<Version> parse(std::string_view text); // "v1.2.3" or "1.2.3"
+  auto operator<=>(const Version&) const = default;
+};
+
+enum class Bump { auto_, patch, minor, major };
+Bump parse_bump(const std::string& text); // throws util::UsageError
+
+// The self-description written into every release tag's message.
+struct Manifest {
+  std::string environment;
+  std::string commit;
+  std::string version;
+  std::string previous; // "" for the first release
+  std::string bump;     // patch | minor | major | initial | explicit
+  bool hotfix = false;
+  std::vector<std::pair<std::string, std::string>> items;     // path -> blob id
+  std::vector<std::pair<std::string, std::string>> overrides; // variable -> JSON value
+
+  std::string to_text() const;
+  static std::optional<Manifest> parse(const std::string& message);
+};
+
+struct Release {
+  std::string tag;     // "v1.2.0"
+  Version version;
+  std::string tag_id;
+  std::string commit;
+  std::string tagger;  // email
+  std::int64_t time = 0;
+  bool hotfix = false;
+  bool is_signed = false;
+  bool live = false;
+};
+
+// Every release tag (annotated `vMAJOR.MINOR.PATCH`), oldest version first.
+std::vector<Release> list_releases(const git::Repository& repo);
+
+struct ReleaseRequest {
+  std::string commit;                // what to tag (a commit of the last environment)
+  Bump bump = Bump::auto_;
+  std::optional<Version> exact;      // --version
+  std::string message;               // -m
+  bool sign = true;
+  bool hotfix = false;
+  std::string actor;
+};
+
+struct PreparedRelease {
+  std::string tag;                   // "v1.2.0"
+  std::string tag_id;                // written tag object
+  Version version;
+  std::string commit;
+  std::string bump;
+  std::string notes;                 // release notes (part of the tag message)
+  std::vector<git::RefUpdate> updates; // create refs/tags/<tag>, move refs/envflow/live
+};
+
+// Compute the version and notes, build the manifest, sign, and write the
+// tag object. Moves no reference: the caller commits `updates` (with any of
+// its own) through commit_with_audit.
+PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& config,
+                                const ReleaseRequest& request);
+
+struct PublishOptions {
+  Bump bump = Bump::auto_;
+  std::optional<Version> exact;
+  std::string message;
+  bool no_sign = false;
+  bool force = false;
+  std::string reason;
+  std::string actor;
+};
+
+struct PublishResult {
+  enum class Outcome { published, republished, nothing };
+  Outcome outcome = Outcome::nothing;
+  std::string tag;
+  std::string commit;
+  std::string previous_live;
+  std::string notes;
+};
+
+// `envflow publish`: tag the last environment's head and move live to it.
+PublishResult publish(git::Repository& repo, const PipelineConfig& config,
+                      const PublishOptions& options);
+
+struct VerifyResult {
+  std::string tag;
+  bool signature_ok = false;
+  bool manifest_ok = true;
+  std::string signer;
+  std::vector<std::string> problems; // empty when the release verifies
+  bool ok() const { return problems.empty(); }
+};
+
+// Check a release's signature against the policy's allowed signers and its
+// manifest against the tagged tree.
+VerifyResult verify_release(const git::Repository& repo, const PipelineConfig& config,
+                            const std::string& tag);
+
+struct RollbackResult {
+  std::string tag;
+  std::string previous_live;
+  bool noop = false;
+};
+
+// Point live at an earlier release (verified first), audited.
+RollbackResult rollback(git::Repository& repo, const PipelineConfig& config,
+                        const std::string& tag, const std::string& actor);
+
+} // namespace envflow::core
