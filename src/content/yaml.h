@@ -32,10 +32,11 @@ struct YamlResult {
 // and `.nan` are numbers, and every quoted or block scalar is a string.
 // `yes`, `on`, `017` stay what YAML 1.2 says (`yes` a string, `017` the integer 17).
 //
-// Reports, as diagnostics on `path` with 1-based positions: syntax errors
+// Reports, as diagnostics on `path` with 1-based positions (columns count
+// bytes, as yaml-cpp does): invalid UTF-8 or control characters and syntax errors
 // (rule "yaml-syntax"), duplicate mapping keys ("yaml-duplicate-key"),
-// alias expansion over `limits.max_nodes` or nesting over `limits.max_depth`
-// ("yaml-limit"), merge keys `<<` ("yaml-merge-key", unsupported), complex
+// alias expansion over `limits.max_nodes` (or a recursive alias), nesting
+// over `limits.max_depth` ("yaml-limit"), merge keys `<<` ("yaml-merge-key", unsupported), complex
 // (non-scalar) keys ("yaml-complex-key"), and more than one document
 // ("yaml-multi-document"). An empty document yields a null Value.
 YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits = {});

@@ -121,7 +121,7 @@ public:
   std::string tree_of(const std::string& commit_or_tree) const;
   // Every file of a tree (recursive, sorted by path), with sizes.
   std::vector<TreeEntry> list_tree(const std::string& commit_or_tree) const;
-  // The blob at `path` in a commit's tree, or nullopt.
+  // The contents of the file at `path` in a commit's tree, or nullopt.
   std::optional<std::string> read_path(const std::string& commit, const std::string& path) const;
   std::string read_blob(const std::string& id) const;
   // Stage-0 entries of the index (or of the index file `path`), sorted by path.
