@@ -1,0 +1,590 @@
+#include "core/doctor.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "content/yaml.h"
+#include "core/audit.h"
+#include "core/config.h"
+#include "core/setup.h"
+#include "git/repo.h"
+#include "util/error.h"
+#include "util/process.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Level = Finding::Level;
+
+constexpr const char* k_backports_ref = "refs/envflow/backports";
+constexpr const char* k_live_ref = "refs/envflow/live";
+constexpr const char* k_local_prefix = "refs/envflow/local/";
+constexpr const char* k_tag_prefix = "refs/tags/";
+
+std::string short_id(const std::string& id) { return id.substr(0, 7); }
+
+bool is_zero(const std::string& id) { return id == git::k_zero_id; }
+
+bool is_object_id(const std::string& text) {
+  return text.size() == 40 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// refs/tags/vMAJOR.MINOR.PATCH
+bool is_release_tag(const std::string& ref) {
+  if (!util::starts_with(ref, std::string(k_tag_prefix) + "v")) {
+    return false;
+  }
+  const auto parts = util::split(ref.substr(std::string(k_tag_prefix).size() + 1), '.');
+  return parts.size() == 3 && std::all_of(parts.begin(), parts.end(), [](const std::string& p) {
+           return !p.empty() &&
+                  std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
+         });
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// One back-port issue from refs/envflow/backports.
+struct Backport {
+  std::string id;
+  bool open = false;
+  std::vector<std::string> commits;
+
+  // True when `commit` (a full id) is one this back-port tracks; listed ids
+  // may be abbreviated.
+  bool tracks(const std::string& commit) const {
+    return std::any_of(commits.begin(), commits.end(), [&](const std::string& listed) {
+      return listed.size() >= 7 && util::starts_with(commit, listed);
+    });
+  }
+};
+
+// What the audit trail says about one ref after replaying every record.
+struct RefHistory {
+  std::string last_new;          // where the last record moved it
+  std::set<std::string> earlier; // every position recorded before that
+  std::string record;            // id of the last record that moved it
+};
+
+class Doctor {
+public:
+  explicit Doctor(const git::Repository& repo) : m_repo(repo) {}
+
+  std::vector<Finding> run() {
+    check_config();
+    if (m_config) {
+      check_branches();
+      check_ancestry();
+    }
+    check_audit_chain();
+    if (m_audit_readable) {
+      check_ref_positions();
+    }
+    check_hooks();
+    check_remote();
+    return std::move(m_findings);
+  }
+
+private:
+  void add(Level level, const std::string& check, const std::string& message,
+           const std::string& mend = "") {
+    m_findings.push_back(Finding{level, check, message, mend});
+  }
+
+  // Ancestry that tolerates missing objects (a damaged or shallow repository).
+  bool is_ancestor(const std::string& ancestor, const std::string& descendant) const {
+    try {
+      return m_repo.is_ancestor(ancestor, descendant);
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  std::string head_of(const Environment& env) const {
+    return m_repo.ref_target("refs/heads/" + env.branch).value_or("");
+  }
+
+  bool is_first_branch(const std::string& ref) const {
+    return m_config && ref == "refs/heads/" + m_config->first().branch;
+  }
+
+  bool is_env_branch(const std::string& ref) const {
+    return m_config && util::starts_with(ref, "refs/heads/") &&
+           m_config->by_branch(ref.substr(std::string("refs/heads/").size())) != nullptr;
+  }
+
+  void check_config() {
+    try {
+      m_config = load_config(m_repo);
+    } catch (const util::Error& e) {
+      add(Level::error, "config", e.what(),
+          "fix envflow.yaml with `envflow config edit` (it validates before it commits)");
+      return;
+    }
+    if (!m_config) {
+      add(Level::error, "config",
+          std::string(k_config_ref) + " is missing: this is not an envflow repository, or a "
+                                      "clone that has not fetched envflow's refs",
+          "run `envflow init` to create the pipeline, or `envflow setup` in a clone");
+      return;
+    }
+    std::vector<std::string> names;
+    for (const auto& env : m_config->environments) {
+      names.push_back(env.name);
+    }
+    add(Level::ok, "config",
+        std::string(k_config_ref) + " loads and validates: " + util::join(names, " → "));
+  }
+
+  void check_branches() {
+    bool all = true;
+    for (const auto& env : m_config->environments) {
+      const std::string ref = "refs/heads/" + env.branch;
+      if (m_repo.ref_target(ref)) {
+        continue;
+      }
+      all = false;
+      std::string mend;
+      if (m_repo.ref_target("refs/remotes/origin/" + env.branch)) {
+        mend = "create it from the remote's: git branch " + env.branch + " origin/" + env.branch +
+               " (or run `envflow setup`)";
+      } else {
+        mend = "recreate it where the audit trail last moved it (see `envflow log --env " +
+               env.name + "`): git update-ref " + ref + " <commit>";
+      }
+      add(Level::error, "branches",
+          "environment " + env.name + " has no branch: " + ref + " is missing", mend);
+    }
+    if (all) {
+      add(Level::ok, "branches",
+          "every environment branch exists (" + std::to_string(m_config->environments.size()) +
+              ")");
+    }
+  }
+
+  std::vector<Backport> read_backports() {
+    std::vector<Backport> backports;
+    const auto head = m_repo.ref_target(k_backports_ref);
+    if (!head) {
+      return backports;
+    }
+    for (const auto& entry : m_repo.list_tree(*head)) {
+      if (entry.path.find('/') != std::string::npos || !util::ends_with(entry.path, ".yaml")) {
+        continue;
+      }
+      const std::string where = std::string(k_backports_ref) + ":" + entry.path;
+      const content::YamlResult yaml = content::load_yaml(m_repo.read_blob(entry.id), where);
+      if (!yaml.value || !yaml.value->is_mapping()) {
+        add(Level::warning, "invariant-1",
+            where + " is not a back-port issue" +
+                (yaml.diagnostics.empty() ? std::string() : ": " + yaml.diagnostics[0].to_text()),
+            "repair or remove the file on " + std::string(k_backports_ref));
+        continue;
+      }
+      Backport backport;
+      backport.id = util::path_stem(entry.path);
+      backport.open = yaml.value->string_at("status") == "open";
+      if (const content::Value* commits = yaml.value->find("commits");
+          commits != nullptr && commits->is_sequence()) {
+        for (const auto& item : commits->items) {
+          if (item.is_scalar()) {
+            backport.commits.push_back(item.string);
+          }
+        }
+      }
+      backports.push_back(std::move(backport));
+    }
+    return backports;
+  }
+
+  std::string describe_commits(const std::vector<std::string>& ids) const {
+    std::vector<std::string> parts;
+    constexpr size_t k_shown = 5;
+    for (size_t i = 0; i < ids.size() && i < k_shown; ++i) {
+      parts.push_back(short_id(ids[i]) + " \"" + m_repo.commit(ids[i]).summary + "\"");
+    }
+    std::string text = util::join(parts, ", ");
+    if (ids.size() > k_shown) {
+      text += " and " + std::to_string(ids.size() - k_shown) + " more";
+    }
+    return text;
+  }
+
+  // Invariant 1: B's head is an ancestor of A's head for consecutive A -> B.
+  void check_ancestry() {
+    const auto& envs = m_config->environments;
+    std::optional<std::vector<Backport>> backports;
+    bool clean = true;
+    for (size_t i = 0; i + 1 < envs.size(); ++i) {
+      const Environment& from = envs[i];
+      const Environment& to = envs[i + 1];
+      const std::string a = head_of(from);
+      const std::string b = head_of(to);
+      if (a.empty() || b.empty() || is_ancestor(b, a)) {
+        continue; // missing branches are reported by "branches"
+      }
+      const std::vector<std::string> extra = m_repo.commits_between(a, b);
+      std::vector<std::string> unexplained;
+      std::vector<std::string> in_flight;
+      std::set<std::string> open_ids;
+      const bool last = i + 2 == envs.size();
+      if (last && !backports) {
+        backports = read_backports();
+      }
+      const std::string first_head = head_of(envs.front());
+      for (const auto& commit : extra) {
+        if (last) {
+          const auto open =
+              std::find_if(backports->begin(), backports->end(),
+                           [&](const Backport& bp) { return bp.open && bp.tracks(commit); });
+          if (open != backports->end()) {
+            open_ids.insert(open->id);
+            continue;
+          }
+          if (!first_head.empty() && is_ancestor(commit, first_head)) {
+            in_flight.push_back(commit);
+            continue;
+          }
+        }
+        unexplained.push_back(commit);
+      }
+      if (!unexplained.empty()) {
+        clean = false;
+        add(Level::error, "invariant-1",
+            to.name + " is not an ancestor of " + from.name + ": " + to.name + " has " +
+                std::to_string(unexplained.size()) + " commit" +
+                (unexplained.size() == 1 ? "" : "s") + " " + from.name +
+                " lacks: " + describe_commits(unexplained),
+            "commits reach " + to.name + " only through `envflow sync " + from.name +
+                "`: bring them into " + envs.front().name +
+                " and promote them, or undo the change made on " + to.name + " by hand");
+        continue;
+      }
+      if (!open_ids.empty()) {
+        const std::vector<std::string> ids(open_ids.begin(), open_ids.end());
+        add(Level::warning, "invariant-1",
+            to.name + " has hotfix commits " + from.name + " lacks, tracked by open back-port" +
+                (ids.size() == 1 ? " " : "s ") + util::join(ids, ", "),
+            "bring the hotfix into " + envs.front().name + " with `envflow backport apply " +
+                ids.front() + "` and promote it through the pipeline");
+      }
+      if (!in_flight.empty()) {
+        add(Level::warning, "invariant-1",
+            to.name + " has " + std::to_string(in_flight.size()) + " hotfix commit" +
+                (in_flight.size() == 1 ? "" : "s") + " " + from.name + " lacks (" +
+                describe_commits(in_flight) + "); they are back in " + envs.front().name +
+                " and on their way",
+            "promote them up to " + from.name + " with `envflow sync`");
+      }
+    }
+    if (clean) {
+      add(Level::ok, "invariant-1", "each environment's head is an ancestor of the previous one's");
+    }
+  }
+
+  // Walk refs/envflow/audit: linear, parseable, no gaps per ref.
+  void check_audit_chain() {
+    const auto head = m_repo.ref_target(k_audit_ref);
+    if (!head) {
+      if (m_config) {
+        add(Level::error, "audit-chain",
+            std::string(k_audit_ref) + " is missing: no operation is on record",
+            "in a clone, run `envflow setup` to fetch it; otherwise restore it from a clone or a "
+            "backup (git update-ref " +
+                std::string(k_audit_ref) + " <commit>)");
+      }
+      return;
+    }
+    std::vector<std::string> ids;
+    try {
+      ids = m_repo.commits_between("", *head);
+    } catch (const util::Error& e) {
+      add(Level::error, "audit-chain", std::string(k_audit_ref) + " cannot be read: " + e.what(),
+          "restore the missing objects from a clone (git fetch) or a backup");
+      return;
+    }
+    std::reverse(ids.begin(), ids.end()); // oldest first
+    m_audit_readable = true;
+    size_t problems = 0;
+    for (const auto& id : ids) {
+      const git::CommitInfo info = m_repo.commit(id);
+      if (info.parents.size() > 1) {
+        ++problems;
+        add(Level::error, "audit-chain",
+            "audit record " + short_id(id) + " is a merge commit: the trail must be one line",
+            "the trail was merged outside envflow (git pull or merge on " +
+                std::string(k_audit_ref) +
+                "?); put back the linear history from a clone or the reflog (git reflog show " +
+                k_audit_ref + ")");
+      }
+      const auto record = AuditRecord::from_message(info.message);
+      const std::string why = record ? malformed(*record) : "no op, or a malformed move line";
+      if (!why.empty()) {
+        ++problems;
+        add(Level::error, "audit-chain",
+            "commit " + short_id(id) + " on " + k_audit_ref +
+                " is not a valid audit record: " + why,
+            "audit records are written only by envflow; find who wrote it (git show " +
+                short_id(id) + ") and restore the trail from a clone or the reflog");
+        continue;
+      }
+      problems += replay(id, *record);
+    }
+    if (problems == 0) {
+      add(Level::ok, "audit-chain",
+          std::string(k_audit_ref) + ": " + std::to_string(ids.size()) + " record" +
+              (ids.size() == 1 ? "" : "s") + ", linear, each continuing the last");
+    }
+  }
+
+  // Why `record` is malformed, or "" when it is sound.
+  static std::string malformed(const AuditRecord& record) {
+    if (record.time == 0) {
+      return "no valid time";
+    }
+    for (const auto& move : record.moves) {
+      if (!util::starts_with(move.ref, "refs/") || !is_object_id(move.old_id) ||
+          !is_object_id(move.new_id)) {
+        return "bad move line '" + move.ref + " " + move.old_id + " " + move.new_id + "'";
+      }
+    }
+    return {};
+  }
+
+  // Fold `record`'s moves into m_history; returns the number of gaps found.
+  size_t replay(const std::string& id, const AuditRecord& record) {
+    size_t gaps = 0;
+    for (const auto& move : record.moves) {
+      auto found = m_history.find(move.ref);
+      const std::string previous =
+          found == m_history.end() ? std::string(git::k_zero_id) : found->second.last_new;
+      bool continues = move.old_id == previous;
+      if (!continues && is_first_branch(move.ref)) {
+        // Developers commit on the first environment without envflow: any
+        // fast-forward from the recorded position is fine.
+        continues = is_zero(previous) || is_ancestor(previous, move.old_id);
+      }
+      if (!continues) {
+        ++gaps;
+        const std::string what = "audit record " + short_id(id) + " (" + record.op + ") moves " +
+                                 move.ref + " from " + short_id(move.old_id);
+        add(Level::error, "audit-chain",
+            what + (found == m_history.end()
+                        ? ", but no earlier record created it (created outside envflow?)"
+                        : ", but the previous record " + short_id(found->second.record) +
+                              " left it at " + short_id(previous) +
+                              " (moved outside envflow in between?)"),
+            "the trail cannot be rewritten; find what moved " + move.ref + " (git reflog show " +
+                move.ref + ") and account for it with the team");
+      }
+      RefHistory& history = m_history[move.ref];
+      if (!history.last_new.empty()) {
+        history.earlier.insert(history.last_new);
+      }
+      history.earlier.insert(move.old_id);
+      history.last_new = move.new_id;
+      history.record = id;
+    }
+    return gaps;
+  }
+
+  // Invariant 2: audited refs are where the trail last moved them.
+  void check_ref_positions() {
+    std::set<std::string> refs;
+    if (m_config) {
+      for (const auto& env : m_config->environments) {
+        refs.insert("refs/heads/" + env.branch);
+      }
+    }
+    refs.insert(k_config_ref);
+    if (m_repo.ref_target(k_live_ref)) {
+      refs.insert(k_live_ref); // when the trail knows it, it is added below
+    }
+    for (const auto& ref : m_repo.list_refs(std::string(k_local_prefix) + "*")) {
+      refs.insert(ref);
+    }
+    for (const auto& ref : m_repo.list_refs(std::string(k_tag_prefix) + "v*")) {
+      if (is_release_tag(ref)) {
+        refs.insert(ref);
+      }
+    }
+    for (const auto& [ref, history] : m_history) {
+      if (ref == k_config_ref || ref == k_live_ref || util::starts_with(ref, k_local_prefix) ||
+          is_release_tag(ref) || is_env_branch(ref)) {
+        refs.insert(ref);
+      }
+    }
+    size_t problems = 0;
+    for (const auto& ref : refs) {
+      problems += check_position(ref) ? 0 : 1;
+    }
+    if (problems == 0) {
+      add(Level::ok, "invariant-2",
+          std::to_string(refs.size()) + " refs are where the audit trail last moved them");
+    }
+  }
+
+  // Check one ref against the trail; false when a finding was added.
+  bool check_position(const std::string& ref) {
+    const std::string current = m_repo.ref_target(ref).value_or(std::string(git::k_zero_id));
+    const auto found = m_history.find(ref);
+    const std::string recorded =
+        found == m_history.end() ? std::string(git::k_zero_id) : found->second.last_new;
+    if (current == recorded) {
+      return true;
+    }
+    if (is_zero(current) && is_env_branch(ref)) {
+      return true; // reported by "branches"
+    }
+    if (is_first_branch(ref)) {
+      // Commits land on the first environment without envflow.
+      if (found == m_history.end() || is_zero(recorded) || is_ancestor(recorded, current)) {
+        return true;
+      }
+      if (is_ancestor(current, recorded)) {
+        add(Level::warning, "invariant-2",
+            ref + " is at " + short_id(current) + ", behind " + short_id(recorded) +
+                " where the audit trail last moved it (a stale copy?)",
+            "update it (git pull), or, if it was rewound by hand, put it back: git update-ref " +
+                ref + " " + recorded);
+        return false;
+      }
+      add(Level::error, "invariant-2",
+          ref + " is at " + short_id(current) + ", which does not contain " + short_id(recorded) +
+              " where the audit trail last moved it (rewound or force-pushed outside envflow?)",
+          "put the audited commits back: git update-ref " + ref + " " + recorded +
+              ", then redo the change with new commits");
+      return false;
+    }
+    if (is_zero(current)) {
+      add(Level::error, "invariant-2",
+          ref + " is missing but the audit trail last moved it to " + short_id(recorded) +
+              " (deleted outside envflow?)",
+          "restore it: git update-ref " + ref + " " + recorded);
+      return false;
+    }
+    if (found == m_history.end()) {
+      add(Level::error, "invariant-2",
+          ref + " is at " + short_id(current) +
+              " but the audit trail has no record of it (created outside envflow?)",
+          "remove it (git update-ref -d " + ref + ") and make it through envflow" +
+              (is_release_tag(ref) ? " (envflow publish)" : std::string()));
+      return false;
+    }
+    if (found->second.earlier.count(current) != 0) {
+      add(Level::warning, "invariant-2",
+          ref + " is at " + short_id(current) +
+              ", an earlier audited position; the trail last "
+              "moved it to " +
+              short_id(recorded) + " (a stale copy, or rewound outside envflow?)",
+          "in a clone, update it from the remote (git fetch); otherwise put it back: git "
+          "update-ref " +
+              ref + " " + recorded);
+      return false;
+    }
+    add(Level::error, "invariant-2",
+        ref + " is at " + short_id(current) + " but the audit trail last moved it to " +
+            short_id(recorded) + " (moved outside envflow?)",
+        "put it back with git update-ref " + ref + " " + recorded +
+            ", then make the change through envflow so it is audited");
+    return false;
+  }
+
+  fs::path hooks_dir() const {
+    if (auto configured = m_repo.config_string("core.hooksPath");
+        configured && !configured->empty()) {
+      fs::path path(*configured);
+      if (path.is_relative()) {
+        path = fs::path(m_repo.workdir()) / path;
+      }
+      return path;
+    }
+    return fs::path(m_repo.common_dir()) / "hooks";
+  }
+
+  void check_hooks() {
+    if (m_repo.is_bare()) {
+      return; // no commits are made in a bare repository
+    }
+    const fs::path hook = hooks_dir() / "pre-commit";
+    const std::string mend = "run `envflow install-hooks`";
+    std::error_code ec;
+    if (!fs::exists(hook, ec)) {
+      add(Level::error, "hooks",
+          "no pre-commit hook (" + hook.string() + "): commits are not validated", mend);
+      return;
+    }
+    if (read_text(hook).find("envflow hook pre-commit") == std::string::npos) {
+      add(Level::error, "hooks", hook.string() + " is not envflow's: commits are not validated",
+          mend + " (it keeps the existing hook as pre-commit.envflow-chained and runs it too)");
+      return;
+    }
+    const fs::perms perms = fs::status(hook, ec).permissions();
+    if (ec || (perms & fs::perms::owner_exec) == fs::perms::none) {
+      add(Level::error, "hooks", hook.string() + " is not executable: git skips it",
+          "chmod +x " + hook.string() + ", or " + mend);
+      return;
+    }
+    add(Level::ok, "hooks", "envflow's pre-commit hook is installed");
+  }
+
+  void check_remote() {
+    if (!m_repo.config_string("remote.origin.url")) {
+      return;
+    }
+    const std::string dir = m_repo.is_bare() ? m_repo.git_dir() : m_repo.workdir();
+    const auto fetch =
+        util::run_process({"git", "-C", dir, "config", "--get-all", "remote.origin.fetch"});
+    bool found = false;
+    for (const auto& line : util::split(fetch.out, '\n')) {
+      found = found || util::trim(line) == k_envflow_refspec;
+    }
+    if (!found) {
+      add(Level::error, "remote",
+          std::string("origin does not fetch envflow's refs (") + k_envflow_refspec +
+              "): the config, the audit trail, overrides and the live pointer go stale",
+          "run `envflow setup`");
+      return;
+    }
+    add(Level::ok, "remote", std::string("origin fetches ") + k_envflow_refspec);
+  }
+
+  const git::Repository& m_repo;
+  std::vector<Finding> m_findings;
+  std::optional<PipelineConfig> m_config;
+  bool m_audit_readable = false;
+  std::map<std::string, RefHistory> m_history;
+};
+
+} // namespace
+
+const char* Finding::level_name(Level level) {
+  switch (level) {
+  case Level::ok:
+    return "ok";
+  case Level::warning:
+    return "warning";
+  case Level::error:
+    return "error";
+  }
+  return "error";
+}
+
+std::vector<Finding> run_doctor(const git::Repository& repo) { return Doctor(repo).run(); }
+
+} // namespace envflow::core

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace envflow::git {
+class Repository;
+}
+
+namespace envflow::core {
+
+// One result of `envflow doctor`: what was checked, what was found, and
+// how to mend it ("" when there is nothing to mend).
+struct Finding {
+  enum class Level { ok, warning, error };
+  Level level = Level::ok;
+  std::string check; // "config", "branches", "invariant-1", "audit-chain", ...
+  std::string message;
+  std::string mend;
+
+  // "ok", "warning" or "error".
+  static const char* level_name(Level level);
+};
+
+// Check the invariants (DESIGN.md 1 and 2) and the installation of `repo`:
+// - "config": refs/envflow/config exists, loads and validates;
+// - "branches": every environment branch exists;
+// - "invariant-1": for consecutive environments A -> B, B's head is an
+//   ancestor of A's head, except hotfix commits on the last environment
+//   whose back-port (refs/envflow/backports) is still open;
+// - "audit-chain": refs/envflow/audit is a linear chain of parseable records
+//   and, per ref, each record's old id is the previous record's new id;
+// - "invariant-2": every environment branch, the config ref, local refs,
+//   the live pointer and release tags are where the trail last moved them;
+// - "hooks": the pre-commit hook is envflow's (non-bare repositories);
+// - "remote": origin, when there is one, fetches refs/envflow/*.
+// Each check reports at least one finding; one finding per problem found.
+// Never throws for what it finds, only for I/O failures reading `repo`.
+std::vector<Finding> run_doctor(const git::Repository& repo);
+
+} // namespace envflow::core

@@ -1,0 +1,301 @@
+#include "core/audit.h"
+#include "git/repo.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace envflow;
+
+namespace {
+
+// A fresh repository in a temporary folder, removed afterwards.
+class TempRepo {
+public:
+  TempRepo() : m_dir(make_dir()), m_repo(git::Repository::init(m_dir.string(), false, "dev")) {}
+  TempRepo(const TempRepo&) = delete;
+  TempRepo& operator=(const TempRepo&) = delete;
+  ~TempRepo() {
+    std::error_code ec;
+    std::filesystem::remove_all(m_dir, ec);
+  }
+
+  git::Repository& repo() { return m_repo; }
+  std::string path() const { return m_dir.string(); }
+
+  // A commit with one file holding `text`, on top of `parents`.
+  std::string commit(const std::string& text, const std::vector<std::string>& parents = {}) {
+    const std::string tree = m_repo.write_tree(
+        {{"file.txt", git::NewFile{m_repo.write_blob(text), git::Mode::regular}}});
+    return m_repo.write_commit(tree, parents, text + "\n", git::Person{"Test", "test@example.com"},
+                               1'700'000'000);
+  }
+
+private:
+  static std::filesystem::path make_dir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "envflow-audit-test.XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    return pattern;
+  }
+
+  std::filesystem::path m_dir;
+  git::Repository m_repo;
+};
+
+const std::string k_a(40, 'a');
+const std::string k_b(40, 'b');
+const std::string k_zero(git::k_zero_id);
+
+core::AuditRecord sample_record() {
+  core::AuditRecord record;
+  record.op = "sync";
+  record.env = "test";
+  record.actor = "alice@example.com";
+  record.time = 1'767'225'600; // 2026-01-01T00:00:00Z
+  record.tool = "envflow 0.1.0";
+  record.moves = {{"refs/heads/test", k_a, k_b}, {"refs/envflow/local/test", k_zero, k_a}};
+  record.commit = k_b;
+  record.approvals = {"bob@example.com", "carol@example.com"};
+  record.note = "promoted after review";
+  return record;
+}
+
+} // namespace
+
+TEST_CASE("core::AuditRecord") {
+  SUBCASE("the message holds one key: value line per field") {
+    const std::string message = sample_record().to_message();
+    CHECK(message.rfind("envflow sync test\n\n", 0) == 0);
+    CHECK(message.find("\nop: sync\n") != std::string::npos);
+    CHECK(message.find("\nenv: test\n") != std::string::npos);
+    CHECK(message.find("\nactor: alice@example.com\n") != std::string::npos);
+    CHECK(message.find("\ntime: 2026-01-01T00:00:00Z\n") != std::string::npos);
+    CHECK(message.find("\ntool: envflow 0.1.0\n") != std::string::npos);
+    CHECK(message.find("\nmove: refs/heads/test " + k_a + " " + k_b + "\n") != std::string::npos);
+    CHECK(message.find("\nmove: refs/envflow/local/test " + k_zero + " " + k_a + "\n") !=
+          std::string::npos);
+    CHECK(message.find("\ncommit: " + k_b + "\n") != std::string::npos);
+    CHECK(message.find("\napproval: bob@example.com\napproval: carol@example.com\n") !=
+          std::string::npos);
+    CHECK(message.find("\nnote: promoted after review\n") != std::string::npos);
+  }
+
+  SUBCASE("round trip") {
+    const core::AuditRecord record = sample_record();
+    const auto back = core::AuditRecord::from_message(record.to_message());
+    REQUIRE(back.has_value());
+    CHECK(back->op == record.op);
+    CHECK(back->env == record.env);
+    CHECK(back->actor == record.actor);
+    CHECK(back->time == record.time);
+    CHECK(back->tool == record.tool);
+    CHECK(back->commit == record.commit);
+    CHECK(back->approvals == record.approvals);
+    CHECK(back->note == record.note);
+    REQUIRE(back->moves.size() == 2);
+    CHECK(back->moves[0].ref == "refs/heads/test");
+    CHECK(back->moves[0].old_id == k_a);
+    CHECK(back->moves[0].new_id == k_b);
+    CHECK(back->moves[1].ref == "refs/envflow/local/test");
+    CHECK(back->moves[1].old_id == k_zero);
+    CHECK(back->id.empty());
+  }
+
+  SUBCASE("a minimal record leaves optional fields out") {
+    core::AuditRecord record;
+    record.op = "init";
+    record.actor = "alice@example.com";
+    record.time = 1;
+    record.tool = "envflow 0.1.0";
+    const std::string message = record.to_message();
+    CHECK(message.rfind("envflow init\n\n", 0) == 0);
+    CHECK(message.find("env:") == std::string::npos);
+    CHECK(message.find("commit:") == std::string::npos);
+    CHECK(message.find("note:") == std::string::npos);
+    const auto back = core::AuditRecord::from_message(message);
+    REQUIRE(back.has_value());
+    CHECK(back->env.empty());
+    CHECK(back->moves.empty());
+    CHECK(back->approvals.empty());
+  }
+
+  SUBCASE("a note stays on one line") {
+    core::AuditRecord record = sample_record();
+    record.note = "first line\nsecond line";
+    const auto back = core::AuditRecord::from_message(record.to_message());
+    REQUIRE(back.has_value());
+    CHECK(back->note == "first line second line");
+  }
+
+  SUBCASE("malformed records") {
+    CHECK_FALSE(core::AuditRecord::from_message("").has_value());
+    CHECK_FALSE(core::AuditRecord::from_message("just a commit message\n").has_value());
+    CHECK_FALSE(core::AuditRecord::from_message("envflow sync\n\nenv: test\nactor: a\n")
+                    .has_value()); // no op
+    CHECK_FALSE(core::AuditRecord::from_message("op: sync\nmove: refs/heads/test " + k_a + "\n")
+                    .has_value()); // move with two fields
+    CHECK_FALSE(core::AuditRecord::from_message("op: sync\nmove: refs/heads/test " + k_a + " " +
+                                                k_b + " extra\n")
+                    .has_value());
+  }
+
+  SUBCASE("unknown keys and lines are ignored; a bad time reads as 0") {
+    const auto back = core::AuditRecord::from_message(
+        "envflow sync\n\nop: sync\nfuture: field\nfree text line\ntime: yesterday\n");
+    REQUIRE(back.has_value());
+    CHECK(back->op == "sync");
+    CHECK(back->time == 0);
+  }
+}
+
+TEST_CASE("core::commit_with_audit") {
+  TempRepo temp;
+  git::Repository& repo = temp.repo();
+  const std::string c1 = temp.commit("one");
+  const std::string c2 = temp.commit("two", {c1});
+
+  core::AuditRecord record;
+  record.op = "sync";
+  record.env = "test";
+  record.actor = "alice@example.com";
+  record.time = 1'767'225'600;
+  record.moves = {{"refs/heads/ignored", k_a, k_b}}; // replaced from the updates
+
+  SUBCASE("refs and the record move together") {
+    core::commit_with_audit(
+        repo, {{"refs/heads/test", std::nullopt, c1}, {"refs/envflow/live", std::nullopt, c2}},
+        record);
+    CHECK(repo.ref_target("refs/heads/test") == c1);
+    CHECK(repo.ref_target("refs/envflow/live") == c2);
+    const auto records = core::read_audit(repo);
+    REQUIRE(records.size() == 1);
+    const core::AuditRecord& written = records[0];
+    CHECK(written.op == "sync");
+    CHECK(written.env == "test");
+    CHECK(written.actor == "alice@example.com");
+    CHECK(written.time == 1'767'225'600);
+    CHECK(written.tool == std::string("envflow ") + ENVFLOW_VERSION);
+    CHECK(written.id == repo.ref_target(core::k_audit_ref));
+    REQUIRE(written.moves.size() == 2);
+    CHECK(written.moves[0].ref == "refs/heads/test");
+    CHECK(written.moves[0].old_id == k_zero);
+    CHECK(written.moves[0].new_id == c1);
+    CHECK(written.moves[1].ref == "refs/envflow/live");
+    const git::CommitInfo info = repo.commit(written.id);
+    CHECK(info.tree == std::string(git::k_empty_tree_id));
+    CHECK(info.parents.empty());
+  }
+
+  SUBCASE("records chain, oldest first") {
+    core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
+    record.op = "rollback";
+    core::commit_with_audit(repo, {{"refs/heads/test", c1, c2}}, record);
+    record.op = "unset";
+    core::commit_with_audit(repo, {{"refs/heads/test", c2, std::nullopt}}, record);
+    CHECK_FALSE(repo.ref_target("refs/heads/test").has_value());
+    const auto records = core::read_audit(repo);
+    REQUIRE(records.size() == 3);
+    CHECK(records[0].op == "sync");
+    CHECK(records[1].op == "rollback");
+    CHECK(records[2].op == "unset");
+    CHECK(records[1].moves[0].old_id == c1);
+    CHECK(records[1].moves[0].new_id == c2);
+    CHECK(records[2].moves[0].new_id == k_zero);
+    CHECK(repo.commit(records[1].id).parents == std::vector<std::string>{records[0].id});
+    CHECK(repo.commit(records[2].id).parents == std::vector<std::string>{records[1].id});
+  }
+
+  SUBCASE("a record with no ref updates still appends") {
+    record.op = "approve";
+    record.commit = c1;
+    core::commit_with_audit(repo, {}, record);
+    const auto records = core::read_audit(repo);
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].moves.empty());
+    CHECK(records[0].commit == c1);
+  }
+
+  SUBCASE("a moved ref refuses and changes nothing") {
+    core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
+    const auto audit_before = repo.ref_target(core::k_audit_ref);
+    // Someone moved test to c2 since this operation read c1... expected is stale.
+    repo.update_refs({{"refs/heads/test", c1, c2}}, "someone else");
+    bool conflict = false;
+    try {
+      core::commit_with_audit(
+          repo, {{"refs/heads/test", c1, c1}, {"refs/heads/uat", std::nullopt, c1}}, record);
+    } catch (const git::RefConflict& e) {
+      conflict = true;
+      CHECK(e.ref() == "refs/heads/test");
+    }
+    CHECK(conflict);
+    CHECK(repo.ref_target("refs/heads/test") == c2);
+    CHECK_FALSE(repo.ref_target("refs/heads/uat").has_value());
+    CHECK(repo.ref_target(core::k_audit_ref) == audit_before);
+    CHECK(core::read_audit(repo).size() == 1);
+  }
+
+  SUBCASE("a ref that must not exist but does refuses") {
+    repo.update_refs({{"refs/heads/test", std::nullopt, c1}}, "by hand");
+    CHECK_THROWS_AS(core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c2}}, record),
+                    git::RefConflict);
+    CHECK(repo.ref_target("refs/heads/test") == c1);
+    CHECK_FALSE(repo.ref_target(core::k_audit_ref).has_value());
+  }
+
+  SUBCASE("time and tool are filled in when left empty") {
+    setenv("ENVFLOW_NOW", "1767225601", 1);
+    record.time = 0;
+    record.tool.clear();
+    core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
+    unsetenv("ENVFLOW_NOW");
+    const auto records = core::read_audit(repo);
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].time == 1'767'225'601);
+    CHECK(records[0].tool == std::string("envflow ") + ENVFLOW_VERSION);
+  }
+
+  SUBCASE("when only the audit ref moves meanwhile, the record is re-parented and retried") {
+    // Two writers on their own refs race for refs/envflow/audit: every
+    // record lands, on one linear chain, and each ref ends where its
+    // writer left it.
+    constexpr int k_rounds = 15;
+    std::vector<std::thread> writers;
+    std::vector<std::string> failures(2);
+    for (int w = 0; w < 2; ++w) {
+      writers.emplace_back([&, w] {
+        try {
+          git::Repository own = git::Repository::open(temp.path());
+          const std::string ref = "refs/heads/writer" + std::to_string(w);
+          std::optional<std::string> at;
+          for (int i = 0; i < k_rounds; ++i) {
+            const std::string next = i % 2 == 0 ? c1 : c2;
+            core::AuditRecord r = record;
+            r.op = "writer" + std::to_string(w);
+            core::commit_with_audit(own, {{ref, at, next}}, r);
+            at = next;
+          }
+        } catch (const std::exception& e) {
+          failures[static_cast<size_t>(w)] = e.what();
+        }
+      });
+    }
+    for (auto& writer : writers) {
+      writer.join();
+    }
+    CHECK(failures[0] == "");
+    CHECK(failures[1] == "");
+    const auto records = core::read_audit(repo);
+    CHECK(records.size() == 2 * k_rounds);
+    for (size_t i = 1; i < records.size(); ++i) {
+      CHECK(repo.commit(records[i].id).parents == std::vector<std::string>{records[i - 1].id});
+    }
+    CHECK(repo.ref_target("refs/heads/writer0") == c1);
+    CHECK(repo.ref_target("refs/heads/writer1") == c1);
+  }
+}
