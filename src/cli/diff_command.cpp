@@ -1,12 +1,117 @@
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "util/error.h"
+#include "cli/output.h"
+#include "core/diff.h"
+#include "git/repo.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
-Runner setup_diff(CLI::App& /*app*/, Globals& /*globals*/) {
-  return [] () -> int { throw util::UsageError("envflow diff is not built yet"); };
+namespace {
+
+constexpr std::size_t k_max_fields_shown = 8;
+
+struct DiffArgs {
+  std::string from;
+  std::string to;
+};
+
+std::string fields_text(const std::vector<std::string>& fields) {
+  if (fields.size() <= k_max_fields_shown) {
+    return util::join(fields, ", ");
+  }
+  const std::vector<std::string> shown(fields.begin(), fields.begin() + k_max_fields_shown);
+  return util::join(shown, ", ") + ", … (" + std::to_string(fields.size() - k_max_fields_shown) +
+         " more)";
+}
+
+std::string counts_text(const core::ChangeCounts& c) {
+  std::vector<std::string> parts;
+  if (c.added > 0) {
+    parts.push_back(std::to_string(c.added) + " added");
+  }
+  if (c.removed > 0) {
+    parts.push_back(std::to_string(c.removed) + " removed");
+  }
+  if (c.changed > 0) {
+    parts.push_back(std::to_string(c.changed) + " changed");
+  }
+  if (c.breaking > 0) {
+    parts.push_back(std::to_string(c.breaking) + " breaking");
+  }
+  return util::join(parts, ", ");
+}
+
+void print_text(const core::SemanticDiff& diff, const std::string& from, const std::string& to) {
+  const std::string title = paint(stdout, Color::bold, "diff " + from + ".." + to);
+  if (diff.empty()) {
+    std::printf("%s: no semantic differences\n", title.c_str());
+    return;
+  }
+  std::printf("%s (%s)\n", title.c_str(), diff.summary().c_str());
+  std::string kind;
+  for (const core::ItemChange& item : diff.items) {
+    if (item.kind != kind) {
+      kind = item.kind;
+      std::printf("%s: %s\n", paint(stdout, Color::bold, kind).c_str(),
+                  counts_text(diff.counts(kind)).c_str());
+    }
+    std::string line;
+    switch (item.change) {
+    case core::ItemChange::Change::added:
+      line = paint(stdout, Color::green, "+ " + item.kind + " " + item.name);
+      break;
+    case core::ItemChange::Change::removed:
+      line = paint(stdout, Color::red, "- " + item.kind + " " + item.name);
+      break;
+    case core::ItemChange::Change::changed:
+      line = paint(stdout, Color::yellow, "~ " + item.kind + " " + item.name);
+      if (!item.fields.empty()) {
+        line += ": " + fields_text(item.fields);
+      }
+      break;
+    }
+    if (item.breaking) {
+      line += "  " + paint(stdout, Color::red, "BREAKING:") + " " + item.reason;
+    }
+    std::printf("  %s\n", line.c_str());
+  }
+}
+
+} // namespace
+
+Runner setup_diff(CLI::App& app, Globals& globals) {
+  auto args = std::make_shared<DiffArgs>();
+  app.add_option("from", args->from, "Environment or revision to compare from")
+      ->required()
+      ->option_text("A");
+  app.add_option("to", args->to, "Environment or revision to compare to")
+      ->required()
+      ->option_text("B");
+  app.footer("A and B are environment names (their branches) or any git revision. Exit 0 "
+             "whether or not they differ; 2 when a side is unknown.");
+  return [args, &globals] {
+    const git::Repository repo = git::Repository::open(".");
+    const std::string from = core::resolve_side(repo, args->from);
+    const std::string to = core::resolve_side(repo, args->to);
+    const core::SemanticDiff diff = core::semantic_diff(repo, from, to);
+    if (globals.format == Format::json) {
+      nlohmann::json json = diff.to_json();
+      json["from_rev"] = args->from;
+      json["to_rev"] = args->to;
+      print_json(json);
+    } else {
+      print_text(diff, args->from, args->to);
+    }
+    return 0;
+  };
 }
 
 } // namespace envflow::cli

@@ -1,0 +1,609 @@
+#include "core/diff.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <set>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "content/kinds.h"
+#include "content/value.h"
+#include "content/yaml.h"
+#include "core/config.h"
+#include "git/repo.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace {
+
+using content::Value;
+
+constexpr std::string_view k_document_kind = "Document";
+constexpr std::string_view k_workspace_kind = "Workspace";
+constexpr std::string_view k_unparsed = "(unparsed)";
+constexpr std::string_view k_whole_document = "(document)";
+constexpr std::size_t k_max_referrers = 10;
+
+// Sort position of a kind: Workspace, then content::kinds() in order with
+// Document right after KnowledgeBase; unknown kinds last.
+int kind_rank(std::string_view kind) {
+  if (kind == k_workspace_kind) {
+    return 0;
+  }
+  int rank = 2;
+  for (const auto& info : content::kinds()) {
+    if (info.kind == kind) {
+      return rank;
+    }
+    if (kind == k_document_kind && info.kind == "KnowledgeBase") {
+      return rank + 1;
+    }
+    rank += 2;
+  }
+  return rank;
+}
+
+bool is_yaml_name(std::string_view path) {
+  return util::ends_with(path, ".yaml") || util::ends_with(path, ".yml");
+}
+
+// What a changed path is, from the path alone; nullopt for files that are not content.
+struct Classified {
+  std::string kind;
+  std::string name;
+  bool yaml = true;
+};
+
+std::optional<Classified> classify(const std::string& path) {
+  if (path == content::k_workspace_file) {
+    return Classified{std::string(k_workspace_kind), util::path_stem(path), true};
+  }
+  const std::string folder = util::first_component(path);
+  if (folder.empty()) {
+    return std::nullopt;
+  }
+  const content::KindInfo* info = content::kind_by_folder(folder);
+  if (info == nullptr) {
+    return std::nullopt;
+  }
+  const std::string rest = path.substr(folder.size() + 1);
+  if (rest.find('/') == std::string::npos) {
+    if (!is_yaml_name(rest)) {
+      return std::nullopt;
+    }
+    return Classified{std::string(info->kind), util::path_stem(rest), true};
+  }
+  if (info->kind == "KnowledgeBase") {
+    return Classified{std::string(k_document_kind), rest, false};
+  }
+  return std::nullopt;
+}
+
+// Parsed blobs, keyed by blob id, so no blob is parsed twice in one diff.
+class Loader {
+public:
+  explicit Loader(const git::Repository& repo) : m_repo(repo) {}
+
+  // The blob as a Value, or nullptr when it cannot be read or parsed.
+  const Value* load(const std::string& id, const std::string& path) {
+    auto it = m_cache.find(id);
+    if (it == m_cache.end()) {
+      it = m_cache.emplace(id, parse(id, path)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+
+private:
+  std::optional<Value> parse(const std::string& id, const std::string& path) const {
+    std::string text;
+    try {
+      text = m_repo.read_blob(id);
+    } catch (const util::Error&) {
+      return std::nullopt; // not a blob (a submodule): nothing to compare
+    }
+    content::YamlResult result = content::load_yaml(text, path);
+    return std::move(result.value);
+  }
+
+  const git::Repository& m_repo;
+  std::map<std::string, std::optional<Value>> m_cache;
+};
+
+// `parent` extended by mapping key `key`: ".key", or `["key"]` when the key
+// is not a plain identifier.
+std::string member_path(const std::string& parent, const std::string& key) {
+  const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+  if (plain) {
+    return parent.empty() ? key : parent + "." + key;
+  }
+  std::string quoted = "[\"";
+  for (const char c : key) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+    }
+    quoted += c;
+  }
+  return parent + quoted + "\"]";
+}
+
+std::string shown_path(const std::string& path) {
+  return path.empty() ? std::string(k_whole_document) : path;
+}
+
+bool same_scalar(const Value& a, const Value& b) {
+  switch (a.type) {
+  case Value::Type::null:
+    return true;
+  case Value::Type::boolean:
+    return a.boolean == b.boolean;
+  case Value::Type::integer:
+    return a.integer == b.integer;
+  case Value::Type::number:
+    return a.number == b.number || (std::isnan(a.number) && std::isnan(b.number));
+  default:
+    return a.string == b.string;
+  }
+}
+
+// Append to `out` the shallowest paths where `a` and `b` differ, ignoring
+// positions: mappings are compared key by key, sequences index by index
+// (a sequence whose length changed is reported as a whole).
+void diff_values(const Value& a, const Value& b, const std::string& path,
+                 std::vector<std::string>& out) {
+  if (a.type != b.type) {
+    out.push_back(shown_path(path));
+    return;
+  }
+  if (a.is_mapping()) {
+    std::set<std::string> seen;
+    for (const content::Entry& member : b.members) {
+      if (!seen.insert(member.key).second) {
+        continue; // a duplicate key: lookups see the first one only
+      }
+      const Value* old = a.find(member.key);
+      if (old == nullptr) {
+        out.push_back(member_path(path, member.key));
+      } else {
+        diff_values(*old, member.value, member_path(path, member.key), out);
+      }
+    }
+    for (const content::Entry& member : a.members) {
+      if (seen.insert(member.key).second) {
+        out.push_back(member_path(path, member.key));
+      }
+    }
+    return;
+  }
+  if (a.is_sequence()) {
+    if (a.items.size() != b.items.size()) {
+      out.push_back(shown_path(path));
+      return;
+    }
+    for (std::size_t i = 0; i < a.items.size(); ++i) {
+      diff_values(a.items[i], b.items[i], path + "[" + std::to_string(i) + "]", out);
+    }
+    return;
+  }
+  if (!same_scalar(a, b)) {
+    out.push_back(shown_path(path));
+  }
+}
+
+// One place an item of the `from` tree refers to another item.
+struct Reference {
+  std::string kind; // kind referred to
+  std::string name;
+  std::string field; // where, e.g. "steps[0].agent"
+};
+
+class ReferenceCollector {
+public:
+  explicit ReferenceCollector(std::vector<Reference>& out) : m_out(out) {}
+
+  void collect(const std::string& kind, const Value& root) {
+    if (!root.is_mapping()) {
+      return;
+    }
+    if (kind == "Agent") {
+      each(root.find("knowledge"), "knowledge",
+           [&](const Value& item, const std::string& at) { name(&item, at, "KnowledgeBase"); });
+      each(root.find("tools"), "tools", [&](const Value& tool, const std::string& at) {
+        name(tool.find("integration"), at + ".integration", "Integration");
+      });
+      if (const Value* fallback = root.find("fallback"); fallback != nullptr) {
+        name(fallback->find("handoff_agent"), "fallback.handoff_agent", "Agent");
+        name(fallback->find("workflow"), "fallback.workflow", "Workflow");
+      }
+    } else if (kind == "Workflow") {
+      each(root.find("steps"), "steps", [&](const Value& step, const std::string& at) {
+        name(step.find("agent"), at + ".agent", "Agent");
+        name(step.find("workflow"), at + ".workflow", "Workflow");
+        name(step.find("integration"), at + ".integration", "Integration");
+      });
+    } else if (kind == "Channel") {
+      name(root.find("agent"), "agent", "Agent");
+      name(root.find("workflow"), "workflow", "Workflow");
+    } else if (kind == "Guardrail") {
+      each(root.find("applies_to"), "applies_to",
+           [&](const Value& item, const std::string& at) { name(&item, at, "Agent"); });
+    } else if (kind == "Evaluator") {
+      if (const Value* target = root.find("target"); target != nullptr) {
+        name(target->find("agent"), "target.agent", "Agent");
+        name(target->find("workflow"), "target.workflow", "Workflow");
+      }
+    }
+    variables(root, "");
+  }
+
+private:
+  template <typename F> void each(const Value* sequence, const std::string& at, F&& visit) {
+    if (sequence == nullptr || !sequence->is_sequence()) {
+      return;
+    }
+    for (std::size_t i = 0; i < sequence->items.size(); ++i) {
+      visit(sequence->items[i], at + "[" + std::to_string(i) + "]");
+    }
+  }
+
+  void name(const Value* node, const std::string& at, const std::string& kind) {
+    if (node != nullptr && node->is_string() && !node->string.empty()) {
+      m_out.push_back({kind, node->string, at});
+    }
+  }
+
+  // Every {{ vars.NAME }} in any string.
+  void variables(const Value& node, const std::string& at) {
+    static const std::regex k_reference(R"(\{\{\s*vars\.([^\s}]*)\s*\}\})");
+    if (node.is_string() && node.string.find("vars.") != std::string::npos) {
+      for (auto it = std::sregex_iterator(node.string.begin(), node.string.end(), k_reference);
+           it != std::sregex_iterator(); ++it) {
+        m_out.push_back({"Variable", (*it)[1].str(), shown_path(at)});
+      }
+    }
+    for (std::size_t i = 0; i < node.items.size(); ++i) {
+      variables(node.items[i], at + "[" + std::to_string(i) + "]");
+    }
+    for (const content::Entry& member : node.members) {
+      variables(member.value, member_path(at, member.key));
+    }
+  }
+
+  std::vector<Reference>& m_out;
+};
+
+// Kinds whose items can refer to an item of `kind` (besides {{ vars.X }},
+// which any item can hold).
+std::set<std::string> referring_kinds(const std::string& kind) {
+  if (kind == "Agent") {
+    return {"Agent", "Workflow", "Channel", "Guardrail", "Evaluator"};
+  }
+  if (kind == "Workflow") {
+    return {"Agent", "Workflow", "Channel", "Evaluator"};
+  }
+  if (kind == "Integration") {
+    return {"Agent", "Workflow"};
+  }
+  if (kind == "KnowledgeBase") {
+    return {"Agent"};
+  }
+  return {};
+}
+
+std::string label(const std::string& kind) {
+  if (kind == "KnowledgeBase") {
+    return "knowledge base";
+  }
+  return util::to_lower(kind);
+}
+
+// Who refers to what in the `from` tree: path -> references. Reads only the
+// items of the kinds that can refer to one of `targets`.
+class ReferenceIndex {
+public:
+  ReferenceIndex(const git::Repository& repo, const std::string& commit, Loader& loader,
+                 const std::set<std::string>& target_kinds) {
+    std::set<std::string> kinds;
+    bool everything = false;
+    for (const std::string& kind : target_kinds) {
+      if (kind == "Variable") {
+        everything = true;
+      }
+      const std::set<std::string> referring = referring_kinds(kind);
+      kinds.insert(referring.begin(), referring.end());
+    }
+    if (kinds.empty() && !everything) {
+      return;
+    }
+    for (const git::TreeEntry& entry : repo.list_tree(commit)) {
+      if (entry.mode != git::Mode::regular && entry.mode != git::Mode::executable) {
+        continue;
+      }
+      const std::optional<Classified> item = classify(entry.path);
+      if (!item || !item->yaml || (!everything && kinds.count(item->kind) == 0)) {
+        continue;
+      }
+      const Value* value = loader.load(entry.id, entry.path);
+      if (value == nullptr) {
+        continue;
+      }
+      std::vector<Reference> references;
+      ReferenceCollector(references).collect(item->kind, *value);
+      if (!references.empty()) {
+        m_references.emplace(entry.path, std::move(references));
+      }
+    }
+  }
+
+  // "workflows/a.yaml (steps[0].agent), channels/web.yaml (agent)", or "" when
+  // nothing but `self` refers to `kind` `name`.
+  std::string referrers(const std::string& kind, const std::string& name,
+                        const std::string& self) const {
+    std::vector<std::string> shown;
+    std::size_t more = 0;
+    for (const auto& [path, references] : m_references) {
+      if (path == self) {
+        continue;
+      }
+      std::vector<std::string> fields;
+      for (const Reference& reference : references) {
+        if (reference.kind == kind && reference.name == name &&
+            std::find(fields.begin(), fields.end(), reference.field) == fields.end()) {
+          fields.push_back(reference.field);
+        }
+      }
+      if (fields.empty()) {
+        continue;
+      }
+      if (shown.size() == k_max_referrers) {
+        ++more;
+        continue;
+      }
+      shown.push_back(path + " (" + util::join(fields, ", ") + ")");
+    }
+    if (more > 0) {
+      shown.push_back("and " + std::to_string(more) + " more");
+    }
+    return util::join(shown, ", ");
+  }
+
+private:
+  std::map<std::string, std::vector<Reference>> m_references;
+};
+
+std::string type_label(const std::string& type) { return type.empty() ? "no type" : type; }
+
+} // namespace
+
+std::string_view change_name(ItemChange::Change change) {
+  switch (change) {
+  case ItemChange::Change::added:
+    return "added";
+  case ItemChange::Change::removed:
+    return "removed";
+  case ItemChange::Change::changed:
+    break;
+  }
+  return "changed";
+}
+
+bool SemanticDiff::breaking() const {
+  return std::any_of(items.begin(), items.end(), [](const ItemChange& c) { return c.breaking; });
+}
+
+namespace {
+
+// Counts over the items of `kind`, or over all items when `kind` is empty.
+ChangeCounts tally(const std::vector<ItemChange>& items, std::string_view kind) {
+  ChangeCounts counts;
+  for (const ItemChange& item : items) {
+    if (!kind.empty() && item.kind != kind) {
+      continue;
+    }
+    switch (item.change) {
+    case ItemChange::Change::added:
+      ++counts.added;
+      break;
+    case ItemChange::Change::removed:
+      ++counts.removed;
+      break;
+    case ItemChange::Change::changed:
+      ++counts.changed;
+      break;
+    }
+    if (item.breaking) {
+      ++counts.breaking;
+    }
+  }
+  return counts;
+}
+
+} // namespace
+
+ChangeCounts SemanticDiff::counts() const { return tally(items, {}); }
+
+ChangeCounts SemanticDiff::counts(std::string_view kind) const { return tally(items, kind); }
+
+std::string SemanticDiff::summary() const {
+  if (items.empty()) {
+    return "no semantic differences";
+  }
+  const ChangeCounts c = counts();
+  std::vector<std::string> parts;
+  const auto add = [&](std::size_t n, const char* what) {
+    if (n > 0) {
+      parts.push_back(std::to_string(n) + " " + what);
+    }
+  };
+  add(c.added, "added");
+  add(c.removed, "removed");
+  add(c.changed, "changed");
+  add(c.breaking, "breaking");
+  return std::to_string(c.total()) + (c.total() == 1 ? " item: " : " items: ") +
+         util::join(parts, ", ");
+}
+
+nlohmann::json SemanticDiff::to_json() const {
+  const auto counts_json = [](const ChangeCounts& c) {
+    return nlohmann::json{{"items", c.total()},
+                          {"added", c.added},
+                          {"removed", c.removed},
+                          {"changed", c.changed},
+                          {"breaking", c.breaking}};
+  };
+  nlohmann::json by_kind = nlohmann::json::object();
+  nlohmann::json array = nlohmann::json::array();
+  for (const ItemChange& item : items) {
+    if (!by_kind.contains(item.kind)) {
+      by_kind[item.kind] = counts_json(counts(item.kind));
+    }
+    array.push_back({{"kind", item.kind},
+                     {"name", item.name},
+                     {"path", item.path},
+                     {"change", change_name(item.change)},
+                     {"fields", item.fields},
+                     {"breaking", item.breaking},
+                     {"reason", item.reason}});
+  }
+  return {{"from", from},
+          {"to", to},
+          {"empty", empty()},
+          {"breaking", breaking()},
+          {"counts", counts_json(counts())},
+          {"by_kind", by_kind},
+          {"items", array}};
+}
+
+std::string resolve_side(const git::Repository& repo, const std::string& env_or_rev) {
+  if (env_or_rev.empty()) {
+    throw util::UsageError("an empty name is neither an environment nor a revision");
+  }
+  std::optional<PipelineConfig> config;
+  try {
+    config = load_config(repo);
+  } catch (const util::Refused&) {
+    // An invalid pipeline config must not stop a read-only diff: sides are
+    // then taken as revisions.
+  }
+  if (config) {
+    if (const Environment* env = config->find(env_or_rev); env != nullptr) {
+      if (auto id = repo.resolve_commit("refs/heads/" + env->branch)) {
+        return *id;
+      }
+      throw util::UsageError("environment '" + env_or_rev + "' has no commits: branch '" +
+                             env->branch + "' does not exist");
+    }
+  }
+  if (auto id = repo.resolve_commit(env_or_rev)) {
+    return *id;
+  }
+  std::string message = "unknown environment or revision '" + env_or_rev + "'";
+  if (config) {
+    std::vector<std::string> names;
+    for (const Environment& env : config->environments) {
+      names.push_back(env.name);
+    }
+    message += " (environments: " + util::join(names, ", ") + ")";
+  }
+  throw util::UsageError(message);
+}
+
+SemanticDiff semantic_diff(const git::Repository& repo, const std::string& from_commit,
+                           const std::string& to_commit) {
+  SemanticDiff diff;
+  diff.from = from_commit;
+  diff.to = to_commit;
+  Loader loader(repo);
+
+  for (const git::Change& change : repo.diff_trees(from_commit, to_commit)) {
+    const std::optional<Classified> item = classify(change.path);
+    if (!item) {
+      continue;
+    }
+    ItemChange out;
+    out.kind = item->kind;
+    out.name = item->name;
+    out.path = change.path;
+    switch (change.status) {
+    case git::Change::Status::added:
+      out.change = ItemChange::Change::added;
+      break;
+    case git::Change::Status::removed:
+      out.change = ItemChange::Change::removed;
+      break;
+    case git::Change::Status::modified:
+      out.change = ItemChange::Change::changed;
+      if (change.old_id == change.new_id) {
+        continue; // only the file mode changed
+      }
+      if (item->yaml) {
+        const Value* before = loader.load(change.old_id, change.path);
+        const Value* after = loader.load(change.new_id, change.path);
+        if (before == nullptr || after == nullptr) {
+          out.fields.emplace_back(k_unparsed);
+        } else {
+          diff_values(*before, *after, "", out.fields);
+          if (out.fields.empty()) {
+            continue; // comments, layout or quoting only
+          }
+          if (out.kind == "Variable") {
+            const std::string old_type = before->string_at("type");
+            const std::string new_type = after->string_at("type");
+            if (old_type != new_type) {
+              out.breaking = true;
+              out.reason = "variable '" + out.name + "' retyped from " + type_label(old_type) +
+                           " to " + type_label(new_type);
+            }
+          }
+        }
+      }
+      break;
+    }
+    diff.items.push_back(std::move(out));
+  }
+
+  // Breaking removals: look up who refers to them in the `from` tree, reading
+  // only the kinds that can.
+  std::set<std::string> removed_kinds;
+  for (const ItemChange& item : diff.items) {
+    if (item.change == ItemChange::Change::removed &&
+        (item.kind == "Variable" || item.kind == "Workflow" ||
+         !referring_kinds(item.kind).empty())) {
+      removed_kinds.insert(item.kind);
+    }
+  }
+  if (!removed_kinds.empty()) {
+    const ReferenceIndex index(repo, from_commit, loader, removed_kinds);
+    for (ItemChange& item : diff.items) {
+      if (item.change != ItemChange::Change::removed || removed_kinds.count(item.kind) == 0) {
+        continue;
+      }
+      const std::string users = index.referrers(item.kind, item.name, item.path);
+      const std::string what = label(item.kind) + " '" + item.name + "' removed";
+      if (item.kind == "Variable" || item.kind == "Workflow") {
+        item.breaking = true;
+        item.reason = what + (users.empty() ? std::string() : "; referenced by " + users);
+      } else if (!users.empty()) {
+        item.breaking = true;
+        item.reason = what + "; referenced by " + users;
+      }
+    }
+  }
+
+  std::sort(diff.items.begin(), diff.items.end(), [](const ItemChange& a, const ItemChange& b) {
+    return std::forward_as_tuple(kind_rank(a.kind), a.name, a.path) <
+           std::forward_as_tuple(kind_rank(b.kind), b.name, b.path);
+  });
+  return diff;
+}
+
+} // namespace envflow::core

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace envflow::git {
+class Repository;
+}
+
+namespace envflow::core {
+
+// One content item that differs between two commits.
+struct ItemChange {
+  enum class Change { added, removed, changed };
+
+  std::string kind; // "Workspace", "Agent", ..., or "Document" for files below knowledge/<name>/
+  std::string name; // the file stem; for a document, its path below knowledge/
+  std::string path; // path in the tree, e.g. "agents/support.yaml"
+  Change change = Change::changed;
+  // For changed items: the dotted field paths that differ, e.g. "instructions",
+  // "model.temperature", "steps[1].agent"; "(unparsed)" when a side is not YAML.
+  std::vector<std::string> fields;
+  bool breaking = false;
+  std::string reason; // why breaking, e.g. "variable 'x' removed; referenced by workflows/a.yaml"
+};
+
+// "added", "removed" or "changed".
+std::string_view change_name(ItemChange::Change change);
+
+// How many items changed in what way.
+struct ChangeCounts {
+  std::size_t added = 0;
+  std::size_t removed = 0;
+  std::size_t changed = 0;
+  std::size_t breaking = 0;
+  std::size_t total() const { return added + removed + changed; }
+};
+
+// The semantic difference between two commits of a workspace.
+struct SemanticDiff {
+  std::string from; // commit ids
+  std::string to;
+  // Sorted by kind (Workspace first, then the order of content::kinds(), with
+  // Document right after KnowledgeBase), then name, then path.
+  std::vector<ItemChange> items;
+
+  bool breaking() const;
+  bool empty() const { return items.empty(); }
+  // Counts over every item, or over the items of `kind`.
+  ChangeCounts counts() const;
+  ChangeCounts counts(std::string_view kind) const;
+  // "3 items: 1 added, 2 changed, 1 breaking" (zero counts left out), or
+  // "no semantic differences".
+  std::string summary() const;
+  // The stable JSON form documented in docs/json.md, section "diff".
+  nlohmann::json to_json() const;
+};
+
+// Resolve one side of a diff to a commit id: an environment name (its branch,
+// when the repository has a pipeline config), else any revision git
+// understands (branch, tag, id, `HEAD~2`, ...). Throws util::UsageError
+// "unknown environment or revision 'x'" when neither fits.
+std::string resolve_side(const git::Repository& repo, const std::string& env_or_rev);
+
+// Compare the content of commits `from_commit` and `to_commit`.
+//
+// Only content counts: workspace.yaml, `<folder>/<name>.yaml` (or .yml) for
+// the kind folders of content::kinds(), and documents below
+// knowledge/<name>/. Other files are ignored. Only blobs that differ are read
+// (through git::Repository::diff_trees). A YAML item whose two sides are equal
+// once parsed (comments, layout, quoting) is not reported.
+//
+// Breaking changes, flagged with a reason:
+//  - a Variable removed, or its `type` changed;
+//  - a Workflow removed;
+//  - an Agent, Integration or KnowledgeBase removed that an item of the
+//    `from_commit` tree references (only the kinds that can refer to it are read).
+// Throws util::IoError when the repository cannot be read.
+SemanticDiff semantic_diff(const git::Repository& repo, const std::string& from_commit,
+                           const std::string& to_commit);
+
+} // namespace envflow::core

@@ -1,0 +1,532 @@
+#include "core/config.h"
+#include "core/diff.h"
+#include "git/repo.h"
+#include "util/error.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace envflow;
+using core::ItemChange;
+
+namespace {
+
+using Files = std::map<std::string, std::string>; // path -> contents
+
+// A fresh repository in a temporary folder, removed afterwards.
+class TempRepo {
+public:
+  TempRepo() : m_dir(make_dir()), m_repo(git::Repository::init(m_dir.string(), false, "dev")) {}
+  TempRepo(const TempRepo&) = delete;
+  TempRepo& operator=(const TempRepo&) = delete;
+  ~TempRepo() {
+    std::error_code ec;
+    std::filesystem::remove_all(m_dir, ec);
+  }
+
+  git::Repository& repo() { return m_repo; }
+
+  // A commit holding exactly `files`.
+  std::string commit(const Files& files, const std::vector<std::string>& parents = {}) {
+    std::map<std::string, git::NewFile> tree;
+    for (const auto& [path, data] : files) {
+      tree[path] = git::NewFile{m_repo.write_blob(data), git::Mode::regular};
+    }
+    return m_repo.write_commit(m_repo.write_tree(tree), parents, "test commit\n",
+                               git::Person{"Test", "test@example.com"}, 1'700'000'000);
+  }
+
+  void set_ref(const std::string& name, const std::string& id) {
+    m_repo.update_refs({{name, m_repo.ref_target(name), id}}, "test");
+  }
+
+private:
+  static std::filesystem::path make_dir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "envflow-diff-test.XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    return pattern;
+  }
+
+  std::filesystem::path m_dir;
+  git::Repository m_repo;
+};
+
+const std::string k_workspace = "kind: Workspace\nname: ws\nschema_version: 1\n";
+
+const std::string k_agent = R"(kind: Agent
+name: support
+model:
+  provider: openai
+  temperature: 0.3
+instructions: |
+  Help the customer. Write to {{ vars.support_email }}.
+knowledge:
+  - faq
+tools:
+  - integration: crm
+    endpoint: lookup
+)";
+
+const std::string k_workflow = R"(kind: Workflow
+name: support-request
+description: Routes a message.
+trigger:
+  channel: web
+steps:
+  - id: triage
+    agent: triage
+  - id: answer
+    agent: support
+    input: "{{ vars.greeting }}"
+)";
+
+const std::string k_channel =
+    "kind: Channel\nname: web\nworkflow: support-request\nagent: triage\n";
+
+std::string variable(const std::string& name, const std::string& type,
+                     const std::string& default_value) {
+  return "kind: Variable\nname: " + name + "\ntype: " + type + "\ndefault: " + default_value + "\n";
+}
+
+Files base_files() {
+  return {
+      {"workspace.yaml", k_workspace},
+      {"agents/support.yaml", k_agent},
+      {"agents/triage.yaml", "kind: Agent\nname: triage\ninstructions: Route.\n"},
+      {"workflows/support-request.yaml", k_workflow},
+      {"channels/web.yaml", k_channel},
+      {"integrations/crm.yaml", "kind: Integration\nname: crm\nbase_url: https://x\n"},
+      {"knowledge/faq.yaml", "kind: KnowledgeBase\nname: faq\n"},
+      {"knowledge/faq/returns.md", "# Returns\n"},
+      {"variables/support_email.yaml", variable("support_email", "string", "a@example.com")},
+      {"variables/greeting.yaml", variable("greeting", "string", "hi")},
+      {"variables/unused.yaml", variable("unused", "number", "1")},
+      {"README.md", "# readme\n"},
+  };
+}
+
+// Diff `before` against `after` in a fresh repository.
+core::SemanticDiff diff_of(const Files& before, const Files& after) {
+  TempRepo temp;
+  const std::string from = temp.commit(before);
+  const std::string to = temp.commit(after, {from});
+  core::SemanticDiff diff = core::semantic_diff(temp.repo(), from, to);
+  CHECK(diff.from == from);
+  CHECK(diff.to == to);
+  return diff;
+}
+
+// The only item of `diff` (fails the test when there is not exactly one).
+ItemChange only_item(const core::SemanticDiff& diff) {
+  REQUIRE(diff.items.size() == 1);
+  return diff.items.front();
+}
+
+// The fields of a changed `path` whose contents went from `before` to `after`.
+std::vector<std::string> fields_of(const std::string& path, const std::string& before,
+                                   const std::string& after) {
+  const ItemChange item = only_item(diff_of({{path, before}}, {{path, after}}));
+  CHECK(item.change == ItemChange::Change::changed);
+  CHECK_FALSE(item.breaking);
+  return item.fields;
+}
+
+using Strings = std::vector<std::string>;
+
+} // namespace
+
+TEST_CASE("core::semantic_diff items") {
+  const Files base = base_files();
+
+  SUBCASE("identical trees give an empty diff") {
+    const core::SemanticDiff diff = diff_of(base, base);
+    CHECK(diff.empty());
+    CHECK_FALSE(diff.breaking());
+    CHECK(diff.summary() == "no semantic differences");
+  }
+
+  SUBCASE("added, removed and changed items, sorted by kind then name") {
+    Files after = base;
+    after["agents/billing.yaml"] = "kind: Agent\nname: billing\ninstructions: Bill.\n";
+    after["agents/triage.yaml"] = "kind: Agent\nname: triage\ninstructions: Route fast.\n";
+    after["workspace.yaml"] = "kind: Workspace\nname: ws\nschema_version: 2\n";
+    after["integrations/billing.yaml"] = "kind: Integration\nname: billing\n";
+    after.erase("variables/unused.yaml");
+    const core::SemanticDiff diff = diff_of(base, after);
+    REQUIRE(diff.items.size() == 5);
+
+    CHECK(diff.items[0].kind == "Workspace");
+    CHECK(diff.items[0].name == "workspace");
+    CHECK(diff.items[0].path == "workspace.yaml");
+    CHECK(diff.items[0].change == ItemChange::Change::changed);
+    CHECK(diff.items[0].fields == Strings{"schema_version"});
+
+    CHECK(diff.items[1].kind == "Agent");
+    CHECK(diff.items[1].name == "billing");
+    CHECK(diff.items[1].path == "agents/billing.yaml");
+    CHECK(diff.items[1].change == ItemChange::Change::added);
+    CHECK(diff.items[1].fields.empty());
+
+    CHECK(diff.items[2].name == "triage");
+    CHECK(diff.items[2].change == ItemChange::Change::changed);
+    CHECK(diff.items[2].fields == Strings{"instructions"});
+
+    CHECK(diff.items[3].kind == "Integration");
+    CHECK(diff.items[3].change == ItemChange::Change::added);
+
+    CHECK(diff.items[4].kind == "Variable");
+    CHECK(diff.items[4].name == "unused");
+    CHECK(diff.items[4].change == ItemChange::Change::removed);
+
+    CHECK(diff.summary() == "5 items: 2 added, 1 removed, 2 changed, 1 breaking");
+    const core::ChangeCounts agents = diff.counts("Agent");
+    CHECK(agents.added == 1);
+    CHECK(agents.changed == 1);
+    CHECK(agents.total() == 2);
+  }
+
+  SUBCASE("non-content files are ignored") {
+    Files after = base;
+    after["README.md"] = "# changed\n";
+    after[".gitlab-ci.yml"] = "stages: [test]\n";
+    after["docs/guide.yaml"] = "kind: Agent\nname: guide\n";
+    after["agents/notes.md"] = "notes\n";
+    after["agents/nested/deep.yaml"] = "kind: Agent\nname: deep\n";
+    after["conversations/c1.yaml"] = "kind: Conversation\n";
+    CHECK(diff_of(base, after).empty());
+  }
+
+  SUBCASE("comment, layout and quoting changes are not semantic") {
+    Files after = base;
+    after["agents/triage.yaml"] =
+        "# the router\nkind: \"Agent\"\nname: 'triage'\n\ninstructions:   Route.\n";
+    CHECK(diff_of(base, after).empty());
+  }
+
+  SUBCASE("knowledge documents") {
+    Files after = base;
+    after["knowledge/faq/returns.md"] = "# Returns\n\n30 days.\n";
+    after["knowledge/faq/shipping/eu.md"] = "# Shipping\n";
+    after["knowledge/faq.yaml"] = "kind: KnowledgeBase\nname: faq\ndescription: FAQ\n";
+    const core::SemanticDiff diff = diff_of(base, after);
+    REQUIRE(diff.items.size() == 3);
+    CHECK(diff.items[0].kind == "KnowledgeBase");
+    CHECK(diff.items[0].fields == Strings{"description"});
+    CHECK(diff.items[1].kind == "Document");
+    CHECK(diff.items[1].name == "faq/returns.md");
+    CHECK(diff.items[1].path == "knowledge/faq/returns.md");
+    CHECK(diff.items[1].change == ItemChange::Change::changed);
+    CHECK(diff.items[1].fields.empty());
+    CHECK(diff.items[2].kind == "Document");
+    CHECK(diff.items[2].name == "faq/shipping/eu.md");
+    CHECK(diff.items[2].change == ItemChange::Change::added);
+  }
+
+  SUBCASE("a document removed with its knowledge base") {
+    Files after = base;
+    after.erase("knowledge/faq/returns.md");
+    const core::SemanticDiff diff = diff_of(base, after);
+    const ItemChange item = only_item(diff);
+    CHECK(item.kind == "Document");
+    CHECK(item.change == ItemChange::Change::removed);
+    CHECK_FALSE(item.breaking);
+  }
+
+  SUBCASE(".yml files and local kinds count") {
+    Files after = base;
+    after["channels/chat.yml"] = "kind: Channel\nname: chat\n";
+    after["guardrails/pii.yaml"] = "kind: Guardrail\nname: pii\n";
+    const core::SemanticDiff diff = diff_of(base, after);
+    REQUIRE(diff.items.size() == 2);
+    CHECK(diff.items[0].kind == "Channel");
+    CHECK(diff.items[0].name == "chat");
+    CHECK(diff.items[1].kind == "Guardrail");
+  }
+
+  SUBCASE("a diff from the empty side lists everything as added") {
+    TempRepo temp;
+    const std::string first = temp.commit({});
+    const std::string second = temp.commit(base, {first});
+    const core::SemanticDiff diff = core::semantic_diff(temp.repo(), first, second);
+    CHECK(diff.items.size() == base.size() - 1); // README.md is not content
+    CHECK(diff.counts().added == diff.items.size());
+    CHECK_FALSE(diff.breaking());
+  }
+}
+
+TEST_CASE("core::semantic_diff fields") {
+  const std::string path = "agents/a.yaml";
+
+  SUBCASE("top-level scalar") {
+    CHECK(fields_of(path, "instructions: a\n", "instructions: b\n") == Strings{"instructions"});
+  }
+  SUBCASE("nested mapping reports the leaf") {
+    CHECK(fields_of(path, "model:\n  temperature: 0.3\n  name: x\n",
+                    "model:\n  temperature: 0.5\n  name: x\n") == Strings{"model.temperature"});
+  }
+  SUBCASE("sequence item field") {
+    CHECK(fields_of("workflows/w.yaml", "steps:\n  - agent: a\n  - agent: b\n",
+                    "steps:\n  - agent: a\n  - agent: c\n") == Strings{"steps[1].agent"});
+  }
+  SUBCASE("sequence length change reports the sequence") {
+    CHECK(fields_of("workflows/w.yaml", "steps:\n  - agent: a\n",
+                    "steps:\n  - agent: a\n  - agent: b\n") == Strings{"steps"});
+  }
+  SUBCASE("scalar list item") {
+    CHECK(fields_of(path, "knowledge: [a, b]\n", "knowledge: [a, c]\n") == Strings{"knowledge[1]"});
+  }
+  SUBCASE("added and removed keys") {
+    CHECK(fields_of(path, "a: 1\nb: 2\n", "a: 1\nc: 3\n") == Strings{"c", "b"});
+    CHECK(fields_of(path, "model:\n  name: x\n", "model:\n  name: x\n  top_p: 1\n") ==
+          Strings{"model.top_p"});
+  }
+  SUBCASE("a changed type reports the node, not its insides") {
+    CHECK(fields_of(path, "tools:\n  a: 1\n", "tools: [a]\n") == Strings{"tools"});
+    CHECK(fields_of(path, "max: 1\n", "max: \"1\"\n") == Strings{"max"});
+    CHECK(fields_of(path, "max: 1\n", "max: 1.0\n") == Strings{"max"});
+  }
+  SUBCASE("several branches, in document order") {
+    CHECK(fields_of(path, "description: a\nmodel:\n  temperature: 1\ninstructions: x\n",
+                    "description: b\nmodel:\n  temperature: 2\ninstructions: y\n") ==
+          Strings{"description", "model.temperature", "instructions"});
+  }
+  SUBCASE("equal values in other notations are equal") {
+    CHECK(diff_of({{path, "n: 0x10\nb: true\nz: ~\nf: 1.50\n"}},
+                  {{path, "n: 16\nb: True\nz: null\nf: 1.5\n"}})
+              .empty());
+  }
+  SUBCASE("keys that are not identifiers are quoted") {
+    CHECK(fields_of(path, "headers:\n  X-Api.Key: a\n", "headers:\n  X-Api.Key: b\n") ==
+          Strings{"headers[\"X-Api.Key\"]"});
+  }
+  SUBCASE("a whole-document type change") {
+    CHECK(fields_of(path, "[a]\n", "a: 1\n") == Strings{"(document)"});
+  }
+  SUBCASE("a side that does not parse") {
+    CHECK(fields_of(path, "a: 1\n", "a: [1\n") == Strings{"(unparsed)"});
+    CHECK(fields_of(path, "a: [1\n", "a: 1\n") == Strings{"(unparsed)"});
+    CHECK(fields_of(path, "a: [1\n", "a: [2\n") == Strings{"(unparsed)"});
+  }
+}
+
+TEST_CASE("core::semantic_diff breaking") {
+  const Files base = base_files();
+
+  SUBCASE("a removed variable is breaking even when unused") {
+    Files after = base;
+    after.erase("variables/unused.yaml");
+    const ItemChange item = only_item(diff_of(base, after));
+    CHECK(item.breaking);
+    CHECK(item.reason == "variable 'unused' removed");
+  }
+
+  SUBCASE("a removed variable names who uses it") {
+    Files after = base;
+    after.erase("variables/support_email.yaml");
+    const ItemChange item = only_item(diff_of(base, after));
+    CHECK(item.breaking);
+    CHECK(item.reason ==
+          "variable 'support_email' removed; referenced by agents/support.yaml (instructions)");
+  }
+
+  SUBCASE("a retyped variable is breaking") {
+    Files after = base;
+    after["variables/unused.yaml"] = variable("unused", "string", "one");
+    const ItemChange item = only_item(diff_of(base, after));
+    CHECK(item.change == ItemChange::Change::changed);
+    CHECK(item.fields == Strings{"type", "default"});
+    CHECK(item.breaking);
+    CHECK(item.reason == "variable 'unused' retyped from number to string");
+  }
+
+  SUBCASE("a variable whose default changed is not breaking") {
+    Files after = base;
+    after["variables/unused.yaml"] = variable("unused", "number", "2");
+    const ItemChange item = only_item(diff_of(base, after));
+    CHECK(item.fields == Strings{"default"});
+    CHECK_FALSE(item.breaking);
+  }
+
+  SUBCASE("a removed workflow is always breaking") {
+    Files after = base;
+    after.erase("workflows/support-request.yaml");
+    const ItemChange item = only_item(diff_of(base, after));
+    CHECK(item.breaking);
+    CHECK(item.reason ==
+          "workflow 'support-request' removed; referenced by channels/web.yaml (workflow)");
+
+    Files lone = {{"workflows/w.yaml", "kind: Workflow\nname: w\n"}};
+    const ItemChange unused = only_item(diff_of(lone, {}));
+    CHECK(unused.breaking);
+    CHECK(unused.reason == "workflow 'w' removed");
+  }
+
+  SUBCASE("a removed agent that something references") {
+    Files after = base;
+    after.erase("agents/triage.yaml");
+    const ItemChange item = only_item(diff_of(base, after));
+    CHECK(item.breaking);
+    CHECK(item.reason == "agent 'triage' removed; referenced by channels/web.yaml (agent), "
+                         "workflows/support-request.yaml (steps[0].agent)");
+  }
+
+  SUBCASE("a removed agent that nothing references is not breaking") {
+    Files before = base;
+    before["agents/spare.yaml"] = "kind: Agent\nname: spare\nfallback:\n  handoff_agent: spare\n";
+    const ItemChange item = only_item(diff_of(before, base));
+    CHECK(item.change == ItemChange::Change::removed);
+    CHECK_FALSE(item.breaking); // its own reference does not count
+    CHECK(item.reason.empty());
+  }
+
+  SUBCASE("an agent referenced through another agent's fallback") {
+    Files before = base;
+    before["agents/spare.yaml"] = "kind: Agent\nname: spare\n";
+    before["agents/triage.yaml"] = "kind: Agent\nname: triage\nfallback:\n  handoff_agent: spare\n";
+    Files after = before;
+    after.erase("agents/spare.yaml");
+    const ItemChange item = only_item(diff_of(before, after));
+    CHECK(item.breaking);
+    CHECK(item.reason ==
+          "agent 'spare' removed; referenced by agents/triage.yaml (fallback.handoff_agent)");
+  }
+
+  SUBCASE("a removed integration referenced by an agent's tools") {
+    Files after = base;
+    after.erase("integrations/crm.yaml");
+    const ItemChange item = only_item(diff_of(base, after));
+    CHECK(item.breaking);
+    CHECK(item.reason ==
+          "integration 'crm' removed; referenced by agents/support.yaml (tools[0].integration)");
+  }
+
+  SUBCASE("a removed knowledge base referenced by an agent") {
+    Files after = base;
+    after.erase("knowledge/faq.yaml");
+    const ItemChange item = only_item(diff_of(base, after));
+    CHECK(item.kind == "KnowledgeBase");
+    CHECK(item.breaking);
+    CHECK(item.reason ==
+          "knowledge base 'faq' removed; referenced by agents/support.yaml (knowledge[0])");
+  }
+
+  SUBCASE("a removed channel and added items are not breaking") {
+    Files after = base;
+    after.erase("channels/web.yaml");
+    after["agents/new.yaml"] = "kind: Agent\nname: new\n";
+    const core::SemanticDiff diff = diff_of(base, after);
+    REQUIRE(diff.items.size() == 2);
+    CHECK_FALSE(diff.breaking());
+  }
+
+  SUBCASE("references count in the from tree, even when the to tree dropped them") {
+    Files after = base;
+    after.erase("integrations/crm.yaml");
+    after["agents/support.yaml"] = "kind: Agent\nname: support\ninstructions: x\n";
+    const core::SemanticDiff diff = diff_of(base, after);
+    REQUIRE(diff.items.size() == 2);
+    CHECK(diff.items[1].kind == "Integration");
+    CHECK(diff.items[1].breaking);
+  }
+
+  SUBCASE("a removed variable that does not parse is still breaking") {
+    Files before = base;
+    before["variables/broken.yaml"] = "kind: [Variable\n";
+    const ItemChange item = only_item(diff_of(before, base));
+    CHECK(item.breaking);
+    CHECK(item.reason == "variable 'broken' removed");
+  }
+}
+
+TEST_CASE("core::SemanticDiff to_json (diff)") {
+  Files before = base_files();
+  Files after = before;
+  after.erase("variables/unused.yaml");
+  after["agents/triage.yaml"] = "kind: Agent\nname: triage\ninstructions: Route fast.\n";
+  after["agents/billing.yaml"] = "kind: Agent\nname: billing\n";
+  const core::SemanticDiff diff = diff_of(before, after);
+  const nlohmann::json json = diff.to_json();
+  CHECK(json["from"] == diff.from);
+  CHECK(json["to"] == diff.to);
+  CHECK(json["empty"] == false);
+  CHECK(json["breaking"] == true);
+  CHECK(
+      json["counts"] ==
+      nlohmann::json{{"items", 3}, {"added", 1}, {"removed", 1}, {"changed", 1}, {"breaking", 1}});
+  CHECK(
+      json["by_kind"]["Agent"] ==
+      nlohmann::json{{"items", 2}, {"added", 1}, {"removed", 0}, {"changed", 1}, {"breaking", 0}});
+  CHECK(json["by_kind"]["Variable"]["removed"] == 1);
+  CHECK_FALSE(json["by_kind"].contains("Workflow"));
+  REQUIRE(json["items"].size() == 3);
+  CHECK(json["items"][0] == nlohmann::json{{"kind", "Agent"},
+                                           {"name", "billing"},
+                                           {"path", "agents/billing.yaml"},
+                                           {"change", "added"},
+                                           {"fields", nlohmann::json::array()},
+                                           {"breaking", false},
+                                           {"reason", ""}});
+  CHECK(json["items"][1]["change"] == "changed");
+  CHECK(json["items"][1]["fields"] == nlohmann::json{"instructions"});
+  CHECK(json["items"][2]["reason"] == "variable 'unused' removed");
+
+  const nlohmann::json none = diff_of(before, before).to_json();
+  CHECK(none["empty"] == true);
+  CHECK(none["items"].empty());
+  CHECK(none["by_kind"].is_object());
+  CHECK(none["counts"]["items"] == 0);
+}
+
+TEST_CASE("core::diff resolve_side") {
+  TempRepo temp;
+  git::Repository& repo = temp.repo();
+  const std::string first = temp.commit({{"workspace.yaml", k_workspace}});
+  const std::string second = temp.commit({{"workspace.yaml", k_workspace + "x: 1\n"}}, {first});
+  temp.set_ref("refs/heads/dev", second);
+  temp.set_ref("refs/heads/qa-branch", first);
+  temp.set_ref("refs/tags/v1.0.0", first);
+
+  SUBCASE("revisions without a config") {
+    CHECK(core::resolve_side(repo, "dev") == second);
+    CHECK(core::resolve_side(repo, "v1.0.0") == first);
+    CHECK(core::resolve_side(repo, "dev~1") == first);
+    CHECK(core::resolve_side(repo, second) == second);
+    CHECK(core::resolve_side(repo, second.substr(0, 10)) == second);
+    CHECK_THROWS_WITH_AS(core::resolve_side(repo, "nope"), "unknown environment or revision 'nope'",
+                         util::UsageError);
+    CHECK_THROWS_AS(core::resolve_side(repo, ""), util::UsageError);
+  }
+
+  SUBCASE("environments through the config") {
+    core::PipelineConfig config = core::default_config({"dev", "qa", "prod"}, "a@example.com");
+    config.environments[1].branch = "qa-branch";
+    const std::string text = core::render_config(config);
+    std::vector<content::Diagnostic> problems;
+    REQUIRE(core::parse_config(text, "envflow.yaml", problems).has_value());
+    const std::string config_commit = temp.commit({{core::k_config_file, text}});
+    temp.set_ref(core::k_config_ref, config_commit);
+
+    CHECK(core::resolve_side(repo, "qa") == first);
+    CHECK(core::resolve_side(repo, "dev") == second);
+    CHECK(core::resolve_side(repo, "v1.0.0") == first); // revisions still work
+    CHECK_THROWS_WITH_AS(core::resolve_side(repo, "prod"),
+                         "environment 'prod' has no commits: branch 'prod' does not exist",
+                         util::UsageError);
+    CHECK_THROWS_WITH_AS(core::resolve_side(repo, "staging"),
+                         "unknown environment or revision 'staging' (environments: dev, qa, prod)",
+                         util::UsageError);
+  }
+
+  SUBCASE("an invalid config does not stop a diff") {
+    const std::string config_commit = temp.commit({{core::k_config_file, "environments: 3\n"}});
+    temp.set_ref(core::k_config_ref, config_commit);
+    CHECK(core::resolve_side(repo, "dev") == second);
+  }
+}
