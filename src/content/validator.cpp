@@ -1,11 +1,19 @@
 #include "content/validator.h"
 
 #include <algorithm>
-#include <deque>
+#include <atomic>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
 
 #include "content/references.h"
 #include "content/schema.h"
 #include "content/secrets.h"
+#include "content/summary.h"
 #include "content/variables.h"
 #include "content/yaml.h"
 #include "util/strings.h"
@@ -110,86 +118,109 @@ Classified classify(const std::string& path, Scope scope) {
               std::string(kind->folder) + "/" + util::path_stem(rest) + ".yaml"};
 }
 
-class FileValidator {
+// The checks of one file that need no other file: guards, YAML, kind and
+// name, schema, secrets, a variable's default; and its references, recorded
+// for the cross-file pass.
+class FileChecker {
 public:
-  FileValidator(FileSource& source, const ValidateOptions& options, const SchemaSet& schemas,
-                std::vector<Diagnostic>& out)
-      : m_source(source), m_options(options), m_schemas(schemas), m_out(out) {}
+  FileChecker(const ValidateOptions& options, const SchemaSet& schemas)
+      : m_options(options), m_schemas(schemas) {}
 
-  // Read `entry` if the guards allow it. Returns false when it must not be parsed.
-  bool read_guarded(const FileEntry& entry, std::string& data) {
+  // What the listing alone decides (a symlink, a special file, too large):
+  // nullopt when the file must be read.
+  std::optional<FileSummary> from_listing(const FileEntry& entry) const {
+    FileSummary summary;
     switch (entry.type) {
     case FileEntry::Type::symlink:
-      add(file_diagnostic(entry.path, "file-symlink",
+      summary.diagnostics.push_back(
+          file_diagnostic(entry.path, "file-symlink",
                           "symbolic links are not allowed in the workspace (a link can point "
                           "outside it); replace the link with the file itself"));
-      return false;
+      return summary;
     case FileEntry::Type::submodule:
     case FileEntry::Type::other:
-      add(file_diagnostic(entry.path, "file-type",
-                          "not a regular file (submodule or special file); remove it"));
-      return false;
+      summary.diagnostics.push_back(file_diagnostic(
+          entry.path, "file-type", "not a regular file (submodule or special file); remove it"));
+      return summary;
     case FileEntry::Type::executable:
     case FileEntry::Type::regular:
       break;
     }
     if (entry.size > m_options.max_file_size) {
-      add(file_diagnostic(entry.path, "file-too-large",
-                          "file is " + human_size(entry.size) + ", over the " +
-                              human_size(m_options.max_file_size) +
-                              " limit; split it, or raise validation.max_file_size in envflow.yaml"));
-      return false;
+      summary.diagnostics.push_back(file_diagnostic(
+          entry.path, "file-too-large",
+          "file is " + human_size(entry.size) + ", over the " +
+              human_size(m_options.max_file_size) +
+              " limit; split it, or raise validation.max_file_size in envflow.yaml"));
+      return summary;
     }
-    data = m_source.read(entry);
+    return std::nullopt;
+  }
+
+  // Every check of a file whose listing passed, from its bytes.
+  // `folder_kind` is null for workspace.yaml; `document` marks a file of a
+  // knowledge base's folder, which only the guards apply to.
+  FileSummary from_data(const FileEntry& entry, const std::string& data,
+                        const KindInfo* folder_kind, bool document) const {
+    FileSummary summary;
+    if (guards_pass(entry, data, summary.diagnostics) && !document) {
+      content(entry, data, folder_kind, summary);
+    }
+    return summary;
+  }
+
+private:
+  bool guards_pass(const FileEntry& entry, const std::string& data,
+                   std::vector<Diagnostic>& out) const {
     if (data.size() > m_options.max_file_size) { // the listing's size can be stale
-      add(file_diagnostic(entry.path, "file-too-large",
-                          "file is " + human_size(data.size()) + ", over the " +
-                              human_size(m_options.max_file_size) + " limit"));
+      out.push_back(file_diagnostic(entry.path, "file-too-large",
+                                    "file is " + human_size(data.size()) + ", over the " +
+                                        human_size(m_options.max_file_size) + " limit"));
       return false;
     }
     if (const auto nul = data.find('\0'); nul != std::string::npos) {
-      add(file_diagnostic(entry.path, "file-binary",
-                          "binary file (NUL byte at offset " + std::to_string(nul) +
-                              "); only text belongs in the workspace: reference binary documents "
-                              "by URL instead"));
+      out.push_back(file_diagnostic(
+          entry.path, "file-binary",
+          "binary file (NUL byte at offset " + std::to_string(nul) +
+              "); only text belongs in the workspace: reference binary documents by URL instead"));
       return false;
     }
     if (!util::is_valid_utf8(data)) {
-      add(file_diagnostic(entry.path, "file-encoding",
-                          "file is not valid UTF-8; save it as UTF-8"));
+      out.push_back(file_diagnostic(entry.path, "file-encoding",
+                                    "file is not valid UTF-8; save it as UTF-8"));
       return false;
     }
     return true;
   }
 
-  // Parse and check one YAML content file; keeps the value for reference checks.
-  void content(const FileEntry& entry, const KindInfo* folder_kind) {
-    std::string data;
-    if (!read_guarded(entry, data)) {
-      return;
-    }
+  // Parse and check one YAML content file; summarize its references.
+  void content(const FileEntry& entry, const std::string& data, const KindInfo* folder_kind,
+               FileSummary& summary) const {
+    std::vector<Diagnostic>& out = summary.diagnostics;
     YamlResult loaded = load_yaml(data, entry.path);
     for (auto& d : loaded.diagnostics) {
-      add(std::move(d));
+      out.push_back(std::move(d));
     }
     if (!loaded.value) {
       return;
     }
-    const Value& value = m_values.emplace_back(std::move(*loaded.value));
+    const Value& value = *loaded.value;
     if (!value.is_mapping()) {
-      add(file_diagnostic(entry.path, "schema",
-                          std::string("expected a mapping with 'kind' and 'name', got ") +
-                              (value.is_null() ? "an empty document"
-                                               : std::string(Value::type_name(value.type))),
-                          value.mark));
+      out.push_back(file_diagnostic(entry.path, "schema",
+                                    std::string("expected a mapping with 'kind' and 'name', got ") +
+                                        (value.is_null()
+                                             ? "an empty document"
+                                             : std::string(Value::type_name(value.type))),
+                                    value.mark));
       return;
     }
     const std::string expected_kind =
         folder_kind != nullptr ? std::string(folder_kind->kind) : std::string("Workspace");
     const Value* kind_node = value.find("kind");
     if (kind_node == nullptr) {
-      add(file_diagnostic(entry.path, "kind",
-                          "missing 'kind': add 'kind: " + expected_kind + "'", value.mark));
+      out.push_back(file_diagnostic(entry.path, "kind",
+                                    "missing 'kind': add 'kind: " + expected_kind + "'",
+                                    value.mark));
       return;
     }
     if (!kind_node->is_string() || kind_node->string != expected_kind) {
@@ -206,36 +237,42 @@ public:
         message = "unknown kind '" + kind_node->string + "'; files in " +
                   std::string(folder_kind->folder) + "/ have 'kind: " + expected_kind + "'";
       }
-      add(file_diagnostic(entry.path, named != nullptr ? "kind-mismatch" : "unknown-kind",
-                          message, kind_node->mark));
+      out.push_back(file_diagnostic(entry.path,
+                                    named != nullptr ? "kind-mismatch" : "unknown-kind", message,
+                                    kind_node->mark));
       return;
     }
-    const std::string schema = folder_kind != nullptr ? std::string(folder_kind->schema) : "workspace";
+    const std::string schema =
+        folder_kind != nullptr ? std::string(folder_kind->schema) : "workspace";
     for (auto& d : m_schemas.validate(schema, value, entry.path)) {
-      add(std::move(d));
+      out.push_back(std::move(d));
     }
     for (auto& d : scan_secrets(value, entry.path)) {
-      add(std::move(d));
+      out.push_back(std::move(d));
     }
     const Value* name_node = value.find("name");
-    const std::string name = name_node != nullptr && name_node->is_string() ? name_node->string : "";
+    const std::string name =
+        name_node != nullptr && name_node->is_string() ? name_node->string : "";
     if (folder_kind != nullptr && name_node != nullptr && name_node->is_string() &&
         name != util::path_stem(entry.path)) {
-      add(file_diagnostic(entry.path, "name-mismatch",
-                          "name '" + name + "' does not match the file name; rename the file to " +
-                              std::string(folder_kind->folder) + "/" + name +
-                              ".yaml or set 'name: " + util::path_stem(entry.path) + "'",
-                          name_node->mark));
+      out.push_back(file_diagnostic(entry.path, "name-mismatch",
+                                    "name '" + name +
+                                        "' does not match the file name; rename the file to " +
+                                        std::string(folder_kind->folder) + "/" + name +
+                                        ".yaml or set 'name: " + util::path_stem(entry.path) +
+                                        "'",
+                                    name_node->mark));
     }
     if (folder_kind != nullptr && folder_kind->kind == "Variable") {
-      check_variable_default(entry.path, value);
+      check_variable_default(entry.path, value, out);
     }
     if (folder_kind != nullptr) {
-      m_documents.push_back(Document{entry.path, expected_kind, name, &value});
+      summary.document = summarize(Document{entry.path, expected_kind, name, &value});
     }
   }
 
-  void check_variable_default(const std::string& path, const Value& value) {
+  static void check_variable_default(const std::string& path, const Value& value,
+                                     std::vector<Diagnostic>& out) {
     const Value* type = value.find("type");
     const Value* def = value.find("default");
     if (type == nullptr || !type->is_string() || def == nullptr) {
@@ -249,24 +286,87 @@ public:
     }
     if (const std::string problem = check_variable_value(type->string, allowed, *def);
         !problem.empty()) {
-      add(file_diagnostic(path, "variable-default-type",
-                          "default does not match type '" + type->string + "': " + problem,
-                          def->mark));
+      out.push_back(file_diagnostic(path, "variable-default-type",
+                                    "default does not match type '" + type->string +
+                                        "': " + problem,
+                                    def->mark));
     }
   }
 
-  void add(Diagnostic d) { m_out.push_back(std::move(d)); }
-
-  const std::vector<Document>& documents() const { return m_documents; }
-
-private:
-  FileSource& m_source;
   const ValidateOptions& m_options;
   const SchemaSet& m_schemas;
-  std::vector<Diagnostic>& m_out;
-  std::deque<Value> m_values; // stable addresses for m_documents
-  std::vector<Document> m_documents;
 };
+
+// A file whose checks run on the workers.
+struct Job {
+  const FileEntry* entry = nullptr;
+  const KindInfo* kind = nullptr; // null for workspace.yaml
+  bool document = false;          // a file of a knowledge base's folder
+  std::string result;             // the encoded FileSummary
+  bool cached = false;
+};
+
+unsigned thread_count(const ValidateOptions& options, std::size_t jobs) {
+  unsigned threads = options.threads;
+  if (threads == 0) {
+    if (const char* env = std::getenv("ENVFLOW_THREADS"); env != nullptr) {
+      threads = static_cast<unsigned>(std::strtoul(env, nullptr, 10));
+    }
+  }
+  if (threads == 0) {
+    threads = std::max(1U, std::thread::hardware_concurrency());
+  }
+  // A thread per few files at least: starting one costs more than a tiny file.
+  constexpr std::size_t k_files_per_thread = 8;
+  const std::size_t useful = std::max<std::size_t>(1, jobs / k_files_per_thread);
+  return static_cast<unsigned>(std::min<std::size_t>(threads, useful));
+}
+
+// Run `work(i)` for i in [0, n) on `threads` threads (this one included).
+// The first exception stops the others and is rethrown here.
+template <typename Work> void parallel_for(std::size_t n, unsigned threads, Work&& work) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  const auto worker = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      const std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= n) {
+        return;
+      }
+      try {
+        work(i);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) {
+          error = std::current_exception();
+        }
+        stop = true;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::system_error&) {
+      break; // no more threads to be had: the others do the work
+    }
+  }
+  worker();
+  for (auto& thread : pool) {
+    thread.join();
+  }
+  if (error) {
+    std::rethrow_exception(error);
+  }
+}
+
+ResultCache*& default_cache_slot() {
+  static ResultCache* cache = nullptr;
+  return cache;
+}
 
 } // namespace
 
@@ -275,12 +375,25 @@ bool ValidationReport::ok() const {
                       [](const Diagnostic& d) { return d.severity == Severity::error; });
 }
 
+void set_default_cache(ResultCache* cache) { default_cache_slot() = cache; }
+
+ResultCache* default_cache() { return default_cache_slot(); }
+
+std::string cache_context(const ValidateOptions& options, const SchemaSet& schemas) {
+  return "validator " + std::to_string(k_validator_version) + "; envflow " ENVFLOW_VERSION
+         "; schemas " + schemas.digest() + "; max_file_size " +
+         std::to_string(options.max_file_size) + "; scope " +
+         (options.scope == Scope::promoted ? "promoted" : "local");
+}
+
 ValidationReport validate(FileSource& source, const ValidateOptions& options,
                           const SchemaSet& schemas) {
   ValidationReport report;
   std::vector<Diagnostic> all;
-  FileValidator files(source, options, schemas, all);
   const std::vector<FileEntry> entries = source.list();
+
+  // Which files need checks of their own; the rest is decided by path.
+  std::vector<Job> jobs;
   bool has_workspace = false;
   for (const auto& entry : entries) {
     const Classified c = classify(entry.path, options.scope);
@@ -289,39 +402,108 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       break;
     case Role::workspace:
       has_workspace = true;
-      ++report.files;
-      files.content(entry, nullptr);
+      jobs.push_back(Job{&entry, nullptr, false, {}, false});
       break;
     case Role::content:
-      ++report.files;
-      files.content(entry, c.kind);
+      jobs.push_back(Job{&entry, c.kind, false, {}, false});
       break;
-    case Role::document: {
-      ++report.files;
-      std::string data;
-      files.read_guarded(entry, data);
+    case Role::document:
+      jobs.push_back(Job{&entry, c.kind, true, {}, false});
       break;
-    }
     case Role::runtime:
     case Role::wrong_scope:
-      files.add(file_diagnostic(entry.path, "not-promoted", c.reason));
+      all.push_back(file_diagnostic(entry.path, "not-promoted", c.reason));
       break;
     case Role::unexpected:
-      files.add(file_diagnostic(entry.path, "unexpected-file", c.reason));
+      all.push_back(file_diagnostic(entry.path, "unexpected-file", c.reason));
       break;
     }
   }
+  report.files = jobs.size();
   if (options.scope == Scope::promoted && !has_workspace && !entries.empty()) {
     all.push_back(file_diagnostic(std::string(k_workspace_file), "workspace-missing",
                                   "no workspace.yaml at the root: add one with 'kind: Workspace', "
                                   "'name' and 'schema_version: 1' (envflow init writes a starter)"));
   }
-  Catalog catalog = Catalog::from(files.documents());
-  for (const auto& entry : entries) {
-    catalog.files.insert(entry.path);
+
+  // Each file's own checks, from the cache or computed, on every core.
+  ResultCache* cache = options.cache != nullptr ? options.cache : default_cache();
+  if (cache != nullptr) {
+    cache->open(cache_context(options, schemas));
   }
-  for (const auto& document : files.documents()) {
-    for (auto& d : check_references(document, catalog)) {
+  const FileChecker checker(options, schemas);
+  std::mutex read_mutex; // FileSource promises no thread safety: reads are serialized
+  const auto lookup = [&](Job& job, const std::string& id) {
+    if (auto hit = cache->find(id, job.entry->path); hit && decode(*hit, job.entry->path)) {
+      job.result = std::move(*hit);
+      job.cached = true;
+      return true;
+    }
+    return false;
+  };
+  const auto check = [&](std::size_t i) {
+    Job& job = jobs[i];
+    const FileEntry& entry = *job.entry;
+    if (auto decided = checker.from_listing(entry)) {
+      job.result = encode(*decided, entry.path);
+      return;
+    }
+    if (cache != nullptr && !entry.id.empty() && lookup(job, entry.id)) {
+      return;
+    }
+    std::string data;
+    {
+      const std::lock_guard<std::mutex> lock(read_mutex);
+      data = source.read(entry);
+    }
+    std::string id = entry.id;
+    if (cache != nullptr && id.empty()) {
+      id = git_blob_id(data); // a working tree file: key it as git would
+      if (lookup(job, id)) {
+        return;
+      }
+    }
+    job.result = encode(checker.from_data(entry, data, job.kind, job.document), entry.path);
+    if (cache != nullptr) {
+      cache->insert(id, entry.path, job.result);
+    }
+  };
+  try {
+    parallel_for(jobs.size(), thread_count(options, jobs.size()), check);
+  } catch (...) {
+    if (cache != nullptr) {
+      cache->close();
+    }
+    throw;
+  }
+  if (cache != nullptr) {
+    cache->close();
+  }
+
+  // References across files, from the summaries alone.
+  Catalog catalog;
+  for (const auto& entry : entries) {
+    catalog.files.insert(catalog.files.end(), entry.path);
+  }
+  std::vector<std::size_t> documents;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    Job& job = jobs[i];
+    report.cached += job.cached ? 1 : 0;
+    std::optional<FileSummary> summary = decode(job.result, job.entry->path);
+    if (!summary) {
+      throw std::logic_error("validate: a summary of " + job.entry->path + " does not decode");
+    }
+    for (auto& d : summary->diagnostics) {
+      all.push_back(std::move(d));
+    }
+    if (summary->document) {
+      catalog.declare(*summary->document);
+      documents.push_back(i);
+    }
+  }
+  for (const std::size_t i : documents) {
+    const std::optional<FileSummary> summary = decode(jobs[i].result, jobs[i].entry->path);
+    for (auto& d : check_references(*summary->document, catalog)) {
       all.push_back(std::move(d));
     }
   }

@@ -1,6 +1,8 @@
 #include "core/audit.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <ctime>
 
@@ -137,6 +139,8 @@ void commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>&
       if (conflict.ref() != k_audit_ref || attempt == k_attempts) {
         throw;
       }
+      // Someone appended a record first: back off a little, re-parent, retry.
+      std::this_thread::sleep_for(std::chrono::milliseconds(1 + (attempt * 7) % 23));
     }
   }
 }

@@ -168,30 +168,60 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
   if (const Value* backport = root.find("backport")) {
     config.backport_notify = backport->string_at("notify");
   }
-  // Rules the schema cannot say.
+  // Rules the schema cannot say, each at the node it is about.
   std::vector<std::string> seen_names;
   std::vector<std::string> seen_branches;
-  const auto problem = [&](const std::string& message) {
-    problems.push_back(content::Diagnostic{path, {1, 1}, content::Severity::error, message,
+  const auto problem = [&](const std::string& message, content::Mark mark) {
+    problems.push_back(content::Diagnostic{path, mark, content::Severity::error, message,
                                            "pipeline"});
   };
-  for (const auto& env : config.environments) {
+  const Value* env_nodes = root.find("environments");
+  for (size_t i = 0; i < config.environments.size(); ++i) {
+    const Environment& env = config.environments[i];
+    const Value& node = env_nodes->items[i];
+    const Value* name_node = node.find("name");
+    const Value* branch_node = node.find("branch");
     if (std::find(seen_names.begin(), seen_names.end(), env.name) != seen_names.end()) {
-      problem("environment '" + env.name + "' is listed twice");
+      problem("environment '" + env.name + "' is listed twice",
+              name_node != nullptr ? name_node->mark : node.mark);
     }
     if (std::find(seen_branches.begin(), seen_branches.end(), env.branch) != seen_branches.end()) {
-      problem("branch '" + env.branch + "' is used by two environments");
+      problem("branch '" + env.branch + "' is used by two environments",
+              branch_node != nullptr ? branch_node->mark : node.mark);
     }
     seen_names.push_back(env.name);
     seen_branches.push_back(env.branch);
-    for (const auto* list : {&env.write, &env.promote, &env.approvers, &env.local}) {
-      for (const auto& group : *list) {
-        if (group != "*" && !config.groups.contains(group)) {
-          problem("environment '" + env.name + "' names group '" + group +
-                  "', which is not defined under 'groups'");
+    for (const char* key : {"write", "promote", "approvers", "local"}) {
+      const Value* list = node.find(key);
+      if (list == nullptr || !list->is_sequence()) {
+        continue;
+      }
+      for (const auto& group : list->items) {
+        if (group.string != "*" && !config.groups.contains(group.string)) {
+          problem("environment '" + env.name + "' names group '" + group.string +
+                      "', which is not defined under 'groups'; define it or fix the name",
+                  group.mark);
         }
       }
     }
+  }
+  for (const char* key : {"admins", "publishers", "hotfixers"}) {
+    const Value* list = root.find(key);
+    if (list == nullptr || !list->is_sequence()) {
+      continue;
+    }
+    for (const auto& group : list->items) {
+      if (group.string != "*" && !config.groups.contains(group.string)) {
+        problem(std::string(key) + " names group '" + group.string +
+                    "', which is not defined under 'groups'",
+                group.mark);
+      }
+    }
+  }
+  if (config.admins.empty()) {
+    problem("'admins' is empty: nobody could change the pipeline config any more; name at least "
+            "one group",
+            root.find("admins") != nullptr ? root.find("admins")->mark : root.mark);
   }
   if (!problems.empty()) {
     return std::nullopt;

@@ -552,7 +552,9 @@ private:
         util::run_process({"git", "-C", dir, "config", "--get-all", "remote.origin.fetch"});
     bool found = false;
     for (const auto& line : util::split(fetch.out, '\n')) {
-      found = found || util::trim(line) == k_envflow_refspec;
+      const std::string_view spec = util::trim(line);
+      // A mirror's +refs/*:refs/* covers envflow's refs too.
+      found = found || spec == k_envflow_refspec || spec == "+refs/*:refs/*";
     }
     if (!found) {
       add(Level::error, "remote",

@@ -67,6 +67,9 @@ InitResult init_repository(const InitOptions& options) {
   git::Repository repo = open_or_create(options, existed);
   InitResult result;
   result.root = repo.is_bare() ? repo.git_dir() : repo.workdir();
+  if (result.root.size() > 1 && result.root.back() == '/') {
+    result.root.pop_back();
+  }
   result.actor = resolve_actor(options.actor, &repo);
 
   if (repo.ref_target(k_config_ref)) {
@@ -74,10 +77,11 @@ InitResult init_repository(const InitOptions& options) {
                         " exists): nothing to do; see envflow status");
   }
   const std::string first_branch = "refs/heads/" + options.envs.front();
-  std::optional<std::string> base = repo.ref_target(first_branch);
-  if (!base && !repo.head_unborn()) {
-    base = repo.resolve_commit("HEAD");
-  }
+  const std::optional<std::string> first_existing = repo.ref_target(first_branch);
+  // What the working tree matches now (HEAD), and what the workspace builds on.
+  const std::optional<std::string> head =
+      repo.head_unborn() ? std::nullopt : repo.resolve_commit("HEAD");
+  const std::optional<std::string> base = first_existing ? first_existing : head;
   for (size_t i = 1; i < options.envs.size(); ++i) {
     if (repo.ref_target("refs/heads/" + options.envs[i])) {
       throw util::Refused("branch '" + options.envs[i] +
@@ -132,6 +136,20 @@ InitResult init_repository(const InitOptions& options) {
                                "integration, a channel and three variables.\n",
                                author);
   }
+  if (!repo.is_bare()) {
+    // Checkout must not fail after the refs moved: refuse now if a file the
+    // new head adds is already in the working tree (untracked).
+    const std::string checked_out = head ? *head : "";
+    for (const auto& change : repo.diff_trees(checked_out, commit)) {
+      std::error_code ec;
+      if (change.status == git::Change::Status::added &&
+          fs::exists(fs::symlink_status(repo.workdir() + change.path, ec))) {
+        throw util::Refused(change.path + " is in the working tree but not committed, and "
+                            "envflow init would write it: move it away (or commit it) and run "
+                            "envflow init again");
+      }
+    }
+  }
   const PipelineConfig config = default_config(options.envs, result.actor);
   const std::string config_blob = repo.write_blob(render_config(config));
   const std::string config_tree =
@@ -143,7 +161,8 @@ InitResult init_repository(const InitOptions& options) {
   std::vector<git::RefUpdate> updates;
   for (const auto& env : options.envs) {
     const std::string ref = "refs/heads/" + env;
-    updates.push_back(git::RefUpdate{ref, ref == first_branch ? base : std::nullopt, commit});
+    updates.push_back(
+        git::RefUpdate{ref, ref == first_branch ? first_existing : std::nullopt, commit});
   }
   if (updates.front().expected == updates.front().target) {
     updates.erase(updates.begin()); // adopted: the first branch already points there
@@ -162,8 +181,8 @@ InitResult init_repository(const InitOptions& options) {
   result.commit = commit;
 
   if (!repo.is_bare()) {
-    if (repo.head_branch() != options.envs.front() || !adopt) {
-      repo.checkout_branch(options.envs.front());
+    if (repo.head_branch() != options.envs.front() || head != std::optional<std::string>(commit)) {
+      repo.checkout_branch(options.envs.front(), head ? *head : "");
     }
     result.hooks = install_client_hooks(repo);
   }

@@ -111,8 +111,12 @@ std::optional<Release> release_at(const git::Repository& repo, const std::string
     return std::nullopt;
   }
   const auto tag = repo.tag(*id);
-  if (!tag) {
-    return std::nullopt; // lightweight tags are not releases
+  if (!tag || tag->name != name) {
+    return std::nullopt; // lightweight tags and aliases of other tags are not releases
+  }
+  const auto manifest = Manifest::parse(tag->message);
+  if (!manifest) {
+    return std::nullopt; // not made by envflow: no manifest, not a release
   }
   Release release;
   release.tag = name;
@@ -121,8 +125,7 @@ std::optional<Release> release_at(const git::Repository& repo, const std::string
   release.commit = tag->target;
   release.tagger = tag->tagger.email;
   release.time = tag->time;
-  const auto manifest = Manifest::parse(tag->message);
-  release.hotfix = manifest && manifest->hotfix;
+  release.hotfix = manifest->hotfix;
   std::string payload;
   std::string signature;
   sign::Format format{};
@@ -194,7 +197,8 @@ std::string Manifest::to_text() const {
 }
 
 std::optional<Manifest> Manifest::parse(const std::string& message) {
-  const size_t start = message.find(std::string("\n") + std::string(k_manifest_marker) + "\n");
+  // The last block is envflow's own: text given with -m comes before it.
+  const size_t start = message.rfind(std::string("\n") + std::string(k_manifest_marker) + "\n");
   if (start == std::string::npos) {
     return std::nullopt;
   }

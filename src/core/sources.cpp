@@ -109,7 +109,7 @@ std::vector<FileEntry> WorktreeSource::list() {
         if (it->is_directory(ec) && !it->is_symlink(ec)) {
           continue;
         }
-        add(it->path(), fs::relative(it->path(), m_root).generic_string());
+        add(it->path(), it->path().lexically_relative(m_root).generic_string());
       }
     } else if (fs::is_regular_file(status) || fs::is_symlink(status)) {
       add(top.path(), name);

@@ -5,6 +5,7 @@
 #include "content/schema.h"
 #include "content/validator.h"
 #include "core/audit.h"
+#include "core/backport.h"
 #include "core/overrides.h"
 #include "core/sources.h"
 #include "git/repo.h"
@@ -105,6 +106,13 @@ SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
     plan.noop = true;
     return plan;
   }
+  if (!repo.is_bare() && repo.head_branch() == target.branch) {
+    throw util::Refused(target.branch + " is checked out here: moving it would leave the index "
+                        "and working tree behind; switch branches (git switch " +
+                        source.branch + ") and run it again");
+  }
+  // Hotfix gate: nothing goes into the last environment while a hotfix is not back-ported.
+  refuse_open_backports(repo, config, target);
   if (!repo.is_ancestor(plan.from, plan.to)) {
     const auto extra = repo.commits_between(plan.to, plan.from);
     std::string message = target.name + " has " + std::to_string(extra.size()) + " commit" +
@@ -116,6 +124,7 @@ SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
     if (extra.size() > 10) {
       message += "\n  … and " + std::to_string(extra.size() - 10) + " more";
     }
+    message += describe_hotfix_commits(repo, config, extra);
     message += "\nbring them into " + config.first().name +
                " (merge them there) and promote through the pipeline again";
     throw util::Refused(message);
@@ -152,6 +161,8 @@ SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
   }
 
   plan.diff = semantic_diff(repo, plan.from, plan.to);
+  // Hotfix gate: the incoming content must not quietly undo a hotfix.
+  refuse_hotfix_undo(repo, config, target, plan.from, plan.to, plan.diff);
 
   std::vector<std::string> approvals = approvals_for(repo, config, target, plan.to);
   approvals.erase(std::remove(approvals.begin(), approvals.end(), request.actor), approvals.end());
@@ -186,8 +197,12 @@ void apply_sync(git::Repository& repo, const SyncPlan& plan, const std::string& 
     commit_with_audit(repo,
                       {git::RefUpdate{"refs/heads/" + plan.target->branch, plan.from, plan.to}},
                       record);
-  } catch (const git::RefConflict&) {
-    throw util::Refused(plan.target->name + " moved since this sync began; run it again");
+  } catch (const git::RefConflict& conflict) {
+    if (conflict.ref() == "refs/heads/" + plan.target->branch &&
+        std::string(conflict.what()).find("locked") == std::string::npos) {
+      throw util::Refused(plan.target->name + " moved since this sync began; run it again");
+    }
+    throw util::Refused(std::string(conflict.what()) + " (nothing changed)");
   }
 }
 

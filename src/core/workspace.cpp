@@ -18,7 +18,12 @@ namespace {
 // `path` relative to `root` ('/'-separated), refusing paths that leave it.
 std::string inside(const std::string& root, const std::string& path) {
   const fs::path base = fs::weakly_canonical(fs::path(root));
-  const fs::path target = fs::weakly_canonical(fs::absolute(fs::path(path)));
+  // Resolve the folders but not the last component: a symlink named on the
+  // command line is reported as a link, not followed out of the workspace.
+  const fs::path absolute = fs::absolute(fs::path(path)).lexically_normal();
+  const fs::path target = absolute.has_filename()
+                              ? fs::weakly_canonical(absolute.parent_path()) / absolute.filename()
+                              : fs::weakly_canonical(absolute);
   const fs::path relative = target.lexically_relative(base);
   const std::string text = relative.generic_string();
   if (relative.empty() || text == ".." || util::starts_with(text, "../")) {

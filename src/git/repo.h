@@ -84,6 +84,12 @@ struct TagInfo {
   std::string raw;     // the whole object, as signed
 };
 
+// What a three-way merge gave: the merged tree, or the conflicted paths.
+struct MergeResult {
+  std::optional<std::string> tree;    // written tree id when the merge is clean
+  std::vector<std::string> conflicts; // conflicted paths, sorted; empty when clean
+};
+
 class Repository {
 public:
   enum class Open { discover, from_env };
@@ -137,6 +143,10 @@ public:
   bool is_ancestor(const std::string& ancestor, const std::string& descendant) const;
   // Commits reachable from `to` and not from `from`, newest first.
   std::vector<std::string> commits_between(const std::string& from, const std::string& to) const;
+  // Commits reachable from `to` and from none of `hidden` (commit ids; ids
+  // that are not commits are ignored), newest first. What a push brings in.
+  std::vector<std::string> commits_excluding(const std::string& to,
+                                             const std::vector<std::string>& hidden) const;
 
   std::string write_blob(std::string_view data);
   // A tree holding `files` (path -> blob), nested folders created as needed.
@@ -162,7 +172,9 @@ public:
 
   // Point HEAD at branch `branch` (symbolic) and check out its tree into the
   // working tree and index (safe: never overwrites local changes).
-  void checkout_branch(const std::string& branch);
+  // `baseline` is the commit the working tree matches now when HEAD's
+  // branch was moved underneath it ("" = HEAD's current tree).
+  void checkout_branch(const std::string& branch, const std::string& baseline = "");
   // Paths with uncommitted changes (staged or not; untracked files excluded).
   std::vector<std::string> dirty_paths() const;
 
@@ -170,6 +182,15 @@ public:
   void set_config_string(const std::string& key, const std::string& value);
   // user.name / user.email from config, else a fallback identity.
   Person default_person() const;
+
+  // Three-way merge of commit `theirs` into commit `ours` (merge base found
+  // by libgit2); writes no commit and moves no reference.
+  MergeResult merge_commits(const std::string& ours, const std::string& theirs);
+  // Check out `commit`'s tree into the working tree and index, taking
+  // `baseline` (a commit) as what they hold now: files that differ from
+  // `baseline` are never overwritten (safe checkout; throws util::IoError
+  // naming the conflict and changes nothing). Moves no reference.
+  void checkout_commit_over(const std::string& commit, const std::string& baseline);
 
 private:
   struct Impl;
