@@ -1,22 +1,116 @@
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/config.h"
 #include "core/hooks.h"
+#include "core/server_hooks.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
+
+namespace {
+
+// Server hooks talk to the pusher through stderr: git shows each line as
+// "remote: envflow: ...".
+void say(const std::string& text) {
+  for (const auto& line : util::split(text, '\n')) {
+    std::fprintf(stderr, "envflow: %s\n", line.c_str());
+  }
+}
+
+std::string read_stdin() {
+  std::ostringstream buffer;
+  buffer << std::cin.rdbuf();
+  return buffer.str();
+}
+
+// The policy as it is now, for identifying the pusher; nullptr when there is
+// none or it does not load (decide_push reports the latter).
+std::optional<core::PipelineConfig> policy(const git::Repository& repo) {
+  try {
+    return core::load_config(repo);
+  } catch (const util::Error&) {
+    return std::nullopt;
+  }
+}
+
+int decide(const std::vector<core::RefMove>& updates) {
+  // From the environment: during pre-receive git keeps the pushed objects
+  // in quarantine, which only GIT_OBJECT_DIRECTORY and its alternates show.
+  const git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
+  const auto config = policy(repo);
+  const core::Pusher pusher = core::identify_pusher(config ? &*config : nullptr);
+  const core::PushDecision decision = core::decide_push(repo, updates, pusher);
+  if (decision.ok()) {
+    for (const auto& note : decision.notes) {
+      say(note);
+    }
+    return 0;
+  }
+  say("push rejected, nothing was changed (" + pusher.describe() + "): " +
+      std::to_string(decision.refusals.size()) + " problem" +
+      (decision.refusals.size() == 1 ? "" : "s") + " below; the whole push is refused when one "
+      "ref is");
+  for (const auto& refusal : decision.refusals) {
+    say((refusal.ref.empty() ? std::string("push") : refusal.ref) + ": " + refusal.reason);
+  }
+  return static_cast<int>(util::Exit::refused);
+}
+
+int record(const std::vector<core::RefMove>& updates) {
+  git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
+  const auto config = policy(repo);
+  const core::Pusher pusher = core::identify_pusher(config ? &*config : nullptr);
+  try {
+    const core::PushRecord result = core::record_push(repo, updates, pusher);
+    if (!result.appended.empty()) {
+      say("audit: " + std::to_string(result.appended.size()) + " record" +
+          (result.appended.size() == 1 ? "" : "s") + " appended for " + pusher.describe());
+    }
+    for (const auto& note : result.notes) {
+      say(note);
+    }
+  } catch (const util::Error& e) {
+    // The push has happened; say loudly what is missing so it can be mended.
+    say(std::string("error: the push was accepted but its audit records were not written: ") +
+        e.what() + " (envflow doctor shows the gap)");
+    return static_cast<int>(e.exit());
+  }
+  return 0;
+}
+
+} // namespace
 
 Runner setup_hook(CLI::App& app, Globals& /*globals*/) {
   auto name = std::make_shared<std::string>();
   auto rest = std::make_shared<std::vector<std::string>>();
   app.add_option("name", *name, "The hook git runs")
       ->required()
-      ->check(CLI::IsMember({"pre-commit"}))
-      ->option_text("pre-commit");
+      ->check(CLI::IsMember({"pre-commit", "pre-receive", "update", "post-receive"}))
+      ->option_text("pre-commit|pre-receive|update|post-receive");
   app.add_option("args", *rest, "Arguments git passes to the hook");
-  return [name] {
+  return [name, rest] {
+    if (*name == "pre-receive") {
+      return decide(core::parse_ref_updates(read_stdin()));
+    }
+    if (*name == "update") {
+      // git's update hook: REF OLD NEW, one ref at a time. It sees a single
+      // ref, so a push that promotes several steps at once needs pre-receive.
+      if (rest->size() != 3) {
+        throw util::UsageError("the update hook takes REF OLD NEW");
+      }
+      return decide(core::parse_ref_updates((*rest)[1] + " " + (*rest)[2] + " " + (*rest)[0]));
+    }
+    if (*name == "post-receive") {
+      return record(core::parse_ref_updates(read_stdin()));
+    }
     const git::Repository repo = git::Repository::open(".");
     const content::ValidationReport report = core::run_pre_commit(repo);
     if (!report.ok()) {

@@ -8,11 +8,16 @@ namespace envflow::cli {
 
 Runner setup_install_hooks(CLI::App& app, Globals& /*globals*/) {
   auto repo_path = std::make_shared<std::string>(".");
+  auto server = std::make_shared<bool>(false);
   app.add_option("repo", *repo_path, "Repository (default: the current one)")
       ->option_text("REPO");
-  return [repo_path] {
+  app.add_flag("--server", *server,
+               "Install the server hooks (pre-receive, post-receive) into the repository people "
+               "push to, usually bare");
+  return [repo_path, server] {
     const git::Repository repo = git::Repository::open(*repo_path);
-    for (const auto& path : core::install_client_hooks(repo)) {
+    const auto paths = *server ? core::install_server_hooks(repo) : core::install_client_hooks(repo);
+    for (const auto& path : paths) {
       std::printf("installed %s\n", path.c_str());
     }
     return 0;

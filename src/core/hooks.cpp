@@ -94,6 +94,11 @@ std::vector<std::string> install_client_hooks(const git::Repository& repo) {
   return {install_hook(hooks_dir(repo), "pre-commit")};
 }
 
+std::vector<std::string> install_server_hooks(const git::Repository& repo) {
+  const fs::path dir = hooks_dir(repo);
+  return {install_hook(dir, "pre-receive"), install_hook(dir, "post-receive")};
+}
+
 content::ValidationReport run_pre_commit(const git::Repository& repo) {
   const auto config = load_config(repo);
   if (config) {

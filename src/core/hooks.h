@@ -16,6 +16,12 @@ namespace envflow::core {
 // is kept as `<hook>.envflow-chained` and still runs. Returns the paths written.
 std::vector<std::string> install_client_hooks(const git::Repository& repo);
 
+// Install the server-side hooks (pre-receive, post-receive) into the
+// repository people push to, usually bare. Same rules as the client hooks:
+// idempotent, a foreign hook is kept as `<hook>.envflow-chained` and runs
+// after envflow's with the same input. Returns the paths written.
+std::vector<std::string> install_server_hooks(const git::Repository& repo);
+
 // What `envflow hook pre-commit` decides: throws util::Refused when the
 // branch is a protected environment other than the first; otherwise
 // returns the validation of what is staged (the caller refuses when not ok).

@@ -389,6 +389,29 @@ std::vector<std::string> Repository::commits_between(const std::string& from,
   return ids;
 }
 
+std::vector<std::string> Repository::commits_excluding(const std::string& to,
+                                                       const std::vector<std::string>& hidden) const {
+  RevwalkPtr walk;
+  check(git_revwalk_new(out(walk), m_impl->get()), "walking history");
+  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+  const git_oid to_oid = from_hex(to);
+  check(git_revwalk_push(walk.get(), &to_oid), "walking from " + to);
+  for (const auto& id : hidden) {
+    const git_oid oid = from_hex(id);
+    ObjectPtr object;
+    if (git_object_lookup(out(object), m_impl->get(), &oid, GIT_OBJECT_COMMIT) < 0) {
+      continue; // a ref may point at a tag, tree or blob: nothing to hide
+    }
+    check(git_revwalk_hide(walk.get(), &oid), "walking to " + id);
+  }
+  std::vector<std::string> ids;
+  git_oid oid;
+  while (git_revwalk_next(&oid, walk.get()) == 0) {
+    ids.push_back(to_hex(oid));
+  }
+  return ids;
+}
+
 std::string Repository::write_blob(std::string_view data) {
   git_oid oid;
   check(git_blob_create_from_buffer(&oid, m_impl->get(), data.data(), data.size()),

@@ -1,0 +1,471 @@
+#!/usr/bin/env bash
+# End-to-end: the server hooks (issue 5) behind a real `git push` over
+# file://. A bare repository made by `envflow init --bare`, with the policy
+# below and `envflow install-hooks --server`; every rule accepted and refused
+# at least once, the reason shown as "remote: envflow: ...", refs unchanged
+# after every refusal, one audit record per ref move, two racing pushes of
+# which one wins whole, and `git fsck` clean. The pusher's identity comes
+# from REMOTE_USER in git's environment, which receive-pack (and so the hook)
+# inherits over file:// as it would from a web server.
+. "$(dirname "$0")/lib.sh"
+
+SRV="$TEST_ROOT/server.git"
+ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare "$SRV" >/dev/null
+
+# The policy: one person per role.
+policy() { # policy REQUIRED SIGN
+  cat <<EOF
+version: 1
+environments:
+  - name: dev
+    branch: dev
+    write: [developers]
+    local: [operators]
+  - name: test
+    branch: test
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+  - name: uat
+    branch: uat
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+  - name: staging
+    branch: staging
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+  - name: production
+    branch: production
+    promote: [release-managers]
+    approvals: 1
+    approvers: [release-managers]
+    local: [operators]
+groups:
+  developers: [alice]
+  release-managers: [bob, carol]
+  operators: [olga]
+  publishers: [paul]
+  hotfixers: [hank]
+  admins: [adam]
+admins: [admins]
+publishers: [publishers]
+hotfixers: [hotfixers]
+identity:
+  env: [GL_USERNAME, GITEA_PUSHER_NAME, GL_USER, REMOTE_USER]
+  required: $1
+validation:
+  max_file_size: 1048576
+release:
+  sign: $2
+EOF
+}
+policy false false >"$TEST_ROOT/policy.yaml"
+ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
+
+# server_refs: every ref of the server with its id, one per line.
+server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
+expect_unchanged() { expect_eq "$(server_refs)" "$1" "server refs after a refusal"; }
+expect_fsck_clean() {
+  local out
+  if out=$(git -C "$SRV" fsck --strict --no-progress 2>&1); then pass; else
+    fail "git fsck --strict: $out"
+  fi
+  if ls -d "$SRV"/objects/tmp_objdir-* >/dev/null 2>&1; then
+    fail "a quarantine folder was left behind"
+  else pass; fi
+}
+# records_of REF OLD NEW: how many audit records on the server record that move.
+records_of() {
+  git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: $1 $2 $3\$" || true
+}
+# newest_record: the server's newest audit record.
+newest_record() { git -C "$SRV" log -1 --format=%B refs/envflow/audit; }
+
+# push_as USER ARGS...: `git push ARGS` from the working clone as USER.
+push_as() {
+  local user=$1
+  shift
+  run env REMOTE_USER="$user" ENVFLOW_ACTOR="$user" git -C "$W" push "$@"
+}
+# as USER CMD...: run an envflow command in the working clone as USER.
+as() {
+  local user=$1
+  shift
+  run env ENVFLOW_ACTOR="$user" envflow -C "$W" "$@"
+}
+# refresh: bring the clone's branches and envflow refs to the server's state.
+refresh() {
+  git -C "$W" fetch -q origin
+  git -C "$W" checkout -q dev
+  git -C "$W" reset -q --hard origin/dev
+  local b
+  for b in test uat staging production; do git -C "$W" branch -q -f "$b" "origin/$b"; done
+}
+# new_description TEXT: a valid commit on the checked-out branch (the support
+# agent's description becomes TEXT).
+new_description() {
+  sed -i "s/^description: .*/description: $1/" "$W/agents/support.yaml"
+  git -C "$W" commit -q -am "Support agent: $1"
+}
+
+# ---------------------------------------------------------------------------
+test_case "install-hooks --server: installs, chains a foreign hook, idempotent"
+cat >"$SRV/hooks/pre-receive" <<EOF
+#!/bin/sh
+cat >>"$TEST_ROOT/foreign-input"
+EOF
+chmod +x "$SRV/hooks/pre-receive"
+run envflow install-hooks --server "$SRV"
+expect_rc 0
+expect_out "pre-receive"
+expect_out "post-receive"
+if [ -x "$SRV/hooks/pre-receive.envflow-chained" ] &&
+  grep -q "envflow hook pre-receive" "$SRV/hooks/pre-receive" &&
+  grep -q "envflow hook post-receive" "$SRV/hooks/post-receive"; then pass; else
+  fail "hooks not installed with the foreign one chained"
+fi
+cp "$SRV/hooks/pre-receive" "$TEST_ROOT/pre-receive.first"
+run envflow install-hooks --server "$SRV"
+expect_rc 0
+if cmp -s "$SRV/hooks/pre-receive" "$TEST_ROOT/pre-receive.first" &&
+  grep -q 'foreign-input' "$SRV/hooks/pre-receive.envflow-chained" &&
+  [ ! -e "$SRV/hooks/pre-receive.envflow-chained.envflow-chained" ]; then pass; else
+  fail "second install changed something"
+fi
+
+W="$TEST_ROOT/work"
+git clone -q "file://$SRV" "$W"
+(cd "$W" && envflow setup >/dev/null)
+refresh
+
+# ---------------------------------------------------------------------------
+test_case "dev: a developer's valid push is accepted and audited"
+OLD=$(ref_of "$SRV" refs/heads/dev)
+new_description concise
+NEW=$(ref_of "$W" HEAD)
+push_as alice origin dev
+expect_rc 0
+expect_err "remote: envflow: dev: 1 commit(s) validated"
+expect_err "remote: envflow: audit: 1 record appended for alice (REMOTE_USER)"
+expect_eq "$(ref_of "$SRV" refs/heads/dev)" "$NEW" "server dev"
+expect_eq "$(records_of refs/heads/dev "$OLD" "$NEW")" 1 "records of the dev push"
+expect_eq "$(newest_record | grep -E '^(op|actor):' | tr '\n' ' ')" "op: push actor: alice " \
+  "the record's op and actor"
+if grep -q " $NEW refs/heads/dev" "$TEST_ROOT/foreign-input" 2>/dev/null; then pass; else
+  fail "the chained foreign hook did not get the ref lines"
+fi
+
+test_case "dev: someone outside the write groups is refused"
+BEFORE=$(server_refs)
+new_description curt
+push_as bob origin dev
+expect_rc 1
+expect_err "remote: envflow: push rejected, nothing was changed"
+expect_err "remote: envflow: refs/heads/dev: bob (REMOTE_USER) may not push to dev (write groups: developers)"
+expect_unchanged "$BEFORE"
+refresh
+
+test_case "dev: invalid content is refused, naming the file"
+printf 'kind: Agent\nname: somebody-else\n' >"$W/agents/broken.yaml"
+git -C "$W" add agents/broken.yaml
+git -C "$W" commit -q --no-verify -m "A broken agent"
+push_as alice origin dev
+expect_rc 1
+expect_err "remote: envflow: refs/heads/dev: commit"
+expect_err "remote: envflow:   agents/broken.yaml:"
+expect_err "[name-mismatch]"
+expect_unchanged "$BEFORE"
+refresh
+
+test_case "dev: removing an agent that an unchanged workflow calls is refused"
+git -C "$W" rm -q agents/triage.yaml
+git -C "$W" commit -q --no-verify -m "Drop triage"
+push_as alice origin dev
+expect_rc 1
+expect_err "workflows/support-request.yaml"
+expect_err "[ref-agent]"
+expect_unchanged "$BEFORE"
+refresh
+
+test_case "dev: a force-push is refused"
+git -C "$W" reset -q --hard HEAD~1
+new_description rewritten
+push_as alice --force origin dev
+expect_rc 1
+expect_err "remote: envflow: refs/heads/dev: not a fast-forward"
+expect_unchanged "$BEFORE"
+refresh
+
+# ---------------------------------------------------------------------------
+test_case "promotion: a release manager's sync, pushed with its record, one record"
+DEV=$(ref_of "$SRV" refs/heads/dev)
+OLD=$(ref_of "$SRV" refs/heads/test)
+as bob sync dev
+expect_rc 0
+push_as bob --atomic origin test refs/envflow/audit
+expect_rc 0
+expect_err "remote: envflow: test: promotion from dev"
+expect_eq "$(ref_of "$SRV" refs/heads/test)" "$DEV" "server test"
+expect_eq "$(records_of refs/heads/test "$OLD" "$DEV")" 1 "records of the promotion"
+refresh
+
+test_case "promotion: a developer may not promote"
+new_description brisk
+push_as alice origin dev
+expect_rc 0
+DEV=$(ref_of "$SRV" refs/heads/dev)
+BEFORE=$(server_refs)
+push_as alice origin dev:test
+expect_rc 1
+expect_err "remote: envflow: refs/heads/test: alice (REMOTE_USER) may not promote into test"
+expect_unchanged "$BEFORE"
+
+test_case "promotion: only to a commit the previous environment contains"
+git -C "$W" checkout -q -b side origin/test
+new_description sideways
+push_as bob origin side:test
+expect_rc 1
+expect_err "is not contained in dev (after this push): test moves only by promotion from dev"
+expect_unchanged "$BEFORE"
+git -C "$W" checkout -q dev
+
+test_case "promotion: deleting an environment branch is refused"
+push_as bob origin :test
+expect_rc 1
+expect_err "remote: envflow: refs/heads/test: deleting the branch of environment test is not allowed"
+expect_unchanged "$BEFORE"
+
+test_case "promotion: one atomic push promotes several steps"
+refresh
+as bob sync dev
+as bob sync test
+as bob sync uat
+expect_rc 0
+push_as bob --atomic origin test uat staging refs/envflow/audit
+expect_rc 0
+for b in test uat staging; do
+  expect_eq "$(ref_of "$SRV" "refs/heads/$b")" "$DEV" "server $b"
+done
+refresh
+
+test_case "approvals: production needs another release manager's approval"
+BEFORE=$(server_refs)
+push_as bob origin staging:production
+expect_rc 1
+expect_err "needs 1 approval from release-managers (not counting bob), has 0"
+expect_unchanged "$BEFORE"
+as carol approve production
+expect_rc 0
+push_as carol origin refs/envflow/audit
+expect_rc 0
+refresh
+OLD=$(ref_of "$SRV" refs/heads/production)
+as bob sync staging
+expect_rc 0
+push_as bob --atomic origin production refs/envflow/audit
+expect_rc 0
+expect_eq "$(ref_of "$SRV" refs/heads/production)" "$DEV" "server production"
+expect_eq "$(records_of refs/heads/production "$OLD" "$DEV")" 1 "records of the promotion"
+refresh
+
+test_case "audit: a record by someone else (a forged approval) is refused"
+BEFORE=$(server_refs)
+as carol approve test --rev "$DEV"
+push_as bob origin refs/envflow/audit
+expect_rc 1
+expect_err "is by carol, but the push comes from bob (REMOTE_USER)"
+expect_unchanged "$BEFORE"
+refresh
+
+test_case "audit: rewinding or deleting the audit trail is refused"
+push_as adam origin +refs/envflow/audit~1:refs/envflow/audit
+expect_rc 1
+expect_err "remote: envflow: refs/envflow/audit: not a fast-forward"
+push_as adam origin :refs/envflow/audit
+expect_rc 1
+expect_err "deleting the audit trail is not allowed"
+expect_unchanged "$BEFORE"
+
+# ---------------------------------------------------------------------------
+test_case "hotfix: by a hotfixer accepted, by anyone else refused"
+git -C "$W" checkout -q -b hotfix/tone origin/production
+new_description apologetic
+HOT=$(ref_of "$W" HEAD)
+push_as bob origin hotfix/tone:production
+expect_rc 1
+expect_err "or by a hotfix pushed by a hotfixer (hotfixers), and bob (REMOTE_USER) is not one"
+expect_unchanged "$BEFORE"
+push_as hank origin hotfix/tone:production
+expect_rc 0
+expect_err "remote: envflow: production: hotfix of 1 commit(s) by hank"
+expect_eq "$(ref_of "$SRV" refs/heads/production)" "$HOT" "server production after the hotfix"
+expect_eq "$(newest_record | grep '^note:')" "note: hotfix on production (pusher from REMOTE_USER)" \
+  "the hotfix record"
+git -C "$W" checkout -q dev
+refresh
+
+# ---------------------------------------------------------------------------
+test_case "release tags: a publisher's annotated release of production"
+as paul publish --no-sign
+expect_rc 0
+TAG=$(git -C "$W" tag -l 'v*' | tail -1)
+expect_eq "$TAG" "v1.0.0" "first release"
+BEFORE=$(server_refs)
+push_as alice --atomic origin "refs/tags/$TAG" refs/envflow/live refs/envflow/audit
+expect_rc 1
+expect_err "alice (REMOTE_USER) may not create release tags"
+expect_err "alice (REMOTE_USER) may not move refs/envflow/live"
+expect_unchanged "$BEFORE"
+push_as paul --atomic origin "refs/tags/$TAG" refs/envflow/live refs/envflow/audit
+expect_rc 0
+expect_err "remote: envflow: release v1.0.0"
+expect_eq "$(ref_of "$SRV" refs/envflow/live)" "$HOT" "live after publish"
+expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c '^move: refs/tags/v1.0.0 ')" 1 \
+  "records of the tag"
+refresh
+
+test_case "release tags: lightweight, moved, deleted, or off production: refused"
+BEFORE=$(server_refs)
+git -C "$W" tag v9.0.0 origin/production
+push_as paul origin refs/tags/v9.0.0
+expect_rc 1
+expect_err "v9.0.0 is a lightweight tag"
+git -C "$W" tag -a -f -m "Moved" v1.0.0 origin/production
+push_as paul --force origin refs/tags/v1.0.0
+expect_rc 1
+expect_err "release tags are never moved"
+push_as paul origin :refs/tags/v1.0.0
+expect_rc 1
+expect_err "release tags are never deleted"
+OFF=$(git -C "$W" commit-tree -p origin/dev -m "Not on production" "origin/dev^{tree}")
+git -C "$W" tag -a -m "Not from production" v2.0.0 "$OFF"
+push_as paul origin refs/tags/v2.0.0
+expect_rc 1
+expect_err "which is not a commit of production"
+push_as paul origin +origin/dev:refs/envflow/live
+expect_rc 1
+expect_err "refs/envflow/live must point at a release tag object"
+expect_unchanged "$BEFORE"
+git -C "$W" tag -d v9.0.0 v2.0.0 >/dev/null
+git -C "$W" fetch -q --force origin 'refs/tags/*:refs/tags/*'
+
+# ---------------------------------------------------------------------------
+test_case "local data: an operator's override accepted; wrong type, wrong person refused"
+as olga var set --env test max_turns 5
+expect_rc 0
+push_as olga --atomic origin refs/envflow/local/test refs/envflow/audit
+expect_rc 0
+expect_err "remote: envflow: test: local data"
+refresh
+BEFORE=$(server_refs)
+# local_commit TEXT: a commit on the local ref holding overrides.yaml = TEXT.
+local_commit() {
+  local blob tree
+  blob=$(printf '%s' "$1" | git -C "$W" hash-object -w --stdin)
+  tree=$(printf '100644 blob %s\toverrides.yaml\n' "$blob" | git -C "$W" mktree)
+  git -C "$W" commit-tree -p refs/envflow/local/test -m "overrides" "$tree"
+}
+BAD=$(local_commit $'variables:\n  max_turns: lots\n')
+push_as olga origin "$BAD:refs/envflow/local/test"
+expect_rc 1
+expect_err "max_turns: value \"lots\""
+GOOD=$(local_commit $'variables:\n  max_turns: 6\n')
+push_as alice origin "$GOOD:refs/envflow/local/test"
+expect_rc 1
+expect_err "alice (REMOTE_USER) may not change the local data of test (local groups: operators)"
+expect_unchanged "$BEFORE"
+
+# ---------------------------------------------------------------------------
+test_case "config: admins only, and validated"
+sed 's/approvals: 1/approvals: 0/' "$TEST_ROOT/policy.yaml" >"$TEST_ROOT/policy2.yaml"
+as adam config edit --file "$TEST_ROOT/policy2.yaml"
+expect_rc 0
+push_as alice --atomic origin refs/envflow/config refs/envflow/audit
+expect_rc 1
+expect_err "alice (REMOTE_USER) may not change the pipeline config (admins: admins)"
+expect_unchanged "$BEFORE"
+push_as adam --atomic origin refs/envflow/config refs/envflow/audit
+expect_rc 0
+expect_err "remote: envflow: config"
+refresh
+BEFORE=$(server_refs)
+blob=$(printf 'environments: 12\n' | git -C "$W" hash-object -w --stdin)
+tree=$(printf '100644 blob %s\tenvflow.yaml\n' "$blob" | git -C "$W" mktree)
+CFG=$(git -C "$W" commit-tree -p refs/envflow/config -m "broken" "$tree")
+push_as adam origin "$CFG:refs/envflow/config"
+expect_rc 1
+expect_err "the pushed config is invalid"
+expect_unchanged "$BEFORE"
+
+test_case "identity: required, and the server did not say who pushes"
+policy true false >"$TEST_ROOT/policy3.yaml"
+as adam config edit --file "$TEST_ROOT/policy3.yaml"
+push_as adam --atomic origin refs/envflow/config refs/envflow/audit
+expect_rc 0
+refresh
+BEFORE=$(server_refs)
+new_description plain
+run env ENVFLOW_ACTOR=alice git -C "$W" push origin dev
+expect_rc 1
+expect_err "remote: envflow: push: the server did not say who is pushing"
+expect_unchanged "$BEFORE"
+push_as alice origin dev
+expect_rc 0
+
+test_case "signing: an unsigned release is refused when the policy requires signing"
+refresh
+policy true true >"$TEST_ROOT/policy4.yaml"
+as adam config edit --file "$TEST_ROOT/policy4.yaml"
+push_as adam --atomic origin refs/envflow/config refs/envflow/audit
+expect_rc 0
+BEFORE=$(server_refs)
+git -C "$W" tag -a -m "Unsigned" v1.0.1 origin/production
+push_as paul origin refs/tags/v1.0.1
+expect_rc 1
+expect_err "v1.0.1 is not signed, and the policy requires signed releases"
+expect_unchanged "$BEFORE"
+
+# ---------------------------------------------------------------------------
+test_case "race: two pushes to dev at once; one wins whole, nothing half-applied"
+refresh
+C1="$TEST_ROOT/c1"
+C2="$TEST_ROOT/c2"
+for c in "$C1" "$C2"; do
+  git clone -q "file://$SRV" "$c"
+  git -C "$c" checkout -q dev
+done
+sed -i 's/^description: .*/description: first/' "$C1/agents/support.yaml"
+git -C "$C1" commit -q -am "first"
+sed -i 's/^description: .*/description: second/' "$C2/agents/support.yaml"
+git -C "$C2" commit -q -am "second"
+OLD=$(ref_of "$SRV" refs/heads/dev)
+for c in "$C1" "$C2"; do
+  (
+    rc=0
+    REMOTE_USER=alice git -C "$c" push --atomic origin dev "dev:refs/heads/feature-$(basename "$c")" \
+      >"$c.log" 2>&1 || rc=$?
+    echo "$rc" >"$c.rc"
+  ) &
+done
+wait
+R1=$(cat "$C1.rc")
+R2=$(cat "$C2.rc")
+if { [ "$R1" -eq 0 ] && [ "$R2" -ne 0 ]; } || { [ "$R1" -ne 0 ] && [ "$R2" -eq 0 ]; }; then pass; else
+  fail "expected exactly one winner, got exit codes $R1 and $R2: $(cat "$C1.log" "$C2.log")"
+fi
+if [ "$R1" -eq 0 ]; then WIN=$C1 LOSE=$C2; else WIN=$C2 LOSE=$C1; fi
+WON=$(ref_of "$WIN" HEAD)
+LOST=$(ref_of "$LOSE" HEAD)
+expect_eq "$(ref_of "$SRV" refs/heads/dev)" "$WON" "dev after the race"
+expect_eq "$(ref_of "$SRV" "refs/heads/feature-$(basename "$WIN")")" "$WON" "winner's second ref"
+expect_eq "$(ref_of "$SRV" "refs/heads/feature-$(basename "$LOSE")")" "none" "loser's second ref"
+expect_eq "$(records_of refs/heads/dev "$OLD" "$WON")" 1 "records of the winning move"
+expect_eq "$(records_of refs/heads/dev "$OLD" "$LOST")" 0 "records of the losing move"
+expect_fsck_clean
+
+finish
