@@ -41,18 +41,68 @@ show git log --oneline -1
 
 step "5. Fix it and commit"
 git checkout -q -- .
-sed -i 's/tone: friendly/tone: empathetic/' agents/support.yaml
-show git commit -qam "Support agent: empathetic tone"
+sed -i 's/^description: .*/description: Answers product and order questions, kindly and briefly/' agents/support.yaml
+show git commit -qam "Support agent: clearer description"
 show git log --oneline -2
 
-if "$ENVFLOW" sync --help >/dev/null 2>&1 && ! "$ENVFLOW" sync dev --dry-run 2>&1 | grep -q "not built yet"; then
-  step "6. The pipeline at a glance"
+step "6. The pipeline at a glance"
+show envflow status
+
+step "7. Promote dev to test: the plan first, then for real"
+show envflow sync dev --dry-run
+show envflow sync dev
+show envflow status
+
+step "8. Through uat and staging to production"
+show envflow sync test
+show envflow sync uat
+show envflow sync staging
+show envflow status
+
+step "9. A signed release (an ssh key made for this tour; allowed signers kept in the policy)"
+ssh-keygen -q -t ed25519 -N "" -C alice@example.com -f "$HOME/release-key"
+git config --global gpg.format ssh
+git config --global user.signingKey "$HOME/release-key"
+printf 'alice@example.com namespaces="git" %s\n' "$(cat "$HOME/release-key.pub")" > "$HOME/allowed_signers"
+show envflow config put allowed_signers "$HOME/allowed_signers"
+envflow config show | sed 's|^release:|release:\n  allowed_signers: allowed_signers|' > "$HOME/envflow.yaml"
+show envflow config edit --file "$HOME/envflow.yaml"
+show envflow publish
+show git -c gpg.ssh.allowedSignersFile="$HOME/allowed_signers" verify-tag v1.0.0
+show envflow verify v1.0.0
+
+step "10. A second release, then a rollback"
+sed -i 's/^description: .*/description: Routes each conversation to the right agent (v2)/' agents/triage.yaml
+show git commit -qam "Triage: clearer description"
+for env in dev test uat staging; do envflow sync "$env" >/dev/null; done
+show envflow publish
+show envflow rollback v1.0.0
+show envflow status
+show envflow publish
+show envflow publish --force --reason "the v1.0.1 change was fine after all"
+show envflow releases
+
+if envflow hotfix --help >/dev/null 2>&1; then
+  step "11. A hotfix on production opens a back-port issue"
+  show envflow hotfix start urgent-tone
+  sed -i 's/tone: .*/tone: formal/' agents/support.yaml
+  show git commit -qam "Hotfix: formal tone for support"
+  show envflow hotfix finish -m "Formal tone, by legal request"
+  show envflow backport list
+  show git switch -q dev
+  step "12. Sync into production is refused while the back-port is open"
+  sed -i 's/^description: .*/description: Routes each conversation to the right agent (v3)/' agents/triage.yaml
+  show git commit -qam "Triage: another description change"
+  for env in dev test uat; do envflow sync "$env" >/dev/null; done
+  show envflow sync staging
+  step "13. Back-port into dev, then fast-forward all the way"
+  show envflow backport apply 1
+  for env in dev test uat staging; do show envflow sync "$env"; done
+  show envflow backport list
   show envflow status
-  step "7. Promote dev to test (plan first, then for real)"
-  show envflow sync dev --dry-run
-  show envflow sync dev
-  show envflow status
-  step "8. Every ref movement is in the audit trail"
-  show envflow log
 fi
+
+step "The audit trail: one record per ref movement"
+show envflow log
+show envflow doctor
 printf '\n%sTour done.%s The repository was in %s and is removed now.\n' "$bold" "$reset" "$DEMO"

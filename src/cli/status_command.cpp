@@ -45,6 +45,9 @@ Runner setup_status(CLI::App& /*app*/, Globals& globals) {
           notes += " (head ahead of live)";
         }
       }
+      for (const auto& n : e.notes) {
+        notes += (notes.empty() ? "" : "; ") + n;
+      }
       for (const auto& p : e.problems) {
         problems.push_back(e.name + ": " + p);
         notes += (notes.empty() ? "" : "; ") + std::string("BROKEN");

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/backport.h"
 #include "core/diff.h"
 #include "core/sync.h"
 #include "git/repo.h"
@@ -10,25 +11,6 @@
 namespace envflow::core {
 
 namespace {
-
-int count_open_backports(const git::Repository& repo) {
-  const auto head = repo.ref_target("refs/envflow/backports");
-  if (!head) {
-    return 0;
-  }
-  int open = 0;
-  for (const auto& entry : repo.list_tree(*head)) {
-    if (!util::ends_with(entry.path, ".yaml")) {
-      continue;
-    }
-    const std::string text = repo.read_blob(entry.id);
-    if (text.find("\nstatus: open") != std::string::npos ||
-        util::starts_with(text, "status: open")) {
-      ++open;
-    }
-  }
-  return open;
-}
 
 } // namespace
 
@@ -39,7 +21,8 @@ nlohmann::json PipelineStatus::to_json() const {
                           {"branch", e.branch},
                           {"head", e.head.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.head)},
                           {"summary", e.head_summary},
-                          {"problems", e.problems}};
+                          {"problems", e.problems},
+                          {"notes", e.notes}};
     if (!e.next.empty()) {
       row["next"] = e.next;
       row["waiting"] = {{"commits", e.waiting_commits},
@@ -61,6 +44,13 @@ nlohmann::json PipelineStatus::to_json() const {
 
 PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig& config) {
   PipelineStatus status;
+  std::vector<BackportIssue> open;
+  for (auto& issue : effective_backports(repo, config)) {
+    if (issue.is_open()) {
+      open.push_back(std::move(issue));
+    }
+  }
+  status.open_backports = static_cast<int>(open.size());
   for (const auto& env : config.environments) {
     EnvironmentStatus row;
     row.name = env.name;
@@ -102,9 +92,25 @@ PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig
       here.approvals = static_cast<int>(approvals_for(repo, config, next_env, here.head).size());
     }
     if (!repo.is_ancestor(next.head, here.head)) {
-      status.environments[i + 1].problems.push_back(
-          "not an ancestor of " + here.name + ": " + next.name + " has commits " + here.name +
-          " lacks");
+      // Invariant 1's one exception: hotfix commits on the last environment
+      // whose back-port is still open.
+      bool covered = i + 2 == status.environments.size();
+      if (covered) {
+        for (const auto& id : repo.commits_between(here.head, next.head)) {
+          const bool hotfix = std::any_of(open.begin(), open.end(), [&](const BackportIssue& b) {
+            return std::find(b.commits.begin(), b.commits.end(), id) != b.commits.end();
+          });
+          covered = covered && hotfix;
+        }
+      }
+      if (covered) {
+        status.environments[i + 1].notes.push_back("hotfix ahead of " + here.name +
+                                                   " (back-port open)");
+      } else {
+        status.environments[i + 1].problems.push_back(
+            "not an ancestor of " + here.name + ": " + next.name + " has commits " + here.name +
+            " lacks");
+      }
     }
   }
   if (auto live = repo.ref_target("refs/envflow/live")) {
@@ -119,7 +125,6 @@ PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig
       status.live = live->substr(0, 7);
     }
   }
-  status.open_backports = count_open_backports(repo);
   return status;
 }
 

@@ -29,6 +29,7 @@ struct EnvironmentStatus {
   int approvals_required = 0; // to promote this head into the next environment
   int approvals = 0;
   std::vector<std::string> problems; // broken invariants, e.g. "diverged from test"
+  std::vector<std::string> notes;    // e.g. "hotfix ahead of staging (back-port open)"
 };
 
 struct PipelineStatus {
