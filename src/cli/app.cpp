@@ -88,6 +88,8 @@ const std::vector<Command>& commands() {
       {"releases", "Release history", setup_releases},
       {"verify", "Check a release's signature and manifest", setup_verify},
       {"rollback", "Point live at an earlier release", setup_rollback},
+      {"hotfix", "Start or finish a hotfix on the last environment", setup_hotfix},
+      {"backport", "Back-port issues opened by hotfixes (list, show, apply)", setup_backport},
       {"log", "The audit trail", setup_log},
       {"doctor", "Check the invariants and the installation", setup_doctor},
       {"config", "Show or edit the pipeline config", setup_config},

@@ -53,5 +53,7 @@ Runner setup_log(CLI::App& app, Globals& globals);
 Runner setup_doctor(CLI::App& app, Globals& globals);
 Runner setup_config(CLI::App& app, Globals& globals);
 Runner setup_setup(CLI::App& app, Globals& globals);
+Runner setup_hotfix(CLI::App& app, Globals& globals);
+Runner setup_backport(CLI::App& app, Globals& globals);
 
 } // namespace envflow::cli

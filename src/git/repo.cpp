@@ -627,4 +627,53 @@ Person Repository::default_person() const {
   return person;
 }
 
+MergeResult Repository::merge_commits(const std::string& ours, const std::string& theirs) {
+  CommitPtr our_commit;
+  CommitPtr their_commit;
+  const git_oid our_oid = from_hex(ours);
+  const git_oid their_oid = from_hex(theirs);
+  check(git_commit_lookup(out(our_commit), m_impl->get(), &our_oid), "reading commit " + ours);
+  check(git_commit_lookup(out(their_commit), m_impl->get(), &their_oid),
+        "reading commit " + theirs);
+  git_merge_options options = GIT_MERGE_OPTIONS_INIT;
+  IndexPtr index;
+  check(git_merge_commits(out(index), m_impl->get(), our_commit.get(), their_commit.get(),
+                          &options),
+        "merging " + theirs + " into " + ours);
+  MergeResult result;
+  if (git_index_has_conflicts(index.get()) != 0) {
+    std::unique_ptr<git_index_conflict_iterator, Deleter<git_index_conflict_iterator_free>>
+        iterator;
+    check(git_index_conflict_iterator_new(out(iterator), index.get()), "listing conflicts");
+    const git_index_entry* ancestor = nullptr;
+    const git_index_entry* our = nullptr;
+    const git_index_entry* their = nullptr;
+    while (git_index_conflict_next(&ancestor, &our, &their, iterator.get()) == 0) {
+      const git_index_entry* any = our != nullptr ? our : their != nullptr ? their : ancestor;
+      if (any != nullptr && any->path != nullptr) {
+        result.conflicts.emplace_back(any->path);
+      }
+    }
+    std::sort(result.conflicts.begin(), result.conflicts.end());
+    result.conflicts.erase(std::unique(result.conflicts.begin(), result.conflicts.end()),
+                           result.conflicts.end());
+    return result;
+  }
+  git_oid tree;
+  check(git_index_write_tree_to(&tree, index.get(), m_impl->get()), "writing the merged tree");
+  result.tree = to_hex(tree);
+  return result;
+}
+
+void Repository::checkout_commit_over(const std::string& commit, const std::string& baseline) {
+  const TreePtr target = m_impl->tree(commit);
+  const TreePtr base = m_impl->tree(baseline);
+  git_checkout_options options = GIT_CHECKOUT_OPTIONS_INIT;
+  options.checkout_strategy = GIT_CHECKOUT_SAFE;
+  options.baseline = base.get();
+  check(git_checkout_tree(m_impl->get(), reinterpret_cast<const git_object*>(target.get()),
+                          &options),
+        "checking out " + commit);
+}
+
 } // namespace envflow::git

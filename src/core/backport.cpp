@@ -1,0 +1,860 @@
+#include "core/backport.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "content/schema.h"
+#include "content/validator.h"
+#include "content/yaml.h"
+#include "core/audit.h"
+#include "core/sources.h"
+#include "util/error.h"
+#include "util/process.h"
+#include "util/strings.h"
+
+namespace envflow::core {
+
+namespace {
+
+using content::Value;
+
+constexpr const char* k_rule = "backport";
+
+std::string short_id(const std::string& id) { return id.substr(0, 7); }
+
+bool is_object_id(const std::string& text) {
+  return text.size() == 40 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// A YAML double-quoted scalar: JSON string escapes are valid YAML escapes.
+std::string quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string quoted_or_null(const std::string& text) {
+  return text.empty() ? std::string("null") : quoted(text);
+}
+
+git::Person person_of(const std::string& actor) {
+  return git::Person{actor.empty() ? "envflow" : actor,
+                     actor.find('@') != std::string::npos ? actor : "envflow@localhost"};
+}
+
+std::optional<std::int64_t> parse_iso_time(const std::string& text) {
+  int year = 0;
+  int month = 0;
+  int day = 0;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+  char zone = 0;
+  if (text.size() != 20 ||
+      std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute,
+                  &second, &zone) != 7 ||
+      zone != 'Z' || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+// Reads one stored record, throwing util::Refused with the position of the
+// first problem.
+class RecordReader {
+public:
+  RecordReader(const Value& root, std::string where) : m_root(root), m_where(std::move(where)) {}
+
+  [[noreturn]] void fail(const content::Mark& mark, const std::string& message) const {
+    const content::Diagnostic d{m_where, mark, content::Severity::error,
+                                message + "; repair the file on " + std::string(k_backports_ref) +
+                                    " (every issue is a YAML file written by envflow)",
+                                k_rule};
+    throw util::Refused(d.to_text());
+  }
+
+  const Value& required(const Value& map, const std::string& key) const {
+    const Value* value = map.find(key);
+    if (value == nullptr) {
+      fail(map.mark, "missing field '" + key + "'");
+    }
+    return *value;
+  }
+
+  std::string string(const Value& map, const std::string& key, bool allow_null = false) const {
+    const Value& value = required(map, key);
+    if (allow_null && value.is_null()) {
+      return {};
+    }
+    if (!value.is_scalar() || value.is_null()) {
+      fail(value.mark, "'" + key + "' must be a string" + (allow_null ? " or null" : ""));
+    }
+    return value.string;
+  }
+
+  std::string object_id(const Value& value, const std::string& what) const {
+    if (!value.is_scalar() || !is_object_id(value.string)) {
+      fail(value.mark, what + " must be a commit id (40 lowercase hex digits)");
+    }
+    return value.string;
+  }
+
+  std::int64_t time(const Value& map, const std::string& key, bool allow_null) const {
+    const std::string text = string(map, key, allow_null);
+    if (text.empty() && allow_null) {
+      return 0;
+    }
+    const auto parsed = parse_iso_time(text);
+    if (!parsed) {
+      fail(required(map, key).mark,
+           "'" + key + "' must be a UTC time like 2026-01-31T12:00:00Z, not '" + text + "'");
+    }
+    return *parsed;
+  }
+
+  const Value& sequence(const Value& map, const std::string& key) const {
+    const Value& value = required(map, key);
+    if (!value.is_sequence()) {
+      fail(value.mark, "'" + key + "' must be a list");
+    }
+    return value;
+  }
+
+  std::vector<std::string> strings(const Value& map, const std::string& key) const {
+    std::vector<std::string> out;
+    for (const Value& item : sequence(map, key).items) {
+      if (!item.is_scalar() || item.is_null()) {
+        fail(item.mark, "every entry of '" + key + "' must be a string");
+      }
+      out.push_back(item.string);
+    }
+    return out;
+  }
+
+private:
+  const Value& m_root;
+  std::string m_where;
+};
+
+// The value of field `field` (a path as semantic_diff reports it:
+// "tone", "model.temperature", "steps[1].agent", `x["a.b"]`, "(document)")
+// of file `path` at `commit`, as canonical JSON text, or the raw file for
+// "(unparsed)" and unparsable files; nullopt when the file or field is absent.
+std::optional<std::string> field_value(const git::Repository& repo, const std::string& commit,
+                                       const std::string& path, const std::string& field) {
+  const std::optional<std::string> text = repo.read_path(commit, path);
+  if (!text) {
+    return std::nullopt;
+  }
+  if (field == "(unparsed)") {
+    return text;
+  }
+  const content::YamlResult loaded = content::load_yaml(*text, path);
+  if (!loaded.value) {
+    return text;
+  }
+  const Value* node = &*loaded.value;
+  if (field == "(document)" || field.empty()) {
+    return node->to_json().dump();
+  }
+  size_t i = 0;
+  while (i < field.size() && node != nullptr) {
+    if (field[i] == '.') {
+      ++i;
+      continue;
+    }
+    if (field[i] == '[' && i + 1 < field.size() && field[i + 1] == '"') {
+      std::string key;
+      size_t j = i + 2;
+      for (; j < field.size() && field[j] != '"'; ++j) {
+        if (field[j] == '\\' && j + 1 < field.size()) {
+          ++j;
+        }
+        key += field[j];
+      }
+      i = j + 2; // past `"]`
+      node = node->is_mapping() ? node->find(key) : nullptr;
+      continue;
+    }
+    if (field[i] == '[') {
+      const size_t close = field.find(']', i);
+      const std::string digits = field.substr(i + 1, close - i - 1);
+      i = close == std::string::npos ? field.size() : close + 1;
+      size_t index = 0;
+      try {
+        index = static_cast<size_t>(std::stoul(digits));
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+      node = node->is_sequence() && index < node->items.size() ? &node->items[index] : nullptr;
+      continue;
+    }
+    size_t end = field.find_first_of(".[", i);
+    if (end == std::string::npos) {
+      end = field.size();
+    }
+    const std::string key = field.substr(i, end - i);
+    i = end;
+    node = node->is_mapping() ? node->find(key) : nullptr;
+  }
+  if (node == nullptr) {
+    return std::nullopt;
+  }
+  return node->to_json().dump();
+}
+
+std::string shown(const std::optional<std::string>& value) {
+  if (!value) {
+    return "(absent)";
+  }
+  constexpr size_t k_max = 60;
+  return value->size() > k_max ? value->substr(0, k_max) + "…" : *value;
+}
+
+// The fields of `change` whose values are compared to tell an undone hotfix.
+std::vector<std::string> compared_fields(const BackportChange& change) {
+  if (change.change != "changed" || change.fields.empty()) {
+    return {"(document)"};
+  }
+  return change.fields;
+}
+
+std::optional<std::string> head_of_env(const git::Repository& repo, const Environment& env) {
+  return repo.ref_target("refs/heads/" + env.branch);
+}
+
+std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
+                                             const std::optional<std::string>& head) {
+  std::vector<BackportIssue> issues;
+  if (!head) {
+    return issues;
+  }
+  for (const auto& entry : repo.list_tree(*head)) {
+    if (entry.path.find('/') != std::string::npos || !util::ends_with(entry.path, ".yaml")) {
+      continue;
+    }
+    const std::string where = std::string(k_backports_ref) + ":" + entry.path;
+    BackportIssue issue = BackportIssue::parse(repo.read_blob(entry.id), where);
+    if (issue.file_name() != entry.path) {
+      throw util::Refused(where + ":1:1: error: the file holds issue " + std::to_string(issue.id) +
+                          " but is named " + entry.path + "; repair the file on " +
+                          k_backports_ref + " [" + k_rule + "]");
+    }
+    issues.push_back(std::move(issue));
+  }
+  std::sort(issues.begin(), issues.end(),
+            [](const BackportIssue& a, const BackportIssue& b) { return a.id < b.id; });
+  return issues;
+}
+
+// Close, in memory, the open issues the first environment already contains.
+std::vector<size_t> close_reachable(const git::Repository& repo, const PipelineConfig& config,
+                                    std::vector<BackportIssue>& issues, std::int64_t time) {
+  std::vector<size_t> closed;
+  const auto first_head = head_of_env(repo, config.first());
+  if (!first_head) {
+    return closed;
+  }
+  for (size_t i = 0; i < issues.size(); ++i) {
+    BackportIssue& issue = issues[i];
+    if (issue.is_open() && contains_hotfix(repo, issue, *first_head)) {
+      issue.status = BackportIssue::Status::closed;
+      issue.closed_by = "auto";
+      issue.closed_at = time;
+      issue.closed_in = *first_head;
+      closed.push_back(i);
+    }
+  }
+  return closed;
+}
+
+std::string ids_text(const std::vector<BackportIssue>& issues) {
+  std::vector<std::string> ids;
+  for (const auto& issue : issues) {
+    ids.push_back(std::to_string(issue.id));
+  }
+  return util::join(ids, ", ");
+}
+
+std::string sync_chain(const PipelineConfig& config) {
+  std::vector<std::string> steps;
+  for (size_t i = 0; i + 1 < config.environments.size(); ++i) {
+    steps.push_back("envflow sync " + config.environments[i].name);
+  }
+  return util::join(steps, ", ");
+}
+
+} // namespace
+
+std::string status_name(BackportIssue::Status status) {
+  return status == BackportIssue::Status::open ? "open" : "closed";
+}
+
+std::string iso_time(std::int64_t time) {
+  const auto t = static_cast<std::time_t>(time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string BackportIssue::file_name() const { return std::to_string(id) + ".yaml"; }
+
+std::string BackportIssue::to_yaml() const {
+  std::string out = "# envflow back-port issue (written by envflow; see docs/commands/backport.md)\n";
+  out += "id: " + std::to_string(id) + "\n";
+  out += "status: " + status_name(status) + "\n";
+  out += "hotfix: " + quoted(hotfix) + "\n";
+  out += "hotfix_tag: " + quoted(hotfix_tag) + "\n";
+  out += "summary: " + quoted(summary) + "\n";
+  out += "environment: " + quoted(environment) + "\n";
+  out += "target: " + quoted(target) + "\n";
+  out += commits.empty() ? "commits: []\n" : "commits:\n";
+  for (const auto& commit : commits) {
+    out += "  - " + quoted(commit) + "\n";
+  }
+  out += changes.empty() ? "changes: []\n" : "changes:\n";
+  for (const auto& change : changes) {
+    out += "  - path: " + quoted(change.path) + "\n";
+    out += "    kind: " + quoted(change.kind) + "\n";
+    out += "    name: " + quoted(change.name) + "\n";
+    out += "    change: " + quoted(change.change) + "\n";
+    out += change.fields.empty() ? "    fields: []\n" : "    fields:\n";
+    for (const auto& field : change.fields) {
+      out += "      - " + quoted(field) + "\n";
+    }
+  }
+  out += "opened_by: " + quoted(opened_by) + "\n";
+  out += "opened_at: " + quoted(iso_time(opened_at)) + "\n";
+  out += "closed_by: " + quoted_or_null(closed_by) + "\n";
+  out += "closed_at: " + (closed_at == 0 ? std::string("null") : quoted(iso_time(closed_at))) + "\n";
+  out += "closed_in: " + quoted_or_null(closed_in) + "\n";
+  return out;
+}
+
+nlohmann::json BackportIssue::to_json() const {
+  nlohmann::json change_list = nlohmann::json::array();
+  for (const auto& change : changes) {
+    change_list.push_back({{"path", change.path},
+                           {"kind", change.kind},
+                           {"name", change.name},
+                           {"change", change.change},
+                           {"fields", change.fields}});
+  }
+  const auto or_null = [](const std::string& text) {
+    return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+  };
+  return {{"id", id},
+          {"status", status_name(status)},
+          {"hotfix", hotfix},
+          {"hotfix_tag", hotfix_tag},
+          {"summary", summary},
+          {"environment", environment},
+          {"target", target},
+          {"commits", commits},
+          {"changes", change_list},
+          {"opened_by", opened_by},
+          {"opened_at", iso_time(opened_at)},
+          {"closed_by", or_null(closed_by)},
+          {"closed_at", closed_at == 0 ? nlohmann::json(nullptr) : nlohmann::json(iso_time(closed_at))},
+          {"closed_in", or_null(closed_in)}};
+}
+
+BackportIssue BackportIssue::parse(const std::string& text, const std::string& where) {
+  const content::YamlResult loaded = content::load_yaml(text, where);
+  if (!loaded.value) {
+    const std::string first =
+        loaded.diagnostics.empty() ? where + ":1:1: error: not YAML" : loaded.diagnostics[0].to_text();
+    throw util::Refused(first + "\n(a malformed back-port issue; repair the file on " +
+                        std::string(k_backports_ref) + ")");
+  }
+  if (!loaded.diagnostics.empty()) {
+    throw util::Refused(loaded.diagnostics[0].to_text());
+  }
+  const Value& root = *loaded.value;
+  const RecordReader r(root, where);
+  if (!root.is_mapping()) {
+    r.fail(root.mark, "a back-port issue must be a mapping of fields");
+  }
+  BackportIssue issue;
+  const Value& id = r.required(root, "id");
+  if (id.type != Value::Type::integer || id.integer < 1 || id.integer > 1'000'000'000) {
+    r.fail(id.mark, "'id' must be a positive integer");
+  }
+  issue.id = static_cast<int>(id.integer);
+  const std::string status = r.string(root, "status");
+  if (status == "open") {
+    issue.status = Status::open;
+  } else if (status == "closed") {
+    issue.status = Status::closed;
+  } else {
+    r.fail(r.required(root, "status").mark, "'status' must be open or closed, not '" + status + "'");
+  }
+  issue.hotfix = root.find("hotfix") != nullptr ? r.string(root, "hotfix", true) : "";
+  issue.hotfix_tag = r.string(root, "hotfix_tag");
+  issue.summary = root.find("summary") != nullptr ? r.string(root, "summary", true) : "";
+  issue.environment = r.string(root, "environment");
+  issue.target = r.string(root, "target");
+  const Value& commits = r.sequence(root, "commits");
+  if (commits.items.empty()) {
+    r.fail(commits.mark, "'commits' must list at least one hotfix commit");
+  }
+  for (const Value& item : commits.items) {
+    issue.commits.push_back(r.object_id(item, "every entry of 'commits'"));
+  }
+  for (const Value& item : r.sequence(root, "changes").items) {
+    if (!item.is_mapping()) {
+      r.fail(item.mark, "every entry of 'changes' must be a mapping (path, kind, name, fields)");
+    }
+    BackportChange change;
+    change.path = r.string(item, "path");
+    change.kind = r.string(item, "kind");
+    change.name = r.string(item, "name");
+    change.change = item.find("change") != nullptr ? r.string(item, "change") : "changed";
+    if (change.change != "added" && change.change != "removed" && change.change != "changed") {
+      r.fail(item.find("change")->mark,
+             "'change' must be added, removed or changed, not '" + change.change + "'");
+    }
+    change.fields = r.strings(item, "fields");
+    issue.changes.push_back(std::move(change));
+  }
+  issue.opened_by = r.string(root, "opened_by");
+  issue.opened_at = r.time(root, "opened_at", false);
+  issue.closed_by = r.string(root, "closed_by", true);
+  issue.closed_at = r.time(root, "closed_at", true);
+  if (const Value* closed_in = root.find("closed_in"); closed_in != nullptr && !closed_in->is_null()) {
+    issue.closed_in = r.object_id(*closed_in, "'closed_in'");
+  }
+  if (issue.status == Status::closed && (issue.closed_by.empty() || issue.closed_at == 0)) {
+    r.fail(r.required(root, "status").mark, "a closed issue needs closed_by and closed_at");
+  }
+  if (issue.status == Status::open && (!issue.closed_by.empty() || issue.closed_at != 0)) {
+    r.fail(r.required(root, "status").mark,
+           "an open issue has closed_by/closed_at set; say status: closed or clear them");
+  }
+  return issue;
+}
+
+std::vector<BackportIssue> read_backports(const git::Repository& repo) {
+  return read_backports_at(repo, repo.ref_target(k_backports_ref));
+}
+
+const BackportIssue& find_backport(const std::vector<BackportIssue>& issues, int id) {
+  for (const auto& issue : issues) {
+    if (issue.id == id) {
+      return issue;
+    }
+  }
+  throw util::UsageError("no back-port issue " + std::to_string(id) +
+                         (issues.empty() ? std::string(" (there are none)")
+                                         : " (issues: " + ids_text(issues) + ")"));
+}
+
+std::string hotfix_head(const git::Repository& repo, const BackportIssue& issue) {
+  if (!issue.hotfix_tag.empty()) {
+    if (const auto tagged = repo.resolve_commit("refs/tags/" + issue.hotfix_tag);
+        tagged && std::find(issue.commits.begin(), issue.commits.end(), *tagged) !=
+                      issue.commits.end()) {
+      return *tagged;
+    }
+  }
+  return issue.commits.back();
+}
+
+bool contains_hotfix(const git::Repository& repo, const BackportIssue& issue,
+                     const std::string& commit) {
+  for (const auto& c : issue.commits) {
+    try {
+      if (!repo.is_ancestor(c, commit)) {
+        return false;
+      }
+    } catch (const util::Error&) {
+      return false; // a hotfix commit that is not in this repository
+    }
+  }
+  return !issue.commits.empty();
+}
+
+std::vector<BackportIssue> effective_backports(const git::Repository& repo,
+                                               const PipelineConfig& config) {
+  std::vector<BackportIssue> issues = read_backports(repo);
+  close_reachable(repo, config, issues, now());
+  return issues;
+}
+
+git::RefUpdate stage_backports(git::Repository& repo, const std::optional<std::string>& old_head,
+                               const std::vector<BackportIssue>& changed,
+                               const std::string& message, const std::string& actor) {
+  std::map<std::string, git::NewFile> files;
+  for (const auto& issue : changed) {
+    files[issue.file_name()] = git::NewFile{repo.write_blob(issue.to_yaml()), git::Mode::regular};
+  }
+  const std::string tree = repo.update_tree(old_head ? *old_head : std::string(), files);
+  std::vector<std::string> parents;
+  if (old_head) {
+    parents.push_back(*old_head);
+  }
+  const std::string commit = repo.write_commit(tree, parents, message, person_of(actor), now());
+  return git::RefUpdate{k_backports_ref, old_head, commit};
+}
+
+std::vector<BackportIssue> refresh_backports(git::Repository& repo, const PipelineConfig& config,
+                                             const std::string& actor) {
+  constexpr int k_attempts = 5;
+  for (int attempt = 0; attempt < k_attempts; ++attempt) {
+    const auto old_head = repo.ref_target(k_backports_ref);
+    std::vector<BackportIssue> issues = read_backports_at(repo, old_head);
+    const std::vector<size_t> closed = close_reachable(repo, config, issues, now());
+    if (closed.empty()) {
+      return issues;
+    }
+    std::vector<BackportIssue> changed;
+    std::vector<std::string> names;
+    for (const size_t i : closed) {
+      changed.push_back(issues[i]);
+      names.push_back(std::to_string(issues[i].id) + " (" + issues[i].hotfix_tag + ")");
+    }
+    const std::string what = "closed back-port issue" + std::string(closed.size() == 1 ? " " : "s ") +
+                             util::join(names, ", ") + ": the hotfix is reachable from " +
+                             config.first().name;
+    const git::RefUpdate update = stage_backports(repo, old_head, changed, what + "\n", actor);
+    AuditRecord record;
+    record.op = "backport-close";
+    record.env = config.first().name;
+    record.actor = actor;
+    record.commit = changed.front().closed_in;
+    record.note = what;
+    try {
+      commit_with_audit(repo, {update}, record);
+      return issues;
+    } catch (const git::RefConflict&) {
+      // Another process changed the issues meanwhile: read them again.
+    }
+  }
+  return effective_backports(repo, config);
+}
+
+std::vector<std::string> split_command(const std::string& command) {
+  std::vector<std::string> words;
+  std::string word;
+  for (const char c : command) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (!word.empty()) {
+        words.push_back(std::move(word));
+        word.clear();
+      }
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) {
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
+NotifyResult notify_backport(const git::Repository& repo, const PipelineConfig& config,
+                             const BackportIssue& issue) {
+  NotifyResult result;
+  result.command = config.backport_notify;
+  const std::vector<std::string> argv = split_command(config.backport_notify);
+  if (argv.empty()) {
+    return result;
+  }
+  result.ran = true;
+  const std::string cwd = repo.is_bare() ? repo.git_dir() : repo.workdir();
+  try {
+    const util::ProcessResult run = util::run_process(argv, issue.to_json().dump(2) + "\n", cwd);
+    if (run.exit_code != 0) {
+      result.ok = false;
+      result.detail = run.exit_code < 0 ? std::string("it could not run or was killed")
+                                        : "it exited with " + std::to_string(run.exit_code);
+      std::string err(util::trim(run.err));
+      constexpr size_t k_max = 400;
+      if (err.size() > k_max) {
+        err = "…" + err.substr(err.size() - k_max);
+      }
+      if (!err.empty()) {
+        result.detail += ": " + err;
+      }
+    }
+  } catch (const std::exception& e) {
+    result.ok = false;
+    result.detail = e.what();
+  }
+  return result;
+}
+
+std::string update_checked_out(git::Repository& repo, const std::string& branch,
+                               const std::string& old_head, const std::string& new_head,
+                               bool* updated) {
+  if (updated != nullptr) {
+    *updated = false;
+  }
+  if (repo.is_bare() || repo.head_branch() != branch || old_head == new_head) {
+    return {};
+  }
+  try {
+    repo.checkout_commit_over(new_head, old_head);
+  } catch (const util::Error& e) {
+    return "the working tree and index still hold " + branch + "'s previous head " +
+           short_id(old_head) + " (" + e.what() + "); bring them up to date with: git read-tree " +
+           "-m -u " + short_id(old_head) + " " + short_id(new_head);
+  }
+  if (updated != nullptr) {
+    *updated = true;
+  }
+  return {};
+}
+
+BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& config, int id,
+                                   const std::string& actor) {
+  const Environment& first = config.first();
+  const std::vector<BackportIssue> refreshed = refresh_backports(repo, config, actor);
+  BackportApplyResult result;
+  result.branch = first.branch;
+  result.issue = find_backport(refreshed, id);
+  if (!result.issue.is_open()) {
+    result.already = true;
+    return result;
+  }
+  if (!config.member(actor, first.write)) {
+    throw util::Refused(actor + " may not write to " + first.name + " (groups: " +
+                        util::join(first.write, ", ") + "), so cannot back-port into it");
+  }
+  // Read every ref once: the transaction compares and swaps against these.
+  const auto backports_head = repo.ref_target(k_backports_ref);
+  const std::vector<BackportIssue> issues = read_backports_at(repo, backports_head);
+  BackportIssue issue = find_backport(issues, id);
+  const auto first_head = head_of_env(repo, first);
+  if (!first_head) {
+    throw util::Refused("branch '" + first.branch + "' of " + first.name +
+                        " does not exist; run envflow doctor");
+  }
+  result.previous_head = *first_head;
+  if (!repo.is_bare() && repo.head_branch() == first.branch) {
+    const auto dirty = repo.dirty_paths();
+    if (!dirty.empty()) {
+      throw util::Refused(first.branch + " is checked out with uncommitted changes (" +
+                          util::join(dirty, ", ") + "); commit or stash them, then run " +
+                          "envflow backport apply " + std::to_string(id) + " again");
+    }
+  }
+  const std::string hotfix = hotfix_head(repo, issue);
+  const std::string label = "back-port issue " + std::to_string(id) + " (hotfix " +
+                            issue.hotfix_tag + ")";
+  const git::MergeResult merge = repo.merge_commits(*first_head, hotfix);
+  if (!merge.tree) {
+    std::string message = "merging " + label + " into " + first.name + " conflicts in " +
+                          std::to_string(merge.conflicts.size()) + " file" +
+                          (merge.conflicts.size() == 1 ? "" : "s") + ":";
+    for (const auto& path : merge.conflicts) {
+      message += "\n  CONFLICT " + path;
+    }
+    message += "\nnothing was written. Resolve it by hand: git switch " + first.branch +
+               " && git merge " + issue.hotfix_tag + ", fix the files, git commit; the issue "
+               "closes itself once " + first.name + " contains the hotfix";
+    throw util::Refused(message);
+  }
+  content::ValidateOptions options;
+  options.max_file_size = config.max_file_size;
+  TreeSource merged(repo, *merge.tree);
+  const content::ValidationReport report =
+      content::validate(merged, options, content::SchemaSet::builtin());
+  if (!report.ok()) {
+    std::string message = "merging " + label + " into " + first.name +
+                          " gives content that does not validate:";
+    for (const auto& d : report.diagnostics) {
+      message += "\n  " + d.to_text();
+    }
+    message += "\nnothing was written. Merge it by hand (git switch " + first.branch +
+               " && git merge " + issue.hotfix_tag + "), fix the content, and commit";
+    throw util::Refused(message);
+  }
+  std::string commit_message = "Back-port hotfix " + issue.hotfix_tag + " into " + first.name +
+                               " (back-port issue " + std::to_string(id) + ")\n";
+  if (!issue.summary.empty()) {
+    commit_message += "\n" + issue.summary + "\n";
+  }
+  git::Person author = repo.default_person();
+  if (actor.find('@') != std::string::npos) {
+    author.email = actor;
+  }
+  result.merge_commit = repo.write_commit(*merge.tree, {*first_head, hotfix}, commit_message,
+                                          author, now());
+  issue.status = BackportIssue::Status::closed;
+  issue.closed_by = actor;
+  issue.closed_at = now();
+  issue.closed_in = result.merge_commit;
+  const git::RefUpdate issue_update =
+      stage_backports(repo, backports_head, {issue},
+                      "applied " + label + " to " + first.name + " as " +
+                          short_id(result.merge_commit) + "\n",
+                      actor);
+  AuditRecord record;
+  record.op = "backport-apply";
+  record.env = first.name;
+  record.actor = actor;
+  record.commit = result.merge_commit;
+  record.note = label + " merged into " + first.name;
+  try {
+    commit_with_audit(
+        repo,
+        {git::RefUpdate{"refs/heads/" + first.branch, *first_head, result.merge_commit},
+         issue_update},
+        record);
+  } catch (const git::RefConflict& conflict) {
+    throw util::Refused(conflict.ref() + " moved since this back-port began; nothing changed; "
+                        "run it again");
+  }
+  result.issue = issue;
+  result.worktree_note = update_checked_out(repo, first.branch, *first_head, result.merge_commit,
+                                            &result.worktree_updated);
+  return result;
+}
+
+void refuse_open_backports(const git::Repository& repo, const PipelineConfig& config,
+                           const Environment& target) {
+  if (target.name != config.last().name) {
+    return;
+  }
+  std::vector<BackportIssue> open;
+  for (auto& issue : effective_backports(repo, config)) {
+    if (issue.is_open()) {
+      open.push_back(std::move(issue));
+    }
+  }
+  if (open.empty()) {
+    return;
+  }
+  std::string message = target.name + " has " + std::to_string(open.size()) + " hotfix" +
+                        (open.size() == 1 ? " that is" : "es that are") + " not back in " +
+                        config.first().name + " yet; syncing into " + target.name +
+                        " is refused until " + (open.size() == 1 ? "it is" : "they are") +
+                        " back-ported:";
+  for (const auto& issue : open) {
+    message += "\n  back-port issue " + std::to_string(issue.id) + ": hotfix " +
+               issue.hotfix_tag + (issue.hotfix.empty() ? "" : " (" + issue.hotfix + ")") +
+               ": run envflow backport apply " + std::to_string(issue.id);
+  }
+  message += "\nthen promote " + config.first().name + " through the pipeline (" +
+             sync_chain(config) + ")";
+  throw util::Refused(message);
+}
+
+std::string describe_hotfix_commits(const git::Repository& repo, const PipelineConfig& config,
+                                    const std::vector<std::string>& extra) {
+  std::vector<BackportIssue> issues;
+  try {
+    issues = effective_backports(repo, config);
+  } catch (const util::Error&) {
+    return {}; // a malformed record is reported by the back-port commands and doctor
+  }
+  std::string text;
+  for (const auto& issue : issues) {
+    const bool ours = std::any_of(extra.begin(), extra.end(), [&](const std::string& id) {
+      return std::find(issue.commits.begin(), issue.commits.end(), id) != issue.commits.end();
+    });
+    if (!ours) {
+      continue;
+    }
+    text += "\nthey include hotfix release " + issue.hotfix_tag + " (back-port issue " +
+            std::to_string(issue.id) + ", " + status_name(issue.status) + "): ";
+    if (issue.is_open()) {
+      text += "bring it into " + config.first().name + " with envflow backport apply " +
+              std::to_string(issue.id);
+    } else {
+      text += "it is back in " + config.first().name + "; promote " + config.first().name +
+              " through the pipeline (" + sync_chain(config) + ")";
+    }
+  }
+  return text;
+}
+
+void refuse_hotfix_undo(const git::Repository& repo, const PipelineConfig& config,
+                        const Environment& target, const std::string& from, const std::string& to,
+                        const SemanticDiff& diff) {
+  if (target.name != config.last().name || diff.empty()) {
+    return;
+  }
+  std::set<std::string> incoming_paths;
+  for (const auto& item : diff.items) {
+    incoming_paths.insert(item.path);
+  }
+  std::vector<BackportIssue> issues;
+  issues = read_backports(repo);
+  std::vector<std::string> problems;
+  for (const auto& issue : issues) {
+    const std::string head = hotfix_head(repo, issue);
+    if (!contains_hotfix(repo, issue, to)) {
+      continue; // the fast-forward gate refuses this sync anyway
+    }
+    for (const auto& change : issue.changes) {
+      if (incoming_paths.count(change.path) == 0) {
+        continue; // this sync leaves the file alone
+      }
+      for (const auto& field : compared_fields(change)) {
+        const auto fixed = field_value(repo, head, change.path, field);
+        const auto incoming = field_value(repo, to, change.path, field);
+        if (incoming == fixed) {
+          continue;
+        }
+        const auto current = field_value(repo, from, change.path, field);
+        if (current == incoming || current != fixed) {
+          continue; // nothing changes, or the hotfix's value was already changed on purpose
+        }
+        // Changed deliberately after the hotfix came back: some commit whose
+        // first parent already has the hotfix changed the field.
+        bool deliberate = false;
+        for (const auto& id : repo.commits_between(head, to)) {
+          const git::CommitInfo info = repo.commit(id);
+          if (info.parents.empty() || !repo.is_ancestor(head, info.parents[0])) {
+            continue;
+          }
+          const auto changed = repo.diff_trees(info.parents[0], id);
+          const bool touches = std::any_of(changed.begin(), changed.end(), [&](const auto& c) {
+            return c.path == change.path;
+          });
+          if (touches && field_value(repo, info.parents[0], change.path, field) !=
+                             field_value(repo, id, change.path, field)) {
+            deliberate = true;
+            break;
+          }
+        }
+        if (!deliberate) {
+          problems.push_back(change.path + " field " + field + ": hotfix " + issue.hotfix_tag +
+                             " (back-port issue " + std::to_string(issue.id) + ") set it to " +
+                             shown(fixed) + ", the incoming " + short_id(to) + " has " +
+                             shown(incoming));
+        }
+      }
+    }
+  }
+  if (problems.empty()) {
+    return;
+  }
+  std::string message = "this sync would undo a hotfix on " + target.name + ":";
+  for (const auto& p : problems) {
+    message += "\n  " + p;
+  }
+  message += "\nno commit in " + config.first().name +
+             " changed it after the hotfix came back; keep the hotfix's value there (or change "
+             "the field on purpose in a new commit) and promote again";
+  throw util::Refused(message);
+}
+
+} // namespace envflow::core

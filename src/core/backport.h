@@ -1,0 +1,167 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/config.h"
+#include "core/diff.h"
+#include "git/repo.h"
+
+// Back-port tracking issues: one YAML file per issue, `<id>.yaml`, in the
+// tree of the commit refs/envflow/backports points at. A hotfix opens one;
+// it closes once every hotfix commit is reachable from the first
+// environment's branch (`envflow backport apply`, or a merge made by hand).
+namespace envflow::core {
+
+inline constexpr const char* k_backports_ref = "refs/envflow/backports";
+
+// One item the hotfix changed, from the semantic diff between the
+// production head it started from and the hotfix head.
+struct BackportChange {
+  std::string path;   // e.g. "agents/support.yaml"
+  std::string kind;   // "Agent", ...
+  std::string name;
+  std::string change; // "added", "removed" or "changed"
+  std::vector<std::string> fields; // changed items: dotted field paths ("tone", "model.temperature")
+};
+
+struct BackportIssue {
+  enum class Status { open, closed };
+
+  int id = 0;
+  Status status = Status::open;
+  std::string hotfix;      // the hotfix's name (branch hotfix/<name>)
+  std::string hotfix_tag;  // "v1.0.1"
+  std::vector<std::string> commits; // the hotfix commits, oldest first
+  std::vector<BackportChange> changes;
+  std::string summary;     // the hotfix message, or its last commit's summary
+  std::string environment; // where the hotfix went (the last environment)
+  std::string target;      // where it must come back (the first environment)
+  std::string opened_by;
+  std::int64_t opened_at = 0; // seconds since the epoch, UTC
+  std::string closed_by;      // an actor, or "auto" when closed by reachability
+  std::int64_t closed_at = 0; // 0 while open
+  std::string closed_in;      // commit of the target that holds the hotfix; "" while open
+
+  bool is_open() const { return status == Status::open; }
+  // The file name on refs/envflow/backports: "<id>.yaml".
+  std::string file_name() const;
+  // The issue as the YAML file stored on refs/envflow/backports.
+  std::string to_yaml() const;
+  // The stable JSON form documented in docs/json.md, section "backport".
+  nlohmann::json to_json() const;
+  // Parse a stored issue; `where` (e.g. "refs/envflow/backports:1.yaml")
+  // prefixes diagnostics. Throws util::Refused
+  // "where:line:col: error: ... [backport]" for a malformed record.
+  static BackportIssue parse(const std::string& text, const std::string& where);
+};
+
+// "open" or "closed".
+std::string status_name(BackportIssue::Status status);
+// `time` (seconds since the epoch) as "2026-01-01T00:00:00Z".
+std::string iso_time(std::int64_t time);
+
+// Every issue stored on refs/envflow/backports, by id. Throws util::Refused
+// naming file, line and column when one is malformed.
+std::vector<BackportIssue> read_backports(const git::Repository& repo);
+
+// The commit the hotfix ended at: its tag's commit, else its newest commit.
+std::string hotfix_head(const git::Repository& repo, const BackportIssue& issue);
+
+// True when every hotfix commit of `issue` is reachable from `commit`.
+bool contains_hotfix(const git::Repository& repo, const BackportIssue& issue,
+                     const std::string& commit);
+
+// Every issue with its effective status: an open issue whose hotfix commits
+// are all reachable from the first environment's branch is reported closed
+// (closed_by "auto", closed_in that head). Writes nothing (for `status`).
+std::vector<BackportIssue> effective_backports(const git::Repository& repo,
+                                               const PipelineConfig& config);
+
+// Close, in one compare-and-swap transaction with one audit record (op
+// `backport-close`), every open issue whose hotfix commits are reachable
+// from the first environment. Returns the issues as they now are (also when
+// another process won the race: then the effective status is returned).
+std::vector<BackportIssue> refresh_backports(git::Repository& repo, const PipelineConfig& config,
+                                             const std::string& actor);
+
+// The ref update that stores `changed` issues (added or replaced) on top of
+// refs/envflow/backports as read at `old_head`: writes the blobs, tree and
+// commit (authored by `actor`, `message`) but moves no reference.
+git::RefUpdate stage_backports(git::Repository& repo, const std::optional<std::string>& old_head,
+                               const std::vector<BackportIssue>& changed,
+                               const std::string& message, const std::string& actor);
+
+struct NotifyResult {
+  bool ran = false;      // false when backport.notify is not configured
+  bool ok = true;
+  std::string command;
+  std::string detail;    // why it failed: exit code and the end of its stderr
+};
+
+// Split `command` into argv words at runs of spaces and tabs. No shell: no
+// quoting, no variables, no globbing (wrap anything fancier in a script).
+std::vector<std::string> split_command(const std::string& command);
+
+// Run backport.notify (if configured) with `issue` as JSON on its stdin, in
+// the repository's working tree (or git dir when bare). Never throws for the
+// command's own failure: that is reported in the result.
+NotifyResult notify_backport(const git::Repository& repo, const PipelineConfig& config,
+                             const BackportIssue& issue);
+
+struct BackportApplyResult {
+  BackportIssue issue;        // as it is now
+  bool already = false;       // it was closed before: nothing written
+  std::string branch;         // the first environment's branch
+  std::string previous_head;
+  std::string merge_commit;   // "" when already
+  bool worktree_updated = false;
+  std::string worktree_note;  // what the user should do about the working tree, "" when nothing
+};
+
+// `envflow backport apply ID`: three-way merge of the hotfix head into the
+// first environment's head (a merge commit with parents [head, hotfix head]);
+// conflicts are refused listing each file, and so is a merged tree that does
+// not validate; then the branch moves and the issue closes in one
+// transaction (op `backport-apply`). Nothing is written on refusal.
+BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& config, int id,
+                                   const std::string& actor);
+
+// The issue `id`, or util::UsageError naming the ids that exist.
+const BackportIssue& find_backport(const std::vector<BackportIssue>& issues, int id);
+
+// --- Gates for `envflow sync` (called by plan_sync) ---
+
+// Refuse a sync into the last environment while a back-port issue is open
+// (by reachability), naming each issue, its hotfix tag and the command that
+// brings it back. No-op for other targets.
+void refuse_open_backports(const git::Repository& repo, const PipelineConfig& config,
+                           const Environment& target);
+
+// For the fast-forward refusal: lines naming the hotfix release and issue
+// of each of `extra` (commits the target has and the source lacks) that is
+// a hotfix commit; "" when none is.
+std::string describe_hotfix_commits(const git::Repository& repo, const PipelineConfig& config,
+                                    const std::vector<std::string>& extra);
+
+// Refuse a sync into the last environment from `from` to `to` (with `diff`
+// their semantic diff) that would undo a hotfix: a field the hotfix changed
+// (a whole file for added or removed items) still has the hotfix's value at
+// `from` but another one at `to`, and no commit made after the hotfix came
+// back into the first environment changed that field. Names file and field.
+void refuse_hotfix_undo(const git::Repository& repo, const PipelineConfig& config,
+                        const Environment& target, const std::string& from, const std::string& to,
+                        const SemanticDiff& diff);
+
+// If `branch` is checked out in the (non-bare) working tree, bring the
+// working tree and index from `old_head` to `new_head` safely. Returns "" when
+// done or not needed, else what the user should run.
+std::string update_checked_out(git::Repository& repo, const std::string& branch,
+                               const std::string& old_head, const std::string& new_head,
+                               bool* updated = nullptr);
+
+} // namespace envflow::core
