@@ -64,17 +64,32 @@ std::string suggestion(const std::string& name, const std::set<std::string>& dec
   return "declared " + std::string(plural) + ": " + util::join(shown, ", ");
 }
 
-class Checker {
+// Walks a document once and records, in report order, every reference it
+// makes and every finding that needs no other file.
+class Summarizer {
 public:
-  Checker(const Document& document, const Catalog& catalog)
-      : m_document(document), m_catalog(catalog) {}
+  explicit Summarizer(const Document& document) : m_document(document) {}
 
-  std::vector<Diagnostic> run() {
+  DocumentSummary run() {
+    m_summary.path = m_document.path;
+    m_summary.kind = m_document.kind;
+    m_summary.name = m_document.name;
     const Value& root = *m_document.value;
     if (!root.is_mapping()) {
-      return {};
+      return std::move(m_summary);
     }
     const std::string& kind = m_document.kind;
+    if (kind == "Variable") {
+      m_summary.variable_type = root.string_at("type");
+    } else if (kind == "Integration") {
+      if (const Value* endpoints = root.find("endpoints"); endpoints != nullptr) {
+        for (const Value& endpoint : endpoints->items) {
+          if (std::string name = endpoint.string_at("name"); !name.empty()) {
+            m_summary.endpoints.push_back(std::move(name));
+          }
+        }
+      }
+    }
     if (kind == "Agent") {
       agent(root);
     } else if (kind == "Workflow") {
@@ -84,89 +99,67 @@ public:
     } else if (kind == "Channel") {
       named(root.find("agent"), "agent", "Agent", "ref-agent");
       named(root.find("workflow"), "workflow", "Workflow", "ref-workflow");
-    } else if (kind == "Guardrail" && sees_promoted_content()) {
+    } else if (kind == "Guardrail") {
+      // Guardrails and evaluators live on a local ref, which holds no agents
+      // or workflows of its own: checked only against promoted content.
+      m_promoted_only = true;
       if (const Value* agents = root.find("applies_to"); agents != nullptr) {
         for (std::size_t i = 0; i < agents->items.size(); ++i) {
           named(&agents->items[i], "applies_to[" + std::to_string(i) + "]", "Agent", "ref-agent");
         }
       }
-    } else if (kind == "Evaluator" && sees_promoted_content()) {
+      m_promoted_only = false;
+    } else if (kind == "Evaluator") {
+      m_promoted_only = true;
       if (const Value* target = root.find("target"); target != nullptr) {
         named(target->find("agent"), "target.agent", "Agent", "ref-agent");
         named(target->find("workflow"), "target.workflow", "Workflow", "ref-workflow");
       }
+      m_promoted_only = false;
     }
     variables(root);
-    return std::move(m_out);
+    return std::move(m_summary);
   }
 
 private:
-  // Guardrails and evaluators live on a local ref, which holds no agents or
-  // workflows of its own: check their targets only when the snapshot also
-  // carries the promoted content.
-  bool sees_promoted_content() const {
-    return std::any_of(kinds().begin(), kinds().end(), [&](const KindInfo& info) {
-      return info.scope == Scope::promoted && m_catalog.names.count(std::string(info.kind)) > 0;
-    });
+  ReferenceCheck& record(ReferenceCheck::Type type, Mark mark) {
+    ReferenceCheck& check = m_summary.checks.emplace_back();
+    check.type = type;
+    check.promoted_only = m_promoted_only;
+    check.mark = mark;
+    return check;
   }
 
-  void add(Mark mark, std::string message, std::string rule) {
-    Diagnostic d;
-    d.path = m_document.path;
-    d.mark = mark.line > 0 ? mark : Mark{1, 1};
-    d.severity = Severity::error;
-    d.message = std::move(message);
-    d.rule = std::move(rule);
-    m_out.push_back(std::move(d));
+  void finding(Mark mark, std::string message, std::string rule) {
+    ReferenceCheck& check = record(ReferenceCheck::Type::finding, mark);
+    check.where = std::move(message);
+    check.rule = std::move(rule);
   }
 
-  const std::set<std::string>& declared(const std::string& kind) const {
-    static const std::set<std::string> k_none;
-    const auto it = m_catalog.names.find(kind);
-    return it != m_catalog.names.end() ? it->second : k_none;
-  }
-
-  // Check that string `node` names an existing `kind`; `where` is the field path.
+  // Record that string `node` must name an existing `kind`; `where` is the
+  // field path. Returns false when there is nothing to check.
   bool named(const Value* node, const std::string& where, const std::string& kind,
              const std::string& rule) {
     if (node == nullptr || !node->is_string() || node->string.empty()) {
       return false;
     }
-    if (m_catalog.has(kind, node->string)) {
-      return true;
-    }
-    const KindInfo* info = kind_by_name(kind);
-    const std::string folder = info != nullptr ? std::string(info->folder) : kind;
-    const std::string label = kind == "KnowledgeBase" ? "knowledge base" : util::to_lower(kind);
-    add(node->mark,
-        where + ": no " + label + " named '" + node->string + "' (expected " + folder + "/" +
-            node->string + ".yaml); " +
-            suggestion(node->string, declared(kind), label + "s",
-                       "add " + folder + "/" + node->string + ".yaml"),
-        rule);
-    return false;
+    ReferenceCheck& check = record(ReferenceCheck::Type::named, node->mark);
+    check.target = kind;
+    check.name = node->string;
+    check.where = where;
+    check.rule = rule;
+    return true;
   }
 
   void endpoint(const Value* node, const std::string& where, const std::string& integration) {
     if (node == nullptr || !node->is_string() || node->string.empty()) {
       return;
     }
-    if (m_catalog.has(std::string(k_endpoint_key), integration + "/" + node->string)) {
-      return;
-    }
-    std::set<std::string> endpoints;
-    const std::string prefix = integration + "/";
-    for (const auto& full : declared(std::string(k_endpoint_key))) {
-      if (util::starts_with(full, prefix)) {
-        endpoints.insert(full.substr(prefix.size()));
-      }
-    }
-    add(node->mark,
-        where + ": integration '" + integration + "' has no endpoint named '" + node->string +
-            "'; " +
-            suggestion(node->string, endpoints, "endpoints",
-                       "add it under 'endpoints' in integrations/" + integration + ".yaml"),
-        "ref-endpoint");
+    ReferenceCheck& check = record(ReferenceCheck::Type::endpoint, node->mark);
+    check.target = integration;
+    check.name = node->string;
+    check.where = where;
+    check.rule = "ref-endpoint";
   }
 
   void agent(const Value& root) {
@@ -207,10 +200,10 @@ private:
         continue;
       }
       if (!ids.insert(id->string).second) {
-        add(id->mark,
-            "steps[" + std::to_string(i) + "].id: step id '" + id->string +
-                "' is used by an earlier step; give each step of the workflow its own id",
-            "duplicate-step-id");
+        finding(id->mark,
+                "steps[" + std::to_string(i) + "].id: step id '" + id->string +
+                    "' is used by an earlier step; give each step of the workflow its own id",
+                "duplicate-step-id");
       }
     }
     for (std::size_t i = 0; i < steps->items.size(); ++i) {
@@ -224,10 +217,10 @@ private:
       }
       if (const Value* next = step.find("next");
           next != nullptr && next->is_string() && ids.count(next->string) == 0) {
-        add(next->mark,
-            where + ".next: no step with id '" + next->string + "' in this workflow; " +
-                suggestion(next->string, ids, "step ids", ""),
-            "ref-step");
+        finding(next->mark,
+                where + ".next: no step with id '" + next->string + "' in this workflow; " +
+                    suggestion(next->string, ids, "step ids", ""),
+                "ref-step");
       }
     }
   }
@@ -247,25 +240,16 @@ private:
       const std::string& target = path->string;
       if (!util::starts_with(target, folder) || target.size() == folder.size() ||
           target.find("..") != std::string::npos) {
-        add(path->mark,
-            where + ": '" + target + "' is outside " + folder + "; documents of knowledge base '" +
-                m_document.name + "' live in " + folder,
-            "ref-document");
+        finding(path->mark,
+                where + ": '" + target + "' is outside " + folder +
+                    "; documents of knowledge base '" + m_document.name + "' live in " + folder,
+                "ref-document");
         continue;
       }
-      // A path names a file, or a folder when it ends in '/' or has files below it.
-      std::string below = target;
-      if (!util::ends_with(below, "/")) {
-        below += "/";
-      }
-      const auto next = m_catalog.files.lower_bound(below);
-      const bool exists = m_catalog.files.count(target) > 0 ||
-                          (next != m_catalog.files.end() && util::starts_with(*next, below));
-      if (!exists) {
-        add(path->mark,
-            where + ": no file '" + target + "' in the repository; add it or fix the path",
-            "ref-document");
-      }
+      ReferenceCheck& check = record(ReferenceCheck::Type::document, path->mark);
+      check.name = target;
+      check.where = where;
+      check.rule = "ref-document";
     }
   }
 
@@ -291,28 +275,154 @@ private:
     }
     for (auto it = std::sregex_iterator(text.begin(), text.end(), k_reference);
          it != std::sregex_iterator(); ++it) {
-      const std::string name = (*it)[1].str();
+      std::string name = (*it)[1].str();
       if (!std::regex_match(name, k_name)) {
-        add(node.mark,
-            "'" + it->str() +
-                "' is not a variable reference: write {{ vars.NAME }} with a "
-                "lowercase variable name",
-            "ref-variable");
+        finding(node.mark,
+                "'" + it->str() +
+                    "' is not a variable reference: write {{ vars.NAME }} with a "
+                    "lowercase variable name",
+                "ref-variable");
         continue;
       }
-      if (m_catalog.has("Variable", name)) {
-        continue;
-      }
-      add(node.mark,
-          "{{ vars." + name + " }} names no declared variable (expected variables/" + name +
-              ".yaml); " +
-              suggestion(name, declared("Variable"), "variables",
-                         "add variables/" + name + ".yaml"),
-          "ref-variable");
+      ReferenceCheck& check = record(ReferenceCheck::Type::variable, node.mark);
+      check.name = std::move(name);
+      check.rule = "ref-variable";
     }
   }
 
   const Document& m_document;
+  DocumentSummary m_summary;
+  bool m_promoted_only = false;
+};
+
+// Checks the recorded references of one document against a catalog.
+class Checker {
+public:
+  Checker(const DocumentSummary& document, const Catalog& catalog)
+      : m_document(document), m_catalog(catalog) {}
+
+  std::vector<Diagnostic> run() {
+    const bool promoted = sees_promoted_content();
+    bool previous_resolved = false; // the named check just before, for endpoints
+    for (const ReferenceCheck& check : m_document.checks) {
+      if (check.promoted_only && !promoted) {
+        previous_resolved = false;
+        continue;
+      }
+      switch (check.type) {
+      case ReferenceCheck::Type::named:
+        previous_resolved = named(check);
+        continue;
+      case ReferenceCheck::Type::endpoint:
+        if (previous_resolved) {
+          endpoint(check);
+        }
+        break;
+      case ReferenceCheck::Type::document:
+        document(check);
+        break;
+      case ReferenceCheck::Type::variable:
+        variable(check);
+        break;
+      case ReferenceCheck::Type::finding:
+        add(check.mark, check.where, check.rule);
+        break;
+      }
+      previous_resolved = false;
+    }
+    return std::move(m_out);
+  }
+
+private:
+  bool sees_promoted_content() const {
+    return std::any_of(kinds().begin(), kinds().end(), [&](const KindInfo& info) {
+      return info.scope == Scope::promoted && m_catalog.names.count(std::string(info.kind)) > 0;
+    });
+  }
+
+  void add(Mark mark, std::string message, std::string rule) {
+    Diagnostic d;
+    d.path = m_document.path;
+    d.mark = mark.line > 0 ? mark : Mark{1, 1};
+    d.severity = Severity::error;
+    d.message = std::move(message);
+    d.rule = std::move(rule);
+    m_out.push_back(std::move(d));
+  }
+
+  const std::set<std::string>& declared(const std::string& kind) const {
+    static const std::set<std::string> k_none;
+    const auto it = m_catalog.names.find(kind);
+    return it != m_catalog.names.end() ? it->second : k_none;
+  }
+
+  bool named(const ReferenceCheck& check) {
+    if (m_catalog.has(check.target, check.name)) {
+      return true;
+    }
+    const std::string& kind = check.target;
+    const KindInfo* info = kind_by_name(kind);
+    const std::string folder = info != nullptr ? std::string(info->folder) : kind;
+    const std::string label = kind == "KnowledgeBase" ? "knowledge base" : util::to_lower(kind);
+    add(check.mark,
+        check.where + ": no " + label + " named '" + check.name + "' (expected " + folder + "/" +
+            check.name + ".yaml); " +
+            suggestion(check.name, declared(kind), label + "s",
+                       "add " + folder + "/" + check.name + ".yaml"),
+        check.rule);
+    return false;
+  }
+
+  void endpoint(const ReferenceCheck& check) {
+    const std::string& integration = check.target;
+    if (m_catalog.has(std::string(k_endpoint_key), integration + "/" + check.name)) {
+      return;
+    }
+    std::set<std::string> endpoints;
+    const std::string prefix = integration + "/";
+    for (const auto& full : declared(std::string(k_endpoint_key))) {
+      if (util::starts_with(full, prefix)) {
+        endpoints.insert(full.substr(prefix.size()));
+      }
+    }
+    add(check.mark,
+        check.where + ": integration '" + integration + "' has no endpoint named '" + check.name +
+            "'; " +
+            suggestion(check.name, endpoints, "endpoints",
+                       "add it under 'endpoints' in integrations/" + integration + ".yaml"),
+        check.rule);
+  }
+
+  // A path names a file, or a folder when it ends in '/' or has files below it.
+  void document(const ReferenceCheck& check) {
+    const std::string& target = check.name;
+    std::string below = target;
+    if (!util::ends_with(below, "/")) {
+      below += "/";
+    }
+    const auto next = m_catalog.files.lower_bound(below);
+    const bool exists = m_catalog.files.count(target) > 0 ||
+                        (next != m_catalog.files.end() && util::starts_with(*next, below));
+    if (!exists) {
+      add(check.mark,
+          check.where + ": no file '" + target + "' in the repository; add it or fix the path",
+          check.rule);
+    }
+  }
+
+  void variable(const ReferenceCheck& check) {
+    const std::string& name = check.name;
+    if (m_catalog.has("Variable", name)) {
+      return;
+    }
+    add(check.mark,
+        "{{ vars." + name + " }} names no declared variable (expected variables/" + name +
+            ".yaml); " +
+            suggestion(name, declared("Variable"), "variables", "add variables/" + name + ".yaml"),
+        check.rule);
+  }
+
+  const DocumentSummary& m_document;
   const Catalog& m_catalog;
   std::vector<Diagnostic> m_out;
 };
@@ -344,15 +454,44 @@ Catalog Catalog::from(const std::vector<Document>& documents) {
   return catalog;
 }
 
+void Catalog::declare(const DocumentSummary& document) {
+  if (document.name.empty()) {
+    return;
+  }
+  names[document.kind].insert(document.name);
+  if (document.kind == "Variable") {
+    variable_types[document.name] = document.variable_type;
+  } else if (document.kind == "Integration") {
+    for (const auto& endpoint : document.endpoints) {
+      names[std::string(k_endpoint_key)].insert(document.name + "/" + endpoint);
+    }
+  }
+}
+
 bool Catalog::has(const std::string& kind, const std::string& name) const {
   const auto it = names.find(kind);
   return it != names.end() && it->second.count(name) > 0;
+}
+
+DocumentSummary summarize(const Document& document) {
+  if (document.value == nullptr) {
+    DocumentSummary summary;
+    summary.path = document.path;
+    summary.kind = document.kind;
+    summary.name = document.name;
+    return summary;
+  }
+  return Summarizer(document).run();
 }
 
 std::vector<Diagnostic> check_references(const Document& document, const Catalog& catalog) {
   if (document.value == nullptr) {
     return {};
   }
+  return check_references(summarize(document), catalog);
+}
+
+std::vector<Diagnostic> check_references(const DocumentSummary& document, const Catalog& catalog) {
   return Checker(document, catalog).run();
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "content/diagnostic.h"
+#include "content/summary.h"
 #include "content/value.h"
 
 namespace envflow::content {
@@ -25,8 +26,17 @@ struct Catalog {
   std::set<std::string> files;                        // every file path of the snapshot
 
   static Catalog from(const std::vector<Document>& documents);
+  // Add what `document` declares (its name, a variable's type, an
+  // integration's endpoints); documents without a name declare nothing.
+  void declare(const DocumentSummary& document);
   bool has(const std::string& kind, const std::string& name) const;
 };
+
+// Everything the reference check needs of `document`, without the catalog:
+// its declarations and, in report order, each reference it makes and each
+// finding that needs no other file. `check_references(summarize(d), c)`
+// reports exactly what `check_references(d, c)` does.
+DocumentSummary summarize(const Document& document);
 
 // Cross-file references of `document` against `catalog`:
 //  - a workflow step's `agent`, `integration`, `workflow` exist (rules
@@ -38,5 +48,6 @@ struct Catalog {
 // Each diagnostic sits on the referencing node and names what is missing
 // and which names are declared (or "did you mean …").
 std::vector<Diagnostic> check_references(const Document& document, const Catalog& catalog);
+std::vector<Diagnostic> check_references(const DocumentSummary& document, const Catalog& catalog);
 
 } // namespace envflow::content

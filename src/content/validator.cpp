@@ -27,6 +27,12 @@ Diagnostic file_diagnostic(const std::string& path, std::string rule, std::strin
   return Diagnostic{path, mark, Severity::error, std::move(message), std::move(rule)};
 }
 
+Diagnostic symlink_diagnostic(const std::string& path) {
+  return file_diagnostic(path, "file-symlink",
+                         "symbolic links are not allowed in the workspace (a link can point "
+                         "outside it); replace the link with the file itself");
+}
+
 std::string human_size(std::uint64_t bytes) {
   if (bytes >= 1024 * 1024) {
     const double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
@@ -132,10 +138,7 @@ public:
     FileSummary summary;
     switch (entry.type) {
     case FileEntry::Type::symlink:
-      summary.diagnostics.push_back(
-          file_diagnostic(entry.path, "file-symlink",
-                          "symbolic links are not allowed in the workspace (a link can point "
-                          "outside it); replace the link with the file itself"));
+      summary.diagnostics.push_back(symlink_diagnostic(entry.path));
       return summary;
     case FileEntry::Type::submodule:
     case FileEntry::Type::other:
@@ -415,7 +418,12 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       all.push_back(file_diagnostic(entry.path, "not-promoted", c.reason));
       break;
     case Role::unexpected:
-      all.push_back(file_diagnostic(entry.path, "unexpected-file", c.reason));
+      if (entry.type == FileEntry::Type::symlink) {
+        // A link in a content folder is a link first, whatever it is named.
+        all.push_back(symlink_diagnostic(entry.path));
+      } else {
+        all.push_back(file_diagnostic(entry.path, "unexpected-file", c.reason));
+      }
       break;
     }
   }

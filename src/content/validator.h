@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "content/diagnostic.h"
@@ -12,6 +14,29 @@ namespace envflow::content {
 
 class SchemaSet;
 
+// Bump whenever what a file's own checks report, or what its summary holds,
+// changes: cached results of other versions are then never used.
+inline constexpr int k_validator_version = 1;
+
+// Where validation keeps per-file results between runs (core::DiskCache keeps
+// them under the git dir). A result is an encoded FileSummary (see
+// content/summary.h) keyed by the file's blob id and path. `find` and
+// `insert` may be called from several threads at once.
+class ResultCache {
+public:
+  virtual ~ResultCache() = default;
+  // Start a run. `context` names everything besides a file's path and bytes
+  // that shapes its result (validator version, schema digest, options):
+  // entries stored under another context are never returned.
+  virtual void open(const std::string& context) = 0;
+  // The result stored for blob `id` (40 hex digits) at `path`, if any.
+  virtual std::optional<std::string> find(std::string_view id, std::string_view path) = 0;
+  virtual void insert(std::string_view id, std::string_view path, std::string result) = 0;
+  // End the run: keep what was inserted. A cache that cannot be written is
+  // skipped silently; validation never fails because of its cache.
+  virtual void close() noexcept = 0;
+};
+
 struct ValidateOptions {
   std::uint64_t max_file_size = 1024 * 1024;
   // Which content the snapshot holds: a promoted branch refuses local kinds
@@ -20,18 +45,37 @@ struct ValidateOptions {
   // Report only diagnostics of these paths (files or folders); empty: all.
   // The whole snapshot is still read, so references are checked across it.
   std::vector<std::string> only;
+  // Per-file results to reuse and fill; nullptr: the process default
+  // (set_default_cache), which is none unless the program installs one.
+  ResultCache* cache = nullptr;
+  // Threads for the per-file checks; 0: $ENVFLOW_THREADS, else one per core.
+  unsigned threads = 0;
 };
 
 struct ValidationReport {
   std::vector<Diagnostic> diagnostics; // sorted
   std::size_t files = 0;               // content files checked
+  std::size_t cached = 0;              // of those, how many came from the cache
   bool ok() const;
 };
 
 // Validate every content file of `source`: file guards (symlink, binary,
 // size, not YAML), YAML, kind/name, schema, secrets, variable defaults,
 // then references across files.
+//
+// Each file's checks give a FileSummary (its diagnostics and its references,
+// see content/summary.h), computed on several threads or taken from the
+// cache by blob id; the references are then checked across the snapshot
+// from those summaries. The report is the same whichever way a summary came.
 ValidationReport validate(FileSource& source, const ValidateOptions& options,
                           const SchemaSet& schemas);
+
+// The cache `validate` uses when ValidateOptions::cache is null; nullptr
+// (the initial value) means none. The cache must outlive every validation.
+void set_default_cache(ResultCache* cache);
+ResultCache* default_cache();
+
+// The context `validate` opens `options.cache` with for `schemas`.
+std::string cache_context(const ValidateOptions& options, const SchemaSet& schemas);
 
 } // namespace envflow::content
