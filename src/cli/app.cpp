@@ -96,6 +96,7 @@ const std::vector<Command>& commands() {
       {"setup", "Make a clone fetch and push every refs/envflow/* ref", setup_setup},
       {"install-hooks", "Install envflow's git hooks into a repository", setup_install_hooks},
       {"hook", "Run a git hook (called by the scripts in hooks/)", setup_hook},
+      {"cache", "Clear or inspect the cache of validation results", setup_cache},
   };
   return table;
 }

@@ -55,5 +55,6 @@ Runner setup_config(CLI::App& app, Globals& globals);
 Runner setup_setup(CLI::App& app, Globals& globals);
 Runner setup_hotfix(CLI::App& app, Globals& globals);
 Runner setup_backport(CLI::App& app, Globals& globals);
+Runner setup_cache(CLI::App& app, Globals& globals);
 
 } // namespace envflow::cli

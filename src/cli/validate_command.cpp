@@ -3,6 +3,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/cache.h"
 #include "core/workspace.h"
 #include "git/repo.h"
 
@@ -13,6 +14,7 @@ namespace {
 struct ValidateArgs {
   std::vector<std::string> paths;
   std::string rev;
+  bool no_cache = false;
 };
 
 // Print a report in the chosen format; exit 0 when valid, 1 otherwise.
@@ -52,7 +54,12 @@ Runner setup_validate(CLI::App& app, Globals& globals) {
                  "Validate this commit's tree from the object database (works in bare "
                  "repositories)")
       ->option_text("REV");
+  app.add_flag("--no-cache", args->no_cache,
+               "Check every file afresh: neither read nor write the cache of results");
   return [args, &globals] {
+    if (args->no_cache) {
+      core::use_repository_cache(core::CacheMode::off);
+    }
     const git::Repository repo = git::Repository::open(".");
     const content::ValidationReport result =
         args->rev.empty() ? core::validate_worktree(repo, args->paths)

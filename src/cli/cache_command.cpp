@@ -1,0 +1,58 @@
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/output.h"
+#include "core/cache.h"
+#include "git/repo.h"
+
+namespace envflow::cli {
+
+namespace {
+
+struct CacheArgs {
+  std::string which;
+};
+
+} // namespace
+
+Runner setup_cache(CLI::App& app, Globals& globals) {
+  // The command table sets up every command before parsing, so this runs in
+  // every envflow process: every validation it makes (validate, sync,
+  // hooks) reuses per-file results from the repository's cache. Nothing is
+  // opened until a validation starts. `validate --no-cache` and
+  // ENVFLOW_NO_CACHE=1 turn it off.
+  core::use_repository_cache(core::CacheMode::on);
+
+  auto args = std::make_shared<CacheArgs>();
+  app.require_subcommand(1);
+  CLI::App* clear = app.add_subcommand("clear", "Remove every cached validation result");
+  CLI::App* info = app.add_subcommand("info", "Where the cache is and how big it is");
+  clear->callback([args] { args->which = "clear"; });
+  info->callback([args] { args->which = "info"; });
+
+  return [args, &globals]() -> int {
+    const git::Repository repo = git::Repository::open(".");
+    if (args->which == "clear") {
+      const std::size_t removed = core::clear_cache(repo);
+      if (globals.format == Format::json) {
+        print_json({{"dir", core::cache_dir(repo)}, {"removed", removed}});
+      } else {
+        std::printf("cleared %s (%zu file%s removed)\n", core::cache_dir(repo).c_str(), removed,
+                    removed == 1 ? "" : "s");
+      }
+      return 0;
+    }
+    const core::CacheUsage usage = core::cache_usage(repo);
+    if (globals.format == Format::json) {
+      print_json({{"dir", usage.dir}, {"files", usage.files}, {"bytes", usage.bytes}});
+    } else {
+      std::printf("%s: %zu file%s, %.1f MiB\n", usage.dir.c_str(), usage.files,
+                  usage.files == 1 ? "" : "s",
+                  static_cast<double>(usage.bytes) / (1024.0 * 1024.0));
+    }
+    return 0;
+  };
+}
+
+} // namespace envflow::cli
