@@ -11,6 +11,8 @@
 #include "content/schema.h"
 #include "content/validator.h"
 #include "content/variables.h"
+#include "core/backport.h"
+#include "core/diff.h"
 #include "core/overrides.h"
 #include "core/release.h"
 #include "core/sources.h"
@@ -877,6 +879,83 @@ bool mentions(const AuditRecord& record, const std::string& ref) {
                      [&](const RefMove& m) { return m.ref == ref; });
 }
 
+// A hotfix pushed straight onto the last environment (not through
+// `envflow hotfix finish`, which stores its issue with the push) gets its
+// back-port issue here, so no hotfix goes untracked.
+void open_pushed_hotfix_backports(git::Repository& repo, const PipelineConfig& config,
+                                  const std::vector<RefMove>& updates, const Pusher& pusher,
+                                  PushRecord& result) {
+  const Environment& last = config.last();
+  const Environment& previous = config.environments[config.environments.size() - 2];
+  for (const auto& move : updates) {
+    if (move.ref != k_heads + last.branch || is_zero(move.old_id) || is_zero(move.new_id)) {
+      continue;
+    }
+    const auto previous_head = repo.ref_target(k_heads + previous.branch);
+    if (previous_head && repo.is_ancestor(move.new_id, *previous_head)) {
+      continue; // a promotion, not a hotfix
+    }
+    std::vector<std::string> commits = repo.commits_between(move.old_id, move.new_id);
+    std::reverse(commits.begin(), commits.end()); // oldest first
+    const std::string actor = pusher.name.empty() ? std::string("unknown") : pusher.name;
+    for (int attempt = 1; attempt <= 20; ++attempt) {
+      const auto head = repo.ref_target("refs/envflow/backports");
+      const std::vector<BackportIssue> issues = read_backports(repo);
+      const bool tracked = std::any_of(issues.begin(), issues.end(), [&](const BackportIssue& b) {
+        return std::all_of(commits.begin(), commits.end(), [&](const std::string& c) {
+          return std::find(b.commits.begin(), b.commits.end(), c) != b.commits.end();
+        });
+      });
+      if (tracked) {
+        break;
+      }
+      BackportIssue issue;
+      for (const auto& existing : issues) {
+        issue.id = std::max(issue.id, existing.id);
+      }
+      issue.id += 1;
+      issue.hotfix = "push";
+      issue.commits = commits;
+      for (const auto& item : semantic_diff(repo, move.old_id, move.new_id).items) {
+        issue.changes.push_back(BackportChange{item.path, item.kind, item.name,
+                                               std::string(change_name(item.change)),
+                                               item.fields});
+      }
+      issue.summary = repo.commit(move.new_id).summary;
+      issue.environment = last.name;
+      issue.target = config.first().name;
+      issue.opened_by = actor;
+      issue.opened_at = now();
+      for (const auto& release : list_releases(repo)) {
+        if (release.commit == move.new_id) {
+          issue.hotfix_tag = release.tag;
+        }
+      }
+      AuditRecord record;
+      record.op = "backport-open";
+      record.env = last.name;
+      record.actor = actor;
+      record.commit = move.new_id;
+      record.note = "back-port issue " + std::to_string(issue.id) + " for a hotfix pushed to " +
+                    last.name;
+      try {
+        commit_with_audit(repo,
+                          {stage_backports(repo, head, {issue},
+                                           "open back-port issue " + std::to_string(issue.id) +
+                                               " for a pushed hotfix\n",
+                                           actor)},
+                          record);
+        result.notes.push_back("back-port issue " + std::to_string(issue.id) +
+                               " opened: bring the hotfix into " + config.first().name +
+                               " with envflow backport apply " + std::to_string(issue.id));
+        break;
+      } catch (const git::RefConflict&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
+      }
+    }
+  }
+}
+
 } // namespace
 
 PushRecord record_push(git::Repository& repo, const std::vector<RefMove>& updates,
@@ -977,6 +1056,7 @@ PushRecord record_push(git::Repository& repo, const std::vector<RefMove>& update
     }
   }
   result.appended = std::move(records);
+  open_pushed_hotfix_backports(repo, *config, updates, pusher, result);
   return result;
 }
 

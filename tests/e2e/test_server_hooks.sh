@@ -304,8 +304,15 @@ push_as hank origin hotfix/tone:production
 expect_rc 0
 expect_err "remote: envflow: production: hotfix of 1 commit(s) by hank"
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$HOT" "server production after the hotfix"
-expect_eq "$(newest_record | grep '^note:')" "note: hotfix on production (pusher from REMOTE_USER)" \
-  "the hotfix record"
+expect_eq "$(git -C "$SRV" log -1 --skip=1 --format=%B refs/envflow/audit | grep '^note:')" \
+  "note: hotfix on production (pusher from REMOTE_USER)" "the hotfix record"
+# A hotfix pushed by hand is tracked like one from `envflow hotfix finish`.
+expect_eq "$(newest_record | grep '^op:')" "op: backport-open" "the back-port record"
+expect_err "remote: envflow: back-port issue 1 opened"
+run git -C "$SRV" show refs/envflow/backports:1.yaml
+expect_rc 0
+expect_out "$HOT"
+expect_out 'status: open'
 git -C "$W" checkout -q dev
 refresh
 
