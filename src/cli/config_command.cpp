@@ -89,6 +89,7 @@ Runner setup_config(CLI::App& app, Globals& globals) {
     } else if (!file->empty()) {
       text = read_text(*file);
     } else {
+      const auto started_at = repo.ref_target(core::k_config_ref);
       const std::string path = repo.git_dir() + "envflow/envflow.yaml.edit";
       std::filesystem::create_directories(repo.git_dir() + "envflow");
       {
@@ -102,7 +103,7 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       }
       text = read_text(path);
       try {
-        if (!core::write_config(repo, text, actor)) {
+        if (!core::write_config(repo, text, actor, started_at)) {
           std::printf("no change\n");
           return 0;
         }

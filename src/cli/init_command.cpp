@@ -27,7 +27,8 @@ Runner setup_init(CLI::App& app, Globals& globals) {
                   {"adopted", result.adopted},
                   {"environments", options->envs},
                   {"actor", result.actor},
-                  {"hooks", result.hooks}});
+                  {"hooks", result.hooks},
+                  {"warnings", result.warnings}});
       return 0;
     }
     std::printf("%s envflow repository in %s\n",
@@ -39,6 +40,9 @@ Runner setup_init(CLI::App& app, Globals& globals) {
                 result.actor.c_str());
     if (!result.hooks.empty()) {
       std::printf("  hooks         %s\n", util::join(result.hooks, ", ").c_str());
+    }
+    for (const auto& warning : result.warnings) {
+      std::fprintf(stderr, "envflow: warning: %s\n", warning.c_str());
     }
     std::printf("\nNext:\n");
     std::printf("  edit content on %s, then   envflow validate && git commit\n",

@@ -624,17 +624,19 @@ std::string update_checked_out(git::Repository& repo, const std::string& branch,
 BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& config, int id,
                                    const std::string& actor) {
   const Environment& first = config.first();
-  const std::vector<BackportIssue> refreshed = refresh_backports(repo, config, actor);
-  BackportApplyResult result;
-  result.branch = first.branch;
-  result.issue = find_backport(refreshed, id);
-  if (!result.issue.is_open()) {
-    result.already = true;
-    return result;
-  }
+  // Read-only until every check has passed: a refusal must change nothing.
   if (!config.member(actor, first.write)) {
     throw util::Refused(actor + " may not write to " + first.name + " (groups: " +
                         util::join(first.write, ", ") + "), so cannot back-port into it");
+  }
+  const std::vector<BackportIssue> effective = effective_backports(repo, config);
+  BackportApplyResult result;
+  result.branch = first.branch;
+  result.issue = find_backport(effective, id);
+  if (!result.issue.is_open()) {
+    refresh_backports(repo, config, actor); // record the closure it already has
+    result.already = true;
+    return result;
   }
   // Read every ref once: the transaction compares and swaps against these.
   const auto backports_head = repo.ref_target(k_backports_ref);

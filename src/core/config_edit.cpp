@@ -68,8 +68,14 @@ bool put_config_file(git::Repository& repo, const std::string& name, const std::
   return true;
 }
 
-bool write_config(git::Repository& repo, const std::string& text, const std::string& actor) {
+bool write_config(git::Repository& repo, const std::string& text, const std::string& actor,
+                  const std::optional<std::string>& expected) {
   const auto head = repo.ref_target(k_config_ref);
+  if (expected && head != expected) {
+    throw util::Refused("the pipeline config changed while you were editing it (now at " +
+                        head.value_or("nothing").substr(0, 7) +
+                        "); run envflow config edit again on the new version");
+  }
   const PipelineConfig current = require_config(repo);
   require_admin(current, actor);
   std::vector<content::Diagnostic> problems;

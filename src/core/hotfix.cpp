@@ -144,6 +144,7 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
   }
   result.commit = *hotfix;
   const auto backports_head = repo.ref_target(k_backports_ref);
+  const auto live_at_start = repo.ref_target(k_live_ref);
   const std::vector<BackportIssue> issues = read_backports(repo);
 
   if (!repo.is_bare() && repo.head_branch() == result.branch) {
@@ -236,6 +237,7 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
   request.sign = !options.no_sign;
   request.hotfix = true;
   request.actor = options.actor;
+  request.expected_live = live_at_start;
   for (const auto& r : list_releases(repo)) {
     if (r.live) {
       result.previous_live = r.tag;

@@ -64,7 +64,24 @@ void check_environment_names(const std::vector<std::string>& envs) {
 InitResult init_repository(const InitOptions& options) {
   check_environment_names(options.envs);
   bool existed = false;
+  const fs::path dir = fs::absolute(options.dir.empty() ? "." : options.dir);
+  const bool dir_existed = fs::exists(dir);
   git::Repository repo = open_or_create(options, existed);
+  // A refusal must leave no trace: remove what this run created if it fails
+  // before the refs are written.
+  // (Never an existing folder's own files: only a .git made here, or a
+  // folder made here.)
+  bool keep = existed || (dir_existed && options.bare);
+  struct Cleanup {
+    const bool& keep;
+    fs::path path;
+    ~Cleanup() {
+      if (!keep) {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+      }
+    }
+  } cleanup{keep, dir_existed ? dir / ".git" : dir};
   InitResult result;
   result.root = repo.is_bare() ? repo.git_dir() : repo.workdir();
   if (result.root.size() > 1 && result.root.back() == '/') {
@@ -172,6 +189,7 @@ InitResult init_repository(const InitOptions& options) {
   record.op = "init";
   record.actor = result.actor;
   record.note = "environments: " + util::join(options.envs, ", ");
+  keep = true; // from here on the repository is (being) made for real
   try {
     commit_with_audit(repo, updates, record);
   } catch (const git::RefConflict& conflict) {
@@ -184,7 +202,14 @@ InitResult init_repository(const InitOptions& options) {
     if (repo.head_branch() != options.envs.front() || head != std::optional<std::string>(commit)) {
       repo.checkout_branch(options.envs.front(), head ? *head : "");
     }
-    result.hooks = install_client_hooks(repo);
+    // The repository is complete at this point: a hook that cannot be
+    // installed is a warning, not a refusal of what already happened.
+    try {
+      result.hooks = install_client_hooks(repo);
+    } catch (const util::Error& e) {
+      result.warnings.push_back(std::string("pre-commit hook not installed: ") + e.what() +
+                                "; fix it and run envflow install-hooks");
+    }
   }
   return result;
 }

@@ -20,6 +20,7 @@ struct InitResult {
   std::string commit;                 // commit every environment branch points at
   bool adopted = false;               // existing content kept instead of the starter
   std::vector<std::string> hooks;     // hook files installed
+  std::vector<std::string> warnings;  // what did not stop init but needs a look
   std::string actor;
 };
 

@@ -1,5 +1,7 @@
 #include "core/overrides.h"
 
+#include "content/secrets.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -351,6 +353,18 @@ OverrideChange set_override(git::Repository& repo, const PipelineConfig& config,
                         "): " + problem);
   }
 
+  // Values land in commits and the audit trail: no literal secret may.
+  {
+    Value holder;
+    holder.type = Value::Type::mapping;
+    holder.members.push_back(content::Entry{name, {1, 1}, value});
+    const auto findings = content::scan_secrets(holder, "envflow var set");
+    if (!findings.empty()) {
+      throw util::Refused("refusing to store " + name + ": " + findings.front().message +
+                          " (overrides are committed and audited; reference a secret with "
+                          "${secrets.NAME} instead)");
+    }
+  }
   const Overrides before = read_overrides(repo, env.name);
   OverrideChange change;
   change.env = env.name;

@@ -347,7 +347,7 @@ PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& con
   prepared.tag_id = repo.write_tag_object(raw);
   prepared.updates.push_back(git::RefUpdate{tag_ref, std::nullopt, prepared.tag_id});
   prepared.updates.push_back(
-      git::RefUpdate{k_live_ref, repo.ref_target(k_live_ref), prepared.tag_id});
+      git::RefUpdate{k_live_ref, request.expected_live, prepared.tag_id});
   return prepared;
 }
 
@@ -420,6 +420,7 @@ PublishResult publish(git::Repository& repo, const PipelineConfig& config,
   request.message = options.message;
   request.sign = !options.no_sign;
   request.actor = options.actor;
+  request.expected_live = live_id;
   const PreparedRelease prepared = prepare_release(repo, config, request);
   AuditRecord record;
   record.op = "publish";

@@ -64,6 +64,9 @@ struct ReleaseRequest {
   bool sign = true;
   bool hotfix = false;
   std::string actor;
+  // refs/envflow/live as the caller read it when the operation began: the
+  // live move is compare-and-swapped against it (nullopt: absent).
+  std::optional<std::string> expected_live;
 };
 
 struct PreparedRelease {

@@ -1,7 +1,9 @@
 #include "git/repo.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
+#include <thread>
 
 #include "git/handle.h"
 #include "util/error.h"
@@ -544,7 +546,16 @@ void Repository::update_refs(const std::vector<RefUpdate>& updates,
   TransactionPtr tx;
   check(git_transaction_new(out(tx), m_impl->get()), "starting ref transaction");
   for (const auto& update : updates) {
-    const int rc = git_transaction_lock_ref(tx.get(), update.name.c_str());
+    // Another envflow (or git) holds the lock only for the moment of its own
+    // transaction: wait for it, with growing pauses, for up to ~5 seconds.
+    int rc = 0;
+    for (int attempt = 0;; ++attempt) {
+      rc = git_transaction_lock_ref(tx.get(), update.name.c_str());
+      if (rc != GIT_ELOCKED || attempt >= 60) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 + attempt * 5, 150)));
+    }
     if (rc == GIT_ELOCKED) {
       throw RefConflict(update.name, update.name + " is locked by another process; run it again");
     }
@@ -573,12 +584,30 @@ void Repository::update_refs(const std::vector<RefUpdate>& updates,
   check(git_transaction_commit(tx.get()), "committing ref transaction");
 }
 
-void Repository::checkout_branch(const std::string& branch) {
+void Repository::checkout_branch(const std::string& branch, const std::string& baseline) {
   const std::string ref = "refs/heads/" + branch;
-  check(git_repository_set_head(m_impl->get(), ref.c_str()), "switching to " + branch);
+  const auto target = ref_target(ref);
+  if (!target) {
+    throw util::IoError("checking out " + branch + ": no such branch");
+  }
+  // Like git: update the working tree and index from what they match now
+  // (HEAD's tree, or `baseline`) to the branch's tree, and only then move
+  // HEAD; the other order would leave the old files staged on the branch.
+  std::string from = baseline;
+  if (from.empty() && !head_unborn()) {
+    from = resolve_commit("HEAD").value_or("");
+  }
   git_checkout_options options = GIT_CHECKOUT_OPTIONS_INIT;
   options.checkout_strategy = GIT_CHECKOUT_SAFE;
-  check(git_checkout_head(m_impl->get(), &options), "checking out " + branch);
+  TreePtr base_tree;
+  if (!from.empty()) {
+    base_tree = m_impl->tree(from);
+    options.baseline = base_tree.get();
+  }
+  const TreePtr tree = m_impl->tree(*target);
+  check(git_checkout_tree(m_impl->get(), reinterpret_cast<const git_object*>(tree.get()), &options),
+        "checking out " + branch);
+  check(git_repository_set_head(m_impl->get(), ref.c_str()), "switching to " + branch);
 }
 
 std::vector<std::string> Repository::dirty_paths() const {

@@ -147,10 +147,6 @@ public:
   // that are not commits are ignored), newest first. What a push brings in.
   std::vector<std::string> commits_excluding(const std::string& to,
                                              const std::vector<std::string>& hidden) const;
-  // Commits reachable from `to` and from none of `hidden` (commit ids; ids
-  // that are not commits are ignored), newest first. What a push brings in.
-  std::vector<std::string> commits_excluding(const std::string& to,
-                                             const std::vector<std::string>& hidden) const;
 
   std::string write_blob(std::string_view data);
   // A tree holding `files` (path -> blob), nested folders created as needed.
