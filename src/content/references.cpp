@@ -1,7 +1,6 @@
 #include "content/references.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "content/kinds.h"
 #include "util/strings.h"
@@ -266,27 +265,72 @@ private:
     }
   }
 
+  // What std::regex R"(\{\{\s*vars\.([^\s}]*)\s*\}\})" finds, leftmost first and
+  // without overlaps, spelled out: this runs on every string of every file.
+  static bool space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  }
+
+  // A reference starting at `at` ("{{"): its end and the name, or npos.
+  static std::size_t match_at(const std::string& text, std::size_t at, std::string& name) {
+    std::size_t i = at + 2;
+    while (i < text.size() && space(text[i])) {
+      ++i;
+    }
+    if (text.compare(i, 5, "vars.") != 0) {
+      return std::string::npos;
+    }
+    i += 5;
+    const std::size_t begin = i;
+    while (i < text.size() && !space(text[i]) && text[i] != '}') {
+      ++i;
+    }
+    name.assign(text, begin, i - begin);
+    while (i < text.size() && space(text[i])) {
+      ++i;
+    }
+    if (text.compare(i, 2, "}}") != 0) {
+      return std::string::npos;
+    }
+    return i + 2;
+  }
+
+  // A variable name: ^[a-z_][a-z0-9_]{0,62}$.
+  static bool variable_name(const std::string& name) {
+    if (name.empty() || name.size() > 63 ||
+        !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) {
+      return false;
+    }
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+  }
+
   void scan(const Value& node) {
-    static const std::regex k_reference(R"(\{\{\s*vars\.([^\s}]*)\s*\}\})");
-    static const std::regex k_name("^[a-z_][a-z0-9_]{0,62}$");
     const std::string& text = node.string;
     if (text.find("vars.") == std::string::npos) {
       return;
     }
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), k_reference);
-         it != std::sregex_iterator(); ++it) {
-      std::string name = (*it)[1].str();
-      if (!std::regex_match(name, k_name)) {
+    std::string name;
+    std::size_t at = text.find("{{");
+    while (at != std::string::npos) {
+      const std::size_t end = match_at(text, at, name);
+      if (end == std::string::npos) {
+        at = text.find("{{", at + 1);
+        continue;
+      }
+      if (!variable_name(name)) {
         finding(node.mark,
-                "'" + it->str() +
+                "'" + text.substr(at, end - at) +
                     "' is not a variable reference: write {{ vars.NAME }} with a "
                     "lowercase variable name",
                 "ref-variable");
-        continue;
+      } else {
+        ReferenceCheck& check = record(ReferenceCheck::Type::variable, node.mark);
+        check.name = name;
+        check.rule = "ref-variable";
       }
-      ReferenceCheck& check = record(ReferenceCheck::Type::variable, node.mark);
-      check.name = std::move(name);
-      check.rule = "ref-variable";
+      at = text.find("{{", end);
     }
   }
 

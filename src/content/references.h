@@ -23,7 +23,9 @@ struct Document {
 struct Catalog {
   std::map<std::string, std::set<std::string>> names; // kind -> names
   std::map<std::string, std::string> variable_types;  // variable name -> type
-  std::set<std::string> files;                        // every file path of the snapshot
+  std::set<std::string> files;                        // file paths of the snapshot: all,
+                                                      // or at least those under knowledge/
+                                                      // (only they can be referred to)
 
   static Catalog from(const std::vector<Document>& documents);
   // Add what `document` declares (its name, a variable's type, an

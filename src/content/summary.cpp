@@ -78,16 +78,18 @@ public:
     return static_cast<std::size_t>(n);
   }
 
-  std::string text() {
+  std::string_view view() {
     const std::uint64_t n = number();
     if (!m_ok || n > m_in.size() - m_pos) {
       m_ok = false;
       return {};
     }
-    std::string value(m_in.substr(m_pos, static_cast<std::size_t>(n)));
+    const std::string_view value = m_in.substr(m_pos, static_cast<std::size_t>(n));
     m_pos += static_cast<std::size_t>(n);
     return value;
   }
+
+  std::string text() { return std::string(view()); }
 
   Mark mark() {
     Mark value;
@@ -235,7 +237,7 @@ std::string encode(const FileSummary& summary, const std::string& path) {
   return out.take();
 }
 
-std::optional<FileSummary> decode(std::string_view bytes, const std::string& path) {
+std::optional<FileSummary> decode(std::string_view bytes, const std::string& path, Part part) {
   Reader in(bytes);
   if (in.byte() != k_format) {
     return std::nullopt;
@@ -272,25 +274,30 @@ std::optional<FileSummary> decode(std::string_view bytes, const std::string& pat
       doc.endpoints.push_back(in.text());
     }
     const std::size_t checks = in.count();
-    doc.checks.reserve(checks);
+    if (part == Part::all) {
+      doc.checks.reserve(checks);
+    }
     for (std::size_t i = 0; i < checks && in.ok(); ++i) {
-      ReferenceCheck check;
       const std::uint8_t type = in.byte();
-      if (type > static_cast<std::uint8_t>(ReferenceCheck::Type::finding)) {
-        return std::nullopt;
-      }
-      check.type = static_cast<ReferenceCheck::Type>(type);
       const std::uint8_t promoted_only = in.byte();
-      if (promoted_only > 1) {
+      if (type > static_cast<std::uint8_t>(ReferenceCheck::Type::finding) || promoted_only > 1) {
         return std::nullopt;
       }
+      if (part == Part::declarations) {
+        in.mark();
+        for (int field = 0; field < 4; ++field) {
+          in.view();
+        }
+        continue;
+      }
+      ReferenceCheck& check = doc.checks.emplace_back();
+      check.type = static_cast<ReferenceCheck::Type>(type);
       check.promoted_only = promoted_only == 1;
       check.mark = in.mark();
       check.target = in.text();
       check.name = in.text();
       check.where = in.text();
       check.rule = in.text();
-      doc.checks.push_back(std::move(check));
     }
     summary.document = std::move(doc);
   }

@@ -63,9 +63,12 @@ struct FileSummary {
 
 // Serialize `summary` (of the file at `path`) to bytes, and back. `decode`
 // returns nullopt on anything malformed (truncated, wrong version, garbage):
-// callers treat that as "not cached".
+// callers treat that as "not cached". With Part::declarations the document's
+// checks are verified but left out (what building a Catalog needs).
+enum class Part { all, declarations };
 std::string encode(const FileSummary& summary, const std::string& path);
-std::optional<FileSummary> decode(std::string_view bytes, const std::string& path);
+std::optional<FileSummary> decode(std::string_view bytes, const std::string& path,
+                                  Part part = Part::all);
 
 // Git's blob id (lowercase hex SHA-1 of "blob <size>\0" + data): the key of
 // a file's results whether it comes from a tree, the index or the working tree.

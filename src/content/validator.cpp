@@ -305,8 +305,15 @@ struct Job {
   const FileEntry* entry = nullptr;
   const KindInfo* kind = nullptr; // null for workspace.yaml
   bool document = false;          // a file of a knowledge base's folder
-  std::string result;             // the encoded FileSummary
+  std::string_view result;        // the encoded FileSummary: `computed`, or the cache's bytes
+  std::string computed;
   bool cached = false;
+
+  void set(std::string bytes) {
+    computed = std::move(bytes);
+    result = computed;
+    cached = false;
+  }
 };
 
 unsigned thread_count(const ValidateOptions& options, std::size_t jobs) {
@@ -405,13 +412,13 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       break;
     case Role::workspace:
       has_workspace = true;
-      jobs.push_back(Job{&entry, nullptr, false, {}, false});
+      jobs.push_back(Job{&entry, nullptr, false, {}, {}, false});
       break;
     case Role::content:
-      jobs.push_back(Job{&entry, c.kind, false, {}, false});
+      jobs.push_back(Job{&entry, c.kind, false, {}, {}, false});
       break;
     case Role::document:
-      jobs.push_back(Job{&entry, c.kind, true, {}, false});
+      jobs.push_back(Job{&entry, c.kind, true, {}, {}, false});
       break;
     case Role::runtime:
     case Role::wrong_scope:
@@ -441,29 +448,32 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
   }
   const FileChecker checker(options, schemas);
   std::mutex read_mutex; // FileSource promises no thread safety: reads are serialized
+  const auto read = [&](const FileEntry& entry) {
+    const std::lock_guard<std::mutex> lock(read_mutex);
+    return source.read(entry);
+  };
   const auto lookup = [&](Job& job, const std::string& id) {
-    if (auto hit = cache->find(id, job.entry->path); hit && decode(*hit, job.entry->path)) {
-      job.result = std::move(*hit);
+    if (auto hit = cache->find(id, job.entry->path)) {
+      job.result = *hit;
       job.cached = true;
       return true;
     }
     return false;
   };
+  const auto compute = [&](Job& job, const std::string& data) {
+    job.set(encode(checker.from_data(*job.entry, data, job.kind, job.document), job.entry->path));
+  };
   const auto check = [&](std::size_t i) {
     Job& job = jobs[i];
     const FileEntry& entry = *job.entry;
     if (auto decided = checker.from_listing(entry)) {
-      job.result = encode(*decided, entry.path);
+      job.set(encode(*decided, entry.path));
       return;
     }
     if (cache != nullptr && !entry.id.empty() && lookup(job, entry.id)) {
       return;
     }
-    std::string data;
-    {
-      const std::lock_guard<std::mutex> lock(read_mutex);
-      data = source.read(entry);
-    }
+    const std::string data = read(entry);
     std::string id = entry.id;
     if (cache != nullptr && id.empty()) {
       id = git_blob_id(data); // a working tree file: key it as git would
@@ -471,36 +481,42 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
         return;
       }
     }
-    job.result = encode(checker.from_data(entry, data, job.kind, job.document), entry.path);
+    compute(job, data);
     if (cache != nullptr) {
-      cache->insert(id, entry.path, job.result);
+      cache->insert(id, entry.path, job.computed);
     }
   };
-  try {
-    parallel_for(jobs.size(), thread_count(options, jobs.size()), check);
-  } catch (...) {
-    if (cache != nullptr) {
-      cache->close();
+  // The cache's bytes are used until the references are checked.
+  struct Closer {
+    ResultCache* cache;
+    ~Closer() {
+      if (cache != nullptr) {
+        cache->close();
+      }
     }
-    throw;
-  }
-  if (cache != nullptr) {
-    cache->close();
-  }
+  } closer{cache};
+  parallel_for(jobs.size(), thread_count(options, jobs.size()), check);
 
-  // References across files, from the summaries alone.
+  // References across files, from the summaries alone. Only files under
+  // knowledge/ can be named by one (see the reference check).
   Catalog catalog;
   for (const auto& entry : entries) {
-    catalog.files.insert(catalog.files.end(), entry.path);
+    if (util::starts_with(entry.path, "knowledge/")) {
+      catalog.files.insert(catalog.files.end(), entry.path);
+    }
   }
   std::vector<std::size_t> documents;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     Job& job = jobs[i];
-    report.cached += job.cached ? 1 : 0;
-    std::optional<FileSummary> summary = decode(job.result, job.entry->path);
-    if (!summary) {
-      throw std::logic_error("validate: a summary of " + job.entry->path + " does not decode");
+    std::optional<FileSummary> summary = decode(job.result, job.entry->path, Part::declarations);
+    if (!summary && job.cached) {
+      compute(job, read(*job.entry)); // a damaged cache entry: check the file again
+      summary = decode(job.result, job.entry->path, Part::declarations);
     }
+    if (!summary) {
+      throw std::logic_error("validate: the summary of " + job.entry->path + " does not decode");
+    }
+    report.cached += job.cached ? 1 : 0;
     for (auto& d : summary->diagnostics) {
       all.push_back(std::move(d));
     }

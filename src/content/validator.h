@@ -29,8 +29,9 @@ public:
   // that shapes its result (validator version, schema digest, options):
   // entries stored under another context are never returned.
   virtual void open(const std::string& context) = 0;
-  // The result stored for blob `id` (40 hex digits) at `path`, if any.
-  virtual std::optional<std::string> find(std::string_view id, std::string_view path) = 0;
+  // The result stored for blob `id` (40 hex digits) at `path`, if any; the
+  // bytes stay valid until close().
+  virtual std::optional<std::string_view> find(std::string_view id, std::string_view path) = 0;
   virtual void insert(std::string_view id, std::string_view path, std::string result) = 0;
   // End the run: keep what was inserted. A cache that cannot be written is
   // skipped silently; validation never fails because of its cache.

@@ -413,7 +413,7 @@ DiskCache::~DiskCache() { close(); }
 
 void DiskCache::open(const std::string& context) { m_impl->open(context); }
 
-std::optional<std::string> DiskCache::find(std::string_view id, std::string_view path) {
+std::optional<std::string_view> DiskCache::find(std::string_view id, std::string_view path) {
   std::string key = raw_id(id);
   if (key.empty() || !m_impl->opened) {
     return std::nullopt;
@@ -426,7 +426,7 @@ std::optional<std::string> DiskCache::find(std::string_view id, std::string_view
   }
   ++m_impl->hits;
   m_impl->used[it->second].store(true, std::memory_order_relaxed);
-  return std::string(m_impl->result_of(m_impl->slots[it->second]));
+  return m_impl->result_of(m_impl->slots[it->second]);
 }
 
 void DiskCache::insert(std::string_view id, std::string_view path, std::string result) {
@@ -520,7 +520,7 @@ public:
     }
   }
 
-  std::optional<std::string> find(std::string_view id, std::string_view path) override {
+  std::optional<std::string_view> find(std::string_view id, std::string_view path) override {
     return m_disk ? m_disk->find(id, path) : std::nullopt;
   }
 

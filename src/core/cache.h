@@ -45,7 +45,7 @@ public:
   DiskCache& operator=(const DiskCache&) = delete;
 
   void open(const std::string& context) override;
-  std::optional<std::string> find(std::string_view id, std::string_view path) override;
+  std::optional<std::string_view> find(std::string_view id, std::string_view path) override;
   void insert(std::string_view id, std::string_view path, std::string result) override;
   void close() noexcept override;
 

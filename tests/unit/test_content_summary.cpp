@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
+#include "content/references.h"
 #include "content/schema.h"
 #include "content/source.h"
 #include "content/summary.h"
@@ -282,6 +284,50 @@ TEST_CASE("content::git_blob_id") {
   CHECK(envflow::content::git_blob_id("") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
   CHECK(envflow::content::sha1_hex(std::string(200, 'a')) ==
         "e61cfffe0d9195a525fc6cf06ca2d77119c24a40");
+}
+
+TEST_CASE("content::summarize finds {{ vars.X }} as the regex does") {
+  // The reference the scanner replaced, applied to random strings.
+  static const std::regex k_reference(R"(\{\{\s*vars\.([^\s}]*)\s*\}\})");
+  static const std::regex k_name("^[a-z_][a-z0-9_]{0,62}$");
+  const std::string alphabet = "{{}} \tvars.x_A-9";
+  Lcg rng(42);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = "vars.";
+    const std::size_t length = rng.below(40);
+    for (std::size_t i = 0; i < length; ++i) {
+      text.insert(rng.below(text.size() + 1), 1, alphabet[rng.below(alphabet.size())]);
+    }
+    if (round % 3 == 0) {
+      text += " {{ vars." + std::string(rng.below(70), 'a') + " }}";
+    }
+    std::vector<std::string> expected;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), k_reference);
+         it != std::sregex_iterator(); ++it) {
+      const std::string name = (*it)[1].str();
+      expected.push_back(std::regex_match(name, k_name) ? "var " + name : "bad " + it->str());
+    }
+    envflow::content::Value root;
+    root.type = envflow::content::Value::Type::mapping;
+    envflow::content::Entry entry;
+    entry.key = "text";
+    entry.value.type = envflow::content::Value::Type::string;
+    entry.value.string = text;
+    root.members.push_back(entry);
+    const auto summary =
+        envflow::content::summarize(envflow::content::Document{"agents/a.yaml", "Agent", "a", &root});
+    std::vector<std::string> actual;
+    for (const auto& check : summary.checks) {
+      if (check.type == envflow::content::ReferenceCheck::Type::variable) {
+        actual.push_back("var " + check.name);
+      } else {
+        const auto quote = check.where.find('\'', 1);
+        actual.push_back("bad " + check.where.substr(1, quote - 1));
+      }
+    }
+    INFO("text: " << text);
+    CHECK(actual == expected);
+  }
 }
 
 TEST_CASE("content::encode and decode") {
