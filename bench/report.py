@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""Turn bench/run.sh's results into a table and docs/performance.md.
+
+    report.py RESULTS_DIR OUT.md
+
+RESULTS_DIR holds hyperfine exports NAME@SIZE.json, peak memory NAME@SIZE.mem
+(KiB) and machine.txt. The part of OUT.md between the markers
+"<!-- bench:begin -->" and "<!-- bench:end -->" is replaced; the rest (the
+analysis written by hand) is kept. A new file gets both.
+"""
+import json
+import os
+import sys
+
+BEGIN = "<!-- bench:begin -->"
+END = "<!-- bench:end -->"
+
+ROWS = [
+    ("validate-cold", "envflow validate --rev dev, cold (cache cleared; all cores)"),
+    ("validate-cold-1thread", "  same, one thread (ENVFLOW_THREADS=1; 1 run)"),
+    ("validate-warm", "envflow validate --rev dev, warm (nothing changed)"),
+    ("validate-worktree-warm", "envflow validate (working tree), warm"),
+    ("push-10", "git push of 10 changed files, hooks installed (warm server cache)"),
+    ("push-10-nocache", "  same, ENVFLOW_NO_CACHE=1 (1 run)"),
+    ("hook-10", "envflow hook pre-receive alone, 10 changed files"),
+    ("status", "envflow status (1 commit of 10 files waiting)"),
+    ("sync", "envflow sync dev (1 commit of 10 files)"),
+    ("peer-ajv", "peer: ajv + js-yaml (node), same schemas"),
+    ("peer-jsonschema", "peer: python-jsonschema + yaml.CSafeLoader"),
+    ("floor-cat", "floor: cat of every file"),
+    ("floor-yaml-cpp", "floor: yaml-cpp event parser alone, one thread, .yaml files"),
+]
+
+
+def load(results):
+    times, memory = {}, {}
+    for name in os.listdir(results):
+        stem, ext = os.path.splitext(name)
+        if "@" not in stem:
+            continue
+        bench, size = stem.split("@")
+        path = os.path.join(results, name)
+        if ext == ".json":
+            with open(path) as f:
+                r = json.load(f)["results"][0]
+            times[(bench, int(size))] = {
+                "median": r["median"], "min": r["min"], "max": r["max"],
+                "user": r["user"], "system": r["system"], "runs": len(r["times"]),
+            }
+        elif ext == ".mem":
+            with open(path) as f:
+                text = f.read().strip()
+            if text.isdigit():
+                memory[(bench, int(size))] = int(text)
+    machine = {}
+    with open(os.path.join(results, "machine.txt")) as f:
+        for line in f:
+            key, _, value = line.partition(": ")
+            machine[key] = value.strip()
+    return times, memory, machine
+
+
+def ms(seconds):
+    if seconds is None:
+        return "–"
+    return f"{seconds * 1000:,.0f} ms" if seconds >= 0.0995 else f"{seconds * 1000:.1f} ms"
+
+
+def table(times, memory, sizes):
+    head = "| what | " + " | ".join(f"{n:,} files" for n in sizes) + " |"
+    lines = [head, "|---" * (len(sizes) + 1) + "|"]
+    for bench, label in ROWS:
+        cells = []
+        for n in sizes:
+            t = times.get((bench, n))
+            if t is None:
+                cells.append("–")
+                continue
+            cell = f"{ms(t['median'])} (cpu {ms(t['user'] + t['system'])})"
+            m = memory.get((bench, n))
+            if m:
+                cell += f", {m / 1024:.0f} MB"
+            cells.append(cell)
+        if any(c != "–" for c in cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def verdict(ok, text):
+    return ("**met**" if ok else "**missed**") + " — " + text
+
+
+def targets(times, memory, machine):
+    cores = int(machine.get("nproc", "1"))
+    n = 10000
+    out = []
+
+    def med(bench, size=n):
+        t = times.get((bench, size))
+        return t["median"] if t else None
+
+    cold, warm = med("validate-cold"), med("validate-warm")
+    ajv, pyjs, parse = med("peer-ajv"), med("peer-jsonschema"), med("floor-yaml-cpp")
+    if cold and ajv:
+        out.append(("cold full validation faster than ajv + js-yaml (10,000 files)",
+                    verdict(cold < ajv, f"{ms(cold)} vs {ms(ajv)}: {cold / ajv:.2f}× ajv's time")))
+    if cold and pyjs:
+        out.append(("cold at least 5× faster than python-jsonschema",
+                    verdict(pyjs / cold >= 5, f"{pyjs / cold:.1f}× faster ({ms(cold)} vs {ms(pyjs)})")))
+    if cold and parse:
+        bound = 1.5 * parse / cores
+        out.append((f"cold within 1.5× of yaml-cpp parse-only / {cores} cores",
+                    verdict(cold <= bound, f"{ms(cold)} vs bound {ms(bound)} "
+                            f"(parse-only {ms(parse)}): {cold / (parse / cores):.2f}× parse/cores")))
+    if warm and ajv:
+        out.append(("warm full validation at least 20× faster than ajv + js-yaml",
+                    verdict(ajv / warm >= 20, f"{ajv / warm:.1f}× faster ({ms(warm)} vs {ms(ajv)})")))
+    for bench, what in (("push-10", "git push of 10 changed files"),
+                        ("hook-10", "pre-receive hook alone, 10 changed files")):
+        t = med(bench)
+        if t and cold:
+            out.append((f"{what}: under 100 ms and under 5% of cold full validation",
+                        verdict(t < 0.1 and t < 0.05 * cold,
+                                f"{ms(t)}, {100 * t / cold:.1f}% of cold")))
+    for bench in ("status", "sync"):
+        small, large = med(bench, 1000), med(bench, 100000)
+        if small and large:
+            out.append((f"{bench} on 100,000 files within 2× of 1,000 files",
+                        verdict(large <= 2 * small, f"{ms(large)} vs {ms(small)}: "
+                                f"{large / small:.1f}×")))
+    m = memory.get(("validate-cold", 100000))
+    if m:
+        out.append(("peak memory validating 100,000 files under 200 MB",
+                    verdict(m / 1024 < 200, f"{m / 1024:.0f} MB (cold, no cache); warm "
+                            f"{memory.get(('validate-warm', 100000), 0) / 1024:.0f} MB")))
+    return out
+
+
+def main():
+    results, out_path = sys.argv[1:3]
+    times, memory, machine = load(results)
+    sizes = sorted({n for (_, n) in times})
+    lines = [BEGIN, "", "## Measured", ""]
+    lines.append(f"Run of {machine.get('date', '?')} by `bench/run.sh` "
+                 f"({machine.get('runs', '?')} runs each unless noted; 3 on 100,000 files).")
+    lines.append("")
+    lines.append(f"- machine: {machine.get('nproc', '?')} cores, {machine.get('cpu', '?')}, "
+                 f"{machine.get('memory', '?')} RAM")
+    for key in [k for k in machine if k.startswith("uptime")]:
+        lines.append(f"- {key.replace('_', ' ')}: `{machine[key]}`")
+    for key in ("envflow", "yaml-cpp", "node", "python", "hyperfine"):
+        lines.append(f"- {key}: {machine.get(key, '?')}")
+    lines += ["", "Medians (wall clock), with the CPU time (user + system, mean) of the "
+              "same runs and, where measured, the peak resident memory of one run:", ""]
+    lines.append(table(times, memory, sizes))
+    lines += ["", "## Targets (issue 6), from this run", "", "| target | result |", "|---|---|"]
+    for what, result in targets(times, memory, machine):
+        lines.append(f"| {what} | {result} |")
+    lines += ["", END]
+    block = "\n".join(lines)
+    print(block)
+    if os.path.exists(out_path):
+        with open(out_path) as f:
+            text = f.read()
+        if BEGIN in text and END in text:
+            text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+    else:
+        text = "# Performance\n\n" + block + "\n"
+    with open(out_path, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
