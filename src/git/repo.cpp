@@ -705,4 +705,44 @@ void Repository::checkout_commit_over(const std::string& commit, const std::stri
         "checking out " + commit);
 }
 
+std::vector<TreeEntry> Repository::list_tree_ids(const std::string& commit_or_tree) const {
+  std::vector<TreeEntry> entries;
+  std::string path;
+  std::function<void(const git_tree*)> walk = [&](const git_tree* tree) {
+    const std::size_t prefix = path.size();
+    const size_t count = git_tree_entrycount(tree);
+    for (size_t i = 0; i < count; ++i) {
+      const git_tree_entry* entry = git_tree_entry_byindex(tree, i);
+      path.resize(prefix);
+      path += git_tree_entry_name(entry);
+      const Mode mode = mode_of(git_tree_entry_filemode(entry));
+      if (mode == Mode::tree) {
+        TreePtr sub;
+        check(git_tree_lookup(out(sub), m_impl->get(), git_tree_entry_id(entry)),
+              "reading tree " + path);
+        path += '/';
+        walk(sub.get());
+        continue;
+      }
+      entries.push_back(TreeEntry{path, mode, to_hex(*git_tree_entry_id(entry)), 0});
+    }
+    path.resize(prefix);
+  };
+  const TreePtr root = m_impl->tree(commit_or_tree);
+  walk(root.get());
+  std::sort(entries.begin(), entries.end(),
+            [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  return entries;
+}
+
+std::uint64_t Repository::blob_size(const std::string& id) const {
+  OdbPtr odb;
+  check(git_repository_odb(out(odb), m_impl->get()), "opening object database");
+  const git_oid oid = from_hex(id);
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  check(git_odb_read_header(&size, &type, odb.get(), &oid), "reading blob " + id);
+  return size;
+}
+
 } // namespace envflow::git

@@ -192,6 +192,15 @@ public:
   // naming the conflict and changes nothing). Moves no reference.
   void checkout_commit_over(const std::string& commit, const std::string& baseline);
 
+  // Every file of a tree like list_tree, but without sizes (TreeEntry::size
+  // is 0): only tree objects are read, never a blob's header, which on
+  // 100,000 files is most of list_tree's time. For callers that read the
+  // blobs they need anyway (a size guard can check what `read_blob` returns,
+  // or ask blob_size for the few it needs).
+  std::vector<TreeEntry> list_tree_ids(const std::string& commit_or_tree) const;
+  // The size of blob `id` from its object header (the content is not inflated).
+  std::uint64_t blob_size(const std::string& id) const;
+
 private:
   struct Impl;
   explicit Repository(std::unique_ptr<Impl> impl);
