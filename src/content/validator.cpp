@@ -150,11 +150,7 @@ public:
       break;
     }
     if (entry.size > m_options.max_file_size) {
-      summary.diagnostics.push_back(file_diagnostic(
-          entry.path, "file-too-large",
-          "file is " + human_size(entry.size) + ", over the " +
-              human_size(m_options.max_file_size) +
-              " limit; split it, or raise validation.max_file_size in envflow.yaml"));
+      summary.diagnostics.push_back(too_large(entry.path, entry.size));
       return summary;
     }
     return std::nullopt;
@@ -173,12 +169,20 @@ public:
   }
 
 private:
+  Diagnostic too_large(const std::string& path, std::uint64_t size) const {
+    return file_diagnostic(path, "file-too-large",
+                           "file is " + human_size(size) + ", over the " +
+                               human_size(m_options.max_file_size) +
+                               " limit; split it, or raise validation.max_file_size in "
+                               "envflow.yaml");
+  }
+
   bool guards_pass(const FileEntry& entry, const std::string& data,
                    std::vector<Diagnostic>& out) const {
-    if (data.size() > m_options.max_file_size) { // the listing's size can be stale
-      out.push_back(file_diagnostic(entry.path, "file-too-large",
-                                    "file is " + human_size(data.size()) + ", over the " +
-                                        human_size(m_options.max_file_size) + " limit"));
+    // The listing's size can be stale, or unknown (0) when a source lists
+    // without reading blob headers: the same finding either way.
+    if (data.size() > m_options.max_file_size) {
+      out.push_back(too_large(entry.path, data.size()));
       return false;
     }
     if (const auto nul = data.find('\0'); nul != std::string::npos) {

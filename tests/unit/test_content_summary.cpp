@@ -58,6 +58,8 @@ public:
   }
   void remove(const std::string& path) { m_files.erase(path); }
   void set_ids(Ids ids) { m_ids = ids; }
+  // List sizes as 0 (unknown), as a source that reads no blob headers does.
+  void hide_sizes() { m_sizes = false; }
   std::size_t reads() const { return m_reads; }
 
   std::vector<FileEntry> list() override {
@@ -66,7 +68,7 @@ public:
       FileEntry entry;
       entry.path = path;
       entry.type = file.second;
-      entry.size = file.first.size();
+      entry.size = m_sizes ? file.first.size() : 0;
       if (m_ids == Ids::yes) {
         entry.id = envflow::content::git_blob_id(file.first);
       }
@@ -82,6 +84,7 @@ public:
 
 private:
   Ids m_ids;
+  bool m_sizes = true;
   std::map<std::string, std::pair<std::string, FileEntry::Type>> m_files;
   std::size_t m_reads = 0;
 };
@@ -447,6 +450,19 @@ TEST_CASE("content::validate: full, cached and incremental give the same report"
     expect_same(validate(snapshot, only, SchemaSet::builtin()),
                 validate(snapshot, only_full, SchemaSet::builtin()));
   }
+}
+
+TEST_CASE("content::validate: a listing without sizes reports the same") {
+  Snapshot snapshot = generated(20);
+  snapshot.put("agents/big.yaml", "kind: Agent\nname: big\ninstructions: |\n" +
+                                      std::string(3000, 'x') + "\n");
+  ValidateOptions options;
+  options.max_file_size = 2048;
+  const ValidationReport sized = validate(snapshot, options, SchemaSet::builtin());
+  CHECK(std::any_of(sized.diagnostics.begin(), sized.diagnostics.end(),
+                    [](const Diagnostic& d) { return d.rule == "file-too-large"; }));
+  snapshot.hide_sizes();
+  expect_same(validate(snapshot, options, SchemaSet::builtin()), sized);
 }
 
 TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
