@@ -93,7 +93,7 @@ const std::vector<Command>& commands() {
       {"log", "The audit trail", setup_log},
       {"doctor", "Check the invariants and the installation", setup_doctor},
       {"config", "Show or edit the pipeline config", setup_config},
-      {"setup", "Make a clone fetch and push every refs/envflow/* ref", setup_setup},
+      {"setup", "Make a clone fetch refs/envflow/* and the environment branches", setup_setup},
       {"install-hooks", "Install envflow's git hooks into a repository", setup_install_hooks},
       {"hook", "Run a git hook (called by the scripts in hooks/)", setup_hook},
       {"cache", "Clear or inspect the cache of validation results", setup_cache},

@@ -551,10 +551,19 @@ private:
     const auto fetch =
         util::run_process({"git", "-C", dir, "config", "--get-all", "remote.origin.fetch"});
     bool found = false;
+    bool forced = false;
     for (const auto& line : util::split(fetch.out, '\n')) {
       const std::string_view spec = util::trim(line);
       // A mirror's +refs/*:refs/* covers envflow's refs too.
       found = found || spec == k_envflow_refspec || spec == "+refs/*:refs/*";
+      forced = forced || spec == k_forced_envflow_refspec;
+    }
+    if (!found && forced) {
+      add(Level::warning, "remote",
+          std::string("origin fetches envflow's refs forced (") + k_forced_envflow_refspec +
+              "): a fetch can overwrite audit records not pushed yet",
+          "run `envflow setup` (it switches to " + std::string(k_envflow_refspec) + ")");
+      return;
     }
     if (!found) {
       add(Level::error, "remote",

@@ -18,7 +18,15 @@ SetupResult setup_clone(git::Repository& repo, const std::string& remote) {
   }
   const auto existing =
       util::run_process({"git", "-C", dir, "config", "--get-all", "remote." + remote + ".fetch"});
-  if (existing.out.find(k_envflow_refspec) == std::string::npos) {
+  bool present = false;
+  for (const auto& line : util::split(existing.out, '\n')) {
+    present = present || util::trim(line) == k_envflow_refspec;
+  }
+  if (existing.out.find(k_forced_envflow_refspec) != std::string::npos) {
+    util::run_process({"git", "-C", dir, "config", "--fixed-value", "--unset-all",
+                       "remote." + remote + ".fetch", k_forced_envflow_refspec});
+  }
+  if (!present) {
     const auto add = util::run_process(
         {"git", "-C", dir, "config", "--add", "remote." + remote + ".fetch", k_envflow_refspec});
     if (add.exit_code != 0) {

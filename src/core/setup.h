@@ -9,7 +9,11 @@ class Repository;
 
 namespace envflow::core {
 
-inline constexpr const char* k_envflow_refspec = "+refs/envflow/*:refs/envflow/*";
+// Not forced: a fetch never overwrites local envflow refs that diverged from
+// the remote's (e.g. an audit record not pushed yet); git rejects it loudly.
+inline constexpr const char* k_envflow_refspec = "refs/envflow/*:refs/envflow/*";
+// The forced form earlier versions added; setup replaces it.
+inline constexpr const char* k_forced_envflow_refspec = "+refs/envflow/*:refs/envflow/*";
 
 struct SetupResult {
   bool refspec_added = false;

@@ -77,6 +77,17 @@ expect_rc 1
 expect_eq "$(ref_of . refs/envflow/backports)" "$BEFORE" "backports after a refused apply"
 expect_eq "$(ref_of . refs/envflow/audit)" "$AUDIT" "audit after a refused apply"
 
+test_case "git fetch never drops a local audit record that is not pushed yet"
+C="$TEST_ROOT/clone"
+git clone -q "$R" "$C"
+envflow -C "$C" setup >/dev/null
+envflow -C "$C" --actor alice@example.com approve test >/dev/null   # a local record
+LOCAL=$(ref_of "$C" refs/envflow/audit)
+envflow --actor alice@example.com approve uat >/dev/null             # upstream moves too
+run git -C "$C" fetch origin
+expect_err "refs/envflow/audit"
+expect_eq "$(ref_of "$C" refs/envflow/audit)" "$LOCAL" "the clone's audit after fetch"
+
 test_case "the repository is healthy at the end"
 run git fsck --strict
 expect_rc 0

@@ -354,9 +354,14 @@ TEST_CASE("core::run_doctor") {
       CHECK(f->mend == "run `envflow setup`");
     }
     SUBCASE("with it") {
-      repo.set_config_string("remote.origin.fetch", "+refs/envflow/*:refs/envflow/*");
+      repo.set_config_string("remote.origin.fetch", "refs/envflow/*:refs/envflow/*");
       const auto findings = p.doctor();
       CHECK(find(findings, Level::ok, "remote") != nullptr);
+    }
+    SUBCASE("forced: a fetch could drop local records") {
+      repo.set_config_string("remote.origin.fetch", "+refs/envflow/*:refs/envflow/*");
+      const auto findings = p.doctor();
+      CHECK(find(findings, Level::warning, "remote") != nullptr);
     }
   }
 }
