@@ -1,6 +1,8 @@
 #include "content/references.h"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "content/kinds.h"
 #include "util/strings.h"
@@ -339,14 +341,33 @@ private:
   bool m_promoted_only = false;
 };
 
-// Checks the recorded references of one document against a catalog.
+// Whether the snapshot carries promoted content (agents, workflows, ...).
+bool sees_promoted_content(const Catalog& catalog) {
+  return std::any_of(kinds().begin(), kinds().end(), [&](const KindInfo& info) {
+    return info.scope == Scope::promoted && catalog.names.count(std::string(info.kind)) > 0;
+  });
+}
+
+} // namespace
+
+// The catalog's names by kind, hashed; views into the catalog's own strings.
+struct ReferenceChecker::Index {
+  std::unordered_map<std::string_view, std::unordered_set<std::string_view>> names;
+  bool promoted = false;
+};
+
+namespace {
+
+// Checks the recorded references of one document against a catalog (and
+// its index, when there is one).
 class Checker {
 public:
-  Checker(const DocumentSummary& document, const Catalog& catalog)
-      : m_document(document), m_catalog(catalog) {}
+  Checker(const DocumentSummary& document, const Catalog& catalog,
+          const ReferenceChecker::Index* index)
+      : m_document(document), m_catalog(catalog), m_index(index) {}
 
   std::vector<Diagnostic> run() {
-    const bool promoted = sees_promoted_content();
+    const bool promoted = m_index != nullptr ? m_index->promoted : sees_promoted_content(m_catalog);
     bool previous_resolved = false; // the named check just before, for endpoints
     for (const ReferenceCheck& check : m_document.checks) {
       if (check.promoted_only && !promoted) {
@@ -378,10 +399,12 @@ public:
   }
 
 private:
-  bool sees_promoted_content() const {
-    return std::any_of(kinds().begin(), kinds().end(), [&](const KindInfo& info) {
-      return info.scope == Scope::promoted && m_catalog.names.count(std::string(info.kind)) > 0;
-    });
+  bool has(const std::string& kind, const std::string& name) const {
+    if (m_index == nullptr) {
+      return m_catalog.has(kind, name);
+    }
+    const auto it = m_index->names.find(kind);
+    return it != m_index->names.end() && it->second.count(name) > 0;
   }
 
   void add(Mark mark, std::string message, std::string rule) {
@@ -401,7 +424,7 @@ private:
   }
 
   bool named(const ReferenceCheck& check) {
-    if (m_catalog.has(check.target, check.name)) {
+    if (has(check.target, check.name)) {
       return true;
     }
     const std::string& kind = check.target;
@@ -419,7 +442,7 @@ private:
 
   void endpoint(const ReferenceCheck& check) {
     const std::string& integration = check.target;
-    if (m_catalog.has(std::string(k_endpoint_key), integration + "/" + check.name)) {
+    if (has(std::string(k_endpoint_key), integration + "/" + check.name)) {
       return;
     }
     std::set<std::string> endpoints;
@@ -456,7 +479,7 @@ private:
 
   void variable(const ReferenceCheck& check) {
     const std::string& name = check.name;
-    if (m_catalog.has("Variable", name)) {
+    if (has("Variable", name)) {
       return;
     }
     add(check.mark,
@@ -468,6 +491,7 @@ private:
 
   const DocumentSummary& m_document;
   const Catalog& m_catalog;
+  const ReferenceChecker::Index* m_index;
   std::vector<Diagnostic> m_out;
 };
 
@@ -536,7 +560,25 @@ std::vector<Diagnostic> check_references(const Document& document, const Catalog
 }
 
 std::vector<Diagnostic> check_references(const DocumentSummary& document, const Catalog& catalog) {
-  return Checker(document, catalog).run();
+  return Checker(document, catalog, nullptr).run();
+}
+
+ReferenceChecker::ReferenceChecker(const Catalog& catalog)
+    : m_catalog(catalog), m_index(std::make_unique<Index>()) {
+  for (const auto& [kind, names] : catalog.names) {
+    auto& set = m_index->names[kind];
+    set.reserve(names.size());
+    for (const auto& name : names) {
+      set.insert(name);
+    }
+  }
+  m_index->promoted = sees_promoted_content(catalog);
+}
+
+ReferenceChecker::~ReferenceChecker() = default;
+
+std::vector<Diagnostic> ReferenceChecker::check(const DocumentSummary& document) const {
+  return Checker(document, m_catalog, m_index.get()).run();
 }
 
 } // namespace envflow::content

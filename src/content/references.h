@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -51,5 +52,24 @@ DocumentSummary summarize(const Document& document);
 // and which names are declared (or "did you mean …").
 std::vector<Diagnostic> check_references(const Document& document, const Catalog& catalog);
 std::vector<Diagnostic> check_references(const DocumentSummary& document, const Catalog& catalog);
+
+// check_references for many documents against one catalog: indexes the
+// catalog's names once for hash lookups, so the catalog must not change
+// while the checker is in use.
+class ReferenceChecker {
+public:
+  explicit ReferenceChecker(const Catalog& catalog);
+  ~ReferenceChecker();
+  ReferenceChecker(const ReferenceChecker&) = delete;
+  ReferenceChecker& operator=(const ReferenceChecker&) = delete;
+
+  std::vector<Diagnostic> check(const DocumentSummary& document) const;
+
+  struct Index;
+
+private:
+  const Catalog& m_catalog;
+  std::unique_ptr<Index> m_index;
+};
 
 } // namespace envflow::content

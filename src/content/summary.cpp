@@ -3,13 +3,22 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <iterator>
 
 namespace envflow::content {
 
 namespace {
 
 // Bump when the encoding changes; old bytes then decode to nullopt.
-constexpr std::uint8_t k_format = 1;
+constexpr std::uint8_t k_format = 2;
+
+// Strings most summaries repeat (kinds, rules), written as a small number.
+constexpr std::string_view k_common[] = {
+    "Agent",        "Workflow",      "Integration",   "KnowledgeBase",     "Channel",
+    "Variable",     "ref-agent",     "ref-workflow",  "ref-integration",   "ref-knowledge",
+    "ref-channel",  "ref-endpoint",  "ref-document",  "ref-variable",      "ref-step",
+    "schema",       "secret-literal", "secret-reference", "duplicate-step-id", "name-mismatch",
+};
 
 class Writer {
 public:
@@ -25,6 +34,18 @@ public:
 
   void text(std::string_view value) {
     number(value.size());
+    m_out.append(value);
+  }
+
+  // A string of k_common as 2 * index + 1, any other as 2 * size and its bytes.
+  void token(std::string_view value) {
+    for (std::size_t i = 0; i < std::size(k_common); ++i) {
+      if (k_common[i] == value) {
+        number(2 * i + 1);
+        return;
+      }
+    }
+    number(2 * value.size());
     m_out.append(value);
   }
 
@@ -90,6 +111,30 @@ public:
   }
 
   std::string text() { return std::string(view()); }
+
+  std::string_view token_view() {
+    const std::uint64_t n = number();
+    if (!m_ok) {
+      return {};
+    }
+    if (n % 2 == 1) {
+      const std::uint64_t index = n / 2;
+      if (index >= std::size(k_common)) {
+        m_ok = false;
+        return {};
+      }
+      return k_common[index];
+    }
+    if (n / 2 > m_in.size() - m_pos) {
+      m_ok = false;
+      return {};
+    }
+    const std::string_view value = m_in.substr(m_pos, static_cast<std::size_t>(n / 2));
+    m_pos += static_cast<std::size_t>(n / 2);
+    return value;
+  }
+
+  std::string token() { return std::string(token_view()); }
 
   Mark mark() {
     Mark value;
@@ -210,13 +255,13 @@ std::string encode(const FileSummary& summary, const std::string& path) {
     out.mark(d.mark);
     out.byte(d.severity == Severity::error ? 0 : 1);
     out.text(d.message);
-    out.text(d.rule);
+    out.token(d.rule);
   }
   out.byte(summary.document ? 1 : 0);
   if (summary.document) {
     const DocumentSummary& doc = *summary.document;
     out.text(relative_path(doc.path, path));
-    out.text(doc.kind);
+    out.token(doc.kind);
     out.text(doc.name);
     out.text(doc.variable_type);
     out.number(doc.endpoints.size());
@@ -228,10 +273,10 @@ std::string encode(const FileSummary& summary, const std::string& path) {
       out.byte(static_cast<std::uint8_t>(check.type));
       out.byte(check.promoted_only ? 1 : 0);
       out.mark(check.mark);
-      out.text(check.target);
+      out.token(check.target);
       out.text(check.name);
       out.text(check.where);
-      out.text(check.rule);
+      out.token(check.rule);
     }
   }
   return out.take();
@@ -256,7 +301,7 @@ std::optional<FileSummary> decode(std::string_view bytes, const std::string& pat
     }
     d.severity = severity == 0 ? Severity::error : Severity::warning;
     d.message = in.text();
-    d.rule = in.text();
+    d.rule = in.token();
     summary.diagnostics.push_back(std::move(d));
   }
   const std::uint8_t has_document = in.byte();
@@ -266,7 +311,7 @@ std::optional<FileSummary> decode(std::string_view bytes, const std::string& pat
   if (has_document == 1) {
     DocumentSummary doc;
     doc.path = absolute(in.text());
-    doc.kind = in.text();
+    doc.kind = in.token();
     doc.name = in.text();
     doc.variable_type = in.text();
     const std::size_t endpoints = in.count();
@@ -285,19 +330,20 @@ std::optional<FileSummary> decode(std::string_view bytes, const std::string& pat
       }
       if (part == Part::declarations) {
         in.mark();
-        for (int field = 0; field < 4; ++field) {
-          in.view();
-        }
+        in.token_view();
+        in.view();
+        in.view();
+        in.token_view();
         continue;
       }
       ReferenceCheck& check = doc.checks.emplace_back();
       check.type = static_cast<ReferenceCheck::Type>(type);
       check.promoted_only = promoted_only == 1;
       check.mark = in.mark();
-      check.target = in.text();
+      check.target = in.token();
       check.name = in.text();
       check.where = in.text();
-      check.rule = in.text();
+      check.rule = in.token();
     }
     summary.document = std::move(doc);
   }

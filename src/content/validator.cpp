@@ -487,7 +487,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     }
     compute(job, data);
     if (cache != nullptr) {
-      cache->insert(id, entry.path, job.computed);
+      cache->insert(id, entry.path, job.computed); // `jobs` outlives the cache's close()
     }
   };
   // The cache's bytes are used until the references are checked.
@@ -529,9 +529,10 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       documents.push_back(i);
     }
   }
+  const ReferenceChecker references(catalog);
   for (const std::size_t i : documents) {
     const std::optional<FileSummary> summary = decode(jobs[i].result, jobs[i].entry->path);
-    for (auto& d : check_references(*summary->document, catalog)) {
+    for (auto& d : references.check(*summary->document)) {
       all.push_back(std::move(d));
     }
   }

@@ -16,7 +16,7 @@ class SchemaSet;
 
 // Bump whenever what a file's own checks report, or what its summary holds,
 // changes: cached results of other versions are then never used.
-inline constexpr int k_validator_version = 2;
+inline constexpr int k_validator_version = 3;
 
 // Where validation keeps per-file results between runs (core::DiskCache keeps
 // them under the git dir). A result is an encoded FileSummary (see
@@ -32,7 +32,8 @@ public:
   // The result stored for blob `id` (40 hex digits) at `path`, if any; the
   // bytes stay valid until close().
   virtual std::optional<std::string_view> find(std::string_view id, std::string_view path) = 0;
-  virtual void insert(std::string_view id, std::string_view path, std::string result) = 0;
+  // Keep `result` for blob `id` at `path`; its bytes must stay valid until close().
+  virtual void insert(std::string_view id, std::string_view path, std::string_view result) = 0;
   // End the run: keep what was inserted. A cache that cannot be written is
   // skipped silently; validation never fails because of its cache.
   virtual void close() noexcept = 0;

@@ -1,6 +1,7 @@
 #include "core/cache.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -30,7 +31,7 @@ namespace {
 //   entries: u32 path size | id (20 bytes) | path | u32 result size | result
 //   u64 checksum of everything before it
 constexpr std::string_view k_magic = "EFVC";
-constexpr std::uint8_t k_format = 1;
+constexpr std::uint8_t k_format = 2;
 constexpr std::string_view k_suffix = ".seg";
 constexpr std::string_view k_temp_prefix = "tmp-";
 constexpr std::size_t k_id_size = 20;
@@ -59,44 +60,84 @@ std::uint64_t get(std::string_view in, std::size_t at, int bytes) {
 
 // A fast 64-bit checksum over 8-byte words: catches truncation and bit rot,
 // not an adversary (whoever can write the git dir can change hooks anyway).
+// Fed in pieces, it gives what it gives on the whole.
+class Checksum {
+public:
+  void update(std::string_view data) {
+    m_size += data.size();
+    if (m_carry_size > 0) {
+      const std::size_t take = std::min(data.size(), 8 - m_carry_size);
+      std::memcpy(m_carry + m_carry_size, data.data(), take);
+      m_carry_size += take;
+      data.remove_prefix(take);
+      if (m_carry_size < 8) {
+        return;
+      }
+      word(m_carry);
+      m_carry_size = 0;
+    }
+    while (data.size() >= 8) {
+      word(data.data());
+      data.remove_prefix(8);
+    }
+    std::memcpy(m_carry, data.data(), data.size());
+    m_carry_size = data.size();
+  }
+
+  std::uint64_t value() const {
+    std::uint64_t hash = m_hash;
+    for (std::size_t i = 0; i < m_carry_size; ++i) {
+      hash = (hash ^ static_cast<unsigned char>(m_carry[i])) * 0x100000001b3ULL;
+    }
+    hash ^= m_size;
+    return hash ^ (hash >> 32);
+  }
+
+private:
+  void word(const char* bytes) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, bytes, 8);
+    m_hash = (m_hash ^ w) * 0x100000001b3ULL;
+    m_hash ^= m_hash >> 29;
+  }
+
+  std::uint64_t m_hash = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t m_size = 0;
+  char m_carry[8] = {};
+  std::size_t m_carry_size = 0;
+};
+
 std::uint64_t checksum(std::string_view data) {
-  std::uint64_t hash = 0x9e3779b97f4a7c15ULL ^ data.size();
-  std::size_t i = 0;
-  for (; i + 8 <= data.size(); i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, data.data() + i, 8);
-    hash = (hash ^ word) * 0x100000001b3ULL;
-    hash ^= hash >> 29;
-  }
-  for (; i < data.size(); ++i) {
-    hash = (hash ^ static_cast<unsigned char>(data[i])) * 0x100000001b3ULL;
-  }
-  return hash ^ (hash >> 32);
+  Checksum sum;
+  sum.update(data);
+  return sum.value();
 }
 
 // 40 hex digits to 20 bytes; "" when `id` is not that.
 std::string raw_id(std::string_view id) {
+  static const auto k_values = [] {
+    std::array<signed char, 256> values{};
+    values.fill(-1);
+    for (int c = '0'; c <= '9'; ++c) {
+      values[static_cast<std::size_t>(c)] = static_cast<signed char>(c - '0');
+    }
+    for (int c = 'a'; c <= 'f'; ++c) {
+      values[static_cast<std::size_t>(c)] = static_cast<signed char>(c - 'a' + 10);
+      values[static_cast<std::size_t>(c - 'a' + 'A')] = static_cast<signed char>(c - 'a' + 10);
+    }
+    return values;
+  }();
   if (id.size() != 2 * k_id_size) {
     return {};
   }
   std::string raw(k_id_size, '\0');
   for (std::size_t i = 0; i < k_id_size; ++i) {
-    int value = 0;
-    for (int half = 0; half < 2; ++half) {
-      const char c = id[2 * i + static_cast<std::size_t>(half)];
-      int digit = 0;
-      if (c >= '0' && c <= '9') {
-        digit = c - '0';
-      } else if (c >= 'a' && c <= 'f') {
-        digit = c - 'a' + 10;
-      } else if (c >= 'A' && c <= 'F') {
-        digit = c - 'A' + 10;
-      } else {
-        return {};
-      }
-      value = value * 16 + digit;
+    const int high = k_values[static_cast<unsigned char>(id[2 * i])];
+    const int low = k_values[static_cast<unsigned char>(id[2 * i + 1])];
+    if (high < 0 || low < 0) {
+      return {};
     }
-    raw[i] = static_cast<char>(value);
+    raw[i] = static_cast<char>(high * 16 + low);
   }
   return raw;
 }
@@ -157,8 +198,8 @@ struct DiskCache::Impl {
     std::size_t result_size;
   };
   struct Pending {
-    std::string key; // raw id + path
-    std::string result;
+    std::string key;         // raw id + path
+    std::string_view result; // the caller's, valid until close()
   };
 
   std::string dir;
@@ -278,21 +319,9 @@ struct DiskCache::Impl {
     return std::string_view(segments[slot.segment].data).substr(slot.result_at, slot.result_size);
   }
 
-  // Write `entries` (key, result) as a new segment; false when it cannot be written.
+  // Write `entries` (key, result) as a new segment; false when it cannot be
+  // written. Streams: a segment can be as big as one tree's results.
   bool write(const std::vector<std::pair<std::string_view, std::string_view>>& entries) {
-    std::string out;
-    out.append(k_magic);
-    out.push_back(static_cast<char>(k_format));
-    put32(out, static_cast<std::uint32_t>(context.size()));
-    out.append(context);
-    for (const auto& [key, result] : entries) {
-      put32(out, static_cast<std::uint32_t>(key.size() - k_id_size));
-      out.append(key);
-      put32(out, static_cast<std::uint32_t>(result.size()));
-      out.append(result);
-    }
-    put64(out, checksum(out));
-
     std::error_code ec;
     fs::create_directories(dir, ec);
     const std::string suffix = unique_suffix();
@@ -302,7 +331,29 @@ struct DiskCache::Impl {
       if (!file) {
         return false;
       }
-      file.write(out.data(), static_cast<std::streamsize>(out.size()));
+      Checksum sum;
+      std::string buffer;
+      const auto flush = [&] {
+        sum.update(buffer);
+        file.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        buffer.clear();
+      };
+      buffer.append(k_magic);
+      buffer.push_back(static_cast<char>(k_format));
+      put32(buffer, static_cast<std::uint32_t>(context.size()));
+      buffer.append(context);
+      for (const auto& [key, result] : entries) {
+        put32(buffer, static_cast<std::uint32_t>(key.size() - k_id_size));
+        buffer.append(key);
+        put32(buffer, static_cast<std::uint32_t>(result.size()));
+        buffer.append(result);
+        if (buffer.size() >= (std::size_t{1} << 20)) {
+          flush();
+        }
+      }
+      flush();
+      put64(buffer, sum.value());
+      file.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
       if (!file.flush()) {
         file.close();
         fs::remove(temp, ec);
@@ -429,14 +480,14 @@ std::optional<std::string_view> DiskCache::find(std::string_view id, std::string
   return m_impl->result_of(m_impl->slots[it->second]);
 }
 
-void DiskCache::insert(std::string_view id, std::string_view path, std::string result) {
+void DiskCache::insert(std::string_view id, std::string_view path, std::string_view result) {
   std::string key = raw_id(id);
   if (key.empty() || !m_impl->opened) {
     return;
   }
   key.append(path);
   const std::lock_guard<std::mutex> lock(m_impl->pending_mutex);
-  m_impl->pending.push_back(Impl::Pending{std::move(key), std::move(result)});
+  m_impl->pending.push_back(Impl::Pending{std::move(key), result});
 }
 
 void DiskCache::close() noexcept {
@@ -524,9 +575,9 @@ public:
     return m_disk ? m_disk->find(id, path) : std::nullopt;
   }
 
-  void insert(std::string_view id, std::string_view path, std::string result) override {
+  void insert(std::string_view id, std::string_view path, std::string_view result) override {
     if (m_disk) {
-      m_disk->insert(id, path, std::move(result));
+      m_disk->insert(id, path, result);
     }
   }
 

@@ -46,7 +46,7 @@ public:
 
   void open(const std::string& context) override;
   std::optional<std::string_view> find(std::string_view id, std::string_view path) override;
-  void insert(std::string_view id, std::string_view path, std::string result) override;
+  void insert(std::string_view id, std::string_view path, std::string_view result) override;
   void close() noexcept override;
 
   struct Stats {

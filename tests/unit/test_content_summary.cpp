@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,7 +17,9 @@
 
 #include <unistd.h>
 
+#include "content/kinds.h"
 #include "content/references.h"
+#include "content/yaml.h"
 #include "content/schema.h"
 #include "content/source.h"
 #include "content/summary.h"
@@ -331,6 +334,36 @@ TEST_CASE("content::summarize finds {{ vars.X }} as the regex does") {
     INFO("text: " << text);
     CHECK(actual == expected);
   }
+}
+
+TEST_CASE("content::ReferenceChecker reports what check_references does") {
+  Snapshot snapshot = generated(60);
+  std::deque<envflow::content::Value> values;
+  std::vector<envflow::content::DocumentSummary> summaries;
+  envflow::content::Catalog catalog;
+  for (const auto& entry : snapshot.list()) {
+    const auto* kind = envflow::content::kind_by_folder(entry.path.substr(0, entry.path.find('/')));
+    if (kind == nullptr || entry.type != FileEntry::Type::regular) {
+      continue;
+    }
+    auto loaded = envflow::content::load_yaml(snapshot.read(entry), entry.path);
+    if (!loaded.value || !loaded.value->is_mapping()) {
+      continue;
+    }
+    const auto& value = values.emplace_back(std::move(*loaded.value));
+    summaries.push_back(envflow::content::summarize(envflow::content::Document{
+        entry.path, std::string(kind->kind), value.string_at("name"), &value}));
+    catalog.declare(summaries.back());
+    catalog.files.insert(entry.path);
+  }
+  const envflow::content::ReferenceChecker checker(catalog);
+  std::size_t findings = 0;
+  for (const auto& summary : summaries) {
+    const auto expected = envflow::content::check_references(summary, catalog);
+    CHECK(dump(checker.check(summary)) == dump(expected));
+    findings += expected.size();
+  }
+  CHECK(findings > 10);
 }
 
 TEST_CASE("content::encode and decode") {
