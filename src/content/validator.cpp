@@ -377,6 +377,32 @@ template <typename Work> void parallel_for(std::size_t n, unsigned threads, Work
   }
 }
 
+// The cache path under which a whole snapshot's report is kept (no file
+// can have it: paths never start with a control character).
+constexpr std::string_view k_snapshot_path = "\x01snapshot";
+
+// A digest of a listing (path, type, size, blob id of every file), or ""
+// when a file has no blob id (a working tree: its ids are only known once
+// every file is read).
+std::string snapshot_id(const std::vector<FileEntry>& entries) {
+  std::string listing;
+  listing.reserve(entries.size() * 96);
+  for (const auto& entry : entries) {
+    if (entry.id.empty()) {
+      return {};
+    }
+    listing += entry.path;
+    listing += '\0';
+    listing += std::to_string(static_cast<int>(entry.type));
+    listing += ' ';
+    listing += std::to_string(entry.size);
+    listing += ' ';
+    listing += entry.id;
+    listing += '\n';
+  }
+  return sha1_hex(listing);
+}
+
 ResultCache*& default_cache_slot() {
   static ResultCache* cache = nullptr;
   return cache;
@@ -447,8 +473,27 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
 
   // Each file's own checks, from the cache or computed, on every core.
   ResultCache* cache = options.cache != nullptr ? options.cache : default_cache();
+  // A snapshot seen before (every file and its blob id the same) gets the
+  // report it got then, unfiltered, kept under the listing's digest.
+  std::string snapshot_key;
+  std::string snapshot_result; // outlives the cache's close(), below
   if (cache != nullptr) {
     cache->open(cache_context(options, schemas));
+    snapshot_key = snapshot_id(entries);
+    if (!snapshot_key.empty()) {
+      if (auto hit = cache->find(snapshot_key, k_snapshot_path)) {
+        if (std::optional<FileSummary> stored = decode(*hit, std::string())) {
+          cache->close();
+          report.cached = report.files;
+          for (auto& d : stored->diagnostics) {
+            if (selected(d.path, options.only)) {
+              report.diagnostics.push_back(std::move(d));
+            }
+          }
+          return report; // stored sorted
+        }
+      }
+    }
   }
   const FileChecker checker(options, schemas);
   std::mutex read_mutex; // FileSource promises no thread safety: reads are serialized
@@ -536,12 +581,18 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       all.push_back(std::move(d));
     }
   }
+  sort_diagnostics(all);
+  if (!snapshot_key.empty()) {
+    FileSummary whole;
+    whole.diagnostics = all;
+    snapshot_result = encode(whole, std::string());
+    cache->insert(snapshot_key, k_snapshot_path, snapshot_result);
+  }
   for (auto& d : all) {
     if (selected(d.path, options.only)) {
       report.diagnostics.push_back(std::move(d));
     }
   }
-  sort_diagnostics(report.diagnostics);
   return report;
 }
 
