@@ -16,22 +16,6 @@ namespace {
 constexpr std::string_view k_endpoint_key = "Integration.endpoint";
 constexpr std::size_t k_max_listed = 10;
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 // "did you mean 'x'?" when a name within edit distance 2 exists, else the
 // declared names (up to ten), else a note that there are none.
@@ -40,7 +24,7 @@ std::string suggestion(const std::string& name, const std::set<std::string>& dec
   std::string best;
   std::size_t best_distance = 3;
   for (const auto& candidate : declared) {
-    const std::size_t distance = edit_distance(name, candidate);
+    const std::size_t distance = util::edit_distance(name, candidate);
     // Replacing every character of a short name is no typo.
     if (distance < best_distance && distance < name.size()) {
       best_distance = distance;
@@ -526,12 +510,15 @@ void Catalog::declare(const DocumentSummary& document) {
   if (document.name.empty()) {
     return;
   }
-  names[document.kind].insert(document.name);
+  // Documents usually come in path order, so names in order: hint the end.
+  auto& declared = names[document.kind];
+  declared.insert(declared.end(), document.name);
   if (document.kind == "Variable") {
-    variable_types[document.name] = document.variable_type;
+    variable_types.insert_or_assign(variable_types.end(), document.name, document.variable_type);
   } else if (document.kind == "Integration") {
+    auto& endpoints = names[std::string(k_endpoint_key)];
     for (const auto& endpoint : document.endpoints) {
-      names[std::string(k_endpoint_key)].insert(document.name + "/" + endpoint);
+      endpoints.insert(endpoints.end(), document.name + "/" + endpoint);
     }
   }
 }
