@@ -9,27 +9,12 @@
 #include "cli/command.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
 namespace {
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 int fail(util::Exit exit, const std::string& message) {
   std::fprintf(stderr, "envflow: error: %s\n", message.c_str());
@@ -53,7 +38,7 @@ std::string suggestion(int argc, char** argv) {
       if (word == command.name) {
         return {};
       }
-      const size_t d = edit_distance(word, command.name);
+      const size_t d = util::edit_distance(word, command.name);
       if (d < best_distance) {
         best_distance = d;
         best = command.name;

@@ -18,6 +18,8 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 std::string path_stem(std::string_view path);
 // First path component, or "" when there is none: "agents/a.yaml" -> "agents".
 std::string first_component(std::string_view path);
+// Levenshtein distance between `a` and `b` (for "did you mean …").
+std::size_t edit_distance(std::string_view a, std::string_view b);
 // True when `text` is valid UTF-8.
 bool is_valid_utf8(std::string_view text);
 
