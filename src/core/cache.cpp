@@ -220,6 +220,8 @@ struct DiskCache::Impl {
   std::atomic<std::size_t> hits{0};
   std::atomic<std::size_t> misses{0};
   bool wrote = false;
+  std::size_t entries_at_open = 0; // for stats() after close()
+  std::size_t segment_count = 0;
 
   void reset() {
     segments.clear();
@@ -392,11 +394,25 @@ struct DiskCache::Impl {
     }
   }
 
+  // Keep what was computed, then let go of the segments: nothing refers to
+  // them once the run is over, and the process may go on (sync, hooks).
   void close() {
     if (!opened) {
       return;
     }
     opened = false;
+    finish();
+    entries_at_open = slots.size();
+    segment_count = segments.size();
+    segments.clear();
+    stale.clear();
+    slots.clear();
+    index.clear();
+    used.reset();
+    pending.clear();
+  }
+
+  void finish() {
     std::uint64_t pending_bytes = 0;
     for (const auto& p : pending) {
       pending_bytes += p.key.size() + p.result.size() + 8;
@@ -502,8 +518,8 @@ DiskCache::Stats DiskCache::stats() const {
   Stats stats;
   stats.hits = m_impl->hits;
   stats.misses = m_impl->misses;
-  stats.entries = m_impl->slots.size();
-  stats.segments = m_impl->segments.size();
+  stats.entries = m_impl->opened ? m_impl->slots.size() : m_impl->entries_at_open;
+  stats.segments = m_impl->opened ? m_impl->segments.size() : m_impl->segment_count;
   stats.wrote = m_impl->wrote;
   return stats;
 }
