@@ -100,6 +100,10 @@ as() {
 }
 # refresh: bring the clone's branches and envflow refs to the server's state.
 refresh() {
+  # Forced on purpose: after a refused push the clone's own records are
+  # thrown away in favour of the server's (envflow setup's refspec is not
+  # forced, so a plain fetch would keep them and say so).
+  git -C "$W" fetch -q origin '+refs/envflow/*:refs/envflow/*'
   git -C "$W" fetch -q origin
   git -C "$W" checkout -q dev
   git -C "$W" reset -q --hard origin/dev
