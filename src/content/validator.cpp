@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <exception>
+#include <locale>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -403,6 +404,19 @@ std::string snapshot_id(const std::vector<FileEntry>& entries) {
   return sha1_hex(listing);
 }
 
+// libstdc++ fills ctype<char>::narrow's table lazily, so two threads
+// compiling a std::regex at once (valijson's patterns, one validator per
+// thread) write it together. Fill it before the workers start.
+void fill_narrow_table() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const auto& ctype = std::use_facet<std::ctype<char>>(std::locale());
+    for (int c = 0; c < 256; ++c) {
+      ctype.narrow(static_cast<char>(c), '\0');
+    }
+  });
+}
+
 ResultCache*& default_cache_slot() {
   static ResultCache* cache = nullptr;
   return cache;
@@ -544,7 +558,11 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       }
     }
   } closer{cache};
-  parallel_for(jobs.size(), thread_count(options, jobs.size()), check);
+  const unsigned threads = thread_count(options, jobs.size());
+  if (threads > 1) {
+    fill_narrow_table();
+  }
+  parallel_for(jobs.size(), threads, check);
 
   // References across files, from the summaries alone. Only files under
   // knowledge/ can be named by one (see the reference check).
