@@ -193,8 +193,8 @@ public:
   void checkout_commit_over(const std::string& commit, const std::string& baseline);
 
   // Every file of a tree like list_tree, but without sizes (TreeEntry::size
-  // is 0): only tree objects are read, never a blob's header, which on
-  // 100,000 files is most of list_tree's time. For callers that read the
+  // is 0): only tree objects are read, never a blob's header (on 100,000
+  // packed files, ~130 ms of a ~310 ms warm validation). For callers that read the
   // blobs they need anyway (a size guard can check what `read_blob` returns,
   // or ask blob_size for the few it needs).
   std::vector<TreeEntry> list_tree_ids(const std::string& commit_or_tree) const;
