@@ -288,6 +288,31 @@ TEST_CASE("content::git_blob_id") {
   // git hash-object of "hello\n", and of the empty blob.
   CHECK(envflow::content::git_blob_id("hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a");
   CHECK(envflow::content::git_blob_id("") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+  // Lengths around the 64-byte blocks and the 56-byte padding edge.
+  const std::pair<std::size_t, const char*> vectors[] = {
+      {0, "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+      {1, "9842926af7ca0a8cca12604f945414f07b01e13d"},
+      {55, "ddf57317ef34bfee3b6df83d359098930eb278bc"},
+      {56, "a0d492bb0fc889d0eca3bc137066ab6f4f74f369"},
+      {57, "11a02dcf95859677a62e75024067c22b165d890f"},
+      {63, "c55856749bef509bdfe6bfebfc7bf4e793e82132"},
+      {64, "bede92be29c3874e1b54ddc77988d606fc857a8e"},
+      {65, "b05a80522b053d6dc7e0a517d0e70212c7dad11f"},
+      {119, "504e27376a6e0f0dba8295b85cb25dc4dfa17d23"},
+      {120, "82134b02fb3f702491be9bed581eeab59334acb2"},
+      {127, "34d5e582029e9b9b85b2febe31da3db7cdabaaea"},
+      {128, "a09133e6730ffe899efb70204cb5646cd5dc24ee"},
+      {1000, "4231a8a50a10fa9758db8ec71fdef855b751048a"},
+      {4097, "fdb2e012e62d840b9ea0bb5d7bcfd4e4378a41e9"},
+  };
+  for (const auto& [size, digest] : vectors) {
+    std::string data(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+      data[i] = static_cast<char>((i * 7 + 3) % 256);
+    }
+    INFO("size " << size);
+    CHECK(envflow::content::sha1_hex(data) == digest);
+  }
   CHECK(envflow::content::sha1_hex(std::string(200, 'a')) ==
         "e61cfffe0d9195a525fc6cf06ca2d77119c24a40");
 }
