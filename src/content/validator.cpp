@@ -378,10 +378,6 @@ template <typename Work> void parallel_for(std::size_t n, unsigned threads, Work
   }
 }
 
-// The cache path under which a whole snapshot's report is kept (no file
-// can have it: paths never start with a control character).
-constexpr std::string_view k_snapshot_path = "\x01snapshot";
-
 // A digest of a listing (path, type, size, blob id of every file), or ""
 // when a file has no blob id (a working tree: its ids are only known once
 // every file is read).
@@ -495,7 +491,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     cache->open(cache_context(options, schemas));
     snapshot_key = snapshot_id(entries);
     if (!snapshot_key.empty()) {
-      if (auto hit = cache->find(snapshot_key, k_snapshot_path)) {
+      if (auto hit = cache->find_snapshot(snapshot_key)) {
         if (std::optional<FileSummary> stored = decode(*hit, std::string())) {
           cache->close();
           report.cached = report.files;
@@ -604,7 +600,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     FileSummary whole;
     whole.diagnostics = all;
     snapshot_result = encode(whole, std::string());
-    cache->insert(snapshot_key, k_snapshot_path, snapshot_result);
+    cache->insert_snapshot(snapshot_key, snapshot_result);
   }
   for (auto& d : all) {
     if (selected(d.path, options.only)) {

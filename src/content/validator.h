@@ -34,6 +34,18 @@ public:
   virtual std::optional<std::string_view> find(std::string_view id, std::string_view path) = 0;
   // Keep `result` for blob `id` at `path`; its bytes must stay valid until close().
   virtual void insert(std::string_view id, std::string_view path, std::string_view result) = 0;
+  // The same for a whole snapshot's report, keyed by the digest of its
+  // listing (40 hex digits): one lookup a run, so an implementation may
+  // keep these apart from the per-file results and answer without them.
+  virtual std::optional<std::string_view> find_snapshot(std::string_view id) {
+    return find(id, k_snapshot_path);
+  }
+  virtual void insert_snapshot(std::string_view id, std::string_view result) {
+    insert(id, k_snapshot_path, result);
+  }
+  // The path the default find_snapshot and insert_snapshot use (no file
+  // has it: paths never start with a control character).
+  static constexpr std::string_view k_snapshot_path = "\x01snapshot";
   // End the run: keep what was inserted. A cache that cannot be written is
   // skipped silently; validation never fails because of its cache.
   virtual void close() noexcept = 0;

@@ -17,6 +17,7 @@
 
 #include <unistd.h>
 
+#include "content/summary.h"
 #include "git/repo.h"
 #include "util/error.h"
 
@@ -36,6 +37,11 @@ constexpr std::string_view k_suffix = ".seg";
 constexpr std::string_view k_temp_prefix = "tmp-";
 constexpr std::size_t k_id_size = 20;
 constexpr auto k_stale_temp = std::chrono::hours(1);
+// Whole-snapshot reports: one file each under snapshots/, the newest kept.
+// Layout: "EFVS" | u8 format | u32 context size | context | report | u64 checksum.
+constexpr std::string_view k_snapshot_magic = "EFVS";
+constexpr std::string_view k_snapshot_dir = "snapshots";
+constexpr std::size_t k_max_snapshots = 32;
 
 void put32(std::string& out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) {
@@ -217,6 +223,16 @@ struct DiskCache::Impl {
   std::mutex pending_mutex;
   std::vector<Pending> pending;
 
+  // Segments are read on the first per-file lookup: a run answered by a
+  // snapshot report never reads them.
+  std::atomic<bool> loaded{false};
+  std::mutex load_mutex;
+
+  std::string snapshot_data;           // the file a snapshot hit came from
+  std::string pending_snapshot_id;     // 40 hex digits, or ""
+  std::string_view pending_snapshot;   // the caller's, valid until close()
+  bool snapshot_hit = false;
+
   std::atomic<std::size_t> hits{0};
   std::atomic<std::size_t> misses{0};
   bool wrote = false;
@@ -231,6 +247,11 @@ struct DiskCache::Impl {
     index.clear();
     used.reset();
     pending.clear();
+    loaded = false;
+    snapshot_data.clear();
+    pending_snapshot_id.clear();
+    pending_snapshot = {};
+    snapshot_hit = false;
     hits = 0;
     misses = 0;
     wrote = false;
@@ -289,6 +310,20 @@ struct DiskCache::Impl {
     reset();
     context = new_context;
     opened = true;
+  }
+
+  void ensure_loaded() {
+    if (loaded.load(std::memory_order_acquire)) {
+      return;
+    }
+    const std::lock_guard<std::mutex> lock(load_mutex);
+    if (!loaded.load(std::memory_order_relaxed)) {
+      load_segments();
+      loaded.store(true, std::memory_order_release);
+    }
+  }
+
+  void load_segments() {
     std::error_code ec;
     std::vector<fs::path> names;
     for (const auto& item : fs::directory_iterator(dir, ec)) {
@@ -382,7 +417,7 @@ struct DiskCache::Impl {
   void remove_stale_temps() {
     std::error_code ec;
     const auto now = fs::file_time_type::clock::now();
-    for (const auto& item : fs::directory_iterator(dir, ec)) {
+    for (const auto& item : fs::recursive_directory_iterator(dir, ec)) {
       if (!item.path().filename().string().starts_with(k_temp_prefix)) {
         continue;
       }
@@ -401,7 +436,13 @@ struct DiskCache::Impl {
       return;
     }
     opened = false;
-    finish();
+    if (!pending.empty()) {
+      ensure_loaded();
+    }
+    if (loaded) {
+      finish();
+    }
+    write_snapshot();
     entries_at_open = slots.size();
     segment_count = segments.size();
     segments.clear();
@@ -410,6 +451,89 @@ struct DiskCache::Impl {
     index.clear();
     used.reset();
     pending.clear();
+    snapshot_data.clear();
+  }
+
+  // Named by the context too, so runs of two contexts (schemas, options)
+  // keep their own report of the same tree.
+  fs::path snapshot_path(std::string_view id) const {
+    return fs::path(dir) / k_snapshot_dir /
+           content::sha1_hex(context + "\n" + std::string(id));
+  }
+
+  std::optional<std::string_view> find_snapshot(std::string_view id) {
+    if (!opened || raw_id(id).empty()) {
+      return std::nullopt;
+    }
+    std::optional<std::string> data = read_file(snapshot_path(id));
+    const std::size_t header = k_snapshot_magic.size() + 1 + 4;
+    if (!data || data->size() < header + 8) {
+      return std::nullopt;
+    }
+    const std::string_view text = *data;
+    const std::size_t body = text.size() - 8;
+    if (text.substr(0, k_snapshot_magic.size()) != k_snapshot_magic ||
+        static_cast<std::uint8_t>(text[k_snapshot_magic.size()]) != k_format ||
+        checksum(text.substr(0, body)) != get(text, body, 8)) {
+      return std::nullopt;
+    }
+    const std::size_t context_size = get(text, k_snapshot_magic.size() + 1, 4);
+    if (context_size > body - header || text.substr(header, context_size) != context) {
+      return std::nullopt;
+    }
+    snapshot_data = std::move(*data);
+    snapshot_hit = true;
+    return std::string_view(snapshot_data).substr(header + context_size, body - header - context_size);
+  }
+
+  // The pending snapshot report, as its own file; the oldest beyond
+  // k_max_snapshots go.
+  void write_snapshot() {
+    if (pending_snapshot_id.empty()) {
+      return;
+    }
+    std::string out;
+    out.append(k_snapshot_magic);
+    out.push_back(static_cast<char>(k_format));
+    put32(out, static_cast<std::uint32_t>(context.size()));
+    out.append(context);
+    out.append(pending_snapshot);
+    put64(out, checksum(out));
+    std::error_code ec;
+    const fs::path folder = fs::path(dir) / k_snapshot_dir;
+    fs::create_directories(folder, ec);
+    const fs::path temp = folder / (std::string(k_temp_prefix) + unique_suffix());
+    {
+      std::ofstream file(temp, std::ios::binary | std::ios::trunc);
+      if (!file) {
+        return;
+      }
+      file.write(out.data(), static_cast<std::streamsize>(out.size()));
+      if (!file.flush()) {
+        file.close();
+        fs::remove(temp, ec);
+        return;
+      }
+    }
+    fs::rename(temp, snapshot_path(pending_snapshot_id), ec);
+    if (ec) {
+      fs::remove(temp, ec);
+      return;
+    }
+    std::vector<std::pair<fs::file_time_type, fs::path>> files;
+    for (const auto& item : fs::directory_iterator(folder, ec)) {
+      std::error_code time_ec;
+      const auto time = fs::last_write_time(item.path(), time_ec);
+      if (!time_ec && !item.path().filename().string().starts_with(k_temp_prefix)) {
+        files.emplace_back(time, item.path());
+      }
+    }
+    if (files.size() > k_max_snapshots) {
+      std::sort(files.begin(), files.end());
+      for (std::size_t i = 0; i + k_max_snapshots < files.size(); ++i) {
+        fs::remove(files[i].second, ec);
+      }
+    }
   }
 
   void finish() {
@@ -485,6 +609,7 @@ std::optional<std::string_view> DiskCache::find(std::string_view id, std::string
   if (key.empty() || !m_impl->opened) {
     return std::nullopt;
   }
+  m_impl->ensure_loaded();
   key.append(path);
   const auto it = m_impl->index.find(key);
   if (it == m_impl->index.end()) {
@@ -506,6 +631,17 @@ void DiskCache::insert(std::string_view id, std::string_view path, std::string_v
   m_impl->pending.push_back(Impl::Pending{std::move(key), result});
 }
 
+std::optional<std::string_view> DiskCache::find_snapshot(std::string_view id) {
+  return m_impl->find_snapshot(id);
+}
+
+void DiskCache::insert_snapshot(std::string_view id, std::string_view result) {
+  if (m_impl->opened && !raw_id(id).empty()) {
+    m_impl->pending_snapshot_id = std::string(id);
+    m_impl->pending_snapshot = result;
+  }
+}
+
 void DiskCache::close() noexcept {
   try {
     m_impl->close();
@@ -521,6 +657,7 @@ DiskCache::Stats DiskCache::stats() const {
   stats.entries = m_impl->opened ? m_impl->slots.size() : m_impl->entries_at_open;
   stats.segments = m_impl->opened ? m_impl->segments.size() : m_impl->segment_count;
   stats.wrote = m_impl->wrote;
+  stats.snapshot = m_impl->snapshot_hit;
   return stats;
 }
 
@@ -538,8 +675,11 @@ CacheUsage cache_usage(const git::Repository& repo) {
   CacheUsage usage;
   usage.dir = cache_dir(repo);
   std::error_code ec;
-  for (const auto& item : fs::directory_iterator(usage.dir, ec)) {
+  for (const auto& item : fs::recursive_directory_iterator(usage.dir, ec)) {
     std::error_code size_ec;
+    if (!item.is_regular_file(size_ec)) {
+      continue;
+    }
     const std::uintmax_t size = item.file_size(size_ec);
     if (!size_ec) {
       ++usage.files;
@@ -597,6 +737,16 @@ public:
     }
   }
 
+  std::optional<std::string_view> find_snapshot(std::string_view id) override {
+    return m_disk ? m_disk->find_snapshot(id) : std::nullopt;
+  }
+
+  void insert_snapshot(std::string_view id, std::string_view result) override {
+    if (m_disk) {
+      m_disk->insert_snapshot(id, result);
+    }
+  }
+
   void close() noexcept override {
     if (!m_disk) {
       return;
@@ -604,6 +754,11 @@ public:
     m_disk->close();
     if (env_set("ENVFLOW_CACHE_TRACE")) {
       const DiskCache::Stats stats = m_disk->stats();
+      if (stats.snapshot) {
+        std::fprintf(stderr, "envflow: cache: snapshot seen before, 0 misses (%s)\n",
+                     m_disk->dir().c_str());
+        return;
+      }
       std::fprintf(stderr, "envflow: cache: %zu hits, %zu misses, %zu results in %zu files%s (%s)\n",
                    stats.hits, stats.misses, stats.entries, stats.segments,
                    stats.wrote ? ", wrote one" : "", m_disk->dir().c_str());

@@ -47,6 +47,10 @@ public:
   void open(const std::string& context) override;
   std::optional<std::string_view> find(std::string_view id, std::string_view path) override;
   void insert(std::string_view id, std::string_view path, std::string_view result) override;
+  // Snapshot reports live apart, one file each under snapshots/ (the 32
+  // newest kept): a run they answer reads one small file, no segment.
+  std::optional<std::string_view> find_snapshot(std::string_view id) override;
+  void insert_snapshot(std::string_view id, std::string_view result) override;
   void close() noexcept override;
 
   struct Stats {
@@ -55,6 +59,7 @@ public:
     std::size_t entries = 0;  // results readable at open
     std::size_t segments = 0; // segment files of this context at open
     bool wrote = false;       // close() wrote a segment
+    bool snapshot = false;    // the run was answered by a snapshot report
   };
   // Counts of the last run (open to close).
   Stats stats() const;

@@ -88,7 +88,8 @@ expect_err "0 hits"
 
 # ---------------------------------------------------------------------------
 test_case "a corrupt cache file is ignored and replaced"
-for f in "$CACHE"/*.seg; do
+# Every file: the per-file segments and the whole-snapshot reports.
+find "$CACHE" -type f | while read -r f; do
   printf 'garbage' | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null
 done
 echo "not a segment" >"$CACHE/0000000000000000-0-0-0.seg"

@@ -552,12 +552,23 @@ TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
   SUBCASE("empty") {
     std::ofstream(written[0], std::ios::binary | std::ios::trunc);
   }
+  SUBCASE("a damaged snapshot report") {
+    for (const auto& item : fs::directory_iterator(dir.path() / "snapshots")) {
+      std::string bad = read_text(item.path());
+      bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 0x01);
+      std::ofstream(item.path(), std::ios::binary | std::ios::trunc) << bad;
+    }
+  }
   SUBCASE("garbage and leftovers beside it") {
     std::ofstream(dir.path() / "0000000000000000-1-0-0.seg", std::ios::binary) << "EFVC\x01garbage";
     std::ofstream(dir.path() / "tmp-1-2-3", std::ios::binary) << "half a segm";
     std::ofstream(dir.path() / "README", std::ios::binary) << "not ours";
+    fs::remove_all(dir.path() / "snapshots"); // so the segments are read
   }
 
+  if (read_text(written[0]) != good) {
+    fs::remove_all(dir.path() / "snapshots"); // so the segments are read
+  }
   DiskCache cache(dir.str());
   const ValidationReport report = with_cache(snapshot, cache);
   expect_same(report, expected);
@@ -620,14 +631,23 @@ TEST_CASE("core::DiskCache stays bounded") {
     expect_same(with_cache(snapshot, cache), full(snapshot));
     CHECK(segments(dir.path()).size() <= limits.max_files);
   }
-  // A size bound below one tree's results keeps only what the last run used.
+  // At most 32 snapshot reports are kept.
+  std::size_t reports = 0;
+  for ([[maybe_unused]] const auto& item : fs::directory_iterator(dir.path() / "snapshots")) {
+    ++reports;
+  }
+  CHECK(reports == 12);
+  // A size bound below one tree's results keeps only what the last run used
+  // (snapshot reports removed, so that the per-file results are used).
   limits.max_bytes = 1;
+  fs::remove_all(dir.path() / "snapshots");
   {
     DiskCache cache(dir.str(), limits);
-    with_cache(snapshot, cache);
+    CHECK(with_cache(snapshot, cache).cached == full(snapshot).files - k_uncached);
   }
+  fs::remove_all(dir.path() / "snapshots");
   DiskCache cache(dir.str(), limits);
   const ValidationReport warm = with_cache(snapshot, cache);
-  CHECK(warm.cached == warm.files);
+  CHECK(warm.cached == warm.files - k_uncached);
   expect_same(warm, full(snapshot));
 }
