@@ -82,6 +82,7 @@ const std::vector<Command>& commands() {
       {"install-hooks", "Install envflow's git hooks into a repository", setup_install_hooks},
       {"hook", "Run a git hook (called by the scripts in hooks/)", setup_hook},
       {"cache", "Clear or inspect the cache of validation results", setup_cache},
+      {"hold", "Holds on auto-promotion (list, release)", setup_hold},
   };
   return table;
 }
@@ -95,8 +96,8 @@ int run(int argc, char** argv) {
   app.add_option("-C", globals.directory, "Run as if started in DIR (like git -C)")
       ->option_text("DIR");
   app.add_option("--format", globals.format_name, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->option_text("text|json");
+      ->check(CLI::IsMember({"text", "json", "github"}))
+      ->option_text("text|json|github");
   app.add_option("--actor", globals.actor,
                  "Who is acting (else $ENVFLOW_ACTOR, else git config user.email)")
       ->option_text("NAME");
@@ -121,7 +122,9 @@ int run(int argc, char** argv) {
   }
 
   try {
-    globals.format = globals.format_name == "json" ? Format::json : Format::text;
+    globals.format = globals.format_name == "json"     ? Format::json
+                     : globals.format_name == "github" ? Format::github
+                                                       : Format::text;
     if (!globals.directory.empty()) {
       std::error_code ec;
       std::filesystem::current_path(globals.directory, ec);

@@ -10,7 +10,9 @@ class App;
 
 namespace envflow::cli {
 
-enum class Format { text, json };
+// `github`: diagnostics as GitHub workflow commands (::error file=…); commands
+// without diagnostics print text.
+enum class Format { text, json, github };
 
 // Options every command shares (DESIGN.md: -C, --format, --actor).
 struct Globals {
@@ -56,5 +58,6 @@ Runner setup_setup(CLI::App& app, Globals& globals);
 Runner setup_hotfix(CLI::App& app, Globals& globals);
 Runner setup_backport(CLI::App& app, Globals& globals);
 Runner setup_cache(CLI::App& app, Globals& globals);
+Runner setup_hold(CLI::App& app, Globals& globals);
 
 } // namespace envflow::cli
