@@ -24,6 +24,13 @@ public:
   virtual std::vector<FileEntry> list() = 0;
   // The contents of `entry`. For a symlink, its target.
   virtual std::string read(const FileEntry& entry) = 0;
+  // The size of `entry` in bytes, without reading it: `list()` may leave
+  // sizes unknown (0) when finding them costs a read per file (a git tree).
+  virtual std::uint64_t size(const FileEntry& entry) { return entry.size; }
+  // 40 hex digits naming exactly this snapshot's listing, known without
+  // listing it (a git tree's id), or "" (the validator then digests the
+  // listing). A validation report is kept under it.
+  virtual std::string snapshot_id() { return {}; }
 };
 
 // An in-memory source, for tests and for content assembled by hand.

@@ -378,7 +378,7 @@ template <typename Work> void parallel_for(std::size_t n, unsigned threads, Work
   }
 }
 
-// A digest of a listing (path, type, size, blob id of every file), or ""
+// A digest of a listing (path, type, blob id of every file), or ""
 // when a file has no blob id (a working tree: its ids are only known once
 // every file is read).
 std::string snapshot_id(const std::vector<FileEntry>& entries) {
@@ -392,12 +392,27 @@ std::string snapshot_id(const std::vector<FileEntry>& entries) {
     listing += '\0';
     listing += std::to_string(static_cast<int>(entry.type));
     listing += ' ';
-    listing += std::to_string(entry.size);
-    listing += ' ';
     listing += entry.id;
     listing += '\n';
   }
   return sha1_hex(listing);
+}
+
+// A stored snapshot report: the number of files checked, a newline, the
+// encoded diagnostics. nullopt when damaged.
+std::optional<std::pair<std::size_t, FileSummary>> decode_snapshot(std::string_view stored) {
+  const std::size_t newline = stored.find('\n');
+  if (newline == std::string_view::npos || newline == 0 || newline > 19 ||
+      !std::all_of(stored.begin(), stored.begin() + static_cast<std::ptrdiff_t>(newline),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::optional<FileSummary> summary = decode(stored.substr(newline + 1), std::string());
+  if (!summary) {
+    return std::nullopt;
+  }
+  return std::pair{static_cast<std::size_t>(std::stoull(std::string(stored.substr(0, newline)))),
+                   std::move(*summary)};
 }
 
 // libstdc++ fills ctype<char>::narrow's table lazily, so two threads
@@ -440,6 +455,35 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
                           const SchemaSet& schemas) {
   ValidationReport report;
   std::vector<Diagnostic> all;
+  ResultCache* cache = options.cache != nullptr ? options.cache : default_cache();
+  // A snapshot seen before gets the report it got then, unfiltered: a git
+  // tree is known by its id before it is listed, other sources by a digest
+  // of their listing (every path and blob id).
+  std::string snapshot_key;
+  std::string snapshot_result; // outlives the cache's close(), below
+  const auto answered = [&] {
+    if (auto hit = cache->find_snapshot(snapshot_key)) {
+      if (auto stored = decode_snapshot(*hit)) {
+        cache->close();
+        report.files = stored->first;
+        report.cached = report.files;
+        for (auto& d : stored->second.diagnostics) {
+          if (selected(d.path, options.only)) {
+            report.diagnostics.push_back(std::move(d));
+          }
+        }
+        return true; // stored sorted
+      }
+    }
+    return false;
+  };
+  if (cache != nullptr) {
+    cache->open(cache_context(options, schemas));
+    snapshot_key = source.snapshot_id();
+    if (!snapshot_key.empty() && answered()) {
+      return report;
+    }
+  }
   const std::vector<FileEntry> entries = source.list();
 
   // Which files need checks of their own; the rest is decided by path.
@@ -482,27 +526,10 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
   }
 
   // Each file's own checks, from the cache or computed, on every core.
-  ResultCache* cache = options.cache != nullptr ? options.cache : default_cache();
-  // A snapshot seen before (every file and its blob id the same) gets the
-  // report it got then, unfiltered, kept under the listing's digest.
-  std::string snapshot_key;
-  std::string snapshot_result; // outlives the cache's close(), below
-  if (cache != nullptr) {
-    cache->open(cache_context(options, schemas));
+  if (cache != nullptr && snapshot_key.empty()) {
     snapshot_key = snapshot_id(entries);
-    if (!snapshot_key.empty()) {
-      if (auto hit = cache->find_snapshot(snapshot_key)) {
-        if (std::optional<FileSummary> stored = decode(*hit, std::string())) {
-          cache->close();
-          report.cached = report.files;
-          for (auto& d : stored->diagnostics) {
-            if (selected(d.path, options.only)) {
-              report.diagnostics.push_back(std::move(d));
-            }
-          }
-          return report; // stored sorted
-        }
-      }
+    if (!snapshot_key.empty() && answered()) {
+      return report;
     }
   }
   const FileChecker checker(options, schemas);
@@ -510,6 +537,10 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
   const auto read = [&](const FileEntry& entry) {
     const std::lock_guard<std::mutex> lock(read_mutex);
     return source.read(entry);
+  };
+  const auto size_of = [&](const FileEntry& entry) {
+    const std::lock_guard<std::mutex> lock(read_mutex);
+    return source.size(entry);
   };
   const auto lookup = [&](Job& job, const std::string& id) {
     if (auto hit = cache->find(id, job.entry->path)) {
@@ -531,6 +562,16 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     }
     if (cache != nullptr && !entry.id.empty() && lookup(job, entry.id)) {
       return;
+    }
+    if (entry.size == 0 && !entry.id.empty()) {
+      // The listing left the size unknown: ask before reading, so a huge
+      // blob is refused without being loaded.
+      FileEntry sized = entry;
+      sized.size = size_of(entry);
+      if (auto decided = checker.from_listing(sized)) {
+        job.set(encode(*decided, entry.path));
+        return;
+      }
     }
     const std::string data = read(entry);
     std::string id = entry.id;
@@ -599,7 +640,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
   if (!snapshot_key.empty()) {
     FileSummary whole;
     whole.diagnostics = all;
-    snapshot_result = encode(whole, std::string());
+    snapshot_result = std::to_string(report.files) + '\n' + encode(whole, std::string());
     cache->insert_snapshot(snapshot_key, snapshot_result);
   }
   for (auto& d : all) {

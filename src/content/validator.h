@@ -34,9 +34,11 @@ public:
   virtual std::optional<std::string_view> find(std::string_view id, std::string_view path) = 0;
   // Keep `result` for blob `id` at `path`; its bytes must stay valid until close().
   virtual void insert(std::string_view id, std::string_view path, std::string_view result) = 0;
-  // The same for a whole snapshot's report, keyed by the digest of its
-  // listing (40 hex digits): one lookup a run, so an implementation may
-  // keep these apart from the per-file results and answer without them.
+  // The same for a whole snapshot's report (the number of files and every
+  // diagnostic), keyed by the source's snapshot_id() (a git tree's id) or
+  // else the digest of its listing (40 hex digits): one lookup a run, so an
+  // implementation may keep these apart from the per-file results and
+  // answer without them.
   virtual std::optional<std::string_view> find_snapshot(std::string_view id) {
     return find(id, k_snapshot_path);
   }

@@ -53,7 +53,15 @@ bool content_folder(const std::string& name) {
 TreeSource::TreeSource(const git::Repository& repo, std::string commit_or_tree)
     : m_repo(repo), m_tree(std::move(commit_or_tree)) {}
 
-std::vector<FileEntry> TreeSource::list() { return entries_of(m_repo.list_tree(m_tree)); }
+// Without sizes: reading every blob's header would inflate the whole pack
+// for the few files a cached run ever reads.
+std::vector<FileEntry> TreeSource::list() { return entries_of(m_repo.list_tree_ids(m_tree)); }
+
+std::string TreeSource::snapshot_id() { return m_repo.tree_of(m_tree); }
+
+std::uint64_t TreeSource::size(const FileEntry& entry) {
+  return entry.size != 0 || entry.id.empty() ? entry.size : m_repo.blob_size(entry.id);
+}
 
 std::string TreeSource::read(const FileEntry& entry) { return m_repo.read_blob(entry.id); }
 

@@ -16,8 +16,12 @@ namespace envflow::core {
 class TreeSource : public content::FileSource {
 public:
   TreeSource(const git::Repository& repo, std::string commit_or_tree);
+  // Sizes are left 0 (unknown); size() reads one blob header.
   std::vector<content::FileEntry> list() override;
   std::string read(const content::FileEntry& entry) override;
+  std::uint64_t size(const content::FileEntry& entry) override;
+  // The tree's id.
+  std::string snapshot_id() override;
 
 private:
   const git::Repository& m_repo;
