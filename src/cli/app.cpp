@@ -1,12 +1,19 @@
 #include "cli/app.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <sstream>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/output.h"
+#include "core/remote.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -55,6 +62,120 @@ std::string suggestion(int argc, char** argv) {
   return {};
 }
 
+// --push and --remote on `app`, a command or one of its subcommands.
+void add_push_options(CLI::App& app, Globals& globals) {
+  CLI::Option* push = app.add_flag(
+      "--push", globals.push,
+      "Fetch the remote first, run on its refs, then push every ref this moves in one "
+      "atomic push (see docs/ci.md)");
+  app.add_option("--remote", globals.remote, "Remote for --push (default: origin)")
+      ->option_text("NAME")
+      ->needs(push);
+}
+
+// While alive, what goes to std::cout (print_json) is kept instead of
+// printed, so that the push's outcome can join the command's JSON object.
+class CapturedCout {
+public:
+  CapturedCout() : m_previous(std::cout.rdbuf(m_buffer.rdbuf())) {}
+  ~CapturedCout() { std::cout.rdbuf(m_previous); }
+  CapturedCout(const CapturedCout&) = delete;
+  CapturedCout& operator=(const CapturedCout&) = delete;
+  std::string text() const { return m_buffer.str(); }
+
+private:
+  std::ostringstream m_buffer;
+  std::streambuf* m_previous;
+};
+
+nlohmann::json id_or_null(const std::string& id) {
+  return id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id);
+}
+
+nlohmann::json pushed_json(const core::PushOutcome& outcome) {
+  nlohmann::json refs = nlohmann::json::array();
+  for (const auto& move : outcome.pushed) {
+    refs.push_back(
+        {{"ref", move.ref}, {"old", id_or_null(move.old_id)}, {"new", id_or_null(move.new_id)}});
+  }
+  return {{"remote", outcome.remote}, {"refs", refs}};
+}
+
+void print_pushed(const core::PushOutcome& outcome) {
+  if (outcome.pushed.empty()) {
+    std::printf("nothing moved: nothing to push to %s\n", outcome.remote.c_str());
+    return;
+  }
+  std::printf("%s to %s (one atomic push):\n", paint(stdout, Color::green, "pushed").c_str(),
+              outcome.remote.c_str());
+  size_t width = 0;
+  for (const auto& move : outcome.pushed) {
+    width = std::max(width, move.ref.size());
+  }
+  for (const auto& move : outcome.pushed) {
+    const std::string what = move.old_id.empty()   ? "new at " + move.new_id.substr(0, 7)
+                             : move.new_id.empty() ? "deleted (was " + move.old_id.substr(0, 7) + ")"
+                                                   : move.old_id.substr(0, 7) + ".." +
+                                                         move.new_id.substr(0, 7);
+    std::printf("  %-*s %s\n", static_cast<int>(width), move.ref.c_str(), what.c_str());
+  }
+}
+
+// Run `runner` as with --push: align with the remote, run, push what moved
+// (or undo it when the command fails).
+int run_pushing(const Runner& runner, const Globals& globals) {
+  git::Repository repo = git::Repository::open(".");
+  const core::PushSession session = core::begin_push(repo, globals.remote);
+  std::optional<CapturedCout> captured;
+  if (globals.format == Format::json) {
+    captured.emplace();
+  }
+  auto abandon = [&] {
+    try {
+      if (const auto reset = core::abandon_push(repo, session); !reset.empty()) {
+        std::fprintf(stderr, "envflow: note: nothing was pushed; undid this run's local moves (%s)\n",
+                     util::join(reset, ", ").c_str());
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "envflow: warning: undoing this run's local moves failed: %s\n",
+                   e.what());
+    }
+  };
+  int code = 0;
+  try {
+    code = runner ? runner() : 0;
+  } catch (...) {
+    captured.reset();
+    abandon();
+    throw;
+  }
+  if (code != 0) {
+    const std::string text = captured ? captured->text() : std::string();
+    captured.reset();
+    std::cout << text;
+    abandon();
+    return code;
+  }
+  const core::PushOutcome outcome = core::finish_push(repo, session);
+  for (const auto& line : outcome.remote_said) {
+    std::fprintf(stderr, "%s\n", line.c_str()); // what the server's hooks said, as git shows it
+  }
+  if (!captured) {
+    print_pushed(outcome);
+    return code;
+  }
+  const std::string text = captured->text();
+  captured.reset();
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
+  if (!value.is_object()) {
+    std::cout << text;
+    return code;
+  }
+  value["pushed"] = pushed_json(outcome);
+  print_json(value);
+  return code;
+}
+
 } // namespace
 
 const std::vector<Command>& commands() {
@@ -63,18 +184,24 @@ const std::vector<Command>& commands() {
        setup_init},
       {"validate", "Validate the workspace (working tree, or a commit with --rev)",
        setup_validate},
-      {"sync", "Promote an environment to the next one by fast-forward", setup_sync},
-      {"approve", "Record an approval to promote a revision into an environment", setup_approve},
+      {"sync", "Promote an environment to the next one by fast-forward", setup_sync,
+       {k_itself}},
+      {"approve", "Record an approval to promote a revision into an environment", setup_approve,
+       {k_itself}},
       {"status", "The pipeline at a glance", setup_status},
       {"diff", "Semantic difference between two environments or revisions", setup_diff},
-      {"var", "Environment-local variable overrides (set, unset, list)", setup_var},
+      {"var", "Environment-local variable overrides (set, unset, list)", setup_var,
+       {"set", "unset"}},
       {"render", "The resolved bundle an environment serves, as JSON", setup_render},
-      {"publish", "Tag the last environment's head as a signed release and make it live", setup_publish},
+      {"publish", "Tag the last environment's head as a signed release and make it live", setup_publish,
+       {k_itself}},
       {"releases", "Release history", setup_releases},
       {"verify", "Check a release's signature and manifest", setup_verify},
-      {"rollback", "Point live at an earlier release", setup_rollback},
-      {"hotfix", "Start or finish a hotfix on the last environment", setup_hotfix},
-      {"backport", "Back-port issues opened by hotfixes (list, show, apply)", setup_backport},
+      {"rollback", "Point live at an earlier release", setup_rollback, {k_itself}},
+      {"hotfix", "Start or finish a hotfix on the last environment", setup_hotfix,
+       {"start", "finish"}},
+      {"backport", "Back-port issues opened by hotfixes (list, show, apply)", setup_backport,
+       {"apply"}},
       {"log", "The audit trail", setup_log},
       {"doctor", "Check the invariants and the installation", setup_doctor},
       {"config", "Show or edit the pipeline config", setup_config},
@@ -107,6 +234,10 @@ int run(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(command.name, command.help);
     Runner r = command.setup(*sub, globals);
     sub->callback([&runner, r] { runner = r; });
+    for (const char* which : command.push) {
+      add_push_options(which == std::string_view(k_itself) ? *sub : *sub->get_subcommand(which),
+                       globals);
+    }
   }
 
   try {
@@ -131,6 +262,9 @@ int run(int argc, char** argv) {
       if (ec) {
         throw util::UsageError("cannot change to " + globals.directory + ": " + ec.message());
       }
+    }
+    if (globals.push) {
+      return run_pushing(runner, globals);
     }
     return runner ? runner() : 0;
   } catch (const git::RefConflict& e) {

@@ -20,17 +20,27 @@ struct Globals {
   Format format = Format::text;
   std::string format_name = "text";
   std::string actor;     // --actor
+  // --push [--remote NAME] on the commands that move refs (see Command::push).
+  bool push = false;
+  std::string remote = "origin";
 };
 
 // A command's runner: called after parsing, returns the exit code.
 using Runner = std::function<int()>;
 
-// One row of the command table: name, one-line help, and the function that
-// adds the subcommand's options to `app` and returns its runner.
+// In Command::push: the command itself (rather than one of its subcommands).
+inline constexpr const char* k_itself = "";
+
+// One row of the command table: name, one-line help, the function that adds
+// the subcommand's options to `app` and returns its runner, and which
+// invocations move refs and so take `--push [--remote NAME]` (k_itself,
+// and/or names of its subcommands; none when empty). app.cpp adds those
+// options and wraps the run: fetch and align first, one atomic push after.
 struct Command {
   const char* name;
   const char* help;
   Runner (*setup)(CLI::App& app, Globals& globals);
+  std::vector<const char*> push = {};
 };
 
 // Every command, in the order `envflow --help` lists them.
