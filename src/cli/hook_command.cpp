@@ -88,7 +88,7 @@ int record(const std::vector<core::RefMove>& updates) {
 
 } // namespace
 
-Runner setup_hook(CLI::App& app, Globals& /*globals*/) {
+Runner setup_hook(CLI::App& app, Globals& globals) {
   auto name = std::make_shared<std::string>();
   auto rest = std::make_shared<std::vector<std::string>>();
   app.add_option("name", *name, "The hook git runs")
@@ -96,7 +96,7 @@ Runner setup_hook(CLI::App& app, Globals& /*globals*/) {
       ->check(CLI::IsMember({"pre-commit", "pre-receive", "update", "post-receive"}))
       ->option_text("pre-commit|pre-receive|update|post-receive");
   app.add_option("args", *rest, "Arguments git passes to the hook");
-  return [name, rest] {
+  return [name, rest, &globals] {
     if (*name == "pre-receive") {
       return decide(core::parse_ref_updates(read_stdin()));
     }
@@ -114,7 +114,7 @@ Runner setup_hook(CLI::App& app, Globals& /*globals*/) {
     const git::Repository repo = git::Repository::open(".");
     const content::ValidationReport report = core::run_pre_commit(repo);
     if (!report.ok()) {
-      print_diagnostics(stderr, report.diagnostics);
+      print_diagnostics(stderr, report.diagnostics, globals.format);
       throw util::Refused("commit refused: " + std::to_string(report.diagnostics.size()) +
                           " problem(s) in the staged content; fix them, git add, and commit "
                           "again");

@@ -67,6 +67,61 @@ void print_diagnostics(std::FILE* stream, const std::vector<content::Diagnostic>
   }
 }
 
+void print_diagnostics(std::FILE* stream, const std::vector<content::Diagnostic>& diagnostics,
+                       Format format) {
+  if (format != Format::github) {
+    print_diagnostics(stream, diagnostics);
+    return;
+  }
+  for (const auto& d : diagnostics) {
+    std::fprintf(stream, "%s\n", github_annotation(d).c_str());
+  }
+}
+
+namespace {
+
+std::string github_escape(std::string_view text, bool property) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+    case '%':
+      out += "%25";
+      break;
+    case '\r':
+      out += "%0D";
+      break;
+    case '\n':
+      out += "%0A";
+      break;
+    case ':':
+      out += property ? "%3A" : ":";
+      break;
+    case ',':
+      out += property ? "%2C" : ",";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::string github_escape_data(std::string_view text) { return github_escape(text, false); }
+
+std::string github_escape_property(std::string_view text) { return github_escape(text, true); }
+
+std::string github_annotation(const content::Diagnostic& d) {
+  const bool error = d.severity == content::Severity::error;
+  return std::string(error ? "::error" : "::warning") +
+         " file=" + github_escape_property(d.path) +
+         ",line=" + std::to_string(std::max(d.mark.line, 1)) +
+         ",col=" + std::to_string(std::max(d.mark.column, 1)) +
+         ",title=" + github_escape_property(d.rule) + "::" + github_escape_data(d.message);
+}
+
 void print_json(const nlohmann::json& value) {
   std::cout << value.dump(2) << "\n";
 }

@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "cli/command.h"
 #include "content/diagnostic.h"
 
 namespace envflow::cli {
@@ -20,6 +22,21 @@ std::string paint(std::FILE* stream, Color color, const std::string& text);
 // Print `d` as `path:line:col: error: message [rule]` to `stream`.
 void print_diagnostic(std::FILE* stream, const content::Diagnostic& d);
 void print_diagnostics(std::FILE* stream, const std::vector<content::Diagnostic>& diagnostics);
+// Print `diagnostics` in `format`: GitHub workflow commands for
+// Format::github, else one compiler-style line each (json is the caller's).
+void print_diagnostics(std::FILE* stream, const std::vector<content::Diagnostic>& diagnostics,
+                       Format format);
+
+// `text` escaped for the message of a GitHub workflow command: `%`, CR and LF
+// become `%25`, `%0D` and `%0A`.
+std::string github_escape_data(std::string_view text);
+// `text` escaped for a property value of a GitHub workflow command: as
+// github_escape_data, and `:` and `,` become `%3A` and `%2C`.
+std::string github_escape_property(std::string_view text);
+// `d` as a GitHub workflow command, so Actions annotates the file:
+// `::error file=PATH,line=L,col=C,title=RULE::MESSAGE` (`::warning` for a
+// warning), escaped as GitHub requires.
+std::string github_annotation(const content::Diagnostic& d);
 
 // `value` as pretty JSON on stdout, newline-terminated.
 void print_json(const nlohmann::json& value);

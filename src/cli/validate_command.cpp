@@ -17,7 +17,8 @@ struct ValidateArgs {
   bool no_cache = false;
 };
 
-// Print a report in the chosen format; exit 0 when valid, 1 otherwise.
+// Print a report in the chosen format (github: the diagnostics as workflow
+// commands, then the summary line); exit 0 when valid, 1 otherwise.
 int report(const content::ValidationReport& result, Format format) {
   if (format == Format::json) {
     nlohmann::json array = nlohmann::json::array();
@@ -27,7 +28,7 @@ int report(const content::ValidationReport& result, Format format) {
     print_json(array);
     return result.ok() ? 0 : 1;
   }
-  print_diagnostics(stdout, result.diagnostics);
+  print_diagnostics(stdout, result.diagnostics, format);
   if (result.ok()) {
     std::printf("%s %zu file%s valid\n", paint(stdout, Color::green, "ok:").c_str(), result.files,
                 result.files == 1 ? "" : "s");
