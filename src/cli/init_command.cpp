@@ -3,6 +3,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/ci.h"
 #include "core/init.h"
 #include "util/strings.h"
 
@@ -17,7 +18,14 @@ Runner setup_init(CLI::App& app, Globals& globals) {
       ->option_text("LIST")
       ->capture_default_str();
   app.add_flag("--bare", options->bare, "Create a bare repository (a server's copy)");
-  return [options, envs, &globals] {
+  CLI::Option* ci = app.add_option(
+      "--ci", options->ci,
+      "Also commit CI jobs (validate, promote) for github (Actions) or gitlab (CI)");
+  ci->option_text("github|gitlab");
+  return [options, envs, ci, &globals] {
+    if (ci->count() > 0) {
+      core::check_ci_system(options->ci); // an explicit empty value too
+    }
     options->envs = util::split(*envs, ',');
     options->actor = globals.actor;
     const core::InitResult result = core::init_repository(*options);
@@ -28,6 +36,7 @@ Runner setup_init(CLI::App& app, Globals& globals) {
                   {"environments", options->envs},
                   {"actor", result.actor},
                   {"hooks", result.hooks},
+                  {"ci_files", result.ci_files},
                   {"warnings", result.warnings}});
       return 0;
     }
@@ -40,6 +49,9 @@ Runner setup_init(CLI::App& app, Globals& globals) {
                 result.actor.c_str());
     if (!result.hooks.empty()) {
       std::printf("  hooks         %s\n", util::join(result.hooks, ", ").c_str());
+    }
+    if (!result.ci_files.empty()) {
+      std::printf("  ci            %s\n", util::join(result.ci_files, ", ").c_str());
     }
     for (const auto& warning : result.warnings) {
       std::fprintf(stderr, "envflow: warning: %s\n", warning.c_str());

@@ -6,6 +6,7 @@
 
 #include "content/schema.h"
 #include "core/audit.h"
+#include "core/ci.h"
 #include "core/config.h"
 #include "core/context.h"
 #include "core/hooks.h"
@@ -43,6 +44,26 @@ git::Repository open_or_create(const InitOptions& options, bool& existed) {
   return git::Repository::init(dir.string(), options.bare, options.envs.front());
 }
 
+std::string ci_title(const std::string& ci) {
+  return ci == "gitlab" ? "GitLab CI" : "GitHub Actions";
+}
+
+// Add the CI files to the tree being built on `base`; never over a file
+// `base` has.
+void add_ci_files(git::Repository& repo, const std::optional<std::string>& base,
+                  const std::string& ci, const std::map<std::string, std::string>& ci_files,
+                  std::map<std::string, git::NewFile>& files, InitResult& result) {
+  for (const auto& [path, text] : ci_files) {
+    if (base && repo.read_path(*base, path)) {
+      throw util::Refused(path + " is already committed and envflow init --ci " + ci +
+                          " would overwrite it; move it away (or drop --ci) and run envflow "
+                          "init again");
+    }
+    files[path] = git::NewFile{repo.write_blob(text), git::Mode::regular};
+    result.ci_files.push_back(path);
+  }
+}
+
 } // namespace
 
 void check_environment_names(const std::vector<std::string>& envs) {
@@ -63,6 +84,7 @@ void check_environment_names(const std::vector<std::string>& envs) {
 
 InitResult init_repository(const InitOptions& options) {
   check_environment_names(options.envs);
+  const std::map<std::string, std::string> ci_files = core::ci_files(options.ci, options.envs);
   bool existed = false;
   const fs::path dir = fs::absolute(options.dir.empty() ? "." : options.dir);
   const bool dir_existed = fs::exists(dir);
@@ -131,6 +153,15 @@ InitResult init_repository(const InitOptions& options) {
     }
     commit = *base;
     result.adopted = true;
+    if (!ci_files.empty()) {
+      std::map<std::string, git::NewFile> files;
+      add_ci_files(repo, base, options.ci, ci_files, files, result);
+      commit = repo.write_commit(repo.update_tree(*base, files), {*base},
+                                 "Add envflow's " + ci_title(options.ci) +
+                                     " jobs\n\nFrom envflow init --ci " + options.ci +
+                                     ": validate, promote automatically, promote by hand.\n",
+                                 repo.default_person());
+    }
   } else {
     std::map<std::string, git::NewFile> files;
     for (const auto& file : util::embedded_files()) {
@@ -144,13 +175,19 @@ InitResult init_repository(const InitOptions& options) {
       }
       files[path] = git::NewFile{repo.write_blob(file.data), git::Mode::regular};
     }
+    add_ci_files(repo, base, options.ci, ci_files, files, result);
     const std::string tree = repo.update_tree(base ? *base : "", files);
     const git::Person author = repo.default_person();
     commit = repo.write_commit(tree, base ? std::vector<std::string>{*base}
                                           : std::vector<std::string>{},
                                "Start the envflow workspace\n\nStarter content from "
                                "envflow init: two agents, a workflow, a knowledge base, an "
-                               "integration, a channel and three variables.\n",
+                               "integration, a channel and three variables." +
+                                   (ci_files.empty() ? std::string()
+                                                     : " With " + ci_title(options.ci) +
+                                                           " jobs (envflow init --ci " +
+                                                           options.ci + ").") +
+                                   "\n",
                                author);
   }
   if (!repo.is_bare()) {
