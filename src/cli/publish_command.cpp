@@ -158,6 +158,9 @@ Runner setup_rollback(CLI::App& app, Globals& globals) {
       std::printf("%s live: %s -> %s\n", paint(stdout, Color::green, "rolled back").c_str(),
                   result.previous_live.empty() ? "(none)" : result.previous_live.c_str(),
                   result.tag.c_str());
+      // The rollback record is also a hold (core/hold.h): say so where it is made.
+      std::printf("auto-promotion into %s is held until envflow hold release %s\n",
+                  config.last().name.c_str(), config.last().name.c_str());
     }
     return 0;
   };

@@ -45,6 +45,13 @@ Runner setup_status(CLI::App& /*app*/, Globals& globals) {
           notes += " (head ahead of live)";
         }
       }
+      if (e.auto_promote) {
+        notes += (notes.empty() ? "" : "; ") + std::string("auto");
+      }
+      if (e.hold) {
+        notes += (notes.empty() ? "" : "; ") + std::string("HELD (") + e.hold->kind_name() +
+                 ": envflow hold list)";
+      }
       for (const auto& n : e.notes) {
         notes += (notes.empty() ? "" : "; ") + n;
       }

@@ -6,6 +6,7 @@
 #include "core/context.h"
 #include "core/sync.h"
 #include "git/repo.h"
+#include "util/error.h"
 
 namespace envflow::cli {
 
@@ -14,7 +15,10 @@ namespace {
 struct SyncArgs {
   core::SyncRequest request;
   bool dry_run = false;
+  bool auto_walk = false;
 };
+
+std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 nlohmann::json plan_json(const core::SyncPlan& plan, bool dry_run, bool done) {
   nlohmann::json commits = nlohmann::json::array();
@@ -31,7 +35,109 @@ nlohmann::json plan_json(const core::SyncPlan& plan, bool dry_run, bool done) {
           {"commits", commits},
           {"diff", plan.noop ? nlohmann::json(nullptr) : plan.diff.to_json()},
           {"approvals", plan.approvals},
-          {"approvals_required", plan.approvals_required}};
+          {"approvals_required", plan.approvals_required},
+          {"hold", plan.hold ? plan.hold->to_json() : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json auto_json(const core::AutoResult& result) {
+  nlohmann::json promoted = nlohmann::json::array();
+  nlohmann::json in_sync = nlohmann::json::array();
+  for (const auto& step : result.steps) {
+    if (step.result == core::AutoStep::Result::in_sync) {
+      in_sync.push_back(step.plan.target->name);
+      continue;
+    }
+    nlohmann::json commits = nlohmann::json::array();
+    for (const auto& c : step.plan.commits) {
+      commits.push_back({{"id", c.id}, {"summary", c.summary}, {"author", c.author}});
+    }
+    promoted.push_back({{"source", step.plan.source->name},
+                        {"target", step.plan.target->name},
+                        {"from", step.plan.from},
+                        {"to", step.plan.to},
+                        {"moved", !result.dry_run},
+                        {"commits", commits},
+                        {"approvals", step.plan.approvals}});
+  }
+  nlohmann::json stopped = nullptr;
+  if (result.stop) {
+    const core::AutoStop& stop = *result.stop;
+    nlohmann::json waiting_for = nullptr;
+    if (stop.waiting()) {
+      waiting_for = {{"groups", stop.groups},
+                     {"command", stop.command},
+                     {"approvals_required", stop.approvals_required},
+                     {"approvals", stop.approvals}};
+    }
+    stopped = {{"env", stop.env},
+               {"source", stop.source},
+               {"reason", stop.reason_name()},
+               {"message", stop.message},
+               {"commit",
+                stop.commit.empty() ? nlohmann::json(nullptr) : nlohmann::json(stop.commit)},
+               {"waiting_commits", stop.waiting_commits},
+               {"waiting_for", waiting_for},
+               {"hold", stop.hold ? stop.hold->to_json() : nlohmann::json(nullptr)}};
+  }
+  return {{"auto", true},
+          {"dry_run", result.dry_run},
+          {"promoted", promoted},
+          {"in_sync", in_sync},
+          {"stopped_at", stopped}};
+}
+
+void print_auto(const core::AutoResult& result) {
+  for (const auto& step : result.steps) {
+    const core::SyncPlan& plan = step.plan;
+    if (step.result == core::AutoStep::Result::in_sync) {
+      std::printf("%s is in sync with %s (%s)\n", plan.target->name.c_str(),
+                  plan.source->name.c_str(), short_id(plan.to).c_str());
+      continue;
+    }
+    const size_t n = plan.commits.size();
+    std::printf("%s %s from %s %s..%s (%zu commit%s)\n", plan.target->name.c_str(),
+                result.dry_run ? "would be synced"
+                               : paint(stdout, Color::green, "synced").c_str(),
+                plan.source->name.c_str(), short_id(plan.from).c_str(),
+                short_id(plan.to).c_str(), n, n == 1 ? "" : "s");
+  }
+  if (result.stop && result.stop->waiting()) {
+    std::printf("%s\n", paint(stdout, Color::yellow, result.stop->message).c_str());
+  } else if (result.stop) {
+    std::printf("%s %s: a gate refused (see below); nothing moved into %s\n",
+                result.stop->env.c_str(), paint(stdout, Color::red, "not synced").c_str(),
+                result.stop->env.c_str());
+  }
+  if (result.dry_run) {
+    std::printf("dry run: nothing changed\n");
+  }
+}
+
+int run_auto(const SyncArgs& args, const Globals& globals) {
+  if (!args.request.env.empty() || !args.request.rev.empty()) {
+    throw util::UsageError("--auto walks the whole pipeline: drop ENV and --rev, or drop --auto "
+                           "to sync one environment");
+  }
+  git::Repository repo = git::Repository::open(".");
+  const core::PipelineConfig config = core::require_config(repo);
+  const std::string actor = core::resolve_actor(globals.actor, &repo);
+  const core::AutoResult result = core::auto_sync(
+      repo, config, actor, args.dry_run ? core::DryRun::yes : core::DryRun::no);
+  if (globals.format == Format::json) {
+    print_json(auto_json(result));
+  } else {
+    print_auto(result);
+  }
+  if (result.stop && !result.stop->waiting()) {
+    // Returned, not thrown: the JSON document above is the result and stays
+    // on stdout (also under the generic --push, which keeps a failed
+    // command's output and undoes its moves).
+    std::fflush(stdout);
+    std::fprintf(stderr, "envflow: error: sync --auto stopped at %s: %s\n",
+                 result.stop->env.c_str(), result.stop->message.c_str());
+    return static_cast<int>(util::Exit::refused);
+  }
+  return 0;
 }
 
 void print_plan(const core::SyncPlan& plan) {
@@ -70,12 +176,21 @@ void print_plan(const core::SyncPlan& plan) {
 Runner setup_sync(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<SyncArgs>();
   app.add_option("env", args->request.env, "Environment whose head is promoted to the next one")
-      ->required()
       ->option_text("ENV");
   app.add_option("--rev", args->request.rev, "Promote this commit of ENV instead of its head")
       ->option_text("REV");
   app.add_flag("--dry-run", args->dry_run, "Run every gate and print the plan; move nothing");
+  app.add_flag("--auto", args->auto_walk,
+               "Promote every auto: true environment whose gates pass, in pipeline order "
+               "(what CI runs after every push)");
   return [args, &globals] {
+    if (args->auto_walk) {
+      return run_auto(*args, globals);
+    }
+    if (args->request.env.empty()) {
+      throw util::UsageError("sync needs ENV, the environment to promote from (envflow sync "
+                             "dev), or --auto to walk the pipeline");
+    }
     git::Repository repo = git::Repository::open(".");
     const core::PipelineConfig config = core::require_config(repo);
     args->request.actor = core::resolve_actor(globals.actor, &repo);
@@ -95,6 +210,12 @@ Runner setup_sync(CLI::App& app, Globals& globals) {
       return 0;
     }
     print_plan(plan);
+    if (plan.hold) {
+      std::printf("%s %s is held for auto-promotion (%s); this sync by hand goes ahead, "
+                  "auto-promotion stays held until envflow hold release %s\n",
+                  paint(stdout, Color::yellow, "note:").c_str(), plan.target->name.c_str(),
+                  plan.hold->describe().c_str(), plan.target->name.c_str());
+    }
     if (args->dry_run) {
       std::printf("dry run: %s would move %s..%s; nothing changed\n", plan.target->name.c_str(),
                   plan.from.substr(0, 7).c_str(), plan.to.substr(0, 7).c_str());

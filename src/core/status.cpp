@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/audit.h"
 #include "core/backport.h"
 #include "core/diff.h"
 #include "core/sync.h"
@@ -21,6 +22,8 @@ nlohmann::json PipelineStatus::to_json() const {
                           {"branch", e.branch},
                           {"head", e.head.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.head)},
                           {"summary", e.head_summary},
+                          {"auto", e.auto_promote},
+                          {"hold", e.hold ? e.hold->to_json() : nlohmann::json(nullptr)},
                           {"problems", e.problems},
                           {"notes", e.notes}};
     if (!e.next.empty()) {
@@ -51,10 +54,13 @@ PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig
     }
   }
   status.open_backports = static_cast<int>(open.size());
+  const std::vector<AuditRecord> trail = read_audit(repo);
   for (const auto& env : config.environments) {
     EnvironmentStatus row;
     row.name = env.name;
     row.branch = env.branch;
+    row.auto_promote = env.auto_promote;
+    row.hold = hold_on(trail, env.name);
     if (auto head = repo.ref_target("refs/heads/" + env.branch)) {
       row.head = *head;
       row.head_summary = repo.commit(*head).summary;
@@ -89,7 +95,7 @@ PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig
         }
         here.waiting_breaking = here.waiting_breaking || item.breaking;
       }
-      here.approvals = static_cast<int>(approvals_for(repo, config, next_env, here.head).size());
+      here.approvals = static_cast<int>(approvals_for(trail, config, next_env, here.head).size());
     }
     if (!repo.is_ancestor(next.head, here.head)) {
       // Invariant 1's one exception: hotfix commits on the last environment

@@ -7,6 +7,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/config.h"
+#include "core/hold.h"
 
 namespace envflow::git {
 class Repository;
@@ -19,6 +20,8 @@ struct EnvironmentStatus {
   std::string branch;
   std::string head;           // "" when the branch is missing
   std::string head_summary;
+  bool auto_promote = false;  // `auto: true`: sync --auto promotes into it
+  std::optional<Hold> hold;   // hold on auto-promotion into it
   // Toward the next environment ("" / 0 for the last one):
   std::string next;
   int waiting_commits = 0;    // commits here that the next environment lacks
@@ -41,8 +44,8 @@ struct PipelineStatus {
   nlohmann::json to_json() const;
 };
 
-// The pipeline at a glance. Reads refs, commit graphs and only the blobs
-// that differ between consecutive environments.
+// The pipeline at a glance. Reads refs, commit graphs, the audit trail
+// (once) and only the blobs that differ between consecutive environments.
 PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig& config);
 
 } // namespace envflow::core

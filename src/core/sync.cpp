@@ -1,6 +1,7 @@
 #include "core/sync.h"
 
 #include <algorithm>
+#include <map>
 
 #include "content/schema.h"
 #include "content/validator.h"
@@ -20,6 +21,10 @@ std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 std::string groups_text(const std::vector<std::string>& groups) {
   return groups.empty() ? std::string("(none)") : util::join(groups, ", ");
+}
+
+std::string plural(size_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
 const Environment& environment(const PipelineConfig& config, const std::string& name) {
@@ -46,10 +51,11 @@ std::string head_of(const git::Repository& repo, const Environment& env) {
 
 } // namespace
 
-std::vector<std::string> approvals_for(const git::Repository& repo, const PipelineConfig& config,
-                                       const Environment& env, const std::string& commit) {
+std::vector<std::string> approvals_for(const std::vector<AuditRecord>& trail,
+                                       const PipelineConfig& config, const Environment& env,
+                                       const std::string& commit) {
   std::vector<std::string> approvers;
-  for (const auto& record : read_audit(repo)) {
+  for (const auto& record : trail) {
     if (record.op != "approve" || record.env != env.name || record.commit != commit) {
       continue;
     }
@@ -63,8 +69,19 @@ std::vector<std::string> approvals_for(const git::Repository& repo, const Pipeli
   return approvers;
 }
 
+std::vector<std::string> approvals_for(const git::Repository& repo, const PipelineConfig& config,
+                                       const Environment& env, const std::string& commit) {
+  return approvals_for(read_audit(repo), config, env, commit);
+}
+
 SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
                    const SyncRequest& request) {
+  return plan_sync(repo, config, request, read_audit(repo));
+}
+
+SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
+                   const SyncRequest& request, const std::vector<AuditRecord>& trail,
+                   ApprovalGate gate) {
   const Environment& source = environment(config, request.env);
   const int index = config.index_of(source.name);
   if (index + 1 >= static_cast<int>(config.environments.size())) {
@@ -77,9 +94,12 @@ SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
   plan.source = &source;
   plan.target = &target;
   plan.approvals_required = target.approvals;
+  plan.hold = hold_on(trail, target.name);
 
   // Read both heads once: the ref moves compare-and-swap against these.
-  const std::string source_head = head_of(repo, source);
+  const std::string source_head = request.assumed_source_head.empty()
+                                      ? head_of(repo, source)
+                                      : request.assumed_source_head;
   plan.from = head_of(repo, target);
   if (request.rev.empty()) {
     plan.to = source_head;
@@ -164,10 +184,10 @@ SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
   // Hotfix gate: the incoming content must not quietly undo a hotfix.
   refuse_hotfix_undo(repo, config, target, plan.from, plan.to, plan.diff);
 
-  std::vector<std::string> approvals = approvals_for(repo, config, target, plan.to);
+  std::vector<std::string> approvals = approvals_for(trail, config, target, plan.to);
   approvals.erase(std::remove(approvals.begin(), approvals.end(), request.actor), approvals.end());
   plan.approvals = approvals;
-  if (static_cast<int>(approvals.size()) < target.approvals) {
+  if (!plan.approved() && gate == ApprovalGate::enforce) {
     std::string message = "promoting " + short_id(plan.to) + " into " + target.name + " needs " +
                           std::to_string(target.approvals) + " approval" +
                           (target.approvals == 1 ? "" : "s") + " from " +
@@ -200,7 +220,7 @@ void apply_sync(git::Repository& repo, const SyncPlan& plan, const std::string& 
   } catch (const git::RefConflict& conflict) {
     if (conflict.ref() == "refs/heads/" + plan.target->branch &&
         std::string(conflict.what()).find("locked") == std::string::npos) {
-      throw util::Refused(plan.target->name + " moved since this sync began; run it again");
+      throw TargetMoved(plan.target->name + " moved since this sync began; run it again");
     }
     throw util::Refused(std::string(conflict.what()) + " (nothing changed)");
   }
@@ -233,7 +253,7 @@ ApproveResult approve(git::Repository& repo, const PipelineConfig& config, const
   result.env = target.name;
   result.commit = commit;
   result.required = target.approvals;
-  result.approvals = approvals_for(repo, config, target, commit);
+  result.approvals = approvals_for(read_audit(repo), config, target, commit);
   if (std::find(result.approvals.begin(), result.approvals.end(), actor) !=
       result.approvals.end()) {
     result.already = true;
@@ -247,6 +267,151 @@ ApproveResult approve(git::Repository& repo, const PipelineConfig& config, const
   record.note = "promote " + short_id(commit) + " from " + source.name + " into " + target.name;
   commit_with_audit(repo, {}, record);
   result.approvals.push_back(actor);
+  return result;
+}
+
+std::string AutoStop::reason_name() const {
+  switch (reason) {
+  case Reason::not_auto:
+    return "not-auto";
+  case Reason::approvals:
+    return "approvals";
+  case Reason::held:
+    return "held";
+  case Reason::refused:
+    break;
+  }
+  return "refused";
+}
+
+AutoResult auto_sync(git::Repository& repo, const PipelineConfig& config, const std::string& actor,
+                     DryRun dry_run) {
+  AutoResult result;
+  result.dry_run = dry_run == DryRun::yes;
+  // Read once: approvals and holds come from it. Records this walk appends
+  // (syncs) change neither.
+  std::vector<AuditRecord> trail = read_audit(repo);
+  // Dry run: where the steps before would have moved each environment, so
+  // the next step plans against that instead of the unmoved branch.
+  std::map<std::string, std::string> assumed;
+  constexpr int k_attempts = 3;
+  for (size_t i = 1; i < config.environments.size(); ++i) {
+    const Environment& source = config.environments[i - 1];
+    const Environment& target = config.environments[i];
+    AutoStop stop;
+    stop.source = source.name;
+    stop.env = target.name;
+    const auto in_sync = [&](const std::string& from, const std::string& to) {
+      AutoStep step;
+      step.plan.source = &source;
+      step.plan.target = &target;
+      step.plan.from = from;
+      step.plan.to = to;
+      step.plan.noop = true;
+      result.steps.push_back(std::move(step));
+    };
+    for (int attempt = 1;; ++attempt) {
+      try {
+        const auto known = assumed.find(source.name);
+        const std::string source_head =
+            known != assumed.end() ? known->second : head_of(repo, source);
+        const std::string target_head = head_of(repo, target);
+        if (repo.is_ancestor(source_head, target_head)) {
+          in_sync(target_head, source_head);
+          break;
+        }
+        stop.commit = source_head;
+        stop.waiting_commits =
+            static_cast<int>(repo.commits_between(target_head, source_head).size());
+        const std::string waiting = plural(static_cast<size_t>(stop.waiting_commits), "commit") +
+                                    " of " + source.name +
+                                    (stop.waiting_commits == 1 ? " waits" : " wait");
+        if (!target.auto_promote) {
+          stop.reason = AutoStop::Reason::not_auto;
+          stop.groups = target.promote;
+          stop.command = "envflow sync " + source.name;
+          stop.message = target.name + " is not auto-promoted: " + waiting +
+                         " for a person (promote groups: " + groups_text(stop.groups) +
+                         ") to run " + stop.command;
+          result.stop = std::move(stop);
+          return result;
+        }
+        if (auto hold = hold_on(trail, target.name)) {
+          stop.reason = AutoStop::Reason::held;
+          stop.groups = config.publishers;
+          for (const auto& group : target.promote) {
+            if (std::find(stop.groups.begin(), stop.groups.end(), group) == stop.groups.end()) {
+              stop.groups.push_back(group);
+            }
+          }
+          stop.command = "envflow hold release " + target.name;
+          stop.message = target.name + " is held (" + hold->describe() + "): " + waiting +
+                         "; " + groups_text(stop.groups) + " release the hold with " +
+                         stop.command + ", or a person syncs by hand (envflow sync " +
+                         source.name + ")";
+          stop.hold = std::move(hold);
+          result.stop = std::move(stop);
+          return result;
+        }
+        SyncRequest request;
+        request.env = source.name;
+        request.actor = actor;
+        request.assumed_source_head = source_head;
+        SyncPlan plan = plan_sync(repo, config, request, trail, ApprovalGate::report);
+        if (plan.noop) {
+          in_sync(plan.from, plan.to);
+          break;
+        }
+        if (!plan.approved()) {
+          stop.reason = AutoStop::Reason::approvals;
+          stop.commit = plan.to;
+          stop.groups = target.approvers;
+          stop.approvals_required = target.approvals;
+          stop.approvals = plan.approvals;
+          stop.command = "envflow approve " + target.name + " --rev " + short_id(plan.to);
+          stop.message = target.name + " waits for " + plural(static_cast<size_t>(target.approvals),
+                                                              "approval") +
+                         " from " + groups_text(target.approvers) + " to promote " +
+                         short_id(plan.to) + " (has " + std::to_string(plan.approvals.size());
+          if (!plan.approvals.empty()) {
+            stop.message += ": " + util::join(plan.approvals, ", ");
+          }
+          if (config.member(actor, target.approvers)) {
+            stop.message += "; not counting " + actor;
+          }
+          stop.message += "); approvers run: " + stop.command;
+          result.stop = std::move(stop);
+          return result;
+        }
+        if (dry_run == DryRun::no) {
+          apply_sync(repo, plan, actor);
+        } else {
+          assumed[target.name] = plan.to;
+        }
+        AutoStep step;
+        step.result = AutoStep::Result::promoted;
+        step.plan = std::move(plan);
+        result.steps.push_back(std::move(step));
+        break;
+      } catch (const TargetMoved& moved) {
+        // Another sync moved the target since this plan read it: plan again
+        // (it usually finds the work done). Approvals or holds may have
+        // changed meanwhile too, so read the trail again.
+        if (attempt == k_attempts) {
+          stop.reason = AutoStop::Reason::refused;
+          stop.message = moved.what();
+          result.stop = std::move(stop);
+          return result;
+        }
+        trail = read_audit(repo);
+      } catch (const util::Refused& refused) {
+        stop.reason = AutoStop::Reason::refused;
+        stop.message = refused.what();
+        result.stop = std::move(stop);
+        return result;
+      }
+    }
+  }
   return result;
 }
 
