@@ -122,7 +122,7 @@ void print_pushed(const core::PushOutcome& outcome) {
 }
 
 // Run `runner` as with --push: align with the remote, run, push what moved
-// (or undo it when the command fails).
+// (or undo it when the command throws). Returns the command's exit code.
 int run_pushing(const Runner& runner, const Globals& globals) {
   git::Repository repo = git::Repository::open(".");
   const core::PushSession session = core::begin_push(repo, globals.remote);
@@ -149,13 +149,9 @@ int run_pushing(const Runner& runner, const Globals& globals) {
     abandon();
     throw;
   }
-  if (code != 0) {
-    const std::string text = captured ? captured->text() : std::string();
-    captured.reset();
-    std::cout << text;
-    abandon();
-    return code;
-  }
+  // A command that returns, even with a non-zero code, stands by what it
+  // moved: sync --auto that stops at a refused gate keeps the promotions made
+  // before it, so they are pushed as well.
   const core::PushOutcome outcome = core::finish_push(repo, session);
   for (const auto& line : outcome.remote_said) {
     std::fprintf(stderr, "%s\n", line.c_str()); // what the server's hooks said, as git shows it

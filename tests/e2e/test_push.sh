@@ -427,6 +427,33 @@ expect_eq "$(git -C "$A" status --porcelain --untracked-files=no)" "" "A's worki
 same_as_origin "$A"
 
 # ---------------------------------------------------------------------------
+test_case "sync --auto --push stopped by a refused gate still pushes the steps before it"
+if [ -n "$AUTO" ]; then
+  as olga "$A" var set --env uat max_turns 5 --push
+  expect_rc 0
+  git -C "$A" pull -q --ff-only origin dev
+  printf 'kind: Variable\nname: max_turns\ntype: string\ndefault: "four"\ndescription: Turns.\n' \
+    >"$A/variables/max_turns.yaml"
+  git -C "$A" commit -q -am "max_turns becomes a string"
+  git_as alice "$A" push -q origin dev
+  expect_rc 0
+  DEV=$(srv refs/heads/dev)
+  OLD=$(srv refs/heads/test)
+  UAT=$(srv refs/heads/uat)
+  as bob "$A" sync --auto --push
+  expect_rc 1
+  expect_err "sync --auto stopped at uat"
+  expect_err "max_turns"
+  expect_out "pushed to origin (one atomic push):"
+  expect_eq "$(srv refs/heads/test)" "$DEV" "origin test: the step before the refusal"
+  expect_eq "$(srv refs/heads/uat)" "$UAT" "origin uat: refused, unchanged"
+  expect_eq "$(records_of refs/heads/test "$OLD" "$DEV")" 1 "records of the test step"
+  same_as_origin "$A"
+else
+  echo "sync --auto not built: case skipped"
+fi
+
+# ---------------------------------------------------------------------------
 test_case "origin's repository stays consistent"
 run git -C "$SRV" fsck --strict --no-progress
 expect_rc 0
