@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -9,11 +11,16 @@
 #include <set>
 #include <tuple>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "content/kinds.h"
+#include "content/summary.h"
+#include "content/validator.h"
 #include "content/value.h"
 #include "content/yaml.h"
+#include "core/cache.h"
 #include "core/config.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -517,8 +524,122 @@ std::string resolve_side(const git::Repository& repo, const std::string& env_or_
   throw util::UsageError(message);
 }
 
+namespace {
+
+// Remembered diffs: one small file per pair of trees under the repository's
+// cache folder (diffs/), written under a temporary name and renamed; a file
+// that does not parse is a miss. Bumped when what a diff holds changes.
+constexpr int k_diff_format = 1;
+constexpr std::size_t k_max_remembered = 256;
+
+std::optional<SemanticDiff> load_remembered(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  try {
+    const nlohmann::json json = nlohmann::json::parse(in);
+    SemanticDiff diff;
+    for (const auto& item : json.at("items")) {
+      ItemChange change;
+      change.kind = item.at("k").get<std::string>();
+      change.name = item.at("n").get<std::string>();
+      change.path = item.at("p").get<std::string>();
+      const int c = item.at("c").get<int>();
+      if (c < 0 || c > 2) {
+        return std::nullopt;
+      }
+      change.change = static_cast<ItemChange::Change>(c);
+      change.fields = item.at("f").get<std::vector<std::string>>();
+      change.breaking = item.at("b").get<bool>();
+      change.reason = item.at("r").get<std::string>();
+      diff.items.push_back(std::move(change));
+    }
+    return diff;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+void remember(const std::filesystem::path& folder, const std::filesystem::path& file,
+              const SemanticDiff& diff) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const ItemChange& item : diff.items) {
+    items.push_back({{"k", item.kind},
+                     {"n", item.name},
+                     {"p", item.path},
+                     {"c", static_cast<int>(item.change)},
+                     {"f", item.fields},
+                     {"b", item.breaking},
+                     {"r", item.reason}});
+  }
+  const std::string text = nlohmann::json{{"items", items}}.dump();
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  const std::filesystem::path temp =
+      folder / (".tmp-" + file.filename().string() + "-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out || !out.write(text.data(), static_cast<std::streamsize>(text.size())).flush()) {
+      out.close();
+      std::filesystem::remove(temp, ec);
+      return; // a cache that cannot be written is skipped
+    }
+  }
+  std::filesystem::rename(temp, file, ec);
+  if (ec) {
+    std::filesystem::remove(temp, ec);
+    return;
+  }
+  // Bounded: past the limit, the older half goes.
+  std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    std::error_code time_ec;
+    const auto time = entry.last_write_time(time_ec);
+    if (!time_ec) {
+      files.emplace_back(time, entry.path());
+    }
+  }
+  if (files.size() > k_max_remembered) {
+    std::sort(files.begin(), files.end());
+    for (std::size_t i = 0; i < files.size() / 2; ++i) {
+      std::filesystem::remove(files[i].second, ec);
+    }
+  }
+}
+
+SemanticDiff compute_diff(const git::Repository& repo, const std::string& from_commit,
+                          const std::string& to_commit);
+
+} // namespace
+
 SemanticDiff semantic_diff(const git::Repository& repo, const std::string& from_commit,
                            const std::string& to_commit) {
+  // Remembered only when the program keeps a cache (content::default_cache(),
+  // off with ENVFLOW_NO_CACHE); a diff depends on the two trees alone.
+  if (content::default_cache() == nullptr || from_commit.empty() || to_commit.empty()) {
+    return compute_diff(repo, from_commit, to_commit);
+  }
+  const std::string key =
+      content::sha1_hex("envflow semantic diff " + std::to_string(k_diff_format) + "; " +
+                        ENVFLOW_VERSION "\n" + repo.tree_of(from_commit) + "\n" +
+                        repo.tree_of(to_commit));
+  const std::filesystem::path folder = std::filesystem::path(cache_dir(repo)) / "diffs";
+  const std::filesystem::path file = folder / key;
+  if (std::optional<SemanticDiff> known = load_remembered(file)) {
+    known->from = from_commit;
+    known->to = to_commit;
+    return *known;
+  }
+  SemanticDiff diff = compute_diff(repo, from_commit, to_commit);
+  remember(folder, file, diff);
+  return diff;
+}
+
+namespace {
+
+SemanticDiff compute_diff(const git::Repository& repo, const std::string& from_commit,
+                          const std::string& to_commit) {
   SemanticDiff diff;
   diff.from = from_commit;
   diff.to = to_commit;
@@ -605,5 +726,7 @@ SemanticDiff semantic_diff(const git::Repository& repo, const std::string& from_
   });
   return diff;
 }
+
+} // namespace
 
 } // namespace envflow::core

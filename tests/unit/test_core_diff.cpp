@@ -1,3 +1,5 @@
+#include "content/validator.h"
+#include "core/cache.h"
 #include "core/config.h"
 #include "core/diff.h"
 #include "git/repo.h"
@@ -8,6 +10,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -528,5 +531,40 @@ TEST_CASE("core::diff resolve_side") {
     const std::string config_commit = temp.commit({{core::k_config_file, "environments: 3\n"}});
     temp.set_ref(core::k_config_ref, config_commit);
     CHECK(core::resolve_side(repo, "dev") == second);
+  }
+}
+
+TEST_CASE("core::semantic_diff is remembered per pair of trees when the cache is on") {
+  TempRepo temp;
+  Files after = base_files();
+  after.erase("variables/support_email.yaml");
+  after["variables/unused.yaml"] = variable("unused", "number", "2");
+  const std::string from = temp.commit(base_files());
+  const std::string to = temp.commit(after, {from});
+  const nlohmann::json expected = core::semantic_diff(temp.repo(), from, to).to_json();
+  const std::filesystem::path folder =
+      std::filesystem::path(core::cache_dir(temp.repo())) / "diffs";
+  CHECK_FALSE(std::filesystem::exists(folder)); // cache off: nothing kept
+
+  core::DiskCache cache(core::cache_dir(temp.repo()));
+  content::set_default_cache(&cache);
+  struct Reset {
+    ~Reset() { content::set_default_cache(nullptr); }
+  } reset;
+  const nlohmann::json first = core::semantic_diff(temp.repo(), from, to).to_json();
+  CHECK(first == expected);
+  REQUIRE(std::distance(std::filesystem::directory_iterator(folder),
+                        std::filesystem::directory_iterator()) == 1);
+  const std::filesystem::path file = std::filesystem::directory_iterator(folder)->path();
+
+  SUBCASE("a second run reads it back") {
+    CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected);
+    // Proof it came from the file: a doctored file is believed.
+    std::ofstream(file) << R"({"items":[]})";
+    CHECK(core::semantic_diff(temp.repo(), from, to).empty());
+  }
+  SUBCASE("a damaged file is a miss, computed again") {
+    std::ofstream(file) << "{\"items\": [{\"k\": 1";
+    CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected);
   }
 }

@@ -1,0 +1,97 @@
+#include "git/repo.h"
+#include "support.h"
+#include "util/process.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+using namespace envflow;
+
+namespace {
+
+std::string describe(const std::vector<git::Change>& changes) {
+  std::string text;
+  for (const auto& c : changes) {
+    const char status = c.status == git::Change::Status::added     ? 'A'
+                        : c.status == git::Change::Status::removed ? 'D'
+                                                                   : 'M';
+    text += std::string(1, status) + " " + c.path + " " + c.old_id + " " + c.new_id + "\n";
+  }
+  return text;
+}
+
+// What `git diff-tree -r` says, in the same form, sorted by path as diff_trees is.
+std::string git_says(const std::string& dir, const std::string& from, const std::string& to) {
+  const auto result = util::run_process({"git", "-C", dir, "diff-tree", "-r", "--no-renames",
+                                         "--full-index", "--raw", from, to});
+  REQUIRE(result.exit_code == 0);
+  std::map<std::string, std::string> lines;
+  std::istringstream in(result.out);
+  std::string line;
+  const std::string zero(40, '0');
+  while (std::getline(in, line)) {
+    // :100644 100644 OLD NEW M\tPATH
+    const auto tab = line.find('\t');
+    std::istringstream fields(line.substr(1, tab - 1));
+    std::string old_mode, new_mode, old_id, new_id, status;
+    fields >> old_mode >> new_mode >> old_id >> new_id >> status;
+    const std::string path = line.substr(tab + 1);
+    lines[path] = status + " " + path + " " + (old_id == zero ? "" : old_id) + " " +
+                  (new_id == zero ? "" : new_id) + "\n";
+  }
+  std::string text;
+  for (const auto& [path, l] : lines) {
+    text += l;
+  }
+  return text;
+}
+
+} // namespace
+
+TEST_CASE("git::Repository::diff_trees agrees with git diff-tree -r") {
+  test::TempRepo temp;
+  git::Repository& repo = temp.repo();
+  const auto blob = [&](const std::string& text, git::Mode mode = git::Mode::regular) {
+    return git::NewFile{repo.write_blob(text), mode};
+  };
+  std::map<std::string, git::NewFile> before{
+      {"a.b", blob("1")},          {"a/x.yaml", blob("2")}, {"a/deep/y", blob("3")},
+      {"same/s", blob("4")},       {"gone/g1", blob("5")},  {"gone/g2", blob("6")},
+      {"file-then-dir", blob("7")}, {"dir-then-file/z", blob("8")}, {"mode", blob("9")},
+  };
+  for (int i = 0; i < 200; ++i) {
+    before.emplace("big/f" + std::to_string(i), blob("v" + std::to_string(i)));
+  }
+  std::map<std::string, git::NewFile> after = before;
+  after["a.b"] = blob("1 changed");
+  after["a/deep/y"] = blob("3 changed");
+  after.erase("gone/g1");
+  after.erase("gone/g2");
+  after["new/n"] = blob("10");
+  after.erase("file-then-dir");
+  after["file-then-dir/inside"] = blob("11");
+  after.erase("dir-then-file/z");
+  after["dir-then-file"] = blob("12");
+  after["mode"] = blob("9", git::Mode::executable);
+  after["big/f17"] = blob("changed");
+  after.erase("big/f99");
+  after["big/f200"] = blob("added");
+
+  const std::string a = repo.write_tree(before);
+  const std::string b = repo.write_tree(after);
+  const auto forward = repo.diff_trees(a, b);
+  CHECK(describe(forward) == git_says(temp.path(), a, b));
+  CHECK(describe(repo.diff_trees(b, a)) == git_says(temp.path(), b, a));
+  CHECK(repo.diff_trees(a, a).empty());
+  // From nothing: every file added.
+  CHECK(repo.diff_trees("", a).size() == before.size());
+  for (const auto& change : forward) {
+    if (change.path == "mode") {
+      CHECK(change.status == git::Change::Status::modified);
+      CHECK(change.mode == git::Mode::executable);
+    }
+  }
+}
