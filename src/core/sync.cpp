@@ -278,6 +278,8 @@ std::string AutoStop::reason_name() const {
     return "approvals";
   case Reason::held:
     return "held";
+  case Reason::backport:
+    return "backport";
   case Reason::refused:
     break;
   }
@@ -352,6 +354,26 @@ AutoResult auto_sync(git::Repository& repo, const PipelineConfig& config, const 
           stop.hold = std::move(hold);
           result.stop = std::move(stop);
           return result;
+        }
+        if (&target == &config.last()) {
+          // The hotfix gate waits for whoever applies the back-port; a CI
+          // job running sync --auto on every push must not fail meanwhile.
+          std::vector<std::string> open;
+          for (const auto& issue : effective_backports(repo, config)) {
+            if (issue.status == BackportIssue::Status::open) {
+              open.push_back("#" + std::to_string(issue.id) + " (" + issue.hotfix_tag + ")");
+            }
+          }
+          if (!open.empty()) {
+            stop.reason = AutoStop::Reason::backport;
+            stop.command = "envflow backport list";
+            stop.message = target.name + " waits for the back-port of " +
+                           util::join(open, ", ") + " into " + config.first().name + ": " +
+                           waiting + "; apply it (envflow backport apply ID) and promote it "
+                           "through the pipeline";
+            result.stop = std::move(stop);
+            return result;
+          }
         }
         SyncRequest request;
         request.env = source.name;

@@ -104,6 +104,7 @@ struct AutoStop {
     not_auto,  // the target is not marked `auto: true`: a person syncs
     approvals, // approvals are missing: approvers approve
     held,      // a hold on auto-promotion: someone releases it (or syncs by hand)
+    backport,  // the last environment, while a hotfix is not back-ported: someone applies it
     refused,   // a gate refused (validation, fast-forward, membership, ...)
   };
   Reason reason = Reason::refused;
@@ -118,7 +119,7 @@ struct AutoStop {
   std::vector<std::string> approvals;
   std::optional<Hold> hold;           // held: the hold
 
-  // "not-auto", "approvals", "held", "refused".
+  // "not-auto", "approvals", "held", "backport", "refused".
   std::string reason_name() const;
   // True when the walk waits for a person (exit 0), false when refused (exit 1).
   bool waiting() const { return reason != Reason::refused; }

@@ -316,4 +316,33 @@ done
 run envflow doctor
 expect_rc 0
 
+
+test_case "an open back-port stops sync --auto before production (exit 0), until applied"
+run envflow hotfix start quick-fix
+expect_rc 0
+sed -i "s/^tone: .*/tone: friendly/" agents/support.yaml
+git -C "$R" add -A && git -C "$R" commit -q -m "Hotfix: friendly tone"
+run envflow hotfix finish --no-sign -m "Quick fix"
+expect_rc 0
+git -C "$R" switch -q dev
+git -C "$R" checkout -q -- . 2>/dev/null || true
+HOTFIX_HEAD=$(head_of production)
+sed -i "s/^default: .*/default: 7/" variables/max_turns.yaml
+git -C "$R" add -A && git -C "$R" commit -q -m "Another change on dev"
+run envflow --format json sync --auto
+expect_rc 0
+expect_json "data['stopped_at']['env'] == 'production' and data['stopped_at']['reason'] == 'backport' and data['stopped_at']['waiting_for']['command'] == 'envflow backport list'"
+expect_json "[p['target'] for p in data['promoted']] == ['test', 'uat', 'staging']"
+expect_eq "$(head_of production)" "$HOTFIX_HEAD" "production untouched while the back-port is open"
+run envflow sync --auto
+expect_rc 0
+expect_out "waits for the back-port of #"
+run envflow backport apply 1
+expect_rc 0
+run envflow sync --auto
+expect_rc 0
+expect_eq "$(head_of production)" "$(head_of dev)" "production after the back-port"
+run envflow doctor
+expect_rc 0
+
 finish
