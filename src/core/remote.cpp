@@ -110,7 +110,7 @@ std::string commit_line(const git::Repository& repo, const std::string& id) {
   return short_id(id) + " \"" + repo.commit(id).summary + "\"";
 }
 
-// "2 commits origin lacks (newest: a1b2c3d "…", 9f8e7d6 "…")".
+// "2 commits origin lacks (newest first: a1b2c3d "…", 9f8e7d6 "…")".
 std::string commits_text(const git::Repository& repo, const std::vector<std::string>& ids,
                          const std::string& lacking) {
   std::string text = std::to_string(ids.size()) + " commit" + (ids.size() == 1 ? "" : "s") +
