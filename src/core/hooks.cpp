@@ -44,7 +44,10 @@ std::string install_hook(const fs::path& dir, const std::string& name) {
   if (!script) {
     throw util::IoError("hook " + name + " is not built into this envflow");
   }
-  const std::string text = util::replace_all(std::string(*script), "@ENVFLOW@", self_executable());
+  // The scripts hold the path in single quotes; a quote in it is closed,
+  // escaped and reopened, so no path can inject shell code.
+  const std::string text = util::replace_all(std::string(*script), "@ENVFLOW@",
+                                             util::replace_all(self_executable(), "'", "'\\''"));
   const fs::path path = dir / name;
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -22,4 +22,18 @@ cd "$TEST_ROOT/ws"
 run env PATH="$TEST_ROOT/prefix/bin:/usr/bin:/bin" git envflow validate
 expect_rc 0
 expect_out "files valid"
+test_case "hooks installed from a path with quotes and \$( ) run that binary, inertly"
+ODD="$TEST_ROOT/it's \$(touch $TEST_ROOT/pwned) \"x\""
+mkdir -p "$ODD"
+cp "$TEST_ROOT/prefix/bin/envflow" "$ODD/envflow"
+run "$ODD/envflow" init "$TEST_ROOT/odd-ws"
+expect_rc 0
+cd "$TEST_ROOT/odd-ws"
+echo "kind: Agent" >agents/broken.yaml
+git add agents/broken.yaml
+# PATH without envflow: only the quoted path in the hook can find it.
+run env PATH=/usr/bin:/bin git commit -q -m "broken agent"
+expect_rc 1
+expect_err "agents/broken.yaml"
+[ ! -e "$TEST_ROOT/pwned" ] && pass || fail "the install path ran as shell code"
 finish
