@@ -205,7 +205,7 @@ const std::vector<Command>& commands() {
       {"install-hooks", "Install envflow's git hooks into a repository", setup_install_hooks},
       {"hook", "Run a git hook (called by the scripts in hooks/)", setup_hook},
       {"cache", "Clear or inspect the cache of validation results", setup_cache},
-      {"hold", "Holds on auto-promotion (list, release)", setup_hold},
+      {"hold", "Holds on auto-promotion (list, set, release)", setup_hold, {"set", "release"}},
   };
   return table;
 }

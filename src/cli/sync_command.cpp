@@ -130,8 +130,8 @@ int run_auto(const SyncArgs& args, const Globals& globals) {
   }
   if (result.stop && !result.stop->waiting()) {
     // Returned, not thrown: the JSON document above is the result and stays
-    // on stdout (also under the generic --push, which keeps a failed
-    // command's output and undoes its moves).
+    // on stdout, and under --push the promotions made before the refusal
+    // are still pushed (only a thrown error undoes a run's moves).
     std::fflush(stdout);
     std::fprintf(stderr, "envflow: error: sync --auto stopped at %s: %s\n",
                  result.stop->env.c_str(), result.stop->message.c_str());

@@ -293,6 +293,14 @@ expect_eq "$(git -C "$SRV" rev-parse refs/envflow/live)" "$TAG1" "origin's live 
 expect_eq "$(records_of refs/envflow/live "$TAG2" "$TAG1")" 1 "records of the rollback"
 same_as_origin "$A"
 
+test_case "hold release --push: the rollback's hold is released on origin"
+as paul "$B" hold release production --push
+expect_rc 0
+expect_out "pushed to origin"
+if git -C "$SRV" log -1 --format=%B refs/envflow/audit | grep -qx "op: hold-release"; then pass; else
+  fail "origin's newest audit record is not the hold release"; fi
+same_as_origin "$B"
+
 # ---------------------------------------------------------------------------
 test_case "lost race (lease): origin moves between this run's fetch and its push"
 dev_change "$A" terse
