@@ -53,11 +53,11 @@ show envflow sync dev --dry-run
 show envflow sync dev
 show envflow status
 
-step "8. Through uat and staging to production"
-show envflow sync test
-show envflow sync uat
-show envflow sync staging
-show envflow status
+step "8. Through uat and staging to production, the pipeline after each step"
+for env in test uat staging; do
+  show envflow sync "$env"
+  show envflow status
+done
 
 step "9. A signed release (an ssh key made for this tour; allowed signers kept in the policy)"
 ssh-keygen -q -t ed25519 -N "" -C alice@example.com -f "$HOME/release-key"
@@ -71,36 +71,32 @@ show envflow publish
 show git -c gpg.ssh.allowedSignersFile="$HOME/allowed_signers" verify-tag v1.0.0
 show envflow verify v1.0.0
 
-step "10. A second release, then a rollback"
+step "10. A hotfix on production: signed, live, and a back-port issue opened by itself"
+show envflow hotfix start urgent-tone
+sed -i 's/tone: .*/tone: formal/' agents/support.yaml
+show git commit -qam "Hotfix: formal tone for support"
+show envflow hotfix finish -m "Formal tone, by legal request"
+show envflow backport list
+show git switch -q dev
+
+step "11. Meanwhile dev moves on; the sync into production is refused while the back-port is open"
 sed -i 's/^description: .*/description: Routes each conversation to the right agent (v2)/' agents/triage.yaml
 show git commit -qam "Triage: clearer description"
-for env in dev test uat staging; do envflow sync "$env" >/dev/null; done
-show envflow publish
-show envflow rollback v1.0.0
-show envflow status
-show envflow publish
-show envflow publish --force --reason "the v1.0.1 change was fine after all"
-show envflow releases
+for env in dev test uat; do show envflow sync "$env"; done
+show envflow sync staging
 
-if envflow hotfix --help >/dev/null 2>&1; then
-  step "11. A hotfix on production opens a back-port issue"
-  show envflow hotfix start urgent-tone
-  sed -i 's/tone: .*/tone: formal/' agents/support.yaml
-  show git commit -qam "Hotfix: formal tone for support"
-  show envflow hotfix finish -m "Formal tone, by legal request"
-  show envflow backport list
-  show git switch -q dev
-  step "12. Sync into production is refused while the back-port is open"
-  sed -i 's/^description: .*/description: Routes each conversation to the right agent (v3)/' agents/triage.yaml
-  show git commit -qam "Triage: another description change"
-  for env in dev test uat; do envflow sync "$env" >/dev/null; done
-  show envflow sync staging
-  step "13. Back-port into dev, then fast-forward all the way"
-  show envflow backport apply 1
-  for env in dev test uat staging; do show envflow sync "$env"; done
-  show envflow backport list
-  show envflow status
-fi
+step "12. Back-port the hotfix into dev, then fast-forward all the way"
+show envflow backport apply 1
+for env in dev test uat staging; do show envflow sync "$env"; done
+show envflow backport list
+show envflow publish
+show envflow status
+
+step "13. The new release misbehaves: roll back (and auto-promotion into production is held)"
+show envflow releases
+show envflow rollback v1.0.1
+show envflow hold list
+show envflow status
 
 step "The audit trail: one record per ref movement"
 show envflow log

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make demo` (docs/demo.sh) runs the whole tour to the end: every step the
+# issue names happens, in order, and the repository ends consistent.
+. "$(dirname "$0")/lib.sh"
+command -v ssh-keygen >/dev/null || { echo "ssh-keygen missing"; exit 125; }
+
+test_case "the tour runs to the end"
+# stderr into stdout: the tour's refusals are part of the story, in order.
+run bash -c 'bash "$1" "$2" 2>&1' demo "$ENVFLOW_SOURCE_DIR/docs/demo.sh" "$ENVFLOW"
+expect_rc 0
+expect_out "Tour done."
+
+test_case "every step of the tour happens, in order"
+order=(
+  "== 1. A new envflow repository"
+  "no agent named 'suport'"
+  "commit refused"
+  "synced test"
+  "synced production"
+  "published v1.0.0"
+  "Good \"git\" signature"
+  "opened back-port issue 1"
+  "syncing into production is refused until it is back-ported"
+  "back-ported hotfix v1.0.1 into dev"
+  "synced production"
+  "published v1.0.2"
+  "rolled back live: v1.0.2 -> v1.0.1"
+  "HELD (rollback"
+  "invariant-2"
+  "all checks pass"
+)
+rest=$OUT
+for want in "${order[@]}"; do
+  case "$rest" in
+    *"$want"*) rest=${rest#*"$want"}; pass ;;
+    *) fail "not found (in order): $want" ;;
+  esac
+done
+finish
