@@ -7,7 +7,14 @@
 # - `--format github`: diagnostics as GitHub workflow commands (validate and
 #   the pre-commit hook).
 # - The GitHub workflows pass SchemaStore's workflow schema
-#   (@action-validator/cli from npm).
+#   (@action-validator/cli from npm), and their `run:` steps, executed in
+#   order like a runner would (tests/e2e/ci/github_steps.mjs), validate a
+#   pull request with annotations, promote a push to dev into test (auto)
+#   and promote test into uat by hand, against a bare origin with envflow's
+#   server hooks.
+# - The GitLab template runs for real with gitlab-ci-local (npm) in shell
+#   mode against such an origin: its rules pick the right jobs, a push to dev
+#   is auto-promoted to test, the manual job promotes test into uat.
 #
 # The npm tools come from `make test-deps` (tests/e2e/ci/install-node-tools,
 # into tests/.node). Without them (or without rsync, which gitlab-ci-local's
@@ -16,7 +23,6 @@
 
 CI_DIR="$ENVFLOW_SOURCE_DIR/tests/e2e/ci"
 NODE_BIN="$ENVFLOW_SOURCE_DIR/tests/.node/node_modules/.bin"
-ZERO=0000000000000000000000000000000000000000
 
 all_refs() { git -C "$1" for-each-ref --format='%(refname) %(objectname)'; }
 
@@ -183,5 +189,266 @@ expect_rc 1
 sed 's/type: choice/type: choise/' "$GH/.github/workflows/envflow-promote-manual.yml" >"$TEST_ROOT/bad.yml"
 run "$NODE_BIN/action-validator" "$TEST_ROOT/bad.yml"
 expect_rc 1
+
+# ---------------------------------------------------------------------------
+# A shared origin with envflow's server hooks. The pusher's identity is
+# REMOTE_USER, which receive-pack inherits over file:// as it would from the
+# forge's authentication: each CI run below sets it to the identity of the
+# job's credential.
+policy() { # policy FIRST-USER-OF-TEST'S-PROMOTE-GROUP
+  cat <<EOF
+version: 1
+environments:
+  - name: dev
+    branch: dev
+    write: [developers, ci]
+  - name: test
+    branch: test
+    promote: [ci, release-managers]
+    auto: true
+  - name: uat
+    branch: uat
+    promote: [release-managers]
+  - name: staging
+    branch: staging
+    promote: [release-managers]
+  - name: production
+    branch: production
+    promote: [release-managers]
+    approvals: 1
+    approvers: [release-managers]
+groups:
+  developers: [alice]
+  ci: [envflow-ci]
+  release-managers: [bob]
+  admins: [adam]
+admins: [admins]
+identity:
+  env: [REMOTE_USER]
+  required: true
+EOF
+}
+# new_origin NAME CI: a bare origin made with init --ci CI, the policy above
+# and the server hooks; a developer clone of it in $TEST_ROOT/NAME-dev.
+new_origin() {
+  local srv="$TEST_ROOT/$1.git"
+  ENVFLOW_ACTOR=adam envflow init --bare --ci "$2" "$srv" >/dev/null
+  policy >"$TEST_ROOT/policy.yaml"
+  ENVFLOW_ACTOR=adam envflow -C "$srv" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
+  envflow install-hooks --server "$srv" >/dev/null
+  git clone -q "file://$srv" "$TEST_ROOT/$1-dev"
+  (cd "$TEST_ROOT/$1-dev" && ENVFLOW_ACTOR=alice envflow setup >/dev/null)
+}
+# dev_push NAME TEXT: alice commits a valid change on dev and pushes it.
+dev_push() {
+  local w="$TEST_ROOT/$1-dev"
+  git -C "$w" checkout -q dev
+  sed -i "s/^description: .*/description: $2/" "$w/agents/support.yaml"
+  git -C "$w" commit -q -am "Support agent: $2"
+  REMOTE_USER=alice ENVFLOW_ACTOR=alice git -C "$w" push -q origin dev 2>/dev/null
+  ref_of "$w" HEAD
+}
+# records_for REPO REF NEW: audit records on REPO that move REF to NEW.
+records_for() {
+  git -C "$1" log --format=%B refs/envflow/audit | grep -c "^move: $2 [0-9a-f]* $3\$" || true
+}
+
+# run_github_job WORKFLOW JOB CLONE VALUES: run JOB's steps of WORKFLOW in
+# CLONE like a runner: `uses: actions/checkout` is the clone the caller made
+# (it must ask for fetch-depth 0), each `run:` step in order with bash -eo
+# pipefail, stopping at the first failure. VALUES is a JSON object of the
+# `${{ … }}` expressions' values. Sets RC, OUT and ERR (all steps),
+# JOB_ENVIRONMENT and STEPS (the names of the steps run).
+run_github_job() {
+  local workflow=$1 job=$2 clone=$3 values=$4 dir kind nn rest
+  dir=$(mktemp -d "$TEST_ROOT/steps.XXXXXX")
+  printf '%s' "$values" >"$dir/values.json"
+  OUT="" ERR="" RC=0 STEPS="" JOB_ENVIRONMENT=""
+  if ! node "$CI_DIR/github_steps.mjs" "$workflow" "$job" "$dir/values.json" "$dir/steps" \
+    >"$dir/plan" 2>"$dir/plan.err"; then
+    RC=99 ERR=$(cat "$dir/plan.err")
+    return
+  fi
+  : >"$dir/out"
+  : >"$dir/err"
+  while read -r kind nn rest; do
+    case $kind in
+    uses)
+      if [[ $rest == actions/checkout@*'"fetch-depth":0'* ]]; then STEPS+="checkout;"; else
+        RC=98 ERR="unexpected action or a shallow checkout: $rest"
+        break
+      fi
+      ;;
+    run)
+      STEPS+="$rest;"
+      set +e
+      (cd "$clone" && GITHUB_WORKSPACE="$clone" RUNNER_TEMP="$dir" CI=true GITHUB_ACTIONS=true \
+        bash "$dir/steps/$nn.sh") >>"$dir/out" 2>>"$dir/err"
+      RC=$?
+      set -e
+      [ "$RC" -eq 0 ] || break
+      ;;
+    environment) JOB_ENVIRONMENT="$nn${rest:+ $rest}" ;;
+    esac
+  done <"$dir/plan"
+  OUT=$(cat "$dir/out")
+  ERR=${ERR:-$(cat "$dir/err")}
+}
+# checkout CLONE SRV REF: what actions/checkout with fetch-depth 0 leaves for
+# a push to REF (a branch): a full clone with REF checked out.
+checkout() {
+  git clone -q "file://$2" "$1"
+  git -C "$1" checkout -q "$3"
+}
+
+VARS_NONE='"vars.ENVFLOW_SOURCE": "", "vars.ENVFLOW_SOURCE_REF": ""'
+
+test_case "GitHub: the validate workflow annotates a pull request"
+new_origin ghsrv github
+SRV="$TEST_ROOT/ghsrv.git"
+W="$TEST_ROOT/ghsrv-dev"
+git -C "$W" checkout -q -b feature dev
+sed -i 's/^name: support$/name: other/' "$W/agents/support.yaml"
+git -C "$W" -c core.hooksPath=/dev/null commit -q -am "a broken agent"
+PR=$(ref_of "$W" HEAD)
+checkout "$TEST_ROOT/gh-pr" "$SRV" dev
+git -C "$TEST_ROOT/gh-pr" fetch -q "$W" feature # GitHub's refs/pull/N/merge
+git -C "$TEST_ROOT/gh-pr" checkout -q --detach "$PR"
+GITHUB_SHA=$PR run_github_job "$SRV/../gh/.github/workflows/envflow-validate.yml" validate \
+  "$TEST_ROOT/gh-pr" "{$VARS_NONE}"
+expect_rc 1
+expect_eq "$STEPS" "checkout;Install envflow;Fetch the pipeline (refs/envflow/*);Validate;" "steps run"
+expect_out "envflow $(envflow --version | sed 's/^envflow //')"
+expect_out "::error file=agents/support.yaml,line=2,col=7,title=name-mismatch::name 'other' does not match the file name"
+if git -C "$TEST_ROOT/gh-pr" rev-parse -q --verify refs/envflow/config >/dev/null; then pass; else
+  fail "envflow setup did not fetch refs/envflow/config"
+fi
+git -C "$W" checkout -q dev
+
+test_case "GitHub: a push to dev is promoted into test (auto), not further"
+git clone -q "$SRV" "$TEST_ROOT/ghsrv-wf" 2>/dev/null
+WF="$TEST_ROOT/ghsrv-wf/.github/workflows"
+NEW=$(dev_push ghsrv "promoted by GitHub Actions")
+expect_eq "$(ref_of "$SRV" refs/heads/dev)" "$NEW" "origin dev after alice's push"
+UAT_BEFORE=$(ref_of "$SRV" refs/heads/uat)
+checkout "$TEST_ROOT/gh-push" "$SRV" dev
+GITHUB_SHA=$NEW GITHUB_ACTOR=alice REMOTE_USER=envflow-ci run_github_job "$WF/envflow-promote.yml" promote \
+  "$TEST_ROOT/gh-push" "{$VARS_NONE, \"vars.ENVFLOW_CI_ACTOR || 'envflow-ci'\": \"envflow-ci\"}"
+expect_rc 0
+expect_eq "$STEPS" "checkout;Install envflow;Fetch the pipeline (refs/envflow/*);Promote automatically;" "steps run"
+expect_out "test synced from dev"
+expect_out "pushed to origin (one atomic push):"
+expect_eq "$(ref_of "$SRV" refs/heads/test)" "$NEW" "origin test"
+expect_eq "$(ref_of "$SRV" refs/heads/uat)" "$UAT_BEFORE" "origin uat (not auto)"
+expect_eq "$(records_for "$SRV" refs/heads/test "$NEW")" 1 "audit records of the promotion"
+if git -C "$SRV" log --format=%B refs/envflow/audit | grep -q '^actor: envflow-ci$'; then pass; else
+  fail "no audit record by envflow-ci: $(git -C "$SRV" log --format=%B refs/envflow/audit)"
+fi
+
+test_case "GitHub: the same job again has nothing to do and succeeds"
+rm -rf "$TEST_ROOT/gh-push"
+checkout "$TEST_ROOT/gh-push" "$SRV" dev
+BEFORE=$(all_refs "$SRV")
+GITHUB_SHA=$NEW REMOTE_USER=envflow-ci run_github_job "$WF/envflow-promote.yml" promote \
+  "$TEST_ROOT/gh-push" "{$VARS_NONE, \"vars.ENVFLOW_CI_ACTOR || 'envflow-ci'\": \"envflow-ci\"}"
+expect_rc 0
+expect_eq "$(all_refs "$SRV")" "$BEFORE" "origin refs"
+
+test_case "GitHub: the manual workflow promotes test into uat, in the uat environment"
+checkout "$TEST_ROOT/gh-manual" "$SRV" dev
+GITHUB_SHA=$NEW REMOTE_USER=bob run_github_job "$WF/envflow-promote-manual.yml" promote \
+  "$TEST_ROOT/gh-manual" "{$VARS_NONE, \"github.actor\": \"bob\", \"inputs.env\": \"test\"}"
+expect_rc 0
+expect_eq "$JOB_ENVIRONMENT" "uat" "the job's GitHub environment"
+expect_eq "$STEPS" "checkout;Install envflow;Fetch the pipeline (refs/envflow/*);Promote;" "steps run"
+expect_eq "$(ref_of "$SRV" refs/heads/uat)" "$NEW" "origin uat"
+expect_eq "$(records_for "$SRV" refs/heads/uat "$NEW")" 1 "audit records of the promotion"
+
+test_case "GitHub: a manual promotion by someone not allowed changes nothing"
+rm -rf "$TEST_ROOT/gh-manual"
+checkout "$TEST_ROOT/gh-manual" "$SRV" dev
+BEFORE=$(all_refs "$SRV")
+GITHUB_SHA=$NEW REMOTE_USER=alice run_github_job "$WF/envflow-promote-manual.yml" promote \
+  "$TEST_ROOT/gh-manual" "{$VARS_NONE, \"github.actor\": \"alice\", \"inputs.env\": \"uat\"}"
+expect_rc 1
+expect_eq "$JOB_ENVIRONMENT" "staging" "the job's GitHub environment"
+expect_eq "$(all_refs "$SRV")" "$BEFORE" "origin refs"
+
+# ---------------------------------------------------------------------------
+# gitlab-ci-local runs the jobs of the .gitlab-ci.yml in the clone it is
+# started in (shell executor, no image), with the process environment.
+gcl() { # gcl CLONE ARGS...: run gitlab-ci-local in CLONE
+  local clone=$1
+  shift
+  run env -C "$clone" "$NODE_BIN/gitlab-ci-local" --shell-executor-no-image --no-color \
+    --ignore-predefined-vars CI_PIPELINE_SOURCE,GITLAB_USER_LOGIN "$@"
+}
+# jobs_of CLONE ARGS...: "name when" for each job gitlab-ci-local would run.
+jobs_of() {
+  gcl "$@" --list-json
+  node -e 'for (const j of JSON.parse(require("fs").readFileSync(0, "utf8")))
+             if (j.when !== "never") console.log(`${j.name} ${j.when}`)' <<<"$OUT"
+}
+
+test_case "GitLab: the rules pick the jobs of each pipeline"
+new_origin glsrv gitlab
+SRV="$TEST_ROOT/glsrv.git"
+checkout "$TEST_ROOT/gl-list" "$SRV" dev
+expect_eq "$(jobs_of "$TEST_ROOT/gl-list" --variable CI_PIPELINE_SOURCE=push | sort | tr '\n' ' ')" \
+  "envflow-promote on_success envflow-promote-dev manual " "jobs of a push to dev"
+expect_eq "$(jobs_of "$TEST_ROOT/gl-list" --variable CI_PIPELINE_SOURCE=merge_request_event | sort | tr '\n' ' ')" \
+  "envflow-promote-dev manual envflow-validate on_success " "jobs of a merge request from dev"
+git -C "$TEST_ROOT/gl-list" checkout -q test
+expect_eq "$(jobs_of "$TEST_ROOT/gl-list" --variable CI_PIPELINE_SOURCE=push | sort | tr '\n' ' ')" \
+  "envflow-promote-test manual " "jobs of a push to test"
+git -C "$TEST_ROOT/gl-list" checkout -q production
+expect_eq "$(jobs_of "$TEST_ROOT/gl-list" --variable CI_PIPELINE_SOURCE=push | sort | tr '\n' ' ')" \
+  "" "jobs of a push to production"
+
+test_case "GitLab: the validate job of a merge request"
+checkout "$TEST_ROOT/gl-mr" "$SRV" dev
+gcl "$TEST_ROOT/gl-mr" --variable CI_PIPELINE_SOURCE=merge_request_event envflow-validate
+expect_rc 0
+expect_out "ok: 11 files valid"
+expect_out "PASS  envflow-validate"
+
+test_case "GitLab: a push to dev is auto-promoted into test (gitlab-ci-local)"
+NEW=$(dev_push glsrv "promoted by GitLab CI")
+UAT_BEFORE=$(ref_of "$SRV" refs/heads/uat)
+checkout "$TEST_ROOT/gl-push" "$SRV" dev
+REMOTE_USER=envflow-ci gcl "$TEST_ROOT/gl-push" --variable CI_PIPELINE_SOURCE=push envflow-promote
+expect_rc 0
+expect_out "PASS  envflow-promote"
+expect_out "envflow-promote > test synced from dev"
+expect_out "envflow-promote > uat is not auto-promoted"
+expect_out "envflow-promote > pushed to origin (one atomic push):"
+expect_eq "$(ref_of "$SRV" refs/heads/test)" "$NEW" "origin test"
+expect_eq "$(ref_of "$SRV" refs/heads/uat)" "$UAT_BEFORE" "origin uat (not auto)"
+expect_eq "$(records_for "$SRV" refs/heads/test "$NEW")" 1 "audit records of the promotion"
+
+test_case "GitLab: the manual job promotes test into uat"
+checkout "$TEST_ROOT/gl-manual" "$SRV" test
+REMOTE_USER=bob gcl "$TEST_ROOT/gl-manual" --variable CI_PIPELINE_SOURCE=push \
+  --variable GITLAB_USER_LOGIN=bob envflow-promote-test
+expect_rc 0
+expect_out "PASS  envflow-promote-test"
+expect_eq "$(ref_of "$SRV" refs/heads/uat)" "$NEW" "origin uat"
+expect_eq "$(ref_of "$SRV" refs/heads/staging)" "$UAT_BEFORE" "origin staging"
+expect_eq "$(records_for "$SRV" refs/heads/uat "$NEW")" 1 "audit records of the promotion"
+if git -C "$SRV" log -1 --format=%B refs/envflow/audit | grep -q '^actor: bob$'; then pass; else
+  fail "the newest audit record is not bob's: $(git -C "$SRV" log -1 --format=%B refs/envflow/audit)"
+fi
+
+test_case "GitLab: a manual job played by someone not allowed fails, nothing moves"
+checkout "$TEST_ROOT/gl-manual2" "$SRV" uat
+BEFORE=$(all_refs "$SRV")
+REMOTE_USER=alice gcl "$TEST_ROOT/gl-manual2" --variable CI_PIPELINE_SOURCE=push \
+  --variable GITLAB_USER_LOGIN=alice envflow-promote-uat
+expect_rc 0 # allow_failure: the pipeline goes on; the job is marked
+expect_out "WARN  envflow-promote-uat"
+expect_err "alice may not promote into staging"
+expect_eq "$(all_refs "$SRV")" "$BEFORE" "origin refs"
+
+expect_eq "$(git -C "$SRV" fsck --no-progress 2>&1)" "" "git fsck of the GitLab origin"
 
 finish
