@@ -5,8 +5,9 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 DEBS = libgit2-dev libyaml-cpp-dev libcli11-dev doctest-dev libvalijson-dev \
        nlohmann-json3-dev cmake g++ pkg-config git
-# Only for the end-to-end suites (the pre-commit framework, signing, the HTTP server).
-TEST_DEBS = pre-commit gnupg openssh-client lighttpd apache2-utils
+# Only for the end-to-end suites (the pre-commit framework, signing, the HTTP server,
+# rsync for gitlab-ci-local's shell jobs).
+TEST_DEBS = pre-commit gnupg openssh-client lighttpd apache2-utils rsync
 
 .PHONY: all deps test-deps build test test-asan demo install clean bench
 
@@ -17,6 +18,7 @@ deps:
 
 test-deps:
 	@bash .ci/install-debs $(TEST_DEBS)
+	@bash tests/e2e/ci/install-node-tools
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
