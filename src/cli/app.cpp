@@ -13,6 +13,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/cache.h"
 #include "core/remote.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -224,6 +225,11 @@ int run(int argc, char** argv) {
   app.add_option("--actor", globals.actor,
                  "Who is acting (else $ENVFLOW_ACTOR, else git config user.email)")
       ->option_text("NAME");
+
+  // Every validation this process makes (validate, sync, the hooks) reuses
+  // per-file results from the repository's cache; nothing is opened until a
+  // validation starts. `validate --no-cache` and ENVFLOW_NO_CACHE=1 turn it off.
+  core::use_repository_cache(core::CacheMode::on);
 
   Runner runner;
   for (const auto& command : commands()) {

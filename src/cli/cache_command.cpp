@@ -17,13 +17,6 @@ struct CacheArgs {
 } // namespace
 
 Runner setup_cache(CLI::App& app, Globals& globals) {
-  // The command table sets up every command before parsing, so this runs in
-  // every envflow process: every validation it makes (validate, sync,
-  // hooks) reuses per-file results from the repository's cache. Nothing is
-  // opened until a validation starts. `validate --no-cache` and
-  // ENVFLOW_NO_CACHE=1 turn it off.
-  core::use_repository_cache(core::CacheMode::on);
-
   auto args = std::make_shared<CacheArgs>();
   app.require_subcommand(1);
   CLI::App* clear = app.add_subcommand("clear", "Remove every cached validation result");
