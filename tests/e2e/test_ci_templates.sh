@@ -220,9 +220,11 @@ environments:
 groups:
   developers: [alice]
   ci: [envflow-ci]
-  release-managers: [bob]
+  release-managers: [bob, carol]
   admins: [adam]
 admins: [admins]
+publishers: [release-managers]
+hotfixers: [release-managers]
 identity:
   env: [REMOTE_USER]
   required: true
