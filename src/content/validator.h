@@ -16,7 +16,7 @@ class SchemaSet;
 
 // Bump whenever what a file's own checks report, or what its summary holds,
 // changes: cached results of other versions are then never used.
-inline constexpr int k_validator_version = 3;
+inline constexpr int k_validator_version = 4;
 
 // Where validation keeps per-file results between runs (core::DiskCache keeps
 // them under the git dir). A result is an encoded FileSummary (see

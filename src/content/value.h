@@ -18,7 +18,7 @@ struct Mark {
 struct Entry;
 
 // A YAML value typed by the YAML 1.2 core schema, with the position of every
-// node. Built by `load_yaml` straight from yaml-cpp's event API.
+// node. Built by `load_yaml` straight from libyaml's events.
 class Value {
 public:
   enum class Type { null, boolean, integer, number, string, sequence, mapping };

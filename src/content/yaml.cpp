@@ -4,18 +4,13 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <istream>
+#include <cstring>
 #include <limits>
 #include <new>
-#include <streambuf>
 #include <unordered_map>
 #include <utility>
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/parser.h>
+#include <yaml.h>
 
 namespace envflow::content {
 
@@ -30,34 +25,144 @@ constexpr std::size_t k_index_threshold = 16;
 // per allowed node: node counts alone do not bound one long string aliased
 // thousands of times.
 constexpr std::size_t k_copy_bytes_per_node = 256;
+// Nesting refused whatever the caller's limit: values are copied, destroyed,
+// converted and checked recursively, and libyaml (unlike yaml-cpp, which
+// stopped near 2000 levels) keeps its own stacks on the heap without a bound.
+constexpr std::size_t k_max_depth = 1000;
 
-// Reads `text` in place: yaml-cpp wants an istream, and copying every file
-// into a stringstream would cost as much as a second read.
-class ViewBuffer : public std::streambuf {
-public:
-  explicit ViewBuffer(std::string_view text) {
-    char* begin = const_cast<char*>(text.data()); // the get area is never written
-    setg(begin, begin, begin + text.size());
-  }
-};
-
-// Thrown by the event handler to abandon a document once a limit is hit; the
-// diagnostic is recorded before the throw. It unwinds through yaml-cpp, which
-// is exception-safe (it throws its own exceptions from the same frames), and
-// the parser is discarded right after.
+// Thrown by the builder to abandon a document once a limit is hit; the
+// diagnostic is recorded before the throw. It never crosses libyaml (the
+// parser is driven from our loop, not through callbacks); the parser and the
+// current event are released by their owners on the way out.
 struct Abandon {};
 
-// Thrown by the probe handler when a second document starts.
-struct SecondDocument {
-  YAML::Mark mark;
+// Owns one libyaml event; an empty (zeroed) event is safe to delete.
+class Event {
+public:
+  Event() = default;
+  ~Event() { yaml_event_delete(&m_event); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  const yaml_event_t& operator*() const { return m_event; }
+  const yaml_event_t* operator->() const { return &m_event; }
+
+private:
+  friend class Parser;
+  yaml_event_t m_event{};
 };
 
-Mark to_mark(const YAML::Mark& mark) {
-  if (mark.is_null() || mark.line < 0 || mark.column < 0) {
-    return {1, 1};
+// Owns a libyaml parser reading `text` in place; `text` must outlive it.
+class Parser {
+public:
+  explicit Parser(std::string_view text) {
+    if (yaml_parser_initialize(&m_parser) == 0) {
+      throw std::bad_alloc(); // it has freed what it allocated
+    }
+    // libyaml asserts a non-null input, which an empty view may not have.
+    const char* data = text.data() != nullptr ? text.data() : "";
+    yaml_parser_set_input_string(&m_parser, reinterpret_cast<const unsigned char*>(data),
+                                 text.size());
   }
-  return {mark.line + 1, mark.column + 1};
+  ~Parser() { yaml_parser_delete(&m_parser); }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  // Replace `event` with the next event. False on a syntax error, described by
+  // state(); after the end of the stream the event is YAML_NO_EVENT.
+  bool next(Event& event) {
+    yaml_event_delete(&event.m_event);
+    if (yaml_parser_parse(&m_parser, &event.m_event) != 0) {
+      return true;
+    }
+    if (m_parser.error == YAML_MEMORY_ERROR) {
+      throw std::bad_alloc();
+    }
+    return false;
+  }
+
+  const yaml_parser_t& state() const { return m_parser; }
+
+private:
+  yaml_parser_t m_parser;
+};
+
+std::string_view view(const yaml_char_t* text) {
+  return text == nullptr ? std::string_view() : reinterpret_cast<const char*>(text);
 }
+
+// Length of the UTF-8 sequence whose lead byte is `c`, in text already
+// checked to be valid UTF-8.
+std::size_t sequence_length(unsigned char c) {
+  return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+// Turns libyaml's marks (0-based; `index` counts characters from the start of
+// the text after any byte order mark) into 1-based positions whose columns
+// count bytes. Lines are counted at '\n'. Marks come mostly in document order,
+// so a cursor moves forward and starts over only for an earlier mark.
+class Locator {
+public:
+  // `text` is the input after any UTF-8 byte order mark; `utf8` false for
+  // UTF-16 input, whose marks are taken as libyaml gives them; `ascii` when
+  // no byte is above 0x7F (characters are bytes).
+  Locator(std::string_view text, bool utf8, bool ascii)
+      : m_text(text), m_utf8(utf8), m_ascii(ascii) {}
+
+  Mark operator()(const yaml_mark_t& mark) {
+    if (!m_utf8) {
+      return {static_cast<int>(mark.line) + 1, static_cast<int>(mark.column) + 1};
+    }
+    if (mark.index < m_chars) {
+      m_chars = 0;
+      m_byte = 0;
+      m_line = 1;
+      m_line_start = 0;
+    }
+    const std::size_t from = m_byte;
+    if (m_ascii) {
+      m_byte = std::min(mark.index, m_text.size());
+      m_chars = m_byte;
+    } else {
+      while (m_chars < mark.index && m_byte < m_text.size()) {
+        m_byte += sequence_length(static_cast<unsigned char>(m_text[m_byte]));
+        ++m_chars;
+      }
+      m_byte = std::min(m_byte, m_text.size());
+    }
+    const char* const base = m_text.data();
+    const char* p = base + from;
+    const char* const end = base + m_byte;
+    while (p < end) {
+      const void* newline = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+      if (newline == nullptr) {
+        break;
+      }
+      p = static_cast<const char*>(newline) + 1;
+      ++m_line;
+      m_line_start = static_cast<std::size_t>(p - base);
+    }
+    return {m_line, static_cast<int>(m_byte - m_line_start) + 1};
+  }
+
+  // Byte offset of the last mark located (UTF-8 input only).
+  std::size_t offset() const { return m_byte; }
+
+  // Whether only spaces precede the last mark on its line.
+  bool at_indent() const {
+    return m_utf8 && m_text.substr(m_line_start, m_byte - m_line_start).find_first_not_of(' ') ==
+                         std::string_view::npos;
+  }
+
+private:
+  std::string_view m_text;
+  bool m_utf8;
+  bool m_ascii;
+  std::size_t m_chars = 0; // characters before m_byte
+  std::size_t m_byte = 0;
+  int m_line = 1;
+  std::size_t m_line_start = 0; // offset of the line holding m_byte
+};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
@@ -243,18 +348,19 @@ void resolve_plain(Value& value) {
   }
 }
 
-// Types a scalar by the tag yaml-cpp reports: "?" plain, "!" quoted or block,
-// otherwise an explicit tag. Unknown tags leave the text a string.
-void resolve_scalar(const std::string& tag, Value& value) {
+// Types a scalar by its tag: "?" plain and untagged, "!" quoted or block (or
+// the non-specific tag `!`), otherwise an explicit tag. Unknown tags leave the
+// text a string.
+void resolve_scalar(std::string_view tag, Value& value) {
   value.type = Value::Type::string;
   if (tag == "?" || tag.empty()) {
     resolve_plain(value);
     return;
   }
-  if (tag.size() <= k_core_tag.size() || tag.compare(0, k_core_tag.size(), k_core_tag) != 0) {
+  if (tag.size() <= k_core_tag.size() || !tag.starts_with(k_core_tag)) {
     return;
   }
-  const std::string_view name = std::string_view(tag).substr(k_core_tag.size());
+  const std::string_view name = tag.substr(k_core_tag.size());
   if (name == "null") {
     value.type = Value::Type::null;
   } else if (name == "bool") {
@@ -275,93 +381,41 @@ std::string_view kind_of(const Value& value) {
   return value.is_mapping() ? "a mapping" : "a sequence";
 }
 
-// Builds one document's Value straight from yaml-cpp's events.
-class Builder final : public YAML::EventHandler {
+// Builds one document's Value straight from libyaml's events.
+class Builder {
 public:
-  Builder(std::string_view text, const std::string& path, const YamlLimits& limits,
+  Builder(const std::string& path, const YamlLimits& limits, Locator& locate,
           std::vector<Diagnostic>& diagnostics)
-      : m_text(text), m_path(path), m_limits(limits), m_diagnostics(diagnostics) {
-    // yaml-cpp's positions do not count a UTF-8 byte order mark.
-    if (m_text.starts_with(k_utf8_bom)) {
-      m_text.remove_prefix(k_utf8_bom.size());
-    }
-  }
+      : m_path(path), m_limits(limits), m_max_depth(std::min(limits.max_depth, k_max_depth)),
+        m_locate(locate), m_diagnostics(diagnostics) {}
 
+  // Whether the document's root node is complete.
+  bool done() const { return m_root.has_value(); }
   std::optional<Value> take_root() { return std::move(m_root); }
 
-  void OnDocumentStart(const YAML::Mark& /*mark*/) override {}
-  void OnDocumentEnd() override {}
-
-  void OnAnchor(const YAML::Mark& /*mark*/, const std::string& name) override {
-    // yaml-cpp numbers anchors 1, 2, … in the order it announces them.
-    m_anchor_names.push_back(name);
-  }
-
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    count_node(mark, 0);
-    Node node;
-    node.value.mark = to_mark(mark);
-    const bool as_key = !m_frames.empty() && m_frames.back().value.type == Value::Type::mapping &&
-                        !m_frames.back().has_key;
-    node.value.string = null_text_at(mark, as_key);
-    // An empty value: yaml-cpp marks the token after it, often on the next line.
-    node.implicit_null = node.value.string.empty();
-    complete(std::move(node), anchor);
-  }
-
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                const std::string& text) override {
-    count_node(mark, text.size());
-    Node node;
-    node.value.mark = to_mark(mark);
-    node.value.string = text;
-    node.bytes = text.size();
-    resolve_scalar(tag, node.value);
-    node.merge_key = tag == "?" && text == "<<";
-    node.quoted = tag == "!";
-    complete(std::move(node), anchor);
-  }
-
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    m_saw_alias = true;
-    const Anchored* anchored =
-        anchor < m_anchors.size() && m_anchors[anchor] ? &*m_anchors[anchor] : nullptr;
-    if (anchored == nullptr) {
-      abandon(to_mark(mark), "alias *" + anchor_name(anchor) +
-                                 " refers to a node that contains it: recursive structures are not "
-                                 "supported");
+  // Feed one event between DOCUMENT-START and DOCUMENT-END.
+  void on_event(const yaml_event_t& event) {
+    switch (event.type) {
+    case YAML_SCALAR_EVENT:
+      scalar(event);
+      break;
+    case YAML_ALIAS_EVENT:
+      alias(event);
+      break;
+    case YAML_SEQUENCE_START_EVENT:
+      start(event.start_mark, Value::Type::sequence, view(event.data.sequence_start.anchor));
+      break;
+    case YAML_MAPPING_START_EVENT:
+      start(event.start_mark, Value::Type::mapping, view(event.data.mapping_start.anchor));
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      end();
+      break;
+    default:
+      break;
     }
-    if (m_nodes + anchored->nodes > m_limits.max_nodes) {
-      abandon(to_mark(mark), alias_bomb_message(std::to_string(m_limits.max_nodes) + " nodes"));
-    }
-    if (m_frames.size() + anchored->height > m_limits.max_depth) {
-      abandon(to_mark(mark), "alias *" + anchor_name(anchor) + " nests deeper than " +
-                                 std::to_string(m_limits.max_depth) + " levels");
-    }
-    charge_copy_bytes(to_mark(mark), anchored->bytes);
-    m_nodes += anchored->nodes;
-    m_bytes += anchored->bytes;
-    Node node;
-    node.value = anchored->value;
-    // The copy's root is where it is used; nodes inside keep their anchor's marks.
-    node.value.mark = to_mark(mark);
-    node.height = anchored->height;
-    node.nodes = anchored->nodes;
-    node.bytes = anchored->bytes;
-    complete(std::move(node), 0);
   }
-
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value /*style*/) override {
-    start(mark, Value::Type::sequence, anchor);
-  }
-  void OnSequenceEnd() override { end(); }
-
-  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value /*style*/) override {
-    start(mark, Value::Type::mapping, anchor);
-  }
-  void OnMapEnd() override { end(); }
 
 private:
   // A finished node on its way into its parent.
@@ -370,15 +424,15 @@ private:
     std::size_t height = 0; // nesting levels of collections, 0 for a scalar
     std::size_t nodes = 1;  // nodes in the subtree, alias copies included
     std::size_t bytes = 0;  // scalar text in the subtree, keys included
+    int end_column = 0;     // scalar keys: 1-based column just past the key
     bool implicit_null = false;
     bool merge_key = false;
-    bool quoted = false;
   };
 
   // A sequence or mapping being built.
   struct Frame {
     Value value;
-    YAML::anchor_t anchor = 0;
+    std::string anchor;
     std::size_t first_node = 0;  // m_nodes before this collection
     std::size_t first_bytes = 0; // m_bytes before this collection
     std::size_t height = 0;      // tallest child so far
@@ -398,8 +452,8 @@ private:
     std::size_t height = 0;
   };
 
-  [[noreturn]] void abandon(Mark mark, std::string message) {
-    m_diagnostics.push_back({m_path, mark, Severity::error, std::move(message), "yaml-limit"});
+  [[noreturn]] void abandon(Mark mark, std::string message, std::string rule = "yaml-limit") {
+    m_diagnostics.push_back({m_path, mark, Severity::error, std::move(message), std::move(rule)});
     throw Abandon{};
   }
 
@@ -423,61 +477,98 @@ private:
     m_diagnostics.push_back({m_path, mark, Severity::error, std::move(message), std::move(rule)});
   }
 
-  void count_node(const YAML::Mark& mark, std::size_t bytes) {
+  void count_node(Mark mark, std::size_t bytes) {
     m_bytes += bytes;
     if (++m_nodes > m_limits.max_nodes) {
-      abandon(to_mark(mark), m_saw_alias
-                                 ? alias_bomb_message(std::to_string(m_limits.max_nodes) + " nodes")
-                                 : "document has more than " + std::to_string(m_limits.max_nodes) +
-                                       " nodes: split it into smaller files");
+      abandon(mark, m_saw_alias ? alias_bomb_message(std::to_string(m_limits.max_nodes) + " nodes")
+                                : "document has more than " + std::to_string(m_limits.max_nodes) +
+                                      " nodes: split it into smaller files");
     }
   }
 
-  std::string anchor_name(YAML::anchor_t anchor) const {
-    return anchor >= 1 && anchor <= m_anchor_names.size() ? m_anchor_names[anchor - 1]
-                                                          : std::to_string(anchor);
+  bool expects_key() const {
+    return !m_frames.empty() && m_frames.back().value.type == Value::Type::mapping &&
+           !m_frames.back().has_key;
   }
 
-  // The text of an explicit null (`~`, `null`, …) at `mark`, or "" when the
-  // node is empty and `mark` points at whatever follows it.
-  std::string null_text_at(const YAML::Mark& mark, bool as_key) const {
-    if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) >= m_text.size()) {
-      return {};
+  void scalar(const yaml_event_t& event) {
+    const auto& data = event.data.scalar;
+    Node node;
+    node.value.mark = m_locate(event.start_mark);
+    count_node(node.value.mark, data.length);
+    node.value.string.assign(reinterpret_cast<const char*>(data.value), data.length);
+    node.bytes = data.length;
+    const bool plain = data.style == YAML_PLAIN_SCALAR_STYLE;
+    const bool untagged = data.tag == nullptr;
+    resolve_scalar(untagged ? (plain ? "?" : "!") : view(data.tag), node.value);
+    node.merge_key = plain && untagged && node.value.string == "<<";
+    // An empty value: libyaml marks the token after it, often on the next line.
+    node.implicit_null = plain && untagged && data.length == 0 && data.anchor == nullptr;
+    if (expects_key()) {
+      node.end_column = m_locate(event.end_mark).column;
     }
-    const std::string_view rest = m_text.substr(static_cast<std::size_t>(mark.pos));
-    for (std::string_view word : {"~", "null", "Null", "NULL"}) {
-      if (!rest.starts_with(word)) {
-        continue;
-      }
-      // `null:` at the mark is the next key, not this node's text.
-      std::size_t i = word.size();
-      while (i < rest.size() && rest[i] == ' ') {
-        ++i;
-      }
-      const bool next_key = !as_key && i < rest.size() && rest[i] == ':' &&
-                            (i + 1 == rest.size() || rest[i + 1] == ' ' || rest[i + 1] == '\n' ||
-                             rest[i + 1] == '\r' || rest[i + 1] == '\t');
-      const bool ends =
-          word.size() == rest.size() ||
-          std::string_view(" \t\r\n,]}#:").find(rest[word.size()]) != std::string_view::npos;
-      return ends && !next_key ? std::string(word) : std::string();
-    }
-    return {};
+    complete(std::move(node), view(data.anchor));
   }
 
-  void start(const YAML::Mark& mark, Value::Type type, YAML::anchor_t anchor) {
+  void alias(const yaml_event_t& event) {
+    m_saw_alias = true;
+    const Mark mark = m_locate(event.start_mark);
+    const std::string_view name = view(event.data.alias.anchor);
+    const auto it = m_anchors.find(std::string(name));
+    if (it == m_anchors.end()) {
+      abandon(mark,
+              "invalid YAML: alias *" + std::string(name) + " has no anchor; define &" +
+                  std::string(name) + " on a node before the alias",
+              "yaml-syntax");
+    }
+    if (!it->second) {
+      abandon(mark, "alias *" + std::string(name) +
+                        " refers to a node that contains it: recursive structures are not "
+                        "supported");
+    }
+    const Anchored& anchored = *it->second;
+    if (m_nodes + anchored.nodes > m_limits.max_nodes) {
+      abandon(mark, alias_bomb_message(std::to_string(m_limits.max_nodes) + " nodes"));
+    }
+    if (m_frames.size() + anchored.height > m_max_depth) {
+      abandon(mark, "alias *" + std::string(name) + " nests deeper than " +
+                        std::to_string(m_max_depth) + " levels");
+    }
+    charge_copy_bytes(mark, anchored.bytes);
+    m_nodes += anchored.nodes;
+    m_bytes += anchored.bytes;
+    Node node;
+    node.value = anchored.value;
+    // The copy's root is where it is used; nodes inside keep their anchor's marks.
+    node.value.mark = mark;
+    node.height = anchored.height;
+    node.nodes = anchored.nodes;
+    node.bytes = anchored.bytes;
+    if (expects_key()) {
+      node.end_column = m_locate(event.end_mark).column;
+    }
+    complete(std::move(node), {});
+  }
+
+  void start(const yaml_mark_t& where, Value::Type type, std::string_view anchor) {
+    const Mark mark = m_locate(where);
     const std::size_t first_node = m_nodes;
     const std::size_t first_bytes = m_bytes;
     count_node(mark, 0);
-    if (m_frames.size() + 1 > m_limits.max_depth) {
-      abandon(to_mark(mark), "nesting exceeds " + std::to_string(m_limits.max_depth) + " levels");
+    if (m_frames.size() + 1 > m_max_depth) {
+      abandon(mark, "nesting exceeds " + std::to_string(m_max_depth) + " levels");
     }
     Frame& frame = m_frames.emplace_back();
     frame.value.type = type;
-    frame.value.mark = to_mark(mark);
-    frame.anchor = anchor;
+    frame.value.mark = mark;
     frame.first_node = first_node;
     frame.first_bytes = first_bytes;
+    if (!anchor.empty()) {
+      frame.anchor = anchor;
+      // Until the collection ends, an alias of this name refers to it: it is
+      // recursive, even when an earlier node had the same anchor.
+      m_anchors[frame.anchor].reset();
+    }
   }
 
   void end() {
@@ -491,8 +582,8 @@ private:
     complete(std::move(node), frame.anchor);
   }
 
-  void complete(Node node, YAML::anchor_t anchor) {
-    if (anchor != 0) {
+  void complete(Node node, std::string_view anchor) {
+    if (!anchor.empty()) {
       // Anchors nested in anchors are stored once per level: bound the copies.
       m_stored_nodes += node.nodes;
       if (m_stored_nodes > m_limits.max_nodes) {
@@ -500,10 +591,7 @@ private:
                                      " nodes: use fewer or smaller anchors");
       }
       charge_copy_bytes(node.value.mark, node.bytes);
-      if (m_anchors.size() <= anchor) {
-        m_anchors.resize(anchor + 1);
-      }
-      m_anchors[anchor] = Anchored{node.value, node.nodes, node.bytes, node.height};
+      m_anchors[std::string(anchor)] = Anchored{node.value, node.nodes, node.bytes, node.height};
     }
     if (m_frames.empty()) {
       m_root = std::move(node.value);
@@ -535,8 +623,7 @@ private:
     }
     parent.key = std::move(node.value.string);
     // Where the value of `key:` would start, for empty values.
-    parent.after_key_column =
-        node.value.mark.column + static_cast<int>(parent.key.size()) + (node.quoted ? 2 : 0) + 1;
+    parent.after_key_column = node.end_column + 1;
     if (node.merge_key) {
       report(node.value.mark,
              "merge keys (<<) are not supported: write the keys out in this mapping",
@@ -590,37 +677,21 @@ private:
     }
   }
 
-  std::string_view m_text;
   const std::string& m_path;
   const YamlLimits& m_limits;
+  std::size_t m_max_depth;
+  Locator& m_locate;
   std::vector<Diagnostic>& m_diagnostics;
 
   std::vector<Frame> m_frames;
   std::optional<Value> m_root;
-  std::vector<std::optional<Anchored>> m_anchors; // by yaml-cpp anchor id
-  std::vector<std::string> m_anchor_names;        // id - 1 -> name
-  std::size_t m_nodes = 0;                        // nodes produced, alias copies included
-  std::size_t m_bytes = 0;                        // scalar text produced, alias copies included
-  std::size_t m_stored_nodes = 0;                 // nodes copied into m_anchors
+  // By name; empty while the anchored collection is still open.
+  std::unordered_map<std::string, std::optional<Anchored>> m_anchors;
+  std::size_t m_nodes = 0;        // nodes produced, alias copies included
+  std::size_t m_bytes = 0;        // scalar text produced, alias copies included
+  std::size_t m_stored_nodes = 0; // nodes copied into m_anchors
   std::size_t m_copied_bytes = 0; // scalar text copied into m_anchors and by aliases
   bool m_saw_alias = false;
-};
-
-// Stops at the start of a second document.
-class Probe final : public YAML::EventHandler {
-public:
-  void OnDocumentStart(const YAML::Mark& mark) override { throw SecondDocument{mark}; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
 };
 
 // Length of the UTF-8 sequence at `text[i]`, or 0 when it is not valid
@@ -657,14 +728,56 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
   return length;
 }
 
-// Where yaml-cpp would take bytes YAML forbids: invalid UTF-8 (kept as is,
-// and later unprintable as JSON) and C0 control characters (0x04 silently
-// ends a scalar, NUL truncates). Returns the offset and a description.
-std::optional<std::pair<std::size_t, std::string>> find_bad_byte(std::string_view text) {
-  // UTF-16/32 with a byte order mark: yaml-cpp converts it.
-  if (text.starts_with("\xFE\xFF") || text.starts_with("\xFF\xFE") ||
-      text.starts_with(std::string_view("\0\0\xFE\xFF", 4))) {
-    return std::nullopt;
+// Why the valid UTF-8 character `c` (its bytes) cannot be read, or "" when it
+// can. YAML forbids C1 control characters and U+FFFE/U+FFFF; libyaml (a YAML
+// 1.1 parser) reads U+0085, U+2028 and U+2029 as line breaks, which YAML 1.2
+// does not, so they would silently change a value or break the structure.
+std::string unreadable(std::string_view c) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(c[k]); };
+  char code[8];
+  if (c.size() == 2 && byte(0) == 0xC2 && byte(1) <= 0x9F) {
+    std::snprintf(code, sizeof code, "U+%04X", byte(1));
+    if (byte(1) == 0x85) {
+      return "U+0085 (next line) is read as a line break; use a newline, or \\N in a "
+             "double-quoted string";
+    }
+    return std::string("control character ") + code +
+           " is not allowed; write it as an escape in a double-quoted string";
+  }
+  if (c == "\xE2\x80\xA8") {
+    return "U+2028 (line separator) is read as a line break; use a newline, or \\L in a "
+           "double-quoted string";
+  }
+  if (c == "\xE2\x80\xA9") {
+    return "U+2029 (paragraph separator) is read as a line break; use a newline, or \\P in a "
+           "double-quoted string";
+  }
+  if (c == "\xEF\xBF\xBE" || c == "\xEF\xBF\xBF") {
+    return std::string("U+FFF") + (byte(2) == 0xBE ? "E" : "F") +
+           " is not a character; remove it";
+  }
+  return {};
+}
+
+enum class Encoding { utf8, utf16 };
+
+struct TextScan {
+  Encoding encoding = Encoding::utf8;
+  bool ascii = true; // no byte above 0x7F
+  // Where the text holds bytes YAML forbids, and what they are.
+  std::optional<std::pair<std::size_t, std::string>> bad;
+};
+
+// Finds what libyaml must not be given, or would take differently from YAML
+// 1.2: invalid UTF-8 (kept as is, and later unprintable as JSON), C0 and C1
+// control characters, line separators (see `unreadable`). UTF-16 with a byte
+// order mark is left to libyaml, which converts it and checks it itself.
+TextScan scan_text(std::string_view text) {
+  TextScan scan;
+  if (text.starts_with("\xFE\xFF") || text.starts_with("\xFF\xFE")) {
+    scan.encoding = Encoding::utf16;
+    scan.ascii = false;
+    return scan;
   }
   std::size_t i = 0;
   while (i < text.size()) {
@@ -676,36 +789,27 @@ std::optional<std::pair<std::size_t, std::string>> find_bad_byte(std::string_vie
     char hex[8];
     if (c < 0x80) {
       std::snprintf(hex, sizeof hex, "U+%04X", c);
-      return std::pair{i, std::string("control character ") + hex +
-                              " is not allowed; write it as an escape in a double-quoted string"};
+      scan.bad = std::pair{i, std::string("control character ") + hex +
+                                  " is not allowed; write it as an escape in a double-quoted "
+                                  "string"};
+      return scan;
     }
+    scan.ascii = false;
     const std::size_t length = utf8_length(text, i);
     if (length == 0) {
       std::snprintf(hex, sizeof hex, "0x%02X", c);
-      return std::pair{i, std::string("invalid UTF-8 (byte ") + hex + "): save the file as UTF-8"};
+      scan.bad = std::pair{i, std::string("invalid UTF-8 (byte ") + hex + "): save the file as UTF-8"};
+      return scan;
+    }
+    if (length < 4) {
+      if (std::string why = unreadable(text.substr(i, length)); !why.empty()) {
+        scan.bad = std::pair{i, std::move(why)};
+        return scan;
+      }
     }
     i += length;
   }
-  return std::nullopt;
-}
-
-// `text` with each byte that is not valid UTF-8 replaced by U+FFFD: yaml-cpp
-// quotes single bytes of multi-byte characters in its messages.
-std::string valid_utf8(std::string_view text) {
-  std::string result;
-  result.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t length = utf8_length(text, i);
-    if (length == 0) {
-      result += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      result.append(text.substr(i, length));
-      i += length;
-    }
-  }
-  return result;
+  return scan;
 }
 
 Mark mark_at(std::string_view text, std::size_t offset) {
@@ -717,14 +821,67 @@ Mark mark_at(std::string_view text, std::size_t offset) {
   return {static_cast<int>(line), static_cast<int>(column)};
 }
 
-std::string syntax_message(std::string message) {
-  while (!message.empty() && (message.back() == ' ' || message.back() == '\n')) {
-    message.pop_back();
+// How to mend the commonest mistakes behind libyaml's `problem`, where the
+// text at the problem's position (`locate`'s last mark) makes the cause plain.
+std::string_view hint(std::string_view problem, std::string_view text, const Locator& locate) {
+  const std::size_t offset = locate.offset();
+  const char at = offset < text.size() ? text[offset] : '\0';
+  if (problem == "found character that cannot start any token") {
+    if (at == '\t') {
+      return "indent with spaces, not tabs";
+    }
+    if (at == '@' || at == '`') {
+      return "@ and ` cannot start a plain value; quote the value";
+    }
+  } else if (problem == "mapping values are not allowed in this context") {
+    return "quote a value that contains \": \", or check the indentation";
+  } else if ((problem == "did not find expected key" ||
+              problem == "did not find expected '-' indicator") &&
+             locate.at_indent()) {
+    return "check the indentation of this line";
   }
-  if (message.empty()) {
-    message = "cannot be parsed";
+  return {};
+}
+
+std::string position(Mark mark) {
+  return "line " + std::to_string(mark.line) + ", column " + std::to_string(mark.column);
+}
+
+// The diagnostic for the error libyaml stopped at: its problem, where it was
+// found, the construct it was reading (context) when that started elsewhere,
+// and a hint.
+Diagnostic syntax_error(const yaml_parser_t& parser, std::string_view text, Encoding encoding,
+                        Locator& locate, const std::string& path) {
+  std::string message = "invalid YAML: ";
+  message += parser.problem != nullptr ? parser.problem : "cannot be parsed";
+  Mark mark{1, 1};
+  if (parser.error == YAML_READER_ERROR) {
+    // Only UTF-16 input gets here (UTF-8 was checked before); its byte
+    // offsets are not positions in lines.
+    if (parser.problem_value != -1) {
+      char code[16];
+      std::snprintf(code, sizeof code, " (U+%04X)", static_cast<unsigned>(parser.problem_value));
+      message += code;
+    }
+    if (encoding == Encoding::utf8) {
+      mark = mark_at(text, std::min(parser.problem_offset, text.size()));
+    }
+  } else {
+    const bool has_context =
+        parser.context != nullptr && parser.context_mark.index != parser.problem_mark.index;
+    const Mark context = has_context ? locate(parser.context_mark) : Mark{};
+    mark = locate(parser.problem_mark);
+    if (has_context) {
+      message += std::string(" (") + parser.context + " at " + position(context) + ")";
+    }
+    if (const std::string_view how = hint(parser.problem != nullptr ? parser.problem : "", text,
+                                          locate);
+        encoding == Encoding::utf8 && !how.empty()) {
+      message += "; ";
+      message += how;
+    }
   }
-  return "invalid YAML: " + valid_utf8(message);
+  return {path, mark, Severity::error, std::move(message), "yaml-syntax"};
 }
 
 } // namespace
@@ -732,43 +889,64 @@ std::string syntax_message(std::string message) {
 YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits) {
   YamlResult result;
   auto& diagnostics = result.diagnostics;
-  if (const auto bad = find_bad_byte(text)) {
-    diagnostics.push_back({path, mark_at(text, bad->first), Severity::error,
-                           "invalid YAML: " + bad->second, "yaml-syntax"});
+  const TextScan scan = scan_text(text);
+  if (scan.bad) {
+    diagnostics.push_back({path, mark_at(text, scan.bad->first), Severity::error,
+                           "invalid YAML: " + scan.bad->second, "yaml-syntax"});
     return result;
   }
-  ViewBuffer buffer(text);
-  std::istream in(&buffer);
-  try {
-    YAML::Parser parser(in);
-    Builder builder(text, path, limits, diagnostics);
-    if (!parser.HandleNextDocument(builder)) {
-      result.value.emplace().mark = {1, 1};
-      return result;
-    }
-    std::optional<Value> root = builder.take_root();
-    try {
-      Probe probe;
-      parser.HandleNextDocument(probe);
-    } catch (const SecondDocument& second) {
-      diagnostics.push_back({path, to_mark(second.mark), Severity::error,
-                             "more than one YAML document (---): keep one document per file",
-                             "yaml-multi-document"});
-    }
-    result.value = std::move(root);
-  } catch (const Abandon&) {
-    // The diagnostic is already recorded.
-  } catch (const YAML::DeepRecursion& e) {
-    diagnostics.push_back({path, to_mark(e.mark), Severity::error,
-                           "nesting is too deep for the YAML parser", "yaml-limit"});
-  } catch (const YAML::Exception& e) {
-    diagnostics.push_back(
-        {path, to_mark(e.mark), Severity::error, syntax_message(e.msg), "yaml-syntax"});
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    diagnostics.push_back({path, {1, 1}, Severity::error, syntax_message(e.what()), "yaml-syntax"});
+  // libyaml skips a UTF-8 byte order mark and counts positions after it.
+  std::string_view body = text;
+  if (scan.encoding == Encoding::utf8 && body.starts_with(k_utf8_bom)) {
+    body.remove_prefix(k_utf8_bom.size());
   }
+  Locator locate(body, scan.encoding == Encoding::utf8, scan.ascii);
+  Parser parser(text);
+  Event event;
+  const auto next = [&] {
+    if (parser.next(event)) {
+      return true;
+    }
+    diagnostics.push_back(syntax_error(parser.state(), body, scan.encoding, locate, path));
+    return false;
+  };
+
+  // STREAM-START, then DOCUMENT-START or, for empty text, STREAM-END.
+  if (!next() || !next()) {
+    return result;
+  }
+  if (event->type != YAML_DOCUMENT_START_EVENT) {
+    result.value.emplace().mark = {1, 1};
+    return result;
+  }
+  Builder builder(path, limits, locate, diagnostics);
+  try {
+    while (!builder.done()) {
+      if (!next()) {
+        return result;
+      }
+      if (event->type == YAML_DOCUMENT_END_EVENT || event->type == YAML_STREAM_END_EVENT ||
+          event->type == YAML_NO_EVENT) {
+        // libyaml gives every document a root node; never trust a loop to it.
+        diagnostics.push_back({path, locate(event->start_mark), Severity::error,
+                               "invalid YAML: document has no root node", "yaml-syntax"});
+        return result;
+      }
+      builder.on_event(*event);
+    }
+  } catch (const Abandon&) {
+    return result; // the diagnostic is already recorded
+  }
+  // DOCUMENT-END, then STREAM-END or the start of another document.
+  if (!next() || !next()) {
+    return result;
+  }
+  if (event->type == YAML_DOCUMENT_START_EVENT) {
+    diagnostics.push_back({path, locate(event->start_mark), Severity::error,
+                           "more than one YAML document (---): keep one document per file",
+                           "yaml-multi-document"});
+  }
+  result.value = builder.take_root();
   return result;
 }
 

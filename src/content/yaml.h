@@ -15,7 +15,7 @@ struct YamlLimits {
   // Total nodes a document may produce once aliases are expanded. Bounds
   // alias bombs ("billion laughs") in time and memory.
   std::size_t max_nodes = 100'000;
-  // Deepest nesting of sequences and mappings.
+  // Deepest nesting of sequences and mappings; never above 1000.
   std::size_t max_depth = 64;
 };
 
@@ -33,11 +33,13 @@ struct YamlResult {
 // `yes`, `on`, `017` stay what YAML 1.2 says (`yes` a string, `017` the integer 17).
 //
 // Reports, as diagnostics on `path` with 1-based positions (columns count
-// bytes, as yaml-cpp does): invalid UTF-8 or control characters and syntax errors
-// (rule "yaml-syntax"), duplicate mapping keys ("yaml-duplicate-key"),
-// alias expansion over `limits.max_nodes` (or a recursive alias), nesting
-// over `limits.max_depth` ("yaml-limit"), merge keys `<<` ("yaml-merge-key", unsupported), complex
-// (non-scalar) keys ("yaml-complex-key"), and more than one document
+// bytes): invalid UTF-8, control characters, U+0085/U+2028/U+2029 (which the
+// parser, libyaml, would read as line breaks) and syntax errors, with the
+// construct being read and a hint where one helps (rule "yaml-syntax");
+// duplicate mapping keys ("yaml-duplicate-key"); alias expansion over
+// `limits.max_nodes` (or a recursive alias), nesting over `limits.max_depth`
+// ("yaml-limit"); merge keys `<<` ("yaml-merge-key", unsupported); complex
+// (non-scalar) keys ("yaml-complex-key"); and more than one document
 // ("yaml-multi-document"). An empty document yields a null Value.
 YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits = {});
 

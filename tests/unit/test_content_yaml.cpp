@@ -442,12 +442,14 @@ TEST_CASE("content::load_yaml") {
     CHECK_FALSE(alias.value);
     CHECK(find_rule(alias, "yaml-limit") != nullptr);
 
-    // yaml-cpp's own recursion guard, when our limit is higher.
+    // The loader's own cap (1000 levels), when the caller's limit is higher.
     limits.max_depth = 1'000'000;
     const YamlResult guard = load_yaml(nested_flow(10'000), "deep.yaml", limits);
     CHECK_FALSE(guard.value);
     REQUIRE(guard.diagnostics.size() == 1);
     CHECK(guard.diagnostics[0].rule == "yaml-limit");
+    CHECK(guard.diagnostics[0].mark.column == 1001);
+    CHECK(load_yaml(nested_flow(1000), "deep.yaml", limits).value);
 
     const YamlResult maps = load_yaml(std::string(10'000, '{'), "deep.yaml");
     CHECK_FALSE(maps.value);
@@ -463,23 +465,82 @@ TEST_CASE("content::load_yaml") {
     CHECK(d.path == "bad.yaml");
     CHECK(d.mark.line == 2);
     CHECK(d.mark.column == 3);
-    CHECK(d.message == "invalid YAML: illegal map value");
-    CHECK(d.to_text() == "bad.yaml:2:3: error: invalid YAML: illegal map value [yaml-syntax]");
+    CHECK(d.message == "invalid YAML: mapping values are not allowed in this context; quote a "
+                       "value that contains \": \", or check the indentation");
+    CHECK(d.to_text() == "bad.yaml:2:3: error: " + d.message + " [yaml-syntax]");
 
+    // Where the construct being read started, when that is elsewhere.
     const YamlResult flow = load_yaml("a: [1, 2\nb: 3", "bad.yaml");
     CHECK_FALSE(flow.value);
     REQUIRE(find_rule(flow, "yaml-syntax") != nullptr);
     CHECK(find_rule(flow, "yaml-syntax")->mark.line == 2);
+    CHECK(find_rule(flow, "yaml-syntax")->message ==
+          "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at "
+          "line 1, column 4)");
 
-    // yaml-cpp quotes the first byte of a multi-byte character here.
+    const YamlResult quote = load_yaml("a: \"open\nb: 2\n", "bad.yaml");
+    REQUIRE(find_rule(quote, "yaml-syntax") != nullptr);
+    CHECK(find_rule(quote, "yaml-syntax")->message.find("quoted scalar at line 1, column 4") !=
+          std::string::npos);
+
     const YamlResult escape = load_yaml("a: \"\\é\"\n", "bad.yaml");
     REQUIRE(find_rule(escape, "yaml-syntax") != nullptr);
+    CHECK(find_rule(escape, "yaml-syntax")->mark.column == 5);
+    CHECK(find_rule(escape, "yaml-syntax")->message.find("escape") != std::string::npos);
     CHECK_NOTHROW((void)find_rule(escape, "yaml-syntax")->to_json().dump());
 
     const YamlResult alias = load_yaml("a: *nope\n", "bad.yaml");
     CHECK_FALSE(alias.value);
     REQUIRE(find_rule(alias, "yaml-syntax") != nullptr);
     CHECK(find_rule(alias, "yaml-syntax")->mark.column == 4);
+    CHECK(find_rule(alias, "yaml-syntax")->message.find("&nope") != std::string::npos);
+  }
+
+  SUBCASE("syntax errors say how to mend the common mistakes") {
+    const auto message = [](const std::string& text) {
+      const YamlResult result = load_yaml(text, "bad.yaml");
+      const Diagnostic* d = find_rule(result, "yaml-syntax");
+      return d == nullptr ? std::string() : d->to_text();
+    };
+    CHECK(message("a:\n\tb: 1\n").starts_with("bad.yaml:2:1: "));
+    CHECK(message("a:\n\tb: 1\n").find("spaces, not tabs") != std::string::npos);
+    CHECK(message("a: @x\n").find("quote the value") != std::string::npos);
+    CHECK(message("a: b: c\n").starts_with("bad.yaml:1:5: "));
+    CHECK(message("a: b: c\n").find("quote a value") != std::string::npos);
+    const std::string indent = message("a:\n  b: 1\n c: 2\n");
+    CHECK(indent.starts_with("bad.yaml:3:2: "));
+    CHECK(indent.find("block mapping at line 1, column 1") != std::string::npos);
+    CHECK(indent.find("check the indentation of this line") != std::string::npos);
+    // Not at the start of a line: no guess about indentation.
+    CHECK(message("a: [1]]\n").find("indentation") == std::string::npos);
+  }
+
+  SUBCASE("columns count bytes, whatever the characters before") {
+    const YamlResult result = load_yaml("é: ü\nnom: \"日本\"\nx:\n", "t.yaml");
+    CHECK(result.diagnostics.empty());
+    REQUIRE(result.value);
+    CHECK(result.value->find("é")->mark.column == 5);
+    CHECK(result.value->members[1].key_mark.line == 2);
+    CHECK(result.value->find("nom")->mark.column == 6);
+    CHECK(result.value->find("x")->mark.line == 3);
+    CHECK(result.value->find("x")->mark.column == 3);
+
+    const YamlResult bad = load_yaml("ü: ok\nname: a: b\n", "bad.yaml");
+    REQUIRE(find_rule(bad, "yaml-syntax") != nullptr);
+    CHECK(find_rule(bad, "yaml-syntax")->mark.line == 2);
+    CHECK(find_rule(bad, "yaml-syntax")->mark.column == 8);
+    const YamlResult same_line = load_yaml("日本: a: b\n", "bad.yaml");
+    REQUIRE(find_rule(same_line, "yaml-syntax") != nullptr);
+    CHECK(find_rule(same_line, "yaml-syntax")->mark.column == 10);
+
+    // Windows line ends, and an empty value after a quoted key.
+    const YamlResult crlf = load_yaml("a:\r\n  b: 1\r\n\"c d\":\r\n", "t.yaml");
+    CHECK(crlf.diagnostics.empty());
+    REQUIRE(crlf.value);
+    CHECK(crlf.value->find("a")->find("b")->mark.line == 2);
+    CHECK(crlf.value->find("a")->find("b")->mark.column == 6);
+    CHECK(crlf.value->find("c d")->mark.line == 3);
+    CHECK(crlf.value->find("c d")->mark.column == 7);
   }
 
   SUBCASE("more than one document") {
@@ -514,7 +575,13 @@ TEST_CASE("content::load_yaml") {
     CHECK(result.diagnostics.empty());
     REQUIRE(result.value);
     CHECK(result.value->find("a")->string == "~");
+    CHECK(result.value->find("a")->mark.column == 4);
     CHECK(result.value->find("b")->mark.line == 2);
+    const YamlResult bad = load_yaml("\xEF\xBB\xBF"
+                                     "a: b: c\n",
+                                     "t.yaml");
+    REQUIRE(find_rule(bad, "yaml-syntax") != nullptr);
+    CHECK(find_rule(bad, "yaml-syntax")->mark.column == 5);
   }
 
   SUBCASE("bytes YAML forbids are syntax errors") {
@@ -534,6 +601,13 @@ TEST_CASE("content::load_yaml") {
         {"a: \xed\xa0\x80\n", 1, 4, "UTF-8"},     // surrogate
         {"a: \xf4\x90\x80\x80\n", 1, 4, "UTF-8"}, // above U+10FFFF
         {"a: caf\xe9\n", 1, 7, "UTF-8"},          // Latin-1
+        {"a: x\xc2\x80\n", 1, 5, "U+0080"},       // C1 control
+        {"a: \xc2\x9f\n", 1, 4, "U+009F"},
+        {"a: x\xc2\x85y\n", 1, 5, "U+0085"},      // read as a line break by YAML 1.1
+        {"é: x\xe2\x80\xa8y\n", 1, 6, "U+2028"},
+        {"a: \"x\xe2\x80\xa9\"\n", 1, 6, "U+2029"},
+        {"a: \xef\xbf\xbe\n", 1, 4, "U+FFFE"},
+        {std::string("\0\0\xfe\xff", 4), 1, 1, "U+0000"}, // UTF-32 is not read
     };
     for (const Bad& c : cases) {
       INFO(c.text);
@@ -546,12 +620,15 @@ TEST_CASE("content::load_yaml") {
       CHECK(result.diagnostics[0].message.find(c.says) != std::string::npos);
     }
 
-    const YamlResult good = load_yaml("a: \"caf\u00e9 \\t\"\nb: 日本 🎉\nc: \"\\0\"\n", "t.yaml");
+    const YamlResult good = load_yaml("a: \"caf\u00e9 \\t\"\nb: 日本 🎉\nc: \"\\0\"\n"
+                                      "d: \"\\L\u00a0\ufeff\"\n",
+                                      "t.yaml");
     CHECK(good.diagnostics.empty());
     REQUIRE(good.value);
     CHECK(good.value->string_at("a") == "caf\xc3\xa9 \t");
     CHECK(good.value->string_at("b") == "日本 🎉");
     CHECK(good.value->string_at("c") == std::string(1, '\0'));
+    CHECK(good.value->string_at("d") == "\u2028\u00a0\ufeff");
     CHECK_NOTHROW((void)good.value->to_json().dump());
   }
 
