@@ -29,6 +29,7 @@ ROWS = [
     ("peer-jsonschema", "peer: python-jsonschema + yaml.CSafeLoader"),
     ("floor-cat", "floor: cat of every file"),
     ("floor-yaml-cpp", "floor: yaml-cpp event parser alone, one thread, .yaml files"),
+    ("floor-libyaml", "floor: libyaml event parser alone (envflow's content loader), one thread, .yaml files"),
 ]
 
 
@@ -159,7 +160,7 @@ def main():
                  f"{machine.get('memory', '?')} RAM")
     for key in [k for k in machine if k.startswith("uptime")]:
         lines.append(f"- {key.replace('_', ' ')}: `{machine[key]}`")
-    for key in ("envflow", "yaml-cpp", "node", "python", "hyperfine"):
+    for key in ("envflow", "yaml-cpp", "libyaml", "node", "python", "hyperfine"):
         lines.append(f"- {key}: {machine.get(key, '?')}")
     lines += ["", "Medians (wall clock), with the CPU time (user + system, mean) of the "
               "same runs and, where measured, the peak resident memory of one run:", ""]

@@ -8,10 +8,10 @@
 # and times, in one run, side by side: envflow validate cold and warm, the
 # pre-receive hook for a push of 10 changed files, envflow status and sync,
 # the peers a team would otherwise wire up (ajv + js-yaml, python-jsonschema
-# with yaml.CSafeLoader, on the same schemas/) and two floors (cat of every
-# file, yaml-cpp's parser alone). Medians of BENCH_RUNS runs (hyperfine),
-# peak memory from /usr/bin/time. Prints the table and writes
-# docs/performance.md (bench/report.py).
+# with yaml.CSafeLoader, on the same schemas/) and three floors (cat of every
+# file, yaml-cpp's parser alone, libyaml's parser alone). Medians of
+# BENCH_RUNS runs (hyperfine), peak memory from /usr/bin/time. Prints the
+# table and writes docs/performance.md (bench/report.py).
 #
 # Environment: BENCH_SIZES ("1000 10000 100000"), BENCH_RUNS (5; 3 for
 # 100,000 files), BENCH_WORK (scratch folder, default $TMPDIR/envflow-bench),
@@ -56,6 +56,7 @@ command -v hyperfine >/dev/null || need_debs+=(hyperfine)
 /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || need_debs+=(python3-jsonschema)
 /usr/bin/python3 -c 'import yaml; yaml.CSafeLoader' 2>/dev/null || need_debs+=(python3-yaml)
 command -v g++ >/dev/null || need_debs+=(g++)
+[ -f /usr/include/yaml.h ] || need_debs+=(libyaml-dev)
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${need_debs[*]}"
@@ -78,7 +79,7 @@ else
   say "no node/npm: the ajv + js-yaml peer is skipped"
 fi
 PARSE_ONLY="$WORK/yaml_parse_only"
-g++ -O2 -std=c++20 "$HERE/yaml_parse_only.cpp" -lyaml-cpp -o "$PARSE_ONLY"
+g++ -O2 -std=c++20 "$HERE/yaml_parse_only.cpp" -lyaml-cpp -lyaml -o "$PARSE_ONLY"
 
 # --- hermetic git --------------------------------------------------------------
 export HOME="$WORK/home"
@@ -168,6 +169,7 @@ memory() {
   echo "uptime_start: $(uptime)"
   echo "envflow: $("$ENVFLOW" --version)"
   echo "yaml-cpp: $(dpkg-query -W -f '${Version}' libyaml-cpp-dev 2>/dev/null || echo '?')"
+  echo "libyaml: $(dpkg-query -W -f '${Version}' libyaml-dev 2>/dev/null || echo '?')"
   echo "node: $(node --version 2>/dev/null || echo none)"
   echo "python: $(/usr/bin/python3 --version 2>&1)"
   echo "hyperfine: $(hyperfine --version)"
@@ -221,6 +223,7 @@ for n in $SIZES; do
   # Floors and peers, on the same files.
   bench floor-cat "$n" "$runs" --warmup 1 -- "find $ws -type f -print0 | xargs -0 cat >/dev/null"
   bench floor-yaml-cpp "$n" "$runs" --warmup 1 -- "find $ws -name '*.yaml' | $PARSE_ONLY"
+  bench floor-libyaml "$n" "$runs" --warmup 1 -- "find $ws -name '*.yaml' | $PARSE_ONLY --libyaml"
   if [ "$n" -le "$PEERS_MAX" ]; then
     if [ "$HAVE_NODE" = 1 ]; then
       bench peer-ajv "$n" "$runs" --warmup 1 \
