@@ -5,8 +5,10 @@
 #include <cstdlib>
 #include <exception>
 #include <locale>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -45,6 +47,35 @@ std::string human_size(std::uint64_t bytes) {
     return std::to_string(bytes / 1024) + " KiB";
   }
   return std::to_string(bytes) + " bytes";
+}
+
+// Paths that differ only in letter case (agents/Support.yaml and
+// agents/support.yaml): git and Linux keep both, but a checkout on a
+// case-insensitive filesystem (macOS and Windows by default) writes one over
+// the other and loses it. Each path of a colliding pair is reported, so the
+// file a commit adds is named whichever of the two it is.
+std::vector<Diagnostic> case_collisions(const std::vector<FileEntry>& entries) {
+  std::vector<Diagnostic> out;
+  std::map<std::string, std::string> seen; // lowercased path -> first path with it
+  std::set<std::string> reported;
+  for (const auto& entry : entries) {
+    const auto [it, inserted] = seen.emplace(util::to_lower(entry.path), entry.path);
+    if (inserted) {
+      continue;
+    }
+    const auto report = [&](const std::string& path, const std::string& other) {
+      if (reported.insert(path).second) {
+        out.push_back(file_diagnostic(
+            path, "case-collision",
+            "'" + path + "' and '" + other +
+                "' differ only in letter case: a checkout on a case-insensitive filesystem "
+                "(macOS, Windows) keeps one of them and loses the other; rename or remove one"));
+      }
+    };
+    report(it->second, entry.path);
+    report(entry.path, it->second);
+  }
+  return out;
 }
 
 bool is_yaml_name(std::string_view path) {
@@ -519,6 +550,9 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     }
   }
   report.files = jobs.size();
+  for (auto& d : case_collisions(entries)) {
+    all.push_back(std::move(d));
+  }
   if (options.scope == Scope::promoted && !has_workspace && !entries.empty()) {
     all.push_back(file_diagnostic(std::string(k_workspace_file), "workspace-missing",
                                   "no workspace.yaml at the root: add one with 'kind: Workspace', "
