@@ -6,6 +6,9 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
 
 #include "content/kinds.h"
 #include "content/schema.h"
@@ -142,7 +145,7 @@ public:
       check_audit(move);
       break;
     case RefKind::backports:
-      check_history_ref(move, "the back-port issues");
+      check_backports(move);
       break;
     case RefKind::envflow_other:
       if (!m_config.member(m_pusher.name, m_config.admins)) {
@@ -209,8 +212,122 @@ private:
     return true;
   }
 
-  void check_history_ref(const RefMove& move, const std::string& what) {
-    fast_forward(move, what);
+  // The issue files at backports commit `id` (or none), by file name.
+  std::map<std::string, git::TreeEntry> issue_files(const std::string& id) const {
+    std::map<std::string, git::TreeEntry> files;
+    if (!is_zero(id)) {
+      for (auto& entry : m_repo.list_tree(id)) {
+        files.emplace(entry.path, std::move(entry));
+      }
+    }
+    return files;
+  }
+
+  // refs/envflow/backports: fast-forward, and from anyone but an admin only
+  // the changes envflow itself makes: a hotfixer opens an issue for hotfix
+  // commits on the last environment; anyone closes an open issue once every
+  // hotfix commit is in the first environment. Nothing else: no issue is
+  // deleted, reopened, closed early or rewritten (a hand edit could hide a
+  // hotfix that was never brought back). Admins may mend issues by hand.
+  void check_backports(const RefMove& move) {
+    if (!fast_forward(move, "the back-port issues")) {
+      return;
+    }
+    if (m_config.member(m_pusher.name, m_config.admins)) {
+      return;
+    }
+    const std::string mend = " (only envflow's own changes are accepted from " + who() +
+                             "; an admin (" + groups_text(m_config.admins) +
+                             ") may mend issues by hand)";
+    const auto before = issue_files(move.old_id);
+    const auto now = issue_files(move.new_id);
+    for (const auto& [path, entry] : before) {
+      if (!now.contains(path)) {
+        refuse(move, "back-port issue " + path + " is deleted: issues are never deleted" + mend);
+        return;
+      }
+    }
+    const auto first_head = after(k_heads + m_config.first().branch);
+    const auto last_head = after(k_heads + m_config.last().branch);
+    for (const auto& [path, entry] : now) {
+      const auto old = before.find(path);
+      if (old != before.end() && old->second.id == entry.id) {
+        continue;
+      }
+      const std::string where = std::string(k_backports) + ":" + path;
+      if (path.find('/') != std::string::npos || !util::ends_with(path, ".yaml") ||
+          entry.mode != git::Mode::regular) {
+        refuse(move, where + " is not a back-port issue file (<id>.yaml)" + mend);
+        return;
+      }
+      if (m_repo.blob_size(entry.id) > m_config.max_file_size) {
+        refuse(move, where + " is over the " + std::to_string(m_config.max_file_size) +
+                         "-byte limit (validation.max_file_size)" + mend);
+        return;
+      }
+      BackportIssue issue;
+      try {
+        issue = BackportIssue::parse(m_repo.read_blob(entry.id), where);
+      } catch (const util::Refused& e) {
+        refuse(move, e.what());
+        return;
+      }
+      if (issue.file_name() != path) {
+        refuse(move, where + " holds issue " + std::to_string(issue.id) + " but is named " + path);
+        return;
+      }
+      if (old == before.end()) {
+        if (!m_config.member(m_pusher.name, m_config.hotfixers)) {
+          refuse(move, "back-port issue " + std::to_string(issue.id) + " is opened by " + who() +
+                           ", who is not a hotfixer (" + groups_text(m_config.hotfixers) + ")" +
+                           mend);
+          return;
+        }
+        if (!issue.is_open() || !last_head || !contains_hotfix(m_repo, issue, *last_head)) {
+          refuse(move, "back-port issue " + std::to_string(issue.id) +
+                           " must be opened open, for hotfix commits on " + m_config.last().name +
+                           " (after this push)" + mend);
+          return;
+        }
+        continue;
+      }
+      BackportIssue was;
+      try {
+        was = BackportIssue::parse(m_repo.read_blob(old->second.id), where);
+      } catch (const util::Refused& e) {
+        refuse(move, std::string("the issue on the server is malformed: ") + e.what() + mend);
+        return;
+      }
+      // Only the closing fields may change, and only from open to closed.
+      nlohmann::json fixed_now = issue.to_json();
+      nlohmann::json fixed_was = was.to_json();
+      for (const char* key : {"status", "closed_by", "closed_at", "closed_in"}) {
+        fixed_now.erase(key);
+        fixed_was.erase(key);
+      }
+      const std::string name = "back-port issue " + std::to_string(issue.id);
+      if (fixed_now != fixed_was) {
+        refuse(move, name + " is rewritten (only its status changes, from open to closed)" + mend);
+        return;
+      }
+      if (!was.is_open()) {
+        refuse(move, name + " is closed; a closed issue never changes" + mend);
+        return;
+      }
+      if (issue.is_open()) {
+        refuse(move, name + " changes but stays open" + mend);
+        return;
+      }
+      if (!first_head || !contains_hotfix(m_repo, issue, *first_head) ||
+          (!issue.closed_in.empty() && !contains_hotfix(m_repo, issue, issue.closed_in)) ||
+          (!issue.closed_in.empty() && !m_repo.is_ancestor(issue.closed_in, *first_head))) {
+        refuse(move, name + " is closed, but its hotfix commits are not all in " +
+                         m_config.first().name + " (after this push): bring the hotfix back "
+                         "with envflow backport apply " + std::to_string(issue.id) +
+                         "; the issue then closes by itself" + mend);
+        return;
+      }
+    }
   }
 
   // Commits the move brings into `move.ref`: what the ref did not contain.
@@ -620,12 +737,32 @@ private:
     check_config_text(m_repo, move, m_decision);
   }
 
+  // Every move the server's audit trail (before this push) records.
+  const std::set<std::tuple<std::string, std::string, std::string>>&
+  recorded_moves(const RefMove& audit_move) {
+    if (!m_recorded) {
+      m_recorded.emplace();
+      if (!is_zero(audit_move.old_id)) {
+        for (const auto& id : m_repo.commits_between("", audit_move.old_id)) {
+          if (const auto record = AuditRecord::from_message(m_repo.commit(id).message)) {
+            for (const auto& m : record->moves) {
+              m_recorded->emplace(m.ref, m.old_id, m.new_id);
+            }
+          }
+        }
+      }
+    }
+    return *m_recorded;
+  }
+
   void check_audit(const RefMove& move) {
     if (!fast_forward(move, "the audit trail")) {
       return;
     }
-    const auto commits = is_zero(move.old_id) ? m_repo.commits_between("", move.new_id)
-                                              : m_repo.commits_between(move.old_id, move.new_id);
+    auto commits = is_zero(move.old_id) ? m_repo.commits_between("", move.new_id)
+                                        : m_repo.commits_between(move.old_id, move.new_id);
+    std::reverse(commits.begin(), commits.end()); // oldest first
+    std::map<std::tuple<std::string, std::string, std::string>, std::string> pushed; // move -> record
     for (const auto& id : commits) {
       const auto record = AuditRecord::from_message(m_repo.commit(id).message);
       if (!record) {
@@ -645,8 +782,9 @@ private:
           return u.ref == recorded.ref && u.old_id == recorded.old_id &&
                  u.new_id == recorded.new_id;
         });
-        const bool done = m_repo.ref_target(recorded.ref).value_or(std::string(git::k_zero_id)) ==
-                          recorded.new_id;
+        const bool done = recorded.old_id != recorded.new_id &&
+                          m_repo.ref_target(recorded.ref).value_or(std::string(git::k_zero_id)) ==
+                              recorded.new_id;
         if (!in_push && !done) {
           refuse(move, "audit record " + short_id(id) + " (" + record->op + ") records " +
                            recorded.ref + " " + short_id(recorded.old_id) + " -> " +
@@ -655,6 +793,22 @@ private:
                            "push --atomic origin <refs> refs/envflow/audit");
           return;
         }
+        // Exactly one record per move: a second record of a move (replayed
+        // from an older record, or twice in this push) is refused.
+        const std::tuple key{recorded.ref, recorded.old_id, recorded.new_id};
+        const auto twice = pushed.find(key);
+        const bool on_trail = twice == pushed.end() && !in_push && recorded_moves(move).contains(key);
+        if (twice != pushed.end() || on_trail) {
+          refuse(move, "audit record " + short_id(id) + " (" + record->op + ") records " +
+                           recorded.ref + " " + short_id(recorded.old_id) + " -> " +
+                           short_id(recorded.new_id) + ", which " +
+                           (on_trail ? std::string("the audit trail already records")
+                                     : "record " + short_id(twice->second) + " of this push "
+                                       "records too") +
+                           ": every move has exactly one record");
+          return;
+        }
+        pushed.emplace(key, id);
       }
     }
   }
@@ -697,6 +851,8 @@ private:
   const std::vector<RefMove>& m_updates;
   const Pusher& m_pusher;
   PushDecision& m_decision;
+  // Moves the server's audit trail records, read when first needed.
+  std::optional<std::set<std::tuple<std::string, std::string, std::string>>> m_recorded;
 };
 
 } // namespace
@@ -864,6 +1020,10 @@ std::optional<AuditRecord> record_for(const git::Repository& repo, const Pipelin
     break;
   case RefKind::config:
     record.note = "pipeline config";
+    break;
+  case RefKind::backports:
+    // Only an admin's hand edit arrives without envflow's own record.
+    record.note = "back-port issues";
     break;
   default:
     return std::nullopt;

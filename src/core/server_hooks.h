@@ -87,7 +87,12 @@ std::vector<RefMove> parse_ref_updates(const std::string& text);
 //    validates, overrides parse and fit the variables the environment declares;
 //  - refs/envflow/config: admins, the new envflow.yaml parses and validates;
 //  - refs/envflow/audit: fast-forward; every record pushed is by the pusher and
-//    describes a move this push makes (or one already made);
+//    describes a move this push makes (or one already made that no record
+//    on the trail holds); no move gets two records;
+//  - refs/envflow/backports: fast-forward; from anyone but an admin only a
+//    hotfixer's new open issue for commits on the last environment, or an
+//    open issue closed once its hotfix commits are all in the first
+//    environment (after this push);
 //  - other refs/envflow/* refs: admins; any other ref: not envflow's business;
 //  - identity.required and no authenticated pusher: the whole push is refused.
 // Without a policy (no refs/envflow/config yet) everything is accepted, so a
@@ -103,8 +108,9 @@ struct PushRecord {
 };
 
 // Append one audit record (op "push") for each accepted move of an
-// environment branch, release tag, refs/envflow/live, a local ref or the
-// config ref, with `pusher` as actor (post-receive; the refs have moved).
+// environment branch, release tag, refs/envflow/live, a local ref, the
+// config ref or refs/envflow/backports, with `pusher` as actor
+// (post-receive; the refs have moved).
 // A move is skipped when the newest audit record that mentions its ref
 // records exactly this move (a client pushed its own record with it:
 // `git push --atomic origin test refs/envflow/audit`), so every move has

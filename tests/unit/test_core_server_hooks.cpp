@@ -1,4 +1,5 @@
 #include "core/audit.h"
+#include "core/backport.h"
 #include "core/config.h"
 #include "core/overrides.h"
 #include "core/release.h"
@@ -540,6 +541,33 @@ TEST_CASE("core::decide_push: the audit trail") {
     CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, record)}, "bob")),
               "which this push does not do"));
   }
+  SUBCASE("a second record of a move the trail already records") {
+    s.set_ref("refs/heads/test", next);
+    s.set_ref(core::k_audit_ref, s.audit_record(sync)); // the move and its record, pushed earlier
+    const std::string replay = s.audit_record(sync);
+    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, replay)}, "bob")),
+              "which the audit trail already records: every move has exactly one record"));
+  }
+  SUBCASE("a move recorded by the server hook is not recorded again by a client") {
+    core::AuditRecord push = sync;
+    push.op = "push";
+    s.set_ref("refs/heads/test", next);
+    s.set_ref(core::k_audit_ref, s.audit_record(push));
+    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, s.audit_record(sync))}, "bob")),
+              "already records"));
+  }
+  SUBCASE("two records of one move in one push") {
+    const std::string first = s.audit_record(sync);
+    const std::string second = s.repo().write_commit(std::string(git::k_empty_tree_id), {first},
+                                                     sync.to_message(), {"T", "t@x"}, 1);
+    const auto d = s.decide({s.branch("test", next), s.move(core::k_audit_ref, second)}, "bob");
+    CHECK(has(refusals(d), "of this push records too"));
+  }
+  SUBCASE("a move made before the hooks recorded it (a seeded server) may be recorded once") {
+    s.set_ref("refs/heads/test", next);
+    const auto d = s.decide({s.move(core::k_audit_ref, s.audit_record(sync))}, "bob");
+    CHECK_MESSAGE(d.ok(), refusals(d));
+  }
   SUBCASE("records by someone else: no forged approvals") {
     core::AuditRecord approval;
     approval.op = "approve";
@@ -565,6 +593,101 @@ TEST_CASE("core::decide_push: the audit trail") {
     CHECK(has(refusals(s.decide({s.move("refs/envflow/backports", k_zero)}, "bob")),
               "deleting the back-port issues"));
   }
+}
+
+TEST_CASE("core::decide_push: back-port issues") {
+  Server s;
+  // A hotfix on production and its open issue 1, as `hotfix finish` leaves them.
+  const std::string hotfix = s.tweak(s.base, "hotfixed");
+  s.set_ref("refs/heads/production", hotfix);
+  core::BackportIssue issue;
+  issue.id = 1;
+  issue.hotfix = "x";
+  issue.hotfix_tag = "v1.0.1";
+  issue.commits = {hotfix};
+  issue.summary = "Hotfix";
+  issue.environment = "production";
+  issue.target = "dev";
+  issue.opened_by = "hank";
+  issue.opened_at = 1'700'000'000;
+  const auto issues_commit = [&](const std::vector<core::BackportIssue>& issues,
+                                 const std::vector<std::string>& parents) {
+    std::map<std::string, std::string> files;
+    for (const auto& i : issues) {
+      files[i.file_name()] = i.to_yaml();
+    }
+    std::map<std::string, git::NewFile> entries;
+    for (const auto& [path, text] : files) {
+      entries[path] = git::NewFile{s.repo().write_blob(text), git::Mode::regular};
+    }
+    return s.repo().write_commit(s.repo().write_tree(entries), parents, "issues\n",
+                                 {"T", "t@x"}, 1'700'000'000);
+  };
+  const std::string opened = issues_commit({issue}, {});
+  const auto backports = [&](const std::string& to) { return s.move(core::k_backports_ref, to); };
+
+  SUBCASE("a hotfixer opens an issue for hotfix commits on production") {
+    const auto d = s.decide({backports(opened)}, "hank");
+    CHECK_MESSAGE(d.ok(), refusals(d));
+    CHECK(has(refusals(s.decide({backports(opened)}, "bob")),
+              "back-port issue 1 is opened by bob (REMOTE_USER), who is not a hotfixer"));
+  }
+  s.set_ref(core::k_backports_ref, opened);
+  core::BackportIssue closed = issue;
+  closed.status = core::BackportIssue::Status::closed;
+  closed.closed_by = "auto";
+  closed.closed_at = 1'700'000'100;
+
+  SUBCASE("closing before the hotfix is in dev") {
+    closed.closed_in = s.base;
+    CHECK(has(refusals(s.decide({backports(issues_commit({closed}, {opened}))}, "alice")),
+              "back-port issue 1 is closed, but its hotfix commits are not all in dev"));
+  }
+  SUBCASE("closing with the hotfix brought into dev by the same push") {
+    const std::string merge = s.commit({}, {s.base, hotfix}, "bring the hotfix back");
+    closed.closed_in = merge;
+    const auto d = s.decide({s.branch("dev", merge), backports(issues_commit({closed}, {opened}))},
+                            "alice");
+    CHECK_MESSAGE(d.ok(), refusals(d));
+  }
+  SUBCASE("rewriting, deleting, reopening") {
+    core::BackportIssue rewritten = issue;
+    rewritten.commits = {s.base};
+    CHECK(has(refusals(s.decide({backports(issues_commit({rewritten}, {opened}))}, "bob")),
+              "back-port issue 1 is rewritten"));
+    CHECK(has(refusals(s.decide({backports(issues_commit({}, {opened}))}, "bob")),
+              "back-port issue 1.yaml is deleted"));
+    const std::string merge = s.commit({}, {s.base, hotfix}, "bring the hotfix back");
+    s.set_ref("refs/heads/dev", merge);
+    closed.closed_in = merge;
+    const std::string done = issues_commit({closed}, {opened});
+    s.set_ref(core::k_backports_ref, done);
+    CHECK(has(refusals(s.decide({backports(issues_commit({issue}, {done}))}, "bob")),
+              "back-port issue 1 is closed; a closed issue never changes"));
+  }
+  SUBCASE("not an issue file") {
+    const std::string junk = s.repo().write_commit(
+        s.repo().update_tree(s.repo().tree_of(opened),
+                             {{"notes.txt", git::NewFile{s.repo().write_blob("x"), git::Mode::regular}}}),
+        {opened}, "junk\n", {"T", "t@x"}, 1);
+    CHECK(has(refusals(s.decide({backports(junk)}, "bob")), "is not a back-port issue file"));
+  }
+  SUBCASE("an admin may mend by hand") {
+    core::BackportIssue mended = issue;
+    mended.summary = "Hotfix (mended)";
+    const auto d = s.decide({backports(issues_commit({mended}, {opened}))}, "adam");
+    CHECK_MESSAGE(d.ok(), refusals(d));
+  }
+}
+
+TEST_CASE("core::decide_push: a pushed config must grant what it asks for") {
+  Server s;
+  s.config.environments[1].approvals = 3;
+  s.config.environments[1].approvers = {"release-managers"};
+  const std::string impossible =
+      s.config_commit(core::render_config(s.config), s.repo().ref_target(core::k_config_ref));
+  CHECK(has(refusals(s.decide({s.move(core::k_config_ref, impossible)}, "adam")),
+            "needs 3 approvals, but its approvers (release-managers) have 2 members"));
 }
 
 TEST_CASE("core::record_push") {
