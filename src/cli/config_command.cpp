@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,16 @@
 namespace envflow::cli {
 
 namespace {
+
+// What the new policy grants nobody: legal, so a warning (stderr) only.
+void warn_about_grants(const std::string& text) {
+  std::vector<content::Diagnostic> problems;
+  if (const auto config = core::parse_config(text, core::k_config_file, problems)) {
+    for (const auto& warning : core::policy_warnings(*config)) {
+      std::fprintf(stderr, "envflow: warning: %s\n", warning.c_str());
+    }
+  }
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -113,6 +124,7 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       }
       std::filesystem::remove(path);
       std::printf("pipeline config updated\n");
+      warn_about_grants(text);
       return 0;
     }
     if (!core::write_config(repo, text, actor)) {
@@ -120,6 +132,7 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       return 0;
     }
     std::printf("pipeline config updated\n");
+    warn_about_grants(text);
     return 0;
   };
 }

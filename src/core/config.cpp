@@ -1,11 +1,13 @@
 #include "core/config.h"
 
 #include <algorithm>
+#include <set>
 
 #include "content/schema.h"
 #include "content/yaml.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace envflow::core {
 
@@ -26,6 +28,64 @@ std::vector<std::string> strings_at(const Value& map, std::string_view key) {
 bool bool_at(const Value& map, std::string_view key, bool fallback) {
   const Value* v = map.find(key);
   return v != nullptr && v->type == Value::Type::boolean ? v->boolean : fallback;
+}
+
+// The actors in `group_names`; nullopt when one of them is "*" (everyone).
+std::optional<std::set<std::string>> members_of(const PipelineConfig& config,
+                                                const std::vector<std::string>& group_names) {
+  std::set<std::string> members;
+  for (const auto& group : group_names) {
+    if (group == "*") {
+      return std::nullopt;
+    }
+    if (const auto it = config.groups.find(group); it != config.groups.end()) {
+      members.insert(it->second.begin(), it->second.end());
+    }
+  }
+  return members;
+}
+
+// Why nobody could ever satisfy `env`'s approvals, or "" when someone might:
+// its approvers have fewer members than the approvals it needs.
+std::string approvals_problem(const PipelineConfig& config, const Environment& env) {
+  if (env.approvals <= 0) {
+    return {};
+  }
+  const auto approvers = members_of(config, env.approvers);
+  if (!approvers || approvers->size() >= static_cast<size_t>(env.approvals)) {
+    return {};
+  }
+  return "environment '" + env.name + "' needs " + std::to_string(env.approvals) + " approval" +
+         (env.approvals == 1 ? "" : "s") + ", but its approvers (" +
+         (env.approvers.empty() ? std::string("none") : util::join(env.approvers, ", ")) +
+         ") have " + std::to_string(approvers->size()) + " member" +
+         (approvers->size() == 1 ? "" : "s") + ": nothing could ever be synced into " + env.name +
+         "; add approvers or lower 'approvals'";
+}
+
+// When exactly `approvals` people may approve and every promoter is one of
+// them: a sync does not count the approval of whoever syncs, so nobody
+// allowed today can ever promote. Adding a promoter who is not an approver
+// (a CI identity) mends it, so this is a warning, not an error.
+std::string approvals_warning(const PipelineConfig& config, const Environment& env) {
+  if (env.approvals <= 0 || !approvals_problem(config, env).empty()) {
+    return {};
+  }
+  const auto approvers = members_of(config, env.approvers);
+  const auto promoters = members_of(config, env.promote);
+  if (!approvers || !promoters || promoters->empty() ||
+      approvers->size() != static_cast<size_t>(env.approvals) ||
+      !std::all_of(promoters->begin(), promoters->end(),
+                   [&](const std::string& p) { return approvers->contains(p); })) {
+    return {};
+  }
+  return "environment '" + env.name + "' needs " + std::to_string(env.approvals) + " approval" +
+         (env.approvals == 1 ? "" : "s") + " from " + util::join(env.approvers, ", ") +
+         " (" + std::to_string(approvers->size()) + " member" +
+         (approvers->size() == 1 ? "" : "s") +
+         "), and everyone who may promote into it is one of them: a sync does not count the "
+         "approval of whoever syncs, so nobody can promote into " + env.name +
+         " yet; add an approver, or a promoter who is not one";
 }
 
 std::string yaml_list(const std::vector<std::string>& items) {
@@ -106,7 +166,8 @@ PipelineConfig default_config(const std::vector<std::string>& envs, const std::s
 }
 
 std::optional<PipelineConfig> parse_config(const std::string& text, const std::string& path,
-                                           std::vector<content::Diagnostic>& problems) {
+                                           std::vector<content::Diagnostic>& problems,
+                                           ConfigUse use) {
   content::YamlResult loaded = content::load_yaml(text, path);
   problems = std::move(loaded.diagnostics);
   if (!loaded.value) {
@@ -223,10 +284,59 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
             "one group",
             root.find("admins") != nullptr ? root.find("admins")->mark : root.mark);
   }
+  if (use == ConfigUse::new_config) {
+    // A policy that grants nobody what it asks for: refused when written.
+    if (const auto admins = members_of(config, config.admins);
+        !config.admins.empty() && admins && admins->empty()) {
+      problem("the admin groups (" + util::join(config.admins, ", ") +
+                  ") have no members: nobody could change the pipeline config any more; add "
+                  "yourself to one",
+              root.find("admins")->mark);
+    }
+    for (size_t i = 0; i < config.environments.size(); ++i) {
+      if (const std::string why = approvals_problem(config, config.environments[i]);
+          !why.empty()) {
+        const Value& node = env_nodes->items[i];
+        problem(why, node.find("approvals") != nullptr ? node.find("approvals")->mark : node.mark);
+      }
+    }
+  }
   if (!problems.empty()) {
     return std::nullopt;
   }
   return config;
+}
+
+std::vector<std::string> policy_warnings(const PipelineConfig& config) {
+  std::vector<std::string> warnings;
+  const auto nobody = [&](const std::vector<std::string>& groups) {
+    const auto members = members_of(config, groups);
+    return members && members->empty();
+  };
+  for (size_t i = 0; i < config.environments.size(); ++i) {
+    const Environment& env = config.environments[i];
+    if (i == 0 && nobody(env.write)) {
+      warnings.push_back("nobody may push content to " + env.name + " (write: " +
+                         (env.write.empty() ? std::string("none") : util::join(env.write, ", ")) +
+                         ")");
+    }
+    if (i > 0 && nobody(env.promote)) {
+      warnings.push_back("nobody may promote into " + env.name + " (promote: " +
+                         (env.promote.empty() ? std::string("none")
+                                              : util::join(env.promote, ", ")) +
+                         "): the pipeline stops before it");
+    }
+    if (std::string why = approvals_warning(config, env); !why.empty()) {
+      warnings.push_back(std::move(why));
+    }
+  }
+  if (nobody(config.publishers)) {
+    warnings.push_back("nobody may publish a release or roll back (publishers)");
+  }
+  if (nobody(config.hotfixers)) {
+    warnings.push_back("nobody may finish a hotfix (hotfixers)");
+  }
+  return warnings;
 }
 
 std::string render_config(const PipelineConfig& config) {
@@ -292,7 +402,8 @@ std::optional<PipelineConfig> load_config(const git::Repository& repo, const std
                         "; restore it with envflow config edit");
   }
   std::vector<content::Diagnostic> problems;
-  auto config = parse_config(*text, std::string(k_config_ref) + ":" + k_config_file, problems);
+  auto config = parse_config(*text, std::string(k_config_ref) + ":" + k_config_file, problems,
+                             ConfigUse::in_force);
   if (!config) {
     std::string message = "the pipeline config is invalid:";
     for (const auto& d : problems) {

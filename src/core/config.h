@@ -60,10 +60,24 @@ struct PipelineConfig {
 // The default pipeline for `envs` with `actor` in every group and no approvals.
 PipelineConfig default_config(const std::vector<std::string>& envs, const std::string& actor);
 
+// What a config is parsed for. A new config (config edit, a pushed config)
+// must also grant what it asks for: approvers at least as many as the
+// approvals they must give, an admin group with a member. The config in force is only read, so a
+// repository whose config predates those rules keeps working and can be mended.
+enum class ConfigUse { new_config, in_force };
+
 // Parse and validate `text` (from `path`). Diagnostics are returned in
 // `problems`; the config is returned only when there are none.
 std::optional<PipelineConfig> parse_config(const std::string& text, const std::string& path,
-                                           std::vector<content::Diagnostic>& problems);
+                                           std::vector<content::Diagnostic>& problems,
+                                           ConfigUse use = ConfigUse::new_config);
+
+// Things `config` grants nobody, one sentence each: an environment nobody may
+// promote into (no promoter, or approvals only the promoters themselves
+// could give), a first environment nobody may write, nobody who may publish
+// or finish a hotfix. Legal (an environment can be frozen on purpose, a CI
+// identity added later), so `config edit` warns and goes ahead.
+std::vector<std::string> policy_warnings(const PipelineConfig& config);
 
 // `config` as envflow.yaml text, with comments that explain each field.
 std::string render_config(const PipelineConfig& config);

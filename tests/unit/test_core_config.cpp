@@ -1,0 +1,133 @@
+// The pipeline config's own rules beyond its schema: what a new policy must
+// grant (issue 8: a policy granting nobody).
+
+#include "core/config.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace envflow;
+
+namespace {
+
+// A two-environment policy with `test_lines` under the test environment and
+// `groups` as the groups block.
+std::string policy(const std::string& test_lines, const std::string& groups) {
+  return "version: 1\n"
+         "environments:\n"
+         "  - name: dev\n"
+         "    branch: dev\n"
+         "    write: [developers]\n"
+         "  - name: test\n"
+         "    branch: test\n" +
+         test_lines + "groups:\n" + groups + "admins: [admins]\n";
+}
+
+const std::string k_groups = "  developers: [alice]\n"
+                             "  release-managers: [bob, carol]\n"
+                             "  qa: [quinn]\n"
+                             "  admins: [adam]\n";
+
+std::string problems_of(const std::string& text,
+                        core::ConfigUse use = core::ConfigUse::new_config) {
+  std::vector<content::Diagnostic> problems;
+  core::parse_config(text, "envflow.yaml", problems, use);
+  std::string out;
+  for (const auto& d : problems) {
+    out += d.to_text() + "\n";
+  }
+  return out;
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("core::parse_config: approvals someone can give") {
+  SUBCASE("fewer approvers than approvals") {
+    const auto p = problems_of(policy("    promote: [release-managers]\n    approvals: 2\n"
+                                      "    approvers: [qa]\n",
+                                      k_groups));
+    CHECK(has(p, "envflow.yaml:9:16: error: environment 'test' needs 2 approvals, but its "
+                 "approvers (qa) have 1 member: nothing could ever be synced into test"));
+    CHECK(has(p, "[pipeline]"));
+  }
+  SUBCASE("approvals without approvers") {
+    CHECK(has(problems_of(policy("    promote: [release-managers]\n    approvals: 1\n", k_groups)),
+              "approvers (none) have 0 members"));
+  }
+  SUBCASE("an empty approver group") {
+    CHECK(has(problems_of(policy("    promote: [release-managers]\n    approvals: 1\n"
+                                 "    approvers: [qa]\n",
+                                 "  qa: []\n  developers: [alice]\n  release-managers: [bob]\n"
+                                 "  admins: [adam]\n")),
+              "approvers (qa) have 0 members"));
+  }
+  SUBCASE("every promoter is one of exactly `approvals` approvers: a warning") {
+    const std::string text = policy("    promote: [release-managers]\n    approvals: 2\n"
+                                    "    approvers: [release-managers]\n",
+                                    k_groups);
+    CHECK(problems_of(text).empty());
+    std::vector<content::Diagnostic> problems;
+    const auto config = core::parse_config(text, "envflow.yaml", problems);
+    REQUIRE(config);
+    const auto warnings = core::policy_warnings(*config);
+    REQUIRE(warnings.size() == 3); // and nobody publishes or finishes hotfixes
+    CHECK(warnings[0] == "environment 'test' needs 2 approvals from release-managers (2 members), "
+                         "and everyone who may promote into it is one of them: a sync does not "
+                         "count the approval of whoever syncs, so nobody can promote into test "
+                         "yet; add an approver, or a promoter who is not one");
+  }
+  SUBCASE("enough approvers besides the one who syncs") {
+    CHECK(problems_of(policy("    promote: [release-managers]\n    approvals: 1\n"
+                             "    approvers: [release-managers]\n",
+                             k_groups))
+              .empty());
+    CHECK(problems_of(policy("    promote: [release-managers]\n    approvals: 1\n"
+                             "    approvers: [qa]\n",
+                             k_groups))
+              .empty());
+    CHECK(problems_of(policy("    promote: [release-managers]\n    approvals: 5\n"
+                             "    approvers: [\"*\"]\n",
+                             k_groups))
+              .empty());
+  }
+  SUBCASE("the config in force is only read: it keeps loading") {
+    CHECK(problems_of(policy("    promote: [release-managers]\n    approvals: 2\n"
+                             "    approvers: [qa]\n",
+                             k_groups),
+                      core::ConfigUse::in_force)
+              .empty());
+  }
+}
+
+TEST_CASE("core::parse_config: admin groups with members") {
+  const std::string empty_admins = "  developers: [alice]\n  release-managers: [bob]\n  admins: []\n";
+  CHECK(has(problems_of(policy("    promote: [release-managers]\n", empty_admins)),
+            "the admin groups (admins) have no members: nobody could change the pipeline config "
+            "any more"));
+  CHECK(problems_of(policy("    promote: [release-managers]\n", empty_admins),
+                    core::ConfigUse::in_force)
+            .empty());
+}
+
+TEST_CASE("core::policy_warnings") {
+  std::vector<content::Diagnostic> problems;
+  const auto config = core::parse_config(
+      policy("    promote: []\n",
+             "  developers: []\n  release-managers: [bob]\n  admins: [adam]\n  publishers: []\n") +
+          "publishers: [publishers]\n",
+      "envflow.yaml", problems);
+  REQUIRE(config);
+  const auto warnings = core::policy_warnings(*config);
+  REQUIRE(warnings.size() == 4);
+  CHECK(warnings[0] == "nobody may push content to dev (write: developers)");
+  CHECK(warnings[1] == "nobody may promote into test (promote: none): the pipeline stops before it");
+  CHECK(warnings[2] == "nobody may publish a release or roll back (publishers)");
+  CHECK(warnings[3] == "nobody may finish a hotfix (hotfixers)");
+  CHECK(core::policy_warnings(core::default_config({"dev", "prod"}, "you")).empty());
+}
