@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <thread>
 
+#include <sys/statvfs.h>
+
 #include "git/handle.h"
 #include "util/error.h"
+#include "util/fault.h"
+#include "util/strings.h"
 
 namespace envflow::git {
 
@@ -500,6 +505,7 @@ std::string Repository::write_blob(std::string_view data) {
   git_oid oid;
   check(git_blob_create_from_buffer(&oid, m_impl->get(), data.data(), data.size()),
         "writing blob");
+  util::fault_point("blob-written");
   return to_hex(oid);
 }
 
@@ -540,6 +546,7 @@ std::string Repository::update_tree(const std::string& base,
   check(git_tree_create_updated(&oid, m_impl->get(), baseline.get(), updates.size(),
                                 updates.data()),
         "writing tree");
+  util::fault_point("tree-written");
   return to_hex(oid);
 }
 
@@ -563,6 +570,7 @@ std::string Repository::write_commit(const std::string& tree,
                           message.c_str(), tree_object.get(), parent_pointers.size(),
                           parent_pointers.data()),
         "writing commit");
+  util::fault_point("commit-written");
   return to_hex(oid);
 }
 
@@ -571,6 +579,7 @@ std::string Repository::write_tag_object(std::string_view raw) {
   check(git_repository_odb(out(odb), m_impl->get()), "opening object database");
   git_oid oid;
   check(git_odb_write(&oid, odb.get(), raw.data(), raw.size(), GIT_OBJECT_TAG), "writing tag");
+  util::fault_point("tag-written");
   return to_hex(oid);
 }
 
@@ -623,25 +632,82 @@ std::optional<TagInfo> Repository::tag(const std::string& id) const {
   return info;
 }
 
+namespace {
+
+// The lock file libgit2 (and git) create to update `ref`.
+std::string lock_file_of(const Repository& repo, const std::string& ref) {
+  const bool shared = ref.starts_with("refs/");
+  return (shared ? repo.common_dir() : repo.git_dir()) + ref + ".lock";
+}
+
+// True when `lock` was last written longer ago than update_refs waits.
+bool older_than_wait(const std::string& lock) {
+  std::error_code error;
+  const auto written = std::filesystem::last_write_time(lock, error);
+  return !error && std::filesystem::file_time_type::clock::now() - written > std::chrono::seconds(5);
+}
+
+// A ref transaction needs a little room (a lock file and a reflog line per
+// ref). libgit2 commits ref by ref, so running out of space half-way would
+// leave some refs moved and others not: refuse before the first lock instead.
+void require_room(const std::string& dir, std::size_t refs) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) {
+    return; // nothing to go by: let the writes report
+  }
+  const std::uint64_t need = (64 + 16 * std::uint64_t{refs}) * 1024;
+  const std::uint64_t free = std::uint64_t{fs.f_bavail} * fs.f_frsize;
+  const bool inodes = fs.f_files == 0 || fs.f_favail >= 2 * refs + 8;
+  if (free < need || !inodes) {
+    throw util::IoError("cannot move refs: No space left on device (" +
+                        std::to_string(free / 1024) + " KiB free on the file system of " + dir +
+                        (inodes ? "" : ", no inodes left") + "; a ref update needs " +
+                        std::to_string(need / 1024) + " KiB so that it cannot stop half-way); " +
+                        "free some space and run the command again; no ref was changed");
+  }
+}
+
+} // namespace
+
+RefLocked::RefLocked(std::string ref, std::vector<std::string> lock_files)
+    : util::Refused(ref + " is locked: " + lock_files.front() + " exists. Another envflow or " +
+                    "git process is updating it, or one was killed while it held the lock " +
+                    "(envflow never removes a lock: it cannot tell a crashed process from a " +
+                    "slow one). If no envflow or git process is running in this repository, " +
+                    "remove " + util::join(lock_files, " ") + " and run the command again; " +
+                    "nothing changed"),
+      m_ref(std::move(ref)), m_lock_files(std::move(lock_files)) {}
+
 void Repository::update_refs(const std::vector<RefUpdate>& updates,
                              const std::string& reflog_message) {
+  require_room(common_dir(), updates.size());
   TransactionPtr tx;
   check(git_transaction_new(out(tx), m_impl->get()), "starting ref transaction");
-  for (const auto& update : updates) {
+  for (auto update = updates.begin(); update != updates.end(); ++update) {
     // Another envflow (or git) holds the lock only for the moment of its own
-    // transaction: wait for it, with growing pauses, for up to ~5 seconds.
+    // transaction: wait for it, with growing pauses, for up to ~5 seconds;
+    // a lock already older than that is not going away by waiting.
+    const std::string lock = lock_file_of(*this, update->name);
     int rc = 0;
     for (int attempt = 0;; ++attempt) {
-      rc = git_transaction_lock_ref(tx.get(), update.name.c_str());
-      if (rc != GIT_ELOCKED || attempt >= 60) {
+      rc = git_transaction_lock_ref(tx.get(), update->name.c_str());
+      if (rc != GIT_ELOCKED || attempt >= 60 || (attempt == 0 && older_than_wait(lock))) {
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 + attempt * 5, 150)));
     }
     if (rc == GIT_ELOCKED) {
-      throw RefConflict(update.name, update.name + " is locked by another process; run it again");
+      // Name every lock in the way, not one per run (the earlier ones are ours).
+      std::vector<std::string> locks{lock};
+      for (auto later = update + 1; later != updates.end(); ++later) {
+        std::string other = lock_file_of(*this, later->name);
+        if (std::filesystem::exists(other)) {
+          locks.push_back(std::move(other));
+        }
+      }
+      throw RefLocked(update->name, std::move(locks));
     }
-    check(rc, "locking " + update.name);
+    check(rc, "locking " + update->name);
   }
   // Every ref is locked: what we read now cannot change before we commit.
   for (const auto& update : updates) {
@@ -663,7 +729,23 @@ void Repository::update_refs(const std::vector<RefUpdate>& updates,
       check(git_transaction_remove(tx.get(), update.name.c_str()), "deleting " + update.name);
     }
   }
-  check(git_transaction_commit(tx.get()), "committing ref transaction");
+  util::fault_point("refs-locked"); // lock files written, no ref moved yet
+  if (git_transaction_commit(tx.get()) < 0) {
+    // libgit2 commits ref by ref: say which moved if it stopped half-way.
+    const std::string cause = "committing ref transaction: " + last_error();
+    std::vector<std::string> moved;
+    std::vector<std::string> kept;
+    for (const auto& update : updates) {
+      (ref_target(update.name) == update.target ? moved : kept).push_back(update.name);
+    }
+    if (moved.empty()) {
+      throw util::IoError(cause);
+    }
+    throw util::IoError(cause + "; it stopped half-way: " + util::join(moved, ", ") +
+                        " moved, " + util::join(kept, ", ") + " did not; envflow doctor says " +
+                        "how to mend it");
+  }
+  util::fault_point("refs-committed");
 }
 
 void Repository::checkout_branch(const std::string& branch, const std::string& baseline) {
@@ -689,6 +771,7 @@ void Repository::checkout_branch(const std::string& branch, const std::string& b
   const TreePtr tree = m_impl->tree(*target);
   check(git_checkout_tree(m_impl->get(), reinterpret_cast<const git_object*>(tree.get()), &options),
         "checking out " + branch);
+  util::fault_point("worktree-written"); // files and index updated, HEAD not moved yet
   check(git_repository_set_head(m_impl->get(), ref.c_str()), "switching to " + branch);
 }
 
@@ -772,6 +855,7 @@ MergeResult Repository::merge_commits(const std::string& ours, const std::string
   }
   git_oid tree;
   check(git_index_write_tree_to(&tree, index.get(), m_impl->get()), "writing the merged tree");
+  util::fault_point("tree-written");
   result.tree = to_hex(tree);
   return result;
 }
@@ -785,6 +869,7 @@ void Repository::checkout_commit_over(const std::string& commit, const std::stri
   check(git_checkout_tree(m_impl->get(), reinterpret_cast<const git_object*>(target.get()),
                           &options),
         "checking out " + commit);
+  util::fault_point("worktree-written");
 }
 
 std::vector<TreeEntry> Repository::list_tree_ids(const std::string& commit_or_tree) const {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/error.h"
+
 // The git adapter: the rest of envflow sees this small C++ API; libgit2
 // types never leave src/git/. Object ids are 40-character hex strings.
 namespace envflow::git {
@@ -50,6 +52,21 @@ public:
 
 private:
   std::string m_ref;
+};
+
+// A reference another process holds locked (git's `<ref>.lock` file) for
+// longer than update_refs waits: refused, naming the lock file to remove
+// once the user knows no process is using it (as git does).
+class RefLocked : public util::Refused {
+public:
+  // `lock_files`: the lock of `ref` first, then any other of the update's.
+  RefLocked(std::string ref, std::vector<std::string> lock_files);
+  const std::string& ref() const { return m_ref; }
+  const std::vector<std::string>& lock_files() const { return m_lock_files; }
+
+private:
+  std::string m_ref;
+  std::vector<std::string> m_lock_files;
 };
 
 // One changed path between two trees.
@@ -167,7 +184,8 @@ public:
 
   // Apply `updates` atomically and compare-and-swap: every ref is locked,
   // checked against `expected`, then all are written. Throws RefConflict
-  // naming the first ref whose value differs (nothing is changed then).
+  // naming the first ref whose value differs, RefLocked when a ref stays
+  // locked by someone else (nothing is changed then).
   void update_refs(const std::vector<RefUpdate>& updates, const std::string& reflog_message);
 
   // Point HEAD at branch `branch` (symbolic) and check out its tree into the
