@@ -37,7 +37,7 @@ void commit_config_file(git::Repository& repo, const std::optional<std::string>&
   const std::string commit =
       repo.write_commit(tree, head ? std::vector<std::string>{*head} : std::vector<std::string>{},
                         "envflow " + op + " " + path + " by " + actor + "\n",
-                        repo.default_person());
+                        repo.default_person(), now());
   AuditRecord record;
   record.op = op;
   record.actor = actor;
