@@ -126,6 +126,10 @@ int run_apply(int id, const Globals& globals) {
   if (result.already) {
     std::printf("back-port issue %d is already closed (%s by %s): nothing to do\n", id,
                 core::iso_time(result.issue.closed_at).c_str(), result.issue.closed_by.c_str());
+    if (result.worktree_updated) {
+      std::printf("working tree updated to %s (the run that closed it stopped before)\n",
+                  result.issue.closed_in.substr(0, 7).c_str());
+    }
     return 0;
   }
   std::printf("%s hotfix %s into %s: %s -> %s (merge commit)\n",

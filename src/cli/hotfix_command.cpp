@@ -30,6 +30,14 @@ int run_start(const HotfixArgs& args, const Globals& globals) {
                 {"checked_out", result.checked_out}});
     return 0;
   }
+  if (result.resumed) {
+    std::printf("%s %s, at %s's head %s (created by an earlier run that stopped before "
+                "switching to it)\n",
+                paint(stdout, Color::green, "checked out").c_str(), result.branch.c_str(),
+                config.last().name.c_str(), result.commit.substr(0, 7).c_str());
+    std::printf("commit the fix on it, then run: envflow hotfix finish\n");
+    return 0;
+  }
   std::printf("%s %s at %s's head %s%s\n", paint(stdout, Color::green, "created").c_str(),
               result.branch.c_str(), config.last().name.c_str(), result.commit.substr(0, 7).c_str(),
               result.checked_out ? " (checked out)" : "");

@@ -621,6 +621,15 @@ std::string update_checked_out(git::Repository& repo, const std::string& branch,
   return {};
 }
 
+bool index_holds(const git::Repository& repo, const std::string& commit) {
+  const std::vector<git::TreeEntry> index = repo.list_index();
+  const std::vector<git::TreeEntry> tree = repo.list_tree_ids(commit);
+  return std::equal(index.begin(), index.end(), tree.begin(), tree.end(),
+                    [](const git::TreeEntry& a, const git::TreeEntry& b) {
+                      return a.path == b.path && a.mode == b.mode && a.id == b.id;
+                    });
+}
+
 BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& config, int id,
                                    const std::string& actor) {
   const Environment& first = config.first();
@@ -636,6 +645,19 @@ BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& 
   if (!result.issue.is_open()) {
     refresh_backports(repo, config, actor); // record the closure it already has
     result.already = true;
+    // A run stopped (killed) between moving the branch and updating the
+    // checked-out working tree left index and files at the merge's first
+    // parent: finish that update, safely, as that run would have.
+    const std::string& merge = result.issue.closed_in;
+    const auto head = head_of_env(repo, first);
+    if (!merge.empty() && head == merge && !repo.is_bare() &&
+        repo.head_branch() == first.branch) {
+      const std::vector<std::string> parents = repo.commit(merge).parents;
+      if (parents.size() == 2 && index_holds(repo, parents.front())) {
+        result.worktree_note = update_checked_out(repo, first.branch, parents.front(), merge,
+                                                  &result.worktree_updated);
+      }
+    }
     return result;
   }
   // Read every ref once: the transaction compares and swaps against these.

@@ -164,4 +164,9 @@ std::string update_checked_out(git::Repository& repo, const std::string& branch,
                                const std::string& old_head, const std::string& new_head,
                                bool* updated = nullptr);
 
+// True when the index holds exactly `commit`'s tree (every stage-0 entry's
+// path, mode and blob, and nothing else): a checkout of it got as far as the
+// index, or never began when `commit` is the old head.
+bool index_holds(const git::Repository& repo, const std::string& commit);
+
 } // namespace envflow::core

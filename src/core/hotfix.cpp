@@ -74,13 +74,34 @@ HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& conf
   if (config.by_branch(result.branch) != nullptr) {
     throw util::UsageError(result.branch + " is an environment's branch; pick another name");
   }
-  if (repo.ref_target(ref)) {
+  const Environment& last = config.last();
+  const bool worktree = !repo.is_bare();
+  if (const auto existing = repo.ref_target(ref)) {
+    // A run stopped (killed) after creating the branch but before switching
+    // to it: the branch is still at the last environment's head, HEAD
+    // elsewhere. Finish the switch; the index tells whether the files were
+    // already checked out.
+    if (worktree && repo.head_branch() != result.branch &&
+        existing == repo.ref_target("refs/heads/" + last.branch)) {
+      result.commit = *existing;
+      const bool files_done = index_holds(repo, *existing);
+      if (!files_done) {
+        const auto dirty = repo.dirty_paths();
+        if (!dirty.empty()) {
+          throw util::Refused(result.branch + " exists but is not checked out, and the working " +
+                              "tree has uncommitted changes (" + util::join(dirty, ", ") +
+                              "); commit or stash them, then run: git switch " + result.branch);
+        }
+      }
+      repo.checkout_branch(result.branch, files_done ? *existing : "");
+      result.checked_out = true;
+      result.resumed = true;
+      return result;
+    }
     throw util::Refused(result.branch + " already exists; finish it (envflow hotfix finish --name " +
                         name + "), or pick another name");
   }
-  const Environment& last = config.last();
   result.commit = head_or_refuse(repo, last);
-  const bool worktree = !repo.is_bare();
   if (worktree) {
     const auto dirty = repo.dirty_paths();
     if (!dirty.empty()) {
@@ -156,6 +177,16 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
     }
   }
   if (result.commit == result.previous_head) {
+    for (const auto& issue : issues) {
+      if (issue.hotfix == result.name && !issue.commits.empty() &&
+          issue.commits.back() == result.commit) {
+        // Run again after it completed (or after a kill once its refs moved).
+        throw util::Refused(result.branch + " is already finished: " + last.name + " is at its " +
+                            "head " + short_id(result.commit) + ", released as " +
+                            issue.hotfix_tag + " with back-port issue " +
+                            std::to_string(issue.id) + "; nothing to do");
+      }
+    }
     throw util::Refused(result.branch + " has no commits beyond " + last.name + "'s head " +
                         short_id(result.previous_head) + ": commit the fix on it first");
   }

@@ -24,12 +24,15 @@ struct HotfixStartResult {
   std::string branch;  // "hotfix/<name>"
   std::string commit;  // the last environment's head it starts from
   bool checked_out = false;
+  bool resumed = false;  // the branch existed already (an earlier run stopped before checking it out)
 };
 
 // `envflow hotfix start NAME`: create branch hotfix/NAME at the last
 // environment's head (audited, op `hotfix-start`) and check it out when the
 // repository has a working tree. Refused when the branch exists, the name is
-// not a valid ref component, or the working tree has uncommitted changes.
+// not a valid ref component, or the working tree has uncommitted changes;
+// except that a branch still at the last environment's head and not checked
+// out (a run stopped before switching) is checked out: `resumed`.
 HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& config,
                                const std::string& name, const std::string& actor);
 
