@@ -14,9 +14,10 @@ namespace envflow::content {
 
 class SchemaSet;
 
-// Bump whenever what a file's own checks report, or what its summary holds,
-// changes: cached results of other versions are then never used.
-inline constexpr int k_validator_version = 4;
+// Bump whenever what a file's own checks report, what its summary holds, or
+// what a whole snapshot's report holds (checks across files, such as
+// case-collision) changes: cached results of other versions are then never used.
+inline constexpr int k_validator_version = 5;
 
 // Where validation keeps per-file results between runs (core::DiskCache keeps
 // them under the git dir). A result is an encoded FileSummary (see

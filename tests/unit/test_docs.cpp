@@ -42,7 +42,7 @@ constexpr std::array k_rules{
     "yaml-multi-document", "yaml-limit",
     // files
     "file-symlink", "file-type", "file-too-large", "file-binary", "file-encoding",
-    "unexpected-file", "not-promoted", "workspace-missing",
+    "unexpected-file", "not-promoted", "workspace-missing", "case-collision",
     // structure
     "kind", "kind-mismatch", "unknown-kind", "name-mismatch", "schema", "variable-default-type",
     // references
