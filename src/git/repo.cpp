@@ -565,11 +565,19 @@ std::string Repository::write_commit(const std::string& tree,
     parent_pointers.push_back(commit.get());
     parent_objects.push_back(std::move(commit));
   }
+  // The commit's text, then an odb write: libgit2 1.5's git_commit_create
+  // returns 0 when the object database fails to store it (a read-only or
+  // full objects folder), and a ref would then point at a missing commit.
+  git_buf text = GIT_BUF_INIT;
+  const int rc = git_commit_create_buffer(&text, m_impl->get(), sig.get(), sig.get(), nullptr,
+                                          message.c_str(), tree_object.get(),
+                                          parent_pointers.size(), parent_pointers.data());
+  std::unique_ptr<git_buf, Deleter<git_buf_dispose>> owned(&text);
+  check(rc, "writing commit");
+  OdbPtr odb;
+  check(git_repository_odb(out(odb), m_impl->get()), "opening object database");
   git_oid oid;
-  check(git_commit_create(&oid, m_impl->get(), nullptr, sig.get(), sig.get(), nullptr,
-                          message.c_str(), tree_object.get(), parent_pointers.size(),
-                          parent_pointers.data()),
-        "writing commit");
+  check(git_odb_write(&oid, odb.get(), text.ptr, text.size, GIT_OBJECT_COMMIT), "writing commit");
   util::fault_point("commit-written");
   return to_hex(oid);
 }
