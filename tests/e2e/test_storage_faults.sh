@@ -14,14 +14,15 @@
 # with exit 3 naming "Read-only file system", nothing changed; read-only
 # commands (status, doctor) still work. The same with only .git/objects
 # read-only (refs writable): no ref may point at an object never written.
-. "$(dirname "$0")/lib.sh"
-
 if [ "$(id -u)" -ne 0 ]; then echo "not root: cannot mount: skipped"; exit 125; fi
-command -v ssh-keygen >/dev/null || { echo "ssh-keygen not found: skipped"; exit 125; }
+# Before lib.sh: its temporary folder is removed by the process that made it.
 if [ -z "${ENVFLOW_STORAGE_NS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
   export ENVFLOW_STORAGE_NS=1
   exec unshare --mount --propagation private bash "$0" "$@"
 fi
+. "$(dirname "$0")/lib.sh"
+
+command -v ssh-keygen >/dev/null || { echo "ssh-keygen not found: skipped"; exit 125; }
 PROBE="$TEST_ROOT/probe"
 mkdir -p "$PROBE"
 if ! mount -t tmpfs -o size=1m tmpfs "$PROBE" 2>/dev/null; then
