@@ -563,6 +563,12 @@ TEST_CASE("core::decide_push: the audit trail") {
     const auto d = s.decide({s.branch("test", next), s.move(core::k_audit_ref, second)}, "bob");
     CHECK(has(refusals(d), "of this push records too"));
   }
+  SUBCASE("a record of a move that moves nothing") {
+    core::AuditRecord still = sync;
+    still.moves = {RefMove{"refs/heads/test", s.base, s.base}};
+    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, s.audit_record(still))}, "bob")),
+              "which this push does not do"));
+  }
   SUBCASE("a move made before the hooks recorded it (a seeded server) may be recorded once") {
     s.set_ref("refs/heads/test", next);
     const auto d = s.decide({s.move(core::k_audit_ref, s.audit_record(sync))}, "bob");
