@@ -17,6 +17,7 @@
 #include "core/remote.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -212,6 +213,7 @@ const std::vector<Command>& commands() {
 }
 
 int run(int argc, char** argv) {
+  util::claim_fault_config();
   CLI::App app{"envflow: a content-as-code release pipeline on plain git", "envflow"};
   app.set_version_flag("--version", std::string("envflow ") + ENVFLOW_VERSION);
   app.require_subcommand(1);

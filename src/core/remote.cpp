@@ -157,6 +157,24 @@ std::string describe_conflict(const git::Repository& repo, const std::string& re
 // Move `moves` (old: the value now, "" = absent; new: the value wanted, "" =
 // delete) on local refs, the checked-out branch's working tree and index
 // with them. Returns notes about what could not be done.
+// After a failed ref update: put the checked-out branch's files back at its
+// old head (the checkout to the new one already happened). Best effort.
+void undo_checkout(git::Repository& repo, const std::vector<RefMove>& moves) {
+  if (repo.is_bare() || repo.head_unborn()) {
+    return;
+  }
+  const std::string head_ref = "refs/heads/" + repo.head_branch();
+  for (const auto& move : moves) {
+    if (move.ref == head_ref && !move.old_id.empty() && !move.new_id.empty()) {
+      try {
+        repo.checkout_commit_over(move.old_id, move.new_id);
+      } catch (const std::exception&) {
+        // The error being thrown says what failed; git status shows the rest.
+      }
+    }
+  }
+}
+
 std::vector<std::string> reset_refs(git::Repository& repo, const std::vector<RefMove>& moves,
                                     const std::string& why) {
   std::vector<std::string> notes;
@@ -185,7 +203,12 @@ std::vector<std::string> reset_refs(git::Repository& repo, const std::vector<Ref
     updates.push_back(git::RefUpdate{move.ref, as_optional(move.old_id), as_optional(move.new_id)});
   }
   if (!updates.empty()) {
-    repo.update_refs(updates, why);
+    try {
+      repo.update_refs(updates, why);
+    } catch (...) {
+      undo_checkout(repo, moves);
+      throw;
+    }
   }
   return notes;
 }
@@ -466,10 +489,24 @@ PushSession begin_push(git::Repository& repo, const std::string& remote) {
         move.new_id});
   }
   if (!updates.empty()) {
-    repo.update_refs(updates, "envflow: align with " + remote);
+    try {
+      repo.update_refs(updates, "envflow: align with " + remote);
+    } catch (...) {
+      undo_checkout(repo, plan.moves); // the files must not run ahead of the branch
+      throw;
+    }
   }
   session.aligned = plan.moves;
   session.before = local_refs(repo);
+  session.head_branch = repo.is_bare() || repo.head_unborn() ? "" : repo.head_branch();
+  for (const auto* values : {&mine, &theirs}) {
+    for (const auto& [ref, id] : *values) {
+      session.managed.insert(ref);
+    }
+  }
+  for (const auto& branch : branches) {
+    session.managed.insert(branch);
+  }
   return session;
 }
 
@@ -479,6 +516,20 @@ PushOutcome finish_push(git::Repository& repo, const PushSession& session) {
   const std::vector<RefMove> moves = moved_refs(session.before, local_refs(repo));
   if (moves.empty()) {
     return outcome;
+  }
+  // A ref this run created outside what begin_push aligns (a hotfix branch)
+  // that the remote already has: someone else's, never to be taken over.
+  {
+    const RefValues theirs = remote_refs(repo, session.remote);
+    for (const auto& move : moves) {
+      if (move.old_id.empty() && session.managed.count(move.ref) == 0 &&
+          theirs.count(move.ref) > 0) {
+        const auto undone = abandon_push(repo, session);
+        throw util::Refused(move.ref + " already exists on " + session.remote +
+                            " (someone else's): pick another name; nothing was pushed, and this "
+                            "run's local moves were undone (" + util::join(undone, ", ") + ")");
+      }
+    }
   }
   const auto push = util::run_process(push_command(session.remote, moves), "", repo_dir(repo));
   const std::vector<PushStatus> statuses = parse_push_porcelain(push.out);
@@ -501,9 +552,23 @@ PushOutcome finish_push(git::Repository& repo, const PushSession& session) {
     fetched = false;
   }
   const RefValues theirs = remote_refs(repo, session.remote);
+  if (fetched && !rejected &&
+      std::all_of(moves.begin(), moves.end(), [&theirs](const RefMove& move) {
+        const auto it = theirs.find(move.ref);
+        return move.new_id.empty() ? it == theirs.end()
+                                   : it != theirs.end() && it->second == move.new_id;
+      })) {
+    // git gave no clear answer (the connection dropped after the server
+    // applied the push, say), but the remote holds every new value: it landed.
+    outcome.pushed = moves;
+    outcome.remote_said = remote_lines(push.err);
+    return outcome;
+  }
   for (const auto& move : moves) {
     std::string target = move.old_id;
-    if (fetched) {
+    // Refs begin_push aligned go back to the remote's values; any other ref
+    // (a hotfix branch this run made) goes back to where this run found it.
+    if (fetched && session.managed.count(move.ref) > 0) {
       const auto it = theirs.find(move.ref);
       target = it == theirs.end() ? "" : it->second;
     }
@@ -535,6 +600,17 @@ PushOutcome finish_push(git::Repository& repo, const PushSession& session) {
 }
 
 std::vector<std::string> abandon_push(git::Repository& repo, const PushSession& session) {
+  // The command switched branches (hotfix start): back to the branch it
+  // started on, so the branch it made can go.
+  if (!repo.is_bare() && !session.head_branch.empty() &&
+      repo.head_branch() != session.head_branch &&
+      repo.ref_target("refs/heads/" + session.head_branch)) {
+    try {
+      repo.checkout_branch(session.head_branch);
+    } catch (const std::exception&) {
+      // reset_refs keeps the checked-out branch and says so
+    }
+  }
   std::vector<RefMove> resets;
   for (const auto& move : moved_refs(session.before, local_refs(repo))) {
     resets.push_back(RefMove{move.ref, move.new_id, move.old_id});

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ struct PushSession {
   RefValues before;
   // Local refs begin_push brought to the remote's values (old: local, new: remote's).
   std::vector<RefMove> aligned;
+  // Names of the refs begin_push aligns (environment branches, refs/envflow/*,
+  // release tags, as they were on either side): after a refused push these go
+  // back to the remote's values, any other ref to where the run found it.
+  std::set<std::string> managed;
+  // The branch checked out when the run began ("" when bare, detached or unborn).
+  std::string head_branch;
 };
 
 // Fetch `remote`'s branches, refs/envflow/* and tags into a private mirror

@@ -72,6 +72,12 @@ std::optional<FaultSpec> parse_fault_spec(std::string_view text) {
   return spec;
 }
 
+void claim_fault_config() {
+  config();
+  ::unsetenv("ENVFLOW_FAULT");
+  ::unsetenv("ENVFLOW_FAULT_TRACE");
+}
+
 void fault_point(const char* name) {
   FaultConfig& c = config();
   if (!c.active) {

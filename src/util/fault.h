@@ -21,6 +21,12 @@ namespace envflow::util {
 // such as "commit-written".
 void fault_point(const char* name);
 
+// Read both variables now and remove them from the environment, so no child
+// process inherits them: a `git push` to a local path runs the server's hooks,
+// which run envflow, which must not count hits of its own. Called first thing
+// by the program.
+void claim_fault_config();
+
 // What ENVFLOW_FAULT asks for: kill at hit `hit` (1-based) of point `name`
 // ("*" = any point).
 struct FaultSpec {

@@ -419,6 +419,17 @@ run git -C "$SRV" show refs/envflow/backports:1.yaml
 expect_out 'status: open'
 same_as_origin "$A"
 
+test_case "hotfix start --push of a name origin already has: refused, nobody's branch taken over"
+BRANCH_B=$(git -C "$B" symbolic-ref --short HEAD)
+SRV_TONE=$(srv refs/heads/hotfix/tone)
+as hank "$B" hotfix start tone --push
+expect_rc 1
+expect_err "refs/heads/hotfix/tone already exists on origin"
+expect_eq "$(git -C "$B" rev-parse -q --verify refs/heads/hotfix/tone || echo none)" none \
+  "B has no hotfix/tone of its own or of A's"
+expect_eq "$(git -C "$B" symbolic-ref --short HEAD)" "$BRANCH_B" "B's checkout is where it was"
+expect_eq "$(srv refs/heads/hotfix/tone)" "$SRV_TONE" "origin's hotfix branch untouched"
+
 test_case "backport apply --push: dev checked out moves with its files"
 git -C "$A" checkout -q dev
 OLD=$(srv refs/heads/dev)
