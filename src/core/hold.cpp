@@ -14,12 +14,14 @@ namespace envflow::core {
 namespace {
 
 // Holds are computed for one environment, or for all of them (`env` empty),
-// in a single pass over the trail: the newest setting record wins; a release
-// clears the hold only when it names that record (or names none, as a
-// release written by hand might), so a release racing a newer rollback never
-// clears the newer hold.
+// in a single pass over the trail. Every setting record stays in force until
+// a release names it (a release naming none, as one written by hand might,
+// clears them all); the newest in force is the environment's hold. So a
+// release racing a newer rollback never clears the newer hold, and releasing
+// a rollback's hold does not silently drop an older manual one (a freeze):
+// that one is in force again.
 std::map<std::string, Hold> scan(const std::vector<AuditRecord>& trail, const std::string& env) {
-  std::map<std::string, Hold> holds;
+  std::map<std::string, std::vector<Hold>> in_force;
   for (const auto& record : trail) {
     if (record.env.empty() || (!env.empty() && record.env != env)) {
       continue;
@@ -33,12 +35,20 @@ std::map<std::string, Hold> scan(const std::vector<AuditRecord>& trail, const st
       hold.reason = record.note;
       hold.commit = hold.kind == Hold::Kind::rollback ? record.commit : std::string();
       hold.record = record.id;
-      holds[record.env] = std::move(hold);
+      in_force[record.env].push_back(std::move(hold));
     } else if (record.op == k_op_hold_release) {
-      const auto it = holds.find(record.env);
-      if (it != holds.end() && (record.commit.empty() || record.commit == it->second.record)) {
-        holds.erase(it);
+      auto& holds = in_force[record.env];
+      if (record.commit.empty()) {
+        holds.clear();
+      } else {
+        std::erase_if(holds, [&](const Hold& h) { return h.record == record.commit; });
       }
+    }
+  }
+  std::map<std::string, Hold> holds;
+  for (auto& [name, list] : in_force) {
+    if (!list.empty()) {
+      holds.emplace(name, std::move(list.back()));
     }
   }
   return holds;

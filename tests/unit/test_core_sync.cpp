@@ -185,6 +185,16 @@ TEST_CASE("core::hold_on: derived from the audit trail") {
     REQUIRE(core::hold_on(trail, "production"));
     CHECK(core::hold_on(trail, "production")->record == "r2");
   }
+  SUBCASE("releasing a rollback's hold leaves an older manual hold in force") {
+    const std::vector<core::AuditRecord> trail{
+        make_record("r1", "hold", "production", "", "incident freeze"),
+        make_record("r2", "rollback", "production", c),
+        make_record("r3", "hold-release", "production", "r2")};
+    const auto hold = core::hold_on(trail, "production");
+    REQUIRE(hold);
+    CHECK(hold->record == "r1");
+    CHECK(hold->reason == "incident freeze");
+  }
   SUBCASE("a release naming nothing clears whatever is held") {
     const std::vector<core::AuditRecord> trail{make_record("r1", "hold", "uat", "", "audit"),
                                                make_record("r2", "hold-release", "uat")};
