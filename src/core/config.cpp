@@ -91,9 +91,24 @@ std::string approvals_warning(const PipelineConfig& config, const Environment& e
 std::string yaml_list(const std::vector<std::string>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
-    out += (i > 0 ? ", " : "") + std::string("\"") + items[i] + "\"";
+    out += (i > 0 ? ", " : "") + util::yaml_quoted(items[i]);
   }
   return out + "]";
+}
+
+// `text` plain when YAML reads it back as that same string (a name like
+// `dev` or `release/prod`), else double-quoted (`"1.0"`, `"true"`, `"a b"`).
+std::string yaml_scalar(const std::string& text) {
+  const auto word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.' || c == '/';
+  };
+  static const std::set<std::string> k_keywords{"true", "false", "null", "yes", "no",
+                                                "on",   "off",   "y",    "n"};
+  const bool plain = !text.empty() && !(text[0] >= '0' && text[0] <= '9') && text[0] != '-' &&
+                     text[0] != '.' && text[0] != '/' && std::all_of(text.begin(), text.end(), word) &&
+                     !k_keywords.contains(util::to_lower(text));
+  return plain ? text : util::yaml_quoted(text);
 }
 
 } // namespace
@@ -348,8 +363,8 @@ std::string render_config(const PipelineConfig& config) {
   out += "# every other one changes only through `envflow sync` from its predecessor.\n";
   out += "environments:\n";
   for (const auto& env : config.environments) {
-    out += "  - name: " + env.name + "\n";
-    out += "    branch: " + env.branch + "\n";
+    out += "  - name: " + yaml_scalar(env.name) + "\n";
+    out += "    branch: " + yaml_scalar(env.branch) + "\n";
     if (!env.write.empty()) {
       out += "    write: " + yaml_list(env.write) + "        # who may commit and push here\n";
     }
@@ -365,7 +380,7 @@ std::string render_config(const PipelineConfig& config) {
   }
   out += "\n# Groups of actors (emails or server usernames).\ngroups:\n";
   for (const auto& [group, actors] : config.groups) {
-    out += "  " + group + ": " + yaml_list(actors) + "\n";
+    out += "  " + yaml_scalar(group) + ": " + yaml_list(actors) + "\n";
   }
   out += "\nadmins: " + yaml_list(config.admins) + "\n";
   out += "publishers: " + yaml_list(config.publishers) + "\n";
@@ -376,16 +391,16 @@ std::string render_config(const PipelineConfig& config) {
   out += "validation:\n  max_file_size: " + std::to_string(config.max_file_size) + "\n\n";
   out += std::string("release:\n  sign: ") + (config.release_sign ? "true" : "false") + "\n";
   if (!config.release_format.empty()) {
-    out += "  format: " + config.release_format + "\n";
+    out += "  format: " + yaml_scalar(config.release_format) + "\n";
   }
   if (!config.release_signing_key.empty()) {
-    out += "  signing_key: \"" + config.release_signing_key + "\"\n";
+    out += "  signing_key: " + util::yaml_quoted(config.release_signing_key) + "\n";
   }
   if (!config.release_allowed_signers.empty()) {
-    out += "  allowed_signers: \"" + config.release_allowed_signers + "\"\n";
+    out += "  allowed_signers: " + util::yaml_quoted(config.release_allowed_signers) + "\n";
   }
   if (!config.backport_notify.empty()) {
-    out += "\nbackport:\n  notify: \"" + config.backport_notify + "\"\n";
+    out += "\nbackport:\n  notify: " + util::yaml_quoted(config.backport_notify) + "\n";
   }
   return out;
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 
 namespace envflow::util {
 
@@ -95,46 +97,112 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+namespace {
+
+// The length of the UTF-8 sequence at `text[i]` (1 to 4), its code point in
+// `cp`; 0 when it is not valid UTF-8 (truncated, overlong, a surrogate, out
+// of range, a stray continuation byte).
+size_t utf8_sequence(std::string_view text, size_t i, uint32_t& cp) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  size_t len = 0;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) {
+    return 0;
+  }
+  for (size_t k = 1; k < len; ++k) {
+    const auto cc = static_cast<unsigned char>(text[i + k]);
+    if ((cc & 0xC0) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  // Overlong forms, surrogates and out-of-range code points.
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return len;
+}
+
+// The escape JSON has for `cp` too (so JSON strings print the same), or nullptr.
+const char* short_escape(uint32_t cp) {
+  switch (cp) {
+  case '"':
+    return "\\\"";
+  case '\\':
+    return "\\\\";
+  case '\b':
+    return "\\b";
+  case '\t':
+    return "\\t";
+  case '\n':
+    return "\\n";
+  case '\f':
+    return "\\f";
+  case '\r':
+    return "\\r";
+  default:
+    return nullptr;
+  }
+}
+
+} // namespace
+
 bool is_valid_utf8(std::string_view text) {
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) {
-      return false;
-    }
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xC0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and out-of-range code points.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+  uint32_t cp = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t len = utf8_sequence(text, i, cp);
+    if (len == 0) {
       return false;
     }
     i += len;
   }
   return true;
+}
+
+std::string yaml_quoted(std::string_view text) {
+  std::string out = "\"";
+  out.reserve(text.size() + 2);
+  uint32_t cp = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t len = utf8_sequence(text, i, cp);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD"; // U+FFFD: not UTF-8, and YAML text is Unicode
+      ++i;
+      continue;
+    }
+    // YAML's printable set, minus what a quoted scalar folds or parsers
+    // take for a line break (NEL, U+2028, U+2029) and the byte order mark.
+    const bool raw = (cp >= 0x20 && cp <= 0x7E && cp != '"' && cp != '\\') ||
+                     (cp >= 0xA0 && cp <= 0xD7FF && cp != 0x2028 && cp != 0x2029) ||
+                     (cp >= 0xE000 && cp <= 0xFFFD && cp != 0xFEFF) || cp >= 0x10000;
+    const char* escape = short_escape(cp);
+    if (raw) {
+      out.append(text.substr(i, len));
+    } else if (escape != nullptr) {
+      out += escape;
+    } else {
+      char code[16];
+      std::snprintf(code, sizeof code, "\\u%04x", static_cast<unsigned>(cp));
+      out += code;
+    }
+    i += len;
+  }
+  return out + '"';
 }
 
 } // namespace envflow::util

@@ -131,3 +131,40 @@ TEST_CASE("core::policy_warnings") {
   CHECK(warnings[3] == "nobody may finish a hotfix (hotfixers)");
   CHECK(core::policy_warnings(core::default_config({"dev", "prod"}, "you")).empty());
 }
+
+// Found by fuzzing the policy parser: render_config wrote strings as they
+// were, so an actor with a quote (`envflow --actor 'a"b' init`), a branch
+// like 1.0 or an environment named true gave a config that did not read
+// back, or read back as another.
+TEST_CASE("core::render_config reads back as the same config") {
+  core::PipelineConfig config = core::default_config({"dev", "true", "null"}, "o\"brien\\x@example.com");
+  config.environments[1].branch = "1.0";
+  config.environments[2].branch = "release/2026.1";
+  config.groups["123"] = {"tab\there", "caf\xc3\xa9", "#hash: {x}"};
+  config.admins.push_back("123");
+  config.release_format = "ssh";
+  config.release_signing_key = "~/.ssh/key \"quoted\".pub";
+  config.release_allowed_signers = "signers\\file";
+  config.backport_notify = "notify --title \"back-port\"";
+  const std::string rendered = core::render_config(config);
+  CHECK(rendered.find("  - name: dev\n    branch: dev\n") != std::string::npos); // plain stays plain
+  CHECK(rendered.find("  - name: \"true\"\n    branch: \"1.0\"\n") != std::string::npos);
+  std::vector<content::Diagnostic> problems;
+  const auto back = core::parse_config(rendered, "envflow.yaml", problems);
+  std::string why;
+  for (const auto& d : problems) {
+    why += d.to_text() + "\n";
+  }
+  const std::string context = rendered + why;
+  INFO(context);
+  REQUIRE(back);
+  CHECK(back->environments[1].name == "true");
+  CHECK(back->environments[1].branch == "1.0");
+  CHECK(back->environments[2].name == "null");
+  CHECK(back->groups.at("admins") == std::vector<std::string>{"o\"brien\\x@example.com"});
+  CHECK(back->groups.at("123") == config.groups.at("123"));
+  CHECK(back->release_signing_key == config.release_signing_key);
+  CHECK(back->release_allowed_signers == config.release_allowed_signers);
+  CHECK(back->backport_notify == config.backport_notify);
+  CHECK(core::render_config(*back) == rendered);
+}
