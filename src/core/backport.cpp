@@ -33,10 +33,8 @@ bool is_object_id(const std::string& text) {
          });
 }
 
-// A YAML double-quoted scalar: JSON string escapes are valid YAML escapes.
-std::string quoted(const std::string& text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+// A YAML double-quoted scalar that reads back as `text`.
+std::string quoted(const std::string& text) { return util::yaml_quoted(text); }
 
 std::string quoted_or_null(const std::string& text) {
   return text.empty() ? std::string("null") : quoted(text);
@@ -55,10 +53,18 @@ std::optional<std::int64_t> parse_iso_time(const std::string& text) {
   int minute = 0;
   int second = 0;
   char zone = 0;
+  // Exactly the digits iso_time writes (sscanf alone would take signs and
+  // spaces), and years iso_time writes back as four digits.
+  constexpr std::string_view k_shape = "dddd-dd-ddTdd:dd:ddZ";
+  for (size_t i = 0; i < text.size() && i < k_shape.size(); ++i) {
+    if (k_shape[i] == 'd' ? !(text[i] >= '0' && text[i] <= '9') : text[i] != k_shape[i]) {
+      return std::nullopt;
+    }
+  }
   if (text.size() != 20 ||
       std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute,
                   &second, &zone) != 7 ||
-      zone != 'Z' || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      zone != 'Z' || year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
       minute > 59 || second > 60) {
     return std::nullopt;
   }
@@ -76,7 +82,7 @@ std::optional<std::int64_t> parse_iso_time(const std::string& text) {
 // first problem.
 class RecordReader {
 public:
-  RecordReader(const Value& root, std::string where) : m_root(root), m_where(std::move(where)) {}
+  explicit RecordReader(std::string where) : m_where(std::move(where)) {}
 
   [[noreturn]] void fail(const content::Mark& mark, const std::string& message) const {
     const content::Diagnostic d{m_where, mark, content::Severity::error,
@@ -145,7 +151,6 @@ public:
   }
 
 private:
-  const Value& m_root;
   std::string m_where;
 };
 
@@ -386,7 +391,7 @@ BackportIssue BackportIssue::parse(const std::string& text, const std::string& w
     throw util::Refused(loaded.diagnostics[0].to_text());
   }
   const Value& root = *loaded.value;
-  const RecordReader r(root, where);
+  const RecordReader r(where);
   if (!root.is_mapping()) {
     r.fail(root.mark, "a back-port issue must be a mapping of fields");
   }

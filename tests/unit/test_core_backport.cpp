@@ -122,6 +122,16 @@ TEST_CASE("core::backport record: emit and parse round trip") {
     CHECK(back.closed_in == k_b);
     CHECK(back.to_json()["closed_at"] == "2026-01-02T00:00:00Z");
   }
+  SUBCASE("any text reads back as written") {
+    core::BackportIssue issue = sample_issue();
+    issue.summary = std::string("tab\tnul") + '\0' +
+                    "del\x7f nel\xc2\x85 ls\xe2\x80\xa8 bom\xef\xbb\xbf \"q\" \\ \xf0\x9f\x9a\x80";
+    issue.hotfix = "#not-a-comment: {x}";
+    const core::BackportIssue back = core::BackportIssue::parse(issue.to_yaml(), k_where);
+    CHECK(back.summary == issue.summary);
+    CHECK(back.hotfix == issue.hotfix);
+    CHECK(back.to_yaml() == issue.to_yaml());
+  }
   SUBCASE("JSON nulls while open") {
     const nlohmann::json json = sample_issue().to_json();
     CHECK(json["status"] == "open");
@@ -149,6 +159,16 @@ TEST_CASE("core::backport record: a malformed record is refused with its positio
   SUBCASE("a bad time") {
     const std::string why = refusal(replaced(good, "2026-01-01T00:00:00Z", "yesterday"));
     CHECK(why.find("'opened_at' must be a UTC time") != std::string::npos);
+  }
+  // Found by fuzzing: a year sscanf took but iso_time writes back in
+  // other digits, so envflow refused the record it had just written.
+  SUBCASE("a time envflow would write back otherwise") {
+    for (const char* time : {"0951-11-22T03:08:30Z", " 951-11-22T03:08:30Z", "+951-11-22T03:08:30Z",
+                             "1969-12-31T23:59:59Z", "2026-1-01T00:00:00Z "}) {
+      CAPTURE(time);
+      const std::string why = refusal(replaced(good, "2026-01-01T00:00:00Z", time));
+      CHECK(why.find("'opened_at' must be a UTC time") != std::string::npos);
+    }
   }
   SUBCASE("not YAML") {
     const std::string why = refusal("id: [1\n");
