@@ -29,6 +29,10 @@ std::int64_t parse_iso_time(const std::string& text) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
+// A field value on its one line: a line break in it would start another
+// field (an actor "eve\nop: publish" would turn the record into a publish).
+std::string one_line(const std::string& value) { return util::replace_all(value, "\n", " "); }
+
 std::string id_or_zero(const std::optional<std::string>& id) {
   return id.value_or(std::string(git::k_zero_id));
 }
@@ -36,29 +40,30 @@ std::string id_or_zero(const std::optional<std::string>& id) {
 } // namespace
 
 std::string AuditRecord::to_message() const {
-  std::string summary = "envflow " + op;
+  std::string summary = "envflow " + one_line(op);
   if (!env.empty()) {
-    summary += " " + env;
+    summary += " " + one_line(env);
   }
   std::string body = summary + "\n\n";
-  body += "op: " + op + "\n";
+  body += "op: " + one_line(op) + "\n";
   if (!env.empty()) {
-    body += "env: " + env + "\n";
+    body += "env: " + one_line(env) + "\n";
   }
-  body += "actor: " + actor + "\n";
+  body += "actor: " + one_line(actor) + "\n";
   body += "time: " + iso_time(time) + "\n";
-  body += "tool: " + tool + "\n";
+  body += "tool: " + one_line(tool) + "\n";
   for (const auto& move : moves) {
-    body += "move: " + move.ref + " " + move.old_id + " " + move.new_id + "\n";
+    body += "move: " + one_line(move.ref) + " " + one_line(move.old_id) + " " +
+            one_line(move.new_id) + "\n";
   }
   if (!commit.empty()) {
-    body += "commit: " + commit + "\n";
+    body += "commit: " + one_line(commit) + "\n";
   }
   for (const auto& approval : approvals) {
-    body += "approval: " + approval + "\n";
+    body += "approval: " + one_line(approval) + "\n";
   }
   if (!note.empty()) {
-    body += "note: " + util::replace_all(note, "\n", " ") + "\n";
+    body += "note: " + one_line(note) + "\n";
   }
   return body;
 }

@@ -32,6 +32,9 @@ struct AuditRecord {
   std::string note;     // free text (reason, release, ...)
   std::string id;       // commit id, when read back
 
+  // The commit message (docs/audit.md): one `key: value` line per field. A
+  // line break inside a field becomes a space, so no value can add a field
+  // and the record reads back (from_message) as written.
   std::string to_message() const;
   // Parse a record from an audit commit message; nullopt when it is not one.
   static std::optional<AuditRecord> from_message(const std::string& message);

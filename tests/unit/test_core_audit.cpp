@@ -132,6 +132,23 @@ TEST_CASE("core::AuditRecord") {
     CHECK(back->note == "first line second line");
   }
 
+  SUBCASE("no field can add another: line breaks in any field become spaces (fuzz finding)") {
+    core::AuditRecord record = sample_record();
+    record.actor = "eve\nop: publish";
+    record.env = "test\nnote: forged";
+    record.approvals = {"bob\napproval: mallory"};
+    const std::string message = record.to_message();
+    CHECK(message.find("\nop: publish") == std::string::npos);
+    const auto back = core::AuditRecord::from_message(message);
+    REQUIRE(back.has_value());
+    CHECK(back->op == "sync");
+    CHECK(back->actor == "eve op: publish");
+    CHECK(back->env == "test note: forged");
+    CHECK(back->note == record.note);
+    CHECK(back->approvals == std::vector<std::string>{"bob approval: mallory"});
+    CHECK(back->to_message() == message);
+  }
+
   SUBCASE("malformed records") {
     CHECK_FALSE(core::AuditRecord::from_message("").has_value());
     CHECK_FALSE(core::AuditRecord::from_message("just a commit message\n").has_value());
