@@ -9,7 +9,14 @@ DEBS = libgit2-dev libyaml-dev libyaml-cpp-dev libcli11-dev doctest-dev libvalij
 # rsync for gitlab-ci-local's shell jobs).
 TEST_DEBS = pre-commit gnupg openssh-client lighttpd apache2-utils rsync
 
-.PHONY: all deps test-deps build test test-asan demo install clean bench
+# `make fuzz`: the libFuzzer targets (docs/reliability.md, "Fuzzing"), FUZZ_SECONDS each
+# (FUZZ_JOBS at once), findings in $(FUZZ_BUILD)/findings/. Needs clang's libFuzzer.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 1
+FUZZ_DEBS = clang libclang-rt-dev
+
+.PHONY: all deps test-deps build test test-asan demo install clean bench fuzz
 
 all: build
 
@@ -32,11 +39,20 @@ ifneq ($(CI),)
 	$(MAKE) test-asan
 endif
 
-# Unit tests under address+undefined sanitizers (run by CI through `make test`).
+# Unit tests under address+undefined sanitizers (run by CI through `make test`), and a
+# short smoke run of every fuzz target (tests/fuzz/driver.cpp, 8 s each).
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DENVFLOW_SANITIZE=ON -DENVFLOW_E2E=OFF -DCMAKE_BUILD_TYPE=Debug
-	cmake --build $(ASAN_BUILD) -j $(JOBS) --target envflow_unit
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target envflow_unit fuzz_smoke
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz: deps
+	@bash .ci/install-debs $(FUZZ_DEBS)
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DENVFLOW_FUZZ=ON -DENVFLOW_E2E=OFF \
+	  -DENVFLOW_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g"
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+	  bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 demo: build
 	@bash docs/demo.sh $(abspath $(BUILD))/envflow
@@ -48,4 +64,4 @@ bench: build
 	@bash bench/run.sh $(abspath $(BUILD))/envflow
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
