@@ -22,6 +22,7 @@ ROWS = [
     ("validate-worktree-warm", "envflow validate (working tree), warm"),
     ("push-10", "git push of 10 changed files, hooks installed (warm server cache)"),
     ("push-10-nocache", "  same, ENVFLOW_NO_CACHE=1 (1 run)"),
+    ("floor-push", "  floor: the same git push into a copy of the server without hooks"),
     ("hook-10", "envflow hook pre-receive alone, 10 changed files"),
     ("status", "envflow status (1 commit of 10 files waiting)"),
     ("sync", "envflow sync dev (1 commit of 10 files)"),
@@ -131,9 +132,14 @@ def targets(times, memory, machine):
                         ("hook-10", "pre-receive hook alone, 10 changed files")):
         t = med(bench)
         if t and cold:
+            note = ""
+            floor = med("floor-push")
+            if bench == "push-10" and floor:
+                note = (f"; git's own push without hooks: {ms(floor)} "
+                        f"({100 * floor / cold:.1f}% of cold)")
             out.append((f"{what}: under 100 ms and under 5% of cold full validation",
                         verdict(t < 0.1 and t < 0.05 * cold,
-                                f"{ms(t)}, {100 * t / cold:.1f}% of cold")))
+                                f"{ms(t)}, {100 * t / cold:.1f}% of cold" + note)))
     for bench in ("status", "sync"):
         small, large = med(bench, 1000), med(bench, 100000)
         if small and large:

@@ -219,6 +219,14 @@ for n in $SIZES; do
   printf '%s %s refs/heads/dev\n' "$old" "$new" >"$WORK/hook-input-$n"
   bench hook-10 "$n" "$runs" --warmup 1 -- "$ENVFLOW -C $srv hook pre-receive <$WORK/hook-input-$n"
   memory hook-10 "$n" sh -c "$ENVFLOW -C $srv hook pre-receive <$WORK/hook-input-$n"
+  # git's own part (after the hook's input is fixed, so it still covers one commit): the same push into a copy of the server without hooks.
+  rm -rf "$WORK/srv-plain-$n.git"
+  git clone -q --bare "$srv" "$WORK/srv-plain-$n.git"
+  git -C "$clone" remote remove plain 2>/dev/null || true
+  git -C "$clone" remote add plain "$WORK/srv-plain-$n.git"
+  git -C "$clone" push -q plain dev
+  bench floor-push "$n" "$runs" --prepare "bash $HERE/run.sh --commit-change $clone" \
+    -- "git -C $clone push -q plain dev"
 
   # Floors and peers, on the same files.
   bench floor-cat "$n" "$runs" --warmup 1 -- "find $ws -type f -print0 | xargs -0 cat >/dev/null"
