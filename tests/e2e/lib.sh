@@ -86,6 +86,32 @@ new_repo() {
   echo "$dir"
 }
 
+# edit_config PYTHON: rewrite envflow.yaml through `config show` / `config edit
+# --file` (must succeed; OUT and ERR stay for more checks). PYTHON edits the
+# text in variable `t`; env_block(t, NAME, fn) rewrites one environment's
+# block and set_auto(t, NAME) marks it `auto: true`.
+edit_config() {
+  envflow config show >"$TEST_ROOT/cfg.yaml"
+  python3 - "$TEST_ROOT/cfg.yaml" "$1" <<'EOF'
+import sys
+path, code = sys.argv[1], sys.argv[2]
+t = open(path).read()
+def env_block(t, name, fn):
+    i = t.index("  - name: " + name + "\n")
+    j = t.find("  - name: ", i + 1)
+    j = t.index("\n\n", i) + 1 if j < 0 else j
+    return t[:i] + fn(t[i:j]) + t[j:]
+def set_auto(t, name):
+    return env_block(t, name, lambda b: b.replace("    branch: " + name + "\n",
+                                                  "    branch: " + name + "\n    auto: true\n"))
+env = {"t": t, "env_block": env_block, "set_auto": set_auto}
+exec(code, env)
+open(path, "w").write(env["t"])
+EOF
+  run envflow config edit --file "$TEST_ROOT/cfg.yaml"
+  expect_rc 0
+}
+
 # finish: print the closing line CTest logs and exit non-zero on failure.
 finish() {
   echo "$PASSED passed, $FAILED failed"

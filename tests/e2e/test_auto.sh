@@ -42,29 +42,6 @@ commit_dev() {
   git -C "$R" add -A && git -C "$R" commit -q -m "Change $N"
 }
 
-# edit_config PYTHON: rewrite envflow.yaml (`t` holds its text) via config edit --file.
-edit_config() {
-  envflow config show >"$TEST_ROOT/cfg.yaml"
-  python3 - "$TEST_ROOT/cfg.yaml" "$1" <<'EOF'
-import sys
-path, code = sys.argv[1], sys.argv[2]
-t = open(path).read()
-def env_block(t, name, fn):
-    i = t.index("  - name: " + name + "\n")
-    j = t.find("  - name: ", i + 1)
-    j = t.index("\n\n", i) + 1 if j < 0 else j
-    return t[:i] + fn(t[i:j]) + t[j:]
-def set_auto(t, name):
-    return env_block(t, name, lambda b: b.replace("    branch: " + name + "\n",
-                                                  "    branch: " + name + "\n    auto: true\n"))
-env = {"t": t, "env_block": env_block, "set_auto": set_auto}
-exec(code, env)
-open(path, "w").write(env["t"])
-EOF
-  run envflow config edit --file "$TEST_ROOT/cfg.yaml"
-  expect_rc 0
-}
-
 R=$(new_repo pipeline)
 cd "$R"
 grep -q '^description:' variables/max_turns.yaml || { echo "starter variable changed: fix commit_dev" >&2; exit 1; }
@@ -315,7 +292,6 @@ for round in 1 2 3 4 5; do
 done
 run envflow doctor
 expect_rc 0
-
 
 test_case "an open back-port stops sync --auto before production (exit 0), until applied"
 run envflow hotfix start quick-fix

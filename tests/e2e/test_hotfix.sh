@@ -46,21 +46,6 @@ promote() {
   done
 }
 
-# edit_config PYTHON: rewrite envflow.yaml (`t` holds its text) via config edit --file.
-edit_config() {
-  envflow config show >"$TEST_ROOT/cfg.yaml"
-  python3 - "$TEST_ROOT/cfg.yaml" "$1" <<'EOF'
-import sys
-path, code = sys.argv[1], sys.argv[2]
-t = open(path).read()
-env = {"t": t}
-exec(code, env)
-open(path, "w").write(env["t"])
-EOF
-  run envflow config edit --file "$TEST_ROOT/cfg.yaml"
-  expect_rc 0
-}
-
 set_notify() {
   edit_config "import re
 t = re.sub(r'\nbackport:\n  notify: .*\n', '\n', t)

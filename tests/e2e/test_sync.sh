@@ -41,21 +41,6 @@ expect_unchanged() { expect_eq "$(all_refs)" "$1" "refs after a refusal"; }
 # commit_dev MESSAGE: commit everything in the work tree on dev (hook runs).
 commit_dev() { git -C "$R" add -A && git -C "$R" commit -q -m "$1"; }
 
-# edit_config PYTHON: rewrite envflow.yaml via `config show` / `config edit --file`;
-# PYTHON edits the text in variable `t`.
-edit_config() {
-  envflow config show >"$TEST_ROOT/cfg.yaml"
-  python3 - "$TEST_ROOT/cfg.yaml" "$1" <<'EOF'
-import sys
-path, code = sys.argv[1], sys.argv[2]
-t = open(path).read()
-env = {"t": t}
-exec(code, env)
-open(path, "w").write(env["t"])
-EOF
-  run envflow config edit --file "$TEST_ROOT/cfg.yaml"
-}
-
 R=$(new_repo pipeline)
 cd "$R"
 BASE=$(ref_of "$R" refs/heads/dev)
