@@ -7,27 +7,11 @@
 #include <ctime>
 
 #include "util/strings.h"
+#include "util/time.h"
 
 namespace envflow::core {
 
 namespace {
-
-std::string iso_time(std::int64_t seconds) {
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
-std::int64_t parse_iso_time(const std::string& text) {
-  std::tm tm{};
-  if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) {
-    return 0;
-  }
-  return static_cast<std::int64_t>(timegm(&tm));
-}
 
 // A field value on its one line: a line break in it would start another
 // field (an actor "eve\nop: publish" would turn the record into a publish).
@@ -50,7 +34,7 @@ std::string AuditRecord::to_message() const {
     body += "env: " + one_line(env) + "\n";
   }
   body += "actor: " + one_line(actor) + "\n";
-  body += "time: " + iso_time(time) + "\n";
+  body += "time: " + util::iso_time(time) + "\n";
   body += "tool: " + one_line(tool) + "\n";
   for (const auto& move : moves) {
     body += "move: " + one_line(move.ref) + " " + one_line(move.old_id) + " " +
@@ -84,7 +68,7 @@ std::optional<AuditRecord> AuditRecord::from_message(const std::string& message)
     } else if (key == "actor") {
       record.actor = value;
     } else if (key == "time") {
-      record.time = parse_iso_time(value);
+      record.time = util::parse_iso_time(value);
     } else if (key == "tool") {
       record.tool = value;
     } else if (key == "commit") {
@@ -107,12 +91,13 @@ std::optional<AuditRecord> AuditRecord::from_message(const std::string& message)
   return record;
 }
 
-void commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>& updates,
-                       AuditRecord record) {
-  record.moves.clear();
-  for (const auto& update : updates) {
-    record.moves.push_back(RefMove{update.name, id_or_zero(update.expected),
-                                   id_or_zero(update.target)});
+std::string commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>& updates,
+                              AuditRecord record, const std::string& trail) {
+  if (record.moves.empty()) {
+    for (const auto& update : updates) {
+      record.moves.push_back(RefMove{update.name, id_or_zero(update.expected),
+                                     id_or_zero(update.target)});
+    }
   }
   if (record.time == 0) {
     record.time = now();
@@ -126,7 +111,7 @@ void commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>&
                                                                        : "envflow@localhost"};
   constexpr int k_attempts = 50;
   for (int attempt = 1;; ++attempt) {
-    const std::optional<std::string> head = repo.ref_target(k_audit_ref);
+    const std::optional<std::string> head = repo.ref_target(trail);
     std::vector<std::string> parents;
     if (head) {
       parents.push_back(*head);
@@ -136,12 +121,12 @@ void commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>&
     const std::string commit = repo.write_commit(std::string(git::k_empty_tree_id), parents,
                                                  message, person, record.time);
     std::vector<git::RefUpdate> all = updates;
-    all.push_back(git::RefUpdate{k_audit_ref, head, commit});
+    all.push_back(git::RefUpdate{trail, head, commit});
     try {
       repo.update_refs(all, "envflow: " + record.op);
-      return;
+      return commit;
     } catch (const git::RefConflict& conflict) {
-      if (conflict.ref() != k_audit_ref || attempt == k_attempts) {
+      if (conflict.ref() != trail || attempt == k_attempts) {
         throw;
       }
       // Someone appended a record first: back off a little, re-parent, retry.
@@ -150,28 +135,33 @@ void commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>&
   }
 }
 
-std::vector<AuditRecord> read_audit(const git::Repository& repo) {
-  std::vector<AuditRecord> records;
-  const std::optional<std::string> head = repo.ref_target(k_audit_ref);
-  if (!head) {
-    return records;
-  }
-  for (const auto& id : repo.commits_between("", *head)) {
-    auto record = AuditRecord::from_message(repo.commit(id).message);
-    if (record) {
-      record->id = id;
-      records.push_back(std::move(*record));
+void walk_audit(const git::Repository& repo, const std::string& trail,
+                const std::function<bool(const AuditRecord&)>& visit) {
+  std::optional<std::string> id = util::starts_with(trail, "refs/") ? repo.ref_target(trail)
+                                                                     : std::optional(trail);
+  // The trail is a chain: follow first parents, one commit at a time.
+  while (id) {
+    const git::CommitInfo info = repo.commit(*id);
+    if (auto record = AuditRecord::from_message(info.message)) {
+      record->id = *id;
+      if (!visit(*record)) {
+        return;
+      }
     }
+    id = info.parents.empty() ? std::nullopt : std::optional(info.parents.front());
   }
+}
+
+std::vector<AuditRecord> read_audit(const git::Repository& repo, const std::string& trail) {
+  std::vector<AuditRecord> records;
+  walk_audit(repo, trail, [&](const AuditRecord& record) {
+    records.push_back(record);
+    return true;
+  });
   std::reverse(records.begin(), records.end());
   return records;
 }
 
-std::int64_t now() {
-  if (const char* fixed = std::getenv("ENVFLOW_NOW"); fixed != nullptr && *fixed != '\0') {
-    return std::strtoll(fixed, nullptr, 10);
-  }
-  return static_cast<std::int64_t>(std::time(nullptr));
-}
+std::int64_t now() { return util::now(); }
 
 } // namespace envflow::core

@@ -1,15 +1,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "git/repo.h"
+#include "core/refs.h"
 
 namespace envflow::core {
 
-inline constexpr const char* k_audit_ref = "refs/envflow/audit";
 
 // One reference movement: ids are 40 hex digits, zeros for "none".
 struct RefMove {
@@ -41,15 +42,23 @@ struct AuditRecord {
 };
 
 // Write `updates` and one audit record describing them in a single atomic,
-// compare-and-swap ref transaction. The record's moves are filled from
-// `updates`. When only the audit ref moved meanwhile (another operation
-// appended a record), the record is re-parented and the transaction tried
-// again; any other moved ref throws git::RefConflict.
-void commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>& updates,
-                       AuditRecord record);
+// compare-and-swap ref transaction, the record appended to `trail`
+// (refs/envflow/audit, or a clone's refs/envflow/pending). The record's
+// moves are filled from `updates` unless it has some. When only the trail
+// moved meanwhile (another operation appended a record), the record is
+// re-parented and the transaction tried again; any other moved ref throws
+// git::RefConflict. Returns the record's commit id.
+std::string commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>& updates,
+                              AuditRecord record, const std::string& trail = k_audit_ref);
 
-// Every audit record, oldest first.
-std::vector<AuditRecord> read_audit(const git::Repository& repo);
+// Every record of `trail` (a ref name, or a commit id), oldest first.
+std::vector<AuditRecord> read_audit(const git::Repository& repo,
+                                    const std::string& trail = k_audit_ref);
+
+// The records of `trail` from its tip backwards: `visit` returns false to
+// stop. Reads only as far as it goes (log's first page costs one page).
+void walk_audit(const git::Repository& repo, const std::string& trail,
+                const std::function<bool(const AuditRecord&)>& visit);
 
 // Current time for records: $ENVFLOW_NOW (seconds) when set, else the clock.
 std::int64_t now();

@@ -16,6 +16,8 @@
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
+#include "util/time.h"
+#include "core/session.h"
 
 namespace envflow::core {
 
@@ -24,8 +26,6 @@ namespace {
 using content::Value;
 
 constexpr const char* k_rule = "backport";
-
-std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 bool is_object_id(const std::string& text) {
   return text.size() == 40 && std::all_of(text.begin(), text.end(), [](char c) {
@@ -237,9 +237,7 @@ std::vector<std::string> compared_fields(const BackportChange& change) {
   return change.fields;
 }
 
-std::optional<std::string> head_of_env(const git::Repository& repo, const Environment& env) {
-  return repo.ref_target("refs/heads/" + env.branch);
-}
+} // namespace
 
 std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
                                              const std::optional<std::string>& head) {
@@ -265,11 +263,13 @@ std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
   return issues;
 }
 
+namespace {
+
 // Close, in memory, the open issues the first environment already contains.
-std::vector<size_t> close_reachable(const git::Repository& repo, const PipelineConfig& config,
+std::vector<size_t> close_reachable(const git::Repository& repo,
+                                    const std::optional<std::string>& first_head,
                                     std::vector<BackportIssue>& issues, std::int64_t time) {
   std::vector<size_t> closed;
-  const auto first_head = head_of_env(repo, config.first());
   if (!first_head) {
     return closed;
   }
@@ -294,27 +294,18 @@ std::string ids_text(const std::vector<BackportIssue>& issues) {
   return util::join(ids, ", ");
 }
 
+} // namespace
+
 std::string sync_chain(const PipelineConfig& config) {
   std::vector<std::string> steps;
   for (size_t i = 0; i + 1 < config.environments.size(); ++i) {
     steps.push_back("envflow sync " + config.environments[i].name);
   }
-  return util::join(steps, ", ");
+  return util::join(steps, ", then ");
 }
-
-} // namespace
 
 std::string status_name(BackportIssue::Status status) {
   return status == BackportIssue::Status::open ? "open" : "closed";
-}
-
-std::string iso_time(std::int64_t time) {
-  const auto t = static_cast<std::time_t>(time);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
 }
 
 std::string BackportIssue::file_name() const { return std::to_string(id) + ".yaml"; }
@@ -344,9 +335,9 @@ std::string BackportIssue::to_yaml() const {
     }
   }
   out += "opened_by: " + quoted(opened_by) + "\n";
-  out += "opened_at: " + quoted(iso_time(opened_at)) + "\n";
+  out += "opened_at: " + quoted(util::iso_time(opened_at)) + "\n";
   out += "closed_by: " + quoted_or_null(closed_by) + "\n";
-  out += "closed_at: " + (closed_at == 0 ? std::string("null") : quoted(iso_time(closed_at))) + "\n";
+  out += "closed_at: " + (closed_at == 0 ? std::string("null") : quoted(util::iso_time(closed_at))) + "\n";
   out += "closed_in: " + quoted_or_null(closed_in) + "\n";
   return out;
 }
@@ -373,9 +364,9 @@ nlohmann::json BackportIssue::to_json() const {
           {"commits", commits},
           {"changes", change_list},
           {"opened_by", opened_by},
-          {"opened_at", iso_time(opened_at)},
+          {"opened_at", util::iso_time(opened_at)},
           {"closed_by", or_null(closed_by)},
-          {"closed_at", closed_at == 0 ? nlohmann::json(nullptr) : nlohmann::json(iso_time(closed_at))},
+          {"closed_at", closed_at == 0 ? nlohmann::json(nullptr) : nlohmann::json(util::iso_time(closed_at))},
           {"closed_in", or_null(closed_in)}};
 }
 
@@ -454,8 +445,8 @@ BackportIssue BackportIssue::parse(const std::string& text, const std::string& w
   return issue;
 }
 
-std::vector<BackportIssue> read_backports(const git::Repository& repo) {
-  return read_backports_at(repo, repo.ref_target(k_backports_ref));
+std::vector<BackportIssue> read_backports(const Pipeline& pipeline) {
+  return read_backports_at(pipeline.repo, pipeline.refs.target(k_backports_ref));
 }
 
 const BackportIssue& find_backport(const std::vector<BackportIssue>& issues, int id) {
@@ -494,11 +485,21 @@ bool contains_hotfix(const git::Repository& repo, const BackportIssue& issue,
   return !issue.commits.empty();
 }
 
-std::vector<BackportIssue> effective_backports(const git::Repository& repo,
-                                               const PipelineConfig& config) {
-  std::vector<BackportIssue> issues = read_backports(repo);
-  close_reachable(repo, config, issues, now());
+std::vector<BackportIssue> effective_backports(const Pipeline& pipeline) {
+  std::vector<BackportIssue> issues = read_backports(pipeline);
+  close_reachable(pipeline.repo, pipeline.head(pipeline.config.first()), issues, util::now());
   return issues;
+}
+
+std::vector<BackportIssue> closed_by_reachability(const git::Repository& repo,
+                                                  const std::optional<std::string>& backports,
+                                                  const std::optional<std::string>& first_head) {
+  std::vector<BackportIssue> issues = read_backports_at(repo, backports);
+  std::vector<BackportIssue> closed;
+  for (const size_t i : close_reachable(repo, first_head, issues, util::now())) {
+    closed.push_back(issues[i]);
+  }
+  return closed;
 }
 
 git::RefUpdate stage_backports(git::Repository& repo, const std::optional<std::string>& old_head,
@@ -515,42 +516,6 @@ git::RefUpdate stage_backports(git::Repository& repo, const std::optional<std::s
   }
   const std::string commit = repo.write_commit(tree, parents, message, person_of(actor), now());
   return git::RefUpdate{k_backports_ref, old_head, commit};
-}
-
-std::vector<BackportIssue> refresh_backports(git::Repository& repo, const PipelineConfig& config,
-                                             const std::string& actor) {
-  constexpr int k_attempts = 5;
-  for (int attempt = 0; attempt < k_attempts; ++attempt) {
-    const auto old_head = repo.ref_target(k_backports_ref);
-    std::vector<BackportIssue> issues = read_backports_at(repo, old_head);
-    const std::vector<size_t> closed = close_reachable(repo, config, issues, now());
-    if (closed.empty()) {
-      return issues;
-    }
-    std::vector<BackportIssue> changed;
-    std::vector<std::string> names;
-    for (const size_t i : closed) {
-      changed.push_back(issues[i]);
-      names.push_back(std::to_string(issues[i].id) + " (" + issues[i].hotfix_tag + ")");
-    }
-    const std::string what = "closed back-port issue" + std::string(closed.size() == 1 ? " " : "s ") +
-                             util::join(names, ", ") + ": the hotfix is reachable from " +
-                             config.first().name;
-    const git::RefUpdate update = stage_backports(repo, old_head, changed, what + "\n", actor);
-    AuditRecord record;
-    record.op = "backport-close";
-    record.env = config.first().name;
-    record.actor = actor;
-    record.commit = changed.front().closed_in;
-    record.note = what;
-    try {
-      commit_with_audit(repo, {update}, record);
-      return issues;
-    } catch (const git::RefConflict&) {
-      // Another process changed the issues meanwhile: read them again.
-    }
-  }
-  return effective_backports(repo, config);
 }
 
 std::vector<std::string> split_command(const std::string& command) {
@@ -635,28 +600,28 @@ bool index_holds(const git::Repository& repo, const std::string& commit) {
                     });
 }
 
-BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& config, int id,
-                                   const std::string& actor) {
+BackportApplyResult apply_backport(Session& session, int id) {
+  const PipelineConfig& config = session.config();
+  const Pipeline pipeline = session.pipeline();
+  git::Repository& repo = session.repo();
   const Environment& first = config.first();
-  // Read-only until every check has passed: a refusal must change nothing.
-  if (!config.member(actor, first.write)) {
-    throw util::Refused(actor + " may not write to " + first.name + " (groups: " +
-                        util::join(first.write, ", ") + "), so cannot back-port into it");
-  }
-  const std::vector<BackportIssue> effective = effective_backports(repo, config);
+  // The working tree follows the first environment's branch when it is
+  // checked out here and this clone's branch moves (not when the operation
+  // goes straight to the server: git pull brings it then).
+  const bool worktree = session.route() != Route::push && !repo.is_bare() &&
+                        repo.head_branch() == first.branch;
   BackportApplyResult result;
   result.branch = first.branch;
-  result.issue = find_backport(effective, id);
+  result.issue = find_backport(effective_backports(pipeline), id);
+  const std::string first_head = pipeline.require_head(first);
+  result.previous_head = first_head;
   if (!result.issue.is_open()) {
-    refresh_backports(repo, config, actor); // record the closure it already has
     result.already = true;
     // A run stopped (killed) between moving the branch and updating the
     // checked-out working tree left index and files at the merge's first
     // parent: finish that update, safely, as that run would have.
     const std::string& merge = result.issue.closed_in;
-    const auto head = head_of_env(repo, first);
-    if (!merge.empty() && head == merge && !repo.is_bare() &&
-        repo.head_branch() == first.branch) {
+    if (worktree && !merge.empty() && first_head == merge) {
       const std::vector<std::string> parents = repo.commit(merge).parents;
       if (parents.size() == 2 && index_holds(repo, parents.front())) {
         result.worktree_note = update_checked_out(repo, first.branch, parents.front(), merge,
@@ -665,17 +630,10 @@ BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& 
     }
     return result;
   }
-  // Read every ref once: the transaction compares and swaps against these.
-  const auto backports_head = repo.ref_target(k_backports_ref);
-  const std::vector<BackportIssue> issues = read_backports_at(repo, backports_head);
-  BackportIssue issue = find_backport(issues, id);
-  const auto first_head = head_of_env(repo, first);
-  if (!first_head) {
-    throw util::Refused("branch '" + first.branch + "' of " + first.name +
-                        " does not exist; run envflow doctor");
-  }
-  result.previous_head = *first_head;
-  if (!repo.is_bare() && repo.head_branch() == first.branch) {
+  // Read every ref once: the change compares and swaps against these.
+  const auto backports_head = pipeline.refs.target(k_backports_ref);
+  BackportIssue issue = find_backport(read_backports_at(repo, backports_head), id);
+  if (worktree) {
     const auto dirty = repo.dirty_paths();
     if (!dirty.empty()) {
       throw util::Refused(first.branch + " is checked out with uncommitted changes (" +
@@ -686,7 +644,7 @@ BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& 
   const std::string hotfix = hotfix_head(repo, issue);
   const std::string label = "back-port issue " + std::to_string(id) + " (hotfix " +
                             issue.hotfix_tag + ")";
-  const git::MergeResult merge = repo.merge_commits(*first_head, hotfix);
+  const git::MergeResult merge = repo.merge_commits(first_head, hotfix);
   if (!merge.tree) {
     std::string message = "merging " + label + " into " + first.name + " conflicts in " +
                           std::to_string(merge.conflicts.size()) + " file" +
@@ -695,23 +653,8 @@ BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& 
       message += "\n  CONFLICT " + path;
     }
     message += "\nnothing was written. Resolve it by hand: git switch " + first.branch +
-               " && git merge " + issue.hotfix_tag + ", fix the files, git commit; the issue "
-               "closes itself once " + first.name + " contains the hotfix";
-    throw util::Refused(message);
-  }
-  content::ValidateOptions options;
-  options.max_file_size = config.max_file_size;
-  TreeSource merged(repo, *merge.tree);
-  const content::ValidationReport report =
-      content::validate(merged, options, content::SchemaSet::builtin());
-  if (!report.ok()) {
-    std::string message = "merging " + label + " into " + first.name +
-                          " gives content that does not validate:";
-    for (const auto& d : report.diagnostics) {
-      message += "\n  " + d.to_text();
-    }
-    message += "\nnothing was written. Merge it by hand (git switch " + first.branch +
-               " && git merge " + issue.hotfix_tag + "), fix the content, and commit";
+               " && git merge " + issue.hotfix_tag + ", fix the files, git commit and push; the "
+               "issue closes itself once " + first.name + " contains the hotfix";
     throw util::Refused(message);
   }
   std::string commit_message = "Back-port hotfix " + issue.hotfix_tag + " into " + first.name +
@@ -719,80 +662,42 @@ BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& 
   if (!issue.summary.empty()) {
     commit_message += "\n" + issue.summary + "\n";
   }
+  const std::string actor = session.actor();
   git::Person author = repo.default_person();
   if (actor.find('@') != std::string::npos) {
     author.email = actor;
   }
-  result.merge_commit = repo.write_commit(*merge.tree, {*first_head, hotfix}, commit_message,
-                                          author, now());
+  result.merge_commit =
+      repo.write_commit(*merge.tree, {first_head, hotfix}, commit_message, author, util::now());
   issue.status = BackportIssue::Status::closed;
   issue.closed_by = actor;
-  issue.closed_at = now();
+  issue.closed_at = util::now();
   issue.closed_in = result.merge_commit;
-  const git::RefUpdate issue_update =
-      stage_backports(repo, backports_head, {issue},
-                      "applied " + label + " to " + first.name + " as " +
-                          short_id(result.merge_commit) + "\n",
-                      actor);
-  AuditRecord record;
-  record.op = "backport-apply";
-  record.env = first.name;
-  record.actor = actor;
-  record.commit = result.merge_commit;
-  record.note = label + " merged into " + first.name;
-  try {
-    commit_with_audit(
-        repo,
-        {git::RefUpdate{"refs/heads/" + first.branch, *first_head, result.merge_commit},
-         issue_update},
-        record);
-  } catch (const git::RefConflict& conflict) {
-    throw util::Refused(conflict.ref() + " moved since this back-port began; nothing changed; "
-                        "run it again");
-  }
+  Operation operation;
+  operation.updates.push_back(
+      git::RefUpdate{branch_ref(first), first_head, result.merge_commit});
+  operation.updates.push_back(stage_backports(repo, backports_head, {issue},
+                                              "applied " + label + " to " + first.name + " as " +
+                                                  short_id(result.merge_commit) + "\n",
+                                              actor));
+  session.apply(operation);
   result.issue = issue;
-  result.worktree_note = update_checked_out(repo, first.branch, *first_head, result.merge_commit,
-                                            &result.worktree_updated);
+  if (worktree) {
+    result.worktree_note = update_checked_out(repo, first.branch, first_head, result.merge_commit,
+                                              &result.worktree_updated);
+  }
   return result;
 }
 
-void refuse_open_backports(const git::Repository& repo, const PipelineConfig& config,
-                           const Environment& target) {
-  if (target.name != config.last().name) {
-    return;
-  }
-  std::vector<BackportIssue> open;
-  for (auto& issue : effective_backports(repo, config)) {
-    if (issue.is_open()) {
-      open.push_back(std::move(issue));
-    }
-  }
-  if (open.empty()) {
-    return;
-  }
-  std::string message = target.name + " has " + std::to_string(open.size()) + " hotfix" +
-                        (open.size() == 1 ? " that is" : "es that are") + " not back in " +
-                        config.first().name + " yet; syncing into " + target.name +
-                        " is refused until " + (open.size() == 1 ? "it is" : "they are") +
-                        " back-ported:";
-  for (const auto& issue : open) {
-    message += "\n  back-port issue " + std::to_string(issue.id) + ": hotfix " +
-               issue.hotfix_tag + (issue.hotfix.empty() ? "" : " (" + issue.hotfix + ")") +
-               ": run envflow backport apply " + std::to_string(issue.id);
-  }
-  message += "\nthen promote " + config.first().name + " through the pipeline (" +
-             sync_chain(config) + ")";
-  throw util::Refused(message);
-}
-
-std::string describe_hotfix_commits(const git::Repository& repo, const PipelineConfig& config,
+std::string describe_hotfix_commits(const Pipeline& pipeline,
                                     const std::vector<std::string>& extra) {
   std::vector<BackportIssue> issues;
   try {
-    issues = effective_backports(repo, config);
+    issues = effective_backports(pipeline);
   } catch (const util::Error&) {
     return {}; // a malformed record is reported by the back-port commands and doctor
   }
+  const PipelineConfig& config = pipeline.config;
   std::string text;
   for (const auto& issue : issues) {
     const bool ours = std::any_of(extra.begin(), extra.end(), [&](const std::string& id) {
@@ -814,19 +719,18 @@ std::string describe_hotfix_commits(const git::Repository& repo, const PipelineC
   return text;
 }
 
-void refuse_hotfix_undo(const git::Repository& repo, const PipelineConfig& config,
-                        const Environment& target, const std::string& from, const std::string& to,
-                        const SemanticDiff& diff) {
-  if (target.name != config.last().name || diff.empty()) {
-    return;
+std::vector<std::string> hotfix_undo_problems(const Pipeline& before, const std::string& from,
+                                              const std::string& to, const SemanticDiff& diff) {
+  const git::Repository& repo = before.repo;
+  std::vector<std::string> problems;
+  if (diff.empty()) {
+    return problems;
   }
   std::set<std::string> incoming_paths;
   for (const auto& item : diff.items) {
     incoming_paths.insert(item.path);
   }
-  std::vector<BackportIssue> issues;
-  issues = read_backports(repo);
-  std::vector<std::string> problems;
+  const std::vector<BackportIssue> issues = read_backports(before);
   for (const auto& issue : issues) {
     const std::string head = hotfix_head(repo, issue);
     if (!contains_hotfix(repo, issue, to)) {
@@ -873,17 +777,7 @@ void refuse_hotfix_undo(const git::Repository& repo, const PipelineConfig& confi
       }
     }
   }
-  if (problems.empty()) {
-    return;
-  }
-  std::string message = "this sync would undo a hotfix on " + target.name + ":";
-  for (const auto& p : problems) {
-    message += "\n  " + p;
-  }
-  message += "\nno commit in " + config.first().name +
-             " changed it after the hotfix came back; keep the hotfix's value there (or change "
-             "the field on purpose in a new commit) and promote again";
-  throw util::Refused(message);
+  return problems;
 }
 
 } // namespace envflow::core

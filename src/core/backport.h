@@ -9,7 +9,9 @@
 
 #include "core/config.h"
 #include "core/diff.h"
+#include "core/view.h"
 #include "git/repo.h"
+#include "core/refs.h"
 
 // Back-port tracking issues: one YAML file per issue, `<id>.yaml`, in the
 // tree of the commit refs/envflow/backports points at. A hotfix opens one;
@@ -17,7 +19,6 @@
 // environment's branch (`envflow backport apply`, or a merge made by hand).
 namespace envflow::core {
 
-inline constexpr const char* k_backports_ref = "refs/envflow/backports";
 
 // One item the hotfix changed, from the semantic diff between the
 // production head it started from and the hotfix head.
@@ -62,12 +63,13 @@ struct BackportIssue {
 
 // "open" or "closed".
 std::string status_name(BackportIssue::Status status);
-// `time` (seconds since the epoch) as "2026-01-01T00:00:00Z".
-std::string iso_time(std::int64_t time);
 
-// Every issue stored on refs/envflow/backports, by id. Throws util::Refused
-// naming file, line and column when one is malformed.
-std::vector<BackportIssue> read_backports(const git::Repository& repo);
+// Every issue stored on refs/envflow/backports (as `pipeline` reads it), by
+// id. Throws util::Refused naming file, line and column when one is malformed.
+std::vector<BackportIssue> read_backports(const Pipeline& pipeline);
+// The issues stored at back-port commit `head` (none when nullopt).
+std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
+                                             const std::optional<std::string>& head);
 
 // The commit the hotfix ended at: its tag's commit, else its newest commit.
 std::string hotfix_head(const git::Repository& repo, const BackportIssue& issue);
@@ -78,16 +80,18 @@ bool contains_hotfix(const git::Repository& repo, const BackportIssue& issue,
 
 // Every issue with its effective status: an open issue whose hotfix commits
 // are all reachable from the first environment's branch is reported closed
-// (closed_by "auto", closed_in that head). Writes nothing (for `status`).
-std::vector<BackportIssue> effective_backports(const git::Repository& repo,
-                                               const PipelineConfig& config);
+// (closed_by "auto", closed_in that head). Writes nothing.
+std::vector<BackportIssue> effective_backports(const Pipeline& pipeline);
 
-// Close, in one compare-and-swap transaction with one audit record (op
-// `backport-close`), every open issue whose hotfix commits are reachable
-// from the first environment. Returns the issues as they now are (also when
-// another process won the race: then the effective status is returned).
-std::vector<BackportIssue> refresh_backports(git::Repository& repo, const PipelineConfig& config,
-                                             const std::string& actor);
+// The open issues stored at `backports` whose hotfix commits are all
+// reachable from `first_head`, closed (closed_by "auto"): what the server
+// stores after a push brings a hotfix back by hand.
+std::vector<BackportIssue> closed_by_reachability(const git::Repository& repo,
+                                                  const std::optional<std::string>& backports,
+                                                  const std::optional<std::string>& first_head);
+
+// "envflow sync dev, then envflow sync test, ...": how content goes on.
+std::string sync_chain(const PipelineConfig& config);
 
 // The ref update that stores `changed` issues (added or replaced) on top of
 // refs/envflow/backports as read at `old_head`: writes the blobs, tree and
@@ -113,6 +117,8 @@ std::vector<std::string> split_command(const std::string& command);
 NotifyResult notify_backport(const git::Repository& repo, const PipelineConfig& config,
                              const BackportIssue& issue);
 
+class Session;
+
 struct BackportApplyResult {
   BackportIssue issue;        // as it is now
   bool already = false;       // it was closed before: nothing written
@@ -125,37 +131,29 @@ struct BackportApplyResult {
 
 // `envflow backport apply ID`: three-way merge of the hotfix head into the
 // first environment's head (a merge commit with parents [head, hotfix head]);
-// conflicts are refused listing each file, and so is a merged tree that does
-// not validate; then the branch moves and the issue closes in one
-// transaction (op `backport-apply`). Nothing is written on refusal.
-BackportApplyResult apply_backport(git::Repository& repo, const PipelineConfig& config, int id,
-                                   const std::string& actor);
+// conflicts are refused listing each file; then the branch moves and the
+// issue closes in one operation, judged by the rulebook (the merged content
+// must validate). Nothing is written on refusal. The checked-out first
+// branch follows when this clone's branch moved.
+BackportApplyResult apply_backport(Session& session, int id);
 
 // The issue `id`, or util::UsageError naming the ids that exist.
 const BackportIssue& find_backport(const std::vector<BackportIssue>& issues, int id);
 
-// --- Gates for `envflow sync` (called by plan_sync) ---
-
-// Refuse a sync into the last environment while a back-port issue is open
-// (by reachability), naming each issue, its hotfix tag and the command that
-// brings it back. No-op for other targets.
-void refuse_open_backports(const git::Repository& repo, const PipelineConfig& config,
-                           const Environment& target);
-
-// For the fast-forward refusal: lines naming the hotfix release and issue
-// of each of `extra` (commits the target has and the source lacks) that is
-// a hotfix commit; "" when none is.
-std::string describe_hotfix_commits(const git::Repository& repo, const PipelineConfig& config,
+// For a refused promotion: lines naming the hotfix release and issue of
+// each of `extra` (commits the target has and the source lacks) that is a
+// hotfix commit; "" when none is.
+std::string describe_hotfix_commits(const Pipeline& pipeline,
                                     const std::vector<std::string>& extra);
 
-// Refuse a sync into the last environment from `from` to `to` (with `diff`
-// their semantic diff) that would undo a hotfix: a field the hotfix changed
-// (a whole file for added or removed items) still has the hotfix's value at
-// `from` but another one at `to`, and no commit made after the hotfix came
-// back into the first environment changed that field. Names file and field.
-void refuse_hotfix_undo(const git::Repository& repo, const PipelineConfig& config,
-                        const Environment& target, const std::string& from, const std::string& to,
-                        const SemanticDiff& diff);
+// What a promotion into the last environment from `from` to `to` (with
+// `diff` their semantic diff) would undo of a hotfix: a field the hotfix
+// changed (a whole file for added or removed items) still has the hotfix's
+// value at `from` but another one at `to`, and no commit made after the
+// hotfix came back into the first environment changed that field. One line
+// per field, naming file and field; empty when nothing is undone.
+std::vector<std::string> hotfix_undo_problems(const Pipeline& before, const std::string& from,
+                                              const std::string& to, const SemanticDiff& diff);
 
 // If `branch` is checked out in the (non-bare) working tree, bring the
 // working tree and index from `old_head` to `new_head` safely. Returns "" when

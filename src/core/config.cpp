@@ -142,17 +142,37 @@ int PipelineConfig::index_of(const std::string& name) const {
 
 bool PipelineConfig::member(const std::string& actor,
                             const std::vector<std::string>& group_names) const {
+  const std::string who = person(actor);
   for (const auto& group : group_names) {
     if (group == "*") {
       return true;
     }
     const auto it = groups.find(group);
-    if (it != groups.end() &&
-        std::find(it->second.begin(), it->second.end(), actor) != it->second.end()) {
+    if (it == groups.end()) {
+      continue;
+    }
+    if (std::any_of(it->second.begin(), it->second.end(),
+                    [&](const std::string& member) { return person(member) == who; })) {
       return true;
     }
   }
   return false;
+}
+
+std::string PipelineConfig::person(const std::string& name) const {
+  if (people.contains(name)) {
+    return name;
+  }
+  for (const auto& [who, names] : people) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      return who;
+    }
+  }
+  return name;
+}
+
+std::string PipelineConfig::groups_text(const std::vector<std::string>& groups) {
+  return groups.empty() ? std::string("none") : util::join(groups, ", ");
 }
 
 PipelineConfig default_config(const std::vector<std::string>& envs, const std::string& actor) {
@@ -222,9 +242,20 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
       config.groups[entry.key] = strings_at(*groups, entry.key);
     }
   }
+  if (const Value* people = root.find("people")) {
+    for (const auto& entry : people->members) {
+      config.people[entry.key] = strings_at(*people, entry.key);
+    }
+  }
   config.admins = strings_at(root, "admins");
   config.publishers = strings_at(root, "publishers");
   config.hotfixers = strings_at(root, "hotfixers");
+  if (const Value* hotfix = root.find("hotfix")) {
+    if (const Value* n = hotfix->find("approvals"); n != nullptr && n->type == Value::Type::integer) {
+      config.hotfix_approvals = static_cast<int>(n->integer);
+    }
+    config.hotfix_approvers = strings_at(*hotfix, "approvers");
+  }
   if (const Value* identity = root.find("identity")) {
     config.identity_env = strings_at(*identity, "env");
     config.identity_required = bool_at(*identity, "required", false);
@@ -281,6 +312,24 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
       }
     }
   }
+  if (const Value* people = root.find("people")) {
+    // One name, one person: an alias under two people (or a person listed as
+    // someone else's alias) would let records and approvals name either.
+    std::map<std::string, std::string> owner;
+    for (const auto& entry : people->members) {
+      owner.emplace(entry.key, entry.key);
+    }
+    for (const auto& entry : people->members) {
+      for (const auto& alias : entry.value.items) {
+        const auto [it, fresh] = owner.emplace(alias.string, entry.key);
+        if (!fresh && it->second != entry.key) {
+          problem("'" + alias.string + "' is listed for " + entry.key + " but already names " +
+                      it->second + ": a name belongs to one person",
+                  alias.mark);
+        }
+      }
+    }
+  }
   for (const char* key : {"admins", "publishers", "hotfixers"}) {
     const Value* list = root.find(key);
     if (list == nullptr || !list->is_sequence()) {
@@ -292,6 +341,22 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
                     "', which is not defined under 'groups'",
                 group.mark);
       }
+    }
+  }
+  if (const Value* hotfix = root.find("hotfix")) {
+    if (const Value* list = hotfix->find("approvers"); list != nullptr && list->is_sequence()) {
+      for (const auto& group : list->items) {
+        if (group.string != "*" && !config.groups.contains(group.string)) {
+          problem("hotfix.approvers names group '" + group.string +
+                      "', which is not defined under 'groups'",
+                  group.mark);
+        }
+      }
+    }
+    if (config.hotfix_approvals > 0 && config.hotfix_approvers.empty()) {
+      problem("hotfix.approvals is " + std::to_string(config.hotfix_approvals) +
+                  " but hotfix.approvers names no group: nobody could approve a hotfix",
+              hotfix->mark);
     }
   }
   if (config.admins.empty()) {
@@ -382,9 +447,20 @@ std::string render_config(const PipelineConfig& config) {
   for (const auto& [group, actors] : config.groups) {
     out += "  " + yaml_scalar(group) + ": " + yaml_list(actors) + "\n";
   }
+  if (!config.people.empty()) {
+    out += "\n# People and every name they act under (server login, email).\npeople:\n";
+    for (const auto& [who, names] : config.people) {
+      out += "  " + util::yaml_quoted(who) + ": " + yaml_list(names) + "\n";
+    }
+  }
   out += "\nadmins: " + yaml_list(config.admins) + "\n";
   out += "publishers: " + yaml_list(config.publishers) + "\n";
   out += "hotfixers: " + yaml_list(config.hotfixers) + "\n\n";
+  if (config.hotfix_approvals > 0 || !config.hotfix_approvers.empty()) {
+    out += "# Four eyes on hotfixes: approvals a hotfix commit needs before it goes live.\n";
+    out += "hotfix:\n  approvals: " + std::to_string(config.hotfix_approvals) + "\n";
+    out += "  approvers: " + yaml_list(config.hotfix_approvers) + "\n\n";
+  }
   out += "# Where server hooks read the authenticated pusher from.\nidentity:\n";
   out += "  env: " + yaml_list(config.identity_env) + "\n";
   out += std::string("  required: ") + (config.identity_required ? "true" : "false") + "\n\n";

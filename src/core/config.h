@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "content/diagnostic.h"
+#include "core/refs.h"
 
 namespace envflow::git {
 class Repository;
@@ -14,8 +15,6 @@ class Repository;
 
 namespace envflow::core {
 
-inline constexpr const char* k_config_ref = "refs/envflow/config";
-inline constexpr const char* k_config_file = "envflow.yaml";
 
 struct Environment {
   std::string name;
@@ -32,9 +31,13 @@ struct Environment {
 struct PipelineConfig {
   std::vector<Environment> environments;
   std::map<std::string, std::vector<std::string>> groups; // group -> actors
+  // person -> every name they act under (server login, email, ...), besides their own.
+  std::map<std::string, std::vector<std::string>> people;
   std::vector<std::string> admins;
   std::vector<std::string> publishers;
   std::vector<std::string> hotfixers;
+  int hotfix_approvals = 0;                  // distinct approvals a hotfix commit needs
+  std::vector<std::string> hotfix_approvers; // groups whose hotfix approvals count
   std::vector<std::string> identity_env{"GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER",
                                         "REMOTE_USER"};
   bool identity_required = false;
@@ -53,8 +56,14 @@ struct PipelineConfig {
   int index_of(const std::string& name) const;
   const Environment& first() const { return environments.front(); }
   const Environment& last() const { return environments.back(); }
-  // True when `actor` belongs to one of `groups` (a group "*" admits everyone).
+  // True when `actor` belongs to one of `groups` (a group "*" admits everyone);
+  // names are compared as the people they belong to.
   bool member(const std::string& actor, const std::vector<std::string>& groups) const;
+  // The person `name` belongs to (`people:`): their one name; `name` itself
+  // when the policy maps it to nobody.
+  std::string person(const std::string& name) const;
+  // "a, b" or "none": how messages name a list of groups.
+  static std::string groups_text(const std::vector<std::string>& groups);
 };
 
 // The default pipeline for `envs` with `actor` in every group and no approvals.

@@ -36,12 +36,15 @@ std::string resolve_actor(const std::string& explicit_actor, const git::Reposito
     return checked(env, "ENVFLOW_ACTOR");
   }
   if (repo != nullptr) {
+    if (auto name = repo->config_string("envflow.actor"); name && !name->empty()) {
+      return checked(*name, "git config envflow.actor");
+    }
     if (auto email = repo->config_string("user.email"); email && !email->empty()) {
       return checked(*email, "git config user.email");
     }
   }
   throw util::UsageError("who is acting is unknown: pass --actor NAME, set ENVFLOW_ACTOR, or set "
-                         "git config user.email");
+                         "git config envflow.actor (or user.email)");
 }
 
 std::string self_executable() {

@@ -8,8 +8,8 @@ class Repository;
 
 namespace envflow::core {
 
-// Who is acting: `explicit_actor` (--actor), else $ENVFLOW_ACTOR, else git's
-// user.email. Throws util::UsageError when none is known, or when it holds a
+// Who is acting: `explicit_actor` (--actor), else $ENVFLOW_ACTOR, else git
+// config envflow.actor, else git's user.email. Throws util::UsageError when none is known, or when it holds a
 // control character (a line break would forge audit record fields).
 std::string resolve_actor(const std::string& explicit_actor, const git::Repository* repo);
 

@@ -1,106 +1,53 @@
 #include "core/hold.h"
 
-#include <ctime>
-#include <map>
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 
-#include "git/repo.h"
+#include "core/overrides.h"
+#include "core/session.h"
 #include "util/error.h"
 #include "util/strings.h"
+#include "util/time.h"
 
 namespace envflow::core {
 
 namespace {
 
-// Holds are computed for one environment, or for all of them (`env` empty),
-// in a single pass over the trail. Every setting record stays in force until
-// a release names it (a release naming none, as one written by hand might,
-// clears them all); the newest in force is the environment's hold. So a
-// release racing a newer rollback never clears the newer hold, and releasing
-// a rollback's hold does not silently drop an older manual one (a freeze):
-// that one is in force again.
-std::map<std::string, Hold> scan(const std::vector<AuditRecord>& trail, const std::string& env) {
-  std::map<std::string, std::vector<Hold>> in_force;
-  for (const auto& record : trail) {
-    if (record.env.empty() || (!env.empty() && record.env != env)) {
-      continue;
-    }
-    if (record.op == k_op_rollback || record.op == k_op_hold) {
-      Hold hold;
-      hold.env = record.env;
-      hold.kind = record.op == k_op_rollback ? Hold::Kind::rollback : Hold::Kind::manual;
-      hold.actor = record.actor;
-      hold.time = record.time;
-      hold.reason = record.note;
-      hold.commit = hold.kind == Hold::Kind::rollback ? record.commit : std::string();
-      hold.record = record.id;
-      in_force[record.env].push_back(std::move(hold));
-    } else if (record.op == k_op_hold_release) {
-      auto& holds = in_force[record.env];
-      if (record.commit.empty()) {
-        holds.clear();
-      } else {
-        std::erase_if(holds, [&](const Hold& h) { return h.record == record.commit; });
-      }
-    }
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    out += (c == '\n' || c == '\r') ? ' ' : c;
   }
-  std::map<std::string, Hold> holds;
-  for (auto& [name, list] : in_force) {
-    if (!list.empty()) {
-      holds.emplace(name, std::move(list.back()));
-    }
-  }
-  return holds;
+  return out;
 }
 
 const Environment& holdable(const PipelineConfig& config, const std::string& name) {
-  const Environment* env = config.find(name);
-  if (env == nullptr) {
-    std::vector<std::string> names;
-    for (const auto& e : config.environments) {
-      names.push_back(e.name);
-    }
-    throw util::UsageError("unknown environment '" + name + "' (environments: " +
-                           util::join(names, ", ") + ")");
+  const Environment& env = require_environment(config, name);
+  if (config.index_of(env.name) == 0) {
+    throw util::UsageError(env.name + " is the first environment: nothing is promoted into it, so "
+                                      "there is nothing to hold");
   }
-  if (config.index_of(name) == 0) {
-    throw util::UsageError(name + " is the first environment: nothing is promoted into it, so "
-                                  "there is nothing to hold");
-  }
-  return *env;
+  return env;
 }
 
 void require_may_hold(const PipelineConfig& config, const Environment& env,
                       const std::string& actor, const std::string& what) {
   if (!may_hold(config, env, actor)) {
     std::vector<std::string> groups = config.publishers;
-    for (const auto& g : env.promote) {
-      groups.push_back(g);
-    }
-    throw util::Refused(actor + " may not " + what + " (publishers and " + env.name +
-                        "'s promote groups may: " +
-                        (groups.empty() ? std::string("(none)") : util::join(groups, ", ")) +
-                        ")");
+    groups.insert(groups.end(), env.promote.begin(), env.promote.end());
+    throw util::Forbidden(actor + " may not " + what + " (publishers and " + env.name +
+                          "'s promote groups may: " + PipelineConfig::groups_text(groups) + ")");
   }
 }
 
 } // namespace
 
-std::string hold_time_text(std::int64_t seconds) {
-  const auto t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::string Hold::kind_name() const { return kind == Kind::rollback ? "rollback" : "manual"; }
 
 std::string Hold::describe() const {
   std::string text = (kind == Kind::rollback ? "rollback by " : "held by ") + actor + " at " +
-                     hold_time_text(time);
+                     util::iso_time(time);
   if (!reason.empty()) {
     text += ": " + reason;
   }
@@ -111,86 +58,179 @@ nlohmann::json Hold::to_json() const {
   return {{"env", env},
           {"kind", kind_name()},
           {"actor", actor},
-          {"time", hold_time_text(time)},
+          {"time", util::iso_time(time)},
           {"reason", reason},
           {"commit", commit.empty() ? nlohmann::json(nullptr) : nlohmann::json(commit)},
-          {"record", record}};
+          {"id", id}};
 }
 
-std::vector<Hold> holds_in_force(const std::vector<AuditRecord>& trail,
-                                 const PipelineConfig& config) {
-  std::map<std::string, Hold> holds = scan(trail, "");
+std::string Hold::to_message() const {
+  std::string text = "envflow hold " + one_line(env) + "\n\n";
+  text += "env: " + one_line(env) + "\n";
+  text += "kind: " + kind_name() + "\n";
+  text += "actor: " + one_line(actor) + "\n";
+  text += "time: " + util::iso_time(time) + "\n";
+  text += "reason: " + one_line(reason) + "\n";
+  if (!commit.empty()) {
+    text += "commit: " + one_line(commit) + "\n";
+  }
+  return text;
+}
+
+std::optional<Hold> Hold::parse(const std::string& message) {
+  if (message.size() > k_max_hold_message) {
+    return std::nullopt;
+  }
+  const auto lines = util::split(message, '\n');
+  if (lines.size() < 3 || !util::starts_with(lines[0], "envflow hold ") || !lines[1].empty()) {
+    return std::nullopt;
+  }
+  Hold hold;
+  bool has_kind = false;
+  for (size_t i = 2; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    if (line.empty() && i + 1 == lines.size()) {
+      break;
+    }
+    const size_t colon = line.find(": ");
+    if (colon == std::string::npos) {
+      return std::nullopt;
+    }
+    const std::string key = line.substr(0, colon);
+    const std::string value = line.substr(colon + 2);
+    if (key == "env") {
+      hold.env = value;
+    } else if (key == "kind") {
+      has_kind = value == "rollback" || value == "manual";
+      hold.kind = value == "rollback" ? Kind::rollback : Kind::manual;
+    } else if (key == "actor") {
+      hold.actor = value;
+    } else if (key == "time") {
+      hold.time = util::parse_iso_time(value);
+    } else if (key == "reason") {
+      hold.reason = value;
+    } else if (key == "commit") {
+      hold.commit = value;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!has_kind || hold.env.empty() || hold.actor.empty() || hold.time == 0 ||
+      hold.to_message() != message) {
+    return std::nullopt;
+  }
+  return hold;
+}
+
+std::optional<Hold> read_hold(const git::Repository& repo, const std::string& id) {
+  git::CommitInfo info;
+  try {
+    info = repo.commit(id);
+  } catch (const util::Error&) {
+    return std::nullopt;
+  }
+  if (!info.parents.empty() || info.tree != git::k_empty_tree_id) {
+    return std::nullopt;
+  }
+  auto hold = Hold::parse(info.message);
+  if (hold) {
+    hold->id = id;
+  }
+  return hold;
+}
+
+std::vector<Hold> holds_on(const Pipeline& pipeline, const std::string& env) {
+  std::vector<Hold> holds;
+  for (const auto& ref : pipeline.refs.names(holds_prefix(env))) {
+    const auto id = pipeline.refs.target(ref);
+    if (!id || ref != hold_ref(env, *id)) {
+      continue; // not a hold envflow wrote; doctor names it
+    }
+    if (auto hold = read_hold(pipeline.repo, *id); hold && hold->env == env) {
+      holds.push_back(std::move(*hold));
+    }
+  }
+  std::sort(holds.begin(), holds.end(), [](const Hold& a, const Hold& b) {
+    return a.time != b.time ? a.time < b.time : a.id < b.id;
+  });
+  return holds;
+}
+
+std::optional<Hold> hold_on(const Pipeline& pipeline, const std::string& env) {
+  auto holds = holds_on(pipeline, env);
+  if (holds.empty()) {
+    return std::nullopt;
+  }
+  return std::move(holds.back());
+}
+
+std::vector<Hold> holds_in_force(const Pipeline& pipeline) {
   std::vector<Hold> result;
-  for (const auto& env : config.environments) {
-    if (auto it = holds.find(env.name); it != holds.end()) {
-      result.push_back(std::move(it->second));
+  for (const auto& env : pipeline.config.environments) {
+    if (auto hold = hold_on(pipeline, env.name)) {
+      result.push_back(std::move(*hold));
     }
   }
   return result;
-}
-
-std::optional<Hold> hold_on(const std::vector<AuditRecord>& trail, const std::string& env) {
-  std::map<std::string, Hold> holds = scan(trail, env);
-  if (auto it = holds.find(env); it != holds.end()) {
-    return std::move(it->second);
-  }
-  return std::nullopt;
 }
 
 bool may_hold(const PipelineConfig& config, const Environment& env, const std::string& actor) {
   return config.member(actor, config.publishers) || config.member(actor, env.promote);
 }
 
-HoldChange set_hold(git::Repository& repo, const PipelineConfig& config, const std::string& env,
-                    const std::string& reason, const std::string& actor) {
+git::RefUpdate stage_hold(git::Repository& repo, Hold& hold) {
+  const std::string actor = hold.actor;
+  const git::Person person{actor, actor.find('@') != std::string::npos ? actor
+                                                                        : "envflow@localhost"};
+  hold.id = repo.write_commit(std::string(git::k_empty_tree_id), {}, hold.to_message(), person,
+                              hold.time);
+  return git::RefUpdate{hold_ref(hold.env, hold.id), std::nullopt, hold.id};
+}
+
+HoldChange set_hold(Session& session, const std::string& env, const std::string& reason) {
+  const PipelineConfig& config = session.config();
   const Environment& target = holdable(config, env);
   const std::string why(util::trim(reason));
   if (why.empty()) {
     throw util::UsageError("a hold needs a reason: envflow hold set " + target.name +
                            " --reason \"why\"");
   }
-  require_may_hold(config, target, actor, "hold " + target.name);
+  require_may_hold(config, target, session.actor(), "hold " + target.name);
   HoldChange change;
   change.env = target.name;
-  change.hold = hold_on(read_audit(repo), target.name);
+  change.hold = hold_on(session.pipeline(), target.name);
   if (change.hold) {
     return change;
   }
-  AuditRecord record;
-  record.op = k_op_hold;
-  record.env = target.name;
-  record.actor = actor;
-  record.note = why;
-  commit_with_audit(repo, {}, record);
+  Hold hold;
+  hold.env = target.name;
+  hold.kind = Hold::Kind::manual;
+  hold.actor = session.actor();
+  hold.time = util::now();
+  hold.reason = why;
+  Operation operation;
+  operation.updates.push_back(stage_hold(session.repo(), hold));
+  session.apply(operation);
   change.changed = true;
-  // Read back, so the caller sees the record id and time as stored.
-  change.hold = hold_on(read_audit(repo), target.name);
+  change.hold = hold;
   return change;
 }
 
-HoldChange release_hold(git::Repository& repo, const PipelineConfig& config,
-                        const std::string& env, const std::string& reason,
-                        const std::string& actor) {
+HoldChange release_hold(Session& session, const std::string& env, const std::string& reason) {
+  const PipelineConfig& config = session.config();
   const Environment& target = holdable(config, env);
-  require_may_hold(config, target, actor, "release the hold on " + target.name);
+  require_may_hold(config, target, session.actor(), "release the hold on " + target.name);
   HoldChange change;
   change.env = target.name;
-  change.hold = hold_on(read_audit(repo), target.name);
+  change.hold = hold_on(session.pipeline(), target.name);
   if (!change.hold) {
     return change;
   }
-  AuditRecord record;
-  record.op = k_op_hold_release;
-  record.env = target.name;
-  record.actor = actor;
-  record.commit = change.hold->record;
-  record.note = "released " + change.hold->kind_name() + " hold set by " + change.hold->actor +
-                " at " + hold_time_text(change.hold->time);
-  const std::string why(util::trim(reason));
-  if (!why.empty()) {
-    record.note += ": " + why;
-  }
-  commit_with_audit(repo, {}, record);
+  Operation operation;
+  operation.updates.push_back(
+      git::RefUpdate{hold_ref(target.name, change.hold->id), change.hold->id, std::nullopt});
+  operation.reason = std::string(util::trim(reason));
+  session.apply(operation);
   change.changed = true;
   return change;
 }

@@ -7,54 +7,61 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/audit.h"
 #include "core/config.h"
+#include "core/view.h"
+#include "git/repo.h"
 
-namespace envflow::git {
-class Repository;
-}
-
+// Holds on auto-promotion into an environment: each one a ref of its own,
+// refs/envflow/holds/<env>/<id>, pointing at a hold commit (empty tree, no
+// parent) whose message says who holds, when and why. A rollback puts one on
+// the last environment; `envflow hold set` puts a manual one anywhere after
+// the first. Releasing deletes the newest; an older hold is in force again.
+// sync --auto stops at a hold; a person may sync through it.
 namespace envflow::core {
 
-// Audit operations that put a hold on auto-promotion into an environment,
-// and the one that releases it (see docs/commands/hold.md).
-inline constexpr const char* k_op_rollback = "rollback";
-inline constexpr const char* k_op_hold = "hold";
-inline constexpr const char* k_op_hold_release = "hold-release";
-
-// A hold on auto-promotion into one environment. Holds are not stored
-// anywhere but in the audit trail: a `rollback` or `hold` record for the
-// environment sets one; a `hold-release` record that names it (its `commit`
-// field holds the id of the record that set the hold) releases it.
 struct Hold {
   enum class Kind { rollback, manual };
   std::string env;
-  Kind kind = Kind::rollback;
-  std::string actor;      // who rolled back / set it
-  std::int64_t time = 0;  // when (seconds since the epoch, UTC)
-  std::string reason;     // rollback: "live v1.1.0 -> v1.0.0"; manual: the reason given
-  std::string commit;     // rollback: the commit live went back to; manual: ""
-  std::string record;     // id of the audit record that set the hold
+  Kind kind = Kind::manual;
+  std::string actor;     // the person who set it
+  std::int64_t time = 0; // seconds since the epoch, UTC
+  std::string reason;    // rollback: "live v1.1.0 -> v1.0.0"; manual: the reason given
+  std::string commit;    // rollback: the commit live went back to; manual: ""
+  std::string id;        // the hold commit's id ("" before it is written)
 
   // "rollback" or "manual".
   std::string kind_name() const;
-  // One line: "rollback by dana@example.com at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0".
+  // One line: "rollback by dana at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0".
   std::string describe() const;
   nlohmann::json to_json() const;
+  // The hold commit's message (`key: value` lines, one line each).
+  std::string to_message() const;
+  // Parse a hold commit's message; nullopt when it is not one envflow writes.
+  static std::optional<Hold> parse(const std::string& message);
 };
 
-// The holds in force on the environments of `config`, derived from `trail`
-// (oldest record first, as read_audit returns it), in pipeline order. A hold
-// on an environment the config no longer has is moot and not listed.
-std::vector<Hold> holds_in_force(const std::vector<AuditRecord>& trail,
-                                 const PipelineConfig& config);
+// The largest hold commit message accepted.
+inline constexpr size_t k_max_hold_message = 4096;
 
-// The hold in force on `env`, if any. Scans `trail` once.
-std::optional<Hold> hold_on(const std::vector<AuditRecord>& trail, const std::string& env);
+// The hold commit `id`, checked (empty tree, no parent, a message parse
+// reads back byte for byte); nullopt when it is none.
+std::optional<Hold> read_hold(const git::Repository& repo, const std::string& id);
+
+// Holds in force on `env`, oldest first (the newest is the one shown).
+std::vector<Hold> holds_on(const Pipeline& pipeline, const std::string& env);
+// The newest hold in force on `env`.
+std::optional<Hold> hold_on(const Pipeline& pipeline, const std::string& env);
+// The newest hold of each environment that has one, in pipeline order.
+std::vector<Hold> holds_in_force(const Pipeline& pipeline);
 
 // True when `actor` may set or release a hold on `env`: a publisher, or a
 // member of the environment's promote groups.
 bool may_hold(const PipelineConfig& config, const Environment& env, const std::string& actor);
+
+// Write `hold`'s commit and return the update that creates its ref.
+git::RefUpdate stage_hold(git::Repository& repo, Hold& hold);
+
+class Session;
 
 struct HoldChange {
   std::string env;
@@ -62,24 +69,14 @@ struct HoldChange {
   std::optional<Hold> hold; // set: the hold now in force; release: the hold released
 };
 
-// `envflow hold set`: put a manual hold on `env` with `reason` (one audit
-// record, op `hold`). Not for the first environment (nothing is promoted
-// into it: util::UsageError), nor with an empty reason (util::UsageError).
-// Refused (util::Refused) for an actor who may not hold (see may_hold).
-// When `env` is already held, writes nothing and returns that hold.
-HoldChange set_hold(git::Repository& repo, const PipelineConfig& config, const std::string& env,
-                    const std::string& reason, const std::string& actor);
+// `envflow hold set`: a manual hold on `env` with `reason`. Not for the first
+// environment, nor with an empty reason (util::UsageError). When `env` is
+// held already, writes nothing and returns that hold.
+HoldChange set_hold(Session& session, const std::string& env, const std::string& reason);
 
-// `envflow hold release`: release the hold in force on `env` (one audit
-// record, op `hold-release`, whose `commit` is the id of the record that set
-// the hold, so a hold set meanwhile by a later rollback stays in force).
-// `reason` (may be empty) goes into the record's note. When `env` is not
-// held, writes nothing. Same errors as set_hold.
-HoldChange release_hold(git::Repository& repo, const PipelineConfig& config,
-                        const std::string& env, const std::string& reason,
-                        const std::string& actor);
-
-// "2026-01-01T00:00:00Z".
-std::string hold_time_text(std::int64_t seconds);
+// `envflow hold release`: release the newest hold on `env` (its ref is
+// deleted compare-and-swap, so a hold set meanwhile stays). `reason` goes into
+// the record. When `env` is not held, writes nothing.
+HoldChange release_hold(Session& session, const std::string& env, const std::string& reason);
 
 } // namespace envflow::core

@@ -15,6 +15,8 @@
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
+#include "util/time.h"
+#include "core/session.h"
 
 namespace envflow::core {
 
@@ -108,10 +110,6 @@ std::string emit_number(double number) {
   return nlohmann::json(number).dump();
 }
 
-std::string groups_text(const std::vector<std::string>& groups) {
-  return groups.empty() ? std::string("(none)") : util::join(groups, ", ");
-}
-
 std::string overrides_label(const std::string& env) {
   return local_ref(env) + ":" + k_overrides_file;
 }
@@ -125,75 +123,31 @@ std::string with_article(const std::string& type) {
   return (vowel ? "an " : "a ") + type;
 }
 
-bool same_value(const Value& a, const Value& b) { return emit_value(a) == emit_value(b); }
-
 git::Person author_of(const std::string& actor) {
   return git::Person{actor, actor.find('@') != std::string::npos ? actor : "envflow@localhost"};
 }
 
-void require_local_member(const PipelineConfig& config, const Environment& env,
-                          const std::string& actor) {
-  if (!config.member(actor, env.local)) {
-    throw util::Refused(actor + " may not change the local data of " + env.name +
-                        ": only members of its local groups (" + groups_text(env.local) +
-                        ", in envflow.yaml) may");
-  }
-}
-
-// Write `values` as the local ref's new overrides.yaml and move the ref with
-// its audit record. `before` is what read_overrides returned at the start.
-std::string write_overrides(git::Repository& repo, const Environment& env, const Overrides& before,
-                            const std::map<std::string, Value>& values, const std::string& actor,
-                            const std::string& op, const std::string& note) {
-  const std::string blob = repo.write_blob(emit_overrides(env.name, values));
-  const std::string base = before.commit ? repo.tree_of(*before.commit) : std::string();
-  const std::string tree = repo.update_tree(base, {{k_overrides_file, git::NewFile{blob}}});
-  std::vector<std::string> parents;
-  if (before.commit) {
-    parents.push_back(*before.commit);
-  }
-  const std::string message = "envflow " + op + " " + env.name + ": " + note + "\n";
-  const std::int64_t time = now();
-  const std::string commit = repo.write_commit(tree, parents, message, author_of(actor), time);
-
-  AuditRecord record;
-  record.op = op;
-  record.env = env.name;
-  record.actor = actor;
-  record.time = time;
-  record.note = note;
-  try {
-    commit_with_audit(repo, {git::RefUpdate{local_ref(env.name), before.commit, commit}},
-                      std::move(record));
-  } catch (const git::RefConflict& conflict) {
-    throw util::Refused(conflict.ref() + " moved since this command began; run it again");
-  }
-  return commit;
-}
-
 } // namespace
 
-std::string local_ref(const std::string& env) { return k_local_ref_prefix + env; }
 
 const Environment& require_environment(const PipelineConfig& config, const std::string& name) {
   if (const Environment* env = config.find(name); env != nullptr) {
     return *env;
   }
   std::vector<std::string> names;
+  std::string best;
+  size_t best_distance = 3;
   for (const auto& e : config.environments) {
     names.push_back(e.name);
+    const size_t d = util::edit_distance(name, e.name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = e.name;
+    }
   }
-  throw util::UsageError("unknown environment '" + name +
-                         "' (environments: " + util::join(names, ", ") + ")");
-}
-
-std::string environment_head(const git::Repository& repo, const Environment& env) {
-  const auto head = repo.resolve_commit("refs/heads/" + env.branch);
-  if (!head) {
-    throw util::Refused("branch '" + env.branch + "' of environment " + env.name +
-                        " does not exist; run envflow doctor");
-  }
-  return *head;
+  throw util::UsageError("unknown environment '" + name + "'" +
+                         (best.empty() ? std::string() : "; did you mean '" + best + "'?") +
+                         " (environments: " + util::join(names, ", ") + ")");
 }
 
 std::map<std::string, VariableDecl> declared_variables(const git::Repository& repo,
@@ -226,6 +180,7 @@ std::map<std::string, VariableDecl> declared_variables(const git::Repository& re
     if (const Value* value = file.find("default"); value != nullptr) {
       decl.default_value = *value;
     }
+    decl.environment_scope = file.string_at("scope") == "environment";
     declared.emplace(decl.name, std::move(decl));
   }
   return declared;
@@ -265,13 +220,13 @@ std::map<std::string, Value> parse_overrides(std::string_view text, const std::s
   return values;
 }
 
-Overrides read_overrides(const git::Repository& repo, const std::string& env) {
+Overrides read_overrides(const Pipeline& pipeline, const std::string& env) {
   Overrides overrides;
-  overrides.commit = repo.ref_target(local_ref(env));
+  overrides.commit = pipeline.refs.target(local_ref(env));
   if (!overrides.commit) {
     return overrides;
   }
-  const auto text = repo.read_path(*overrides.commit, k_overrides_file);
+  const auto text = pipeline.repo.read_path(*overrides.commit, k_overrides_file);
   if (text) {
     overrides.values = parse_overrides(*text, overrides_label(env));
   }
@@ -310,6 +265,8 @@ std::string emit_value(const Value& value) {
   return "null";
 }
 
+bool same_value(const Value& a, const Value& b) { return emit_value(a) == emit_value(b); }
+
 std::string emit_overrides(const std::string& env, const std::map<std::string, Value>& values) {
   std::string out = "# envflow variable overrides for " + env + "\n";
   if (values.empty()) {
@@ -322,37 +279,142 @@ std::string emit_overrides(const std::string& env, const std::map<std::string, V
   return out;
 }
 
-OverrideChange set_override(git::Repository& repo, const PipelineConfig& config,
-                            const std::string& env_name, const std::string& name,
-                            const std::string& text, const std::string& actor) {
+std::optional<Declaration> find_declaration(const Pipeline& pipeline, const Environment& env,
+                                            const std::string& commit, const std::string& name) {
+  if (!commit.empty()) {
+    auto declared = declared_variables(pipeline.repo, commit);
+    if (auto it = declared.find(name); it != declared.end()) {
+      return Declaration{std::move(it->second), env.name, false};
+    }
+  }
+  const PipelineConfig& config = pipeline.config;
+  for (int i = config.index_of(env.name) - 1; i >= 0; --i) {
+    const Environment& earlier = config.environments[static_cast<size_t>(i)];
+    if (const auto head = pipeline.head(earlier)) {
+      auto declared = declared_variables(pipeline.repo, *head);
+      if (auto it = declared.find(name); it != declared.end()) {
+        return Declaration{std::move(it->second), earlier.name, true};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// One line per override of `values` that does not fit where `env` finds it
+// with content `commit`, and per `scope: environment` variable of `commit`
+// without a value of its own.
+std::vector<std::string> fit_problems(const Pipeline& pipeline, const Environment& env,
+                                      const std::string& commit,
+                                      const std::map<std::string, Value>& values) {
+  std::vector<std::string> problems;
+  const bool first = pipeline.config.index_of(env.name) == 0;
+  if (first && !values.empty()) {
+    problems.push_back(env.name + " is the first environment and takes no overrides: change the "
+                                  "variables' defaults on " + env.name + " instead");
+    return problems;
+  }
+  for (const auto& [name, value] : values) {
+    const auto found = find_declaration(pipeline, env, commit, name);
+    if (!found) {
+      problems.push_back(name + ": no environment up to " + env.name +
+                         " declares this variable any more; remove the value with envflow var "
+                         "unset --env " + env.name + " " + name);
+      continue;
+    }
+    const VariableDecl& decl = found->decl;
+    if (const std::string problem = content::check_variable_value(decl.type, decl.values, value);
+        !problem.empty()) {
+      problems.push_back(name + ": value " + emit_value(value) + " does not fit " + decl.path +
+                         " on " + found->env + " (type " + decl.type + ", " +
+                         with_article(decl.type) + "): " + problem);
+    }
+  }
+  if (!first && !commit.empty()) {
+    for (const auto& [name, decl] : declared_variables(pipeline.repo, commit)) {
+      if (decl.environment_scope && !values.contains(name)) {
+        problems.push_back(name + " is scope: environment (" + decl.path +
+                           "): its default serves " + pipeline.config.first().name +
+                           " only; set " + env.name + "'s own value first: envflow var set --env " +
+                           env.name + " " + name + " VALUE");
+      }
+    }
+  }
+  return problems;
+}
+
+} // namespace
+
+std::vector<std::string> override_problems(const Pipeline& after, const Environment& env,
+                                           const std::string& tip) {
+  return fit_problems(after, env, tip, read_overrides(after, env.name).values);
+}
+
+std::vector<std::string> local_override_problems(const Pipeline& after, const Environment& env) {
+  const auto head = after.head(env);
+  return fit_problems(after, env, head.value_or(std::string()),
+                      read_overrides(after, env.name).values);
+}
+
+std::vector<std::string> dropped_overrides(const Pipeline& before, const Environment& env,
+                                           const std::string& incoming) {
+  std::vector<std::string> dropped;
+  for (const auto& [name, value] : read_overrides(before, env.name).values) {
+    if (!find_declaration(before, env, incoming, name)) {
+      dropped.push_back(name);
+    }
+  }
+  return dropped;
+}
+
+git::RefUpdate stage_overrides(git::Repository& repo, const Environment& env,
+                               const Overrides& before, const std::map<std::string, Value>& values,
+                               const std::string& actor, const std::string& summary) {
+  const std::string blob = repo.write_blob(emit_overrides(env.name, values));
+  const std::string base = before.commit ? repo.tree_of(*before.commit) : std::string();
+  const std::string tree = repo.update_tree(base, {{k_overrides_file, git::NewFile{blob}}});
+  std::vector<std::string> parents;
+  if (before.commit) {
+    parents.push_back(*before.commit);
+  }
+  const std::string commit = repo.write_commit(tree, parents, "envflow " + env.name + ": " +
+                                                                  summary + "
+",
+                                               author_of(actor), util::now());
+  return git::RefUpdate{local_ref(env.name), before.commit, commit};
+}
+
+OverrideChange set_override(Session& session, const std::string& env_name, const std::string& name,
+                            const std::string& text) {
+  const PipelineConfig& config = session.config();
+  const Pipeline pipeline = session.pipeline();
   const Environment& env = require_environment(config, env_name);
   if (env.name == config.first().name) {
     throw util::Refused(env.name +
                         " is the first environment and takes no overrides: change the "
-                        "default in variables/" +
-                        name + ".yaml on " + config.first().name + " instead");
+                        "default in variables/" + name + ".yaml on " + config.first().name +
+                        " instead");
   }
-  require_local_member(config, env, actor);
-  const std::string head = environment_head(repo, env);
-  const auto declared = declared_variables(repo, head);
-  const auto found = declared.find(name);
-  if (found == declared.end()) {
+  const std::string head = pipeline.require_head(env);
+  const auto found = find_declaration(pipeline, env, head, name);
+  if (!found) {
     std::vector<std::string> names;
-    for (const auto& [declared_name, decl] : declared) {
+    for (const auto& [declared_name, decl] : declared_variables(session.repo(), head)) {
       names.push_back(declared_name);
     }
-    throw util::Refused("unknown variable '" + name + "': " + env.name + " (" + head.substr(0, 7) +
+    throw util::Refused("unknown variable '" + name + "': " + env.name + " (" + short_id(head) +
                         ") declares " +
-                        (names.empty() ? std::string("none") : util::join(names, ", ")));
+                        (names.empty() ? std::string("none") : util::join(names, ", ")) +
+                        ", and no environment before it declares '" + name + "' either");
   }
-  const VariableDecl& decl = found->second;
+  const VariableDecl& decl = found->decl;
   Value value;
   if (const std::string problem = content::parse_variable_text(decl.type, decl.values, text, value);
       !problem.empty()) {
     throw util::Refused("invalid value for " + name + " (type " + decl.type + ", " + decl.path +
-                        "): " + problem);
+                        " on " + found->env + "): " + problem);
   }
-
   // Values land in commits and the audit trail: no literal secret may.
   {
     Value holder;
@@ -365,12 +427,14 @@ OverrideChange set_override(git::Repository& repo, const PipelineConfig& config,
                           "${secrets.NAME} instead)");
     }
   }
-  const Overrides before = read_overrides(repo, env.name);
+  const Overrides before = read_overrides(pipeline, env.name);
   OverrideChange change;
   change.env = env.name;
   change.name = name;
   change.old_commit = before.commit;
   change.after = value;
+  change.pending = found->pending;
+  change.declared_on = found->env;
   if (const auto it = before.values.find(name); it != before.values.end()) {
     change.before = it->second;
     if (same_value(it->second, value)) {
@@ -379,26 +443,28 @@ OverrideChange set_override(git::Repository& repo, const PipelineConfig& config,
   }
   auto values = before.values;
   values.insert_or_assign(name, value);
-  change.new_commit =
-      write_overrides(repo, env, before, values, actor, "var-set", name + "=" + emit_value(value));
+  Operation operation;
+  operation.updates.push_back(stage_overrides(session.repo(), env, before, values, session.actor(),
+                                              "set " + name + "=" + emit_value(value)));
+  change.new_commit = *operation.updates.back().target;
+  session.apply(operation);
   change.changed = true;
   return change;
 }
 
-OverrideChange unset_override(git::Repository& repo, const PipelineConfig& config,
-                              const std::string& env_name, const std::string& name,
-                              const std::string& actor) {
+OverrideChange unset_override(Session& session, const std::string& env_name,
+                              const std::string& name) {
+  const PipelineConfig& config = session.config();
+  const Pipeline pipeline = session.pipeline();
   const Environment& env = require_environment(config, env_name);
-  require_local_member(config, env, actor);
-  const Overrides before = read_overrides(repo, env.name);
+  const Overrides before = read_overrides(pipeline, env.name);
   OverrideChange change;
   change.env = env.name;
   change.name = name;
   change.old_commit = before.commit;
   const auto it = before.values.find(name);
   if (it == before.values.end()) {
-    const auto declared = declared_variables(repo, environment_head(repo, env));
-    if (!declared.contains(name)) {
+    if (!find_declaration(pipeline, env, pipeline.require_head(env), name)) {
       throw util::Refused("unknown variable '" + name + "': " + env.name +
                           " neither declares nor overrides it");
     }
@@ -407,7 +473,11 @@ OverrideChange unset_override(git::Repository& repo, const PipelineConfig& confi
   change.before = it->second;
   auto values = before.values;
   values.erase(name);
-  change.new_commit = write_overrides(repo, env, before, values, actor, "var-unset", name);
+  Operation operation;
+  operation.updates.push_back(
+      stage_overrides(session.repo(), env, before, values, session.actor(), "unset " + name));
+  change.new_commit = *operation.updates.back().target;
+  session.apply(operation);
   change.changed = true;
   return change;
 }
@@ -422,32 +492,40 @@ std::string_view source_name(ValueSource source) {
     return "unset";
   case ValueSource::undeclared:
     return "undeclared";
+  case ValueSource::pending:
+    return "pending";
   }
   return "unset";
 }
 
-EffectiveVariables effective_variables(const git::Repository& repo, const PipelineConfig& config,
-                                       const std::string& env_name) {
-  const Environment& env = require_environment(config, env_name);
+EffectiveVariables effective_variables(const Pipeline& pipeline, const std::string& env_name,
+                                       const std::string& commit) {
+  const Environment& env = require_environment(pipeline.config, env_name);
   EffectiveVariables result;
-  result.commit = environment_head(repo, env);
-  const auto declared = declared_variables(repo, result.commit);
-  const Overrides overrides = read_overrides(repo, env.name);
+  result.commit = commit.empty() ? pipeline.require_head(env) : commit;
+  const auto declared = declared_variables(pipeline.repo, result.commit);
+  const Overrides overrides = read_overrides(pipeline, env.name);
   result.local_commit = overrides.commit;
+  const bool first = pipeline.config.index_of(env.name) == 0;
 
   for (const auto& [name, decl] : declared) {
     EffectiveVariable variable;
     variable.name = name;
     variable.type = decl.type;
     variable.default_value = decl.default_value;
+    variable.environment_scope = decl.environment_scope;
     if (const auto it = overrides.values.find(name); it != overrides.values.end()) {
       variable.override_value = it->second;
       variable.effective = it->second;
       variable.source = ValueSource::override_value;
       variable.problem = content::check_variable_value(decl.type, decl.values, it->second);
-    } else if (decl.default_value) {
+    } else if (decl.default_value && (first || !decl.environment_scope)) {
       variable.effective = decl.default_value;
       variable.source = ValueSource::default_value;
+    } else if (decl.environment_scope && !first) {
+      variable.problem = "scope: environment, and " + env.name +
+                         " has no value of its own: envflow var set --env " + env.name + " " +
+                         name + " VALUE";
     }
     result.variables.push_back(std::move(variable));
   }
@@ -458,55 +536,21 @@ EffectiveVariables effective_variables(const git::Repository& repo, const Pipeli
     EffectiveVariable variable;
     variable.name = name;
     variable.override_value = value;
-    variable.source = ValueSource::undeclared;
-    variable.problem = "overrides a variable " + env.name +
-                       " does not declare; remove it with "
-                       "envflow var unset --env " +
-                       env.name + " " + name;
+    if (const auto found = find_declaration(pipeline, env, "", name)) {
+      variable.type = found->decl.type;
+      variable.source = ValueSource::pending;
+      variable.problem = content::check_variable_value(found->decl.type, found->decl.values, value);
+    } else {
+      variable.source = ValueSource::undeclared;
+      variable.problem = "overrides a variable " + env.name +
+                         " does not declare; remove it with envflow var unset --env " + env.name +
+                         " " + name;
+    }
     result.variables.push_back(std::move(variable));
   }
   std::sort(result.variables.begin(), result.variables.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   return result;
-}
-
-std::vector<std::string> incompatible_overrides(const git::Repository& repo,
-                                                const PipelineConfig& config,
-                                                const std::string& env,
-                                                const std::string& incoming_commit) {
-  std::vector<std::string> problems;
-  const Overrides overrides = read_overrides(repo, env);
-  if (overrides.values.empty()) {
-    return problems;
-  }
-  const auto incoming = declared_variables(repo, incoming_commit);
-  std::map<std::string, VariableDecl> current;
-  if (const Environment* target = config.find(env); target != nullptr) {
-    if (const auto head = repo.resolve_commit("refs/heads/" + target->branch)) {
-      current = declared_variables(repo, *head);
-    }
-  }
-  for (const auto& [name, value] : overrides.values) {
-    const auto it = incoming.find(name);
-    if (it == incoming.end()) {
-      problems.push_back(name + ": variable removed");
-      continue;
-    }
-    const VariableDecl& decl = it->second;
-    const std::string problem = content::check_variable_value(decl.type, decl.values, value);
-    if (problem.empty()) {
-      continue;
-    }
-    const auto old = current.find(name);
-    if (old != current.end() && old->second.type != decl.type) {
-      problems.push_back(name + ": type changed from " + old->second.type + " to " + decl.type +
-                         ": value " + emit_value(value) + " is not " + with_article(decl.type));
-    } else {
-      problems.push_back(name + ": value " + emit_value(value) + " no longer fits " + decl.path +
-                         ": " + problem);
-    }
-  }
-  return problems;
 }
 
 } // namespace envflow::core

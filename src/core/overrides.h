@@ -8,6 +8,8 @@
 
 #include "content/value.h"
 #include "core/config.h"
+#include "core/view.h"
+#include "core/refs.h"
 
 namespace envflow::git {
 class Repository;
@@ -18,11 +20,8 @@ namespace envflow::core {
 // Environment-local data of `env` lives on refs/envflow/local/<env>: a chain
 // of commits whose tree holds overrides.yaml (and, beside it, guardrails/ and
 // evaluators/, which the functions below keep as they are).
-inline constexpr const char* k_local_ref_prefix = "refs/envflow/local/";
 inline constexpr const char* k_overrides_file = "overrides.yaml";
 
-// "refs/envflow/local/<env>".
-std::string local_ref(const std::string& env);
 
 // A variable as the content of one commit declares it (variables/<name>.yaml).
 struct VariableDecl {
@@ -32,6 +31,9 @@ struct VariableDecl {
   std::vector<std::string> values; // enum values
   std::optional<content::Value> default_value;
   std::string description;
+  // `scope: environment`: the default serves the first environment only;
+  // every later one needs a value of its own before the variable reaches it.
+  bool environment_scope = false;
 };
 
 // Variables declared by commit `commit`'s tree, by name. Files that do not
@@ -45,10 +47,10 @@ struct Overrides {
   std::optional<std::string> commit; // head of the local ref; nullopt when it does not exist
 };
 
-// Read the overrides of `env` from its local ref (none when the ref or the
-// file is absent). Throws util::Refused, naming the file, line and column,
-// when overrides.yaml is malformed.
-Overrides read_overrides(const git::Repository& repo, const std::string& env);
+// Read the overrides of `env` from its local ref as `pipeline` sees it (none
+// when the ref or the file is absent). Throws util::Refused, naming the
+// file, line and column, when overrides.yaml is malformed.
+Overrides read_overrides(const Pipeline& pipeline, const std::string& env);
 
 // Parse overrides.yaml text (read from `path`, for messages). Throws
 // util::Refused when it is not a mapping with a `variables` mapping.
@@ -67,6 +69,47 @@ std::string emit_overrides(const std::string& env,
 // `value` on one line as YAML flow (JSON for every finite value): what
 // emit_overrides writes after `name: `, and how messages and audit notes show it.
 std::string emit_value(const content::Value& value);
+// True when `a` and `b` are the same value (as emit_value writes them).
+bool same_value(const content::Value& a, const content::Value& b);
+
+// Where environment `env` finds variable `name`: declared by `commit` (its
+// content), or else, pending, by the nearest earlier environment's head (a
+// value may be set before the variable arrives).
+struct Declaration {
+  VariableDecl decl;
+  std::string env;      // the environment whose content declares it
+  bool pending = false; // not declared by `commit` yet
+};
+std::optional<Declaration> find_declaration(const Pipeline& pipeline, const Environment& env,
+                                            const std::string& commit, const std::string& name);
+
+// Rulebook helper (the overrides gate, core/rules.cpp): the overrides `env`
+// has in `after` that content `tip` would serve wrongly, one line each naming
+// the variable: a value that does not fit its type, an override of a variable
+// no environment up to `env` declares, a `scope: environment` variable
+// without a value of its own.
+std::vector<std::string> override_problems(const Pipeline& after, const Environment& env,
+                                           const std::string& tip);
+
+// The same for a change of `env`'s local data: its overrides in `after`
+// against its branch head there.
+std::vector<std::string> local_override_problems(const Pipeline& after, const Environment& env);
+
+// Overrides of `env` that a promotion bringing `incoming` would leave
+// without a variable (no environment up to `env` declares it any more): the
+// sync drops them in the same move.
+std::vector<std::string> dropped_overrides(const Pipeline& before, const Environment& env,
+                                           const std::string& incoming);
+
+// The update of `env`'s local ref that writes `values` as its overrides
+// (other files of its tree kept), on top of `before`. Writes the objects,
+// moves nothing.
+git::RefUpdate stage_overrides(git::Repository& repo, const Environment& env,
+                               const Overrides& before,
+                               const std::map<std::string, content::Value>& values,
+                               const std::string& actor, const std::string& summary);
+
+class Session;
 
 // What `envflow var set` / `var unset` did.
 struct OverrideChange {
@@ -77,32 +120,30 @@ struct OverrideChange {
   std::optional<std::string> old_commit; // local ref before
   std::string new_commit;                // local ref after ("" when nothing changed)
   bool changed = false;
+  bool pending = false;                  // the variable has not reached `env` yet
+  std::string declared_on;               // the environment whose content declares it
 };
 
 // Set the override of variable `name` on `env` to `text`, parsed and checked
-// against the type the head of `env`'s branch declares. Refused (util::Refused)
-// for the first environment, an actor outside `env`'s `local` groups, an
-// undeclared variable (naming the declared ones) or a value of the wrong type;
-// util::UsageError for an unknown environment. Writes overrides.yaml in a new
-// commit on the local ref (other files of its tree kept) and moves the ref
-// compare-and-swap with one audit record (op "var-set", note "NAME=VALUE").
-// Setting the value the override already has changes nothing.
-OverrideChange set_override(git::Repository& repo, const PipelineConfig& config,
-                            const std::string& env, const std::string& name,
-                            const std::string& text, const std::string& actor);
+// against the type `env`'s content declares, or, when the variable has not
+// reached `env` yet, the nearest earlier environment's (a pending value).
+// Refused for the first environment, an undeclared variable (naming the
+// declared ones) or a value of the wrong type or holding a literal secret;
+// util::UsageError for an unknown environment. One operation on the local
+// ref, judged by the rulebook (who may change `env`'s local data). Setting the
+// value the override already has changes nothing.
+OverrideChange set_override(Session& session, const std::string& env, const std::string& name,
+                            const std::string& text);
 
-// Remove the override of `name` on `env` (audit op "var-unset", note "NAME").
-// Works for variables the content no longer declares, so a stale override can
-// be cleared. No override: nothing changes; refused when `name` is neither
-// overridden nor declared.
-OverrideChange unset_override(git::Repository& repo, const PipelineConfig& config,
-                              const std::string& env, const std::string& name,
-                              const std::string& actor);
+// Remove the override of `name` on `env`. Works for variables the content no
+// longer declares, so a stale override can be cleared. No override: nothing
+// changes; refused when `name` is neither overridden nor declared.
+OverrideChange unset_override(Session& session, const std::string& env, const std::string& name);
 
 // Where a variable's effective value comes from.
-enum class ValueSource { default_value, override_value, unset, undeclared };
+enum class ValueSource { default_value, override_value, unset, undeclared, pending };
 
-// "default", "override", "unset", "undeclared".
+// "default", "override", "unset", "undeclared", "pending".
 std::string_view source_name(ValueSource source);
 
 // One variable of an environment, as `var list` and `render` show it.
@@ -111,35 +152,27 @@ struct EffectiveVariable {
   std::string type; // "" when undeclared
   std::optional<content::Value> default_value;
   std::optional<content::Value> override_value;
-  std::optional<content::Value> effective; // nullopt when unset or undeclared
+  std::optional<content::Value> effective; // nullopt when unset, undeclared or pending
   ValueSource source = ValueSource::unset;
+  bool environment_scope = false;
   std::string problem; // why the override does not fit the declared type; "" when it does
 };
 
 struct EffectiveVariables {
-  std::string commit;                       // head of the environment's branch
-  std::optional<std::string> local_commit;  // head of its local ref
-  std::vector<EffectiveVariable> variables; // by name; overrides of undeclared variables included
+  std::string commit;                       // the content they are resolved for
+  std::optional<std::string> local_commit;  // head of the local ref
+  std::vector<EffectiveVariable> variables; // by name; pending and undeclared overrides included
 };
 
-// Every variable of `env`: declared by its branch head, with its overrides.
-// util::UsageError for an unknown environment; util::Refused when its branch
-// does not exist.
-EffectiveVariables effective_variables(const git::Repository& repo, const PipelineConfig& config,
-                                       const std::string& env);
+// Every variable `env` serves with content `commit` ("" = its branch head):
+// declared by that content, with the environment's overrides; overrides of
+// variables that have not arrived yet are listed as pending. util::UsageError
+// for an unknown environment; util::Refused when its branch does not exist.
+EffectiveVariables effective_variables(const Pipeline& pipeline, const std::string& env,
+                                       const std::string& commit = "");
 
-// Overrides of environment `env` that `incoming_commit`'s content would make invalid: each entry
-// names the variable and why ("variable removed", "type changed from number to string: value 12 is
-// not a string"). Empty when all fine.
-std::vector<std::string> incompatible_overrides(const git::Repository& repo,
-                                                const PipelineConfig& config,
-                                                const std::string& env,
-                                                const std::string& incoming_commit);
-
-// The environment named `name`, or util::UsageError listing the known ones.
+// The environment named `name`, or util::UsageError listing the known ones
+// (with a suggestion when one is close).
 const Environment& require_environment(const PipelineConfig& config, const std::string& name);
-
-// Head commit of `env`'s branch; util::Refused when the branch is missing.
-std::string environment_head(const git::Repository& repo, const Environment& env);
 
 } // namespace envflow::core

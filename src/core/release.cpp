@@ -15,14 +15,15 @@
 #include "sign/signer.h"
 #include "util/error.h"
 #include "util/strings.h"
+#include "util/time.h"
+#include "core/hold.h"
+#include "core/session.h"
 
 namespace envflow::core {
 
 namespace {
 
 constexpr std::string_view k_manifest_marker = "envflow-manifest:";
-
-std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 // Files a release is made of: the workspace file and the promoted folders.
 bool is_release_item(const std::string& path) {
@@ -62,19 +63,11 @@ sign::SigningConfig signing_config(const git::Repository& repo, const PipelineCo
   return signing;
 }
 
-std::string environment_head_of(const git::Repository& repo, const Environment& env) {
-  const auto head = repo.ref_target("refs/heads/" + env.branch);
-  if (!head) {
-    throw util::Refused("branch '" + env.branch + "' of " + env.name + " does not exist");
-  }
-  return *head;
-}
-
 void require_publisher(const PipelineConfig& config, const std::string& actor,
                        const std::string& what) {
   if (!config.member(actor, config.publishers)) {
-    throw util::Refused(actor + " may not " + what + " (publisher groups: " +
-                        util::join(config.publishers, ", ") + ")");
+    throw util::Forbidden(actor + " may not " + what + " (publisher groups: " +
+                          PipelineConfig::groups_text(config.publishers) + ")");
   }
 }
 
@@ -99,18 +92,12 @@ std::string notes_from(const SemanticDiff& diff, const std::string& previous) {
   return notes;
 }
 
-std::optional<Release> release_at(const git::Repository& repo, const std::string& ref,
-                                  const std::optional<std::string>& live) {
-  const std::string name = ref.substr(std::string("refs/tags/").size());
-  const auto version = Version::parse(name);
-  if (!version || version->str() != name) {
+std::optional<Release> release_at(const git::Repository& repo, const std::string& name,
+                                  const std::string& id, const std::optional<std::string>& live) {
+  if (!is_release_tag_name(name)) {
     return std::nullopt;
   }
-  const auto id = repo.ref_target(ref);
-  if (!id) {
-    return std::nullopt;
-  }
-  const auto tag = repo.tag(*id);
+  const auto tag = repo.tag(id);
   if (!tag || tag->name != name) {
     return std::nullopt; // lightweight tags and aliases of other tags are not releases
   }
@@ -120,8 +107,8 @@ std::optional<Release> release_at(const git::Repository& repo, const std::string
   }
   Release release;
   release.tag = name;
-  release.version = *version;
-  release.tag_id = *id;
+  release.version = *Version::parse(name);
+  release.tag_id = id;
   release.commit = tag->target;
   release.tagger = tag->tagger.email;
   release.time = tag->time;
@@ -130,7 +117,7 @@ std::optional<Release> release_at(const git::Repository& repo, const std::string
   std::string signature;
   sign::Format format{};
   release.is_signed = sign::split_signature(tag->raw, payload, signature, format);
-  release.live = live && *live == *id;
+  release.live = live && *live == id;
   return release;
 }
 
@@ -248,11 +235,15 @@ std::optional<Manifest> Manifest::parse(const std::string& message) {
   return manifest;
 }
 
-std::vector<Release> list_releases(const git::Repository& repo) {
-  const auto live = repo.ref_target(k_live_ref);
+std::vector<Release> list_releases(const Pipeline& pipeline) {
+  const auto live = pipeline.live();
   std::vector<Release> releases;
-  for (const auto& ref : repo.list_refs("refs/tags/v*")) {
-    if (auto release = release_at(repo, ref, live)) {
+  for (const auto& ref : pipeline.refs.names(tag_ref("v"))) {
+    const auto id = pipeline.refs.target(ref);
+    if (!id) {
+      continue;
+    }
+    if (auto release = release_at(pipeline.repo, ref.substr(k_tags_prefix.size()), *id, live)) {
       releases.push_back(std::move(*release));
     }
   }
@@ -261,11 +252,110 @@ std::vector<Release> list_releases(const git::Repository& repo) {
   return releases;
 }
 
-PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& config,
+std::optional<Release> release_by_tag_id(const Pipeline& pipeline, const std::string& tag_id) {
+  const auto tag = pipeline.repo.tag(tag_id);
+  if (!tag || !is_release_tag_name(tag->name) ||
+      pipeline.refs.target(tag_ref(tag->name)) != tag_id) {
+    return std::nullopt;
+  }
+  return release_at(pipeline.repo, tag->name, tag_id, pipeline.live());
+}
+
+std::optional<std::string> live_release_commit(const Pipeline& pipeline) {
+  if (const auto live = pipeline.live()) {
+    if (const auto release = release_by_tag_id(pipeline, *live)) {
+      return release->commit;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> release_problems(const Pipeline& pipeline, const git::TagInfo& tag,
+                                          const std::string& name, VerifyResult* result) {
+  std::vector<std::string> problems;
+  const PipelineConfig& config = pipeline.config;
+  std::string payload;
+  std::string signature;
+  sign::Format format{};
+  if (!sign::split_signature(tag.raw, payload, signature, format)) {
+    if (config.release_sign || result != nullptr) {
+      problems.push_back(name + " is not signed" +
+                         (config.release_sign ? std::string(", and the policy requires signed "
+                                                            "releases (release.sign)")
+                                              : std::string()));
+    }
+  } else {
+    const auto config_head = pipeline.refs.target(k_config_ref);
+    const auto trusted = config.release_allowed_signers.empty() || !config_head
+                             ? std::nullopt
+                             : pipeline.repo.read_path(*config_head, config.release_allowed_signers);
+    if (!trusted) {
+      problems.push_back("the policy names no allowed signers (release.allowed_signers in "
+                         "envflow.yaml, a file on refs/envflow/config added with envflow config "
+                         "put): no signature can be trusted");
+    } else {
+      const auto verification = sign::verify(format, *trusted, payload, signature);
+      if (result != nullptr) {
+        result->signature_ok = verification.good;
+        result->signer = verification.signer;
+      }
+      if (!verification.good) {
+        problems.push_back(sign::format_name(format) + " signature of " + name +
+                           " is not by an allowed signer: " + verification.detail);
+      }
+    }
+  }
+  const size_t signature_problems = problems.size();
+  const auto manifest = Manifest::parse(tag.message);
+  if (!manifest) {
+    problems.push_back("the tag message of " + name + " has no readable envflow manifest");
+  } else {
+    if (manifest->commit != tag.target) {
+      problems.push_back("manifest commit " + short_id(manifest->commit) +
+                         " is not the tagged commit " + short_id(tag.target));
+    }
+    if (manifest->version != name) {
+      problems.push_back("manifest version " + manifest->version + " is not the tag name " + name);
+    }
+    const auto actual = items_of(pipeline.repo, tag.target);
+    std::map<std::string, std::string> expected(manifest->items.begin(), manifest->items.end());
+    std::map<std::string, std::string> found(actual.begin(), actual.end());
+    for (const auto& [path, digest] : expected) {
+      const auto it = found.find(path);
+      if (it == found.end()) {
+        problems.push_back("manifest lists " + path + ", which the tagged tree lacks");
+      } else if (it->second != digest) {
+        problems.push_back(path + " differs: manifest " + short_id(digest) + ", tree " +
+                           short_id(it->second));
+      }
+    }
+    for (const auto& [path, digest] : found) {
+      if (!expected.contains(path)) {
+        problems.push_back(path + " is in the tagged tree but not in the manifest");
+      }
+    }
+  }
+  if (result != nullptr) {
+    result->manifest_ok = problems.size() == signature_problems;
+  }
+  return problems;
+}
+
+PreparedRelease prepare_release(git::Repository& repo, const Pipeline& pipeline,
                                 const ReleaseRequest& request) {
+  const PipelineConfig& config = pipeline.config;
   const Environment& last = config.last();
-  const std::vector<Release> releases = list_releases(repo);
-  const Release* previous = releases.empty() ? nullptr : &releases.back();
+  const std::vector<Release> releases = list_releases(pipeline);
+  // Versions only grow: the next one follows the newest release. Notes and
+  // the automatic bump compare with what end users get now: the live
+  // release (after a rollback, not the newest).
+  const Release* newest = releases.empty() ? nullptr : &releases.back();
+  const Release* previous = newest;
+  for (const auto& r : releases) {
+    if (r.live) {
+      previous = &r;
+    }
+  }
 
   PreparedRelease prepared;
   prepared.commit = request.commit;
@@ -274,9 +364,9 @@ PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& con
     diff = semantic_diff(repo, previous->commit, request.commit);
   }
   if (request.exact) {
-    if (previous != nullptr && !(previous->version < *request.exact)) {
+    if (newest != nullptr && !(newest->version < *request.exact)) {
       throw util::UsageError("version " + request.exact->str() + " is not after the latest " +
-                             "release " + previous->tag);
+                             "release " + newest->tag);
     }
     prepared.version = *request.exact;
     prepared.bump = "explicit";
@@ -291,7 +381,7 @@ PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& con
       });
       bump = diff->breaking() ? Bump::major : added ? Bump::minor : Bump::patch;
     }
-    prepared.version = previous->version;
+    prepared.version = newest->version;
     switch (bump) {
     case Bump::major:
       prepared.version = Version{prepared.version.major + 1, 0, 0};
@@ -310,11 +400,15 @@ PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& con
   }
   prepared.tag = prepared.version.str();
   const std::string tag_ref = "refs/tags/" + prepared.tag;
-  if (repo.ref_target(tag_ref)) {
+  if (pipeline.refs.target(tag_ref) || repo.ref_target(tag_ref)) {
     throw util::Refused("tag " + prepared.tag + " already exists; release tags never move");
   }
 
   prepared.notes = previous != nullptr ? notes_from(*diff, previous->tag) : "Initial release.\n";
+  if (previous != nullptr && newest != previous) {
+    prepared.notes += "(Live was rolled back to " + previous->tag + "; releases after it up to " +
+                      newest->tag + " are not part of this one.)\n";
+  }
   Manifest manifest;
   manifest.environment = last.name;
   manifest.commit = request.commit;
@@ -323,7 +417,7 @@ PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& con
   manifest.bump = prepared.bump;
   manifest.hotfix = request.hotfix;
   manifest.items = items_of(repo, request.commit);
-  for (const auto& [name, value] : read_overrides(repo, last.name).values) {
+  for (const auto& [name, value] : read_overrides(pipeline, last.name).values) {
     manifest.overrides.emplace_back(name, value.to_json().dump());
   }
 
@@ -340,7 +434,7 @@ PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& con
   }
   std::string raw = "object " + request.commit + "\ntype commit\ntag " + prepared.tag +
                     "\ntagger " + tagger.name + " <" + tagger.email + "> " +
-                    std::to_string(now()) + " +0000\n\n" + message;
+                    std::to_string(util::now()) + " +0000\n\n" + message;
   if (request.sign) {
     raw += sign::sign(signing_config(repo, config), raw);
   }
@@ -351,13 +445,15 @@ PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& con
   return prepared;
 }
 
-PublishResult publish(git::Repository& repo, const PipelineConfig& config,
-                      const PublishOptions& options) {
-  require_publisher(config, options.actor, "publish");
+PublishResult publish(Session& session, const PublishOptions& options) {
+  const PipelineConfig& config = session.config();
+  const Pipeline pipeline = session.pipeline();
+  git::Repository& repo = session.repo();
+  require_publisher(config, session.actor(), "publish");
   const Environment& last = config.last();
-  const std::string head = environment_head_of(repo, last);
-  const auto live_id = repo.ref_target(k_live_ref);
-  const std::vector<Release> releases = list_releases(repo);
+  const std::string head = pipeline.require_head(last);
+  const auto live_id = pipeline.live();
+  const std::vector<Release> releases = list_releases(pipeline);
   const Release* live = nullptr;
   const Release* at_head = nullptr;
   for (const auto& r : releases) {
@@ -375,6 +471,8 @@ PublishResult publish(git::Repository& repo, const PipelineConfig& config,
     result.tag = live->tag;
     return result; // nothing to publish
   }
+  Operation operation;
+  operation.reason = options.reason;
   if (at_head != nullptr) {
     // Head was released before and live was rolled back from it.
     if (!options.force || util::trim(options.reason).empty()) {
@@ -383,139 +481,69 @@ PublishResult publish(git::Repository& repo, const PipelineConfig& config,
                           (live != nullptr ? live->tag : std::string("nothing")) +
                           "; to make it live again run envflow publish --force --reason \"why\"");
     }
-    AuditRecord record;
-    record.op = "publish";
-    record.env = last.name;
-    record.actor = options.actor;
-    record.commit = head;
-    record.note = "re-published " + at_head->tag + " (forced: " + options.reason + ")";
-    try {
-      commit_with_audit(repo, {git::RefUpdate{k_live_ref, live_id, at_head->tag_id}}, record);
-    } catch (const git::RefConflict&) {
-      throw util::Refused("live moved since this publish began; run it again");
-    }
+    operation.updates.push_back(git::RefUpdate{k_live_ref, live_id, at_head->tag_id});
     result.outcome = PublishResult::Outcome::republished;
     result.tag = at_head->tag;
+    if (!options.dry_run) {
+      session.apply(operation);
+    }
     return result;
   }
   if (options.no_sign && config.release_sign) {
     throw util::Refused("the policy requires signed releases (release.sign: true in envflow.yaml); "
                         "drop --no-sign and set up a signing key");
   }
-  content::ValidateOptions validate_options;
-  validate_options.max_file_size = config.max_file_size;
-  TreeSource tree(repo, head);
-  const auto report = content::validate(tree, validate_options, content::SchemaSet::builtin());
-  if (!report.ok()) {
-    std::string message = last.name + "'s head " + short_id(head) + " does not validate:";
-    for (const auto& d : report.diagnostics) {
-      message += "\n  " + d.to_text();
-    }
-    throw util::Refused(message);
-  }
   ReleaseRequest request;
   request.commit = head;
   request.bump = options.bump;
   request.exact = options.exact;
   request.message = options.message;
-  request.sign = !options.no_sign;
-  request.actor = options.actor;
+  request.sign = !options.no_sign && !options.dry_run;
+  request.actor = session.actor();
   request.expected_live = live_id;
-  const PreparedRelease prepared = prepare_release(repo, config, request);
-  AuditRecord record;
-  record.op = "publish";
-  record.env = last.name;
-  record.actor = options.actor;
-  record.commit = head;
-  record.note = prepared.tag + (options.reason.empty() ? "" : " (" + options.reason + ")");
-  try {
-    commit_with_audit(repo, prepared.updates, record);
-  } catch (const git::RefConflict& conflict) {
-    throw util::Refused(conflict.ref() + " moved since this publish began; run it again");
-  }
+  const PreparedRelease prepared = prepare_release(repo, pipeline, request);
   result.outcome = PublishResult::Outcome::published;
   result.tag = prepared.tag;
+  result.bump = prepared.bump;
   result.notes = prepared.notes;
+  if (options.dry_run) {
+    return result; // the tag object written is unreachable: nothing moved
+  }
+  operation.updates = prepared.updates;
+  session.apply(operation);
   return result;
 }
 
-VerifyResult verify_release(const git::Repository& repo, const PipelineConfig& config,
-                            const std::string& tag_name) {
+VerifyResult verify_release(const Pipeline& pipeline, const std::string& tag_name) {
   VerifyResult result;
   result.tag = tag_name;
-  const auto id = repo.ref_target("refs/tags/" + tag_name);
+  const auto id = pipeline.refs.target(tag_ref(tag_name));
   if (!id) {
-    throw util::UsageError("no release tag '" + tag_name + "' (see envflow releases)");
-  }
-  const auto tag = repo.tag(*id);
-  if (!tag) {
-    result.problems.push_back(tag_name + " is a lightweight tag, not an annotated release tag");
-    return result;
-  }
-  std::string payload;
-  std::string signature;
-  sign::Format format{};
-  if (!sign::split_signature(tag->raw, payload, signature, format)) {
-    result.problems.push_back(tag_name + " is not signed");
-  } else {
-    const auto config_head = repo.ref_target(k_config_ref);
-    const auto trusted = config.release_allowed_signers.empty() || !config_head
-                             ? std::nullopt
-                             : repo.read_path(*config_head, config.release_allowed_signers);
-    if (!trusted) {
-      result.problems.push_back(
-          "the policy names no allowed signers (release.allowed_signers in envflow.yaml, a file "
-          "on refs/envflow/config added with envflow config put): no signature can be trusted");
-    } else {
-      const auto verification = sign::verify(format, *trusted, payload, signature);
-      result.signature_ok = verification.good;
-      result.signer = verification.signer;
-      if (!verification.good) {
-        result.problems.push_back(sign::format_name(format) +
-                                  " signature not accepted: " + verification.detail);
+    std::string hint;
+    size_t best = 3;
+    for (const auto& r : list_releases(pipeline)) {
+      if (const size_t d = util::edit_distance(tag_name, r.tag); d < best) {
+        best = d;
+        hint = "; did you mean " + r.tag + "?";
       }
     }
+    throw util::UsageError("no release tag '" + tag_name + "'" + hint + " (see envflow releases)");
   }
-  const auto manifest = Manifest::parse(tag->message);
-  const size_t signature_problems = result.problems.size();
-  if (!manifest) {
-    result.problems.push_back("the tag message has no readable envflow manifest");
+  const auto tag = pipeline.repo.tag(*id);
+  if (!tag) {
+    result.problems.push_back(tag_name + " is a lightweight tag, not an annotated release tag");
     result.manifest_ok = false;
     return result;
   }
-  if (manifest->commit != tag->target) {
-    result.problems.push_back("manifest commit " + short_id(manifest->commit) +
-                              " is not the tagged commit " + short_id(tag->target));
-  }
-  if (manifest->version != tag_name) {
-    result.problems.push_back("manifest version " + manifest->version + " is not the tag name " +
-                              tag_name);
-  }
-  const auto actual = items_of(repo, tag->target);
-  std::map<std::string, std::string> expected(manifest->items.begin(), manifest->items.end());
-  std::map<std::string, std::string> found(actual.begin(), actual.end());
-  for (const auto& [path, digest] : expected) {
-    const auto it = found.find(path);
-    if (it == found.end()) {
-      result.problems.push_back("manifest lists " + path + ", which the tagged tree lacks");
-    } else if (it->second != digest) {
-      result.problems.push_back(path + " differs: manifest " + short_id(digest) + ", tree " +
-                                short_id(it->second));
-    }
-  }
-  for (const auto& [path, digest] : found) {
-    if (!expected.contains(path)) {
-      result.problems.push_back(path + " is in the tagged tree but not in the manifest");
-    }
-  }
-  result.manifest_ok = result.problems.size() == signature_problems;
+  result.problems = release_problems(pipeline, *tag, tag_name, &result);
   return result;
 }
 
-RollbackResult rollback(git::Repository& repo, const PipelineConfig& config,
-                        const std::string& tag, const std::string& actor) {
-  require_publisher(config, actor, "roll back");
-  const VerifyResult verified = verify_release(repo, config, tag);
+RollbackResult rollback(Session& session, const std::string& tag, const std::string& reason) {
+  const PipelineConfig& config = session.config();
+  const Pipeline pipeline = session.pipeline();
+  require_publisher(config, session.actor(), "roll back");
+  const VerifyResult verified = verify_release(pipeline, tag);
   // Without a signing policy an unsigned release may be rolled back to; a
   // manifest that does not match its tree never may.
   if (!verified.manifest_ok || (!verified.signature_ok && config.release_sign)) {
@@ -525,31 +553,34 @@ RollbackResult rollback(git::Repository& repo, const PipelineConfig& config,
     }
     throw util::Refused(message);
   }
-  const auto id = repo.ref_target("refs/tags/" + tag);
-  const auto live = repo.ref_target(k_live_ref);
+  const auto id = pipeline.refs.target(tag_ref(tag));
+  const auto live = pipeline.live();
   RollbackResult result;
   result.tag = tag;
-  for (const auto& r : list_releases(repo)) {
-    if (live && r.tag_id == *live) {
-      result.previous_live = r.tag;
-    }
-  }
+  const auto from = live ? release_by_tag_id(pipeline, *live) : std::nullopt;
+  result.previous_live = from ? from->tag : "";
   if (live == id) {
     result.noop = true;
     return result;
   }
-  AuditRecord record;
-  record.op = "rollback";
-  record.env = config.last().name;
-  record.actor = actor;
-  record.commit = repo.tag(*id)->target;
-  record.note = "live " + (result.previous_live.empty() ? std::string("(none)") : result.previous_live) +
-                " -> " + tag;
-  try {
-    commit_with_audit(repo, {git::RefUpdate{k_live_ref, live, *id}}, record);
-  } catch (const git::RefConflict&) {
-    throw util::Refused("live moved since this rollback began; run it again");
+  Operation operation;
+  operation.reason = reason;
+  operation.updates.push_back(git::RefUpdate{k_live_ref, live, *id});
+  const auto to = release_by_tag_id(pipeline, *id);
+  if (from && to && to->version < from->version) {
+    // A rollback holds the last environment: auto-promotion must not bring
+    // the rolled-back content straight back.
+    Hold hold;
+    hold.env = config.last().name;
+    hold.kind = Hold::Kind::rollback;
+    hold.actor = session.actor();
+    hold.time = util::now();
+    hold.reason = "live " + from->tag + " -> " + tag;
+    hold.commit = to->commit;
+    operation.updates.push_back(stage_hold(session.repo(), hold));
+    result.hold = hold;
   }
+  session.apply(operation);
   return result;
 }
 

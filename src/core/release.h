@@ -8,11 +8,13 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/config.h"
+#include "core/hold.h"
+#include "core/view.h"
 #include "git/repo.h"
+#include "core/refs.h"
 
 namespace envflow::core {
 
-inline constexpr const char* k_live_ref = "refs/envflow/live";
 
 struct Version {
   int major = 0;
@@ -53,8 +55,15 @@ struct Release {
   bool live = false;
 };
 
-// Every release tag (annotated `vMAJOR.MINOR.PATCH`), oldest version first.
-std::vector<Release> list_releases(const git::Repository& repo);
+// Every release tag (annotated `vMAJOR.MINOR.PATCH` with an envflow
+// manifest) as `pipeline` reads them, oldest version first.
+std::vector<Release> list_releases(const Pipeline& pipeline);
+
+// The release whose tag object is `tag_id` (and whose tag ref points at it).
+std::optional<Release> release_by_tag_id(const Pipeline& pipeline, const std::string& tag_id);
+
+// The commit of the live release: what end users get.
+std::optional<std::string> live_release_commit(const Pipeline& pipeline);
 
 struct ReleaseRequest {
   std::string commit;                // what to tag (a commit of the last environment)
@@ -82,7 +91,7 @@ struct PreparedRelease {
 // Compute the version and notes, build the manifest, sign, and write the
 // tag object. Moves no reference: the caller commits `updates` (with any of
 // its own) through commit_with_audit.
-PreparedRelease prepare_release(git::Repository& repo, const PipelineConfig& config,
+PreparedRelease prepare_release(git::Repository& repo, const Pipeline& pipeline,
                                 const ReleaseRequest& request);
 
 struct PublishOptions {
@@ -92,7 +101,7 @@ struct PublishOptions {
   bool no_sign = false;
   bool force = false;
   std::string reason;
-  std::string actor;
+  bool dry_run = false; // say the version, bump and notes; move nothing
 };
 
 struct PublishResult {
@@ -101,12 +110,15 @@ struct PublishResult {
   std::string tag;
   std::string commit;
   std::string previous_live;
+  std::string bump;  // patch | minor | major | initial | explicit ("" when not published)
   std::string notes;
 };
 
-// `envflow publish`: tag the last environment's head and move live to it.
-PublishResult publish(git::Repository& repo, const PipelineConfig& config,
-                      const PublishOptions& options);
+class Session;
+
+// `envflow publish`: tag the last environment's head and move live to it,
+// one operation judged by the rulebook.
+PublishResult publish(Session& session, const PublishOptions& options);
 
 struct VerifyResult {
   std::string tag;
@@ -118,18 +130,25 @@ struct VerifyResult {
 };
 
 // Check a release's signature against the policy's allowed signers and its
-// manifest against the tagged tree.
-VerifyResult verify_release(const git::Repository& repo, const PipelineConfig& config,
-                            const std::string& tag);
+// manifest against the tagged tree. util::UsageError for an unknown tag.
+VerifyResult verify_release(const Pipeline& pipeline, const std::string& tag);
+
+// What is wrong with release tag object `tag` pushed or kept as `name`: a
+// missing signature when the policy asks for one, a signature not by an
+// allowed signer, a manifest that does not match the tagged tree. Empty when
+// it verifies. Fills `result` (signature_ok, signer, manifest_ok) when given.
+std::vector<std::string> release_problems(const Pipeline& pipeline, const git::TagInfo& tag,
+                                          const std::string& name, VerifyResult* result = nullptr);
 
 struct RollbackResult {
   std::string tag;
   std::string previous_live;
   bool noop = false;
+  std::optional<Hold> hold; // the hold the rollback put on the last environment
 };
 
-// Point live at an earlier release (verified first), audited.
-RollbackResult rollback(git::Repository& repo, const PipelineConfig& config,
-                        const std::string& tag, const std::string& actor);
+// Point live at an earlier release (verified first) and hold the last
+// environment, one operation. `reason` goes into the record.
+RollbackResult rollback(Session& session, const std::string& tag, const std::string& reason = "");
 
 } // namespace envflow::core

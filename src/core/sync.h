@@ -4,25 +4,20 @@
 #include <string>
 #include <vector>
 
-#include "core/audit.h"
 #include "core/config.h"
 #include "core/diff.h"
 #include "core/hold.h"
-#include "util/error.h"
+#include "core/rules.h"
+#include "core/session.h"
 
-namespace envflow::git {
-class Repository;
-}
-
+// Promotion: `envflow sync`, `sync --auto` and `envflow approve`. Every gate
+// is the rulebook's (core/rules.h); this module works out the moves and
+// what to show.
 namespace envflow::core {
 
 struct SyncRequest {
-  std::string env;   // source environment
-  std::string rev;   // "" = the source's head; else a commit on the source branch
-  std::string actor;
-  // "" = read the source branch; else take this commit as the source's head
-  // (sync --auto --dry-run: where an earlier step would have moved it).
-  std::string assumed_source_head;
+  std::string env; // source environment
+  std::string rev; // "" = the source's head; else a commit on the source branch
 };
 
 struct PromotedCommit {
@@ -40,51 +35,28 @@ struct SyncPlan {
   bool noop = false;                   // already in sync
   std::vector<PromotedCommit> commits; // newest first
   SemanticDiff diff;
-  std::vector<std::string> approvals;  // counted approvers
+  std::vector<std::string> approvals;  // counted approvers (not the promoter)
   int approvals_required = 0;
-  // The hold on auto-promotion into the target, if any. A sync run by a
-  // person goes ahead anyway (the caller says so); sync --auto stops.
-  std::optional<Hold> hold;
+  std::optional<Hold> hold;            // a hold on auto-promotion into the target
+  std::vector<std::string> dropped_overrides; // overrides of removed variables, dropped with it
+  Operation operation;                 // the moves (target branch, and its local data if any)
+  Judgement judgement;                 // what the rulebook says about them
 
   bool approved() const { return static_cast<int>(approvals.size()) >= approvals_required; }
 };
 
-// What plan_sync does when the approvals are short.
-enum class ApprovalGate {
-  enforce, // refuse (util::Refused), as `envflow sync` does
-  report,  // return the plan; the caller checks plan.approved() (sync --auto)
-};
+// Work out the promotion `request` asks for, as `session`'s actor, reading
+// refs through `pipeline` (the session's, or one where earlier steps of a
+// dry run have moved), and ask the rulebook about it. Moves nothing.
+// util::UsageError for an unknown environment or revision or the last
+// environment; util::Refused for a revision not on the source, or a target
+// branch checked out here that the move would leave behind.
+SyncPlan plan_sync(Session& session, const Pipeline& pipeline, const SyncRequest& request,
+                   Automatic automatic = Automatic::no);
 
-// Run every gate of `envflow sync` and return the plan; moves nothing.
-// Throws util::Refused with what to do on any failed gate, util::UsageError
-// for an unknown environment or revision. `trail` is the audit trail
-// (read_audit), read once by the caller; the overload without it reads it.
-SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
-                   const SyncRequest& request, const std::vector<AuditRecord>& trail,
-                   ApprovalGate gate = ApprovalGate::enforce);
-SyncPlan plan_sync(const git::Repository& repo, const PipelineConfig& config,
-                   const SyncRequest& request);
-
-// The target moved between plan and apply: another sync won the race.
-class TargetMoved : public util::Refused {
-public:
-  using util::Refused::Refused;
-};
-
-// Move the target compare-and-swap against `plan.from`, with its audit
-// record in the same transaction. A lost race throws TargetMoved
-// ("target moved since this sync began; run it again").
-void apply_sync(git::Repository& repo, const SyncPlan& plan, const std::string& actor);
-
-// Distinct actors who approved promoting `commit` into `env` and belong to
-// its approvers groups (as the config says now), oldest first. The first
-// form reads `trail` (read_audit, read once by the caller); the second
-// reads the whole trail itself on every call.
-std::vector<std::string> approvals_for(const std::vector<AuditRecord>& trail,
-                                       const PipelineConfig& config, const Environment& env,
-                                       const std::string& commit);
-std::vector<std::string> approvals_for(const git::Repository& repo, const PipelineConfig& config,
-                                       const Environment& env, const std::string& commit);
+// Apply a plan whose judgement is ok (throws what the rulebook said
+// otherwise). A lost race throws LostRace ("moved since this sync began").
+Applied apply_sync(Session& session, const SyncPlan& plan);
 
 // --- envflow sync --auto ---
 
@@ -126,36 +98,33 @@ struct AutoStop {
 };
 
 struct AutoResult {
-  std::vector<AutoStep> steps; // environments passed, in pipeline order
+  std::vector<AutoStep> steps;  // environments passed, in pipeline order
   std::optional<AutoStop> stop; // nullopt: the walk reached the last environment
   bool dry_run = false;
 };
 
 // `envflow sync --auto`: walk the pipeline in order; for each environment
 // after the first whose predecessor has commits it lacks, stop unless it is
-// `auto: true` and not held, run every gate of plan_sync as `actor`,
-// promote (unless `dry_run`) and go on with the next one; stop at missing
-// approvals or any refusal. An environment already in sync is passed over,
-// auto or not. Each promotion is its own compare-and-swap sync with its own
-// audit record; a promotion that loses a race to a concurrent sync is
-// planned again (usually finding it done). `config` must outlive the result.
-// Throws util::UsageError / util::IoError as plan_sync does; refusals end up
-// in `stop`.
-AutoResult auto_sync(git::Repository& repo, const PipelineConfig& config, const std::string& actor,
-                     DryRun dry_run);
+// `auto: true`, plan the promotion as an automatic one (the hold gate
+// applies), promote (unless `dry_run`) and go on; stop where the rulebook
+// waits for a person (approvals, a hold, an open back-port) or refuses. Each
+// promotion is its own operation with its own record; one that loses a race
+// is planned again after reading the state anew.
+AutoResult auto_sync(Session& session, DryRun dry_run);
 
 struct ApproveResult {
   std::string env;
   std::string commit;
-  bool already = false; // this actor had approved it before: nothing written
+  bool hotfix = false;  // an approval of a hotfix commit (policy hotfix.approvals)
+  bool already = false; // this person had approved it before: nothing written
   std::vector<std::string> approvals; // after this one
   int required = 0;
 };
 
-// Record `actor`'s approval to promote `rev` (default: the previous
-// environment's head) into `env`, as an audit record. Refused for the first
-// environment and for actors outside the approvers groups.
-ApproveResult approve(git::Repository& repo, const PipelineConfig& config, const std::string& env,
-                      const std::string& rev, const std::string& actor);
+// Record the actor's approval to promote `rev` (default: the previous
+// environment's head) into `env`: a ref of its own, judged by the rulebook
+// (an approver of `env`, a commit of the previous environment; on the last
+// environment, with hotfix.approvals, also a hotfix commit).
+ApproveResult approve(Session& session, const std::string& env, const std::string& rev);
 
 } // namespace envflow::core

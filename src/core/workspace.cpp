@@ -4,6 +4,7 @@
 
 #include "content/schema.h"
 #include "core/config.h"
+#include "core/view.h"
 #include "core/sources.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -50,12 +51,27 @@ content::ValidationReport run(content::FileSource& source, content::ValidateOpti
 
 } // namespace
 
-content::ValidateOptions options_for(const git::Repository& repo) {
+content::ValidateOptions validation_options(const PipelineConfig& config, content::Scope scope) {
   content::ValidateOptions options;
-  if (auto config = load_config(repo)) {
-    options.max_file_size = config->max_file_size;
-  }
+  options.max_file_size = config.max_file_size;
+  options.scope = scope;
   return options;
+}
+
+content::ValidateOptions options_for(const git::Repository& repo) {
+  // The policy of this repository, else of the server a clone reads (as
+  // the last fetch left it: validation never goes to the network).
+  std::optional<std::string> commit = repo.ref_target(k_config_ref);
+  if (!commit) {
+    const std::string remote = repo.config_string("envflow.remote").value_or("origin");
+    commit = RemoteRefs(repo, remote, {}).target(k_config_ref);
+  }
+  if (commit) {
+    if (auto config = load_config(repo, *commit)) {
+      return validation_options(*config, content::Scope::promoted);
+    }
+  }
+  return content::ValidateOptions{};
 }
 
 content::ValidationReport validate_worktree(const git::Repository& repo,

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "content/validator.h"
+#include "core/config.h"
 
 namespace envflow::git {
 class Repository;
@@ -27,7 +28,11 @@ content::ValidationReport validate_revision(const git::Repository& repo, const s
 // Validate what is staged.
 content::ValidationReport validate_index(const git::Repository& repo);
 
-// The validation options the repository's pipeline config sets (file size limit).
+// The validation options a policy sets (file size limit, ...) for content of `scope`.
+content::ValidateOptions validation_options(const PipelineConfig& config, content::Scope scope);
+
+// The validation options of the repository's policy: its own, or in a clone
+// the server's as the last fetch left it (validation never fetches).
 content::ValidateOptions options_for(const git::Repository& repo);
 
 } // namespace envflow::core

@@ -26,6 +26,13 @@ public:
   explicit Refused(const std::string& message) : Error(Exit::refused, message) {}
 };
 
+// The policy does not let this identity do it (exit 1, like every refusal;
+// HTTP 403 where that matters).
+class Forbidden : public Refused {
+public:
+  explicit Forbidden(const std::string& message) : Refused(message) {}
+};
+
 // The caller's words are off (exit 2).
 class UsageError : public Error {
 public:

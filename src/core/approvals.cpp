@@ -1,0 +1,53 @@
+#include "core/approvals.h"
+
+#include <algorithm>
+
+#include "core/refs.h"
+
+namespace envflow::core {
+
+namespace {
+
+std::vector<std::string> approvers_of(const Pipeline& pipeline, const std::string& env,
+                                      const std::string& commit,
+                                      const std::vector<std::string>& groups) {
+  std::vector<std::string> people;
+  for (const auto& ref : pipeline.refs.names(approvals_prefix(env, commit))) {
+    const ClassifiedRef c = classify_ref(pipeline.config, ref);
+    if (c.kind != RefKind::approval || c.commit != commit ||
+        pipeline.refs.target(ref) != commit) {
+      continue;
+    }
+    const std::string who = pipeline.config.person(c.name);
+    if (pipeline.config.member(who, groups) &&
+        std::find(people.begin(), people.end(), who) == people.end()) {
+      people.push_back(who);
+    }
+  }
+  std::sort(people.begin(), people.end());
+  return people;
+}
+
+} // namespace
+
+std::vector<std::string> approvals_for(const Pipeline& pipeline, const Environment& env,
+                                       const std::string& commit) {
+  return approvers_of(pipeline, env.name, commit, env.approvers);
+}
+
+std::vector<std::string> hotfix_approvals_for(const Pipeline& pipeline, const std::string& commit) {
+  return approvers_of(pipeline, pipeline.config.last().name, commit,
+                      pipeline.config.hotfix_approvers);
+}
+
+std::vector<std::string> without(std::vector<std::string> approvals, const std::string& person) {
+  approvals.erase(std::remove(approvals.begin(), approvals.end(), person), approvals.end());
+  return approvals;
+}
+
+std::string approvals_text(size_t have, int needed) {
+  return "has " + std::to_string(have) + " of " + std::to_string(needed) + " approval" +
+         (needed == 1 ? "" : "s");
+}
+
+} // namespace envflow::core

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/view.h"
+
+// Approvals: each one a ref of its own,
+// refs/envflow/approvals/<env>/<commit>/<person>, pointing at the approved
+// commit. Approvals by different people never touch the same ref, so they
+// never race; the audit trail keeps who approved when.
+namespace envflow::core {
+
+// The people who approved promoting `commit` into `env` and belong to its
+// approvers groups (as the policy says now), sorted by name, each once.
+std::vector<std::string> approvals_for(const Pipeline& pipeline, const Environment& env,
+                                       const std::string& commit);
+
+// The same, for the approvals a hotfix of `commit` on the last environment
+// needs (policy `hotfix.approvers`).
+std::vector<std::string> hotfix_approvals_for(const Pipeline& pipeline, const std::string& commit);
+
+// `approvals` without `person` (nobody approves their own promotion).
+std::vector<std::string> without(std::vector<std::string> approvals, const std::string& person);
+
+// "1 approval of 2 needed" style counts: "has 1 of 2 approvals".
+std::string approvals_text(size_t have, int needed);
+
+} // namespace envflow::core

@@ -1,0 +1,318 @@
+// describe(): the audit record of a change, made from the moves alone, so a
+// record reads the same whether envflow wrote it locally or the server wrote
+// it for a push (declared in core/rules.h).
+#include <algorithm>
+#include <map>
+
+#include "core/approvals.h"
+#include "core/backport.h"
+#include "core/hold.h"
+#include "core/overrides.h"
+#include "core/release.h"
+#include "core/rules.h"
+#include "git/repo.h"
+#include "util/error.h"
+#include "util/strings.h"
+#include "util/time.h"
+
+namespace envflow::core {
+
+namespace {
+
+struct Sorted {
+  std::vector<std::pair<ClassifiedRef, RefMove>> environments, tags, locals, approvals, holds,
+      hotfix_branches, others;
+  const RefMove* live = nullptr;
+  const RefMove* config = nullptr;
+  const RefMove* backports = nullptr;
+};
+
+Sorted sort_moves(const PipelineConfig& config, const std::vector<RefMove>& moves) {
+  Sorted s;
+  for (const auto& move : moves) {
+    if (move.old_id == move.new_id) {
+      continue;
+    }
+    const ClassifiedRef c = classify_ref(config, move.ref);
+    switch (c.kind) {
+    case RefKind::environment:
+      s.environments.emplace_back(c, move);
+      break;
+    case RefKind::release_tag:
+      s.tags.emplace_back(c, move);
+      break;
+    case RefKind::local:
+      s.locals.emplace_back(c, move);
+      break;
+    case RefKind::approval:
+      s.approvals.emplace_back(c, move);
+      break;
+    case RefKind::hold:
+      s.holds.emplace_back(c, move);
+      break;
+    case RefKind::hotfix_branch:
+      s.hotfix_branches.emplace_back(c, move);
+      break;
+    case RefKind::live:
+      s.live = &move;
+      break;
+    case RefKind::config:
+      s.config = &move;
+      break;
+    case RefKind::backports:
+      s.backports = &move;
+      break;
+    default:
+      s.others.emplace_back(c, move);
+      break;
+    }
+  }
+  return s;
+}
+
+// The issues a backports move opens and closes.
+struct IssueChanges {
+  std::vector<BackportIssue> opened;
+  std::vector<BackportIssue> closed;
+};
+
+std::optional<std::string> id_or_none(const std::string& id) {
+  return is_zero(id) ? std::nullopt : std::optional<std::string>(id);
+}
+
+IssueChanges issue_changes(const git::Repository& repo, const RefMove& move) {
+  IssueChanges changes;
+  std::map<int, BackportIssue> before;
+  try {
+    for (auto& issue : read_backports_at(repo, id_or_none(move.old_id))) {
+      before.emplace(issue.id, std::move(issue));
+    }
+    for (auto& issue : read_backports_at(repo, id_or_none(move.new_id))) {
+      const auto it = before.find(issue.id);
+      if (it == before.end()) {
+        changes.opened.push_back(std::move(issue));
+      } else if (it->second.is_open() && !issue.is_open()) {
+        changes.closed.push_back(std::move(issue));
+      }
+    }
+  } catch (const util::Error&) {
+    // A malformed issue: the record says "back-port issues" and doctor names the file.
+  }
+  return changes;
+}
+
+std::string issue_names(const std::vector<BackportIssue>& issues) {
+  std::vector<std::string> names;
+  for (const auto& issue : issues) {
+    names.push_back(std::to_string(issue.id) +
+                    (issue.hotfix_tag.empty() ? "" : " (" + issue.hotfix_tag + ")"));
+  }
+  return util::join(names, ", ");
+}
+
+std::map<std::string, content::Value> overrides_at(const git::Repository& repo,
+                                                   const std::string& env,
+                                                   const std::string& commit) {
+  if (is_zero(commit)) {
+    return {};
+  }
+  const auto text = repo.read_path(commit, k_overrides_file);
+  return text ? parse_overrides(*text, local_ref(env) + ":" + k_overrides_file)
+              : std::map<std::string, content::Value>{};
+}
+
+// var-set "a=1, b=2" / var-unset "c" / local: what a local-data move changed.
+void describe_local(const git::Repository& repo, const ClassifiedRef& c, const RefMove& move,
+                    AuditRecord& record) {
+  record.env = c.env;
+  record.commit = is_zero(move.new_id) ? std::string() : move.new_id;
+  std::vector<std::string> set;
+  std::vector<std::string> unset;
+  try {
+    const auto before = overrides_at(repo, c.env, move.old_id);
+    const auto after = overrides_at(repo, c.env, move.new_id);
+    for (const auto& [name, value] : after) {
+      const auto it = before.find(name);
+      if (it == before.end() || !same_value(it->second, value)) {
+        set.push_back(name + "=" + emit_value(value));
+      }
+    }
+    for (const auto& [name, value] : before) {
+      if (!after.contains(name)) {
+        unset.push_back(name);
+      }
+    }
+  } catch (const util::Error&) {
+    // Malformed overrides are refused by the rulebook; a record still names the move.
+  }
+  if (!set.empty()) {
+    record.op = "var-set";
+    record.note = util::join(set, ", ");
+    if (!unset.empty()) {
+      record.note += "; unset " + util::join(unset, ", ");
+    }
+  } else if (!unset.empty()) {
+    record.op = "var-unset";
+    record.note = util::join(unset, ", ");
+  } else {
+    record.op = "local";
+    record.note = "local data of " + c.env;
+  }
+}
+
+} // namespace
+
+AuditRecord describe(const Pipeline& before, const std::vector<RefMove>& moves, const Actor& actor,
+                     const std::string& reason) {
+  const PipelineConfig& config = before.config;
+  const git::Repository& repo = before.repo;
+  const Sorted s = sort_moves(config, moves);
+  AuditRecord record;
+  record.actor = actor.name.empty() ? std::string("unknown") : config.person(actor.name);
+  record.time = util::now();
+  record.tool = std::string("envflow ") + ENVFLOW_VERSION;
+  for (const auto& move : moves) {
+    if (move.old_id != move.new_id) {
+      record.moves.push_back(move);
+    }
+  }
+  const IssueChanges issues = s.backports ? issue_changes(repo, *s.backports) : IssueChanges{};
+  const MovedRefs after_refs(before.refs, moves);
+  const Pipeline after = before.through(after_refs);
+
+  if (s.live != nullptr) {
+    // publish, re-publish, rollback, hotfix: live moves.
+    record.env = config.last().name;
+    const auto to = release_by_tag_id(after, s.live->new_id);
+    const auto from = is_zero(s.live->old_id) ? std::nullopt
+                                              : release_by_tag_id(before, s.live->old_id);
+    const std::string to_name = to ? to->tag : short_id(s.live->new_id);
+    record.commit = to ? to->commit : std::string();
+    const bool hotfix = std::any_of(s.environments.begin(), s.environments.end(),
+                                    [&](const auto& e) { return e.first.env == config.last().name; });
+    if (hotfix) {
+      record.op = "hotfix";
+      record.note = to_name;
+      if (!issues.opened.empty()) {
+        const auto& issue = issues.opened.front();
+        if (!issue.hotfix.empty() && issue.hotfix != "push") {
+          record.note += " from hotfix/" + issue.hotfix;
+        }
+        record.note += "; back-port issue " + issue_names(issues.opened) + " opened";
+      }
+    } else if (!s.tags.empty()) {
+      record.op = "publish";
+      record.note = to_name;
+    } else if (from && to && to->version < from->version) {
+      record.op = "rollback";
+      record.note = "live " + from->tag + " -> " + to_name;
+    } else {
+      record.op = "publish";
+      record.note = "re-published " + to_name;
+    }
+  } else if (!s.environments.empty()) {
+    const auto& [c, move] = s.environments.front();
+    record.env = c.env;
+    record.commit = is_zero(move.new_id) ? std::string() : move.new_id;
+    const size_t index = static_cast<size_t>(c.env_index);
+    if (index == 0) {
+      if (!issues.closed.empty()) {
+        record.op = "backport-apply";
+        record.note = "back-port issue " + issue_names(issues.closed) + " merged into " + c.env;
+      } else {
+        record.op = "push";
+        record.note = "push to " + c.env;
+      }
+    } else {
+      const Environment& env = config.environments[index];
+      const Environment& previous = config.environments[index - 1];
+      const auto previous_head = after.head(previous);
+      if (!is_zero(move.new_id) && previous_head && repo.is_ancestor(move.new_id, *previous_head)) {
+        record.op = "sync";
+        std::vector<std::string> steps{previous.name};
+        for (const auto& [other, m] : s.environments) {
+          steps.push_back(other.env);
+        }
+        record.note = util::join(steps, " -> ");
+        record.approvals =
+            without(approvals_for(after, env, move.new_id), record.actor);
+        record.env = s.environments.back().first.env;
+        record.commit = s.environments.back().second.new_id;
+      } else {
+        record.op = "hotfix";
+        record.note = "hotfix on " + c.env;
+        if (!issues.opened.empty()) {
+          record.note += "; back-port issue " + issue_names(issues.opened) + " opened";
+        }
+      }
+    }
+  } else if (!s.locals.empty()) {
+    describe_local(repo, s.locals.front().first, s.locals.front().second, record);
+  } else if (!s.approvals.empty()) {
+    const auto& [c, move] = s.approvals.front();
+    record.env = c.env;
+    record.commit = c.commit;
+    if (is_zero(move.new_id)) {
+      record.op = "unapprove";
+      record.note = "withdrew " + config.person(c.name) + "'s approval of " + short_id(c.commit);
+    } else {
+      record.op = "approve";
+      const int index = config.index_of(c.env);
+      record.note = "promote " + short_id(c.commit) +
+                    (index > 0 ? " from " + config.environments[static_cast<size_t>(index) - 1].name
+                               : std::string()) +
+                    " into " + c.env;
+    }
+  } else if (!s.holds.empty()) {
+    const auto& [c, move] = s.holds.front();
+    record.env = c.env;
+    if (is_zero(move.new_id)) {
+      record.op = "hold-release";
+      record.commit = move.old_id;
+      if (const auto hold = read_hold(repo, move.old_id)) {
+        record.note = "released " + hold->kind_name() + " hold set by " + hold->actor + " at " +
+                      util::iso_time(hold->time);
+      } else {
+        record.note = "released a hold";
+      }
+    } else {
+      record.op = "hold";
+      if (const auto hold = read_hold(repo, move.new_id)) {
+        record.note = hold->reason;
+      }
+    }
+  } else if (s.config != nullptr) {
+    record.op = "config";
+    record.note = "pipeline config";
+  } else if (s.backports != nullptr) {
+    record.env = config.first().name;
+    if (!issues.opened.empty()) {
+      record.op = "backport-open";
+      record.env = config.last().name;
+      record.note = "back-port issue " + issue_names(issues.opened) + " opened";
+    } else if (!issues.closed.empty()) {
+      record.op = "backport-close";
+      record.commit = issues.closed.front().closed_in;
+      record.note = "closed back-port issue " + issue_names(issues.closed) +
+                    ": the hotfix is reachable from " + config.first().name;
+    } else {
+      record.op = "backports";
+      record.note = "back-port issues";
+    }
+  } else if (!s.hotfix_branches.empty()) {
+    const auto& [c, move] = s.hotfix_branches.front();
+    record.op = "hotfix-start";
+    record.env = config.last().name;
+    record.commit = is_zero(move.new_id) ? std::string() : move.new_id;
+    record.note = "hotfix/" + c.name + " at " + short_id(move.new_id);
+  } else {
+    record.op = "push";
+  }
+  if (!util::trim(reason).empty()) {
+    record.note += (record.note.empty() ? "" : " (") + std::string(util::trim(reason)) +
+                   (record.note.empty() ? "" : ")");
+  }
+  return record;
+}
+
+} // namespace envflow::core
