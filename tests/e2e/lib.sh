@@ -10,8 +10,141 @@ ENVFLOW_BIN_DIR=$(cd "$(dirname "$ENVFLOW")" && pwd)
 export PATH="$ENVFLOW_BIN_DIR:$PATH"
 
 TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/envflow-e2e.XXXXXX")
-cleanup_test_root() { [ -n "${KEEP_TEST_ROOT:-}" ] || rm -rf "$TEST_ROOT"; }
+# A suite that sets its own EXIT trap must call cleanup_test_root from it.
+cleanup_test_root() {
+  if [ "$BASHPID" = "$$" ] && [ -n "${E2E_WATCHDOG_PID:-}" ]; then
+    kill "$E2E_WATCHDOG_PID" 2>/dev/null || true
+  fi
+  [ -n "${KEEP_TEST_ROOT:-}" ] || rm -rf "$TEST_ROOT"
+}
 trap cleanup_test_root EXIT
+
+# --- Bounded waits -----------------------------------------------------------
+# No wait in a suite may last for ever. E2E_TIMEOUT is ctest's TIMEOUT for the
+# suite (tests/CMakeLists.txt passes it); E2E_WAIT_BOUND bounds one wait of the
+# harness (a barrier, racers to finish); past E2E_WATCHDOG seconds the
+# watchdog lists the suite's processes and where they are blocked, then stops
+# the suite with a failure, before ctest's timeout would kill it silently.
+: "${E2E_TIMEOUT:=300}"
+: "${E2E_WAIT_BOUND:=120}"
+: "${E2E_WATCHDOG:=$((E2E_TIMEOUT > 60 ? E2E_TIMEOUT - 20 : E2E_TIMEOUT * 2 / 3))}"
+
+# e2e_tree PID...: these processes and all their descendants, parents first.
+e2e_tree() {
+  local -A kids=()
+  local stat line pid ppid
+  for stat in /proc/[0-9]*/stat; do
+    { read -r line <"$stat"; } 2>/dev/null || continue
+    pid=${line%% *}
+    line=${line##*) } # the command name may hold spaces and parentheses
+    ppid=${line#* }
+    ppid=${ppid%% *}
+    kids[$ppid]+=" $pid"
+  done
+  local -a queue=("$@")
+  local i=0
+  while ((i < ${#queue[@]})); do
+    pid=${queue[$i]}
+    i=$((i + 1))
+    [ -d "/proc/$pid" ] || continue
+    echo "$pid"
+    for ppid in ${kids[$pid]:-}; do queue+=("$ppid"); done
+  done
+}
+
+# e2e_dump PID...: the processes and their descendants (`ps`), then where each
+# one is blocked in the kernel: its stack where readable, else its wait channel.
+e2e_dump() {
+  local -a pids
+  mapfile -t pids < <(e2e_tree "$@")
+  if [ ${#pids[@]} -eq 0 ]; then
+    echo "  (no process left)"
+    return 0
+  fi
+  if command -v ps >/dev/null; then
+    ps -o pid,ppid,stat,wchan:32,etime,args -p "$(IFS=,; echo "${pids[*]}")" | sed 's/^/  /'
+  else
+    local pid
+    for pid in "${pids[@]}"; do
+      echo "  $pid $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) $(cat "/proc/$pid/wchan" 2>/dev/null)" \
+        "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+    done
+  fi
+  local pid stack
+  for pid in "${pids[@]}"; do
+    stack=$(head -5 "/proc/$pid/stack" 2>/dev/null) || stack=""
+    if [ -n "$stack" ]; then
+      echo "  $pid kernel stack:"
+      sed 's/^/      /' <<<"$stack"
+    else
+      echo "  $pid waits in: $(cat "/proc/$pid/wchan" 2>/dev/null || echo '?')"
+    fi
+  done
+}
+
+# e2e_kill PID...: end these processes and their descendants (TERM, then KILL
+# whatever is left after 5 s).
+e2e_kill() {
+  local -a pids
+  mapfile -t pids < <(e2e_tree "$@")
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local end=$((SECONDS + 5)) pid alive
+  while ((SECONDS < end)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+    done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+# e2e_read_within DEADLINE FD: read one line from FD into LINE, waiting at most
+# until $SECONDS reaches DEADLINE; fails when none came.
+e2e_read_within() {
+  local left=$(($1 - SECONDS))
+  ((left > 0)) || left=1
+  read -r -t "$left" -u "$2" LINE
+}
+
+# The watchdog: a process of its own (not a child of the suite, so that a
+# bare `wait` does not wait for it) that checks every 2 s that the suite is
+# still running and fires at E2E_WATCHDOG seconds.
+e2e_watchdog() {
+  local suite=$1 name=$2 deadline=$((SECONDS + E2E_WATCHDOG))
+  while kill -0 "$suite" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      trap '' TERM # the suite's exit must not cut the dump short
+      echo "=== watchdog: $name still running after ${E2E_WATCHDOG}s (ctest's timeout: ${E2E_TIMEOUT}s)"
+      echo "=== last test case started: $(cat "$TEST_ROOT/.case" 2>/dev/null || echo '(none)')"
+      echo "=== its processes, and where they are blocked:"
+      e2e_dump "$suite"
+      echo "FAIL [watchdog]: $name did not finish within ${E2E_WATCHDOG}s; stopped (process dump above)"
+      # The processes below the suite, listed while it still holds them: once
+      # it exits they belong to init.
+      local -a below
+      mapfile -t below < <(e2e_tree "$suite" | tail -n +2)
+      kill -USR1 "$suite" 2>/dev/null || true
+      [ ${#below[@]} -eq 0 ] || e2e_kill "${below[@]}"
+      local end=$((SECONDS + 5))
+      while kill -0 "$suite" 2>/dev/null && ((SECONDS < end)); do sleep 0.1; done
+      kill -KILL "$suite" 2>/dev/null || true
+      return 0
+    fi
+    sleep 2 </dev/null >/dev/null 2>&1
+  done
+}
+e2e_watchdog_fired() {
+  trap - USR1
+  FAILED=$((FAILED + 1))
+  echo "$PASSED passed, $FAILED failed (stopped by the watchdog)"
+  exit 1
+}
+trap e2e_watchdog_fired USR1
+(e2e_watchdog "$$" "$(basename "$0")" </dev/null >&2 & echo $! >"$TEST_ROOT/.watchdog")
+E2E_WATCHDOG_PID=$(<"$TEST_ROOT/.watchdog")
 
 # Hermetic git: no host config, fixed identities and dates.
 export HOME="$TEST_ROOT/home"
@@ -34,7 +167,10 @@ FAILED=0
 CURRENT=""
 
 # test NAME: start a named check (for the report).
-test_case() { CURRENT="$1"; }
+test_case() {
+  CURRENT="$1"
+  printf '%s\n' "$1" >"$TEST_ROOT/.case" # for the watchdog
+}
 
 pass() { PASSED=$((PASSED + 1)); }
 fail() {
@@ -49,8 +185,8 @@ run() {
   "$@" >"$out_file" 2>"$err_file"
   RC=$?
   set -e
-  OUT=$(cat "$out_file")
-  ERR=$(cat "$err_file")
+  OUT=$(<"$out_file")
+  ERR=$(<"$err_file")
 }
 
 expect_rc() {
@@ -110,6 +246,61 @@ open(path, "w").write(env["t"])
 EOF
   run envflow config edit --file "$TEST_ROOT/cfg.yaml"
   expect_rc 0
+}
+
+# race_run DIR CMD...: run each CMD (a shell command line, evaluated in a
+# process of its own; quote words with `printf '%q '`) at the same instant.
+# Every racer says it is ready, then blocks at a barrier; once all are ready
+# (or after E2E_WAIT_BOUND seconds) the barrier lets them all go. Results in
+# DIR/<i>.out, DIR/<i>.err, DIR/<i>.rc for i = 0..RACERS-1; sets RACERS.
+# The barrier is a FIFO this shell holds open for reading and writing, with
+# one line written per racer: a racer that reaches it late still finds its
+# line, so none can wait for a release that has already happened. Racers
+# still running E2E_WAIT_BOUND seconds after the release fail the case, with
+# a dump of where they are blocked, and are killed.
+race_run() {
+  local dir=$1
+  shift
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  mkfifo "$dir/.go" "$dir/.said"
+  local go said
+  exec {go}<>"$dir/.go" {said}<>"$dir/.said"
+  local -a pids=()
+  local i=0 cmd
+  for cmd in "$@"; do
+    (
+      exec {go}>&- {said}>&-
+      echo "ready $i" >"$dir/.said"
+      read -r -t "$E2E_WAIT_BOUND" _ <"$dir/.go" ||
+        echo "race_run: racer $i not released within ${E2E_WAIT_BOUND}s; starting anyway" >&2
+      set +e
+      eval "$cmd" >"$dir/$i.out" 2>"$dir/$i.err"
+      echo $? >"$dir/$i.rc"
+      echo "done $i" >"$dir/.said"
+    ) &
+    pids+=($!)
+    i=$((i + 1))
+  done
+  RACERS=$i
+  local ready=0 ended=0 deadline=$((SECONDS + E2E_WAIT_BOUND)) LINE
+  while ((ready < RACERS)) && e2e_read_within "$deadline" "$said"; do
+    case $LINE in ready*) ready=$((ready + 1)) ;; done*) ended=$((ended + 1)) ;; esac
+  done
+  if ((ready < RACERS)); then
+    echo "race_run: $ready of $RACERS racers ready after ${E2E_WAIT_BOUND}s; released anyway" >&2
+  fi
+  for ((i = 0; i < RACERS; i++)); do echo go >&"$go"; done
+  deadline=$((SECONDS + E2E_WAIT_BOUND))
+  while ((ended < RACERS)) && e2e_read_within "$deadline" "$said"; do
+    case $LINE in done*) ended=$((ended + 1)) ;; esac
+  done
+  if ((ended < RACERS)); then
+    fail "race_run: $((RACERS - ended)) of $RACERS racers still running ${E2E_WAIT_BOUND}s after the release:"$'\n'"$(e2e_dump "${pids[@]}")"
+    e2e_kill "${pids[@]}"
+  fi
+  wait "${pids[@]}" || true
+  exec {go}>&- {said}>&-
 }
 
 # finish: print the closing line CTest logs and exit non-zero on failure.
