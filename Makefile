@@ -33,8 +33,11 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Correctness tests first, then the stress suites (ctest label `stress`) on their own;
+# both always run, and either failing fails `make test`.
 test: build test-deps
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && { ctest --output-on-failure -j $(JOBS) -LE stress; rc=$$?; \
+	  ctest --output-on-failure -j $(JOBS) -L stress || rc=1; exit $$rc; }
 ifneq ($(CI),)
 	$(MAKE) test-asan
 endif

@@ -27,7 +27,7 @@
 # Not in ctest (it is long): run it by hand or in a nightly job:
 #   ENVFLOW=build/envflow bash tests/stress/race_at_scale.sh
 #   ROUNDS=20 SERVER_ROUNDS=10 ENVFLOW=build/envflow bash tests/stress/race_at_scale.sh
-# tests/e2e/test_race_scale.sh runs a short version in ctest.
+# tests/stress/test_race_scale.sh runs a short version in ctest.
 # By hand, the watchdog of lib.sh allows the full run two hours.
 : "${E2E_TIMEOUT:=7200}"
 . "$(dirname "$0")/../e2e/lib.sh"

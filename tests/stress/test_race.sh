@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end: concurrency (invariant 3). Several `envflow sync` processes are
+# Stress: concurrency (invariant 3). Several `envflow sync` processes are
 # released at the same instant on one repository, many rounds in a row: never
 # do two of them move the same ref, the losers say why, nothing is lost, no
 # lock file is left behind, the audit trail has exactly one record per
 # movement and its moves form an unbroken chain; `git fsck` and `envflow
 # doctor` are clean afterwards. Also concurrent `approve` by different actors
 # and syncs racing a `config edit`.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../e2e/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
 
