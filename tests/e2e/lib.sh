@@ -11,9 +11,14 @@ export PATH="$ENVFLOW_BIN_DIR:$PATH"
 
 TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/envflow-e2e.XXXXXX")
 # A suite that sets its own EXIT trap must call cleanup_test_root from it.
+# It also ends the suite's background processes still running (racers of a
+# suite stopped half-way), so that none outlives it.
 cleanup_test_root() {
-  if [ "$BASHPID" = "$$" ] && [ -n "${E2E_WATCHDOG_PID:-}" ]; then
-    kill "$E2E_WATCHDOG_PID" 2>/dev/null || true
+  if [ "$BASHPID" = "$$" ]; then
+    [ -z "${E2E_WATCHDOG_PID:-}" ] || kill "$E2E_WATCHDOG_PID" 2>/dev/null || true
+    local -a left
+    mapfile -t left < <(e2e_own $(jobs -p))
+    [ ${#left[@]} -eq 0 ] || e2e_kill "${left[@]}"
   fi
   [ -n "${KEEP_TEST_ROOT:-}" ] || rm -rf "$TEST_ROOT"
 }
@@ -79,6 +84,18 @@ e2e_dump() {
     else
       echo "  $pid waits in: $(cat "/proc/$pid/wchan" 2>/dev/null || echo '?')"
     fi
+  done
+}
+
+# e2e_own PID...: those of the PIDs that are still children of this shell
+# (a PID of a child that has ended may already name another process).
+e2e_own() {
+  local pid line
+  for pid; do
+    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || continue
+    line=${line##*) }
+    line=${line#* }
+    [ "${line%% *}" != "$$" ] || echo "$pid"
   done
 }
 
@@ -271,13 +288,15 @@ race_run() {
   for cmd in "$@"; do
     (
       exec {go}>&- {said}>&-
-      echo "ready $i" >"$dir/.said"
-      read -r -t "$E2E_WAIT_BOUND" _ <"$dir/.go" ||
+      # Opened read-write: opening a FIFO so never blocks, even if the suite
+      # has gone; the bounded read is the only wait.
+      echo "ready $i" 1<>"$dir/.said"
+      read -r -t "$E2E_WAIT_BOUND" _ 0<>"$dir/.go" ||
         echo "race_run: racer $i not released within ${E2E_WAIT_BOUND}s; starting anyway" >&2
       set +e
       eval "$cmd" >"$dir/$i.out" 2>"$dir/$i.err"
       echo $? >"$dir/$i.rc"
-      echo "done $i" >"$dir/.said"
+      echo "done $i" 1<>"$dir/.said"
     ) &
     pids+=($!)
     i=$((i + 1))
@@ -297,7 +316,7 @@ race_run() {
   done
   if ((ended < RACERS)); then
     fail "race_run: $((RACERS - ended)) of $RACERS racers still running ${E2E_WAIT_BOUND}s after the release:"$'\n'"$(e2e_dump "${pids[@]}")"
-    e2e_kill "${pids[@]}"
+    e2e_kill $(e2e_own "${pids[@]}")
   fi
   wait "${pids[@]}" || true
   exec {go}>&- {said}>&-

@@ -199,6 +199,7 @@ open_backports() {
 }
 
 echo "local: $ROUNDS rounds"
+test_case "local"
 T0=$(date +%s)
 STEPS=(test uat staging)
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -361,6 +362,7 @@ retry_push() {
 }
 
 echo "server: $SERVER_ROUNDS rounds"
+test_case "server"
 T0=$(date +%s)
 PUSH_ATTEMPTS=0
 PUSH_REJECTED=0
