@@ -139,14 +139,19 @@ e2e_watchdog() {
       echo "=== its processes, and where they are blocked:"
       e2e_dump "$suite"
       echo "FAIL [watchdog]: $name did not finish within ${E2E_WATCHDOG}s; stopped (process dump above)"
-      # The processes below the suite, listed while it still holds them: once
-      # it exits they belong to init.
+      # The suite exits at USR1 once its foreground command ends: end the
+      # processes below it (listed afresh each time, while it still holds
+      # them: once it exits they belong to init) until it has, 10 s at most.
       local -a below
+      local end=$((SECONDS + 10))
       mapfile -t below < <(e2e_tree "$suite" | tail -n +2)
       kill -USR1 "$suite" 2>/dev/null || true
+      while kill -0 "$suite" 2>/dev/null && ((SECONDS < end)); do
+        [ ${#below[@]} -eq 0 ] || kill -TERM "${below[@]}" 2>/dev/null || true
+        sleep 0.2
+        mapfile -t below < <(e2e_tree "$suite" | tail -n +2)
+      done
       [ ${#below[@]} -eq 0 ] || e2e_kill "${below[@]}"
-      local end=$((SECONDS + 5))
-      while kill -0 "$suite" 2>/dev/null && ((SECONDS < end)); do sleep 0.1; done
       kill -KILL "$suite" 2>/dev/null || true
       return 0
     fi
