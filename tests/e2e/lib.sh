@@ -332,3 +332,153 @@ finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+
+# team_policy: print a policy for a team on a shared server: alice
+# (developers) writes dev; bob promotes into test and production (no
+# approvals), publishes, finishes hotfixes and changes local data; adam is
+# the admin; the pusher must be authenticated (REMOTE_USER); unsigned releases.
+team_policy() {
+  cat <<'POLICY'
+version: 1
+environments:
+  - name: dev
+    branch: dev
+    write: [developers]
+    local: [operators]
+  - name: test
+    branch: test
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+  - name: production
+    branch: production
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+groups:
+  developers: [alice]
+  release-managers: [bob]
+  operators: [bob]
+  publishers: [bob]
+  hotfixers: [bob]
+  admins: [adam]
+admins: [admins]
+publishers: [publishers]
+hotfixers: [hotfixers]
+identity:
+  env: [REMOTE_USER]
+  required: true
+release:
+  sign: false
+POLICY
+}
+
+# --- A smart-HTTP git server: lighttpd on 127.0.0.1 running `git http-backend`
+# as a CGI behind HTTP basic auth, so a server hook learns the pusher from
+# REMOTE_USER exactly as in a real deployment.
+# http_server_start WEB: serve the bare repositories in WEB/repos at
+# http://USER:PASSWORD@127.0.0.1:$HTTP_PORT/git/NAME.git, for the users of
+# WEB/users ("user:password" lines, lighttpd's plain format). Exits 125
+# (skipped) when lighttpd or git-http-backend cannot be had: lighttpd is
+# installed with apt-get when missing and running as root. The server is
+# stopped when the suite exits.
+http_server_start() {
+  HTTP_WEB="$1"
+  if ! command -v lighttpd >/dev/null 2>&1 && [ -x /usr/sbin/lighttpd ]; then
+    PATH="$PATH:/usr/sbin"
+  fi
+  if ! command -v lighttpd >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "lighttpd missing: installing it with apt-get"
+      { apt-get install -y -q lighttpd || { apt-get update -q && apt-get install -y -q lighttpd; }; } \
+        >"$TEST_ROOT/apt.log" 2>&1 || true
+      PATH="$PATH:/usr/sbin"
+    fi
+    if ! command -v lighttpd >/dev/null 2>&1; then
+      echo "skipped: lighttpd is not installed and cannot be installed here (apt-get install lighttpd as root)"
+      exit 125
+    fi
+  fi
+  local backend
+  backend="$(git --exec-path)/git-http-backend"
+  if [ ! -x "$backend" ]; then
+    echo "skipped: git-http-backend not found at $backend"
+    exit 125
+  fi
+  mkdir -p "$HTTP_WEB/docroot"
+  HTTP_PID=""
+  trap http_server_stop EXIT
+  local attempt
+  for attempt in 1 2 3; do
+    if http_server_try "$backend"; then
+      export GIT_TERMINAL_PROMPT=0
+      return 0
+    fi
+    http_server_kill
+  done
+  echo "skipped: lighttpd did not start: $(cat "$HTTP_WEB/lighttpd.out" "$HTTP_WEB/error.log" 2>/dev/null)"
+  exit 125
+}
+
+# One try on a free port: the first of a few random ones nothing answers on.
+http_server_try() {
+  HTTP_PORT=""
+  local port
+  for port in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      HTTP_PORT=$port
+      break
+    fi
+  done
+  [ -n "$HTTP_PORT" ] || return 1
+  cat >"$HTTP_WEB/lighttpd.conf" <<CONF
+server.bind = "127.0.0.1"
+server.port = $HTTP_PORT
+server.document-root = "$HTTP_WEB/docroot"
+server.errorlog = "$HTTP_WEB/error.log"
+server.modules = ("mod_alias", "mod_setenv", "mod_auth", "mod_authn_file", "mod_cgi")
+alias.url = ("/git/" => "$1/")
+\$HTTP["url"] =~ "^/git/" {
+  cgi.assign = ("" => "")
+  setenv.add-environment = (
+    "GIT_PROJECT_ROOT" => "$HTTP_WEB/repos",
+    "GIT_HTTP_EXPORT_ALL" => "1",
+    "HOME" => "$HOME",
+    "GIT_CONFIG_GLOBAL" => "$GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_NOSYSTEM" => "1",
+    "PATH" => "$PATH"
+  )
+}
+auth.backend = "plain"
+auth.backend.plain.userfile = "$HTTP_WEB/users"
+auth.require = ("/git/" => ("method" => "basic", "realm" => "envflow test", "require" => "valid-user"))
+CONF
+  lighttpd -D -f "$HTTP_WEB/lighttpd.conf" >"$HTTP_WEB/lighttpd.out" 2>&1 &
+  HTTP_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "$HTTP_PID" 2>/dev/null; then
+      return 1
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+http_server_kill() {
+  if [ -n "${HTTP_PID:-}" ]; then
+    kill "$HTTP_PID" 2>/dev/null || true
+    wait "$HTTP_PID" 2>/dev/null || true
+    HTTP_PID=""
+  fi
+}
+
+http_server_stop() {
+  http_server_kill
+  cleanup_test_root
+}
