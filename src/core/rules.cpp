@@ -221,7 +221,7 @@ private:
   bool content_valid(const RefMove& move, const Environment& env,
                      const std::vector<std::string>& commits) {
     const content::ValidateOptions options =
-        validation_options(m_config, content::Scope::promoted);
+        options_for(m_config, content::Scope::promoted);
     {
       TreeSource tip(m_repo, move.new_id);
       const content::ValidationReport report =
@@ -660,7 +660,7 @@ private:
       return;
     }
     TreeSource source(m_repo, move.new_id);
-    const auto report = content::validate(source, validation_options(m_config, content::Scope::local),
+    const auto report = content::validate(source, options_for(m_config, content::Scope::local),
                                           content::SchemaSet::builtin());
     if (!report.ok()) {
       std::vector<std::string> lines;

@@ -59,6 +59,7 @@ content::ValidateOptions validation_options(const PipelineConfig& config, conten
 }
 
 content::ValidateOptions options_for(const git::Repository& repo) {
+<<<<<<< HEAD
   // The policy of this repository, else of the server a clone reads (as
   // the last fetch left it: validation never goes to the network).
   std::optional<std::string> commit = repo.ref_target(k_config_ref);
@@ -72,6 +73,12 @@ content::ValidateOptions options_for(const git::Repository& repo) {
     }
   }
   return content::ValidateOptions{};
+=======
+  if (auto config = load_config(repo)) {
+    return options_for(*config);
+  }
+  return {};
+>>>>>>> main
 }
 
 content::ValidationReport validate_worktree(const git::Repository& repo,

@@ -12,6 +12,8 @@ class Repository;
 
 namespace envflow::core {
 
+struct PipelineConfig;
+
 // Validate the working tree of `repo`, or only `paths` (relative to the
 // current directory or absolute; each must lie inside the working tree —
 // util::UsageError otherwise).
@@ -28,11 +30,14 @@ content::ValidationReport validate_revision(const git::Repository& repo, const s
 // Validate what is staged.
 content::ValidationReport validate_index(const git::Repository& repo);
 
-// The validation options a policy sets (file size limit, ...) for content of `scope`.
-content::ValidateOptions validation_options(const PipelineConfig& config, content::Scope scope);
+// The validation options a policy sets for content of `scope`: the file size
+// limit and the fingerprints of allowed secrets. Every validation under a
+// policy starts from these; nothing else turns a policy into options.
+content::ValidateOptions options_for(const PipelineConfig& config,
+                                     content::Scope scope = content::Scope::promoted);
 
-// The validation options of the repository's policy: its own, or in a clone
-// the server's as the last fetch left it (validation never fetches).
+// options_for the repository's policy: its own, or in a clone the server's as
+// the last fetch left it (validation never goes to the network).
 content::ValidateOptions options_for(const git::Repository& repo);
 
 } // namespace envflow::core
