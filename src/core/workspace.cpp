@@ -51,15 +51,17 @@ content::ValidationReport run(content::FileSource& source, content::ValidateOpti
 
 } // namespace
 
-content::ValidateOptions validation_options(const PipelineConfig& config, content::Scope scope) {
+content::ValidateOptions options_for(const PipelineConfig& config, content::Scope scope) {
   content::ValidateOptions options;
   options.max_file_size = config.max_file_size;
   options.scope = scope;
+  for (const auto& allowed : config.secret_allowlist) {
+    options.allowed_secrets.push_back(allowed.fingerprint);
+  }
   return options;
 }
 
 content::ValidateOptions options_for(const git::Repository& repo) {
-<<<<<<< HEAD
   // The policy of this repository, else of the server a clone reads (as
   // the last fetch left it: validation never goes to the network).
   std::optional<std::string> commit = repo.ref_target(k_config_ref);
@@ -69,16 +71,10 @@ content::ValidateOptions options_for(const git::Repository& repo) {
   }
   if (commit) {
     if (auto config = load_config(repo, *commit)) {
-      return validation_options(*config, content::Scope::promoted);
+      return options_for(*config);
     }
   }
   return content::ValidateOptions{};
-=======
-  if (auto config = load_config(repo)) {
-    return options_for(*config);
-  }
-  return {};
->>>>>>> main
 }
 
 content::ValidationReport validate_worktree(const git::Repository& repo,
