@@ -519,6 +519,29 @@ std::string render_config(const PipelineConfig& config) {
   return out;
 }
 
+std::optional<std::string> config_commit_problem(const git::Repository& repo,
+                                                 const std::string& commit) {
+  const auto text = repo.read_path(commit, k_config_file);
+  if (!text) {
+    return std::string("the config commit has no ") + k_config_file;
+  }
+  std::vector<content::Diagnostic> problems;
+  const auto parsed = parse_config(*text, std::string(k_config_ref) + ":" + k_config_file, problems);
+  if (!parsed) {
+    std::string reason = "the config is invalid:";
+    for (const auto& d : problems) {
+      reason += "\n  " + d.to_text();
+    }
+    return reason;
+  }
+  if (!parsed->release_allowed_signers.empty() &&
+      !repo.read_path(commit, parsed->release_allowed_signers)) {
+    return "release.allowed_signers names " + parsed->release_allowed_signers +
+           ", which the config commit lacks (add it with envflow config put)";
+  }
+  return std::nullopt;
+}
+
 std::optional<PipelineConfig> load_config(const git::Repository& repo, const std::string& rev) {
   const std::optional<std::string> commit =
       rev.empty() ? repo.ref_target(k_config_ref) : repo.resolve_commit(rev);

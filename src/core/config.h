@@ -102,6 +102,13 @@ std::string render_config(const PipelineConfig& config);
 // Load the config from refs/envflow/config (or from commit `rev` of it).
 // Returns nullopt when the ref does not exist; throws util::Refused with the
 // diagnostics when it is invalid.
+// What is wrong with the pipeline config stored at `commit` (a config
+// commit being pushed or written): no envflow.yaml, a policy that does not
+// parse or validate, an allowed-signers file it names and lacks. nullopt
+// when it is fine. Reads objects only.
+std::optional<std::string> config_commit_problem(const git::Repository& repo,
+                                                 const std::string& commit);
+
 std::optional<PipelineConfig> load_config(const git::Repository& repo,
                                           const std::string& rev = "");
 

@@ -67,6 +67,9 @@ Sorted sort_moves(const PipelineConfig& config, const std::vector<RefMove>& move
       break;
     }
   }
+  // In pipeline order, whatever order the moves came in.
+  std::stable_sort(s.environments.begin(), s.environments.end(),
+                   [](const auto& a, const auto& b) { return a.first.env_index < b.first.env_index; });
   return s;
 }
 
@@ -203,7 +206,7 @@ AuditRecord describe(const Pipeline& before, const std::vector<RefMove>& moves, 
     } else if (!s.tags.empty()) {
       record.op = "publish";
       record.note = to_name;
-    } else if (from && to && to->version < from->version) {
+    } else if (from && to && is_rollback(repo, *from, *to)) {
       record.op = "rollback";
       record.note = "live " + from->tag + " -> " + to_name;
     } else {
@@ -211,7 +214,11 @@ AuditRecord describe(const Pipeline& before, const std::vector<RefMove>& moves, 
       record.note = "re-published " + to_name;
     }
   } else if (!s.environments.empty()) {
-    const auto& [c, move] = s.environments.front();
+    // A push may move the first environment and promote it at once: the
+    // promotion is the operation, the push to the first environment a note.
+    const bool first_too =
+        s.environments.size() > 1 && s.environments.front().first.env_index == 0;
+    const auto& [c, move] = s.environments[first_too ? 1 : 0];
     record.env = c.env;
     record.commit = is_zero(move.new_id) ? std::string() : move.new_id;
     const size_t index = static_cast<size_t>(c.env_index);
@@ -231,7 +238,9 @@ AuditRecord describe(const Pipeline& before, const std::vector<RefMove>& moves, 
         record.op = "sync";
         std::vector<std::string> steps{previous.name};
         for (const auto& [other, m] : s.environments) {
-          steps.push_back(other.env);
+          if (other.env_index > 0) {
+            steps.push_back(other.env);
+          }
         }
         record.note = util::join(steps, " -> ");
         record.approvals =
@@ -245,6 +254,9 @@ AuditRecord describe(const Pipeline& before, const std::vector<RefMove>& moves, 
           record.note += "; back-port issue " + issue_names(issues.opened) + " opened";
         }
       }
+    }
+    if (first_too) {
+      record.note = "push to " + s.environments.front().first.env + "; " + record.note;
     }
   } else if (!s.locals.empty()) {
     describe_local(repo, s.locals.front().first, s.locals.front().second, record);

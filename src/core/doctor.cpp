@@ -83,7 +83,7 @@ struct RefHistory {
 
 class Doctor {
 public:
-  explicit Doctor(const git::Repository& repo) : m_repo(repo) {}
+  Doctor(const git::Repository& repo, const RefView& refs) : m_repo(repo), m_refs(refs) {}
 
   std::vector<Finding> run() {
     check_config();
@@ -116,7 +116,7 @@ private:
   }
 
   std::string head_of(const Environment& env) const {
-    return m_repo.ref_target("refs/heads/" + env.branch).value_or("");
+    return m_refs.target("refs/heads/" + env.branch).value_or("");
   }
 
   bool is_first_branch(const std::string& ref) const {
@@ -130,7 +130,9 @@ private:
 
   void check_config() {
     try {
-      m_config = load_config(m_repo);
+      if (const auto commit = m_refs.target(k_config_ref)) {
+        m_config = load_config(m_repo, *commit);
+      }
     } catch (const util::Error& e) {
       add(Level::error, "config", e.what(),
           "fix envflow.yaml with `envflow config edit` (it validates before it commits)");
@@ -155,18 +157,13 @@ private:
     bool all = true;
     for (const auto& env : m_config->environments) {
       const std::string ref = "refs/heads/" + env.branch;
-      if (m_repo.ref_target(ref)) {
+      if (m_refs.target(ref)) {
         continue;
       }
       all = false;
       std::string mend;
-      if (m_repo.ref_target("refs/remotes/origin/" + env.branch)) {
-        mend = "create it from the remote's: git branch " + env.branch + " origin/" + env.branch +
-               " (or run `envflow setup`)";
-      } else {
-        mend = "recreate it where the audit trail last moved it (see `envflow log --env " +
-               env.name + "`): git update-ref " + ref + " <commit>";
-      }
+      mend = "recreate it where the audit trail last moved it (see `envflow log --env " +
+             env.name + "`): git update-ref " + ref + " <commit> on the server";
       add(Level::error, "branches",
           "environment " + env.name + " has no branch: " + ref + " is missing", mend);
     }
@@ -179,7 +176,7 @@ private:
 
   std::vector<Backport> read_backports() {
     std::vector<Backport> backports;
-    const auto head = m_repo.ref_target(k_backports_ref);
+    const auto head = m_refs.target(k_backports_ref);
     if (!head) {
       return backports;
     }
@@ -299,7 +296,7 @@ private:
 
   // Walk refs/envflow/audit: linear, parseable, no gaps per ref.
   void check_audit_chain() {
-    const auto head = m_repo.ref_target(k_audit_ref);
+    const auto head = m_refs.target(k_audit_ref);
     if (!head) {
       if (m_config) {
         add(Level::error, "audit-chain",
@@ -412,13 +409,13 @@ private:
       }
     }
     refs.insert(k_config_ref);
-    if (m_repo.ref_target(k_live_ref)) {
+    if (m_refs.target(k_live_ref)) {
       refs.insert(k_live_ref); // when the trail knows it, it is added below
     }
-    for (const auto& ref : m_repo.list_refs(std::string(k_local_prefix) + "*")) {
+    for (const auto& ref : m_refs.names(k_local_prefix)) {
       refs.insert(ref);
     }
-    for (const auto& ref : m_repo.list_refs(std::string(k_tag_prefix) + "v*")) {
+    for (const auto& ref : m_refs.names(std::string(k_tag_prefix) + "v")) {
       if (is_release_tag(ref)) {
         refs.insert(ref);
       }
@@ -441,7 +438,7 @@ private:
 
   // Check one ref against the trail; false when a finding was added.
   bool check_position(const std::string& ref) {
-    const std::string current = m_repo.ref_target(ref).value_or(std::string(git::k_zero_id));
+    const std::string current = m_refs.target(ref).value_or(std::string(git::k_zero_id));
     const auto found = m_history.find(ref);
     const std::string recorded =
         found == m_history.end() ? std::string(git::k_zero_id) : found->second.last_new;
@@ -544,38 +541,40 @@ private:
   }
 
   void check_remote() {
-    if (!m_repo.config_string("remote.origin.url")) {
+    const std::string remote = m_repo.config_string("envflow.remote").value_or("origin");
+    if (!m_repo.config_string("remote." + remote + ".url")) {
       return;
     }
     const std::string dir = m_repo.is_bare() ? m_repo.git_dir() : m_repo.workdir();
-    const auto fetch =
-        util::run_process({"git", "-C", dir, "config", "--get-all", "remote.origin.fetch"});
+    const auto fetch = util::run_process(
+        {"git", "-C", dir, "config", "--get-all", "remote." + remote + ".fetch"});
+    const std::string wanted = envflow_refspec(remote);
     bool found = false;
-    bool forced = false;
+    bool old = false;
     for (const auto& line : util::split(fetch.out, '\n')) {
       const std::string_view spec = util::trim(line);
-      // A mirror's +refs/*:refs/* covers envflow's refs too.
-      found = found || spec == k_envflow_refspec || spec == "+refs/*:refs/*";
-      forced = forced || spec == k_forced_envflow_refspec;
+      found = found || spec == wanted;
+      old = old || spec == k_old_envflow_refspec || spec == k_old_forced_envflow_refspec;
     }
-    if (!found && forced) {
-      add(Level::warning, "remote",
-          std::string("origin fetches envflow's refs forced (") + k_forced_envflow_refspec +
-              "): a fetch can overwrite audit records not pushed yet",
-          "run `envflow setup` (it switches to " + std::string(k_envflow_refspec) + ")");
+    if (old) {
+      add(Level::error, "remote",
+          remote + " fetches envflow's refs onto this clone's own (refs/envflow/*:refs/envflow/*): "
+                   "a rollback makes every git fetch fail and offline work is overwritten",
+          "run `envflow setup` (it switches to " + wanted + ")");
       return;
     }
     if (!found) {
-      add(Level::error, "remote",
-          std::string("origin does not fetch envflow's refs (") + k_envflow_refspec +
-              "): the config, the audit trail, overrides and the live pointer go stale",
+      add(Level::warning, "remote",
+          remote + " does not fetch envflow's refs (" + wanted +
+              "): envflow fetches them itself, plain git log does not show them",
           "run `envflow setup`");
       return;
     }
-    add(Level::ok, "remote", std::string("origin fetches ") + k_envflow_refspec);
+    add(Level::ok, "remote", remote + " fetches " + wanted);
   }
 
   const git::Repository& m_repo;
+  const RefView& m_refs;
   std::vector<Finding> m_findings;
   std::optional<PipelineConfig> m_config;
   bool m_audit_readable = false;
@@ -596,6 +595,8 @@ const char* Finding::level_name(Level level) {
   return "error";
 }
 
-std::vector<Finding> run_doctor(const git::Repository& repo) { return Doctor(repo).run(); }
+std::vector<Finding> run_doctor(const git::Repository& repo, const RefView& refs) {
+  return Doctor(repo, refs).run();
+}
 
 } // namespace envflow::core

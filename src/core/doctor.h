@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/view.h"
+
 #include <string>
 #include <vector>
 
@@ -33,9 +35,12 @@ struct Finding {
 // - "invariant-2": every environment branch, the config ref, local refs,
 //   the live pointer and release tags are where the trail last moved them;
 // - "hooks": the pre-commit hook is envflow's (non-bare repositories);
-// - "remote": origin, when there is one, fetches refs/envflow/*.
+// - "remote": the remote (envflow.remote, else origin) fetches its envflow
+//   refs into this clone's tracking namespace, not onto its own refs.
 // Each check reports at least one finding; one finding per problem found.
 // Never throws for what it finds, only for I/O failures reading `repo`.
-std::vector<Finding> run_doctor(const git::Repository& repo);
+// Refs are read through `refs`: a repository's own, or in a clone the
+// server's as fetched (the checks of this clone's set-up read the clone).
+std::vector<Finding> run_doctor(const git::Repository& repo, const RefView& refs);
 
 } // namespace envflow::core

@@ -106,12 +106,15 @@ ServerHooksResult install_server_hooks(git::Repository& repo) {
   // own) see every tree of a push, and a checkout's own path rules are the
   // ones that matter. The tree-name findings are warnings that strict
   // receiving already refuses; naming them keeps them errors whatever
-  // fsck.* defaults a newer git or the host's config brings.
+  // fsck.* defaults a newer git or the host's config brings. Push options
+  // carry what a record says beyond the moves (--reason, sync --auto).
   for (const auto& [key, value] : {std::pair{"receive.fsckObjects", "true"},
                                    std::pair{"receive.fsck.hasDot", "error"},
                                    std::pair{"receive.fsck.hasDotdot", "error"},
                                    std::pair{"receive.fsck.hasDotgit", "error"},
-                                   std::pair{"receive.fsck.fullPathname", "error"}}) {
+                                   std::pair{"receive.fsck.fullPathname", "error"},
+                                   // envflow sends the reason and sync --auto as push options.
+                                   std::pair{"receive.advertisePushOptions", "true"}}) {
     repo.set_config_string(key, value);
     result.settings.push_back(std::string(key) + " " + value);
   }
@@ -119,7 +122,7 @@ ServerHooksResult install_server_hooks(git::Repository& repo) {
 }
 
 content::ValidationReport run_pre_commit(const git::Repository& repo) {
-  const auto config = load_config(repo);
+  const auto config = read_policy(repo);
   if (config) {
     const std::string branch = repo.head_branch();
     const Environment* env = config->by_branch(branch);

@@ -8,7 +8,9 @@
 #include "core/diff.h"
 #include "core/overrides.h"
 #include "core/release.h"
+#include "core/session.h"
 #include "core/sources.h"
+#include "core/view.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -16,32 +18,29 @@ namespace envflow::core {
 
 namespace {
 
-std::string short_id(const std::string& id) { return id.substr(0, 7); }
+// Where a hotfix starts: what end users get (the live release), which is the
+// last environment's head unless a rollback took live back.
+struct StartPoint {
+  std::string commit;
+  std::string note; // "" when it is the head
+};
 
-std::string head_or_refuse(const git::Repository& repo, const Environment& env) {
-  const auto head = repo.ref_target("refs/heads/" + env.branch);
-  if (!head) {
-    throw util::Refused("branch '" + env.branch + "' of " + env.name +
-                        " does not exist; run envflow doctor");
+StartPoint start_point(const Pipeline& pipeline) {
+  const Environment& last = pipeline.config.last();
+  const std::string head = pipeline.require_head(last);
+  const auto live = live_release_commit(pipeline);
+  if (!live || *live == head) {
+    return {head, ""};
   }
-  return *head;
-}
-
-void require_hotfixer(const PipelineConfig& config, const std::string& actor) {
-  if (!config.member(actor, config.hotfixers)) {
-    throw util::Refused(actor + " may not finish a hotfix (hotfixer groups: " +
-                        (config.hotfixers.empty() ? std::string("(none)")
-                                                  : util::join(config.hotfixers, ", ")) +
-                        "); ask an admin to add you with envflow config edit");
+  std::string tag;
+  for (const auto& r : list_releases(pipeline)) {
+    if (r.commit == *live && pipeline.live() == r.tag_id) {
+      tag = r.tag;
+    }
   }
-}
-
-std::string describe_diagnostics(const content::ValidationReport& report) {
-  std::string text;
-  for (const auto& d : report.diagnostics) {
-    text += "\n  " + d.to_text();
-  }
-  return text;
+  return {*live, "started from the live release " + (tag.empty() ? short_id(*live) : tag) +
+                     ", not from " + last.name + "'s head " + short_id(head) +
+                     " (live was rolled back from it): the hotfix fixes what end users get"};
 }
 
 } // namespace
@@ -62,8 +61,10 @@ bool valid_hotfix_name(const std::string& name) {
                      [&](char c) { return plain(c) || c == '.' || c == '_' || c == '-'; });
 }
 
-HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& config,
-                               const std::string& name, const std::string& actor) {
+HotfixStartResult start_hotfix(Session& session, const std::string& name) {
+  git::Repository& repo = session.repo();
+  const PipelineConfig& config = session.config();
+  const Pipeline pipeline = session.pipeline();
   if (!valid_hotfix_name(name)) {
     throw util::UsageError(util::shell_quoted(util::printable(name), util::Quote::always) +
                            " cannot name a hotfix branch: use a letter or digit, then letters, "
@@ -74,10 +75,10 @@ HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& conf
   result.name = name;
   result.branch = std::string(k_hotfix_prefix) + name;
   const std::string ref = "refs/heads/" + result.branch;
+  const StartPoint from = start_point(pipeline);
   if (config.by_branch(result.branch) != nullptr) {
     throw util::UsageError(result.branch + " is an environment's branch; pick another name");
   }
-  const Environment& last = config.last();
   const bool worktree = !repo.is_bare();
   if (const auto existing = repo.ref_target(ref)) {
     // A run stopped (killed) after creating the branch but before switching
@@ -85,7 +86,7 @@ HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& conf
     // elsewhere. Finish the switch; the index tells whether the files were
     // already checked out.
     if (worktree && repo.head_branch() != result.branch &&
-        existing == repo.ref_target("refs/heads/" + last.branch)) {
+        *existing == from.commit) {
       result.commit = *existing;
       const bool files_done = index_holds(repo, *existing);
       if (!files_done) {
@@ -104,7 +105,8 @@ HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& conf
     throw util::Refused(result.branch + " already exists; finish it (envflow hotfix finish --name " +
                         name + "), or pick another name");
   }
-  result.commit = head_or_refuse(repo, last);
+  result.commit = from.commit;
+  result.from_note = from.note;
   if (worktree) {
     const auto dirty = repo.dirty_paths();
     if (!dirty.empty()) {
@@ -112,17 +114,18 @@ HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& conf
                           "); commit or stash them before starting a hotfix");
     }
   }
-  AuditRecord record;
-  record.op = "hotfix-start";
-  record.env = last.name;
-  record.actor = actor;
-  record.commit = result.commit;
-  record.note = result.branch + " from " + last.name + " " + short_id(result.commit);
+  Operation operation;
+  operation.updates.push_back(git::RefUpdate{ref, std::nullopt, result.commit});
   try {
-    commit_with_audit(repo, {git::RefUpdate{ref, std::nullopt, result.commit}}, record);
-  } catch (const git::RefConflict&) {
+    session.apply(operation);
+  } catch (const LostRace&) {
     throw util::Refused(result.branch + " was created by someone else meanwhile; pick another "
                         "name");
+  }
+  if (!repo.ref_target(ref)) {
+    // Pushed to the server: this clone works on its own branch of that name.
+    repo.update_refs({git::RefUpdate{ref, std::nullopt, result.commit}},
+                     "envflow: hotfix start " + name);
   }
   if (worktree) {
     try {
@@ -137,8 +140,10 @@ HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& conf
   return result;
 }
 
-HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& config,
-                                 const HotfixFinishOptions& options) {
+HotfixFinishResult finish_hotfix(Session& session, const HotfixFinishOptions& options) {
+  git::Repository& repo = session.repo();
+  const PipelineConfig& config = session.config();
+  const Pipeline pipeline = session.pipeline();
   HotfixFinishResult result;
   result.name = options.name;
   if (result.name.empty()) {
@@ -155,22 +160,21 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
                            " is not a hotfix name (see envflow hotfix start)");
   }
   result.branch = std::string(k_hotfix_prefix) + result.name;
-  require_hotfixer(config, options.actor);
+  const std::string branch_ref_name = "refs/heads/" + result.branch;
 
   const Environment& last = config.last();
   const Environment& first = config.first();
   result.environment = last.name;
-  // Read every ref once: the transaction compares and swaps against these.
-  result.previous_head = head_or_refuse(repo, last);
-  const auto hotfix = repo.ref_target("refs/heads/" + result.branch);
+  result.previous_head = pipeline.require_head(last);
+  const StartPoint from = start_point(pipeline);
+  // The branch as this clone has it: the hotfix is what was committed here.
+  const auto hotfix = repo.ref_target(branch_ref_name);
   if (!hotfix) {
     throw util::UsageError("no branch " + result.branch + " (start one with envflow hotfix start " +
                            result.name + ")");
   }
   result.commit = *hotfix;
-  const auto backports_head = repo.ref_target(k_backports_ref);
-  const auto live_at_start = repo.ref_target(k_live_ref);
-  const std::vector<BackportIssue> issues = read_backports(repo);
+  const std::vector<BackportIssue> issues = read_backports(pipeline);
 
   if (!repo.is_bare() && repo.head_branch() == result.branch) {
     const auto dirty = repo.dirty_paths();
@@ -180,7 +184,7 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
                           ") would not be part of the hotfix: commit them (or stash them) first");
     }
   }
-  if (result.commit == result.previous_head) {
+  if (result.commit == result.previous_head || result.commit == from.commit) {
     for (const auto& issue : issues) {
       if (issue.hotfix == result.name && !issue.commits.empty() &&
           issue.commits.back() == result.commit) {
@@ -191,53 +195,19 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
                             std::to_string(issue.id) + "; nothing to do");
       }
     }
-    throw util::Refused(result.branch + " has no commits beyond " + last.name + "'s head " +
-                        short_id(result.previous_head) + ": commit the fix on it first");
+    throw util::Refused(result.branch + " has no commits beyond " + short_id(from.commit) +
+                        ": commit the fix on it first");
   }
-  if (!repo.is_ancestor(result.previous_head, result.commit)) {
+  if (!repo.is_ancestor(from.commit, result.commit)) {
     throw util::Refused(last.name + " moved since " + result.branch + " was started (or the " +
-                        "branch does not come from " + last.name + "): " + last.name +
-                        " is at " + short_id(result.previous_head) + ", which " + result.branch +
-                        " does not contain; rebase it: git rebase " + last.branch + " " +
-                        result.branch);
+                        "branch does not come from " + last.name + "): a hotfix must build on " +
+                        short_id(from.commit) + ", which " + result.branch +
+                        " does not contain; rebase it: git rebase " + short_id(from.commit) +
+                        " " + result.branch);
   }
-  const std::vector<std::string> newest_first =
-      repo.commits_between(result.previous_head, result.commit);
+  result.from_note = from.note;
+  const std::vector<std::string> newest_first = repo.commits_between(from.commit, result.commit);
   result.commits.assign(newest_first.rbegin(), newest_first.rend());
-  // A hotfix holds only its own commits: content from the other environments
-  // reaches the last one through sync.
-  for (size_t i = 0; i + 1 < config.environments.size(); ++i) {
-    const Environment& env = config.environments[i];
-    const auto head = repo.ref_target("refs/heads/" + env.branch);
-    if (!head) {
-      continue;
-    }
-    for (const auto& id : result.commits) {
-      if (repo.is_ancestor(id, *head)) {
-        throw util::Refused(result.branch + " contains " + short_id(id) + " \"" +
-                            repo.commit(id).summary + "\", which is already on " + env.name +
-                            ": a hotfix holds only new commits; promote that content with " +
-                            "envflow sync instead");
-      }
-    }
-  }
-
-  content::ValidateOptions validate_options;
-  validate_options.max_file_size = config.max_file_size;
-  TreeSource tree(repo, result.commit);
-  const auto report = content::validate(tree, validate_options, content::SchemaSet::builtin());
-  if (!report.ok()) {
-    throw util::Refused("the hotfix head " + short_id(result.commit) + " does not validate:" +
-                        describe_diagnostics(report) + "\nfix it on " + result.branch +
-                        " and run envflow hotfix finish again");
-  }
-  const auto incompatible = incompatible_overrides(repo, config, last.name, result.commit);
-  if (!incompatible.empty()) {
-    throw util::Refused("the hotfix would break variable overrides of " + last.name + ":\n  " +
-                        util::join(incompatible, "\n  ") +
-                        "\nchange or unset them first (envflow var set/unset --env " + last.name +
-                        ")");
-  }
   if (options.no_sign && config.release_sign) {
     throw util::Refused("the policy requires signed releases (release.sign: true in "
                         "envflow.yaml); drop --no-sign and set up a signing key");
@@ -252,7 +222,7 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
   issue.status = BackportIssue::Status::open;
   issue.hotfix = result.name;
   issue.commits = result.commits;
-  for (const auto& item : semantic_diff(repo, result.previous_head, result.commit).items) {
+  for (const auto& item : semantic_diff(repo, from.commit, result.commit).items) {
     issue.changes.push_back(BackportChange{item.path, item.kind, item.name,
                                            std::string(change_name(item.change)), item.fields});
   }
@@ -262,52 +232,59 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
   }
   issue.environment = last.name;
   issue.target = first.name;
-  issue.opened_by = options.actor;
+  issue.opened_by = session.actor();
   issue.opened_at = now();
 
+  // The last environment moves to the hotfix: a fast-forward, or after a
+  // rollback from live (the rulebook accepts dropping the rolled-back
+  // commits only while the previous environment still has them).
+  const std::string env_ref = branch_ref(last);
+  std::vector<git::RefUpdate> updates;
+  updates.push_back(git::RefUpdate{env_ref, result.previous_head, result.commit});
+  const MovedRefs moved(session.refs(), {RefMove{env_ref, result.previous_head, result.commit}});
   ReleaseRequest request;
   request.commit = result.commit;
   request.bump = Bump::patch;
   request.message = options.message.empty() ? "Hotfix " + result.name : options.message;
   request.sign = !options.no_sign;
   request.hotfix = true;
-  request.actor = options.actor;
-  request.expected_live = live_at_start;
-  for (const auto& r : list_releases(repo)) {
+  request.actor = session.actor();
+  request.expected_live = pipeline.live();
+  for (const auto& r : list_releases(pipeline)) {
     if (r.live) {
       result.previous_live = r.tag;
     }
   }
-  const PreparedRelease prepared = prepare_release(repo, config, request);
+  const PreparedRelease prepared = prepare_release(repo, pipeline.through(moved), request);
   result.tag = prepared.tag;
   result.notes = prepared.notes;
   issue.hotfix_tag = prepared.tag;
-
-  std::vector<git::RefUpdate> updates;
-  updates.push_back(
-      git::RefUpdate{"refs/heads/" + last.branch, result.previous_head, result.commit});
   updates.insert(updates.end(), prepared.updates.begin(), prepared.updates.end());
-  updates.push_back(stage_backports(repo, backports_head, {issue},
+  updates.push_back(stage_backports(repo, session.refs().target(k_backports_ref), {issue},
                                     "open back-port issue " + std::to_string(issue.id) +
                                         " for hotfix " + prepared.tag + " (" + result.branch +
                                         ")\n",
-                                    options.actor));
-  AuditRecord record;
-  record.op = "hotfix";
-  record.env = last.name;
-  record.actor = options.actor;
-  record.commit = result.commit;
-  record.note = prepared.tag + " from " + result.branch + "; back-port issue " +
-                std::to_string(issue.id) + " opened";
+                                    session.actor()));
+  // The server's copy of the branch follows (a clone pushed it at start).
+  if (session.is_clone()) {
+    if (const auto theirs = session.refs().target(branch_ref_name); theirs && *theirs != result.commit) {
+      updates.push_back(git::RefUpdate{branch_ref_name, theirs, result.commit});
+    }
+  }
+  Operation operation;
+  operation.updates = updates;
+  operation.reason = options.message;
   try {
-    commit_with_audit(repo, updates, record);
-  } catch (const git::RefConflict& conflict) {
-    throw util::Refused(conflict.ref() + " moved since this hotfix finish began; nothing " +
+    session.apply(operation);
+  } catch (const LostRace& lost) {
+    throw util::Refused(lost.ref() + " moved since this hotfix finish began; nothing " +
                         "changed; run it again");
   }
   result.issue = issue;
-  result.worktree_note =
-      update_checked_out(repo, last.branch, result.previous_head, result.commit);
+  if (!session.is_clone()) {
+    result.worktree_note =
+        update_checked_out(repo, last.branch, result.previous_head, result.commit);
+  }
   result.notify = notify_backport(repo, config, issue);
   return result;
 }

@@ -26,23 +26,26 @@ struct HotfixStartResult {
   std::string branch;  // "hotfix/<name>"
   std::string commit;  // the last environment's head it starts from
   bool checked_out = false;
-  bool resumed = false;  // the branch existed already (an earlier run stopped before checking it out)
+  bool resumed = false;
+  std::string from_note; // why it starts from the live release, not the head ("" when the same)  // the branch existed already (an earlier run stopped before checking it out)
 };
 
-// `envflow hotfix start NAME`: create branch hotfix/NAME at the last
-// environment's head (audited, op `hotfix-start`) and check it out when the
+class Session;
+
+// `envflow hotfix start NAME`: create branch hotfix/NAME at what end users
+// get: the live release (the last environment's head, unless a rollback
+// took live back from it), audited (op `hotfix-start`; in a clone pushed to
+// the server too, and the branch made here), and check it out when the
 // repository has a working tree. Refused when the branch exists, the name is
 // not a valid ref component, or the working tree has uncommitted changes;
 // except that a branch still at the last environment's head and not checked
 // out (a run stopped before switching) is checked out: `resumed`.
-HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& config,
-                               const std::string& name, const std::string& actor);
+HotfixStartResult start_hotfix(Session& session, const std::string& name);
 
 struct HotfixFinishOptions {
   std::string name;     // "" = from the current branch hotfix/<name>
   std::string message;  // -m: text for the release tag and the issue
   bool no_sign = false;
-  std::string actor;
 };
 
 struct HotfixFinishResult {
@@ -57,18 +60,19 @@ struct HotfixFinishResult {
   std::string notes;
   BackportIssue issue;               // the back-port issue opened
   NotifyResult notify;
-  std::string worktree_note;         // what to do about the working tree, "" when nothing
+  std::string worktree_note;
+  std::string from_note;             // as HotfixStartResult::from_note         // what to do about the working tree, "" when nothing
 };
 
-// `envflow hotfix finish`: the actor must be a hotfixer; the hotfix branch
-// must descend from the last environment's head by at least one commit and
-// validate. In one compare-and-swap transaction with one audit record (op
-// `hotfix`): the last environment fast-forwards to the hotfix head, the
+// `envflow hotfix finish`: the hotfix branch (this clone's) must descend from
+// where a hotfix starts (see start_hotfix) by at least one commit; the
+// rulebook judges the rest (a hotfixer, content, overrides, approvals the
+// policy asks for hotfixes). One operation (op `hotfix`): the last
+// environment moves to the hotfix head, the
 // release tag (patch bump, hotfix marker) is created, live moves to it, and
 // the back-port issue is stored. If anything fails, no ref has moved. Then
 // backport.notify runs (its failure is reported in the result, not thrown).
 // The hotfix branch is kept.
-HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& config,
-                                 const HotfixFinishOptions& options);
+HotfixFinishResult finish_hotfix(Session& session, const HotfixFinishOptions& options);
 
 } // namespace envflow::core

@@ -379,8 +379,7 @@ git::RefUpdate stage_overrides(git::Repository& repo, const Environment& env,
     parents.push_back(*before.commit);
   }
   const std::string commit = repo.write_commit(tree, parents, "envflow " + env.name + ": " +
-                                                                  summary + "
-",
+                                                                  summary + "\n",
                                                author_of(actor), util::now());
   return git::RefUpdate{local_ref(env.name), before.commit, commit};
 }

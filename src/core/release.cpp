@@ -261,6 +261,10 @@ std::optional<Release> release_by_tag_id(const Pipeline& pipeline, const std::st
   return release_at(pipeline.repo, tag->name, tag_id, pipeline.live());
 }
 
+bool is_rollback(const git::Repository& repo, const Release& from, const Release& to) {
+  return to.version < from.version || !repo.is_ancestor(from.commit, to.commit);
+}
+
 std::optional<std::string> live_release_commit(const Pipeline& pipeline) {
   if (const auto live = pipeline.live()) {
     if (const auto release = release_by_tag_id(pipeline, *live)) {

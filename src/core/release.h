@@ -62,6 +62,11 @@ std::vector<Release> list_releases(const Pipeline& pipeline);
 // The release whose tag object is `tag_id` (and whose tag ref points at it).
 std::optional<Release> release_by_tag_id(const Pipeline& pipeline, const std::string& tag_id);
 
+// Whether moving live from `from` to `to` takes end users back: to an older
+// version, or to content that lacks what `from` had. A rollback puts a hold
+// on the last environment in the same change.
+bool is_rollback(const git::Repository& repo, const Release& from, const Release& to);
+
 // The commit of the live release: what end users get.
 std::optional<std::string> live_release_commit(const Pipeline& pipeline);
 

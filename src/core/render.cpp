@@ -8,6 +8,7 @@
 #include "content/kinds.h"
 #include "content/yaml.h"
 #include "core/overrides.h"
+#include "core/release.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -33,64 +34,45 @@ nlohmann::json load_item(const git::Repository& repo, const git::TreeEntry& entr
   return loaded.value->to_json();
 }
 
-// vMAJOR.MINOR.PATCH as numbers, for picking the highest of several tags.
-std::optional<std::vector<long>> version_of(std::string_view tag) {
-  if (!tag.starts_with("v")) {
-    return std::nullopt;
-  }
-  std::vector<long> parts;
-  for (const auto& part : util::split(tag.substr(1), '.')) {
-    long number = 0;
-    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), number);
-    if (ec != std::errc() || end != part.data() + part.size()) {
-      return std::nullopt;
+// The release on `commit`: the live one, else the highest version.
+nlohmann::json release_of(const std::vector<Release>& releases, const std::string& commit) {
+  const Release* best = nullptr;
+  for (const auto& r : releases) {
+    if (r.commit != commit) {
+      continue;
     }
-    parts.push_back(number);
+    if (r.live) {
+      return r.tag;
+    }
+    if (best == nullptr || best->version < r.version) {
+      best = &r;
+    }
   }
-  return parts;
+  return best != nullptr ? nlohmann::json(best->tag) : nlohmann::json(nullptr);
 }
 
-// The release tag on `commit`: the one live points at, else the highest
-// version, else the first by name.
-nlohmann::json release_of(const git::Repository& repo, const std::string& commit) {
-  constexpr std::string_view k_tags = "refs/tags/";
-  std::vector<std::string> candidates;
-  for (const auto& ref : repo.list_refs("refs/tags/v*")) {
-    if (repo.resolve_commit(ref) == commit) {
-      candidates.push_back(ref);
-    }
-  }
-  if (candidates.empty()) {
-    return nullptr;
-  }
-  std::sort(candidates.begin(), candidates.end());
-  if (const auto live = repo.ref_target("refs/envflow/live")) {
-    for (const auto& ref : candidates) {
-      if (repo.ref_target(ref) == live) {
-        return ref.substr(k_tags.size());
-      }
-    }
-  }
-  std::string best = candidates.front();
-  std::optional<std::vector<long>> best_version = version_of(best.substr(k_tags.size()));
-  for (const auto& ref : candidates) {
-    const auto version = version_of(ref.substr(k_tags.size()));
-    if (version && (!best_version || *version > *best_version)) {
-      best = ref;
-      best_version = version;
-    }
-  }
-  return best.substr(k_tags.size());
-}
-
-std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 } // namespace
 
-nlohmann::json render_bundle(const git::Repository& repo, const PipelineConfig& config,
-                             const std::string& env_name) {
-  const Environment& env = require_environment(config, env_name);
-  const EffectiveVariables variables = effective_variables(repo, config, env.name);
+nlohmann::json render_bundle(const Pipeline& pipeline, const std::string& env_name,
+                             const RenderAt& at) {
+  const git::Repository& repo = pipeline.repo;
+  const Environment& env = require_environment(pipeline.config, env_name);
+  const std::vector<Release> releases = list_releases(pipeline);
+  std::string wanted; // "" = the branch head
+  if (!at.release.empty()) {
+    const auto it = std::find_if(releases.begin(), releases.end(),
+                                 [&](const Release& r) { return r.tag == at.release; });
+    if (it == releases.end()) {
+      throw util::UsageError("no release " + at.release + " (envflow log --op publish lists them)");
+    }
+    wanted = it->commit;
+  } else if (!at.head && &env == &pipeline.config.last()) {
+    // What end users get: the live release, which a rollback may have taken
+    // back from the head.
+    wanted = live_release_commit(pipeline).value_or("");
+  }
+  const EffectiveVariables variables = effective_variables(pipeline, env.name, wanted);
   const std::string& commit = variables.commit;
 
   nlohmann::json items = nlohmann::json::object();
@@ -148,7 +130,7 @@ nlohmann::json render_bundle(const git::Repository& repo, const PipelineConfig& 
   bundle["environment"] = env.name;
   bundle["branch"] = env.branch;
   bundle["commit"] = commit;
-  bundle["release"] = release_of(repo, commit);
+  bundle["release"] = release_of(releases, commit);
   bundle["workspace"] = std::move(workspace);
   bundle["items"] = std::move(items);
   bundle["documents"] = std::move(documents);
@@ -161,7 +143,7 @@ nlohmann::json render_bundle(const git::Repository& repo, const PipelineConfig& 
 
 std::string bundle_text(const nlohmann::json& bundle) { return bundle.dump(2) + "\n"; }
 
-BundleCheck check_bundles(const std::vector<BundleFile>& bundles) {
+BundleCheck check_bundles(const std::vector<BundleFile>& bundles, const std::string& expected) {
   struct Named {
     std::string environment;
     std::string commit;
@@ -207,6 +189,12 @@ BundleCheck check_bundles(const std::vector<BundleFile>& bundles) {
     const Named& n = named[i];
     if (!n.problem.empty()) {
       check.differences.push_back(bundles[i].name + ": " + n.problem);
+      continue;
+    }
+    if (!expected.empty() && n.environment != expected) {
+      check.differences.push_back(bundles[i].name + ": a bundle for " + n.environment +
+                                  ", but this is " + expected +
+                                  ": refuse it (render the bundle for " + expected + ")");
       continue;
     }
     if (n.environment == check.environment && n.commit == check.commit) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
+#include "core/view.h"
 
 namespace envflow::git {
 class Repository;
@@ -19,16 +20,24 @@ namespace envflow::core {
 //    "items": {folder: {name: content}}, "documents": {path: text},
 //    "variables": {name: {"type", "value", "source"}}, "local_ref", "generated_by"}
 //
-// `commit` is the head of the environment's branch; `release` the name of a
-// release tag (refs/tags/v*) on that commit, preferring the one
-// refs/envflow/live points at, else null; `local_ref` the head of
+// `commit` is what the environment serves: for the last environment the
+// live release's commit (what end users get; its head before any release),
+// for the others their branch head; `at` picks the head or a release
+// instead. `release` is the name of a release tag on that commit, preferring
+// the live one, else the highest, else null; `local_ref` the head of
 // refs/envflow/local/<env>, or null. Secrets stay `${secrets.NAME}`
 // references. Deterministic: the same refs give the same JSON, byte for byte
 // (object keys sorted, no clock). util::UsageError for an unknown
 // environment; util::Refused when a content file does not load or an
 // override does not fit its variable's type.
-nlohmann::json render_bundle(const git::Repository& repo, const PipelineConfig& config,
-                             const std::string& env);
+// Which content a bundle holds.
+struct RenderAt {
+  bool head = false;   // --head: the branch head, even of the last environment
+  std::string release; // --release TAG: that release's commit
+};
+
+nlohmann::json render_bundle(const Pipeline& pipeline, const std::string& env,
+                             const RenderAt& at = {});
 
 // A bundle as a file holds it: `bundle.dump(2)` and a newline.
 std::string bundle_text(const nlohmann::json& bundle);
@@ -52,6 +61,10 @@ struct BundleCheck {
 // other file gets a line like "frontend.json: environment test, commit
 // abc1234; expected production, commit def5678 (from backend.json)". A file
 // that is not a bundle gets a line saying so.
-BundleCheck check_bundles(const std::vector<BundleFile>& bundles);
+// With `expected` (the environment this consumer runs in: --expect,
+// ENVFLOW_EXPECT_ENV, APP_ENV), every bundle naming another environment gets
+// a line too, whatever the majority says.
+BundleCheck check_bundles(const std::vector<BundleFile>& bundles,
+                          const std::string& expected = "");
 
 } // namespace envflow::core

@@ -35,18 +35,6 @@ std::string plural(size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-std::optional<std::string> id_or_none(const std::string& id) {
-  return is_zero(id) ? std::nullopt : std::optional<std::string>(id);
-}
-
-// "dev -> test -> ...": how a back-ported hotfix goes on.
-std::string sync_chain(const PipelineConfig& config) {
-  std::vector<std::string> steps;
-  for (size_t i = 0; i + 1 < config.environments.size(); ++i) {
-    steps.push_back("envflow sync " + config.environments[i].name);
-  }
-  return util::join(steps, ", then ");
-}
 
 class Judge {
 public:
@@ -631,7 +619,7 @@ private:
       }
     }
     const auto from = is_zero(move.old_id) ? std::nullopt : release_by_tag_id(m_before, move.old_id);
-    if (from && to->version < from->version && !hold_on(m_after, m_config.last().name)) {
+    if (from && is_rollback(m_repo, *from, *to) && !hold_on(m_after, m_config.last().name)) {
       refuse(move, Gate::release,
              "moving live back from " + from->tag + " to " + to->tag +
                  " is a rollback: it puts a hold on " + m_config.last().name +
@@ -831,19 +819,20 @@ private:
 
   void judge_approval(const RefMove& move, const ClassifiedRef& c) {
     const std::string person = m_config.person(c.name);
+    if (is_zero(move.new_id)) {
+      // Withdrawing an approval (also of an environment the policy no
+      // longer has): its author, or an admin mending.
+      if (m_person.empty() || (person != m_person && !is_member(m_config.admins))) {
+        refuse(move, Gate::identity,
+               who() + " may not withdraw " + person + "'s approval (only they, or an admin, may)");
+      }
+      return;
+    }
     if (c.env_index < 1) {
       refuse(move, Gate::record,
              c.env_index == 0 ? c.env + " is the first environment: nothing is promoted into it, "
                                        "so there is nothing to approve"
                               : "there is no environment named '" + c.env + "' to approve for");
-      return;
-    }
-    if (is_zero(move.new_id)) {
-      // Withdrawing an approval: its author, or an admin mending.
-      if (person != m_person && !is_member(m_config.admins)) {
-        refuse(move, Gate::identity,
-               who() + " may not withdraw " + person + "'s approval (only they, or an admin, may)");
-      }
       return;
     }
     if (!is_zero(move.old_id)) {
@@ -869,7 +858,12 @@ private:
       return;
     }
     const bool promotion = contains(m_after.head(previous), c.commit);
-    const bool hotfix = &env == &m_config.last() && !promotion && m_config.hotfix_approvals > 0;
+    // A hotfix candidate builds on what the last environment has or serves.
+    const auto builds_on = [&](const std::optional<std::string>& base) {
+      return base && m_repo.is_ancestor(*base, c.commit);
+    };
+    const bool hotfix = &env == &m_config.last() && !promotion && m_config.hotfix_approvals > 0 &&
+                        (builds_on(m_after.head(env)) || builds_on(live_release_commit(m_after)));
     const auto& groups = hotfix ? m_config.hotfix_approvers : env.approvers;
     if (!is_member(groups)) {
       refuse(move, Gate::identity,
@@ -897,7 +891,7 @@ private:
       return;
     }
     const Environment& env = m_config.environments[static_cast<size_t>(c.env_index)];
-    if (!may_hold(m_config, env, m_person)) {
+    if (m_person.empty() || !may_hold(m_config, env, m_person)) {
       std::vector<std::string> groups = m_config.publishers;
       groups.insert(groups.end(), env.promote.begin(), env.promote.end());
       refuse(move, Gate::identity,

@@ -1,6 +1,7 @@
 #include "core/session.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/context.h"
@@ -69,6 +70,7 @@ struct Session::Impl {
   std::vector<std::unique_ptr<PipelineConfig>> configs;
   bool has_config = false;
   mutable std::optional<std::string> actor;
+  std::vector<Applied> applied;
 
   explicit Impl(git::Repository r) : repo(std::move(r)) {}
 
@@ -194,6 +196,115 @@ std::vector<AuditRecord> Session::pending() const {
   return read_audit(m_impl->repo, k_pending_ref);
 }
 
+namespace {
+
+// The refs `records` moved, each with its value before the first of them.
+std::map<std::string, std::string> first_values(const std::vector<AuditRecord>& records) {
+  std::map<std::string, std::string> first;
+  for (const auto& record : records) {
+    for (const auto& move : record.moves) {
+      first.emplace(move.ref, move.old_id);
+    }
+  }
+  return first;
+}
+
+// Rewrite the pending chain to hold `records` only (none: delete it).
+void rewrite_pending(git::Repository& repo, const std::vector<AuditRecord>& records) {
+  const auto head = repo.ref_target(k_pending_ref);
+  std::optional<std::string> tip;
+  for (const auto& record : records) {
+    std::vector<std::string> parents;
+    if (tip) {
+      parents.push_back(*tip);
+    }
+    const git::Person person{record.actor, record.actor.find('@') != std::string::npos
+                                               ? record.actor
+                                               : "envflow@localhost"};
+    tip = repo.write_commit(std::string(git::k_empty_tree_id), parents, record.to_message(),
+                            person, record.time);
+  }
+  repo.update_refs({git::RefUpdate{k_pending_ref, head, tip}}, "envflow: pending operations");
+}
+
+// Remove this clone's own copies of envflow refs (the view reads the server's).
+void drop_envflow_copies(git::Repository& repo, const std::map<std::string, std::string>& refs) {
+  std::vector<git::RefUpdate> drops;
+  for (const auto& [ref, ignored] : refs) {
+    if (util::starts_with(ref, "refs/envflow/") && ref != k_pending_ref) {
+      if (const auto id = repo.ref_target(ref)) {
+        drops.push_back(git::RefUpdate{ref, id, std::nullopt});
+      }
+    }
+  }
+  if (!drops.empty()) {
+    repo.update_refs(drops, "envflow: pending operations sent or dropped");
+  }
+}
+
+} // namespace
+
+Session::Sent Session::send_pending() {
+  if (!is_clone()) {
+    throw util::UsageError("this repository holds the pipeline itself: there is nothing to push "
+                           "(envflow push sends a clone's offline operations to its server)");
+  }
+  git::Repository& repo = m_impl->repo;
+  std::vector<AuditRecord> records = pending();
+  const auto refs = first_values(records);
+  Sent result;
+  while (!records.empty()) {
+    const AuditRecord record = records.front();
+    try {
+      const PushOutcome outcome =
+          push_moves(repo, remote(), record.moves, PushIntent{record.note, false});
+      result.remote_said.insert(result.remote_said.end(), outcome.remote_said.begin(),
+                                outcome.remote_said.end());
+    } catch (const util::Error&) {
+      rewrite_pending(repo, records);
+      throw;
+    }
+    result.sent.push_back(record);
+    records.erase(records.begin());
+    rewrite_pending(repo, records);
+  }
+  drop_envflow_copies(repo, refs);
+  refresh();
+  return result;
+}
+
+std::vector<AuditRecord> Session::discard_pending() {
+  git::Repository& repo = m_impl->repo;
+  const std::vector<AuditRecord> records = pending();
+  if (records.empty()) {
+    return records;
+  }
+  std::map<std::string, std::string> last; // ref -> value the pending chain left
+  for (const auto& record : records) {
+    for (const auto& move : record.moves) {
+      last[move.ref] = move.new_id;
+    }
+  }
+  const auto first = first_values(records);
+  std::vector<git::RefUpdate> restore;
+  for (const auto& [ref, old_id] : first) {
+    if (util::starts_with(ref, "refs/envflow/")) {
+      continue;
+    }
+    const auto mine = repo.ref_target(ref);
+    if (mine.value_or(std::string(git::k_zero_id)) == last[ref]) {
+      restore.push_back(git::RefUpdate{ref, mine, as_optional(old_id)});
+    }
+  }
+  if (!restore.empty()) {
+    repo.update_refs(restore, "envflow: pending operations dropped");
+  }
+  drop_envflow_copies(repo, first);
+  rewrite_pending(repo, {});
+  m_impl->read_state();
+  return records;
+}
+
 void Session::refresh() {
   if (is_clone()) {
     m_impl->fetch();
@@ -280,7 +391,10 @@ Applied Session::apply(const Operation& operation) {
     break;
   }
   }
+  m_impl->applied.push_back(applied);
   return applied;
 }
+
+const std::vector<Applied>& Session::applied() const { return m_impl->applied; }
 
 } // namespace envflow::core

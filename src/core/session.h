@@ -96,11 +96,33 @@ public:
   // LostRace naming the ref.
   Applied apply(const Operation& operation);
 
+  // Every operation apply() made in this session, in order (what a command
+  // reports: where each went, what the server said).
+  const std::vector<Applied>& applied() const;
+
   // Read the state again (after a lost race): fetch again in a clone.
   void refresh();
 
   // Operations made offline and not pushed yet (a clone's pending chain), oldest first.
   std::vector<AuditRecord> pending() const;
+
+  // `envflow push`: send the pending operations to the remote, oldest first,
+  // one atomic push each with a lease on every ref it moves (the server
+  // judges and records each as if it had been pushed at once). Stops at the
+  // first refusal: what was sent stays sent, the rest stays pending, and the
+  // refusal is thrown. When all are sent this clone's copies of the
+  // server's envflow refs are removed (its branches and tags stay).
+  struct Sent {
+    std::vector<AuditRecord> sent;
+    std::vector<std::string> remote_said;
+  };
+  Sent send_pending();
+
+  // `envflow push --discard`: drop the pending operations. This clone's
+  // copies of envflow refs they moved are removed, and its branches they
+  // moved go back to where they were before, unless moved since by hand.
+  // Returns the dropped operations.
+  std::vector<AuditRecord> discard_pending();
 
 private:
   struct Impl;

@@ -2,6 +2,8 @@
 
 #include "core/config.h"
 #include "core/hooks.h"
+#include "core/remote.h"
+#include "core/view.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/process.h"
@@ -9,45 +11,80 @@
 
 namespace envflow::core {
 
+std::string envflow_refspec(const std::string& remote) {
+  return "+refs/envflow/*:" + RemoteRefs::tracking_name(remote, "refs/envflow/") + "*";
+}
+
 SetupResult setup_clone(git::Repository& repo, const std::string& remote) {
   const std::string dir = repo.is_bare() ? repo.git_dir() : repo.workdir();
+  const auto git = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"git", "-C", dir});
+    return util::run_process(args);
+  };
   SetupResult result;
-  const auto url = util::run_process({"git", "-C", dir, "remote", "get-url", remote});
-  if (url.exit_code != 0) {
-    throw util::UsageError("no remote named '" + remote + "'");
+  result.remote = remote;
+  if (!has_remote(repo, remote)) {
+    throw util::UsageError("no remote named '" + remote + "' (git remote -v lists them)");
   }
-  const auto existing =
-      util::run_process({"git", "-C", dir, "config", "--get-all", "remote." + remote + ".fetch"});
+  const std::string key = "remote." + remote + ".fetch";
+  const std::string wanted = envflow_refspec(remote);
   bool present = false;
-  for (const auto& line : util::split(existing.out, '\n')) {
-    present = present || util::trim(line) == k_envflow_refspec;
-  }
-  if (existing.out.find(k_forced_envflow_refspec) != std::string::npos) {
-    util::run_process({"git", "-C", dir, "config", "--fixed-value", "--unset-all",
-                       "remote." + remote + ".fetch", k_forced_envflow_refspec});
+  for (const auto& raw : util::split(git({"config", "--get-all", key}).out, '\n')) {
+    const std::string spec(util::trim(raw));
+    present = present || spec == wanted;
+    if (spec == k_old_envflow_refspec || spec == k_old_forced_envflow_refspec) {
+      git({"config", "--fixed-value", "--unset-all", key, spec});
+      result.refspecs_removed.push_back(spec);
+    }
   }
   if (!present) {
-    const auto add = util::run_process(
-        {"git", "-C", dir, "config", "--add", "remote." + remote + ".fetch", k_envflow_refspec});
+    const auto add = git({"config", "--add", key, wanted});
     if (add.exit_code != 0) {
       throw util::IoError("git config: " + add.err);
     }
     result.refspec_added = true;
   }
-  const auto fetch = util::run_process({"git", "-C", dir, "fetch", "--quiet", remote});
-  if (fetch.exit_code != 0) {
-    throw util::IoError("git fetch " + remote + " failed: " + std::string(util::trim(fetch.err)));
+  if (repo.config_string("envflow.remote") != remote) {
+    const auto set = git({"config", "envflow.remote", remote});
+    if (set.exit_code != 0) {
+      throw util::IoError("git config: " + set.err);
+    }
   }
-  const PipelineConfig config = require_config(repo);
-  for (const auto& env : config.environments) {
-    const std::string local = "refs/heads/" + env.branch;
-    const auto tracking = repo.ref_target("refs/remotes/" + remote + "/" + env.branch);
-    if (!repo.ref_target(local) && tracking) {
+  result.unshallowed = fetch_view(repo, remote).unshallowed;
+
+  const RemoteRefs view(repo, remote, {});
+  // Copies of the server's envflow refs an earlier version kept here. A
+  // pending journal means offline work: then nothing is touched.
+  if (!repo.ref_target(k_pending_ref)) {
+    std::vector<git::RefUpdate> drops;
+    for (const auto& ref : repo.list_refs("refs/envflow/*")) {
+      const auto mine = repo.ref_target(ref);
+      if (mine && view.target(ref) == mine) {
+        drops.push_back(git::RefUpdate{ref, mine, std::nullopt});
+        result.stale_refs_removed.push_back(ref);
+      } else {
+        result.stale_refs_kept.push_back(ref);
+      }
+    }
+    if (!drops.empty()) {
+      repo.update_refs(drops, "envflow setup: the server's refs are read from " + remote);
+    }
+  }
+  const auto commit = view.target(k_config_ref);
+  const auto config = commit ? load_config(repo, *commit) : std::nullopt;
+  if (!config) {
+    throw util::Refused(remote + " has no envflow pipeline (" + std::string(k_config_ref) +
+                        " is missing there): seed it from a repository made by envflow init "
+                        "(docs/server-hooks.md)");
+  }
+  const Environment& first = config->first();
+  const std::string local = branch_ref(first);
+  if (!repo.ref_target(local)) {
+    if (const auto tracking = view.target(local)) {
       repo.update_refs({git::RefUpdate{local, std::nullopt, *tracking}},
-                       "envflow setup: track " + remote + "/" + env.branch);
-      util::run_process({"git", "-C", dir, "branch", "--set-upstream-to=" + remote + "/" +
-                                                         env.branch, env.branch});
-      result.branches_created.push_back(env.branch);
+                       "envflow setup: track " + remote + "/" + first.branch);
+      git({"branch", "--set-upstream-to=" + remote + "/" + first.branch, first.branch});
+      result.branches_created.push_back(first.branch);
     }
   }
   if (!repo.is_bare()) {

@@ -5,7 +5,9 @@
 #include "core/audit.h"
 #include "core/backport.h"
 #include "core/diff.h"
+#include "core/release.h"
 #include "core/sync.h"
+#include "core/approvals.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -45,23 +47,24 @@ nlohmann::json PipelineStatus::to_json() const {
           {"open_backports", open_backports}};
 }
 
-PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig& config) {
+PipelineStatus pipeline_status(const Pipeline& pipeline) {
+  const git::Repository& repo = pipeline.repo;
+  const PipelineConfig& config = pipeline.config;
   PipelineStatus status;
   std::vector<BackportIssue> open;
-  for (auto& issue : effective_backports(repo, config)) {
+  for (auto& issue : effective_backports(pipeline)) {
     if (issue.is_open()) {
       open.push_back(std::move(issue));
     }
   }
   status.open_backports = static_cast<int>(open.size());
-  const std::vector<AuditRecord> trail = read_audit(repo);
   for (const auto& env : config.environments) {
     EnvironmentStatus row;
     row.name = env.name;
     row.branch = env.branch;
     row.auto_promote = env.auto_promote;
-    row.hold = hold_on(trail, env.name);
-    if (auto head = repo.ref_target("refs/heads/" + env.branch)) {
+    row.hold = hold_on(pipeline, env.name);
+    if (auto head = pipeline.head(env)) {
       row.head = *head;
       row.head_summary = repo.commit(*head).summary;
     } else {
@@ -95,7 +98,7 @@ PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig
         }
         here.waiting_breaking = here.waiting_breaking || item.breaking;
       }
-      here.approvals = static_cast<int>(approvals_for(trail, config, next_env, here.head).size());
+      here.approvals = static_cast<int>(approvals_for(pipeline, next_env, here.head).size());
     }
     if (!repo.is_ancestor(next.head, here.head)) {
       // Invariant 1's one exception: hotfix commits on the last environment
@@ -110,8 +113,9 @@ PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig
         }
       }
       if (covered) {
-        status.environments[i + 1].notes.push_back("hotfix ahead of " + here.name +
-                                                   " (back-port open)");
+        status.environments[i + 1].notes.push_back(
+            "hotfix ahead of " + here.name + ": back-port open (envflow backport list); " +
+            here.name + " promotes again once it is back in " + config.first().name);
       } else {
         status.environments[i + 1].problems.push_back(
             "not an ancestor of " + here.name + ": " + next.name + " has commits " + here.name +
@@ -119,16 +123,13 @@ PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig
       }
     }
   }
-  if (auto live = repo.ref_target("refs/envflow/live")) {
-    status.live_commit = repo.resolve_commit(*live);
-    for (const auto& tag : repo.list_refs("refs/tags/*")) {
-      if (repo.ref_target(tag) == live) {
-        status.live = tag.substr(std::string("refs/tags/").size());
-        break;
-      }
-    }
-    if (!status.live) {
-      status.live = live->substr(0, 7);
+  if (const auto live = pipeline.live()) {
+    if (const auto release = release_by_tag_id(pipeline, *live)) {
+      status.live = release->tag;
+      status.live_commit = release->commit;
+    } else {
+      status.live = short_id(*live);
+      status.live_commit = repo.resolve_commit(*live);
     }
   }
   return status;

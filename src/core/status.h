@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/hold.h"
+#include "core/view.h"
 
 namespace envflow::git {
 class Repository;
@@ -46,6 +47,8 @@ struct PipelineStatus {
 
 // The pipeline at a glance. Reads refs, commit graphs, the audit trail
 // (once) and only the blobs that differ between consecutive environments.
-PipelineStatus pipeline_status(const git::Repository& repo, const PipelineConfig& config);
+// Heads, holds and approvals are read through the pipeline's view (in a
+// clone: the server's refs as fetched).
+PipelineStatus pipeline_status(const Pipeline& pipeline);
 
 } // namespace envflow::core

@@ -61,18 +61,18 @@ content::ValidateOptions options_for(const PipelineConfig& config, content::Scop
   return options;
 }
 
-content::ValidateOptions options_for(const git::Repository& repo) {
-  // The policy of this repository, else of the server a clone reads (as
-  // the last fetch left it: validation never goes to the network).
+std::optional<PipelineConfig> read_policy(const git::Repository& repo) {
   std::optional<std::string> commit = repo.ref_target(k_config_ref);
   if (!commit) {
     const std::string remote = repo.config_string("envflow.remote").value_or("origin");
     commit = RemoteRefs(repo, remote, {}).target(k_config_ref);
   }
-  if (commit) {
-    if (auto config = load_config(repo, *commit)) {
-      return options_for(*config);
-    }
+  return commit ? load_config(repo, *commit) : std::nullopt;
+}
+
+content::ValidateOptions options_for(const git::Repository& repo) {
+  if (auto config = read_policy(repo)) {
+    return options_for(*config);
   }
   return content::ValidateOptions{};
 }

@@ -36,8 +36,12 @@ content::ValidationReport validate_index(const git::Repository& repo);
 content::ValidateOptions options_for(const PipelineConfig& config,
                                      content::Scope scope = content::Scope::promoted);
 
-// options_for the repository's policy: its own, or in a clone the server's as
-// the last fetch left it (validation never goes to the network).
+// The repository's policy: its own, or in a clone the server's as the last
+// fetch left it (never goes to the network). nullopt when there is none;
+// util::Refused when it does not load.
+std::optional<PipelineConfig> read_policy(const git::Repository& repo);
+
+// options_for read_policy(repo) (the defaults without one).
 content::ValidateOptions options_for(const git::Repository& repo);
 
 } // namespace envflow::core

@@ -181,7 +181,6 @@ TEST_CASE("core::commit_with_audit") {
   record.env = "test";
   record.actor = "alice@example.com";
   record.time = 1'767'225'600;
-  record.moves = {{"refs/heads/ignored", k_a, k_b}}; // replaced from the updates
 
   SUBCASE("refs and the record move together") {
     core::commit_with_audit(
@@ -206,6 +205,16 @@ TEST_CASE("core::commit_with_audit") {
     const git::CommitInfo info = repo.commit(written.id);
     CHECK(info.tree == std::string(git::k_empty_tree_id));
     CHECK(info.parents.empty());
+  }
+
+  SUBCASE("moves the record names are kept (a pending deletion of a ref this clone lacks)") {
+    record.moves = {{"refs/envflow/holds/uat/" + k_a, k_a, k_zero}, {"refs/heads/test", k_zero, c1}};
+    core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
+    const auto records = core::read_audit(repo);
+    REQUIRE(records.size() == 1);
+    REQUIRE(records[0].moves.size() == 2);
+    CHECK(records[0].moves[0].ref == "refs/envflow/holds/uat/" + k_a);
+    CHECK(records[0].moves[1].new_id == c1);
   }
 
   SUBCASE("records chain, oldest first") {

@@ -2,6 +2,8 @@
 #include "core/config.h"
 #include "core/doctor.h"
 #include "core/init.h"
+#include "core/setup.h"
+#include "core/view.h"
 #include "git/repo.h"
 
 #include <doctest/doctest.h>
@@ -75,7 +77,10 @@ public:
                                 git::Person{"Test", "test@example.com"}, 1'767'225'600);
   }
 
-  std::vector<core::Finding> doctor() { return core::run_doctor(*m_repo); }
+  std::vector<core::Finding> doctor() {
+    const core::OwnRefs own(*m_repo);
+    return core::run_doctor(*m_repo, own);
+  }
 
 private:
   static std::filesystem::path make_dir() {
@@ -346,23 +351,64 @@ TEST_CASE("core::run_doctor") {
 
   SUBCASE("remote") {
     repo.set_config_string("remote.origin.url", "https://example.com/ws.git");
-    SUBCASE("without envflow's refspec") {
+    SUBCASE("without envflow's refspec: envflow fetches itself, plain git does not") {
       repo.set_config_string("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*");
       const auto findings = p.doctor();
-      const auto* f = find(findings, Level::error, "remote");
+      const auto* f = find(findings, Level::warning, "remote");
       REQUIRE(f != nullptr);
       CHECK(f->mend == "run `envflow setup`");
+      CHECK(find(findings, Level::error, "remote") == nullptr);
     }
-    SUBCASE("with it") {
-      repo.set_config_string("remote.origin.fetch", "refs/envflow/*:refs/envflow/*");
+    SUBCASE("with the tracking refspec setup adds") {
+      repo.set_config_string("remote.origin.fetch", core::envflow_refspec("origin"));
       const auto findings = p.doctor();
-      CHECK(find(findings, Level::ok, "remote") != nullptr);
+      const auto* f = find(findings, Level::ok, "remote");
+      REQUIRE(f != nullptr);
+      CHECK(f->message == "origin fetches +refs/envflow/*:refs/envflow-remote/origin/envflow/*");
     }
-    SUBCASE("forced: a fetch could drop local records") {
-      repo.set_config_string("remote.origin.fetch", "+refs/envflow/*:refs/envflow/*");
-      const auto findings = p.doctor();
-      CHECK(find(findings, Level::warning, "remote") != nullptr);
+    SUBCASE("the old refspecs onto this clone's own refs are errors") {
+      for (const char* spec : {core::k_old_envflow_refspec, core::k_old_forced_envflow_refspec}) {
+        CAPTURE(spec);
+        repo.set_config_string("remote.origin.fetch", spec);
+        const auto findings = p.doctor();
+        const auto* f = find(findings, Level::error, "remote", "onto this clone's own");
+        REQUIRE(f != nullptr);
+        CHECK(f->mend.find("envflow setup") != std::string::npos);
+      }
     }
+    SUBCASE("envflow.remote names the remote checked") {
+      repo.set_config_string("envflow.remote", "upstream");
+      repo.set_config_string("remote.upstream.url", "https://example.com/up.git");
+      repo.set_config_string("remote.upstream.fetch", core::envflow_refspec("upstream"));
+      CHECK(find(p.doctor(), Level::ok, "remote", "upstream fetches") != nullptr);
+    }
+  }
+
+  SUBCASE("refs are read through the view it is given (a clone reads the server's)") {
+    // This repository as a clone whose view of origin holds the pipeline's
+    // refs, its own envflow refs gone.
+    std::vector<git::RefUpdate> copies;
+    std::vector<git::RefUpdate> drops;
+    for (const auto& ref : repo.list_refs("refs/*")) {
+      const std::string tracking = core::RemoteRefs::tracking_name("origin", ref);
+      if (tracking.empty()) {
+        continue;
+      }
+      copies.push_back({tracking, std::nullopt, *repo.ref_target(ref)});
+      if (ref.rfind("refs/envflow/", 0) == 0) {
+        drops.push_back({ref, repo.ref_target(ref), std::nullopt});
+      }
+    }
+    REQUIRE_FALSE(drops.empty());
+    repo.update_refs(copies, "fetch");
+    repo.update_refs(drops, "gone");
+    const core::RemoteRefs view(repo, "origin", {});
+    const auto findings = core::run_doctor(repo, view);
+    INFO(dump(findings));
+    CHECK(count(findings, Level::error) == 0);
+    CHECK(find(findings, Level::ok, "audit-chain") != nullptr);
+    CHECK(find(findings, Level::ok, "invariant-2") != nullptr);
+    CHECK(find(p.doctor(), Level::error, "config", "refs/envflow/config is missing") != nullptr);
   }
 }
 
@@ -372,7 +418,8 @@ TEST_CASE("core::run_doctor outside a pipeline") {
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   {
     const git::Repository repo = git::Repository::init(pattern, false, "main");
-    const auto findings = core::run_doctor(repo);
+    const core::OwnRefs own(repo);
+    const auto findings = core::run_doctor(repo, own);
     INFO(dump(findings));
     const auto* f = find(findings, Level::error, "config", "refs/envflow/config is missing");
     REQUIRE(f != nullptr);

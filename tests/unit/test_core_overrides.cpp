@@ -1,16 +1,24 @@
+// Environment-local overrides (core/overrides.h): the overrides.yaml
+// format, var set / unset through a session (judged by the rulebook), the
+// effective variables, the overrides gate a promotion passes, and render.
+
 #include "content/yaml.h"
 #include "core/audit.h"
 #include "core/config.h"
 #include "core/overrides.h"
+#include "core/release.h"
 #include "core/render.h"
+#include "core/session.h"
+#include "core/view.h"
 #include "git/repo.h"
 #include "util/error.h"
+
+#include "support.h"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
-#include <filesystem>
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <string>
@@ -22,51 +30,6 @@ using content::Value;
 namespace {
 
 const std::string k_alice = "alice@example.com";
-
-// A fresh repository in a temporary folder, removed afterwards.
-class OverridesRepo {
-public:
-  OverridesRepo()
-      : m_dir(make_dir()), m_repo(git::Repository::init(m_dir.string(), true, "dev")),
-        m_config(core::default_config({"dev", "test", "production"}, k_alice)) {}
-  OverridesRepo(const OverridesRepo&) = delete;
-  OverridesRepo& operator=(const OverridesRepo&) = delete;
-  ~OverridesRepo() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_dir, ec);
-  }
-
-  git::Repository& repo() { return m_repo; }
-  const core::PipelineConfig& config() const { return m_config; }
-
-  // A commit holding `files` (path -> text).
-  std::string commit(const std::map<std::string, std::string>& files,
-                     const std::vector<std::string>& parents = {}) {
-    std::map<std::string, git::NewFile> entries;
-    for (const auto& [path, text] : files) {
-      entries[path] = git::NewFile{m_repo.write_blob(text), git::Mode::regular};
-    }
-    return m_repo.write_commit(m_repo.write_tree(entries), parents, "content\n",
-                               git::Person{"Test", "test@example.com"}, 1'700'000'000);
-  }
-
-  // Point `ref` at `id`, whatever it was.
-  void set_ref(const std::string& ref, const std::string& id) {
-    m_repo.update_refs({git::RefUpdate{ref, m_repo.ref_target(ref), id}}, "test");
-  }
-
-private:
-  static std::filesystem::path make_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "envflow-overrides-test.XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    return pattern;
-  }
-
-  std::filesystem::path m_dir;
-  git::Repository m_repo;
-  core::PipelineConfig m_config;
-};
 
 std::string variable(const std::string& name, const std::string& type,
                      const std::string& default_yaml) {
@@ -85,15 +48,37 @@ const std::map<std::string, std::string> k_content{
     {"knowledge/faq/returns.md", "# Returns\n\nThirty days.\n"},
 };
 
-// A repository whose dev and test branches hold k_content.
+// A bare repository whose three environments hold k_content, with the
+// default policy (alice in every group) on refs/envflow/config (by hand: the
+// audit trail starts empty).
 struct Pipeline {
-  OverridesRepo repo;
+  test::TempRepo dir{true};
+  core::PipelineConfig config = core::default_config({"dev", "test", "production"}, k_alice);
   std::string head;
+
   Pipeline() {
-    head = repo.commit(k_content);
-    repo.set_ref("refs/heads/dev", head);
-    repo.set_ref("refs/heads/test", head);
-    repo.set_ref("refs/heads/production", head);
+    const std::string policy = dir.commit({{core::k_config_file, core::render_config(config)}});
+    set_ref(core::k_config_ref, policy);
+    head = dir.commit(k_content);
+    for (const char* branch : {"refs/heads/dev", "refs/heads/test", "refs/heads/production"}) {
+      set_ref(branch, head);
+    }
+  }
+
+  git::Repository& repo() { return dir.repo(); }
+
+  core::Session session(const std::string& actor = k_alice) {
+    return core::Session::local(git::Repository::open(dir.path()), actor);
+  }
+
+  // Point `ref` at `id`, whatever it was.
+  void set_ref(const std::string& ref, const std::string& id) {
+    repo().update_refs({git::RefUpdate{ref, repo().ref_target(ref), id}}, "test");
+  }
+
+  std::string commit(const std::map<std::string, std::string>& files,
+                     const std::vector<std::string>& parents = {}) {
+    return dir.commit(files, parents);
   }
 };
 
@@ -228,16 +213,19 @@ TEST_CASE("core::parse_overrides") {
 
 TEST_CASE("core::set_override") {
   Pipeline p;
-  auto& repo = p.repo.repo();
-  const auto& config = p.repo.config();
+  auto& repo = p.repo();
+  core::Session s = p.session();
   const std::string ref = "refs/envflow/local/test";
 
   SUBCASE("a typed value is stored, audited, and other local files are kept") {
-    const std::string local = p.repo.commit({{"guardrails/pii.yaml", "kind: Guardrail\n"}});
-    p.repo.set_ref(ref, local);
-    const auto change = core::set_override(repo, config, "test", "max_turns", "12", k_alice);
+    const std::string local = p.commit(
+        {{"guardrails/pii.yaml", "kind: Guardrail\nname: pii\ntype: pii_redaction\naction: redact\n"}});
+    p.set_ref(ref, local);
+    const auto change = core::set_override(s, "test", "max_turns", "12");
     CHECK(change.changed);
     CHECK(change.old_commit == local);
+    CHECK_FALSE(change.pending);
+    CHECK(change.declared_on == "test");
     REQUIRE(repo.ref_target(ref) == change.new_commit);
     const auto info = repo.commit(change.new_commit);
     CHECK(info.parents == std::vector<std::string>{local});
@@ -258,92 +246,108 @@ TEST_CASE("core::set_override") {
     CHECK(record.moves[0].old_id == local);
     CHECK(record.moves[0].new_id == change.new_commit);
 
-    const auto overrides = core::read_overrides(repo, "test");
+    const auto overrides = core::read_overrides(s.pipeline(), "test");
     CHECK(overrides.commit == change.new_commit);
     CHECK(overrides.values.at("max_turns").type == Value::Type::integer);
 
     SUBCASE("the same value again changes nothing") {
-      const auto again = core::set_override(repo, config, "test", "max_turns", "12", k_alice);
+      const auto again = core::set_override(s, "test", "max_turns", "12");
       CHECK_FALSE(again.changed);
       CHECK(repo.ref_target(ref) == change.new_commit);
       CHECK(core::read_audit(repo).size() == records.size());
     }
     SUBCASE("unset removes it, in a new commit") {
-      const auto unset = core::unset_override(repo, config, "test", "max_turns", k_alice);
+      const auto unset = core::unset_override(s, "test", "max_turns");
       CHECK(unset.changed);
       CHECK(repo.ref_target(ref) == unset.new_commit);
-      CHECK(core::read_overrides(repo, "test").values.empty());
+      CHECK(core::read_overrides(s.pipeline(), "test").values.empty());
       CHECK(core::read_audit(repo).back().op == "var-unset");
       CHECK(core::read_audit(repo).back().note == "max_turns");
       CHECK(repo.read_path(unset.new_commit, "guardrails/pii.yaml").has_value());
-      const auto twice = core::unset_override(repo, config, "test", "max_turns", k_alice);
+      const auto twice = core::unset_override(s, "test", "max_turns");
       CHECK_FALSE(twice.changed);
     }
   }
 
   SUBCASE("the first local commit has no parent") {
-    const auto change =
-        core::set_override(repo, config, "test", "support_email", "help@test.example.com", k_alice);
+    const auto change = core::set_override(s, "test", "support_email", "help@test.example.com");
     CHECK(repo.commit(change.new_commit).parents.empty());
-    CHECK(core::read_overrides(repo, "test").values.at("support_email").string ==
+    CHECK(core::read_overrides(s.pipeline(), "test").values.at("support_email").string ==
           "help@test.example.com");
   }
 
   SUBCASE("refusals change nothing") {
-    CHECK(refusal([&] { core::set_override(repo, config, "test", "max_turns", "many", k_alice); })
-              .find("invalid value for max_turns (type number, variables/max_turns.yaml): "
-                    "expected a number") == 0);
-    CHECK(refusal([&] {
-            core::set_override(repo, config, "test", "tier", "gold", k_alice);
-          }).find("expected one of 'free', 'pro'") != std::string::npos);
-    CHECK(refusal([&] { core::set_override(repo, config, "test", "colour", "red", k_alice); })
+    CHECK(refusal([&] { core::set_override(s, "test", "max_turns", "many"); })
+              .find("invalid value for max_turns (type number, variables/max_turns.yaml on "
+                    "test): ") == 0);
+    CHECK(refusal([&] { core::set_override(s, "test", "tier", "gold"); })
+              .find("expected one of 'free', 'pro'") != std::string::npos);
+    CHECK(refusal([&] { core::set_override(s, "test", "colour", "red"); })
               .find("unknown variable 'colour': test (" + p.head.substr(0, 7) +
                     ") declares max_turns, support_email, tier") == 0);
-    CHECK(refusal([&] { core::set_override(repo, config, "dev", "max_turns", "5", k_alice); }) ==
+    CHECK(refusal([&] { core::set_override(s, "dev", "max_turns", "5"); }) ==
           "dev is the first environment and takes no overrides: change the default in "
           "variables/max_turns.yaml on dev instead");
+    core::Session mallory = p.session("mallory@example.com");
+    CHECK(refusal([&] { core::set_override(mallory, "test", "max_turns", "5"); })
+              .find("mallory@example.com may not change the local data of test") == 0);
+    CHECK_THROWS_AS(core::set_override(mallory, "test", "max_turns", "5"), util::Forbidden);
+    CHECK(refusal([&] { core::unset_override(s, "test", "colour"); })
+              .find("unknown variable 'colour'") == 0);
     CHECK(refusal([&] {
-            core::set_override(repo, config, "test", "max_turns", "5", "mallory@example.com");
-          }).find("mallory@example.com may not change the local data of test") == 0);
-    CHECK(refusal([&] {
-            core::unset_override(repo, config, "test", "max_turns", "mallory@example.com");
-          }).find("mallory@example.com may not change") == 0);
-    CHECK(refusal([&] {
-            core::unset_override(repo, config, "test", "colour", k_alice);
-          }).find("unknown variable 'colour'") == 0);
-    CHECK_THROWS_AS(core::set_override(repo, config, "qa", "max_turns", "5", k_alice),
-                    util::UsageError);
+            core::set_override(s, "test", "support_email", "ghp_" + std::string(36, 'a'));
+          }).find("refusing to store support_email") == 0);
+    CHECK_THROWS_AS(core::set_override(s, "qa", "max_turns", "5"), util::UsageError);
     CHECK_FALSE(repo.ref_target(ref).has_value());
     CHECK(core::read_audit(repo).empty());
   }
 
+  SUBCASE("an unset by someone outside the local groups") {
+    core::set_override(s, "test", "max_turns", "7");
+    core::Session mallory = p.session("mallory@example.com");
+    CHECK(refusal([&] { core::unset_override(mallory, "test", "max_turns"); })
+              .find("mallory@example.com may not change") == 0);
+  }
+
   SUBCASE("a set after another writer moved the local ref builds on its commit") {
-    // Simulate a concurrent writer by moving the ref between read and write:
-    // write_overrides compares against what read_overrides returned.
-    const auto first = core::set_override(repo, config, "test", "max_turns", "7", k_alice);
-    const auto overrides = core::read_overrides(repo, "test");
-    CHECK(overrides.commit == first.new_commit);
+    const auto first = core::set_override(s, "test", "max_turns", "7");
+    CHECK(core::read_overrides(s.pipeline(), "test").commit == first.new_commit);
     const std::string other =
-        p.repo.commit({{"overrides.yaml", "variables: {max_turns: 9}\n"}}, {first.new_commit});
-    p.repo.set_ref(ref, other);
-    const auto second = core::set_override(repo, config, "test", "max_turns", "8", k_alice);
+        p.commit({{"overrides.yaml", "variables: {max_turns: 9}\n"}}, {first.new_commit});
+    p.set_ref(ref, other);
+    const auto second = core::set_override(s, "test", "max_turns", "8");
     CHECK(repo.commit(second.new_commit).parents == std::vector<std::string>{other});
     CHECK(second.before->integer == 9);
+  }
+
+  SUBCASE("a value set before the variable reaches the environment is pending") {
+    auto files = k_content;
+    files["variables/colour.yaml"] = variable("colour", "string", "blue");
+    const std::string incoming = p.commit(files, {p.head});
+    p.set_ref("refs/heads/dev", incoming);
+    const auto change = core::set_override(s, "production", "colour", "red");
+    CHECK(change.changed);
+    CHECK(change.pending);
+    CHECK(change.declared_on == "dev");
+    const auto effective = core::effective_variables(s.pipeline(), "production");
+    const auto it = std::find_if(effective.variables.begin(), effective.variables.end(),
+                                 [](const auto& v) { return v.name == "colour"; });
+    REQUIRE(it != effective.variables.end());
+    CHECK(it->source == core::ValueSource::pending);
+    CHECK(it->problem.empty());
   }
 }
 
 TEST_CASE("core::effective_variables") {
   Pipeline p;
-  auto& repo = p.repo.repo();
-  const auto& config = p.repo.config();
-  core::set_override(repo, config, "test", "max_turns", "12", k_alice);
+  core::Session s = p.session();
+  core::set_override(s, "test", "max_turns", "12");
   // An override of a variable the content no longer declares.
-  const auto local = *repo.ref_target("refs/envflow/local/test");
-  p.repo.set_ref(
-      "refs/envflow/local/test",
-      p.repo.commit({{"overrides.yaml", "variables:\n  max_turns: 12\n  gone: 1\n"}}, {local}));
+  const auto local = *p.repo().ref_target("refs/envflow/local/test");
+  p.set_ref("refs/envflow/local/test",
+            p.commit({{"overrides.yaml", "variables:\n  max_turns: 12\n  gone: 1\n"}}, {local}));
 
-  const auto result = core::effective_variables(repo, config, "test");
+  const auto result = core::effective_variables(s.pipeline(), "test");
   CHECK(result.commit == p.head);
   REQUIRE(result.variables.size() == 4);
   CHECK(result.variables[0].name == "gone");
@@ -357,18 +361,20 @@ TEST_CASE("core::effective_variables") {
   CHECK(result.variables[2].source == core::ValueSource::default_value);
   CHECK(result.variables[2].effective->string == "help@example.com");
   CHECK(core::source_name(result.variables[3].source) == "default");
+  CHECK_THROWS_AS(core::effective_variables(s.pipeline(), "qa"), util::UsageError);
 }
 
-TEST_CASE("core::incompatible_overrides") {
+TEST_CASE("core::override_problems / dropped_overrides: what a promotion would break") {
   Pipeline p;
-  auto& repo = p.repo.repo();
-  const auto& config = p.repo.config();
-  core::set_override(repo, config, "test", "max_turns", "12", k_alice);
-  core::set_override(repo, config, "test", "support_email", "ops@example.com", k_alice);
-  core::set_override(repo, config, "test", "tier", "pro", k_alice);
+  core::Session s = p.session();
+  core::set_override(s, "test", "max_turns", "12");
+  core::set_override(s, "test", "support_email", "ops@example.com");
+  core::set_override(s, "test", "tier", "pro");
+  const core::Environment& test = *s.config().find("test");
 
   SUBCASE("unchanged content is fine") {
-    CHECK(core::incompatible_overrides(repo, config, "test", p.head).empty());
+    CHECK(core::override_problems(s.pipeline(), test, p.head).empty());
+    CHECK(core::dropped_overrides(s.pipeline(), test, p.head).empty());
   }
 
   SUBCASE("removed and retyped variables are named") {
@@ -377,39 +383,66 @@ TEST_CASE("core::incompatible_overrides") {
     files["variables/max_turns.yaml"] = variable("max_turns", "string", "four");
     files["variables/tier.yaml"] =
         "kind: Variable\nname: tier\ntype: enum\nvalues: [free, team]\ndefault: free\n";
-    const std::string incoming = p.repo.commit(files, {p.head});
-    const auto problems = core::incompatible_overrides(repo, config, "test", incoming);
+    const std::string incoming = p.commit(files, {p.head});
+    p.set_ref("refs/heads/dev", incoming); // where a promotion into test comes from
+    const auto problems = core::override_problems(s.pipeline(), test, incoming);
     REQUIRE(problems.size() == 3);
-    CHECK(problems[0] == "max_turns: type changed from number to string: value 12 is not a string");
-    CHECK(problems[1] == "support_email: variable removed");
-    CHECK(problems[2].find("tier: value \"pro\" no longer fits variables/tier.yaml: expected one "
-                           "of 'free', 'team'") == 0);
+    CHECK(problems[0].find("max_turns: value 12 does not fit variables/max_turns.yaml on test "
+                           "(type string") == 0);
+    CHECK(problems[1].find("support_email: no environment up to test declares this variable any "
+                           "more") == 0);
+    CHECK(problems[2].find("tier: value \"pro\" does not fit variables/tier.yaml on test (type "
+                           "enum") == 0);
+    // The sync drops the overrides of removed variables in the same move.
+    CHECK(core::dropped_overrides(s.pipeline(), test, incoming) ==
+          std::vector<std::string>{"support_email"});
+  }
+
+  SUBCASE("a removed variable dev still declares is pending, not removed") {
+    auto files = k_content;
+    files.erase("variables/support_email.yaml");
+    const std::string incoming = p.commit(files, {p.head});
+    CHECK(core::dropped_overrides(s.pipeline(), test, incoming).empty());
+    CHECK(core::override_problems(s.pipeline(), test, incoming).empty());
   }
 
   SUBCASE("a type change the value still fits is compatible") {
     auto files = k_content;
     files["variables/max_turns.yaml"] = variable("max_turns", "json", "4");
-    const std::string incoming = p.repo.commit(files, {p.head});
-    CHECK(core::incompatible_overrides(repo, config, "test", incoming).empty());
+    const std::string incoming = p.commit(files, {p.head});
+    CHECK(core::override_problems(s.pipeline(), test, incoming).empty());
+  }
+
+  SUBCASE("a scope: environment variable needs a value of its own") {
+    auto files = k_content;
+    files["variables/region.yaml"] =
+        "kind: Variable\nname: region\ntype: string\ndefault: eu\nscope: environment\n";
+    const std::string incoming = p.commit(files, {p.head});
+    const auto problems = core::override_problems(s.pipeline(), test, incoming);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("region is scope: environment") == 0);
+    p.set_ref("refs/heads/dev", incoming); // the value is set before the variable arrives
+    CHECK(core::set_override(s, "test", "region", "us").pending);
+    CHECK(core::override_problems(s.pipeline(), test, incoming).empty());
   }
 
   SUBCASE("an environment without overrides has nothing to break") {
-    CHECK(core::incompatible_overrides(repo, config, "production", p.repo.commit({})).empty());
+    const core::Environment& production = *s.config().find("production");
+    CHECK(core::override_problems(s.pipeline(), production, p.head).empty());
   }
 }
 
 TEST_CASE("core::render_bundle") {
   Pipeline p;
-  auto& repo = p.repo.repo();
-  const auto& config = p.repo.config();
-  core::set_override(repo, config, "test", "max_turns", "12", k_alice);
+  core::Session s = p.session();
+  core::set_override(s, "test", "max_turns", "12");
 
-  const auto bundle = core::render_bundle(repo, config, "test");
+  const auto bundle = core::render_bundle(s.pipeline(), "test");
   CHECK(bundle["environment"] == "test");
   CHECK(bundle["branch"] == "test");
   CHECK(bundle["commit"] == p.head);
   CHECK(bundle["release"].is_null());
-  CHECK(bundle["local_ref"] == *repo.ref_target("refs/envflow/local/test"));
+  CHECK(bundle["local_ref"] == *p.repo().ref_target("refs/envflow/local/test"));
   CHECK(bundle["workspace"]["name"] == "ws");
   CHECK(bundle["items"]["integrations"]["crm"]["auth"]["secret"] == "${secrets.CRM_TOKEN}");
   CHECK(bundle["items"]["agents"] == nlohmann::json::object());
@@ -418,18 +451,34 @@ TEST_CASE("core::render_bundle") {
         nlohmann::json{{"type", "number"}, {"value", 12}, {"source", "override"}});
   CHECK(bundle["variables"]["tier"] ==
         nlohmann::json{{"type", "enum"}, {"value", "free"}, {"source", "default"}});
-  CHECK(core::bundle_text(bundle) == core::bundle_text(core::render_bundle(repo, config, "test")));
+  CHECK(core::bundle_text(bundle) == core::bundle_text(core::render_bundle(s.pipeline(), "test")));
 
-  const auto production = core::render_bundle(repo, config, "production");
+  const auto production = core::render_bundle(s.pipeline(), "production");
   CHECK(production["local_ref"].is_null());
   CHECK(production["variables"]["max_turns"]["source"] == "default");
 
-  SUBCASE("a release tag on the head is named") {
-    p.repo.set_ref("refs/tags/v1.2.0", p.head);
-    p.repo.set_ref("refs/tags/v1.10.0", p.head);
-    CHECK(core::render_bundle(repo, config, "production")["release"] == "v1.10.0");
-    p.repo.set_ref("refs/envflow/live", p.head); // lightweight tags: both match; first by name
-    CHECK(core::render_bundle(repo, config, "production")["release"] == "v1.10.0");
+  SUBCASE("a release tag on the commit is named: the live one, else the highest") {
+    // A release tag object with a manifest, as publish writes it.
+    const auto release = [&](const std::string& name) {
+      core::Manifest manifest;
+      manifest.environment = "production";
+      manifest.commit = p.head;
+      manifest.version = name;
+      manifest.bump = "initial";
+      const std::string id = p.repo().write_tag_object(
+          "object " + p.head + "\ntype commit\ntag " + name +
+          "\ntagger T <t@x> 1700000000 +0000\n\nRelease " + name + "\n\n" + manifest.to_text());
+      p.set_ref("refs/tags/" + name, id);
+      return id;
+    };
+    const std::string v1_2 = release("v1.2.0");
+    release("v1.10.0");
+    CHECK(core::render_bundle(s.pipeline(), "production")["release"] == "v1.10.0");
+    p.set_ref("refs/envflow/live", v1_2);
+    CHECK(core::render_bundle(s.pipeline(), "production")["release"] == "v1.2.0");
+    // A lightweight tag is no release.
+    p.set_ref("refs/tags/v9.0.0", p.head);
+    CHECK(core::render_bundle(s.pipeline(), "test")["release"] == "v1.2.0");
   }
 }
 
@@ -455,6 +504,15 @@ TEST_CASE("core::check_bundles") {
     CHECK(check.differences[0] ==
           "frontend.json: environment test, commit bbbbbbb; expected production, commit aaaaaaa "
           "(from backend.json)");
+  }
+  SUBCASE("a bundle for another environment than the consumer's, whatever the majority") {
+    const auto check = core::check_bundles(
+        {{"backend.json", bundle("test", a)}, {"frontend.json", bundle("test", a)}}, "production");
+    CHECK_FALSE(check.ok);
+    REQUIRE(check.differences.size() == 2);
+    CHECK(check.differences[0] == "backend.json: a bundle for test, but this is production: "
+                                  "refuse it (render the bundle for production)");
+    CHECK(core::check_bundles({{"backend.json", bundle("production", a)}}, "production").ok);
   }
   SUBCASE("not a bundle") {
     const auto check =

@@ -1,12 +1,17 @@
-// The parts of --push (core/remote) that need no repository and no process:
-// the mirror names, the moved refs, the push command line, reading
-// `git push --porcelain`, the refusal text, and the alignment decisions.
+// The parts of team mode (core/remote, RemoteRefs of core/view) that need
+// no server: where a clone keeps the server's refs, the atomic push command
+// with its leases and push options, reading `git push --porcelain`, the
+// refusal text, and the push options the server's hooks read back.
 
 #include "core/remote.h"
+#include "core/view.h"
+#include "git/repo.h"
+
+#include "support.h"
 
 #include <doctest/doctest.h>
 
-#include <map>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -18,73 +23,179 @@ namespace {
 const std::string k_a(40, 'a');
 const std::string k_b(40, 'b');
 const std::string k_c(40, 'c');
+const std::string k_zero(git::k_zero_id);
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 } // namespace
 
-TEST_CASE("core::mirror_ref") {
-  CHECK(core::mirror_ref("origin", "refs/heads/test") == "refs/envflow-remote/origin/heads/test");
-  CHECK(core::mirror_ref("origin", "refs/envflow/local/uat") ==
+TEST_CASE("core::RemoteRefs::tracking_name") {
+  using core::RemoteRefs;
+  CHECK(RemoteRefs::tracking_name("origin", "refs/heads/test") == "refs/remotes/origin/test");
+  CHECK(RemoteRefs::tracking_name("origin", "refs/envflow/local/uat") ==
         "refs/envflow-remote/origin/envflow/local/uat");
-  CHECK(core::mirror_ref("up", "refs/tags/v1.0.0") == "refs/envflow-remote/up/tags/v1.0.0");
-  CHECK(core::mirror_ref("origin", "refs/notes/commits").empty());
-  CHECK(core::mirror_ref("origin", "refs/envflowx").empty());
+  CHECK(RemoteRefs::tracking_name("origin", "refs/envflow/approvals/test/" + k_a + "/bob") ==
+        "refs/envflow-remote/origin/envflow/approvals/test/" + k_a + "/bob");
+  CHECK(RemoteRefs::tracking_name("up", "refs/tags/v1.0.0") == "refs/envflow-remote/up/tags/v1.0.0");
+  // Prefixes map the same way (names() lists through them).
+  CHECK(RemoteRefs::tracking_name("origin", "refs/envflow/") == "refs/envflow-remote/origin/envflow/");
+  // Outside the namespaces envflow reads: no tracking name.
+  CHECK(RemoteRefs::tracking_name("origin", "refs/notes/commits").empty());
+  CHECK(RemoteRefs::tracking_name("origin", "refs/envflowx").empty());
+  CHECK(RemoteRefs::tracking_name("origin", "HEAD").empty());
 }
 
-TEST_CASE("core::mirror_refspecs") {
-  const auto specs = core::mirror_refspecs("origin");
+TEST_CASE("core::view_refspecs") {
+  const auto specs = core::view_refspecs("origin");
   REQUIRE(specs.size() == 3);
-  CHECK(specs[0] == "+refs/heads/*:refs/envflow-remote/origin/heads/*");
+  CHECK(specs[0] == "+refs/heads/*:refs/remotes/origin/*");
   CHECK(specs[1] == "+refs/envflow/*:refs/envflow-remote/origin/envflow/*");
   CHECK(specs[2] == "+refs/tags/*:refs/envflow-remote/origin/tags/*");
   for (const auto& spec : specs) {
-    // Never into the local refs/envflow/* themselves.
-    CHECK(spec.find(":refs/envflow/") == std::string::npos);
+    // Forced (the server's refs move backwards: a rollback, a released hold)
+    // and never onto this clone's own refs.
+    CHECK(spec.front() == '+');
+    const std::string destination = spec.substr(spec.find(':') + 1);
+    CHECK_FALSE(destination.starts_with("refs/envflow/"));
+    CHECK_FALSE(destination.starts_with("refs/tags/"));
+    CHECK_FALSE(destination.starts_with("refs/heads/"));
   }
 }
 
-TEST_CASE("core::moved_refs") {
-  const core::RefValues before{{"refs/heads/test", k_a},
-                               {"refs/envflow/audit", k_a},
-                               {"refs/heads/dev", k_b},
-                               {"refs/tags/old", k_c}};
-  SUBCASE("nothing moved") { CHECK(core::moved_refs(before, before).empty()); }
-  SUBCASE("moved, created and deleted, sorted by name") {
-    core::RefValues after = before;
-    after["refs/heads/test"] = k_b;
-    after["refs/envflow/audit"] = k_c;
-    after["refs/tags/v1.0.0"] = k_a;
-    after.erase("refs/tags/old");
-    const auto moves = core::moved_refs(before, after);
-    REQUIRE(moves.size() == 4);
-    CHECK(moves[0].ref == "refs/envflow/audit");
-    CHECK(moves[0].old_id == k_a);
-    CHECK(moves[0].new_id == k_c);
-    CHECK(moves[1].ref == "refs/heads/test");
-    CHECK(moves[2].ref == "refs/tags/old");
-    CHECK(moves[2].old_id == k_c);
-    CHECK(moves[2].new_id.empty());
-    CHECK(moves[3].ref == "refs/tags/v1.0.0");
-    CHECK(moves[3].old_id.empty());
-    CHECK(moves[3].new_id == k_a);
+TEST_CASE("core::RemoteRefs reads the server's refs, and pending ones from the clone's own") {
+  test::TempRepo clone;
+  auto& repo = clone.repo();
+  const std::string one = clone.commit({{"a", "1"}});
+  const std::string two = clone.commit({{"a", "2"}}, {one});
+  const auto set = [&](const std::string& ref, const std::string& id) {
+    repo.update_refs({git::RefUpdate{ref, repo.ref_target(ref), id}}, "test");
+  };
+  set("refs/remotes/origin/test", one);
+  set("refs/envflow-remote/origin/envflow/live", one);
+  set("refs/envflow-remote/origin/envflow/holds/uat/" + one, one);
+  set("refs/envflow-remote/origin/tags/v1.0.0", one);
+  set("refs/heads/test", two);            // the clone's own branch: not the server's
+  set("refs/envflow/live", two);          // a stale local copy
+  set("refs/envflow/holds/uat/" + two, two); // made offline, pending
+
+  SUBCASE("without pending operations, everything is read from the view") {
+    const core::RemoteRefs view(repo, "origin", {});
+    CHECK(view.target("refs/heads/test") == one);
+    CHECK(view.target("refs/envflow/live") == one);
+    CHECK(view.target("refs/tags/v1.0.0") == one);
+    CHECK_FALSE(view.target("refs/heads/uat"));
+    CHECK(view.names("refs/envflow/holds/uat/") ==
+          std::vector<std::string>{"refs/envflow/holds/uat/" + one});
+    CHECK(view.names("refs/tags/") == std::vector<std::string>{"refs/tags/v1.0.0"});
+  }
+  SUBCASE("pending refs come from the clone's own refs, listed and read") {
+    const core::RemoteRefs view(repo, "origin", {"refs/envflow/holds/uat/" + two, "refs/heads/test"});
+    CHECK(view.target("refs/heads/test") == two);
+    CHECK(view.target("refs/envflow/live") == one);
+    std::vector<std::string> both{"refs/envflow/holds/uat/" + one, "refs/envflow/holds/uat/" + two};
+    std::sort(both.begin(), both.end());
+    CHECK(view.names("refs/envflow/holds/uat/") == both);
+  }
+  SUBCASE("a pending deletion hides the server's ref") {
+    const core::RemoteRefs view(repo, "origin", {"refs/envflow/holds/uat/" + one});
+    CHECK_FALSE(view.target("refs/envflow/holds/uat/" + one));
+    CHECK(view.names("refs/envflow/holds/uat/").empty());
+  }
+  SUBCASE("MovedRefs on top: moved, created, deleted") {
+    const core::RemoteRefs view(repo, "origin", {});
+    const core::MovedRefs moved(view, {RefMove{"refs/heads/test", one, two},
+                                       RefMove{"refs/envflow/holds/uat/" + one, one, k_zero},
+                                       RefMove{"refs/envflow/holds/uat/" + two, k_zero, two}});
+    CHECK(moved.target("refs/heads/test") == two);
+    CHECK(moved.target("refs/envflow/live") == one);
+    CHECK_FALSE(moved.target("refs/envflow/holds/uat/" + one));
+    CHECK(moved.names("refs/envflow/holds/") ==
+          std::vector<std::string>{"refs/envflow/holds/uat/" + two});
   }
 }
 
 TEST_CASE("core::push_command") {
-  const std::vector<RefMove> moves{{"refs/envflow/audit", k_a, k_b},
-                                   {"refs/tags/v1.0.0", "", k_c},
-                                   {"refs/heads/gone", k_a, ""}};
-  const std::vector<std::string> expected{"git",
-                                          "push",
-                                          "--atomic",
-                                          "--porcelain",
-                                          "upstream",
-                                          "--force-with-lease=refs/envflow/audit:" + k_a,
-                                          "--force-with-lease=refs/tags/v1.0.0:",
-                                          "--force-with-lease=refs/heads/gone:" + k_a,
-                                          k_b + ":refs/envflow/audit",
-                                          k_c + ":refs/tags/v1.0.0",
-                                          ":refs/heads/gone"};
-  CHECK(core::push_command("upstream", moves) == expected);
+  const std::vector<RefMove> moves{{"refs/heads/test", k_a, k_b},
+                                   {"refs/tags/v1.0.0", k_zero, k_c},
+                                   {"refs/envflow/holds/uat/" + k_a, k_a, k_zero},
+                                   {"refs/envflow/approvals/test/" + k_b + "/bob", "", k_b}};
+  SUBCASE("one atomic push, a lease on every ref's old value (empty: must not exist)") {
+    const std::vector<std::string> expected{
+        "git",
+        "push",
+        "--atomic",
+        "--porcelain",
+        "upstream",
+        "--force-with-lease=refs/heads/test:" + k_a,
+        "--force-with-lease=refs/tags/v1.0.0:",
+        "--force-with-lease=refs/envflow/holds/uat/" + k_a + ":" + k_a,
+        "--force-with-lease=refs/envflow/approvals/test/" + k_b + "/bob:",
+        k_b + ":refs/heads/test",
+        k_c + ":refs/tags/v1.0.0",
+        ":refs/envflow/holds/uat/" + k_a,
+        k_b + ":refs/envflow/approvals/test/" + k_b + "/bob"};
+    CHECK(core::push_command("upstream", moves) == expected);
+    // The audit trail is never pushed: the server writes it.
+    for (const auto& arg : core::push_command("upstream", moves)) {
+      CHECK_FALSE(has(arg, "refs/envflow/audit"));
+    }
+  }
+  SUBCASE("push options: the reason and sync --auto, before the remote") {
+    core::PushIntent intent;
+    intent.reason = "  incident 42\nsecond line\r\n ";
+    intent.automatic = true;
+    const auto argv = core::push_command("origin", {moves[0]}, intent);
+    const std::vector<std::string> expected{"git",
+                                            "push",
+                                            "--atomic",
+                                            "--porcelain",
+                                            "--push-option=envflow.reason=incident 42 second line",
+                                            "--push-option=envflow.auto=1",
+                                            "origin",
+                                            "--force-with-lease=refs/heads/test:" + k_a,
+                                            k_b + ":refs/heads/test"};
+    CHECK(argv == expected);
+  }
+  SUBCASE("a blank reason is no option; a long one is cut") {
+    core::PushIntent blank;
+    blank.reason = " \n ";
+    CHECK(core::push_command("origin", {moves[0]}, blank).size() == 7);
+    core::PushIntent lengthy;
+    lengthy.reason = std::string(5000, 'x');
+    const auto argv = core::push_command("origin", {moves[0]}, lengthy);
+    REQUIRE(argv.size() == 8);
+    CHECK(argv[4].size() < 1100);
+    CHECK(argv[4].starts_with("--push-option=envflow.reason=xxx"));
+  }
+}
+
+TEST_CASE("core::intent_from_push_options") {
+  CHECK_FALSE(core::intent_from_push_options({}).automatic);
+  CHECK(core::intent_from_push_options({}).reason.empty());
+  const auto intent = core::intent_from_push_options(
+      {"ci.skip", "envflow.reason=rolled back: bad prompt", "envflow.auto=1", "other=1"});
+  CHECK(intent.reason == "rolled back: bad prompt");
+  CHECK(intent.automatic);
+  CHECK_FALSE(core::intent_from_push_options({"envflow.auto=0"}).automatic);
+  CHECK_FALSE(core::intent_from_push_options({"envflow.auto=yes"}).automatic);
+  // A reason stays one line, whatever a hostile client sends.
+  CHECK(core::intent_from_push_options({"envflow.reason=a\nop: approve"}).reason ==
+        "a op: approve");
+  // What push_command sends, the hook reads back.
+  core::PushIntent sent;
+  sent.reason = "freeze for the audit";
+  sent.automatic = true;
+  std::vector<std::string> options;
+  for (const auto& arg : core::push_command("origin", {{"refs/heads/test", k_a, k_b}}, sent)) {
+    if (arg.starts_with("--push-option=")) {
+      options.push_back(arg.substr(std::string("--push-option=").size()));
+    }
+  }
+  const auto back = core::intent_from_push_options(options);
+  CHECK(back.reason == sent.reason);
+  CHECK(back.automatic);
 }
 
 TEST_CASE("core::parse_push_porcelain") {
@@ -108,7 +219,7 @@ TEST_CASE("core::parse_push_porcelain") {
   }
   SUBCASE("a lost lease in an atomic push") {
     const std::string out = "To ../o.git\n"
-                            "!\t" + k_b + ":refs/envflow/audit\t[rejected] (atomic push failed)\n"
+                            "!\t" + k_b + ":refs/envflow/local/test\t[rejected] (atomic push failed)\n"
                             "!\t" + k_b + ":refs/heads/test\t[rejected] (stale info)\n"
                             "Done\n";
     const auto statuses = core::parse_push_porcelain(out);
@@ -121,7 +232,7 @@ TEST_CASE("core::parse_push_porcelain") {
   }
   SUBCASE("a deletion and a forced update") {
     const std::string out = "-\t:refs/heads/old\t[deleted]\n"
-                            "+\t" + k_a + ":refs/heads/x\t1111111...2222222 (forced update)\n";
+                            "+\t" + k_a + ":refs/heads/x\t1111111...2222222 (forced update)\r\n";
     const auto statuses = core::parse_push_porcelain(out);
     REQUIRE(statuses.size() == 2);
     CHECK(statuses[0].from.empty());
@@ -130,6 +241,9 @@ TEST_CASE("core::parse_push_porcelain") {
     CHECK(statuses[1].reason == "forced update");
   }
   SUBCASE("no status lines") { CHECK(core::parse_push_porcelain("fatal: nope\n").empty()); }
+  SUBCASE("lines that only look like status lines") {
+    CHECK(core::parse_push_porcelain("!x\tfoo\n?\ta:b\tc\n!\tonly-one-field\n").empty());
+  }
 }
 
 TEST_CASE("core::remote_lines") {
@@ -144,48 +258,48 @@ TEST_CASE("core::remote_lines") {
   CHECK(lines[0] == "remote: envflow: push rejected, nothing was changed (bob (REMOTE_USER))");
   CHECK(lines[1] == "remote: envflow: refs/heads/test: bob may not promote into test");
   CHECK(lines[2] == "remote: done.");
+  CHECK(core::remote_lines("").empty());
 }
 
 TEST_CASE("core::describe_refusal") {
   using core::PushStatus;
-  SUBCASE("a lost race names the ref and says to run it again") {
+  SUBCASE("a lost lease names the ref and says to run it again") {
     const std::vector<PushStatus> statuses{
-        {'!', k_b, "refs/envflow/audit", "[rejected]", "atomic push failed"},
+        {'!', k_b, "refs/envflow/local/test", "[rejected]", "atomic push failed"},
         {'!', k_b, "refs/heads/test", "[rejected]", "stale info"}};
     const std::string text = core::describe_refusal("origin", statuses, {});
-    CHECK(text.find("refs/heads/test: origin moved it since this run fetched it") !=
-          std::string::npos);
-    CHECK(text.find("run the command again") != std::string::npos);
-    CHECK(text.find("refs/envflow/audit") == std::string::npos); // collateral only
+    CHECK(has(text, "refs/heads/test: origin moved it since this operation read it"));
+    CHECK(has(text, "run it again"));
+    CHECK_FALSE(has(text, "refs/envflow/local/test")); // collateral only
   }
   SUBCASE("the server's hook: one line, then what it said") {
     const std::vector<PushStatus> statuses{
-        {'!', k_b, "refs/envflow/audit", "[remote rejected]", "pre-receive hook declined"},
+        {'!', k_b, "refs/envflow/local/test", "[remote rejected]", "pre-receive hook declined"},
         {'!', k_b, "refs/heads/test", "[remote rejected]", "pre-receive hook declined"}};
     const std::string text = core::describe_refusal(
         "origin", statuses, {"remote: envflow: refs/heads/test: alice may not promote into test"});
-    CHECK(text ==
-          "\n  origin's pre-receive hook declined the push (refs/envflow/audit, refs/heads/test); "
-          "it said:\nremote: envflow: refs/heads/test: alice may not promote into test");
+    CHECK(text == "\n  origin's pre-receive hook declined the push (refs/envflow/local/test, "
+                  "refs/heads/test); it said:\nremote: envflow: refs/heads/test: alice may not "
+                  "promote into test");
   }
   SUBCASE("a compare-and-swap lost on the server") {
     const std::vector<PushStatus> statuses{
         {'!', k_b, "refs/heads/test", "[remote rejected]", "failed to update ref"}};
     const std::string text = core::describe_refusal("origin", statuses, {});
-    CHECK(text.find("moved it while this push was under way") != std::string::npos);
+    CHECK(has(text, "moved it while this push was under way"));
   }
   SUBCASE("the server's own compare-and-swap failed") {
     const std::vector<PushStatus> statuses{
-        {'!', k_b, "refs/envflow/audit", "[remote rejected]", "atomic transaction failed"},
+        {'!', k_b, "refs/envflow/local/test", "[remote rejected]", "atomic transaction failed"},
         {'!', k_b, "refs/heads/test", "[remote rejected]", "atomic transaction failed"}};
-    const std::string lock = "remote: error: cannot lock ref 'refs/envflow/audit': is at " + k_a +
+    const std::string lock = "remote: error: cannot lock ref 'refs/heads/test': is at " + k_a +
                              " but expected " + k_c;
     CHECK(core::describe_refusal("origin", statuses, {lock}) ==
-          "\n  origin could not apply the push (refs/envflow/audit, refs/heads/test): a ref moved "
-          "there while this push was under way, another push got there first; run the command "
-          "again\n" + lock);
+          "\n  origin could not apply the push (refs/envflow/local/test, refs/heads/test): a ref "
+          "moved there while this push was under way, another push got there first; run the "
+          "command again\n" + lock);
     CHECK(core::describe_refusal("origin", statuses, {}) ==
-          "\n  origin could not apply the push (refs/envflow/audit, refs/heads/test)");
+          "\n  origin could not apply the push (refs/envflow/local/test, refs/heads/test)");
   }
   SUBCASE("anything else is shown as git said it") {
     const std::vector<PushStatus> statuses{
@@ -193,50 +307,13 @@ TEST_CASE("core::describe_refusal") {
     CHECK(core::describe_refusal("origin", statuses, {}) ==
           "\n  refs/heads/test: [rejected] (non-fast-forward)");
   }
-}
-
-TEST_CASE("core::plan_alignment") {
-  using core::AlignConflict;
-  using core::Relation;
-  // The relation is given per ref, as the repository would compute it.
-  std::map<std::string, Relation> relations;
-  auto relate = [&relations](const std::string& ref, const std::string&, const std::string&) {
-    return relations.at(ref);
-  };
-  SUBCASE("equal refs stay, missing ones are created, behind ones move") {
-    const core::RefValues local{{"refs/heads/dev", k_a}, {"refs/envflow/audit", k_a}};
-    const core::RefValues remote{{"refs/heads/dev", k_a},
-                                 {"refs/envflow/audit", k_b},
-                                 {"refs/heads/test", k_c}};
-    relations["refs/envflow/audit"] = Relation::behind;
-    const auto plan = core::plan_alignment(local, remote, relate);
-    CHECK(plan.conflicts.empty());
-    REQUIRE(plan.moves.size() == 2);
-    CHECK(plan.moves[0].ref == "refs/envflow/audit");
-    CHECK(plan.moves[0].old_id == k_a);
-    CHECK(plan.moves[0].new_id == k_b);
-    CHECK(plan.moves[1].ref == "refs/heads/test");
-    CHECK(plan.moves[1].old_id.empty());
-    CHECK(plan.moves[1].new_id == k_c);
+  SUBCASE("only collateral rejections: the atomic push failed") {
+    const std::vector<PushStatus> statuses{
+        {'!', k_b, "refs/heads/test", "[rejected]", "atomic push failed"}};
+    CHECK(core::describe_refusal("origin", statuses, {}) == "\n  the atomic push failed");
   }
-  SUBCASE("work only here is a conflict: ahead, diverged, or a ref the remote lacks") {
-    const core::RefValues local{{"refs/heads/dev", k_a},
-                                {"refs/heads/test", k_a},
-                                {"refs/envflow/local/test", k_a},
-                                {"refs/envflow/audit", k_a}};
-    const core::RefValues remote{{"refs/heads/dev", k_b},
-                                 {"refs/heads/test", k_b},
-                                 {"refs/envflow/audit", k_b}};
-    relations["refs/heads/dev"] = Relation::ahead;
-    relations["refs/heads/test"] = Relation::diverged;
-    relations["refs/envflow/audit"] = Relation::behind;
-    const auto plan = core::plan_alignment(local, remote, relate);
-    REQUIRE(plan.conflicts.size() == 3);
-    CHECK(plan.conflicts[0].ref == "refs/heads/dev");
-    CHECK(plan.conflicts[0].kind == AlignConflict::Kind::ahead);
-    CHECK(plan.conflicts[1].ref == "refs/heads/test");
-    CHECK(plan.conflicts[1].kind == AlignConflict::Kind::diverged);
-    CHECK(plan.conflicts[2].ref == "refs/envflow/local/test");
-    CHECK(plan.conflicts[2].kind == AlignConflict::Kind::local_only);
+  SUBCASE("nothing rejected: nothing to say") {
+    const std::vector<PushStatus> statuses{{' ', k_b, "refs/heads/test", "a..b", ""}};
+    CHECK(core::describe_refusal("origin", statuses, {}).empty());
   }
 }

@@ -1,186 +1,45 @@
+// The server side (core/server_hooks): who pushes, what a whole push is
+// judged (the rulebook, as the server asks it: the policy on the server,
+// identity.required, a repository being seeded) and the one record
+// post-receive writes per push.
+
+#include "core/approvals.h"
 #include "core/audit.h"
 #include "core/backport.h"
 #include "core/config.h"
 #include "core/overrides.h"
 #include "core/release.h"
+#include "core/remote.h"
 #include "core/server_hooks.h"
 #include "git/repo.h"
-#include "util/embedded.h"
 #include "util/error.h"
 #include "util/strings.h"
 
+#include "pipeline_fixture.h"
+
 #include <doctest/doctest.h>
 
-#include <algorithm>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 using namespace envflow;
 using core::RefMove;
+using test::as;
+using test::has;
+using test::k_zero;
+using test::refusals;
 
 namespace {
 
-const std::string k_zero(git::k_zero_id);
-
-core::Pusher as(const std::string& name) { return core::Pusher{name, "REMOTE_USER", true}; }
-
-// A bare "server" repository with a three-environment pipeline whose
-// branches all hold the starter workspace. Groups: developers alice,
-// release-managers bob and carol, operators olga, publishers paul,
-// hotfixers hank, admins adam.
-class Server {
+// The server: the fixture's pipeline, judged by decide_push as the hook does.
+class Server : public test::PipelineRepo {
 public:
-  Server() : m_dir(make_dir()), m_repo(git::Repository::init(m_dir.string(), true, "dev")) {
-    config = core::default_config({"dev", "test", "production"}, "nobody");
-    config.groups["developers"] = {"alice"};
-    config.groups["release-managers"] = {"bob", "carol"};
-    config.groups["operators"] = {"olga"};
-    config.groups["publishers"] = {"paul"};
-    config.groups["hotfixers"] = {"hank"};
-    config.groups["admins"] = {"adam"};
-    config.release_sign = false;
-    write_config();
-    std::map<std::string, std::string> files;
-    for (const auto& file : util::embedded_files()) {
-      const std::string path(file.path);
-      if (util::starts_with(path, "templates/workspace/")) {
-        files[path.substr(std::string("templates/workspace/").size())] = std::string(file.data);
-      }
-    }
-    REQUIRE(files.contains("workspace.yaml"));
-    base = commit(files, {}, "starter");
-    for (const char* branch : {"dev", "test", "production"}) {
-      set_ref(std::string("refs/heads/") + branch, base);
-    }
+  core::Judgement decide(const std::vector<RefMove>& updates, const std::string& who,
+                         const core::PushIntent& intent = {}) {
+    return core::decide_push(repo(), updates, as(who), intent);
   }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-  ~Server() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_dir, ec);
-  }
-
-  git::Repository& repo() { return m_repo; }
-
-  // Store `config` on refs/envflow/config (as a new commit).
-  void write_config() {
-    const auto old = m_repo.ref_target(core::k_config_ref);
-    const std::string id = config_commit(core::render_config(config), old);
-    set_ref(core::k_config_ref, id);
-  }
-
-  std::string config_commit(const std::string& text, const std::optional<std::string>& parent) {
-    std::vector<std::string> parents;
-    if (parent) {
-      parents.push_back(*parent);
-    }
-    return m_repo.write_commit(
-        m_repo.write_tree({{core::k_config_file, git::NewFile{m_repo.write_blob(text)}}}), parents,
-        "config\n", person(), 1'700'000'000);
-  }
-
-  // A commit whose tree is `parent`'s (or empty) with `files` set and `removed` dropped.
-  std::string commit(const std::map<std::string, std::string>& files,
-                     const std::vector<std::string>& parents, const std::string& message,
-                     const std::vector<std::string>& removed = {}) {
-    std::map<std::string, git::NewFile> entries;
-    for (const auto& [path, text] : files) {
-      entries[path] = git::NewFile{m_repo.write_blob(text), git::Mode::regular};
-    }
-    const std::string base_tree = parents.empty() ? std::string() : m_repo.tree_of(parents.front());
-    const std::string tree = m_repo.update_tree(base_tree, entries, removed);
-    return m_repo.write_commit(tree, parents, message + "\n", person(), 1'700'000'000);
-  }
-
-  // A commit on top of `parent` changing one agent's description (valid content).
-  std::string tweak(const std::string& parent, const std::string& text) {
-    std::string agent = *m_repo.read_path(parent, "agents/support.yaml");
-    const size_t at = agent.find("\ndescription: ");
-    REQUIRE(at != std::string::npos);
-    const size_t end = agent.find('\n', at + 1);
-    agent.replace(at + 1, end - at - 1, "description: " + text);
-    return commit({{"agents/support.yaml", agent}}, {parent}, "description " + text);
-  }
-
-  void set_ref(const std::string& ref, const std::string& id) {
-    m_repo.update_refs({git::RefUpdate{ref, m_repo.ref_target(ref), id}}, "test");
-  }
-
-  std::string head(const std::string& branch) { return *m_repo.ref_target("refs/heads/" + branch); }
-
-  RefMove move(const std::string& ref, const std::string& to) {
-    return RefMove{ref, m_repo.ref_target(ref).value_or(k_zero), to};
-  }
-  RefMove branch(const std::string& name, const std::string& to) {
-    return move("refs/heads/" + name, to);
-  }
-
-  // An annotated release tag object `name` on `commit`, unsigned.
-  std::string release_tag(const std::string& name, const std::string& commit,
-                          const std::string& title = "Release") {
-    core::Manifest manifest;
-    manifest.environment = "production";
-    manifest.commit = commit;
-    manifest.version = name;
-    manifest.bump = "initial";
-    for (const auto& entry : m_repo.list_tree(commit)) {
-      if (entry.path == "workspace.yaml" || !util::first_component(entry.path).empty()) {
-        manifest.items.emplace_back(entry.path, entry.id);
-      }
-    }
-    const std::string raw = "object " + commit + "\ntype commit\ntag " + name +
-                            "\ntagger Paul <paul@example.com> 1700000000 +0000\n\n" + title + " " +
-                            name + "\n\n" + manifest.to_text();
-    return m_repo.write_tag_object(raw);
-  }
-
-  // An audit record by `actor` on top of the audit ref, not yet on it.
-  std::string audit_record(const core::AuditRecord& record) {
-    const auto head = m_repo.ref_target(core::k_audit_ref);
-    std::vector<std::string> parents;
-    if (head) {
-      parents.push_back(*head);
-    }
-    return m_repo.write_commit(std::string(git::k_empty_tree_id), parents, record.to_message(),
-                               person(), 1'700'000'000);
-  }
-
-  core::PushDecision decide(const std::vector<RefMove>& updates, const std::string& who) {
-    return core::decide_push(m_repo, updates, as(who));
-  }
-
-  core::PipelineConfig config;
-  std::string base;
-
-private:
-  static git::Person person() { return {"Test", "test@example.com"}; }
-
-  static std::filesystem::path make_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "envflow-server-test.XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    return pattern;
-  }
-
-  std::filesystem::path m_dir;
-  git::Repository m_repo;
 };
-
-// Every refusal of `decision`, "ref: reason" per line.
-std::string refusals(const core::PushDecision& decision) {
-  std::string text;
-  for (const auto& r : decision.refusals) {
-    text += r.ref + ": " + r.reason + "\n";
-  }
-  return text;
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 } // namespace
 
@@ -275,13 +134,17 @@ TEST_CASE("core::decide_push: the first environment") {
     CHECK(has(text, "workflows/support-request.yaml"));
     CHECK(has(text, "[ref-agent]"));
   }
-  SUBCASE("a problem only in an unchanged file is not the pusher's") {
-    // Seed dev with a bad file (as if pushed before the hook existed).
+  SUBCASE("a problem in an unchanged file blocks the push until it is fixed") {
+    // Seed dev with a bad file (as if pushed before the hook existed): the
+    // whole tree at the new tip must validate, so nothing invalid stays.
     const std::string seeded =
         s.commit({{"channels/old.yaml", "kind: Channel\nname: mismatch\n"}}, {s.base}, "seed");
     s.set_ref("refs/heads/dev", seeded);
     const auto d = s.decide({s.branch("dev", s.tweak(seeded, "concise"))}, "alice");
-    CHECK_MESSAGE(d.ok(), refusals(d));
+    CHECK(has(refusals(d), "channels/old.yaml"));
+    const std::string fixed = s.commit({}, {s.tweak(seeded, "concise")}, "drop old", {"channels/old.yaml"});
+    const auto mended = s.decide({s.branch("dev", fixed)}, "alice");
+    CHECK_MESSAGE(mended.ok(), refusals(mended));
   }
   SUBCASE("a new branch is checked from where it leaves the pipeline") {
     // dev created by push (as when a repository is seeded after the config).
@@ -307,7 +170,7 @@ TEST_CASE("core::decide_push: promotions") {
   SUBCASE("only to a commit the previous environment contains") {
     const std::string elsewhere = s.tweak(s.base, "friendly");
     const auto d = s.decide({s.branch("test", elsewhere)}, "bob");
-    CHECK(has(refusals(d), "is not contained in dev (after this push)"));
+    CHECK(has(refusals(d), "is not contained in dev (after this change)"));
   }
   SUBCASE("one atomic push promotes several steps") {
     const auto d = s.decide({s.branch("test", next), s.branch("production", next)}, "bob");
@@ -325,33 +188,42 @@ TEST_CASE("core::decide_push: promotions") {
     s.config.environments[1].approvals = 1;
     s.write_config();
     auto d = s.decide({s.branch("test", next)}, "bob");
-    CHECK(has(refusals(d), "needs 1 approval from release-managers (not counting bob), has 0"));
+    CHECK(has(refusals(d),
+              "needs 1 approval from release-managers (not counting bob); it has 0 of 1"));
 
-    core::AuditRecord own;
-    own.op = "approve";
-    own.env = "test";
-    own.actor = "bob";
-    own.commit = next;
-    s.set_ref(core::k_audit_ref, s.audit_record(own));
+    // Approvals are refs of their own, one per person.
+    s.set_ref(core::approval_ref("test", next, "bob"), next);
     d = s.decide({s.branch("test", next)}, "bob");
     CHECK_MESSAGE(!d.ok(), "the promoter's own approval does not count");
 
-    core::AuditRecord other = own;
-    other.actor = "carol";
-    s.set_ref(core::k_audit_ref, s.audit_record(other));
+    s.set_ref(core::approval_ref("test", next, "carol"), next);
     d = s.decide({s.branch("test", next)}, "bob");
     CHECK_MESSAGE(d.ok(), refusals(d));
+
+    SUBCASE("an approval pushed with the promotion, in someone else's name") {
+      s.set_ref(core::approval_ref("test", next, "carol"), std::nullopt);
+      const std::string forged = core::approval_ref("test", next, "carol");
+      d = s.decide({RefMove{forged, k_zero, next}, s.branch("test", next)}, "bob");
+      CHECK(has(refusals(d), "an approval is given by its author only"));
+    }
   }
   SUBCASE("the environment's overrides must fit the promoted content") {
-    const std::string overrides = s.commit(
-        {{"overrides.yaml", "variables:\n  max_turns: 5\n"}}, {}, "overrides");
+    // A variable nothing refers to, on dev and test, with an override on test.
+    const std::string with = s.commit(
+        {{"variables/colour.yaml",
+          "kind: Variable\nname: colour\ntype: string\ndefault: blue\ndescription: Colour.\n"}},
+        {next}, "colour");
+    s.set_ref("refs/heads/dev", with);
+    s.set_ref("refs/heads/test", with);
+    const std::string overrides =
+        s.commit({{"overrides.yaml", "variables:\n  colour: red\n"}}, {}, "overrides");
     s.set_ref(core::local_ref("test"), overrides);
-    const std::string removed =
-        s.commit({}, {next}, "drop max_turns", {"variables/max_turns.yaml"});
+    const std::string removed = s.commit({}, {with}, "drop colour", {"variables/colour.yaml"});
     s.set_ref("refs/heads/dev", removed);
     const auto d = s.decide({s.branch("test", removed)}, "bob");
-    CHECK(has(refusals(d), "max_turns: test"));
-    CHECK(has(refusals(d), "declares no such variable"));
+    INFO(refusals(d));
+    CHECK(has(refusals(d), "would leave the variable overrides of test invalid"));
+    CHECK(has(refusals(d), "colour: no environment up to test declares this variable"));
   }
 }
 
@@ -365,7 +237,7 @@ TEST_CASE("core::decide_push: hotfixes on the last environment") {
   }
   SUBCASE("by anyone else") {
     const auto d = s.decide({s.branch("production", hotfix)}, "bob");
-    CHECK(has(refusals(d), "by a hotfix pushed by a hotfixer (hotfixers)"));
+    CHECK(has(refusals(d), "or by a hotfix from a hotfixer (hotfixers), and bob (REMOTE_USER) is not one"));
   }
   SUBCASE("hotfix content validates") {
     const std::string bad =
@@ -436,7 +308,8 @@ TEST_CASE("core::decide_push: release tags and live") {
     const std::string forged = s.repo().write_tag_object(
         util::replace_all(util::replace_all(raw, s.base, changed), "v1.0.0", "v1.0.1"));
     const auto d = s.decide({RefMove{"refs/tags/v1.0.1", k_zero, forged}}, "paul");
-    CHECK(has(refusals(d), "does not match the tagged tree"));
+    INFO(refusals(d));
+    CHECK(has(refusals(d), "v1.0.1 does not verify:\n  agents/support.yaml differs: manifest"));
   }
   SUBCASE("live points at release tags only") {
     CHECK(has(refusals(s.decide({s.move(core::k_live_ref, s.base)}, "paul")),
@@ -468,7 +341,7 @@ TEST_CASE("core::decide_push: local data and config") {
               "max_turns: value"));
     CHECK(has(refusals(s.decide(
                   {s.move(core::local_ref("test"), local("variables:\n  nope: 1\n"))}, "olga")),
-              "declares no such variable"));
+              "nope: no environment up to test declares this variable"));
     CHECK_FALSE(
         s.decide({s.move(core::local_ref("test"), local("variables: [\n"))}, "olga").ok());
   }
@@ -495,9 +368,9 @@ TEST_CASE("core::decide_push: local data and config") {
               "may not change the pipeline config (admins: admins)"));
     const std::string bad = s.config_commit("environments: 12\n", old);
     CHECK(has(refusals(s.decide({s.move(core::k_config_ref, bad)}, "adam")),
-              "the pushed config is invalid"));
+              "the config is invalid"));
     CHECK(has(refusals(s.decide({s.move(core::k_config_ref, k_zero)}, "adam")),
-              "deleting the pipeline config"));
+              "deleting the pipeline config is not allowed"));
   }
   SUBCASE("other refs/envflow refs: admins only; other refs: free") {
     CHECK_FALSE(s.decide({RefMove{"refs/envflow/other", k_zero, s.base}}, "alice").ok());
@@ -508,7 +381,7 @@ TEST_CASE("core::decide_push: local data and config") {
     s.config.identity_required = true;
     s.write_config();
     const auto d = core::decide_push(s.repo(), {s.branch("dev", s.tweak(s.base, "x"))},
-                                     core::Pusher{"alice", "ENVFLOW_ACTOR", false});
+                                     core::Actor{"alice", "ENVFLOW_ACTOR", false});
     REQUIRE(d.refusals.size() == 1);
     CHECK(d.refusals[0].ref.empty());
     CHECK(has(d.refusals[0].reason, "did not say who is pushing"));
@@ -521,7 +394,7 @@ TEST_CASE("core::decide_push: local data and config") {
   }
 }
 
-TEST_CASE("core::decide_push: the audit trail") {
+TEST_CASE("core::decide_push: the audit trail is the server's") {
   Server s;
   const std::string next = s.tweak(s.base, "concise");
   s.set_ref("refs/heads/dev", next);
@@ -529,75 +402,43 @@ TEST_CASE("core::decide_push: the audit trail") {
   sync.op = "sync";
   sync.env = "test";
   sync.actor = "bob";
+  sync.time = 1'700'000'000;
   sync.moves = {RefMove{"refs/heads/test", s.base, next}};
+  // A record as a client would write it, on top of the trail.
+  const auto record = [&](const core::AuditRecord& r) {
+    const auto head = s.repo().ref_target(core::k_audit_ref);
+    return s.repo().write_commit(std::string(git::k_empty_tree_id),
+                                 head ? std::vector<std::string>{*head} : std::vector<std::string>{},
+                                 r.to_message(), {"T", "t@x"}, 1'700'000'000);
+  };
 
-  SUBCASE("a client's records pushed with the moves they record") {
-    const std::string record = s.audit_record(sync);
-    const auto d = s.decide({s.branch("test", next), s.move(core::k_audit_ref, record)}, "bob");
-    CHECK_MESSAGE(d.ok(), refusals(d));
+  SUBCASE("a client's record pushed with the moves it records") {
+    const auto d = s.decide({s.branch("test", next), s.move(core::k_audit_ref, record(sync))}, "bob");
+    REQUIRE(d.refusals.size() == 1);
+    CHECK(d.refusals[0].ref == core::k_audit_ref);
+    CHECK(d.refusals[0].gate == core::Gate::record);
+    CHECK(has(d.refusals[0].reason, "written by the server itself"));
   }
-  SUBCASE("a record of a move the push does not make") {
-    const std::string record = s.audit_record(sync);
-    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, record)}, "bob")),
-              "which this push does not do"));
-  }
-  SUBCASE("a second record of a move the trail already records") {
-    s.set_ref("refs/heads/test", next);
-    s.set_ref(core::k_audit_ref, s.audit_record(sync)); // the move and its record, pushed earlier
-    const std::string replay = s.audit_record(sync);
-    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, replay)}, "bob")),
-              "which the audit trail already records: every move has exactly one record"));
-  }
-  SUBCASE("a move recorded by the server hook is not recorded again by a client") {
-    core::AuditRecord push = sync;
-    push.op = "push";
-    s.set_ref("refs/heads/test", next);
-    s.set_ref(core::k_audit_ref, s.audit_record(push));
-    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, s.audit_record(sync))}, "bob")),
-              "already records"));
-  }
-  SUBCASE("two records of one move in one push") {
-    const std::string first = s.audit_record(sync);
-    const std::string second = s.repo().write_commit(std::string(git::k_empty_tree_id), {first},
-                                                     sync.to_message(), {"T", "t@x"}, 1);
-    const auto d = s.decide({s.branch("test", next), s.move(core::k_audit_ref, second)}, "bob");
-    CHECK(has(refusals(d), "of this push records too"));
-  }
-  SUBCASE("a record of a move that moves nothing") {
-    core::AuditRecord still = sync;
-    still.moves = {RefMove{"refs/heads/test", s.base, s.base}};
-    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, s.audit_record(still))}, "bob")),
-              "which this push does not do"));
-  }
-  SUBCASE("a move made before the hooks recorded it (a seeded server) may be recorded once") {
-    s.set_ref("refs/heads/test", next);
-    const auto d = s.decide({s.move(core::k_audit_ref, s.audit_record(sync))}, "bob");
-    CHECK_MESSAGE(d.ok(), refusals(d));
-  }
-  SUBCASE("records by someone else: no forged approvals") {
+  SUBCASE("a forged record alone, even by an admin") {
     core::AuditRecord approval;
     approval.op = "approve";
     approval.env = "test";
     approval.actor = "carol";
     approval.commit = next;
-    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, s.audit_record(approval))}, "bob")),
-              "is by carol, but the push comes from bob"));
+    approval.time = 1;
+    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, record(approval))}, "adam")),
+              "written by the server itself"));
   }
   SUBCASE("never rewound or deleted") {
-    core::AuditRecord approval;
-    approval.op = "approve";
-    approval.actor = "bob";
-    const std::string first = s.audit_record(approval);
-    s.set_ref(core::k_audit_ref, first);
-    const std::string rewritten = s.repo().write_commit(
-        std::string(git::k_empty_tree_id), {}, approval.to_message(), {"T", "t@x"}, 1);
-    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, rewritten)}, "bob")),
-              "not a fast-forward"));
-    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, k_zero)}, "bob")),
-              "deleting the audit trail"));
+    s.set_ref(core::k_audit_ref, record(sync));
+    CHECK_FALSE(s.decide({s.move(core::k_audit_ref, k_zero)}, "adam").ok());
     s.set_ref("refs/envflow/backports", s.base);
     CHECK(has(refusals(s.decide({s.move("refs/envflow/backports", k_zero)}, "bob")),
-              "deleting the back-port issues"));
+              "deleting the back-port issues is not allowed"));
+  }
+  SUBCASE("nor a clone's pending chain") {
+    CHECK(has(refusals(s.decide({s.move(core::k_pending_ref, record(sync))}, "bob")),
+              "never goes to the server"));
   }
 }
 
@@ -701,43 +542,49 @@ TEST_CASE("core::record_push") {
   const std::string next = s.tweak(s.base, "concise");
   const auto count = [&] { return core::read_audit(s.repo()).size(); };
 
-  SUBCASE("one record per move, with the pusher") {
-    const RefMove dev{"refs/heads/dev", s.base, next};
+  SUBCASE("one record per push, with the pusher as the person they are") {
     const RefMove test{"refs/heads/test", s.base, next};
     s.set_ref("refs/heads/dev", next);
     s.set_ref("refs/heads/test", next);
+    s.set_ref(core::approval_ref("test", next, "carol"), next);
     const auto result =
-        core::record_push(s.repo(), {dev, test, RefMove{"refs/heads/feature", k_zero, next}},
-                          as("bob"));
-    REQUIRE(result.appended.size() == 2);
+        core::record_push(s.repo(), {test, RefMove{"refs/heads/feature", k_zero, next}},
+                          as("bob@example.com"), core::PushIntent{"ticket 7", false});
+    REQUIRE(result.appended.size() == 1);
     const auto records = core::read_audit(s.repo());
-    REQUIRE(records.size() == 2);
-    CHECK(records[0].op == "push");
-    CHECK(records[0].env == "dev");
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].op == "sync");
+    CHECK(records[0].env == "test");
     CHECK(records[0].actor == "bob");
-    CHECK(records[1].env == "test");
-    CHECK(has(records[1].note, "promotion dev -> test"));
-    REQUIRE(records[1].moves.size() == 1);
-    CHECK(records[1].moves[0].old_id == s.base);
-    CHECK(records[1].moves[0].new_id == next);
+    CHECK(records[0].note == "dev -> test (ticket 7)");
+    CHECK(records[0].approvals == std::vector<std::string>{"carol"});
+    // The feature branch is not the pipeline's business.
+    REQUIRE(records[0].moves.size() == 1);
+    CHECK(records[0].moves[0].ref == "refs/heads/test");
+    CHECK(records[0].moves[0].old_id == s.base);
+    CHECK(records[0].moves[0].new_id == next);
   }
-  SUBCASE("a move the client recorded itself is not recorded twice") {
-    core::AuditRecord sync;
-    sync.op = "sync";
-    sync.env = "test";
-    sync.actor = "bob";
-    sync.moves = {RefMove{"refs/heads/test", s.base, next}};
-    s.set_ref(core::k_audit_ref, s.audit_record(sync));
+  SUBCASE("several moves in one push: still one record, holding them all") {
+    s.set_ref("refs/heads/dev", next);
     s.set_ref("refs/heads/test", next);
-    const auto result =
-        core::record_push(s.repo(), {RefMove{"refs/heads/test", s.base, next}}, as("bob"));
-    CHECK(result.appended.empty());
-    CHECK(result.already.size() == 1);
+    const auto result = core::record_push(
+        s.repo(), {RefMove{"refs/heads/dev", s.base, next}, RefMove{"refs/heads/test", s.base, next}},
+        as("adam"));
+    REQUIRE(result.appended.size() == 1);
     CHECK(count() == 1);
+    CHECK(result.appended[0].moves.size() == 2);
+  }
+  SUBCASE("a push that moves nothing audited writes nothing") {
+    const auto result =
+        core::record_push(s.repo(), {RefMove{"refs/heads/feature", k_zero, next}}, as("alice"));
+    CHECK(result.appended.empty());
+    CHECK_FALSE(s.repo().ref_target(core::k_audit_ref));
   }
   SUBCASE("a move that repeats an older one is recorded again") {
     const std::string a = s.release_tag("v1.0.0", s.base);
     const std::string b = s.release_tag("v1.0.1", s.base);
+    s.set_ref("refs/tags/v1.0.0", a);
+    s.set_ref("refs/tags/v1.0.1", b);
     core::record_push(s.repo(), {RefMove{core::k_live_ref, k_zero, a}}, as("paul"));
     core::record_push(s.repo(), {RefMove{core::k_live_ref, a, b}}, as("paul"));
     core::record_push(s.repo(), {RefMove{core::k_live_ref, b, a}}, as("paul"));
@@ -749,8 +596,30 @@ TEST_CASE("core::record_push") {
     core::AuditRecord other;
     other.op = "approve";
     other.actor = "carol";
-    s.set_ref(core::k_audit_ref, s.audit_record(other));
+    other.time = 1;
+    core::commit_with_audit(s.repo(), {}, other);
+    s.set_ref("refs/heads/dev", next);
     core::record_push(s.repo(), {RefMove{"refs/heads/dev", s.base, next}}, as("alice"));
     CHECK(count() == 2);
+    CHECK(core::read_audit(s.repo()).back().op == "push");
+  }
+  SUBCASE("a hotfix pushed without its issue gets one, with its own record") {
+    const std::string hotfix = s.tweak(s.base, "calm");
+    s.set_ref("refs/heads/production", hotfix);
+    const auto result = core::record_push(
+        s.repo(), {RefMove{"refs/heads/production", s.base, hotfix}}, as("hank"));
+    CHECK(result.appended.size() == 1);
+    CHECK(result.appended[0].op == "hotfix");
+    REQUIRE(result.notes.size() == 1);
+    CHECK(has(result.notes[0], "a back-port issue was opened"));
+    const auto records = core::read_audit(s.repo());
+    REQUIRE(records.size() == 2);
+    CHECK(records[1].op == "backport-open");
+    REQUIRE(s.repo().ref_target(core::k_backports_ref));
+  }
+  SUBCASE("no policy: nothing to audit") {
+    s.set_ref(core::k_config_ref, std::nullopt);
+    CHECK(core::record_push(s.repo(), {RefMove{"refs/heads/dev", s.base, next}}, as("x"))
+              .appended.empty());
   }
 }

@@ -1,20 +1,23 @@
-// core::auto_sync (envflow sync --auto) and the holds it honours
-// (core/hold.h): walk order, where the walk stops and why, dry runs, and how
-// holds are derived from the audit trail.
+// Promotion through a session (core/sync.h): plan_sync / apply_sync,
+// approve, sync --auto (walk order, where it stops and why, dry runs), and
+// the holds it honours (core/hold.h: refs of their own, the newest in force).
 
+#include "core/approvals.h"
 #include "core/audit.h"
 #include "core/config.h"
 #include "core/hold.h"
 #include "core/init.h"
+#include "core/session.h"
 #include "core/sync.h"
+#include "core/view.h"
 #include "git/repo.h"
 #include "util/error.h"
+
+#include "support.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,26 +31,22 @@ namespace {
 
 const std::string k_alice = "alice@example.com";
 const std::string k_bob = "bob@example.com";
+const std::string k_carol = "carol@example.com";
+constexpr std::int64_t k_time = 1'767'225'600; // 2026-01-01T00:00:00Z
 
 // `envflow init` (five environments, alice in every group) in a temporary
-// folder, removed afterwards; the config is kept in memory so tests can
-// change the policy without writing it.
+// folder. The policy is kept in memory; each session() writes it to
+// refs/envflow/config first when a test changed it (an audited config change).
 class Pipeline {
 public:
-  Pipeline() : m_dir(make_dir()) {
+  Pipeline() {
     core::InitOptions options;
-    options.dir = m_dir.string();
+    options.dir = m_dir.path().string();
     options.actor = k_alice;
     m_base = core::init_repository(options).commit;
-    m_repo.emplace(git::Repository::open(m_dir.string()));
+    m_repo.emplace(git::Repository::open(m_dir.path().string()));
     m_config = *core::load_config(*m_repo);
-  }
-  Pipeline(const Pipeline&) = delete;
-  Pipeline& operator=(const Pipeline&) = delete;
-  ~Pipeline() {
-    m_repo.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(m_dir, ec);
+    m_written = core::render_config(m_config);
   }
 
   git::Repository& repo() { return *m_repo; }
@@ -61,6 +60,25 @@ public:
     }
   }
 
+  // A session on this repository (its own authority) acting as `actor`.
+  core::Session session(const std::string& actor = k_alice) {
+    const std::string text = core::render_config(m_config);
+    if (text != m_written) {
+      const auto old = m_repo->ref_target(core::k_config_ref);
+      const std::string commit = m_repo->write_commit(
+          m_repo->write_tree(
+              {{core::k_config_file, git::NewFile{m_repo->write_blob(text), git::Mode::regular}}}),
+          {*old}, "config\n", git::Person{"Test", k_alice}, k_time);
+      core::AuditRecord record;
+      record.op = "config";
+      record.actor = k_alice;
+      record.time = k_time;
+      core::commit_with_audit(*m_repo, {{core::k_config_ref, old, commit}}, record);
+      m_written = text;
+    }
+    return core::Session::local(git::Repository::open(m_dir.path().string()), actor);
+  }
+
   std::string head(const std::string& env) {
     return m_repo->ref_target("refs/heads/" + env).value_or("none");
   }
@@ -69,7 +87,7 @@ public:
   std::string commit_dev(const std::string& summary) {
     const std::string parent = head("dev");
     const std::string id = m_repo->write_commit(m_repo->tree_of(m_base), {parent}, summary + "\n",
-                                                git::Person{"Dev", k_alice}, 1'767'225'600);
+                                                git::Person{"Dev", k_alice}, k_time);
     m_repo->update_refs({{"refs/heads/dev", parent, id}}, "commit");
     return id;
   }
@@ -81,23 +99,27 @@ public:
     tree["agents/broken.yaml"] =
         git::NewFile{m_repo->write_blob("kind: Agent\nname: other\n"), git::Mode::regular};
     const std::string id = m_repo->write_commit(m_repo->write_tree(tree), {parent}, "broken\n",
-                                                git::Person{"Dev", k_alice}, 1'767'225'600);
+                                                git::Person{"Dev", k_alice}, k_time);
     m_repo->update_refs({{"refs/heads/dev", parent, id}}, "commit");
     return id;
   }
 
-  // An audit record without moves (rollback, hold, hold-release, ...).
-  std::string record(const std::string& op, const std::string& env,
-                     const std::string& commit = "", const std::string& note = "") {
-    core::AuditRecord r;
-    r.op = op;
-    r.env = env;
-    r.actor = k_alice;
-    r.commit = commit;
-    r.note = note;
-    r.time = 1'767'225'600;
-    core::commit_with_audit(*m_repo, {}, r);
-    return *m_repo->ref_target(core::k_audit_ref);
+  // A hold on `env` put there by hand (audited), as a rollback or `hold set` leaves it.
+  core::Hold hold(const std::string& env, core::Hold::Kind kind, const std::string& reason,
+                  std::int64_t time = k_time) {
+    core::Hold h;
+    h.env = env;
+    h.kind = kind;
+    h.actor = k_alice;
+    h.time = time;
+    h.reason = reason;
+    const git::RefUpdate update = core::stage_hold(*m_repo, h);
+    core::AuditRecord record;
+    record.op = "hold";
+    record.actor = k_alice;
+    record.time = k_time;
+    core::commit_with_audit(*m_repo, {update}, record);
+    return h;
   }
 
   size_t records(const std::string& op) {
@@ -107,21 +129,16 @@ public:
   }
 
   core::AutoResult run(const std::string& actor = k_alice, core::DryRun dry = core::DryRun::no) {
-    return core::auto_sync(*m_repo, m_config, actor, dry);
+    core::Session s = session(actor);
+    return core::auto_sync(s, dry);
   }
 
 private:
-  static std::filesystem::path make_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "envflow-sync-test.XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    return pattern;
-  }
-
-  std::filesystem::path m_dir;
+  test::TempDir m_dir;
   std::string m_base;
   std::optional<git::Repository> m_repo;
   core::PipelineConfig m_config;
+  std::string m_written;
 };
 
 // "test:promoted uat:in_sync ..." for compact checks of the walk.
@@ -136,86 +153,91 @@ std::string walk(const core::AutoResult& result) {
   return text;
 }
 
-core::AuditRecord make_record(const std::string& id, const std::string& op,
-                              const std::string& env, const std::string& commit = "",
-                              const std::string& note = "") {
-  core::AuditRecord r;
-  r.id = id;
-  r.op = op;
-  r.env = env;
-  r.actor = k_alice;
-  r.commit = commit;
-  r.note = note;
-  r.time = 1'767'225'600;
-  return r;
-}
+std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 } // namespace
 
-TEST_CASE("core::hold_on: derived from the audit trail") {
-  const std::string c(40, 'c');
-  SUBCASE("no records: no hold") { CHECK_FALSE(core::hold_on({}, "production")); }
-  SUBCASE("a rollback holds its environment, and only that one") {
-    const std::vector<core::AuditRecord> trail{
-        make_record("r1", "sync", "production", c),
-        make_record("r2", "rollback", "production", c, "live v1.1.0 -> v1.0.0")};
-    const auto hold = core::hold_on(trail, "production");
-    REQUIRE(hold);
-    CHECK(hold->kind == core::Hold::Kind::rollback);
-    CHECK(hold->record == "r2");
-    CHECK(hold->commit == c);
-    CHECK(hold->reason == "live v1.1.0 -> v1.0.0");
-    CHECK(hold->describe() ==
-          "rollback by alice@example.com at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0");
-    CHECK_FALSE(core::hold_on(trail, "staging"));
+TEST_CASE("core::Hold: the hold commit's message") {
+  core::Hold hold;
+  hold.env = "production";
+  hold.kind = core::Hold::Kind::rollback;
+  hold.actor = "dana";
+  hold.time = k_time;
+  hold.reason = "live v1.1.0 -> v1.0.0";
+  hold.commit = std::string(40, 'c');
+  const std::string message = hold.to_message();
+  const auto back = core::Hold::parse(message);
+  REQUIRE(back);
+  CHECK(back->env == "production");
+  CHECK(back->kind == core::Hold::Kind::rollback);
+  CHECK(back->actor == "dana");
+  CHECK(back->time == k_time);
+  CHECK(back->reason == hold.reason);
+  CHECK(back->commit == hold.commit);
+  CHECK(hold.describe() == "rollback by dana at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0");
+  hold.kind = core::Hold::Kind::manual;
+  CHECK(hold.kind_name() == "manual");
+  CHECK(hold.describe() == "held by dana at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0");
+
+  SUBCASE("a reason cannot add a field") {
+    hold.reason = "x\nactor: mallory";
+    const auto parsed = core::Hold::parse(hold.to_message());
+    REQUIRE(parsed);
+    CHECK(parsed->actor == "dana");
+    CHECK(parsed->reason == "x actor: mallory");
   }
-  SUBCASE("a release naming the hold clears it; a newer rollback holds again") {
-    std::vector<core::AuditRecord> trail{make_record("r1", "rollback", "production", c),
-                                         make_record("r2", "hold-release", "production", "r1")};
-    CHECK_FALSE(core::hold_on(trail, "production"));
-    trail.push_back(make_record("r3", "rollback", "production", c));
-    REQUIRE(core::hold_on(trail, "production"));
-    CHECK(core::hold_on(trail, "production")->record == "r3");
+  SUBCASE("messages envflow does not write") {
+    CHECK_FALSE(core::Hold::parse(""));
+    CHECK_FALSE(core::Hold::parse("envflow hold production\n\nenv: production\n"));
+    CHECK_FALSE(core::Hold::parse(message + "extra: 1\n"));
+    CHECK_FALSE(core::Hold::parse(message + "\n\n"));
+    std::string long_reason = message;
+    long_reason.insert(long_reason.find("reason: ") + 8, std::string(core::k_max_hold_message, 'x'));
+    CHECK_FALSE(core::Hold::parse(long_reason));
   }
-  SUBCASE("a release naming an older hold leaves a newer one in force (a race)") {
-    const std::vector<core::AuditRecord> trail{
-        make_record("r1", "rollback", "production", c),
-        make_record("r2", "rollback", "production", c),
-        make_record("r3", "hold-release", "production", "r1")};
-    REQUIRE(core::hold_on(trail, "production"));
-    CHECK(core::hold_on(trail, "production")->record == "r2");
+}
+
+TEST_CASE("core::hold_on: holds are refs, the newest in force") {
+  Pipeline p;
+  core::Session s = p.session();
+  SUBCASE("none") {
+    CHECK_FALSE(core::hold_on(s.pipeline(), "production"));
+    CHECK(core::holds_in_force(s.pipeline()).empty());
   }
-  SUBCASE("releasing a rollback's hold leaves an older manual hold in force") {
-    const std::vector<core::AuditRecord> trail{
-        make_record("r1", "hold", "production", "", "incident freeze"),
-        make_record("r2", "rollback", "production", c),
-        make_record("r3", "hold-release", "production", "r2")};
-    const auto hold = core::hold_on(trail, "production");
-    REQUIRE(hold);
-    CHECK(hold->record == "r1");
-    CHECK(hold->reason == "incident freeze");
+  SUBCASE("a hold holds its environment, and only that one") {
+    const auto h = p.hold("production", core::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
+    const auto found = core::hold_on(s.pipeline(), "production");
+    REQUIRE(found);
+    CHECK(found->id == h.id);
+    CHECK(found->kind == core::Hold::Kind::rollback);
+    CHECK(found->reason == "live v1.1.0 -> v1.0.0");
+    CHECK_FALSE(core::hold_on(s.pipeline(), "staging"));
   }
-  SUBCASE("a release naming nothing clears whatever is held") {
-    const std::vector<core::AuditRecord> trail{make_record("r1", "hold", "uat", "", "audit"),
-                                               make_record("r2", "hold-release", "uat")};
-    CHECK_FALSE(core::hold_on(trail, "uat"));
+  SUBCASE("the newest is shown; releasing it puts the older one in force again") {
+    const auto older = p.hold("production", core::Hold::Kind::manual, "incident freeze", k_time);
+    const auto newer = p.hold("production", core::Hold::Kind::rollback, "rollback", k_time + 60);
+    CHECK(core::hold_on(s.pipeline(), "production")->id == newer.id);
+    CHECK(core::holds_on(s.pipeline(), "production").size() == 2);
+    p.repo().update_refs({{core::hold_ref("production", newer.id), newer.id, std::nullopt}}, "t");
+    CHECK(core::hold_on(s.pipeline(), "production")->id == older.id);
   }
-  SUBCASE("a manual hold carries its reason, no commit") {
-    const std::vector<core::AuditRecord> trail{
-        make_record("r1", "hold", "uat", "", "freeze for the audit")};
-    const auto hold = core::hold_on(trail, "uat");
-    REQUIRE(hold);
-    CHECK(hold->kind == core::Hold::Kind::manual);
-    CHECK(hold->kind_name() == "manual");
-    CHECK(hold->commit.empty());
-    CHECK(hold->reason == "freeze for the audit");
+  SUBCASE("refs that are not holds envflow wrote are ignored") {
+    const auto h = p.hold("uat", core::Hold::Kind::manual, "freeze");
+    // Its commit under another environment's name, and under a name that is not its id.
+    p.repo().update_refs({{core::hold_ref("staging", h.id), std::nullopt, h.id}}, "t");
+    const std::string other(40, 'e');
+    p.repo().update_refs({{core::hold_ref("staging", other), std::nullopt, h.id}}, "t");
+    CHECK_FALSE(core::hold_on(s.pipeline(), "staging"));
+    // A commit that is not a hold.
+    const std::string dev = p.head("dev");
+    p.repo().update_refs({{core::hold_ref("test", dev), std::nullopt, dev}}, "t");
+    CHECK_FALSE(core::hold_on(s.pipeline(), "test"));
+    CHECK_FALSE(core::read_hold(p.repo(), dev));
   }
-  SUBCASE("holds_in_force: pipeline order; unknown environments dropped") {
-    core::PipelineConfig config = core::default_config(core::k_default_envs, k_alice);
-    const std::vector<core::AuditRecord> trail{make_record("r1", "rollback", "production", c),
-                                               make_record("r2", "hold", "gone", "", "x"),
-                                               make_record("r3", "hold", "uat", "", "y")};
-    const auto holds = core::holds_in_force(trail, config);
+  SUBCASE("holds_in_force: pipeline order") {
+    p.hold("production", core::Hold::Kind::rollback, "x");
+    p.hold("uat", core::Hold::Kind::manual, "y");
+    const auto holds = core::holds_in_force(s.pipeline());
     REQUIRE(holds.size() == 2);
     CHECK(holds[0].env == "uat");
     CHECK(holds[1].env == "production");
@@ -224,35 +246,118 @@ TEST_CASE("core::hold_on: derived from the audit trail") {
 
 TEST_CASE("core::set_hold / release_hold") {
   Pipeline p;
-  SUBCASE("set, set again (no record), release, release again (no record)") {
-    const auto set = core::set_hold(p.repo(), p.config(), "uat", "  freeze  ", k_alice);
+  SUBCASE("set, set again (nothing written), release, release again (nothing written)") {
+    core::Session s = p.session();
+    const auto set = core::set_hold(s, "uat", "  freeze  ");
     CHECK(set.changed);
     REQUIRE(set.hold);
     CHECK(set.hold->reason == "freeze");
+    CHECK(p.repo().ref_target(core::hold_ref("uat", set.hold->id)) == set.hold->id);
     CHECK(p.records("hold") == 1);
-    const auto again = core::set_hold(p.repo(), p.config(), "uat", "other", k_alice);
+    CHECK(core::read_audit(p.repo()).back().note == "freeze");
+    const auto again = core::set_hold(s, "uat", "other");
     CHECK_FALSE(again.changed);
+    CHECK(again.hold->id == set.hold->id);
     CHECK(p.records("hold") == 1);
-    const auto released = core::release_hold(p.repo(), p.config(), "uat", "done", k_alice);
+    const auto released = core::release_hold(s, "uat", "done");
     CHECK(released.changed);
+    CHECK_FALSE(p.repo().ref_target(core::hold_ref("uat", set.hold->id)));
     const auto trail = core::read_audit(p.repo());
     CHECK(trail.back().op == "hold-release");
-    CHECK(trail.back().commit == set.hold->record);
-    CHECK(trail.back().note.find(": done") != std::string::npos);
-    CHECK_FALSE(core::hold_on(trail, "uat"));
-    CHECK_FALSE(core::release_hold(p.repo(), p.config(), "uat", "", k_alice).changed);
+    CHECK(trail.back().commit == set.hold->id);
+    CHECK(trail.back().note.find("(done)") != std::string::npos);
+    CHECK_FALSE(core::hold_on(s.pipeline(), "uat"));
+    CHECK_FALSE(core::release_hold(s, "uat", "").changed);
     CHECK(p.records("hold-release") == 1);
   }
   SUBCASE("errors") {
-    CHECK_THROWS_AS(core::set_hold(p.repo(), p.config(), "dev", "x", k_alice), util::UsageError);
-    CHECK_THROWS_AS(core::set_hold(p.repo(), p.config(), "nope", "x", k_alice), util::UsageError);
-    CHECK_THROWS_AS(core::set_hold(p.repo(), p.config(), "uat", " ", k_alice), util::UsageError);
-    CHECK_THROWS_AS(core::release_hold(p.repo(), p.config(), "uat", "", "mallory"),
-                    util::Refused);
+    core::Session s = p.session();
+    CHECK_THROWS_AS(core::set_hold(s, "dev", "x"), util::UsageError);
+    CHECK_THROWS_AS(core::set_hold(s, "nope", "x"), util::UsageError);
+    CHECK_THROWS_AS(core::set_hold(s, "uat", " "), util::UsageError);
+    core::Session mallory = p.session("mallory");
+    CHECK_THROWS_AS(core::set_hold(mallory, "uat", "x"), util::Forbidden);
+    CHECK_THROWS_AS(core::release_hold(mallory, "uat", ""), util::Forbidden);
     // A publisher who is not in the promote groups may.
     p.config().groups["publishers"].push_back(k_bob);
     CHECK(core::may_hold(p.config(), p.env("uat"), k_bob));
     CHECK_FALSE(core::may_hold(p.config(), p.env("uat"), "mallory"));
+    core::Session bob = p.session(k_bob);
+    CHECK(core::set_hold(bob, "uat", "publisher's freeze").changed);
+  }
+}
+
+TEST_CASE("core::plan_sync / apply_sync / approve") {
+  Pipeline p;
+  const std::string c = p.commit_dev("Tone");
+  SUBCASE("a plan moves nothing; applying it moves the target with one record") {
+    core::Session s = p.session();
+    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    CHECK(plan.target->name == "test");
+    CHECK(plan.to == c);
+    CHECK_FALSE(plan.noop);
+    REQUIRE(plan.commits.size() == 1);
+    CHECK(plan.commits[0].summary == "Tone");
+    CHECK(plan.judgement.ok());
+    CHECK(p.head("test") != c);
+    const auto applied = core::apply_sync(s, plan);
+    CHECK(applied.route == core::Route::local);
+    CHECK(applied.record.op == "sync");
+    CHECK(p.head("test") == c);
+    CHECK(p.records("sync") == 1);
+    CHECK(core::plan_sync(s, s.pipeline(), {"dev", ""}).noop);
+  }
+  SUBCASE("errors") {
+    core::Session s = p.session();
+    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"production", ""}), util::UsageError);
+    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"nope", ""}), util::UsageError);
+    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"dev", "no-such-rev"}), util::UsageError);
+    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"test", c}), util::Refused);
+  }
+  SUBCASE("a refused plan says why and applying it throws") {
+    core::Session s = p.session("mallory");
+    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    REQUIRE_FALSE(plan.judgement.ok());
+    CHECK(plan.judgement.refusals[0].gate == core::Gate::identity);
+    CHECK_THROWS_AS(core::apply_sync(s, plan), util::Forbidden);
+    CHECK(p.head("test") != c);
+  }
+  SUBCASE("a lost race names the target") {
+    core::Session s = p.session();
+    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    const std::string other = p.commit_dev("Other");
+    p.repo().update_refs({{"refs/heads/test", p.head("test"), other}}, "meanwhile");
+    try {
+      core::apply_sync(s, plan);
+      FAIL("not refused");
+    } catch (const core::LostRace& race) {
+      CHECK(race.ref() == "refs/heads/test");
+      CHECK(std::string(race.what()).find("test moved since this sync began") == 0);
+    }
+    CHECK(p.head("test") == other);
+  }
+  SUBCASE("approve: approvers of commits of the previous environment") {
+    p.env("test").approvals = 1;
+    p.config().groups["release-managers"].push_back(k_bob);
+    core::Session bob = p.session(k_bob);
+    const auto result = core::approve(bob, "test", "");
+    CHECK(result.commit == c);
+    CHECK_FALSE(result.already);
+    CHECK(result.approvals == std::vector<std::string>{k_bob});
+    CHECK(result.required == 1);
+    CHECK(p.repo().ref_target(core::approval_ref("test", c, k_bob)) == c);
+    CHECK(core::read_audit(p.repo()).back().op == "approve");
+    CHECK(core::approve(bob, "test", c).already);
+    CHECK_THROWS_AS(core::approve(bob, "dev", ""), util::UsageError);
+    // Not a commit of uat's predecessor (test does not have it yet).
+    CHECK_THROWS_AS(core::approve(bob, "uat", c), util::Refused);
+    core::Session mallory = p.session("mallory");
+    CHECK_THROWS_AS(core::approve(mallory, "test", c), util::Forbidden);
+    // alice promotes: bob's approval counts.
+    core::Session alice = p.session();
+    const auto plan = core::plan_sync(alice, alice.pipeline(), {"dev", ""});
+    CHECK(plan.approved());
+    CHECK(plan.judgement.ok());
   }
 }
 
@@ -299,10 +404,8 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
   SUBCASE("passes over a non-auto environment that is in sync") {
     p.set_auto({"uat"});
     const std::string c = p.commit_dev("Tone");
-    core::SyncRequest request;
-    request.env = "dev";
-    request.actor = k_alice;
-    core::apply_sync(p.repo(), core::plan_sync(p.repo(), p.config(), request), k_alice);
+    core::Session s = p.session();
+    core::apply_sync(s, core::plan_sync(s, s.pipeline(), {"dev", ""}));
     const auto result = p.run();
     CHECK(walk(result) == "test:in_sync uat:promoted staging:not-auto");
     CHECK(p.head("uat") == c);
@@ -318,6 +421,7 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
   SUBCASE("dry run: plans every step as if the earlier ones had moved; moves nothing") {
     p.set_auto({"test", "uat", "staging"});
     const std::string before = p.head("test");
+    p.session(); // the policy change is written before the audit head is read
     const std::string audit = *p.repo().ref_target(core::k_audit_ref);
     p.commit_dev("Tone");
     const auto result = p.run(k_alice, core::DryRun::yes);
@@ -336,9 +440,8 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
   SUBCASE("stops at missing approvals and says who must approve; goes on once approved") {
     p.env("uat").approvals = 2;
     p.env("uat").approvers = {"qa"};
-    p.config().groups["qa"] = {k_alice, k_bob, "carol@example.com"};
+    p.config().groups["qa"] = {k_alice, k_bob, k_carol};
     const std::string c = p.commit_dev("Tone");
-    core::approve(p.repo(), p.config(), "uat", c, k_bob);
     const auto result = p.run("ci-bot@example.com");
     CHECK(walk(result) == "test:refused");
     // ci-bot is in no promote group yet: the walk refuses at test.
@@ -348,18 +451,24 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     p.config().groups["release-managers"].push_back("ci-bot@example.com");
     const auto waiting = p.run("ci-bot@example.com");
     CHECK(walk(waiting) == "test:promoted uat:approvals");
-    REQUIRE(waiting.stop);
-    CHECK(waiting.stop->waiting());
-    CHECK(waiting.stop->approvals_required == 2);
-    CHECK(waiting.stop->approvals == std::vector<std::string>{k_bob});
-    CHECK(waiting.stop->groups == std::vector<std::string>{"qa"});
-    CHECK(waiting.stop->command == "envflow approve uat --rev " + c.substr(0, 7));
-    CHECK(waiting.stop->message == "uat waits for 2 approvals from qa to promote " +
-                                       c.substr(0, 7) + " (has 1: " + k_bob +
-                                       "); approvers run: envflow approve uat --rev " +
-                                       c.substr(0, 7));
+    // Approvals are given for commits of the previous environment: now c is on test.
+    core::Session bob = p.session(k_bob);
+    core::approve(bob, "uat", c);
+    const auto one = p.run("ci-bot@example.com");
+    CHECK(walk(one) == "test:in_sync uat:approvals");
+    REQUIRE(one.stop);
+    CHECK(one.stop->waiting());
+    CHECK(one.stop->approvals_required == 2);
+    CHECK(one.stop->approvals == std::vector<std::string>{k_bob});
+    CHECK(one.stop->groups == std::vector<std::string>{"qa"});
+    CHECK(one.stop->command == "envflow approve uat --rev " + short_id(c));
+    CHECK(one.stop->message == "promoting " + short_id(c) +
+                                   " into uat needs 2 approvals from qa (not counting "
+                                   "ci-bot@example.com); it has 1 of 2 approvals (" + k_bob +
+                                   "); approvers run: envflow approve uat --rev " + short_id(c));
     CHECK(p.head("uat") != c);
-    core::approve(p.repo(), p.config(), "uat", c, "carol@example.com");
+    core::Session carol = p.session(k_carol);
+    core::approve(carol, "uat", c);
     const auto after = p.run("ci-bot@example.com");
     CHECK(walk(after) == "test:in_sync uat:promoted staging:promoted production:promoted ");
     CHECK(p.head("production") == c);
@@ -368,49 +477,51 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     p.env("uat").approvals = 1;
     p.env("uat").approvers = {"release-managers"};
     const std::string c = p.commit_dev("Tone");
-    core::approve(p.repo(), p.config(), "uat", c, k_alice);
+    CHECK(walk(p.run()) == "test:promoted uat:approvals");
+    core::Session alice = p.session();
+    core::approve(alice, "uat", c);
     const auto result = p.run();
-    CHECK(walk(result) == "test:promoted uat:approvals");
+    CHECK(walk(result) == "test:in_sync uat:approvals");
     CHECK(result.stop->message.find("not counting alice@example.com") != std::string::npos);
   }
-  SUBCASE("a rollback holds the last environment until the hold is released") {
-    const std::string rollback = p.record("rollback", "production", p.head("production"),
-                                          "live v1.1.0 -> v1.0.0");
+  SUBCASE("a rollback's hold holds the last environment until it is released") {
+    const auto rollback =
+        p.hold("production", core::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
     const std::string c = p.commit_dev("Tone");
     const auto result = p.run();
     CHECK(walk(result) == "test:promoted uat:promoted staging:promoted production:held");
     REQUIRE(result.stop);
     CHECK(result.stop->waiting());
     REQUIRE(result.stop->hold);
-    CHECK(result.stop->hold->record == rollback);
+    CHECK(result.stop->hold->id == rollback.id);
     CHECK(result.stop->command == "envflow hold release production");
     CHECK(result.stop->message.find("production is held (rollback by alice@example.com at "
-                                    "2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0): 1 commit of "
-                                    "staging waits") == 0);
+                                    "2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0)") == 0);
     CHECK(p.head("production") != c);
     SUBCASE("a sync by hand goes ahead and reports the hold") {
-      core::SyncRequest request;
-      request.env = "staging";
-      request.actor = k_alice;
-      const core::SyncPlan plan = core::plan_sync(p.repo(), p.config(), request);
+      core::Session s = p.session();
+      const core::SyncPlan plan = core::plan_sync(s, s.pipeline(), {"staging", ""});
       REQUIRE(plan.hold);
-      CHECK(plan.hold->record == rollback);
+      CHECK(plan.hold->id == rollback.id);
       CHECK_FALSE(plan.noop);
+      CHECK(plan.judgement.ok());
     }
     SUBCASE("released: auto-promotion goes on") {
-      CHECK(core::release_hold(p.repo(), p.config(), "production", "", k_alice).changed);
+      core::Session s = p.session();
+      CHECK(core::release_hold(s, "production", "").changed);
       const auto after = p.run();
       CHECK(walk(after) == "test:in_sync uat:in_sync staging:in_sync production:promoted ");
       CHECK(p.head("production") == c);
     }
   }
   SUBCASE("a held environment that is in sync does not stop the walk") {
-    p.record("hold", "uat", "", "freeze");
+    p.hold("uat", core::Hold::Kind::manual, "freeze");
     const auto result = p.run();
     CHECK(walk(result) == "test:in_sync uat:in_sync staging:in_sync production:in_sync ");
   }
   SUBCASE("invalid content: refused at the first step, nothing moved") {
     const std::string test = p.head("test");
+    p.session();
     const std::string audit = *p.repo().ref_target(core::k_audit_ref);
     p.commit_dev_invalid();
     const auto result = p.run();

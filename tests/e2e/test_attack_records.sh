@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end: an attacker with plain git against a real smart-HTTP server
+# (issue 12, "forged records"). The server alone writes the audit trail;
+# holds and approvals are refs only the people the policy names may set or
+# remove; live moves back only with a hold; release tags never move. Every
+# attempt is a raw `git push` of hand-made commits and refs, and every
+# result is checked on the server with plain git: nothing moved.
+. "$(dirname "$0")/lib.sh"
+
+WEB="$TEST_ROOT/web"
+mkdir -p "$WEB/repos" "$WEB/docroot"
+SRV="$WEB/repos/shop.git"
+ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare --envs dev,test,production "$SRV" >/dev/null
+team_policy >"$TEST_ROOT/policy.yaml"
+ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
+"$ENVFLOW" install-hooks --server "$SRV" >/dev/null
+printf 'alice:alice-pw\nbob:bob-pw\ndave:dave-pw\n' >"$WEB/users"
+http_server_start "$WEB"
+url() { echo "http://$1:$1-pw@127.0.0.1:$HTTP_PORT/git/shop.git"; }
+server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
+
+B="$TEST_ROOT/bob"
+D="$TEST_ROOT/dave"
+for who in bob dave; do
+  git clone -q "$(url "$who")" "$TEST_ROOT/$who"
+  git -C "$TEST_ROOT/$who" config envflow.actor "$who"
+  git -C "$TEST_ROOT/$who" config user.email "$who@example.com"
+  (cd "$TEST_ROOT/$who" && "$ENVFLOW" setup >/dev/null)
+done
+EMPTY=$(git -C "$D" hash-object -t tree /dev/null)
+HEAD_DEV=$(git -C "$SRV" rev-parse refs/heads/dev)
+
+# refused WHAT PUSH-ARGS...: dave's raw push is refused and moves nothing.
+refused() {
+  local what=$1
+  shift
+  local before
+  before=$(server_refs)
+  run git -C "$D" push origin "$@"
+  if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
+    fail "$what: rc $RC, server refs $( [ "$(server_refs)" = "$before" ] && echo unchanged || echo CHANGED): $ERR"
+  fi
+}
+
+# bob publishes v1.0.0 the normal way, so there is a live release.
+"$ENVFLOW" -C "$B" sync dev --push >/dev/null
+"$ENVFLOW" -C "$B" sync test --push >/dev/null
+"$ENVFLOW" -C "$B" publish --push >/dev/null
+git -C "$D" fetch -q
+
+test_case "a hand-made audit record cannot be pushed (hold-release, merge, big tree)"
+REC=$(printf 'op: hold-release\nenv: production\nactor: bob\n' | git -C "$D" commit-tree "$EMPTY" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)")
+refused "forged hold-release record" "$REC:refs/envflow/audit"
+MERGE=$(printf 'op: push\n' | git -C "$D" commit-tree "$EMPTY" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)" -p "$HEAD_DEV")
+refused "merge on the trail" "$MERGE:refs/envflow/audit"
+head -c 3000000 /dev/urandom >"$TEST_ROOT/big"
+BLOB=$(git -C "$D" hash-object -w "$TEST_ROOT/big")
+BIGTREE=$(printf '100644 blob %s\tjunk\n' "$BLOB" | git -C "$D" mktree)
+BIG=$(printf 'op: push\n' | git -C "$D" commit-tree "$BIGTREE" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)")
+refused "3 MB record" "$BIG:refs/envflow/audit"
+refused "the pending journal" "$BIG:refs/envflow/pending"
+
+test_case "a developer cannot set or release a hold"
+HOLD=$(printf 'envflow hold production\n\nenv: production\nkind: manual\nactor: dave\ntime: 2026-01-01T00:00:00Z\nreason: freeze\n' |
+  git -C "$D" commit-tree "$EMPTY")
+refused "dave holds production" "$HOLD:refs/envflow/holds/production/$HOLD"
+"$ENVFLOW" -C "$B" hold set production --reason "bob freezes" --push >/dev/null
+BOBHOLD=$(git -C "$SRV" for-each-ref --format='%(refname)' refs/envflow/holds/production | head -1)
+expect_eq "$([ -n "$BOBHOLD" ] && echo yes)" "yes" "bob's hold is on the server"
+git -C "$D" fetch -q
+refused "dave deletes bob's hold" ":$BOBHOLD"
+JUNK=$(git -C "$D" commit-tree "$BIGTREE" -m junk)
+refused "a hold ref to a big tree (even by name)" "$JUNK:refs/envflow/holds/test/$JUNK"
+
+test_case "approvals: only by the person they name, for the commit they name"
+TESTHEAD=$(git -C "$SRV" rev-parse refs/heads/test)
+refused "dave approves as bob" "$TESTHEAD:refs/envflow/approvals/production/$TESTHEAD/bob"
+refused "dave approves himself (not an approver)" "$TESTHEAD:refs/envflow/approvals/production/$TESTHEAD/dave"
+
+test_case "live: never to a non-release, never back without a hold, tags never move"
+refused "live to a commit" "$HEAD_DEV:refs/envflow/live"
+refused "live deleted" ":refs/envflow/live"
+refused "a release tag moved" "+$HEAD_DEV:refs/tags/v1.0.0"
+refused "a release tag deleted" ":refs/tags/v1.0.0"
+
+test_case "environment branches: no rewrite, no promotion by a developer"
+refused "test promoted by a developer" "$HEAD_DEV:refs/heads/test"
+refused "production deleted" ":refs/heads/production"
+
+test_case "the server's trail is one record per accepted change, linear"
+expect_eq "$(git -C "$SRV" rev-list --merges refs/envflow/audit | wc -l)" 0 "no merges"
+expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c '^op: hold$')" 1 "one hold record"
+run "$ENVFLOW" -C "$SRV" doctor
+expect_rc 0
+
+finish
