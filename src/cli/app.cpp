@@ -4,8 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <optional>
-#include <sstream>
+#include <map>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
@@ -14,7 +13,8 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "core/cache.h"
-#include "core/remote.h"
+#include "core/refs.h"
+#include "core/session.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -25,8 +25,21 @@ namespace envflow::cli {
 namespace {
 
 
-int fail(util::Exit exit, const std::string& message) {
-  std::fprintf(stderr, "envflow: error: %s\n", message.c_str());
+// Print the error (stderr, each line escaped; under --format json also one
+// object on stdout) and return its exit code.
+int fail(util::Exit exit, const std::string& message, bool json, const char* kind,
+         const std::string& ref = "") {
+  std::fprintf(stderr, "envflow: error: %s\n", printable_lines(message).c_str());
+  if (json) {
+    nlohmann::json error{{"kind", kind},
+                         {"message", util::printable(message)},
+                         {"exit", static_cast<int>(exit)}};
+    if (!ref.empty()) {
+      error["ref"] = ref;
+    }
+    std::fflush(stdout);
+    print_json({{"error", error}});
+  }
   return static_cast<int>(exit);
 }
 
@@ -64,114 +77,103 @@ std::string suggestion(int argc, char** argv) {
   return {};
 }
 
-// --push and --remote on `app`, a command or one of its subcommands.
-void add_push_options(CLI::App& app, Globals& globals) {
-  CLI::Option* push = app.add_flag(
-      "--push", globals.push,
-      "Fetch the remote first, run on its refs, then push every ref this moves in one "
-      "atomic push (see docs/ci.md)");
-  app.add_option("--remote", globals.remote, "Remote for --push (default: origin)")
-      ->option_text("NAME")
-      ->needs(push);
+// --push on `app`, a command or one of its subcommands.
+void add_push_option(CLI::App& app, Globals& globals) {
+  app.add_flag("--push", globals.push,
+               "In a clone: send the operation to the server at once, in one atomic push (the "
+               "server judges and records it); without it, it is kept here until envflow push");
 }
-
-// While alive, what goes to std::cout (print_json) is kept instead of
-// printed, so that the push's outcome can join the command's JSON object.
-class CapturedCout {
-public:
-  CapturedCout() : m_previous(std::cout.rdbuf(m_buffer.rdbuf())) {}
-  ~CapturedCout() { std::cout.rdbuf(m_previous); }
-  CapturedCout(const CapturedCout&) = delete;
-  CapturedCout& operator=(const CapturedCout&) = delete;
-  std::string text() const { return m_buffer.str(); }
-
-private:
-  std::ostringstream m_buffer;
-  std::streambuf* m_previous;
-};
 
 nlohmann::json id_or_null(const std::string& id) {
-  return id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id);
+  return core::is_zero(id) ? nlohmann::json(nullptr) : nlohmann::json(id);
 }
 
-nlohmann::json pushed_json(const core::PushOutcome& outcome) {
+const char* route_name(core::Route route) {
+  switch (route) {
+  case core::Route::local:
+    return "local";
+  case core::Route::pending:
+    return "pending";
+  case core::Route::push:
+    return "push";
+  }
+  return "local";
+}
+
+// Every ref the session's operations moved, by name: first old, last new.
+std::vector<core::RefMove> moves_of(const std::vector<core::Applied>& applied) {
+  std::map<std::string, core::RefMove> by_ref;
+  for (const auto& one : applied) {
+    for (const auto& move : one.moves) {
+      auto [it, added] = by_ref.emplace(move.ref, move);
+      if (!added) {
+        it->second.new_id = move.new_id;
+      }
+    }
+  }
+  std::vector<core::RefMove> moves;
+  for (auto& [ref, move] : by_ref) {
+    moves.push_back(std::move(move));
+  }
+  return moves;
+}
+
+nlohmann::json refs_json(const std::vector<core::RefMove>& moves) {
   nlohmann::json refs = nlohmann::json::array();
-  for (const auto& move : outcome.pushed) {
+  for (const auto& move : moves) {
     refs.push_back(
         {{"ref", move.ref}, {"old", id_or_null(move.old_id)}, {"new", id_or_null(move.new_id)}});
   }
-  return {{"remote", outcome.remote}, {"refs", refs}};
+  return refs;
 }
 
-void print_pushed(const core::PushOutcome& outcome) {
-  if (outcome.pushed.empty()) {
-    std::printf("nothing moved: nothing to push to %s\n", outcome.remote.c_str());
-    return;
+std::vector<std::string> remote_said(const core::Session& session) {
+  std::vector<std::string> lines;
+  for (const auto& one : session.applied()) {
+    lines.insert(lines.end(), one.remote_said.begin(), one.remote_said.end());
   }
-  std::printf("%s to %s (one atomic push):\n", paint(stdout, Color::green, "pushed").c_str(),
-              outcome.remote.c_str());
+  return lines;
+}
+
+// "test 1a2b3c4..5d6e7f8", "new at …", "deleted (was …)".
+std::string move_text(const core::RefMove& move) {
+  if (core::is_zero(move.old_id)) {
+    return "new at " + core::short_id(move.new_id);
+  }
+  if (core::is_zero(move.new_id)) {
+    return "deleted (was " + core::short_id(move.old_id) + ")";
+  }
+  return core::short_id(move.old_id) + ".." + core::short_id(move.new_id);
+}
+
+void print_moves(const std::vector<core::RefMove>& moves) {
   size_t width = 0;
-  for (const auto& move : outcome.pushed) {
+  for (const auto& move : moves) {
     width = std::max(width, move.ref.size());
   }
-  for (const auto& move : outcome.pushed) {
-    const std::string what = move.old_id.empty()   ? "new at " + move.new_id.substr(0, 7)
-                             : move.new_id.empty() ? "deleted (was " + move.old_id.substr(0, 7) + ")"
-                                                   : move.old_id.substr(0, 7) + ".." +
-                                                         move.new_id.substr(0, 7);
-    std::printf("  %-*s %s\n", static_cast<int>(width), move.ref.c_str(), what.c_str());
+  for (const auto& move : moves) {
+    std::printf("  %-*s %s\n", static_cast<int>(width), util::printable(move.ref).c_str(),
+                move_text(move).c_str());
   }
 }
 
-// Run `runner` as with --push: align with the remote, run, push what moved
-// (or undo it when the command throws). Returns the command's exit code.
-int run_pushing(const Runner& runner, const Globals& globals) {
-  git::Repository repo = git::Repository::open(".");
-  const core::PushSession session = core::begin_push(repo, globals.remote);
-  std::optional<CapturedCout> captured;
-  if (globals.format == Format::json) {
-    captured.emplace();
+const char* kind_of(const util::Error& e) {
+  if (dynamic_cast<const core::LostRace*>(&e) != nullptr) {
+    return "lost-race";
   }
-  auto abandon = [&] {
-    try {
-      if (const auto reset = core::abandon_push(repo, session); !reset.empty()) {
-        std::fprintf(stderr, "envflow: note: nothing was pushed; undid this run's local moves (%s)\n",
-                     util::join(reset, ", ").c_str());
-      }
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "envflow: warning: undoing this run's local moves failed: %s\n",
-                   e.what());
-    }
-  };
-  int code = 0;
-  try {
-    code = runner ? runner() : 0;
-  } catch (...) {
-    captured.reset();
-    abandon();
-    throw;
+  if (dynamic_cast<const util::Forbidden*>(&e) != nullptr) {
+    return "forbidden";
   }
-  // A command that returns, even with a non-zero code, stands by what it
-  // moved: sync --auto that stops at a refused gate keeps the promotions made
-  // before it, so they are pushed as well.
-  const core::PushOutcome outcome = core::finish_push(repo, session);
-  for (const auto& line : outcome.remote_said) {
-    std::fprintf(stderr, "%s\n", line.c_str()); // what the server's hooks said, as git shows it
+  switch (e.exit()) {
+  case util::Exit::refused:
+    return "refused";
+  case util::Exit::usage:
+    return "usage";
+  case util::Exit::io:
+  case util::Exit::ok:
+    break;
   }
-  if (!captured) {
-    print_pushed(outcome);
-    return code;
-  }
-  const std::string text = captured->text();
-  captured.reset();
-  nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
-  if (!value.is_object()) {
-    std::cout << text;
-    return code;
-  }
-  value["pushed"] = pushed_json(outcome);
-  print_json(value);
-  return code;
+  return "io";
 }
 
 } // namespace
@@ -208,8 +210,71 @@ const std::vector<Command>& commands() {
       {"hook", "Run a git hook (called by the scripts in hooks/)", setup_hook},
       {"cache", "Clear or inspect the cache of validation results", setup_cache},
       {"hold", "Holds on auto-promotion (list, set, release)", setup_hold, {"set", "release"}},
+      {"push", "Send the operations this clone kept offline to the server (or list, discard them)",
+       setup_push},
   };
   return table;
+}
+
+core::Session open_session(const Globals& globals) {
+  core::Session session = core::Session::open(
+      ".", core::SessionOptions{globals.actor, globals.push, globals.remote, globals.offline});
+  if (globals.format != Format::json) {
+    print_notes(session);
+  }
+  return session;
+}
+
+void print_notes(const core::Session& session) {
+  for (const auto& note : session.notes()) {
+    std::fprintf(stderr, "envflow: note: %s\n", printable_lines(note).c_str());
+  }
+}
+
+void print_result(const nlohmann::json& value, const core::Session& session,
+                  const Globals& globals) {
+  const std::vector<core::Applied>& applied = session.applied();
+  const std::vector<core::RefMove> moves = moves_of(applied);
+  if (globals.format == Format::json) {
+    if (!value.is_object()) {
+      print_json(value); // the caller printed the notes (print_notes)
+      return;
+    }
+    nlohmann::json out = value;
+    out["session"] = {{"route", route_name(session.route())},
+                      {"remote", session.is_clone() ? nlohmann::json(session.remote())
+                                                    : nlohmann::json(nullptr)},
+                      {"notes", session.notes()}};
+    if (session.route() == core::Route::push) {
+      out["pushed"] = {{"remote", session.remote()},
+                       {"refs", refs_json(moves)},
+                       {"remote_said", remote_said(session)}};
+    } else if (session.route() == core::Route::pending && !applied.empty()) {
+      out["pending"] = {{"remote", session.remote()},
+                        {"refs", refs_json(moves)},
+                        {"operations", session.pending().size()}};
+    }
+    print_json(out);
+    return;
+  }
+  for (const auto& line : remote_said(session)) {
+    std::fprintf(stderr, "%s\n", util::printable(line).c_str()); // the server's hooks, as git shows them
+  }
+  if (applied.empty() || session.route() == core::Route::local) {
+    return;
+  }
+  const std::string remote = util::printable(session.remote());
+  if (session.route() == core::Route::push) {
+    std::printf("%s to %s (one atomic push per operation):\n",
+                paint(stdout, Color::green, "pushed").c_str(), remote.c_str());
+    print_moves(moves);
+    return;
+  }
+  const size_t pending = session.pending().size();
+  std::printf("%s in this clone: run envflow push to send %s to %s (%zu operation%s pending; "
+              "--push sends at once)\n",
+              paint(stdout, Color::yellow, "kept").c_str(), applied.size() == 1 ? "it" : "them",
+              remote.c_str(), pending, pending == 1 ? "" : "s");
 }
 
 int run(int argc, char** argv) {
@@ -227,6 +292,13 @@ int run(int argc, char** argv) {
   app.add_option("--actor", globals.actor,
                  "Who is acting (else $ENVFLOW_ACTOR, else git config user.email)")
       ->option_text("NAME");
+  app.add_option("--remote", globals.remote,
+                 "In a clone: the server's remote (default: git config envflow.remote, else "
+                 "origin)")
+      ->option_text("NAME");
+  app.add_flag("--offline", globals.offline,
+               "Read the view the last fetch left; do not fetch (operations are kept in this "
+               "clone until envflow push)");
 
   // Every validation this process makes (validate, sync, the hooks) reuses
   // per-file results from the repository's cache; nothing is opened until a
@@ -239,8 +311,8 @@ int run(int argc, char** argv) {
     Runner r = command.setup(*sub, globals);
     sub->callback([&runner, r] { runner = r; });
     for (const char* which : command.push) {
-      add_push_options(which == std::string_view(k_itself) ? *sub : *sub->get_subcommand(which),
-                       globals);
+      add_push_option(which == std::string_view(k_itself) ? *sub : *sub->get_subcommand(which),
+                      globals);
     }
   }
 
@@ -250,16 +322,18 @@ int run(int argc, char** argv) {
     if (e.get_exit_code() == 0) { // --help, --version
       return app.exit(e);
     }
+    const bool json = globals.format_name == "json";
     if (const std::string hint = suggestion(argc, argv); !hint.empty()) {
-      return fail(util::Exit::usage, hint);
+      return fail(util::Exit::usage, hint, json, "usage");
     }
-    return fail(util::Exit::usage, std::string(e.what()) + " (see envflow --help)");
+    return fail(util::Exit::usage, std::string(e.what()) + " (see envflow --help)", json, "usage");
   }
 
+  globals.format = globals.format_name == "json"     ? Format::json
+                   : globals.format_name == "github" ? Format::github
+                                                     : Format::text;
+  const bool json = globals.format == Format::json;
   try {
-    globals.format = globals.format_name == "json"     ? Format::json
-                     : globals.format_name == "github" ? Format::github
-                                                       : Format::text;
     if (!globals.directory.empty()) {
       std::error_code ec;
       std::filesystem::current_path(globals.directory, ec);
@@ -267,18 +341,24 @@ int run(int argc, char** argv) {
         throw util::UsageError("cannot change to " + globals.directory + ": " + ec.message());
       }
     }
-    if (globals.push) {
-      return run_pushing(runner, globals);
-    }
     return runner ? runner() : 0;
+  } catch (const core::LostRace& e) {
+    std::string message = e.what();
+    if (message.find("got there first") == std::string::npos) {
+      message += "\nanother operation on the same thing got there first; run it again";
+    }
+    return fail(util::Exit::refused, message, json, "lost-race", e.ref());
   } catch (const git::RefConflict& e) {
-    return fail(util::Exit::refused, e.what());
+    return fail(util::Exit::refused,
+                std::string(e.what()) +
+                    "\nanother operation on the same thing got there first; run it again",
+                json, "lost-race", e.ref());
   } catch (const util::Error& e) {
-    return fail(e.exit(), e.what());
+    return fail(e.exit(), e.what(), json, kind_of(e));
   } catch (const std::filesystem::filesystem_error& e) {
-    return fail(util::Exit::io, e.what());
+    return fail(util::Exit::io, e.what(), json, "io");
   } catch (const std::exception& e) {
-    return fail(util::Exit::io, std::string("unexpected failure: ") + e.what());
+    return fail(util::Exit::io, std::string("unexpected failure: ") + e.what(), json, "io");
   }
 }
 

@@ -3,9 +3,10 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/context.h"
+#include "core/refs.h"
+#include "core/session.h"
 #include "core/sync.h"
-#include "git/repo.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
@@ -16,22 +17,24 @@ Runner setup_approve(CLI::App& app, Globals& globals) {
   app.add_option("--rev", *rev, "Commit to approve (default: the previous environment's head)")
       ->option_text("REV");
   return [env, rev, &globals] {
-    git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    const std::string actor = core::resolve_actor(globals.actor, &repo);
-    const core::ApproveResult result = core::approve(repo, config, *env, *rev, actor);
+    core::Session session = open_session(globals);
+    const core::ApproveResult result = core::approve(session, *env, *rev);
     if (globals.format == Format::json) {
-      print_json({{"env", result.env},
-                  {"commit", result.commit},
-                  {"already", result.already},
-                  {"approvals", result.approvals},
-                  {"required", result.required}});
+      print_result({{"env", result.env},
+                    {"commit", result.commit},
+                    {"hotfix", result.hotfix},
+                    {"already", result.already},
+                    {"approvals", result.approvals},
+                    {"required", result.required}},
+                   session, globals);
       return 0;
     }
-    std::printf("%s %s into %s by %s (%zu of %d approval%s)\n",
+    std::printf("%s %s%s into %s by %s (%zu of %d approval%s)\n",
                 result.already ? "already approved" : "approved",
-                result.commit.substr(0, 7).c_str(), result.env.c_str(), actor.c_str(),
+                result.hotfix ? "hotfix " : "", core::short_id(result.commit).c_str(),
+                util::printable(result.env).c_str(), util::printable(session.actor()).c_str(),
                 result.approvals.size(), result.required, result.required == 1 ? "" : "s");
+    print_result(nullptr, session, globals);
     return 0;
   };
 }

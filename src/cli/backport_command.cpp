@@ -6,7 +6,10 @@
 #include "core/backport.h"
 #include "core/config.h"
 #include "core/context.h"
+#include "core/session.h"
 #include "git/repo.h"
+#include "util/strings.h"
+#include "util/time.h"
 #include "util/error.h"
 
 namespace envflow::cli {
@@ -19,17 +22,7 @@ struct BackportArgs {
 };
 
 std::string date_of(std::int64_t time) {
-  return time == 0 ? std::string("-") : core::iso_time(time).substr(0, 10);
-}
-
-// Who closes issues found back in the first environment: the actor when one
-// is known, else "envflow" (list and show must work without one).
-std::string actor_or_default(const Globals& globals, const git::Repository& repo) {
-  try {
-    return core::resolve_actor(globals.actor, &repo);
-  } catch (const util::UsageError&) {
-    return "envflow";
-  }
+  return time == 0 ? std::string("-") : util::iso_time(time).substr(0, 10);
 }
 
 int run_list(const std::vector<core::BackportIssue>& issues, const Globals& globals) {
@@ -73,10 +66,10 @@ int run_show(const core::BackportIssue& issue, const Globals& globals) {
     std::printf("summary:     %s\n", issue.summary.c_str());
   }
   std::printf("from:        %s, back into %s\n", issue.environment.c_str(), issue.target.c_str());
-  std::printf("opened:      %s by %s\n", core::iso_time(issue.opened_at).c_str(),
+  std::printf("opened:      %s by %s\n", util::iso_time(issue.opened_at).c_str(),
               issue.opened_by.c_str());
   if (!issue.is_open()) {
-    std::printf("closed:      %s by %s%s\n", core::iso_time(issue.closed_at).c_str(),
+    std::printf("closed:      %s by %s%s\n", util::iso_time(issue.closed_at).c_str(),
                 issue.closed_by.c_str(),
                 issue.closed_in.empty() ? "" : (" in " + issue.closed_in.substr(0, 7)).c_str());
   }
@@ -104,15 +97,14 @@ int run_show(const core::BackportIssue& issue, const Globals& globals) {
 }
 
 int run_apply(int id, const Globals& globals) {
-  git::Repository repo = git::Repository::open(".");
-  const core::PipelineConfig config = core::require_config(repo);
-  const std::string actor = core::resolve_actor(globals.actor, &repo);
-  const core::BackportApplyResult result = core::apply_backport(repo, config, id, actor);
+  core::Session session = open_session(globals);
+  const core::BackportApplyResult result = core::apply_backport(session, id);
+  const core::PipelineConfig& config = session.config();
   if (!result.worktree_note.empty()) {
     std::fprintf(stderr, "envflow: warning: %s\n", result.worktree_note.c_str());
   }
   if (globals.format == Format::json) {
-    print_json({{"issue", result.issue.to_json()},
+    print_result({{"issue", result.issue.to_json()},
                 {"already", result.already},
                 {"branch", result.branch},
                 {"from", result.previous_head.empty() ? nlohmann::json(nullptr)
@@ -120,12 +112,13 @@ int run_apply(int id, const Globals& globals) {
                 {"merge_commit", result.merge_commit.empty()
                                      ? nlohmann::json(nullptr)
                                      : nlohmann::json(result.merge_commit)},
-                {"worktree_updated", result.worktree_updated}});
+                {"worktree_updated", result.worktree_updated}},
+                 session, globals);
     return 0;
   }
   if (result.already) {
     std::printf("back-port issue %d is already closed (%s by %s): nothing to do\n", id,
-                core::iso_time(result.issue.closed_at).c_str(), result.issue.closed_by.c_str());
+                util::iso_time(result.issue.closed_at).c_str(), result.issue.closed_by.c_str());
     if (result.worktree_updated) {
       std::printf("working tree updated to %s (the run that closed it stopped before)\n",
                   result.issue.closed_in.substr(0, 7).c_str());
@@ -141,6 +134,7 @@ int run_apply(int id, const Globals& globals) {
   if (result.worktree_updated) {
     std::printf("working tree updated to %s\n", result.merge_commit.substr(0, 7).c_str());
   }
+  print_result(nullptr, session, globals);
   return 0;
 }
 
@@ -162,10 +156,13 @@ Runner setup_backport(CLI::App& app, Globals& globals) {
     if (args->which == "apply") {
       return run_apply(args->id, globals);
     }
-    git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    const std::vector<core::BackportIssue> issues =
-        core::refresh_backports(repo, config, actor_or_default(globals, repo));
+    // Read only: an issue whose hotfix is back shows as closed; the server
+    // (or the next operation here) stores that.
+    core::Session session = open_session(globals);
+    if (globals.format == Format::json) {
+      print_notes(session);
+    }
+    const std::vector<core::BackportIssue> issues = core::effective_backports(session.pipeline());
     if (args->which == "show") {
       return run_show(core::find_backport(issues, args->id), globals);
     }

@@ -4,8 +4,14 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace CLI {
 class App;
+}
+
+namespace envflow::core {
+class Session;
 }
 
 namespace envflow::cli {
@@ -14,16 +20,37 @@ namespace envflow::cli {
 // without diagnostics print text.
 enum class Format { text, json, github };
 
-// Options every command shares (DESIGN.md: -C, --format, --actor).
+// Options every command shares (-C, --format, --actor, --remote, --offline).
 struct Globals {
   std::string directory; // -C DIR
   Format format = Format::text;
   std::string format_name = "text";
   std::string actor;     // --actor
-  // --push [--remote NAME] on the commands that move refs (see Command::push).
+  std::string remote;    // --remote ("" = git config envflow.remote, else origin)
+  bool offline = false;  // --offline: read the view the last fetch left
+  // --push on the commands that move refs (see Command::push).
   bool push = false;
-  std::string remote = "origin";
 };
+
+// Open the session a command reads and writes the pipeline through, as the
+// global options say, in the current directory (-C applied). In text mode
+// its notes ("fetched origin", "offline: view 3 minutes old") go to stderr
+// now; under --format json print_result adds them to the command's object.
+core::Session open_session(const Globals& globals);
+
+// The session's notes on stderr, whatever the format: for commands whose
+// output is not theirs to extend (render's bundle, a JSON array).
+void print_notes(const core::Session& session);
+
+// Under --format json: `value` on stdout with member "session" (route,
+// remote, notes) and, when the session applied operations in a clone,
+// "pushed" (sent at once) or "pending" (kept in this clone); a value that is
+// not an object (an array) is printed as it is: call print_notes first. In text
+// mode: where the session's operations went, after the command's own lines
+// (nothing for a repository that holds the pipeline itself), and what the
+// server's hooks said, on stderr.
+void print_result(const nlohmann::json& value, const core::Session& session,
+                  const Globals& globals);
 
 // A command's runner: called after parsing, returns the exit code.
 using Runner = std::function<int()>;
@@ -33,9 +60,9 @@ inline constexpr const char* k_itself = "";
 
 // One row of the command table: name, one-line help, the function that adds
 // the subcommand's options to `app` and returns its runner, and which
-// invocations move refs and so take `--push [--remote NAME]` (k_itself,
-// and/or names of its subcommands; none when empty). app.cpp adds those
-// options and wraps the run: fetch and align first, one atomic push after.
+// invocations move refs and so take `--push` (k_itself, and/or names of its
+// subcommands; none when empty). app.cpp adds the option; the session
+// (open_session) sends each operation at once when it is given.
 struct Command {
   const char* name;
   const char* help;
@@ -69,5 +96,6 @@ Runner setup_hotfix(CLI::App& app, Globals& globals);
 Runner setup_backport(CLI::App& app, Globals& globals);
 Runner setup_cache(CLI::App& app, Globals& globals);
 Runner setup_hold(CLI::App& app, Globals& globals);
+Runner setup_push(CLI::App& app, Globals& globals);
 
 } // namespace envflow::cli

@@ -14,7 +14,9 @@
 #include "core/config.h"
 #include "core/config_edit.h"
 #include "core/context.h"
+#include "core/session.h"
 #include "git/repo.h"
+#include "util/strings.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -73,16 +75,17 @@ Runner setup_config(CLI::App& app, Globals& globals) {
   show->callback([which] { *which = "show"; });
   edit->callback([which] { *which = "edit"; });
   return [which, file, put_name, put_file, &globals] {
-    git::Repository repo = git::Repository::open(".");
+    core::Session session = open_session(globals);
+    git::Repository& repo = session.repo();
     if (*which == "put") {
-      const std::string actor = core::resolve_actor(globals.actor, &repo);
-      const bool changed = core::put_config_file(repo, *put_name, read_text(*put_file), actor);
-      std::printf("%s %s on %s\n", changed ? "stored" : "unchanged:", put_name->c_str(),
-                  core::k_config_ref);
+      const bool changed = core::put_config_file(session, *put_name, read_text(*put_file));
+      std::printf("%s %s on %s\n", changed ? "stored" : "unchanged:",
+                  util::printable(*put_name).c_str(), core::k_config_ref);
+      print_result(nullptr, session, globals);
       return 0;
     }
     if (*which == "show") {
-      const std::string text = core::config_text(repo);
+      const std::string text = core::config_text(session);
       if (globals.format == Format::json) {
         const auto loaded = content::load_yaml(text, core::k_config_file);
         print_json(loaded.value ? loaded.value->to_json() : nlohmann::json(nullptr));
@@ -91,7 +94,6 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       }
       return 0;
     }
-    const std::string actor = core::resolve_actor(globals.actor, &repo);
     std::string text;
     if (*file == "-") {
       std::ostringstream buffer;
@@ -100,12 +102,12 @@ Runner setup_config(CLI::App& app, Globals& globals) {
     } else if (!file->empty()) {
       text = read_text(*file);
     } else {
-      const auto started_at = repo.ref_target(core::k_config_ref);
+      const auto started_at = session.refs().target(core::k_config_ref);
       const std::string path = repo.git_dir() + "envflow/envflow.yaml.edit";
       std::filesystem::create_directories(repo.git_dir() + "envflow");
       {
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out << core::config_text(repo);
+        out << core::config_text(session);
       }
       const int rc = util::run_interactive({"sh", "-c", editor() + " \"$1\"", "sh", path});
       if (rc != 0) {
@@ -114,7 +116,7 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       }
       text = read_text(path);
       try {
-        if (!core::write_config(repo, text, actor, started_at)) {
+        if (!core::write_config(session, text, started_at)) {
           std::printf("no change\n");
           return 0;
         }
@@ -125,14 +127,16 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       std::filesystem::remove(path);
       std::printf("pipeline config updated\n");
       warn_about_grants(text);
+      print_result(nullptr, session, globals);
       return 0;
     }
-    if (!core::write_config(repo, text, actor)) {
+    if (!core::write_config(session, text)) {
       std::printf("no change\n");
       return 0;
     }
     std::printf("pipeline config updated\n");
     warn_about_grants(text);
+    print_result(nullptr, session, globals);
     return 0;
   };
 }

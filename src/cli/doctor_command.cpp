@@ -4,7 +4,8 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "core/doctor.h"
-#include "git/repo.h"
+#include "core/session.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
@@ -28,8 +29,11 @@ std::string marker(Level level) {
 
 Runner setup_doctor(CLI::App& /*app*/, Globals& globals) {
   return [&globals] {
-    const git::Repository repo = git::Repository::open(".");
-    const std::vector<core::Finding> findings = core::run_doctor(repo);
+    core::Session session = open_session(globals);
+    if (globals.format == Format::json) {
+      print_notes(session); // the output is an array: the notes go to stderr
+    }
+    const std::vector<core::Finding> findings = core::run_doctor(session.repo(), session.refs());
     size_t errors = 0;
     size_t warnings = 0;
     for (const auto& f : findings) {
@@ -52,9 +56,11 @@ Runner setup_doctor(CLI::App& /*app*/, Globals& globals) {
     }
     for (const auto& f : findings) {
       std::printf("%s %s %s\n", marker(f.level).c_str(),
-                  paint(stdout, Color::bold, f.check + ":").c_str(), f.message.c_str());
+                  paint(stdout, Color::bold, f.check + ":").c_str(),
+                  util::printable(f.message).c_str());
       if (f.level != Level::ok && !f.mend.empty()) {
-        std::printf("    %s %s\n", paint(stdout, Color::dim, "mend:").c_str(), f.mend.c_str());
+        std::printf("    %s %s\n", paint(stdout, Color::dim, "mend:").c_str(),
+                    util::printable(f.mend).c_str());
       }
     }
     if (errors == 0 && warnings == 0) {

@@ -6,10 +6,11 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/audit.h"
-#include "core/context.h"
 #include "core/hold.h"
-#include "git/repo.h"
+#include "core/refs.h"
+#include "core/session.h"
+#include "util/strings.h"
+#include "util/time.h"
 
 namespace envflow::cli {
 
@@ -29,15 +30,15 @@ nlohmann::json hold_json(const core::Hold& hold, const core::PipelineConfig& con
 }
 
 int run_list(const Globals& globals) {
-  const git::Repository repo = git::Repository::open(".");
-  const core::PipelineConfig config = core::require_config(repo);
-  const std::vector<core::Hold> holds = core::holds_in_force(core::read_audit(repo), config);
+  const core::Session session = open_session(globals);
+  const core::PipelineConfig& config = session.config();
+  const std::vector<core::Hold> holds = core::holds_in_force(session.pipeline());
   if (globals.format == Format::json) {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& hold : holds) {
       array.push_back(hold_json(hold, config));
     }
-    print_json({{"holds", array}});
+    print_result({{"holds", array}}, session, globals);
     return 0;
   }
   if (holds.empty()) {
@@ -48,10 +49,9 @@ int run_list(const Globals& globals) {
   for (const auto& hold : holds) {
     std::string reason = hold.reason;
     if (!hold.commit.empty()) {
-      reason += " (" + hold.commit.substr(0, 7) + ")";
+      reason += " (" + core::short_id(hold.commit) + ")";
     }
-    rows.push_back({hold.env, hold.kind_name(), core::hold_time_text(hold.time), hold.actor,
-                    reason});
+    rows.push_back({hold.env, hold.kind_name(), util::iso_time(hold.time), hold.actor, reason});
   }
   print_table(rows);
   std::printf("envflow sync --auto stops at a held environment; release it with envflow hold "
@@ -60,33 +60,34 @@ int run_list(const Globals& globals) {
 }
 
 int run_change(const HoldArgs& args, const Globals& globals) {
-  git::Repository repo = git::Repository::open(".");
-  const core::PipelineConfig config = core::require_config(repo);
-  const std::string actor = core::resolve_actor(globals.actor, &repo);
+  core::Session session = open_session(globals);
   const bool set = args.which == "set";
-  const core::HoldChange change =
-      set ? core::set_hold(repo, config, args.env, args.reason, actor)
-          : core::release_hold(repo, config, args.env, args.reason, actor);
+  const core::HoldChange change = set ? core::set_hold(session, args.env, args.reason)
+                                      : core::release_hold(session, args.env, args.reason);
   if (globals.format == Format::json) {
-    print_json({{"env", change.env},
-                {"action", args.which},
-                {"changed", change.changed},
-                {"hold", change.hold ? hold_json(*change.hold, config) : nlohmann::json(nullptr)}});
+    print_result(
+        {{"env", change.env},
+         {"action", args.which},
+         {"changed", change.changed},
+         {"hold", change.hold ? hold_json(*change.hold, session.config()) : nlohmann::json(nullptr)}},
+        session, globals);
     return 0;
   }
+  const std::string env = util::printable(change.env);
+  const std::string hold = change.hold ? printable_lines(change.hold->describe()) : "";
   if (set && change.changed) {
-    std::printf("%s %s: %s\n", paint(stdout, Color::yellow, "held").c_str(), change.env.c_str(),
-                change.hold->reason.c_str());
+    std::printf("%s %s: %s\n", paint(stdout, Color::yellow, "held").c_str(), env.c_str(),
+                util::printable(change.hold->reason).c_str());
   } else if (set) {
-    std::printf("%s is already held (%s): nothing written\n", change.env.c_str(),
-                change.hold->describe().c_str());
+    std::printf("%s is already held (%s): nothing written\n", env.c_str(), hold.c_str());
   } else if (change.changed) {
     std::printf("%s on %s (%s); envflow sync --auto promotes into it again\n",
-                paint(stdout, Color::green, "released the hold").c_str(), change.env.c_str(),
-                change.hold->describe().c_str());
+                paint(stdout, Color::green, "released the hold").c_str(), env.c_str(),
+                hold.c_str());
   } else {
-    std::printf("%s is not held: nothing to release\n", change.env.c_str());
+    std::printf("%s is not held: nothing to release\n", env.c_str());
   }
+  print_result(nullptr, session, globals);
   return 0;
 }
 

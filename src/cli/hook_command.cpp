@@ -8,6 +8,8 @@
 #include "cli/output.h"
 #include "core/config.h"
 #include "core/hooks.h"
+#include "core/remote.h"
+#include "core/rules.h"
 #include "core/server_hooks.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -18,10 +20,11 @@ namespace envflow::cli {
 namespace {
 
 // Server hooks talk to the pusher through stderr: git shows each line as
-// "remote: envflow: ...".
+// "remote: envflow: ...". Names from the push (refs, paths, reasons) are
+// escaped: they reach another person's terminal.
 void say(const std::string& text) {
   for (const auto& line : util::split(text, '\n')) {
-    std::fprintf(stderr, "envflow: %s\n", line.c_str());
+    std::fprintf(stderr, "envflow: %s\n", util::printable(line).c_str());
   }
 }
 
@@ -41,13 +44,32 @@ std::optional<core::PipelineConfig> policy(const git::Repository& repo) {
   }
 }
 
+// What the client said with its push options (git push -o / --push-option):
+// GIT_PUSH_OPTION_COUNT and GIT_PUSH_OPTION_<n>.
+core::PushIntent push_intent() {
+  std::vector<std::string> options;
+  const auto count = core::process_env("GIT_PUSH_OPTION_COUNT");
+  int n = 0;
+  try {
+    n = count ? std::stoi(*count) : 0;
+  } catch (const std::exception&) {
+    n = 0;
+  }
+  for (int i = 0; i < n && i < 100; ++i) {
+    if (auto option = core::process_env("GIT_PUSH_OPTION_" + std::to_string(i))) {
+      options.push_back(*option);
+    }
+  }
+  return core::intent_from_push_options(options);
+}
+
 int decide(const std::vector<core::RefMove>& updates) {
   // From the environment: during pre-receive git keeps the pushed objects
   // in quarantine, which only GIT_OBJECT_DIRECTORY and its alternates show.
   const git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
   const auto config = policy(repo);
-  const core::Pusher pusher = core::identify_pusher(config ? &*config : nullptr);
-  const core::PushDecision decision = core::decide_push(repo, updates, pusher);
+  const core::Actor pusher = core::identify_pusher(config ? &*config : nullptr);
+  const core::Judgement decision = core::decide_push(repo, updates, pusher, push_intent());
   if (decision.ok()) {
     for (const auto& note : decision.notes) {
       say(note);
@@ -67,12 +89,11 @@ int decide(const std::vector<core::RefMove>& updates) {
 int record(const std::vector<core::RefMove>& updates) {
   git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
   const auto config = policy(repo);
-  const core::Pusher pusher = core::identify_pusher(config ? &*config : nullptr);
+  const core::Actor pusher = core::identify_pusher(config ? &*config : nullptr);
   try {
-    const core::PushRecord result = core::record_push(repo, updates, pusher);
-    if (!result.appended.empty()) {
-      say("audit: " + std::to_string(result.appended.size()) + " record" +
-          (result.appended.size() == 1 ? "" : "s") + " appended for " + pusher.describe());
+    const core::PushRecord result = core::record_push(repo, updates, pusher, push_intent());
+    for (const auto& appended : result.appended) {
+      say("audit: " + appended.op + " recorded for " + pusher.describe());
     }
     for (const auto& note : result.notes) {
       say(note);

@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "core/context.h"
 #include "core/hotfix.h"
+#include "core/session.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -20,15 +21,16 @@ struct HotfixArgs {
 };
 
 int run_start(const HotfixArgs& args, const Globals& globals) {
-  git::Repository repo = git::Repository::open(".");
-  const core::PipelineConfig config = core::require_config(repo);
-  const std::string actor = core::resolve_actor(globals.actor, &repo);
-  const core::HotfixStartResult result = core::start_hotfix(repo, config, args.start_name, actor);
+  core::Session session = open_session(globals);
+  const core::HotfixStartResult result = core::start_hotfix(session, args.start_name);
+  const core::PipelineConfig& config = session.config();
   if (globals.format == Format::json) {
-    print_json({{"name", result.name},
-                {"branch", result.branch},
-                {"commit", result.commit},
-                {"checked_out", result.checked_out}});
+    print_result({{"name", result.name},
+                  {"branch", result.branch},
+                  {"commit", result.commit},
+                  {"checked_out", result.checked_out},
+                  {"from_live", !result.from_note.empty()}},
+                 session, globals);
     return 0;
   }
   if (result.resumed) {
@@ -39,20 +41,26 @@ int run_start(const HotfixArgs& args, const Globals& globals) {
     std::printf("commit the fix on it, then run: envflow hotfix finish\n");
     return 0;
   }
-  std::printf("%s %s at %s's head %s%s\n", paint(stdout, Color::green, "created").c_str(),
-              result.branch.c_str(), config.last().name.c_str(), result.commit.substr(0, 7).c_str(),
-              result.checked_out ? " (checked out)" : "");
+  if (result.from_note.empty()) {
+    std::printf("%s %s at %s's head %s%s\n", paint(stdout, Color::green, "created").c_str(),
+                result.branch.c_str(), config.last().name.c_str(),
+                result.commit.substr(0, 7).c_str(), result.checked_out ? " (checked out)" : "");
+  } else {
+    std::printf("%s %s at %s%s\n", paint(stdout, Color::green, "created").c_str(),
+                result.branch.c_str(), result.commit.substr(0, 7).c_str(),
+                result.checked_out ? " (checked out)" : "");
+    std::printf("%s\n", util::printable(result.from_note).c_str());
+  }
   // Hints quote what they print, so a pasted line runs as shown.
   std::printf("commit the fix on it, then run: envflow hotfix finish%s\n",
               result.checked_out ? "" : (" --name " + util::shell_quoted(result.name)).c_str());
+  print_result(nullptr, session, globals);
   return 0;
 }
 
 int run_finish(HotfixArgs& args, const Globals& globals) {
-  git::Repository repo = git::Repository::open(".");
-  const core::PipelineConfig config = core::require_config(repo);
-  args.finish.actor = core::resolve_actor(globals.actor, &repo);
-  const core::HotfixFinishResult result = core::finish_hotfix(repo, config, args.finish);
+  core::Session session = open_session(globals);
+  const core::HotfixFinishResult result = core::finish_hotfix(session, args.finish);
   if (result.notify.ran && !result.notify.ok) {
     std::fprintf(stderr,
                  "envflow: warning: backport.notify (%s) failed: %s; back-port issue %d is "
@@ -64,7 +72,7 @@ int run_finish(HotfixArgs& args, const Globals& globals) {
     std::fprintf(stderr, "envflow: warning: %s\n", result.worktree_note.c_str());
   }
   if (globals.format == Format::json) {
-    print_json({{"name", result.name},
+    print_result({{"name", result.name},
                 {"branch", result.branch},
                 {"environment", result.environment},
                 {"from", result.previous_head},
@@ -79,7 +87,9 @@ int run_finish(HotfixArgs& args, const Globals& globals) {
                 {"notify", result.notify.ran ? nlohmann::json({{"command", result.notify.command},
                                                                 {"ok", result.notify.ok},
                                                                 {"detail", result.notify.detail}})
-                                             : nlohmann::json(nullptr)}});
+                                             : nlohmann::json(nullptr)},
+                {"from_live", !result.from_note.empty()}},
+                 session, globals);
     return 0;
   }
   std::printf("%s %s: %s %s -> %s (%zu commit%s)\n", paint(stdout, Color::green, "hotfix").c_str(),
@@ -95,8 +105,12 @@ int run_finish(HotfixArgs& args, const Globals& globals) {
   if (result.notify.ran && result.notify.ok) {
     std::printf("notified: %s\n", result.notify.command.c_str());
   }
+  if (!result.from_note.empty()) {
+    std::printf("%s\n", util::printable(result.from_note).c_str());
+  }
   std::printf("(%s is kept; delete it when you like: git branch -d %s)\n", result.branch.c_str(),
               util::shell_quoted(result.branch).c_str());
+  print_result(nullptr, session, globals);
   return 0;
 }
 
@@ -106,7 +120,7 @@ Runner setup_hotfix(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);
   auto args = std::make_shared<HotfixArgs>();
   CLI::App* start =
-      app.add_subcommand("start", "Create hotfix/NAME from the last environment's head");
+      app.add_subcommand("start", "Create hotfix/NAME from the live release (the last environment's head unless rolled back)");
   start->add_option("name", args->start_name, "Hotfix name (one branch-name component)")
       ->required()
       ->option_text("NAME");

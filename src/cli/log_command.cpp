@@ -7,6 +7,7 @@
 #include "cli/output.h"
 #include "core/audit.h"
 #include "core/config.h"
+#include "core/session.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -100,11 +101,15 @@ Runner setup_log(CLI::App& app, Globals& globals) {
   app.add_option("--op", args->op, "Only records of this operation (sync, publish, ...)")
       ->option_text("OP");
   return [args, &globals] {
-    const git::Repository repo = git::Repository::open(".");
-    const auto config = core::load_config(repo);
-    if (!config && !repo.ref_target(core::k_audit_ref)) {
-      core::require_config(repo); // says how to start; throws
+    core::Session session = open_session(globals);
+    if (globals.format == Format::json) {
+      print_notes(session); // the output is an array
     }
+    const auto trail = session.refs().target(core::k_audit_ref);
+    if (!session.has_config() && !trail) {
+      session.config(); // says how to start; throws
+    }
+    const core::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
     std::string branch = args->env;
     if (!args->env.empty() && config) {
       const core::Environment* env = config->find(args->env);
@@ -119,18 +124,33 @@ Runner setup_log(CLI::App& app, Globals& globals) {
       branch = env->branch;
     }
 
+    // The authority's trail (in a clone: the server's, as fetched), then the
+    // operations this clone keeps until envflow push, marked pending.
+    std::vector<core::AuditRecord> all;
+    if (trail) {
+      all = core::read_audit(session.repo(), *trail);
+    }
+    const size_t on_trail = all.size();
+    for (auto& record : session.pending()) {
+      all.push_back(std::move(record));
+    }
     std::vector<core::AuditRecord> records;
-    for (auto& record : core::read_audit(repo)) {
+    std::vector<bool> pending;
+    for (size_t i = 0; i < all.size(); ++i) {
+      core::AuditRecord& record = all[i];
       if ((args->env.empty() || concerns(record, args->env, branch)) &&
           (args->op.empty() || record.op == args->op)) {
         records.push_back(std::move(record));
+        pending.push_back(i >= on_trail);
       }
     }
 
     if (globals.format == Format::json) {
       nlohmann::json array = nlohmann::json::array();
-      for (const auto& record : records) {
-        array.push_back(to_json(record));
+      for (size_t i = 0; i < records.size(); ++i) {
+        nlohmann::json row = to_json(records[i]);
+        row["pending"] = static_cast<bool>(pending[i]);
+        array.push_back(row);
       }
       print_json(array);
       return 0;
@@ -140,13 +160,19 @@ Runner setup_log(CLI::App& app, Globals& globals) {
       return 0;
     }
     std::vector<std::vector<std::string>> rows{{"TIME", "OP", "ENV", "ACTOR", "MOVES", "NOTE"}};
-    for (const auto& record : records) {
+    for (size_t i = 0; i < records.size(); ++i) {
+      const core::AuditRecord& record = records[i];
       std::vector<std::string> moves;
       for (const auto& move : record.moves) {
         moves.push_back(describe_move(move));
       }
-      rows.push_back({iso_time(record.time), record.op, record.env.empty() ? "-" : record.env,
-                      record.actor, moves.empty() ? "-" : util::join(moves, ", "), record.note});
+      rows.push_back({iso_time(record.time) + (pending[i] ? " (pending)" : ""),
+                      util::printable(record.op),
+                      record.env.empty() ? "-" : util::printable(record.env),
+                      util::printable(config != nullptr ? config->person(record.actor)
+                                                        : record.actor),
+                      moves.empty() ? "-" : util::printable(util::join(moves, ", ")),
+                      util::printable(record.note)});
     }
     print_table(rows);
     return 0;

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "util/strings.h"
+
 namespace envflow::cli {
 
 bool color_enabled(std::FILE* stream) {
@@ -123,7 +125,7 @@ std::string github_annotation(const content::Diagnostic& d) {
 }
 
 void print_json(const nlohmann::json& value) {
-  std::cout << value.dump(2) << "\n";
+  std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 namespace {
@@ -150,7 +152,17 @@ size_t display_width(const std::string& text) {
 
 } // namespace
 
-void print_table(const std::vector<std::vector<std::string>>& rows) {
+void print_table(const std::vector<std::vector<std::string>>& raw) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(raw.size());
+  for (const auto& row : raw) {
+    std::vector<std::string> cells;
+    cells.reserve(row.size());
+    for (const auto& cell : row) {
+      cells.push_back(util::printable(cell));
+    }
+    rows.push_back(std::move(cells));
+  }
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()));
@@ -170,6 +182,20 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
       line.pop_back();
     }
     std::cout << line << "\n";
+  }
+}
+
+std::string printable_lines(std::string_view text) {
+  std::string out;
+  size_t start = 0;
+  while (true) {
+    const size_t end = text.find('\n', start);
+    out += util::printable(text.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) {
+      return out;
+    }
+    out += '\n';
+    start = end + 1;
   }
 }
 

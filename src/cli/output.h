@@ -38,10 +38,16 @@ std::string github_escape_property(std::string_view text);
 // warning), escaped as GitHub requires.
 std::string github_annotation(const content::Diagnostic& d);
 
-// `value` as pretty JSON on stdout, newline-terminated.
+// `value` as pretty JSON on stdout, newline-terminated. Bytes that are not
+// UTF-8 become U+FFFD (JSON cannot carry them).
 void print_json(const nlohmann::json& value);
 
-// Rows as an aligned table (first row is the header) on stdout.
+// Rows as an aligned table (first row is the header) on stdout; every cell
+// passes through util::printable (cells hold text from the repository).
 void print_table(const std::vector<std::vector<std::string>>& rows);
+
+// `text` (a message, a reason: it may span lines) safe for a terminal: each
+// line through util::printable, the line breaks kept.
+std::string printable_lines(std::string_view text);
 
 } // namespace envflow::cli

@@ -3,10 +3,12 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/context.h"
+#include "core/hold.h"
+#include "core/session.h"
 #include "core/release.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
@@ -25,10 +27,9 @@ Runner setup_publish(CLI::App& app, Globals& globals) {
   app.add_flag("--force", options->force, "Make a rolled-back head live again (needs --reason)");
   app.add_option("--reason", options->reason, "Why (recorded in the audit trail)")
       ->option_text("TEXT");
+  app.add_flag("--dry-run", options->dry_run,
+               "Say the version, the bump and the release notes; move nothing");
   return [bump, version, options, &globals] {
-    git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    options->actor = core::resolve_actor(globals.actor, &repo);
     options->bump = core::parse_bump(*bump);
     if (!version->empty()) {
       options->exact = core::Version::parse(*version);
@@ -36,17 +37,27 @@ Runner setup_publish(CLI::App& app, Globals& globals) {
         throw util::UsageError("--version takes vMAJOR.MINOR.PATCH, not '" + *version + "'");
       }
     }
-    const core::PublishResult result = core::publish(repo, config, *options);
+    core::Session session = open_session(globals);
+    const core::PublishResult result = core::publish(session, *options);
     const char* outcome = result.outcome == core::PublishResult::Outcome::published ? "published"
                           : result.outcome == core::PublishResult::Outcome::republished
                               ? "republished"
                               : "nothing";
     if (globals.format == Format::json) {
-      print_json({{"outcome", outcome},
-                  {"tag", result.tag},
-                  {"commit", result.commit},
-                  {"previous_live", result.previous_live},
-                  {"notes", result.notes}});
+      print_result({{"outcome", outcome},
+                    {"tag", result.tag},
+                    {"commit", result.commit},
+                    {"previous_live", result.previous_live},
+                    {"bump", result.bump.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.bump)},
+                    {"dry_run", options->dry_run},
+                    {"notes", result.notes}},
+                   session, globals);
+      return 0;
+    }
+    if (options->dry_run && result.outcome == core::PublishResult::Outcome::published) {
+      std::printf("would publish %s at %s (%s bump); nothing moved\n\n%s", result.tag.c_str(),
+                  result.commit.substr(0, 7).c_str(), result.bump.c_str(),
+                  printable_lines(result.notes).c_str());
       return 0;
     }
     switch (result.outcome) {
@@ -63,9 +74,10 @@ Runner setup_publish(CLI::App& app, Globals& globals) {
                   result.tag.c_str(), result.commit.substr(0, 7).c_str(),
                   result.previous_live.empty() ? "(none)" : result.previous_live.c_str(),
                   result.tag.c_str());
-      std::printf("\n%s", result.notes.c_str());
+      std::printf("\n%s", printable_lines(result.notes).c_str());
       break;
     }
+    print_result(nullptr, session, globals);
     return 0;
   };
 }
@@ -74,16 +86,15 @@ Runner setup_verify(CLI::App& app, Globals& globals) {
   auto tag = std::make_shared<std::string>();
   app.add_option("tag", *tag, "Release tag to check")->required()->option_text("TAG");
   return [tag, &globals] {
-    const git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    const core::VerifyResult result = core::verify_release(repo, config, *tag);
+    core::Session session = open_session(globals);
+    const core::VerifyResult result = core::verify_release(session.pipeline(), *tag);
     if (globals.format == Format::json) {
-      print_json({{"tag", result.tag},
+      print_result({{"tag", result.tag},
                   {"ok", result.ok()},
                   {"signature_ok", result.signature_ok},
                   {"manifest_ok", result.manifest_ok},
                   {"signer", result.signer},
-                  {"problems", result.problems}});
+                  {"problems", result.problems}}, session, globals);
       return result.ok() ? 0 : 1;
     }
     if (result.ok()) {
@@ -93,7 +104,8 @@ Runner setup_verify(CLI::App& app, Globals& globals) {
       return 0;
     }
     for (const auto& problem : result.problems) {
-      std::printf("%s %s\n", paint(stdout, Color::red, "✗").c_str(), problem.c_str());
+      std::printf("%s %s\n", paint(stdout, Color::red, "✗").c_str(),
+                  util::printable(problem).c_str());
     }
     throw util::Refused(result.tag + " does not verify (" + std::to_string(result.problems.size()) +
                         " problem" + (result.problems.size() == 1 ? "" : "s") + ")");
@@ -102,9 +114,10 @@ Runner setup_verify(CLI::App& app, Globals& globals) {
 
 Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
   return [&globals] {
-    const git::Repository repo = git::Repository::open(".");
-    const auto releases = core::list_releases(repo);
+    core::Session session = open_session(globals);
+    const auto releases = core::list_releases(session.pipeline());
     if (globals.format == Format::json) {
+      print_notes(session);
       nlohmann::json array = nlohmann::json::array();
       for (const auto& r : releases) {
         array.push_back({{"tag", r.tag},
@@ -116,7 +129,7 @@ Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
                          {"signed", r.is_signed},
                          {"live", r.live}});
       }
-      print_json(array);
+      print_result(array, session, globals);
       return 0;
     }
     if (releases.empty()) {
@@ -130,7 +143,9 @@ Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
       std::tm tm{};
       gmtime_r(&t, &tm);
       std::strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
-      rows.push_back({it->live ? "live" : "", it->tag, date, it->tagger, it->commit.substr(0, 7),
+      rows.push_back({it->live ? "live" : "", it->tag, date,
+                      util::printable(session.config().person(it->tagger)),
+                      it->commit.substr(0, 7),
                       std::string(it->hotfix ? "hotfix" : "release") +
                           (it->is_signed ? "" : " (unsigned)")});
     }
@@ -141,27 +156,35 @@ Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
 
 Runner setup_rollback(CLI::App& app, Globals& globals) {
   auto tag = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
   app.add_option("tag", *tag, "Earlier release to make live")->required()->option_text("TAG");
-  return [tag, &globals] {
-    git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    const std::string actor = core::resolve_actor(globals.actor, &repo);
-    const core::RollbackResult result = core::rollback(repo, config, *tag, actor);
+  app.add_option("--reason", *reason, "Why (recorded in the audit trail)")->option_text("TEXT");
+  return [tag, reason, &globals] {
+    core::Session session = open_session(globals);
+    const core::RollbackResult result = core::rollback(session, *tag, *reason);
     if (globals.format == Format::json) {
-      print_json({{"tag", result.tag}, {"previous_live", result.previous_live},
-                  {"noop", result.noop}});
+      print_result({{"tag", result.tag},
+                    {"previous_live", result.previous_live},
+                    {"noop", result.noop},
+                    {"hold", result.hold ? result.hold->to_json() : nlohmann::json(nullptr)}},
+                   session, globals);
       return 0;
     }
     if (result.noop) {
-      std::printf("%s is already live\n", result.tag.c_str());
+      std::printf("%s is already live\n", util::printable(result.tag).c_str());
     } else {
       std::printf("%s live: %s -> %s\n", paint(stdout, Color::green, "rolled back").c_str(),
-                  result.previous_live.empty() ? "(none)" : result.previous_live.c_str(),
-                  result.tag.c_str());
-      // The rollback record is also a hold (core/hold.h): say so where it is made.
-      std::printf("auto-promotion into %s is held until envflow hold release %s\n",
-                  config.last().name.c_str(), config.last().name.c_str());
+                  result.previous_live.empty() ? "(none)"
+                                               : util::printable(result.previous_live).c_str(),
+                  util::printable(result.tag).c_str());
+      if (result.hold) {
+        // The rollback also holds the last environment (core/hold.h): say so where it is made.
+        const std::string env = util::printable(result.hold->env);
+        std::printf("auto-promotion into %s is held until envflow hold release %s\n",
+                    env.c_str(), env.c_str());
+      }
     }
+    print_result(nullptr, session, globals);
     return 0;
   };
 }

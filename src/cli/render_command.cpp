@@ -1,4 +1,5 @@
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -13,7 +14,8 @@
 #include "cli/output.h"
 #include "core/config.h"
 #include "core/render.h"
-#include "git/repo.h"
+#include "core/session.h"
+#include "util/strings.h"
 #include "util/error.h"
 
 namespace envflow::cli {
@@ -24,7 +26,23 @@ struct RenderArgs {
   std::vector<std::string> args; // ENV, or the bundles with --check
   std::string out;
   bool check = false;
+  std::string expect;     // --expect ENV (with --check)
+  core::RenderAt at;      // --head, --release TAG
 };
+
+// The environment this consumer runs in: --expect, else ENVFLOW_EXPECT_ENV,
+// else APP_ENV ("" when none says).
+std::string expected_environment(const std::string& flag) {
+  if (!flag.empty()) {
+    return flag;
+  }
+  for (const char* name : {"ENVFLOW_EXPECT_ENV", "APP_ENV"}) {
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
+      return value;
+    }
+  }
+  return "";
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -82,12 +100,12 @@ void write_atomically(const std::string& path, const std::string& text) {
   }
 }
 
-int check(const std::vector<std::string>& files, Format format) {
+int check(const std::vector<std::string>& files, const std::string& expected, Format format) {
   std::vector<core::BundleFile> bundles;
   for (const auto& file : files) {
     bundles.push_back(core::BundleFile{file, read_text(file)});
   }
-  const core::BundleCheck result = core::check_bundles(bundles);
+  const core::BundleCheck result = core::check_bundles(bundles, expected);
   if (format == Format::json) {
     print_json({
         {"ok", result.ok},
@@ -96,19 +114,20 @@ int check(const std::vector<std::string>& files, Format format) {
         {"commit", result.commit.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.commit)},
         {"reference",
          result.reference.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.reference)},
+        {"expected", expected.empty() ? nlohmann::json(nullptr) : nlohmann::json(expected)},
         {"differences", result.differences},
     });
     return result.ok ? 0 : 1;
   }
   if (!result.ok) {
     for (const auto& line : result.differences) {
-      std::fprintf(stderr, "envflow: error: %s\n", line.c_str());
+      std::fprintf(stderr, "envflow: error: %s\n", util::printable(line).c_str());
     }
     return 1;
   }
   std::printf("%s %zu bundle%s name environment %s, commit %s\n",
               paint(stdout, Color::green, "ok:").c_str(), files.size(),
-              files.size() == 1 ? "" : "s", result.environment.c_str(),
+              files.size() == 1 ? "" : "s", util::printable(result.environment).c_str(),
               result.commit.substr(0, 7).c_str());
   return 0;
 }
@@ -125,6 +144,15 @@ Runner setup_render(CLI::App& app, Globals& globals) {
       ->option_text("FILE");
   app.add_flag("--check", args->check,
                "Check that the bundles given name the same environment and commit");
+  app.add_option("--expect", args->expect,
+                 "With --check: the environment the bundles must be for (default: "
+                 "$ENVFLOW_EXPECT_ENV, else $APP_ENV)")
+      ->option_text("ENV");
+  app.add_flag("--head", args->at.head,
+               "Render the branch head (the last environment renders its live release by "
+               "default)");
+  app.add_option("--release", args->at.release, "Render the content of release TAG")
+      ->option_text("TAG");
   return [args, &globals]() -> int {
     if (args->check) {
       if (!args->out.empty()) {
@@ -133,14 +161,23 @@ Runner setup_render(CLI::App& app, Globals& globals) {
       if (args->args.empty()) {
         throw util::UsageError("render --check needs one or more BUNDLE files");
       }
-      return check(args->args, globals.format);
+      return check(args->args, expected_environment(args->expect), globals.format);
+    }
+    if (!args->expect.empty()) {
+      throw util::UsageError("--expect goes with --check BUNDLE...");
+    }
+    if (args->at.head && !args->at.release.empty()) {
+      throw util::UsageError("render takes --head or --release TAG, not both");
     }
     if (args->args.size() != 1) {
       throw util::UsageError("render takes one environment (or --check BUNDLE...)");
     }
-    const git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    const std::string text = core::bundle_text(core::render_bundle(repo, config, args->args[0]));
+    core::Session session = open_session(globals);
+    if (globals.format == Format::json) {
+      print_notes(session); // the bundle is the output, whatever the format
+    }
+    const std::string text =
+        core::bundle_text(core::render_bundle(session.pipeline(), args->args[0], args->at));
     if (args->out.empty() || args->out == "-") {
       std::fwrite(text.data(), 1, text.size(), stdout);
     } else {

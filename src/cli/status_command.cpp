@@ -4,17 +4,20 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "core/status.h"
-#include "git/repo.h"
+#include "core/session.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
 Runner setup_status(CLI::App& /*app*/, Globals& globals) {
   return [&globals] {
-    const git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    const core::PipelineStatus status = core::pipeline_status(repo, config);
+    core::Session session = open_session(globals);
+    const core::PipelineStatus status = core::pipeline_status(session.pipeline());
+    const size_t pending = session.pending().size();
     if (globals.format == Format::json) {
-      print_json(status.to_json());
+      nlohmann::json out = status.to_json();
+      out["pending_operations"] = pending;
+      print_result(out, session, globals);
       return 0;
     }
     std::vector<std::vector<std::string>> rows{
@@ -53,13 +56,14 @@ Runner setup_status(CLI::App& /*app*/, Globals& globals) {
                  ": envflow hold list)";
       }
       for (const auto& n : e.notes) {
-        notes += (notes.empty() ? "" : "; ") + n;
+        notes += (notes.empty() ? "" : "; ") + util::printable(n);
       }
       for (const auto& p : e.problems) {
         problems.push_back(e.name + ": " + p);
         notes += (notes.empty() ? "" : "; ") + std::string("BROKEN");
       }
-      rows.push_back({e.name, e.branch, e.head.empty() ? "(missing)" : e.head.substr(0, 7),
+      rows.push_back({util::printable(e.name), util::printable(e.branch),
+                      e.head.empty() ? "(missing)" : e.head.substr(0, 7),
                       waiting, changes, approvals, notes});
     }
     print_table(rows);
@@ -71,7 +75,14 @@ Runner setup_status(CLI::App& /*app*/, Globals& globals) {
                       .c_str());
     }
     for (const auto& p : problems) {
-      std::printf("%s %s\n", paint(stdout, Color::red, "broken:").c_str(), p.c_str());
+      std::printf("%s %s\n", paint(stdout, Color::red, "broken:").c_str(),
+                  util::printable(p).c_str());
+    }
+    if (pending > 0) {
+      std::printf("\n%s\n", paint(stdout, Color::yellow,
+                                   std::to_string(pending) + " operation(s) kept in this clone, "
+                                   "not on " + session.remote() + " yet: envflow push")
+                                 .c_str());
     }
     if (!problems.empty()) {
       std::printf("run envflow doctor for how to mend it\n");

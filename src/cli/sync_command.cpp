@@ -3,10 +3,11 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/context.h"
+#include "core/refs.h"
+#include "core/session.h"
 #include "core/sync.h"
-#include "git/repo.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
@@ -18,7 +19,9 @@ struct SyncArgs {
   bool auto_walk = false;
 };
 
-std::string short_id(const std::string& id) { return id.substr(0, 7); }
+using core::short_id;
+
+std::string shown(const std::string& text) { return util::printable(text); }
 
 nlohmann::json plan_json(const core::SyncPlan& plan, bool dry_run, bool done) {
   nlohmann::json commits = nlohmann::json::array();
@@ -36,7 +39,8 @@ nlohmann::json plan_json(const core::SyncPlan& plan, bool dry_run, bool done) {
           {"diff", plan.noop ? nlohmann::json(nullptr) : plan.diff.to_json()},
           {"approvals", plan.approvals},
           {"approvals_required", plan.approvals_required},
-          {"hold", plan.hold ? plan.hold->to_json() : nlohmann::json(nullptr)}};
+          {"hold", plan.hold ? plan.hold->to_json() : nlohmann::json(nullptr)},
+          {"dropped_overrides", plan.dropped_overrides}};
 }
 
 nlohmann::json auto_json(const core::AutoResult& result) {
@@ -90,23 +94,24 @@ void print_auto(const core::AutoResult& result) {
   for (const auto& step : result.steps) {
     const core::SyncPlan& plan = step.plan;
     if (step.result == core::AutoStep::Result::in_sync) {
-      std::printf("%s is in sync with %s (%s)\n", plan.target->name.c_str(),
-                  plan.source->name.c_str(), short_id(plan.to).c_str());
+      std::printf("%s is in sync with %s (%s)\n", shown(plan.target->name).c_str(),
+                  shown(plan.source->name).c_str(), short_id(plan.to).c_str());
       continue;
     }
     const size_t n = plan.commits.size();
-    std::printf("%s %s from %s %s..%s (%zu commit%s)\n", plan.target->name.c_str(),
+    std::printf("%s %s from %s %s..%s (%zu commit%s)\n", shown(plan.target->name).c_str(),
                 result.dry_run ? "would be synced"
                                : paint(stdout, Color::green, "synced").c_str(),
-                plan.source->name.c_str(), short_id(plan.from).c_str(),
+                shown(plan.source->name).c_str(), short_id(plan.from).c_str(),
                 short_id(plan.to).c_str(), n, n == 1 ? "" : "s");
   }
   if (result.stop && result.stop->waiting()) {
-    std::printf("%s\n", paint(stdout, Color::yellow, result.stop->message).c_str());
+    std::printf("%s\n",
+                paint(stdout, Color::yellow, printable_lines(result.stop->message)).c_str());
   } else if (result.stop) {
-    std::printf("%s %s: a gate refused (see below); nothing moved into %s\n",
-                result.stop->env.c_str(), paint(stdout, Color::red, "not synced").c_str(),
-                result.stop->env.c_str());
+    const std::string env = shown(result.stop->env);
+    std::printf("%s %s: a gate refused (see below); nothing moved into %s\n", env.c_str(),
+                paint(stdout, Color::red, "not synced").c_str(), env.c_str());
   }
   if (result.dry_run) {
     std::printf("dry run: nothing changed\n");
@@ -118,23 +123,22 @@ int run_auto(const SyncArgs& args, const Globals& globals) {
     throw util::UsageError("--auto walks the whole pipeline: drop ENV and --rev, or drop --auto "
                            "to sync one environment");
   }
-  git::Repository repo = git::Repository::open(".");
-  const core::PipelineConfig config = core::require_config(repo);
-  const std::string actor = core::resolve_actor(globals.actor, &repo);
-  const core::AutoResult result = core::auto_sync(
-      repo, config, actor, args.dry_run ? core::DryRun::yes : core::DryRun::no);
+  core::Session session = open_session(globals);
+  const core::AutoResult result =
+      core::auto_sync(session, args.dry_run ? core::DryRun::yes : core::DryRun::no);
   if (globals.format == Format::json) {
-    print_json(auto_json(result));
+    print_result(auto_json(result), session, globals);
   } else {
     print_auto(result);
+    print_result(nullptr, session, globals);
   }
   if (result.stop && !result.stop->waiting()) {
     // Returned, not thrown: the JSON document above is the result and stays
-    // on stdout, and under --push the promotions made before the refusal
-    // are still pushed (only a thrown error undoes a run's moves).
+    // on stdout; the promotions made before the refusal stand (each was its
+    // own operation).
     std::fflush(stdout);
     std::fprintf(stderr, "envflow: error: sync --auto stopped at %s: %s\n",
-                 result.stop->env.c_str(), result.stop->message.c_str());
+                 shown(result.stop->env).c_str(), printable_lines(result.stop->message).c_str());
     return static_cast<int>(util::Exit::refused);
   }
   return 0;
@@ -142,11 +146,11 @@ int run_auto(const SyncArgs& args, const Globals& globals) {
 
 void print_plan(const core::SyncPlan& plan) {
   std::printf("%zu commit%s from %s to %s:\n", plan.commits.size(),
-              plan.commits.size() == 1 ? "" : "s", plan.source->name.c_str(),
-              plan.target->name.c_str());
+              plan.commits.size() == 1 ? "" : "s", shown(plan.source->name).c_str(),
+              shown(plan.target->name).c_str());
   for (const auto& c : plan.commits) {
-    std::printf("  %s %s\n", paint(stdout, Color::yellow, c.id.substr(0, 7)).c_str(),
-                c.summary.c_str());
+    std::printf("  %s %s\n", paint(stdout, Color::yellow, short_id(c.id)).c_str(),
+                shown(c.summary).c_str());
   }
   if (plan.diff.empty()) {
     std::printf("no semantic changes\n");
@@ -157,15 +161,15 @@ void print_plan(const core::SyncPlan& plan) {
     const char* sign = item.change == core::ItemChange::Change::added     ? "+"
                        : item.change == core::ItemChange::Change::removed ? "-"
                                                                           : "~";
-    std::string line = std::string("  ") + sign + " " + item.kind + " " + item.name;
+    std::string line = std::string("  ") + sign + " " + shown(item.kind) + " " + shown(item.name);
     if (!item.fields.empty()) {
       line += ": ";
       for (size_t i = 0; i < item.fields.size(); ++i) {
-        line += (i > 0 ? ", " : "") + item.fields[i];
+        line += (i > 0 ? ", " : "") + shown(item.fields[i]);
       }
     }
     if (item.breaking) {
-      line += "  " + paint(stdout, Color::red, "BREAKING: " + item.reason);
+      line += "  " + paint(stdout, Color::red, "BREAKING: " + shown(item.reason));
     }
     std::printf("%s\n", line.c_str());
   }
@@ -191,39 +195,45 @@ Runner setup_sync(CLI::App& app, Globals& globals) {
       throw util::UsageError("sync needs ENV, the environment to promote from (envflow sync "
                              "dev), or --auto to walk the pipeline");
     }
-    git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    args->request.actor = core::resolve_actor(globals.actor, &repo);
-    const core::SyncPlan plan = core::plan_sync(repo, config, args->request);
+    core::Session session = open_session(globals);
+    const core::SyncPlan plan = core::plan_sync(session, session.pipeline(), args->request);
+    if (!plan.noop) {
+      plan.judgement.enforce(); // a dry run fails as the sync would
+    }
     const bool move = !plan.noop && !args->dry_run;
     if (move) {
-      core::apply_sync(repo, plan, args->request.actor);
+      core::apply_sync(session, plan);
     }
     if (globals.format == Format::json) {
-      print_json(plan_json(plan, args->dry_run, move));
+      print_result(plan_json(plan, args->dry_run, move), session, globals);
       return 0;
     }
+    const std::string target = shown(plan.target->name);
     if (plan.noop) {
-      std::printf("%s is already in sync with %s (%s): nothing to do\n",
-                  plan.target->name.c_str(), plan.source->name.c_str(),
-                  plan.to.substr(0, 7).c_str());
+      std::printf("%s is already in sync with %s (%s): nothing to do\n", target.c_str(),
+                  shown(plan.source->name).c_str(), short_id(plan.to).c_str());
       return 0;
     }
     print_plan(plan);
+    for (const auto& name : plan.dropped_overrides) {
+      std::printf("%s the override of %s on %s goes with it: the variable is removed\n",
+                  paint(stdout, Color::yellow, "note:").c_str(), util::printable(name).c_str(),
+                  plan.target->name.c_str());
+    }
     if (plan.hold) {
       std::printf("%s %s is held for auto-promotion (%s); this sync by hand goes ahead, "
                   "auto-promotion stays held until envflow hold release %s\n",
-                  paint(stdout, Color::yellow, "note:").c_str(), plan.target->name.c_str(),
-                  plan.hold->describe().c_str(), plan.target->name.c_str());
+                  paint(stdout, Color::yellow, "note:").c_str(), target.c_str(),
+                  printable_lines(plan.hold->describe()).c_str(), target.c_str());
     }
     if (args->dry_run) {
-      std::printf("dry run: %s would move %s..%s; nothing changed\n", plan.target->name.c_str(),
-                  plan.from.substr(0, 7).c_str(), plan.to.substr(0, 7).c_str());
+      std::printf("dry run: %s would move %s..%s; nothing changed\n", target.c_str(),
+                  short_id(plan.from).c_str(), short_id(plan.to).c_str());
     } else {
       std::printf("%s %s %s..%s\n", paint(stdout, Color::green, "synced").c_str(),
-                  plan.target->name.c_str(), plan.from.substr(0, 7).c_str(),
-                  plan.to.substr(0, 7).c_str());
+                  target.c_str(), short_id(plan.from).c_str(), short_id(plan.to).c_str());
     }
+    print_result(nullptr, session, globals);
     return 0;
   };
 }

@@ -6,10 +6,11 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "core/config.h"
-#include "core/context.h"
+#include "core/session.h"
 #include "core/overrides.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
@@ -47,9 +48,10 @@ nlohmann::json json_of(const std::optional<std::string>& id) {
   return id ? nlohmann::json(*id) : nlohmann::json(nullptr);
 }
 
-int report_change(const core::OverrideChange& change, bool set, Format format) {
-  if (format == Format::json) {
-    print_json({
+int report_change(const core::OverrideChange& change, bool set, const core::Session& session,
+                  const Globals& globals) {
+  if (globals.format == Format::json) {
+    print_result({
         {"environment", change.env},
         {"name", change.name},
         {"before", json_of(change.before)},
@@ -58,36 +60,47 @@ int report_change(const core::OverrideChange& change, bool set, Format format) {
         {"old_local_ref", json_of(change.old_commit)},
         {"local_ref",
          change.changed ? nlohmann::json(change.new_commit) : json_of(change.old_commit)},
-    });
+        {"pending_variable", change.pending},
+        {"declared_on", change.declared_on.empty() ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(change.declared_on)},
+    }, session, globals);
     return 0;
   }
   if (!change.changed) {
     if (set) {
-      std::printf("%s on %s is already %s; nothing changed\n", change.name.c_str(),
-                  change.env.c_str(), cell(change.after).c_str());
+      std::printf("%s on %s is already %s; nothing changed\n", util::printable(change.name).c_str(),
+                  util::printable(change.env).c_str(), util::printable(cell(change.after)).c_str());
     } else {
-      std::printf("%s has no override on %s; nothing changed\n", change.name.c_str(),
-                  change.env.c_str());
+      std::printf("%s has no override on %s; nothing changed\n",
+                  util::printable(change.name).c_str(), util::printable(change.env).c_str());
     }
     return 0;
   }
   const std::string was = change.before ? " (was " + cell(change.before) + ")" : "";
   if (set) {
     std::printf("%s %s = %s on %s%s\n", paint(stdout, Color::green, "set").c_str(),
-                change.name.c_str(), cell(change.after).c_str(), change.env.c_str(), was.c_str());
+                util::printable(change.name).c_str(), util::printable(cell(change.after)).c_str(),
+                util::printable(change.env).c_str(), util::printable(was).c_str());
   } else {
     std::printf("%s the override of %s on %s%s\n", paint(stdout, Color::green, "removed").c_str(),
-                change.name.c_str(), change.env.c_str(), was.c_str());
+                util::printable(change.name).c_str(), util::printable(change.env).c_str(),
+                util::printable(was).c_str());
   }
-  std::printf("%s now at %s\n", core::local_ref(change.env).c_str(),
+  if (change.pending) {
+    std::printf("%s is declared on %s and has not reached %s yet: the value waits for it\n",
+                util::printable(change.name).c_str(), util::printable(change.declared_on).c_str(),
+                util::printable(change.env).c_str());
+  }
+  std::printf("%s now at %s\n", util::printable(core::local_ref(change.env)).c_str(),
               change.new_commit.substr(0, 7).c_str());
+  print_result(nullptr, session, globals);
   return 0;
 }
 
-int list_variables(const git::Repository& repo, const std::string& env, Format format) {
-  const core::PipelineConfig config = core::require_config(repo);
-  const core::EffectiveVariables result = core::effective_variables(repo, config, env);
+int list_variables(const core::Session& session, const std::string& env, Format format) {
+  const core::EffectiveVariables result = core::effective_variables(session.pipeline(), env);
   if (format == Format::json) {
+    print_notes(session);
     nlohmann::json array = nlohmann::json::array();
     for (const auto& v : result.variables) {
       array.push_back({
@@ -106,15 +119,16 @@ int list_variables(const git::Repository& repo, const std::string& env, Format f
   std::vector<std::vector<std::string>> rows{
       {"NAME", "TYPE", "DEFAULT", "OVERRIDE", "EFFECTIVE", "SOURCE"}};
   for (const auto& v : result.variables) {
-    rows.push_back({v.name, v.type.empty() ? "-" : v.type, cell(v.default_value),
-                    cell(v.override_value), cell(v.effective),
+    rows.push_back({util::printable(v.name), v.type.empty() ? "-" : util::printable(v.type),
+                    util::printable(cell(v.default_value)),
+                    util::printable(cell(v.override_value)), util::printable(cell(v.effective)),
                     std::string(core::source_name(v.source))});
   }
   print_table(rows);
   for (const auto& v : result.variables) {
     if (!v.problem.empty()) {
       std::fprintf(stderr, "%s %s: %s\n", paint(stderr, Color::yellow, "warning:").c_str(),
-                   v.name.c_str(), v.problem.c_str());
+                   util::printable(v.name).c_str(), util::printable(v.problem).c_str());
     }
   }
   return 0;
@@ -147,19 +161,17 @@ Runner setup_var(CLI::App& app, Globals& globals) {
   list_app->callback([args] { args->which = "list"; });
 
   return [args, &globals]() -> int {
-    git::Repository repo = git::Repository::open(".");
+    core::Session session = open_session(globals);
     if (args->which == "list") {
-      return list_variables(repo, args->env, globals.format);
+      return list_variables(session, args->env, globals.format);
     }
-    const core::PipelineConfig config = core::require_config(repo);
-    const std::string actor = core::resolve_actor(globals.actor, &repo);
     if (args->which == "set") {
-      return report_change(
-          core::set_override(repo, config, args->env, args->name, args->value, actor), true,
-          globals.format);
+      const core::OverrideChange change =
+          core::set_override(session, args->env, args->name, args->value);
+      return report_change(change, true, session, globals);
     }
-    return report_change(core::unset_override(repo, config, args->env, args->name, actor), false,
-                         globals.format);
+    const core::OverrideChange change = core::unset_override(session, args->env, args->name);
+    return report_change(change, false, session, globals);
   };
 }
 
