@@ -294,6 +294,9 @@ std::vector<std::string> release_problems(const Pipeline& pipeline, const git::T
                              ? std::nullopt
                              : pipeline.repo.read_path(*config_head, config.release_allowed_signers);
     if (!trusted) {
+      if (result != nullptr) {
+        result->no_allowed_signers = true;
+      }
       problems.push_back("the policy names no allowed signers (release.allowed_signers in "
                          "envflow.yaml, a file on refs/envflow/config added with envflow config "
                          "put): no signature can be trusted");
@@ -341,6 +344,20 @@ std::vector<std::string> release_problems(const Pipeline& pipeline, const git::T
   }
   if (result != nullptr) {
     result->manifest_ok = problems.size() == signature_problems;
+  }
+  return problems;
+}
+
+std::vector<std::string> release_blockers(const Pipeline& pipeline, const git::TagInfo& tag,
+                                          const std::string& name) {
+  VerifyResult verified;
+  auto problems = release_problems(pipeline, tag, name, &verified);
+  if (verified.no_allowed_signers && pipeline.config.release_allowed_signers.empty()) {
+    // Nothing to check a signature against: the signature cannot make it
+    // wrong, `envflow verify` says it cannot be trusted.
+    std::erase_if(problems, [](const std::string& p) {
+      return p.starts_with("the policy names no allowed signers");
+    });
   }
   return problems;
 }
@@ -547,17 +564,16 @@ RollbackResult rollback(Session& session, const std::string& tag, const std::str
   const PipelineConfig& config = session.config();
   const Pipeline pipeline = session.pipeline();
   require_publisher(config, session.actor(), "roll back");
-  const VerifyResult verified = verify_release(pipeline, tag);
-  // Without a signing policy an unsigned release may be rolled back to; a
-  // manifest that does not match its tree never may.
-  if (!verified.manifest_ok || (!verified.signature_ok && config.release_sign)) {
-    std::string message = "refusing to roll back to " + tag + ": it does not verify:";
-    for (const auto& p : verified.problems) {
-      message += "\n  " + p;
-    }
-    throw util::Refused(message);
-  }
   const auto id = pipeline.refs.target(tag_ref(tag));
+  const auto tag_info = id ? pipeline.repo.tag(*id) : std::nullopt;
+  if (!tag_info) {
+    throw util::UsageError("no release tag '" + tag + "' (see envflow releases)");
+  }
+  // The rulebook's test, so the CLI refuses what the server would.
+  if (const auto problems = release_blockers(pipeline, *tag_info, tag); !problems.empty()) {
+    throw util::Refused("refusing to roll back to " + tag + ": it does not verify:\n  " +
+                        util::join(problems, "\n  "));
+  }
   const auto live = pipeline.live();
   RollbackResult result;
   result.tag = tag;

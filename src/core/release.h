@@ -129,6 +129,7 @@ struct VerifyResult {
   std::string tag;
   bool signature_ok = false;
   bool manifest_ok = true;
+  bool no_allowed_signers = false; // signed, but nothing to check the signature against
   std::string signer;
   std::vector<std::string> problems; // empty when the release verifies
   bool ok() const { return problems.empty(); }
@@ -144,6 +145,13 @@ VerifyResult verify_release(const Pipeline& pipeline, const std::string& tag);
 // it verifies. Fills `result` (signature_ok, signer, manifest_ok) when given.
 std::vector<std::string> release_problems(const Pipeline& pipeline, const git::TagInfo& tag,
                                           const std::string& name, VerifyResult* result = nullptr);
+
+// What keeps release tag `tag` from being made or going live, the one test
+// the rulebook applies: release_problems(), except that a signature cannot be
+// held against a release while the policy names no allowed signers at all
+// (`envflow verify` still reports it as untrusted).
+std::vector<std::string> release_blockers(const Pipeline& pipeline, const git::TagInfo& tag,
+                                          const std::string& name);
 
 struct RollbackResult {
   std::string tag;

@@ -579,7 +579,7 @@ private:
                  last.name + " (after this change): releases are made from " + last.name);
       return;
     }
-    if (const auto problems = release_problems(m_before, *tag, name); !problems.empty()) {
+    if (const auto problems = release_blockers(m_before, *tag, name); !problems.empty()) {
       refuse(move, Gate::release, name + " does not verify:\n  " + util::join(problems, "\n  "));
       return;
     }
@@ -609,7 +609,7 @@ private:
     if (!move_of(tag_ref(to->tag))) {
       // An existing release (a rollback, or making one live again): verify it.
       const auto tag = m_repo.tag(move.new_id);
-      if (const auto problems = tag ? release_problems(m_before, *tag, to->tag)
+      if (const auto problems = tag ? release_blockers(m_before, *tag, to->tag)
                                     : std::vector<std::string>{"not a tag object"};
           !problems.empty()) {
         refuse(move, Gate::release,
