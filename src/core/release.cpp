@@ -352,6 +352,10 @@ std::vector<std::string> release_blockers(const Pipeline& pipeline, const git::T
                                           const std::string& name) {
   VerifyResult verified;
   auto problems = release_problems(pipeline, tag, name, &verified);
+  if (!pipeline.config.release_sign) {
+    // Unsigned releases are allowed: only verify reports them.
+    std::erase(problems, name + " is not signed");
+  }
   if (verified.no_allowed_signers && pipeline.config.release_allowed_signers.empty()) {
     // Nothing to check a signature against: the signature cannot make it
     // wrong, `envflow verify` says it cannot be trusted.

@@ -10,11 +10,11 @@
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
 
+export ENVFLOW_ACTOR=rm@example.com # init puts its actor in every group
 R=$(new_repo live --envs dev,test,production)
 cd "$R"
 git config user.email "rm@example.com"
 git config user.name "rm"
-export ENVFLOW_ACTOR=rm@example.com
 edit_config "t = t.replace('release:\n  sign: true', 'release:\n  sign: false')"
 bundle_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)" <<<"$OUT"; }
 set_description() {
