@@ -271,14 +271,9 @@ int run(int argc, char** argv) {
       return run_pushing(runner, globals);
     }
     return runner ? runner() : 0;
-  } catch (const git::RefConflict& e) {
-    return fail(util::Exit::refused, e.what());
-  } catch (const util::Error& e) {
-    return fail(e.exit(), e.what());
-  } catch (const std::filesystem::filesystem_error& e) {
-    return fail(util::Exit::io, e.what());
-  } catch (const std::exception& e) {
-    return fail(util::Exit::io, std::string("unexpected failure: ") + e.what());
+  } catch (...) {
+    const ErrorReport report = error_report(std::current_exception());
+    return fail(report.exit, report.message);
   }
 }
 

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
+
+#include "git/repo.h"
 
 namespace envflow::cli {
 
@@ -171,6 +174,43 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
     }
     std::cout << line << "\n";
   }
+}
+
+ErrorReport error_report(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const git::RefConflict& e) {
+    return {util::Exit::refused, e.what(), ""};
+  } catch (const util::Error& e) {
+    return {e.exit(), e.what(), ""};
+  } catch (const std::filesystem::filesystem_error& e) {
+    return {util::Exit::io, e.what(), ""};
+  } catch (const std::exception& e) {
+    return {util::Exit::io, std::string("unexpected failure: ") + e.what(), ""};
+  } catch (...) {
+    return {util::Exit::io, "unexpected failure", ""};
+  }
+}
+
+const char* exit_kind(util::Exit exit) {
+  switch (exit) {
+  case util::Exit::refused:
+    return "refused";
+  case util::Exit::usage:
+    return "usage";
+  case util::Exit::ok:
+  case util::Exit::io:
+    break;
+  }
+  return "repository";
+}
+
+nlohmann::json error_json(const ErrorReport& report) {
+  return {{"error",
+           {{"code", static_cast<int>(report.exit)},
+            {"kind", exit_kind(report.exit)},
+            {"message", report.message},
+            {"hint", report.hint.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.hint)}}}};
 }
 
 } // namespace envflow::cli

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 
 #include "cli/command.h"
 #include "content/diagnostic.h"
+#include "util/error.h"
 
 namespace envflow::cli {
 
@@ -43,5 +45,26 @@ void print_json(const nlohmann::json& value);
 
 // Rows as an aligned table (first row is the header) on stdout.
 void print_table(const std::vector<std::vector<std::string>>& rows);
+
+// A failure as the user is told about it: the exit code and its kind, the
+// message, and what to do about it when known ("" when not).
+struct ErrorReport {
+  util::Exit exit = util::Exit::io;
+  std::string message;
+  std::string hint;
+};
+
+// The report for `error`, mapped in one place for the CLI and the web page:
+// a lost compare-and-swap (git::RefConflict) is refused, util::Error says its
+// own exit code, anything else is a repository or I/O error (3).
+ErrorReport error_report(std::exception_ptr error);
+
+// "refused" (1), "usage" (2) or "repository" (3; also for 0, which no error has).
+const char* exit_kind(util::Exit exit);
+
+// The JSON error object:
+// {"error": {"code": 1, "kind": "refused", "message": "...", "hint": null}}
+// (`hint` is null when `report.hint` is empty).
+nlohmann::json error_json(const ErrorReport& report);
 
 } // namespace envflow::cli
