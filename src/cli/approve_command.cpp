@@ -2,12 +2,21 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/context.h"
 #include "core/sync.h"
 #include "git/repo.h"
 
 namespace envflow::cli {
+
+nlohmann::json approve_document(const core::ApproveResult& result) {
+  return {{"env", result.env},
+          {"commit", result.commit},
+          {"already", result.already},
+          {"approvals", result.approvals},
+          {"required", result.required}};
+}
 
 Runner setup_approve(CLI::App& app, Globals& globals) {
   auto env = std::make_shared<std::string>();
@@ -21,11 +30,7 @@ Runner setup_approve(CLI::App& app, Globals& globals) {
     const std::string actor = core::resolve_actor(globals.actor, &repo);
     const core::ApproveResult result = core::approve(repo, config, *env, *rev, actor);
     if (globals.format == Format::json) {
-      print_json({{"env", result.env},
-                  {"commit", result.commit},
-                  {"already", result.already},
-                  {"approvals", result.approvals},
-                  {"required", result.required}});
+      print_json(approve_document(result));
       return 0;
     }
     std::printf("%s %s into %s by %s (%zu of %d approval%s)\n",

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/backport.h"
 #include "core/config.h"
@@ -10,6 +11,25 @@
 #include "util/error.h"
 
 namespace envflow::cli {
+
+nlohmann::json backports_document(const std::vector<core::BackportIssue>& issues) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& issue : issues) {
+    array.push_back(issue.to_json());
+  }
+  return array;
+}
+
+nlohmann::json backport_apply_document(const core::BackportApplyResult& result) {
+  return {{"issue", result.issue.to_json()},
+          {"already", result.already},
+          {"branch", result.branch},
+          {"from", result.previous_head.empty() ? nlohmann::json(nullptr)
+                                                : nlohmann::json(result.previous_head)},
+          {"merge_commit", result.merge_commit.empty() ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(result.merge_commit)},
+          {"worktree_updated", result.worktree_updated}};
+}
 
 namespace {
 
@@ -34,11 +54,7 @@ std::string actor_or_default(const Globals& globals, const git::Repository& repo
 
 int run_list(const std::vector<core::BackportIssue>& issues, const Globals& globals) {
   if (globals.format == Format::json) {
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& issue : issues) {
-      array.push_back(issue.to_json());
-    }
-    print_json(array);
+    print_json(backports_document(issues));
     return 0;
   }
   if (issues.empty()) {
@@ -112,15 +128,7 @@ int run_apply(int id, const Globals& globals) {
     std::fprintf(stderr, "envflow: warning: %s\n", result.worktree_note.c_str());
   }
   if (globals.format == Format::json) {
-    print_json({{"issue", result.issue.to_json()},
-                {"already", result.already},
-                {"branch", result.branch},
-                {"from", result.previous_head.empty() ? nlohmann::json(nullptr)
-                                                      : nlohmann::json(result.previous_head)},
-                {"merge_commit", result.merge_commit.empty()
-                                     ? nlohmann::json(nullptr)
-                                     : nlohmann::json(result.merge_commit)},
-                {"worktree_updated", result.worktree_updated}});
+    print_json(backport_apply_document(result));
     return 0;
   }
   if (result.already) {

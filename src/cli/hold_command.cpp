@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/audit.h"
 #include "core/context.h"
@@ -33,11 +34,7 @@ int run_list(const Globals& globals) {
   const core::PipelineConfig config = core::require_config(repo);
   const std::vector<core::Hold> holds = core::holds_in_force(core::read_audit(repo), config);
   if (globals.format == Format::json) {
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& hold : holds) {
-      array.push_back(hold_json(hold, config));
-    }
-    print_json({{"holds", array}});
+    print_json(holds_document(holds, config));
     return 0;
   }
   if (holds.empty()) {
@@ -68,10 +65,7 @@ int run_change(const HoldArgs& args, const Globals& globals) {
       set ? core::set_hold(repo, config, args.env, args.reason, actor)
           : core::release_hold(repo, config, args.env, args.reason, actor);
   if (globals.format == Format::json) {
-    print_json({{"env", change.env},
-                {"action", args.which},
-                {"changed", change.changed},
-                {"hold", change.hold ? hold_json(*change.hold, config) : nlohmann::json(nullptr)}});
+    print_json(hold_change_document(change, args.which, config));
     return 0;
   }
   if (set && change.changed) {
@@ -91,6 +85,23 @@ int run_change(const HoldArgs& args, const Globals& globals) {
 }
 
 } // namespace
+
+nlohmann::json holds_document(const std::vector<core::Hold>& holds,
+                              const core::PipelineConfig& config) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& hold : holds) {
+    array.push_back(hold_json(hold, config));
+  }
+  return {{"holds", array}};
+}
+
+nlohmann::json hold_change_document(const core::HoldChange& change, const std::string& action,
+                                    const core::PipelineConfig& config) {
+  return {{"env", change.env},
+          {"action", action},
+          {"changed", change.changed},
+          {"hold", change.hold ? hold_json(*change.hold, config) : nlohmann::json(nullptr)}};
+}
 
 Runner setup_hold(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);

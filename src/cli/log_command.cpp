@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/audit.h"
 #include "core/config.h"
@@ -14,11 +15,6 @@
 namespace envflow::cli {
 
 namespace {
-
-struct LogArgs {
-  std::string env;
-  std::string op;
-};
 
 std::string iso_time(std::int64_t seconds) {
   const auto t = static_cast<std::time_t>(seconds);
@@ -91,52 +87,62 @@ bool concerns(const core::AuditRecord& record, const std::string& env, const std
 
 } // namespace
 
+std::vector<core::AuditRecord> log_records(const git::Repository& repo, const LogFilter& filter) {
+  const auto config = core::load_config(repo);
+  if (!config && !repo.ref_target(core::k_audit_ref)) {
+    core::require_config(repo); // says how to start; throws
+  }
+  std::string branch = filter.env;
+  if (!filter.env.empty() && config) {
+    const core::Environment* env = config->find(filter.env);
+    if (env == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& e : config->environments) {
+        names.push_back(e.name);
+      }
+      throw util::UsageError("unknown environment '" + filter.env + "'; the pipeline has " +
+                             util::join(names, ", "));
+    }
+    branch = env->branch;
+  }
+  std::vector<core::AuditRecord> records;
+  for (auto& record : core::read_audit(repo)) {
+    if ((filter.env.empty() || concerns(record, filter.env, branch)) &&
+        (filter.op.empty() || record.op == filter.op) &&
+        (filter.actor.empty() || record.actor == filter.actor)) {
+      records.push_back(std::move(record));
+    }
+  }
+  return records;
+}
+
+nlohmann::json log_document(const std::vector<core::AuditRecord>& records) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& record : records) {
+    array.push_back(to_json(record));
+  }
+  return array;
+}
+
 Runner setup_log(CLI::App& app, Globals& globals) {
-  auto args = std::make_shared<LogArgs>();
-  app.add_option("--env", args->env,
+  auto filter = std::make_shared<LogFilter>();
+  app.add_option("--env", filter->env,
                  "Only records about this environment (naming it, or moving its branch or "
                  "local ref)")
       ->option_text("ENV");
-  app.add_option("--op", args->op, "Only records of this operation (sync, publish, ...)")
+  app.add_option("--op", filter->op, "Only records of this operation (sync, publish, ...)")
       ->option_text("OP");
-  return [args, &globals] {
+  app.add_option("--by", filter->actor, "Only records of this actor")->option_text("ACTOR");
+  return [filter, &globals] {
     const git::Repository repo = git::Repository::open(".");
-    const auto config = core::load_config(repo);
-    if (!config && !repo.ref_target(core::k_audit_ref)) {
-      core::require_config(repo); // says how to start; throws
-    }
-    std::string branch = args->env;
-    if (!args->env.empty() && config) {
-      const core::Environment* env = config->find(args->env);
-      if (env == nullptr) {
-        std::vector<std::string> names;
-        for (const auto& e : config->environments) {
-          names.push_back(e.name);
-        }
-        throw util::UsageError("unknown environment '" + args->env + "'; the pipeline has " +
-                               util::join(names, ", "));
-      }
-      branch = env->branch;
-    }
-
-    std::vector<core::AuditRecord> records;
-    for (auto& record : core::read_audit(repo)) {
-      if ((args->env.empty() || concerns(record, args->env, branch)) &&
-          (args->op.empty() || record.op == args->op)) {
-        records.push_back(std::move(record));
-      }
-    }
-
+    const std::vector<core::AuditRecord> records = log_records(repo, *filter);
     if (globals.format == Format::json) {
-      nlohmann::json array = nlohmann::json::array();
-      for (const auto& record : records) {
-        array.push_back(to_json(record));
-      }
-      print_json(array);
+      print_json(log_document(records));
       return 0;
     }
     if (records.empty()) {
-      std::printf("no audit records%s\n", args->env.empty() && args->op.empty() ? "" : " match");
+      const bool filtered = !filter->env.empty() || !filter->op.empty() || !filter->actor.empty();
+      std::printf("no audit records%s\n", filtered ? " match" : "");
       return 0;
     }
     std::vector<std::vector<std::string>> rows{{"TIME", "OP", "ENV", "ACTOR", "MOVES", "NOTE"}};

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/context.h"
 #include "core/release.h"
@@ -9,6 +10,49 @@
 #include "util/error.h"
 
 namespace envflow::cli {
+
+core::PublishOptions publish_options(const std::string& bump, const std::string& version) {
+  core::PublishOptions options;
+  options.bump = core::parse_bump(bump);
+  if (!version.empty()) {
+    options.exact = core::Version::parse(version);
+    if (!options.exact) {
+      throw util::UsageError("--version takes vMAJOR.MINOR.PATCH, not '" + version + "'");
+    }
+  }
+  return options;
+}
+
+nlohmann::json publish_document(const core::PublishResult& result) {
+  const char* outcome = result.outcome == core::PublishResult::Outcome::published ? "published"
+                        : result.outcome == core::PublishResult::Outcome::republished
+                            ? "republished"
+                            : "nothing";
+  return {{"outcome", outcome},
+          {"tag", result.tag},
+          {"commit", result.commit},
+          {"previous_live", result.previous_live},
+          {"notes", result.notes}};
+}
+
+nlohmann::json releases_document(const std::vector<core::Release>& releases) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& r : releases) {
+    array.push_back({{"tag", r.tag},
+                     {"commit", r.commit},
+                     {"tag_id", r.tag_id},
+                     {"time", r.time},
+                     {"tagger", r.tagger},
+                     {"hotfix", r.hotfix},
+                     {"signed", r.is_signed},
+                     {"live", r.live}});
+  }
+  return array;
+}
+
+nlohmann::json rollback_document(const core::RollbackResult& result) {
+  return {{"tag", result.tag}, {"previous_live", result.previous_live}, {"noop", result.noop}};
+}
 
 Runner setup_publish(CLI::App& app, Globals& globals) {
   auto bump = std::make_shared<std::string>("auto");
@@ -28,25 +72,13 @@ Runner setup_publish(CLI::App& app, Globals& globals) {
   return [bump, version, options, &globals] {
     git::Repository repo = git::Repository::open(".");
     const core::PipelineConfig config = core::require_config(repo);
+    const core::PublishOptions words = publish_options(*bump, *version);
+    options->bump = words.bump;
+    options->exact = words.exact;
     options->actor = core::resolve_actor(globals.actor, &repo);
-    options->bump = core::parse_bump(*bump);
-    if (!version->empty()) {
-      options->exact = core::Version::parse(*version);
-      if (!options->exact) {
-        throw util::UsageError("--version takes vMAJOR.MINOR.PATCH, not '" + *version + "'");
-      }
-    }
     const core::PublishResult result = core::publish(repo, config, *options);
-    const char* outcome = result.outcome == core::PublishResult::Outcome::published ? "published"
-                          : result.outcome == core::PublishResult::Outcome::republished
-                              ? "republished"
-                              : "nothing";
     if (globals.format == Format::json) {
-      print_json({{"outcome", outcome},
-                  {"tag", result.tag},
-                  {"commit", result.commit},
-                  {"previous_live", result.previous_live},
-                  {"notes", result.notes}});
+      print_json(publish_document(result));
       return 0;
     }
     switch (result.outcome) {
@@ -105,18 +137,7 @@ Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
     const git::Repository repo = git::Repository::open(".");
     const auto releases = core::list_releases(repo);
     if (globals.format == Format::json) {
-      nlohmann::json array = nlohmann::json::array();
-      for (const auto& r : releases) {
-        array.push_back({{"tag", r.tag},
-                         {"commit", r.commit},
-                         {"tag_id", r.tag_id},
-                         {"time", r.time},
-                         {"tagger", r.tagger},
-                         {"hotfix", r.hotfix},
-                         {"signed", r.is_signed},
-                         {"live", r.live}});
-      }
-      print_json(array);
+      print_json(releases_document(releases));
       return 0;
     }
     if (releases.empty()) {
@@ -148,8 +169,7 @@ Runner setup_rollback(CLI::App& app, Globals& globals) {
     const std::string actor = core::resolve_actor(globals.actor, &repo);
     const core::RollbackResult result = core::rollback(repo, config, *tag, actor);
     if (globals.format == Format::json) {
-      print_json({{"tag", result.tag}, {"previous_live", result.previous_live},
-                  {"noop", result.noop}});
+      print_json(rollback_document(result));
       return 0;
     }
     if (result.noop) {

@@ -2,21 +2,26 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/status.h"
 #include "git/repo.h"
 
 namespace envflow::cli {
 
+nlohmann::json status_document(const git::Repository& repo) {
+  return core::pipeline_status(repo, core::require_config(repo)).to_json();
+}
+
 Runner setup_status(CLI::App& /*app*/, Globals& globals) {
   return [&globals] {
     const git::Repository repo = git::Repository::open(".");
-    const core::PipelineConfig config = core::require_config(repo);
-    const core::PipelineStatus status = core::pipeline_status(repo, config);
     if (globals.format == Format::json) {
-      print_json(status.to_json());
+      print_json(status_document(repo));
       return 0;
     }
+    const core::PipelineConfig config = core::require_config(repo);
+    const core::PipelineStatus status = core::pipeline_status(repo, config);
     std::vector<std::vector<std::string>> rows{
         {"ENV", "BRANCH", "HEAD", "WAITING", "CHANGES", "APPROVALS", "NOTES"}};
     std::vector<std::string> problems;

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/context.h"
 #include "core/sync.h"
@@ -19,25 +20,6 @@ struct SyncArgs {
 };
 
 std::string short_id(const std::string& id) { return id.substr(0, 7); }
-
-nlohmann::json plan_json(const core::SyncPlan& plan, bool dry_run, bool done) {
-  nlohmann::json commits = nlohmann::json::array();
-  for (const auto& c : plan.commits) {
-    commits.push_back({{"id", c.id}, {"summary", c.summary}, {"author", c.author}});
-  }
-  return {{"source", plan.source->name},
-          {"target", plan.target->name},
-          {"from", plan.from},
-          {"to", plan.to},
-          {"noop", plan.noop},
-          {"dry_run", dry_run},
-          {"moved", done},
-          {"commits", commits},
-          {"diff", plan.noop ? nlohmann::json(nullptr) : plan.diff.to_json()},
-          {"approvals", plan.approvals},
-          {"approvals_required", plan.approvals_required},
-          {"hold", plan.hold ? plan.hold->to_json() : nlohmann::json(nullptr)}};
-}
 
 nlohmann::json auto_json(const core::AutoResult& result) {
   nlohmann::json promoted = nlohmann::json::array();
@@ -173,6 +155,37 @@ void print_plan(const core::SyncPlan& plan) {
 
 } // namespace
 
+SyncOutcome sync_environment(git::Repository& repo, const core::PipelineConfig& config,
+                             const core::SyncRequest& request, core::DryRun dry_run) {
+  SyncOutcome outcome{core::plan_sync(repo, config, request), dry_run == core::DryRun::yes,
+                      false};
+  if (!outcome.plan.noop && !outcome.dry_run) {
+    core::apply_sync(repo, outcome.plan, request.actor);
+    outcome.moved = true;
+  }
+  return outcome;
+}
+
+nlohmann::json sync_document(const SyncOutcome& outcome) {
+  const core::SyncPlan& plan = outcome.plan;
+  nlohmann::json commits = nlohmann::json::array();
+  for (const auto& c : plan.commits) {
+    commits.push_back({{"id", c.id}, {"summary", c.summary}, {"author", c.author}});
+  }
+  return {{"source", plan.source->name},
+          {"target", plan.target->name},
+          {"from", plan.from},
+          {"to", plan.to},
+          {"noop", plan.noop},
+          {"dry_run", outcome.dry_run},
+          {"moved", outcome.moved},
+          {"commits", commits},
+          {"diff", plan.noop ? nlohmann::json(nullptr) : plan.diff.to_json()},
+          {"approvals", plan.approvals},
+          {"approvals_required", plan.approvals_required},
+          {"hold", plan.hold ? plan.hold->to_json() : nlohmann::json(nullptr)}};
+}
+
 Runner setup_sync(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<SyncArgs>();
   app.add_option("env", args->request.env, "Environment whose head is promoted to the next one")
@@ -194,13 +207,11 @@ Runner setup_sync(CLI::App& app, Globals& globals) {
     git::Repository repo = git::Repository::open(".");
     const core::PipelineConfig config = core::require_config(repo);
     args->request.actor = core::resolve_actor(globals.actor, &repo);
-    const core::SyncPlan plan = core::plan_sync(repo, config, args->request);
-    const bool move = !plan.noop && !args->dry_run;
-    if (move) {
-      core::apply_sync(repo, plan, args->request.actor);
-    }
+    const SyncOutcome outcome = sync_environment(
+        repo, config, args->request, args->dry_run ? core::DryRun::yes : core::DryRun::no);
+    const core::SyncPlan& plan = outcome.plan;
     if (globals.format == Format::json) {
-      print_json(plan_json(plan, args->dry_run, move));
+      print_json(sync_document(outcome));
       return 0;
     }
     if (plan.noop) {

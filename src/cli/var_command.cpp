@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/config.h"
 #include "core/context.h"
@@ -47,18 +48,41 @@ nlohmann::json json_of(const std::optional<std::string>& id) {
   return id ? nlohmann::json(*id) : nlohmann::json(nullptr);
 }
 
+} // namespace
+
+nlohmann::json var_change_document(const core::OverrideChange& change) {
+  return {
+      {"environment", change.env},
+      {"name", change.name},
+      {"before", json_of(change.before)},
+      {"after", json_of(change.after)},
+      {"changed", change.changed},
+      {"old_local_ref", json_of(change.old_commit)},
+      {"local_ref", change.changed ? nlohmann::json(change.new_commit) : json_of(change.old_commit)},
+  };
+}
+
+nlohmann::json variables_document(const core::EffectiveVariables& variables) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& v : variables.variables) {
+    array.push_back({
+        {"name", v.name},
+        {"type", v.type.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.type)},
+        {"default", json_of(v.default_value)},
+        {"override", json_of(v.override_value)},
+        {"effective", json_of(v.effective)},
+        {"source", std::string(core::source_name(v.source))},
+        {"problem", v.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.problem)},
+    });
+  }
+  return array;
+}
+
+namespace {
+
 int report_change(const core::OverrideChange& change, bool set, Format format) {
   if (format == Format::json) {
-    print_json({
-        {"environment", change.env},
-        {"name", change.name},
-        {"before", json_of(change.before)},
-        {"after", json_of(change.after)},
-        {"changed", change.changed},
-        {"old_local_ref", json_of(change.old_commit)},
-        {"local_ref",
-         change.changed ? nlohmann::json(change.new_commit) : json_of(change.old_commit)},
-    });
+    print_json(var_change_document(change));
     return 0;
   }
   if (!change.changed) {
@@ -88,19 +112,7 @@ int list_variables(const git::Repository& repo, const std::string& env, Format f
   const core::PipelineConfig config = core::require_config(repo);
   const core::EffectiveVariables result = core::effective_variables(repo, config, env);
   if (format == Format::json) {
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& v : result.variables) {
-      array.push_back({
-          {"name", v.name},
-          {"type", v.type.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.type)},
-          {"default", json_of(v.default_value)},
-          {"override", json_of(v.override_value)},
-          {"effective", json_of(v.effective)},
-          {"source", std::string(core::source_name(v.source))},
-          {"problem", v.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.problem)},
-      });
-    }
-    print_json(array);
+    print_json(variables_document(result));
     return 0;
   }
   std::vector<std::vector<std::string>> rows{
