@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/documents.h"
 #include "cli/output.h"
 #include "core/cache.h"
 #include "core/remote.h"
@@ -90,19 +91,6 @@ private:
   std::streambuf* m_previous;
 };
 
-nlohmann::json id_or_null(const std::string& id) {
-  return id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id);
-}
-
-nlohmann::json pushed_json(const core::PushOutcome& outcome) {
-  nlohmann::json refs = nlohmann::json::array();
-  for (const auto& move : outcome.pushed) {
-    refs.push_back(
-        {{"ref", move.ref}, {"old", id_or_null(move.old_id)}, {"new", id_or_null(move.new_id)}});
-  }
-  return {{"remote", outcome.remote}, {"refs", refs}};
-}
-
 void print_pushed(const core::PushOutcome& outcome) {
   if (outcome.pushed.empty()) {
     std::printf("nothing moved: nothing to push to %s\n", outcome.remote.c_str());
@@ -169,12 +157,24 @@ int run_pushing(const Runner& runner, const Globals& globals) {
     std::cout << text;
     return code;
   }
-  value["pushed"] = pushed_json(outcome);
+  value["pushed"] = pushed_document(outcome);
   print_json(value);
   return code;
 }
 
 } // namespace
+
+nlohmann::json pushed_document(const core::PushOutcome& outcome) {
+  const auto id_or_null = [](const std::string& id) {
+    return id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id);
+  };
+  nlohmann::json refs = nlohmann::json::array();
+  for (const auto& move : outcome.pushed) {
+    refs.push_back(
+        {{"ref", move.ref}, {"old", id_or_null(move.old_id)}, {"new", id_or_null(move.new_id)}});
+  }
+  return {{"remote", outcome.remote}, {"refs", refs}};
+}
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
@@ -208,6 +208,7 @@ const std::vector<Command>& commands() {
       {"hook", "Run a git hook (called by the scripts in hooks/)", setup_hook},
       {"cache", "Clear or inspect the cache of validation results", setup_cache},
       {"hold", "Holds on auto-promotion (list, set, release)", setup_hold, {"set", "release"}},
+      {"serve", "The pipeline on a web page, with its buttons, and the JSON API", setup_serve},
   };
   return table;
 }

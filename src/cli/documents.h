@@ -10,6 +10,7 @@
 #include "core/hold.h"
 #include "core/overrides.h"
 #include "core/release.h"
+#include "core/remote.h"
 #include "core/sync.h"
 
 namespace envflow::git {
@@ -102,5 +103,9 @@ nlohmann::json var_change_document(const core::OverrideChange& change);
 
 // `envflow backport apply ID --format json`.
 nlohmann::json backport_apply_document(const core::BackportApplyResult& result);
+
+// The `pushed` member a command run with `--push` adds to its document
+// (defined in app.cpp, which runs --push).
+nlohmann::json pushed_document(const core::PushOutcome& outcome);
 
 } // namespace envflow::cli
