@@ -196,17 +196,29 @@
     }, 3000);
   }
 
-  if (window.EventSource) {
-    var failures = 0;
-    var source = new EventSource(here('/api/events'));
+  // One event stream per open page. Closed when the page is left: a stream
+  // kept by a page in the back/forward cache would hold one of the few
+  // connections a browser opens to a host, and after a handful of
+  // navigations the next page would wait for one.
+  var source = null;
+  var failures = 0;
+  function connect() {
+    if (!window.EventSource) { poll(); return; }
+    source = new EventSource(here('/api/events'));
     source.addEventListener('open', function () { failures = 0; live('on', 'live'); });
     source.addEventListener('hello', function (e) { changed(e.data); });
     source.addEventListener('refs', function (e) { changed(e.data); });
     source.addEventListener('error', function () {
       live('lost', 'reconnecting');
-      if (++failures >= 5) { source.close(); poll(); }
+      if (++failures >= 5 && source) { source.close(); source = null; poll(); }
     });
-  } else {
-    poll();
   }
+  window.addEventListener('pagehide', function () {
+    if (source) { source.close(); source = null; }
+    if (polling) { clearInterval(polling); polling = null; }
+  });
+  window.addEventListener('pageshow', function (event) {
+    if (event.persisted) { connect(); redraw(); }
+  });
+  connect();
 }());

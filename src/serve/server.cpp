@@ -43,7 +43,9 @@ constexpr auto k_watch_interval = std::chrono::milliseconds(300);
 constexpr auto k_ping_interval = std::chrono::seconds(15);
 
 // Every response: no framing (the buttons are not for clickjacking), no
-// script or style but the page's own, no sniffing, no referrer.
+// script or style but the page's own, no sniffing, no referrer. Not
+// Cross-Origin-Opener-Policy: the page opens no windows, and it would cost
+// every navigation a new browser process (~200 ms of first paint here).
 const httplib::Headers k_security_headers{
     {"Content-Security-Policy",
      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -51,7 +53,6 @@ const httplib::Headers k_security_headers{
     {"X-Frame-Options", "DENY"},
     {"X-Content-Type-Options", "nosniff"},
     {"Referrer-Policy", "no-referrer"},
-    {"Cross-Origin-Opener-Policy", "same-origin"},
     {"Cross-Origin-Resource-Policy", "same-origin"},
 };
 
