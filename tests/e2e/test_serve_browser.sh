@@ -7,7 +7,8 @@
 # the CLI appears on the open page without a reload; carol (QA) approves;
 # bob publishes. The checks are in serve_browser.py; the repository is
 # checked with git. With ENVFLOW_SCREENSHOTS=DIR the screenshots of
-# docs/serve.md are written to DIR (docs/images/ to refresh them).
+# docs/serve.md are written to DIR (a relative DIR is in the source tree:
+# ENVFLOW_SCREENSHOTS=docs/images refreshes them).
 # Needs chromium, chromium-driver, python3-selenium and nginx (Makefile TEST_DEBS).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/serve_lib.sh"
@@ -105,6 +106,10 @@ expect_body_json 'data["actor"] == "dana"'
 
 test_case "the browser"
 shots="${ENVFLOW_SCREENSHOTS:-}"
+case "$shots" in
+  "" | /*) ;;
+  *) shots="$ENVFLOW_SOURCE_DIR/$shots" ;; # docs/images: the source tree's
+esac
 [ -z "$shots" ] || mkdir -p "$shots"
 run env ENVFLOW="$ENVFLOW" "$SYSTEM_PYTHON" "$(dirname "$0")/serve_browser.py" \
   --url "$PUBLIC/" --repo "$REPO" ${shots:+--shots "$shots"}
