@@ -105,6 +105,7 @@
         function () { return { status: response.status, data: null }; });
     }).then(function (reply) {
       if (reply.status === 200 && reply.data) {
+        form.reset(); // done: what was typed for it need not survive the redraw
         flash('ok', 'Done:', describe(action, reply.data));
       } else if (reply.data && reply.data.error) {
         var e = reply.data.error;
@@ -155,6 +156,25 @@
         current.querySelectorAll('details[id]').forEach(function (d) { open[d.id] = d.open; });
         fresh.querySelectorAll('details[id]').forEach(function (d) {
           if (Object.prototype.hasOwnProperty.call(open, d.id)) { d.open = open[d.id]; }
+        });
+        // What someone typed or ticked in a form survives the redraw.
+        var edited = {};
+        current.querySelectorAll('form[data-url] [name]').forEach(function (el) {
+          var key = el.form.getAttribute('data-url') + ' ' + el.name;
+          var differs;
+          if (el.type === 'checkbox') {
+            differs = el.checked !== el.defaultChecked;
+          } else if (el.tagName === 'SELECT') {
+            differs = el.selectedIndex >= 0 && !el.options[el.selectedIndex].defaultSelected;
+          } else {
+            differs = el.value !== el.defaultValue;
+          }
+          if (differs) { edited[key] = el.type === 'checkbox' ? el.checked : el.value; }
+        });
+        fresh.querySelectorAll('form[data-url] [name]').forEach(function (el) {
+          var key = el.form.getAttribute('data-url') + ' ' + el.name;
+          if (!Object.prototype.hasOwnProperty.call(edited, key)) { return; }
+          if (el.type === 'checkbox') { el.checked = edited[key]; } else { el.value = edited[key]; }
         });
         current.replaceWith(document.adoptNode(fresh));
         var who = doc.querySelector('.identity');

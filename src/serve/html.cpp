@@ -1,7 +1,5 @@
 #include "serve/html.h"
 
-#include <ctime>
-
 namespace envflow::serve {
 
 namespace {
@@ -138,15 +136,6 @@ std::string url_decode(std::string_view text) {
     out += text[i];
   }
   return out;
-}
-
-std::string time_text(std::int64_t seconds) {
-  const auto t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &tm);
-  return buffer;
 }
 
 std::string short_id(std::string_view id) { return std::string(id.substr(0, 7)); }

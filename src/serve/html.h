@@ -1,6 +1,5 @@
 #pragma once
 
-#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -22,9 +21,6 @@ std::string url_encode(std::string_view text);
 // Percent-decoding of a path segment or query value ('+' stays '+').
 // Invalid escapes are kept as they are.
 std::string url_decode(std::string_view text);
-
-// "2026-01-01 12:00 UTC" for seconds since the epoch.
-std::string time_text(std::int64_t seconds);
 
 // The first 7 characters of an object id ("" stays "").
 std::string short_id(std::string_view id);

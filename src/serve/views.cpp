@@ -465,7 +465,7 @@ View releases_view(const ViewContext& c) {
     const bool live = r.value("live", false);
     out += "<tr id=\"release-" + escape(tag) + "\"" + (live ? " class=\"is-live\"" : "") +
            "><td><strong>" + escape(tag) + "</strong>" + (live ? " " + badge("live", "live") : "") +
-           "</td><td>" + escape(time_text(r.value("time", std::int64_t{0}))) + "</td><td>" +
+           "</td><td>" + escape(core::iso_time(r.value("time", std::int64_t{0}))) + "</td><td>" +
            escape(str(r["tagger"])) + "</td><td>" + commit_html(str(r["commit"])) + "</td><td>" +
            (r.value("hotfix", false) ? badge("hotfix", "warning") : badge("release", "info")) +
            (r.value("signed", false) ? "" : " " + badge("unsigned", "quiet")) + "</td><td>";

@@ -112,6 +112,19 @@ EOF
   expect_rc 0
 }
 
+# free_port: a TCP port on 127.0.0.1 for a server a suite starts: the first
+# of a few random ones that nothing answers on.
+free_port() {
+  local port
+  for port in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # finish: print the closing line CTest logs and exit non-zero on failure.
 finish() {
   echo "$PASSED passed, $FAILED failed"

@@ -16,7 +16,8 @@ import tempfile
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -64,11 +65,19 @@ def browser(base, user, password):
     return driver
 
 
+# The page redraws itself whenever refs move: an element found a moment ago
+# may be gone. Reads go through one script, waits ignore a vanished element.
+def text_of(driver, element_id):
+    return driver.execute_script(
+        "var e = document.getElementById(arguments[0]); return e ? e.innerText : ''", element_id)
+
+
 def wait_for(driver, condition, what):
     try:
-        return WebDriverWait(driver, WAIT).until(lambda d: condition(d))
+        return WebDriverWait(driver, WAIT, ignored_exceptions=(
+            NoSuchElementException, StaleElementReferenceException)).until(lambda d: condition(d))
     except TimeoutException:
-        check(what, False, "never happened; page: " + driver.find_element(By.ID, "content").text[:600])
+        check(what, False, "never happened; page: " + text_of(driver, "content")[:600])
         return None
 
 
@@ -78,19 +87,31 @@ def live(driver):
 
 
 def head_shown(driver, env):
-    return driver.find_element(By.ID, "env-" + env).get_attribute("data-head")
+    return driver.execute_script(
+        "var e = document.getElementById(arguments[0]); return e ? e.getAttribute('data-head') : null",
+        "env-" + env)
 
 
 def flash(driver):
-    box = wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#flash .message"),
+    box = wait_for(driver, lambda d: d.execute_script(
+        "var m = document.querySelector('#flash .message');"
+        "return m ? [m.getAttribute('data-kind'), m.innerText] : null"),
                    "the page answers the press")
-    return (box[0].get_attribute("data-kind"), box[0].text) if box else ("", "")
+    return tuple(box) if box else ("", "")
 
 
 def press(driver, action, url):
+    """Click the submit button of the form for `action` on `url` (found
+    again when a redraw replaced it between finding and clicking)."""
     driver.execute_script("document.getElementById('flash').replaceChildren()")
-    form = driver.find_element(By.CSS_SELECTOR, f'form[data-action="{action}"][data-url="{url}"]')
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    selector = f'form[data-action="{action}"][data-url="{url}"] button[type=submit]'
+    for attempt in range(5):
+        try:
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+            break
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
     return flash(driver)
 
 
@@ -98,8 +119,8 @@ def shoot(driver, shots, name, open_details=()):
     if not shots:
         return
     for selector in open_details:
-        for element in driver.find_elements(By.CSS_SELECTOR, selector):
-            driver.execute_script("arguments[0].open = true", element)
+        driver.execute_script(
+            "document.querySelectorAll(arguments[0]).forEach(e => { e.open = true; })", selector)
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, min(max(height, 700), 2400))
     driver.save_screenshot(os.path.join(shots, name))
@@ -121,7 +142,7 @@ def main():
         dana = browser(base, "dana", "dana-pw")
         drivers.append(dana)
         live(dana)
-        check("dana sees the pipeline", "DEV" in dana.find_element(By.ID, "env-dev").text)
+        check("dana sees the pipeline", "DEV" in text_of(dana, "env-dev"))
         check("dana sees no Sync button",
               not dana.find_elements(By.CSS_SELECTOR, 'form[data-action="sync"]'))
         test_before = git(repo, "rev-parse", "refs/heads/test")
@@ -208,21 +229,21 @@ def main():
               git(repo, "rev-parse", "v1.0.0^{commit}") == git(repo, "rev-parse", "production"))
         check("live is v1.0.0",
               git(repo, "rev-parse", "refs/envflow/live") == git(repo, "rev-parse", "refs/tags/v1.0.0"))
-        wait_for(bob, lambda d: "v1.0.0" in d.find_element(By.ID, "env-production").text,
+        wait_for(bob, lambda d: "v1.0.0" in text_of(d, "env-production"),
                  "the page shows what is live")
         shoot(bob, shots, "serve-published.png")
         bob.get(base + "releases")
         live(bob)
-        check("the release history lists v1.0.0", "v1.0.0" in bob.find_element(By.ID, "content").text)
+        check("the release history lists v1.0.0", "v1.0.0" in text_of(bob, "content"))
         shoot(bob, shots, "serve-releases.png")
         bob.get(base + "log?by=bob")
-        rows = bob.find_elements(By.CSS_SELECTOR, "table.log tbody tr")
-        check("the audit log filtered on bob", len(rows) >= 4 and
-              all(r.find_element(By.CSS_SELECTOR, ".actor").text == "bob" for r in rows),
-              str(len(rows)))
+        actors = bob.execute_script(
+            "return Array.from(document.querySelectorAll('table.log tbody .actor'), e => e.innerText)")
+        check("the audit log filtered on bob", len(actors) >= 4 and set(actors) == {"bob"},
+              str(actors))
         shoot(bob, shots, "serve-log.png")
         bob.get(base + "variables?env=production")
-        check("the variables of production", "max_turns" in bob.find_element(By.ID, "content").text)
+        check("the variables of production", "max_turns" in text_of(bob, "content"))
         shoot(bob, shots, "serve-variables.png")
     finally:
         for driver in drivers:

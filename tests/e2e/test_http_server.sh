@@ -76,18 +76,6 @@ envflow install-hooks --server "$SRV" >/dev/null
 # Basic-auth users, in lighttpd's plain format.
 printf 'alice:alice-pw\nbob:bob-pw\n' >"$WEB/users"
 
-# A free port: the first of a few random ones that nothing answers on.
-free_port() {
-  local port
-  for port in $(shuf -i 20000-60000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
-
 start_server() {
   PORT=$(free_port)
   cat >"$WEB/lighttpd.conf" <<EOF

@@ -33,17 +33,6 @@ trap stop_everything EXIT
 
 REPO=$(new_pipeline shop)
 
-# A free port for nginx: the first of a few random ones nothing answers on.
-free_port() {
-  local port
-  for port in $(shuf -i 20000-60000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
 PROXY_PORT=$(free_port)
 PUBLIC="http://127.0.0.1:$PROXY_PORT"
 
