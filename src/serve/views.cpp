@@ -406,8 +406,12 @@ View pipeline_view(const ViewContext& c) {
         }
         std::string buttons;
         if (can_act(c) && may(c.config, c.actor, Right::promote, next)) {
+          // The commit shown is the one promoted, even if more arrives
+          // before the press (envflow sync ENV --rev HEAD).
           buttons += action_form("sync", "/api/sync/" + url_encode(name),
-                                 "Sync " + name + " → " + next);
+                                 "Sync " + name + " → " + next,
+                                 "<input type=\"hidden\" name=\"rev\" value=\"" + escape(head) +
+                                     "\">");
         }
         if (can_act(c) && required > 0 && may(c.config, c.actor, Right::approve, next) &&
             std::find(approvers.begin(), approvers.end(), c.actor) == approvers.end()) {

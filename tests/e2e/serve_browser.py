@@ -105,9 +105,14 @@ def press(driver, action, url):
     again when a redraw replaced it between finding and clicking)."""
     driver.execute_script("document.getElementById('flash').replaceChildren()")
     selector = f'form[data-action="{action}"][data-url="{url}"] button[type=submit]'
+    # The button may come with the redraw that follows the previous press.
     for attempt in range(5):
+        button = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, selector),
+                          f"the page offers {action} on {url}")
+        if button is None:
+            return ("", "")
         try:
-            driver.find_element(By.CSS_SELECTOR, selector).click()
+            button.click()
             break
         except StaleElementReferenceException:
             if attempt == 4:

@@ -78,6 +78,19 @@ expect_eq "$(ref_of . refs/heads/test)" "$(ref_of . refs/heads/dev)" "test after
 expect_eq "$(git log -1 --format=%B refs/envflow/audit | sed -n 's/^actor: //p')" "bob" "audit actor"
 expect_eq "$(git log -1 --format=%B refs/envflow/audit | sed -n 's/^op: //p')" "sync" "audit op"
 
+test_case "sync with the head the page showed: that commit goes on, not one that came after"
+sed -i 's/^tone: .*/tone: friendly/' agents/support.yaml
+git commit -qam "Support agent: friendly tone"
+shown=$(ref_of . refs/heads/dev)
+sed -i 's/^tone: .*/tone: concise/' agents/support.yaml
+git commit -qam "Support agent: concise tone"
+http POST /api/sync/dev -H "$(as bob)" -H "$CSRF" -H "$JSONTYPE" -d "{\"rev\": \"$shown\"}"
+expect_code 200
+expect_body_json "data['to'] == '$shown'"
+expect_eq "$(ref_of . refs/heads/test)" "$shown" "test after a sync of the shown head"
+run env ENVFLOW_ACTOR=bob envflow sync dev # the rest of this suite wants test at dev's head
+expect_rc 0
+
 test_case "a gate: uat needs carol's approval first (409, nothing moved); approve as carol; sync"
 before=$(ref_of . refs/heads/uat)
 http POST /api/sync/test -H "$(as bob)" -H "$CSRF" -H "$JSONTYPE" -d '{}'
