@@ -4,10 +4,12 @@ ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 DEBS = libgit2-dev libyaml-dev libyaml-cpp-dev libcli11-dev doctest-dev libvalijson-dev \
-       nlohmann-json3-dev libunistring-dev cmake g++ pkg-config git
+       nlohmann-json3-dev libunistring-dev libcpp-httplib-dev cmake g++ pkg-config git
 # Only for the end-to-end suites (the pre-commit framework, signing, the HTTP server,
-# rsync for gitlab-ci-local's shell jobs).
-TEST_DEBS = pre-commit gnupg openssh-client lighttpd apache2-utils rsync
+# rsync for gitlab-ci-local's shell jobs, and for envflow serve's page: a headless
+# browser driven by selenium behind an nginx that authenticates).
+TEST_DEBS = pre-commit gnupg openssh-client lighttpd apache2-utils rsync \
+            chromium chromium-driver python3-selenium nginx
 
 # `make fuzz`: the libFuzzer targets (docs/reliability.md, "Fuzzing"), FUZZ_SECONDS each
 # (FUZZ_JOBS at once), findings in $(FUZZ_BUILD)/findings/. Needs clang's libFuzzer.

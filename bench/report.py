@@ -26,6 +26,7 @@ ROWS = [
     ("hook-10", "envflow hook pre-receive alone, 10 changed files"),
     ("status", "envflow status (1 commit of 10 files waiting)"),
     ("sync", "envflow sync dev (1 commit of 10 files)"),
+    ("serve-page", "envflow serve: the pipeline page, warm (one request)"),
     ("peer-ajv", "peer: ajv + js-yaml (node), same schemas"),
     ("peer-jsonschema", "peer: python-jsonschema + yaml.CSafeLoader"),
     ("floor-cat", "floor: cat of every file"),
@@ -146,6 +147,10 @@ def targets(times, memory, machine):
             out.append((f"{bench} on 100,000 files within 2× of 1,000 files",
                         verdict(large <= 2 * small, f"{ms(large)} vs {ms(small)}: "
                                 f"{large / small:.1f}×")))
+    page = med("serve-page", 10000)
+    if page:
+        out.append(("envflow serve's pipeline page on 10,000 files under 200 ms (warm)",
+                    verdict(page < 0.2, ms(page))))
     m = memory.get(("validate-cold", 100000))
     if m:
         out.append(("peak memory validating 100,000 files under 200 MB",

@@ -7,6 +7,7 @@
 # and 100,000 files, commits each into a repository made with `envflow init`,
 # and times, in one run, side by side: envflow validate cold and warm, the
 # pre-receive hook for a push of 10 changed files, envflow status and sync,
+# the pipeline page of envflow serve,
 # the peers a team would otherwise wire up (ajv + js-yaml, python-jsonschema
 # with yaml.CSafeLoader, on the same schemas/) and three floors (cat of every
 # file, yaml-cpp's parser alone, libyaml's parser alone). Medians of
@@ -52,6 +53,7 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 # --- tools -------------------------------------------------------------------
 need_debs=()
 command -v hyperfine >/dev/null || need_debs+=(hyperfine)
+command -v curl >/dev/null || need_debs+=(curl)
 [ -x /usr/bin/time ] || need_debs+=(time)
 /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || need_debs+=(python3-jsonschema)
 /usr/bin/python3 -c 'import yaml; yaml.CSafeLoader' 2>/dev/null || need_debs+=(python3-yaml)
@@ -201,6 +203,20 @@ for n in $SIZES; do
   git -C "$repo" update-ref refs/heads/test "$base"
   memory sync "$n" $E sync dev
   git -C "$repo" update-ref refs/heads/test "$base"
+
+  # envflow serve's pipeline page (what the browser paints first; its CSS
+  # and script are cached), warm: the server has drawn it before.
+  $E serve --listen 127.0.0.1:0 --actor bench@example.com >"$WORK/serve-$n.out" 2>/dev/null &
+  serve_pid=$!
+  url=""
+  for _ in $(seq 1 100); do
+    url=$(grep -o 'http://[^ ]*' "$WORK/serve-$n.out" 2>/dev/null || true)
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  bench serve-page "$n" "$runs" --warmup 2 -- "curl -sf -o /dev/null $url"
+  kill "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
 
   # The pre-receive hook for a push of 10 changed files, warm (the server
   # validated its content before) and with the cache off.

@@ -1,7 +1,7 @@
-# Writes OUTPUT: a C++ table of every schema, template and hook file, keyed by
+# Writes OUTPUT: a C++ table of every schema, template, hook and web page file, keyed by
 # its path relative to SOURCE_DIR. Contents are emitted as hex byte arrays so
 # any byte survives.
-set(roots schemas templates/workspace templates/ci hooks)
+set(roots schemas templates/workspace templates/ci hooks web)
 set(body "")
 set(table "")
 set(index 0)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The guided tour `make demo` runs: every step prints the command it runs,
-# in a throwaway repository that is removed afterwards.
+# in a throwaway repository, kept at the end so its pipeline can be opened
+# in a browser with envflow serve (the last lines say how).
 set -euo pipefail
 ENVFLOW=${1:?usage: demo.sh PATH/TO/envflow}
 ENVFLOW=$(cd "$(dirname "$ENVFLOW")" && pwd)/$(basename "$ENVFLOW")
 export PATH="$(dirname "$ENVFLOW"):$PATH"
 DEMO=$(mktemp -d "${TMPDIR:-/tmp}/envflow-demo.XXXXXX")
-trap 'rm -rf "$DEMO"' EXIT
+keep=no
+trap '[ "$keep" = yes ] || rm -rf "$DEMO"' EXIT
 export HOME="$DEMO/home" GIT_CONFIG_GLOBAL="$DEMO/home/.gitconfig" GIT_CONFIG_NOSYSTEM=1
 mkdir -p "$HOME"
 git config --global user.name "Alice Dev"
@@ -101,4 +103,8 @@ show envflow status
 step "The audit trail: one record per ref movement"
 show envflow log
 show envflow doctor
-printf '\n%sTour done.%s The repository was in %s and is removed now.\n' "$bold" "$reset" "$DEMO"
+keep=yes
+printf '\n%sTour done.%s The tour'"'"'s repository is kept in %s.\n' "$bold" "$reset" "$DEMO/shop"
+printf 'See its pipeline, releases and audit log in a browser, with the buttons alice may press:\n\n'
+printf '  %s -C %s serve --actor alice@example.com\n\n' "$ENVFLOW" "$DEMO/shop"
+printf 'then open http://127.0.0.1:8080/ (Ctrl-C stops it; docs/serve.md). Remove it with: rm -rf %s\n' "$DEMO"

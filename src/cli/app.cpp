@@ -25,22 +25,15 @@ namespace envflow::cli {
 namespace {
 
 
-// Print the error (stderr, each line escaped; under --format json also one
-// object on stdout) and return its exit code.
-int fail(util::Exit exit, const std::string& message, bool json, const char* kind,
-         const std::string& ref = "") {
-  std::fprintf(stderr, "envflow: error: %s\n", printable_lines(message).c_str());
+// Print `report` (stderr, each line escaped; under --format json also the
+// error object on stdout) and return its exit code.
+int fail(const ErrorReport& report, bool json) {
+  std::fprintf(stderr, "envflow: error: %s\n", printable_lines(report.message).c_str());
   if (json) {
-    nlohmann::json error{{"kind", kind},
-                         {"message", util::printable(message)},
-                         {"exit", static_cast<int>(exit)}};
-    if (!ref.empty()) {
-      error["ref"] = ref;
-    }
     std::fflush(stdout);
-    print_json({{"error", error}});
+    print_json(error_json(report));
   }
-  return static_cast<int>(exit);
+  return static_cast<int>(report.exit);
 }
 
 // "did you mean" for a first word that is no command.
@@ -157,25 +150,6 @@ void print_moves(const std::vector<core::RefMove>& moves) {
   }
 }
 
-const char* kind_of(const util::Error& e) {
-  if (dynamic_cast<const core::LostRace*>(&e) != nullptr) {
-    return "lost-race";
-  }
-  if (dynamic_cast<const util::Forbidden*>(&e) != nullptr) {
-    return "forbidden";
-  }
-  switch (e.exit()) {
-  case util::Exit::refused:
-    return "refused";
-  case util::Exit::usage:
-    return "usage";
-  case util::Exit::io:
-  case util::Exit::ok:
-    break;
-  }
-  return "io";
-}
-
 } // namespace
 
 const std::vector<Command>& commands() {
@@ -212,6 +186,7 @@ const std::vector<Command>& commands() {
       {"hold", "Holds on auto-promotion (list, set, release)", setup_hold, {"set", "release"}},
       {"push", "Send the operations this clone kept offline to the server (or list, discard them)",
        setup_push},
+      {"serve", "The pipeline on a web page, with its buttons, and the JSON API", setup_serve},
   };
   return table;
 }
@@ -324,9 +299,10 @@ int run(int argc, char** argv) {
     }
     const bool json = globals.format_name == "json";
     if (const std::string hint = suggestion(argc, argv); !hint.empty()) {
-      return fail(util::Exit::usage, hint, json, "usage");
+      return fail({util::Exit::usage, "usage", hint, ""}, json);
     }
-    return fail(util::Exit::usage, std::string(e.what()) + " (see envflow --help)", json, "usage");
+    return fail({util::Exit::usage, "usage", std::string(e.what()) + " (see envflow --help)", ""},
+                json);
   }
 
   globals.format = globals.format_name == "json"     ? Format::json
@@ -342,23 +318,8 @@ int run(int argc, char** argv) {
       }
     }
     return runner ? runner() : 0;
-  } catch (const core::LostRace& e) {
-    std::string message = e.what();
-    if (message.find("got there first") == std::string::npos) {
-      message += "\nanother operation on the same thing got there first; run it again";
-    }
-    return fail(util::Exit::refused, message, json, "lost-race", e.ref());
-  } catch (const git::RefConflict& e) {
-    return fail(util::Exit::refused,
-                std::string(e.what()) +
-                    "\nanother operation on the same thing got there first; run it again",
-                json, "lost-race", e.ref());
-  } catch (const util::Error& e) {
-    return fail(e.exit(), e.what(), json, kind_of(e));
-  } catch (const std::filesystem::filesystem_error& e) {
-    return fail(util::Exit::io, e.what(), json, "io");
-  } catch (const std::exception& e) {
-    return fail(util::Exit::io, std::string("unexpected failure: ") + e.what(), json, "io");
+  } catch (...) {
+    return fail(error_report(std::current_exception()), json);
   }
 }
 

@@ -96,6 +96,7 @@ Runner setup_hotfix(CLI::App& app, Globals& globals);
 Runner setup_backport(CLI::App& app, Globals& globals);
 Runner setup_cache(CLI::App& app, Globals& globals);
 Runner setup_hold(CLI::App& app, Globals& globals);
+Runner setup_serve(CLI::App& app, Globals& globals);
 Runner setup_push(CLI::App& app, Globals& globals);
 
 } // namespace envflow::cli

@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+
 #include "cli/output.h"
 #include "core/diff.h"
+#include "core/diff_values.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -21,7 +23,23 @@ constexpr std::size_t k_max_fields_shown = 8;
 struct DiffArgs {
   std::string from;
   std::string to;
+  bool values = false;
 };
+
+constexpr std::size_t k_max_value_shown = 60;
+
+// A value on one line for the terminal: YAML flow, cut at k_max_value_shown
+// characters; "(none)" where the field does not exist.
+std::string value_text(const std::optional<content::Value>& value) {
+  if (!value) {
+    return "(none)";
+  }
+  std::string text = value->to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > k_max_value_shown) {
+    text = text.substr(0, k_max_value_shown) + "…";
+  }
+  return text;
+}
 
 std::string fields_text(const std::vector<std::string>& fields) {
   if (fields.size() <= k_max_fields_shown) {
@@ -49,7 +67,8 @@ std::string counts_text(const core::ChangeCounts& c) {
   return util::join(parts, ", ");
 }
 
-void print_text(const core::SemanticDiff& diff, const std::string& from, const std::string& to) {
+void print_text(const git::Repository& repo, const core::SemanticDiff& diff,
+                const std::string& from, const std::string& to, bool values) {
   const std::string title = paint(stdout, Color::bold, "diff " + from + ".." + to);
   if (diff.empty()) {
     std::printf("%s: no semantic differences\n", title.c_str());
@@ -82,10 +101,32 @@ void print_text(const core::SemanticDiff& diff, const std::string& from, const s
       line += "  " + paint(stdout, Color::red, "BREAKING:") + " " + item.reason;
     }
     std::printf("  %s\n", line.c_str());
+    if (values) {
+      for (const core::FieldValues& v : core::field_values(repo, diff, item)) {
+        std::printf("      %s: %s → %s\n", v.field.c_str(), value_text(v.before).c_str(),
+                    value_text(v.after).c_str());
+      }
+    }
   }
 }
 
 } // namespace
+
+nlohmann::json diff_document(const git::Repository& repo, const std::string& from_rev,
+                             const std::string& to_rev, bool values) {
+  const std::string from = core::resolve_side(repo, from_rev);
+  const std::string to = core::resolve_side(repo, to_rev);
+  const core::SemanticDiff diff = core::semantic_diff(repo, from, to);
+  nlohmann::json json = diff.to_json();
+  json["from_rev"] = from_rev;
+  json["to_rev"] = to_rev;
+  if (values) {
+    for (std::size_t i = 0; i < diff.items.size(); ++i) {
+      json["items"][i]["values"] = core::field_values_json(core::field_values(repo, diff, diff.items[i]));
+    }
+  }
+  return json;
+}
 
 Runner setup_diff(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<DiffArgs>();
@@ -95,21 +136,19 @@ Runner setup_diff(CLI::App& app, Globals& globals) {
   app.add_option("to", args->to, "Environment or revision to compare to")
       ->required()
       ->option_text("B");
+  app.add_flag("--values", args->values,
+               "Show each changed field's old and new value (JSON: a `values` array per item)");
   app.footer("A and B are environment names (their branches) or any git revision. Exit 0 "
              "whether or not they differ; 2 when a side is unknown.");
   return [args, &globals] {
     const git::Repository repo = git::Repository::open(".");
+    if (globals.format == Format::json) {
+      print_json(diff_document(repo, args->from, args->to, args->values));
+      return 0;
+    }
     const std::string from = core::resolve_side(repo, args->from);
     const std::string to = core::resolve_side(repo, args->to);
-    const core::SemanticDiff diff = core::semantic_diff(repo, from, to);
-    if (globals.format == Format::json) {
-      nlohmann::json json = diff.to_json();
-      json["from_rev"] = args->from;
-      json["to_rev"] = args->to;
-      print_json(json);
-    } else {
-      print_text(diff, args->from, args->to);
-    }
+    print_text(repo, core::semantic_diff(repo, from, to), args->from, args->to, args->values);
     return 0;
   };
 }

@@ -19,6 +19,7 @@ namespace {
 struct LogArgs {
   std::string env;
   std::string op;
+  std::string by;
 };
 
 std::string iso_time(std::int64_t seconds) {
@@ -100,6 +101,7 @@ Runner setup_log(CLI::App& app, Globals& globals) {
       ->option_text("ENV");
   app.add_option("--op", args->op, "Only records of this operation (sync, publish, ...)")
       ->option_text("OP");
+  app.add_option("--by", args->by, "Only records of this person")->option_text("ACTOR");
   return [args, &globals] {
     core::Session session = open_session(globals);
     if (globals.format == Format::json) {
@@ -139,7 +141,8 @@ Runner setup_log(CLI::App& app, Globals& globals) {
     for (size_t i = 0; i < all.size(); ++i) {
       core::AuditRecord& record = all[i];
       if ((args->env.empty() || concerns(record, args->env, branch)) &&
-          (args->op.empty() || record.op == args->op)) {
+          (args->op.empty() || record.op == args->op) &&
+          (args->by.empty() || record.actor == (config ? config->person(args->by) : args->by))) {
         records.push_back(std::move(record));
         pending.push_back(i >= on_trail);
       }
@@ -156,7 +159,7 @@ Runner setup_log(CLI::App& app, Globals& globals) {
       return 0;
     }
     if (records.empty()) {
-      std::printf("no audit records%s\n", args->env.empty() && args->op.empty() ? "" : " match");
+      std::printf("no audit records%s\n", args->env.empty() && args->op.empty() && args->by.empty() ? "" : " match");
       return 0;
     }
     std::vector<std::vector<std::string>> rows{{"TIME", "OP", "ENV", "ACTOR", "MOVES", "NOTE"}};

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "core/session.h"
+#include "git/repo.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -197,6 +200,45 @@ std::string printable_lines(std::string_view text) {
     out += '\n';
     start = end + 1;
   }
+}
+
+ErrorReport error_report(std::exception_ptr error) {
+  const std::string again = "\nanother operation on the same thing got there first; run it again";
+  try {
+    std::rethrow_exception(error);
+  } catch (const core::LostRace& e) {
+    std::string message = e.what();
+    if (message.find("got there first") == std::string::npos) {
+      message += again;
+    }
+    return {util::Exit::refused, "lost-race", message, e.ref()};
+  } catch (const git::RefConflict& e) {
+    return {util::Exit::refused, "lost-race", e.what() + again, e.ref()};
+  } catch (const util::Forbidden& e) {
+    return {e.exit(), "forbidden", e.what(), ""};
+  } catch (const util::Error& e) {
+    const util::Exit exit = e.exit();
+    const char* kind = exit == util::Exit::refused ? "refused"
+                       : exit == util::Exit::usage ? "usage"
+                                                   : "io";
+    return {exit, kind, e.what(), ""};
+  } catch (const std::filesystem::filesystem_error& e) {
+    return {util::Exit::io, "io", e.what(), ""};
+  } catch (const std::exception& e) {
+    return {util::Exit::io, "io", std::string("unexpected failure: ") + e.what(), ""};
+  } catch (...) {
+    return {util::Exit::io, "io", "unexpected failure", ""};
+  }
+}
+
+nlohmann::json error_json(const ErrorReport& report) {
+  nlohmann::json error{{"kind", report.kind},
+                       {"message", printable_lines(report.message)},
+                       {"exit", static_cast<int>(report.exit)}};
+  if (!report.ref.empty()) {
+    error["ref"] = report.ref;
+  }
+  return {{"error", error}};
 }
 
 } // namespace envflow::cli

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 
 #include "cli/command.h"
 #include "content/diagnostic.h"
+#include "util/error.h"
 
 namespace envflow::cli {
 
@@ -49,5 +51,23 @@ void print_table(const std::vector<std::vector<std::string>>& rows);
 // `text` (a message, a reason: it may span lines) safe for a terminal: each
 // line through util::printable, the line breaks kept.
 std::string printable_lines(std::string_view text);
+
+// A failure as the user is told about it, mapped in one place for the CLI
+// and `envflow serve`: the exit code, its kind ("refused", "forbidden",
+// "lost-race", "usage", "io"), the message and the ref it concerns ("" when
+// none). A lost compare-and-swap is refused (kind lost-race); util::Error
+// says its own exit code; anything else is a repository or I/O error (3).
+struct ErrorReport {
+  util::Exit exit = util::Exit::io;
+  std::string kind = "io";
+  std::string message;
+  std::string ref;
+};
+ErrorReport error_report(std::exception_ptr error);
+
+// The JSON error object (docs/json.md):
+// {"error": {"kind": "refused", "message": "...", "exit": 1, "ref": "..."}}
+// (`ref` only when the failure names one).
+nlohmann::json error_json(const ErrorReport& report);
 
 } // namespace envflow::cli

@@ -630,6 +630,14 @@ BackportApplyResult apply_backport(Session& session, int id) {
     }
     return result;
   }
+  // Said before merging (the rulebook judges the merge's push to the first
+  // environment the same way): a person who may not write there learns that,
+  // not whether the merge would conflict.
+  if (!config.member(session.actor(), first.write)) {
+    throw util::Forbidden(session.actor() + " may not push to " + first.name + " (write groups: " +
+                          PipelineConfig::groups_text(first.write) +
+                          "), and back-port apply merges into it: ask one of them");
+  }
   // Read every ref once: the change compares and swaps against these.
   const auto backports_head = pipeline.refs.target(k_backports_ref);
   BackportIssue issue = find_backport(read_backports_at(repo, backports_head), id);

@@ -11,7 +11,8 @@ struct EmbeddedFile {
   std::string_view data;
 };
 
-// Every schema, template and hook shipped with the binary (generated at build time).
+// Every schema, template, hook and web page file shipped with the binary
+// (generated at build time).
 std::span<const EmbeddedFile> embedded_files();
 
 // The embedded file at `path`, if any.

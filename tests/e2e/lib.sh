@@ -270,6 +270,19 @@ EOF
   expect_rc 0
 }
 
+# free_port: a TCP port on 127.0.0.1 for a server a suite starts: the first
+# of a few random ones that nothing answers on.
+free_port() {
+  local port
+  for port in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # race_run DIR CMD...: run each CMD (a shell command line, evaluated in a
 # process of its own; quote words with `printf '%q '`) at the same instant.
 # Every racer says it is ready, then blocks at a barrier; once all are ready
@@ -424,15 +437,7 @@ http_server_start() {
 
 # One try on a free port: the first of a few random ones nothing answers on.
 http_server_try() {
-  HTTP_PORT=""
-  local port
-  for port in $(shuf -i 20000-60000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      HTTP_PORT=$port
-      break
-    fi
-  done
-  [ -n "$HTTP_PORT" ] || return 1
+  HTTP_PORT=$(free_port) || return 1
   cat >"$HTTP_WEB/lighttpd.conf" <<CONF
 server.bind = "127.0.0.1"
 server.port = $HTTP_PORT

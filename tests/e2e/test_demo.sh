@@ -6,9 +6,18 @@ command -v ssh-keygen >/dev/null || { echo "ssh-keygen missing"; exit 125; }
 
 test_case "the tour runs to the end"
 # stderr into stdout: the tour's refusals are part of the story, in order.
-run bash -c 'bash "$1" "$2" 2>&1' demo "$ENVFLOW_SOURCE_DIR/docs/demo.sh" "$ENVFLOW"
+# TMPDIR: the repository the tour keeps goes with this suite's folder.
+run env TMPDIR="$TEST_ROOT" bash -c 'bash "$1" "$2" 2>&1' demo "$ENVFLOW_SOURCE_DIR/docs/demo.sh" "$ENVFLOW"
 expect_rc 0
 expect_out "Tour done."
+
+test_case "the tour ends by saying how to open its repository's page"
+expect_out "serve --actor alice@example.com"
+expect_out "http://127.0.0.1:8080/"
+kept=$(sed -n 's/.* -C \(.*\) serve --actor.*/\1/p' <<<"$OUT")
+if [ -d "$kept" ] && [ -n "$kept" ]; then pass; else fail "the tour's repository is not kept: '$kept'"; fi
+live=$(envflow -C "$kept" status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["live"])')
+expect_eq "$live" "v1.0.1" "live in the kept repository"
 
 test_case "every step of the tour happens, in order"
 order=(

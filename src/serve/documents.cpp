@@ -1,0 +1,106 @@
+#include "serve/documents.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "util/error.h"
+#include "util/process.h"
+
+namespace envflow::serve {
+
+namespace {
+
+// This very binary: the page runs the commands of the envflow it was served by.
+const std::string& self_path() {
+  static const std::string path = std::filesystem::read_symlink("/proc/self/exe").string();
+  return path;
+}
+
+std::string error_kind(const nlohmann::json& body) {
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    return body["error"].value("kind", "");
+  }
+  return {};
+}
+
+} // namespace
+
+CommandReply CommandRunner::run(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{self_path(), "-C", repo_path, "--format", "json"};
+  if (!actor.empty()) {
+    argv.insert(argv.end(), {"--actor", actor});
+  }
+  if (!remote.empty()) {
+    argv.insert(argv.end(), {"--remote", remote});
+  }
+  if (offline) {
+    argv.push_back("--offline");
+  }
+  // --push goes before a `--` that ends the options (var set -- NAME VALUE).
+  auto end_of_options = std::find(args.begin(), args.end(), "--");
+  argv.insert(argv.end(), args.begin(), end_of_options);
+  if (push) {
+    argv.push_back("--push");
+  }
+  argv.insert(argv.end(), end_of_options, args.end());
+  const util::ProcessResult result = util::run_process(argv);
+  CommandReply reply;
+  reply.exit = result.exit_code;
+  reply.body = nlohmann::json::parse(result.out, nullptr, false);
+  if (reply.exit < 0 || reply.exit > 3) {
+    reply.exit = static_cast<int>(util::Exit::io);
+  }
+  if (reply.body.is_discarded() || (reply.exit != 0 && error_kind(reply.body).empty())) {
+    // No document: the command died, or failed before it could say why in JSON.
+    std::string message = result.err.empty() ? "envflow " + (args.empty() ? "" : args[0]) +
+                                                   " gave no answer (exit " +
+                                                   std::to_string(result.exit_code) + ")"
+                                             : result.err;
+    while (!message.empty() && message.back() == '\n') {
+      message.pop_back();
+    }
+    if (reply.exit == 0) {
+      reply.exit = static_cast<int>(util::Exit::io);
+    }
+    reply.body = {{"error", {{"kind", reply.exit == 2 ? "usage" : reply.exit == 1 ? "refused" : "io"},
+                             {"message", message},
+                             {"exit", reply.exit}}}};
+  }
+  return reply;
+}
+
+nlohmann::json CommandRunner::read(const std::vector<std::string>& args) const {
+  CommandReply reply = run(args);
+  if (reply.exit == 0) {
+    return std::move(reply.body);
+  }
+  const std::string message = reply.body["error"].value("message", "failed");
+  switch (static_cast<util::Exit>(reply.exit)) {
+  case util::Exit::refused:
+    throw util::Refused(message);
+  case util::Exit::usage:
+    throw util::UsageError(message);
+  default:
+    throw util::IoError(message);
+  }
+}
+
+int http_status(const CommandReply& reply) {
+  const std::string kind = error_kind(reply.body);
+  if (reply.exit == 0) {
+    return 200;
+  }
+  if (kind == "forbidden") {
+    return 403;
+  }
+  switch (static_cast<util::Exit>(reply.exit)) {
+  case util::Exit::refused:
+    return 409;
+  case util::Exit::usage:
+    return 400;
+  default:
+    return 500;
+  }
+}
+
+} // namespace envflow::serve
