@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 DEBS = libgit2-dev libyaml-dev libyaml-cpp-dev libcli11-dev doctest-dev libvalijson-dev \
-       nlohmann-json3-dev cmake g++ pkg-config git
+       nlohmann-json3-dev libcurl4-openssl-dev libssl-dev cmake g++ pkg-config git
 # Only for the end-to-end suites (the pre-commit framework, signing, the HTTP server,
 # rsync for gitlab-ci-local's shell jobs).
 TEST_DEBS = pre-commit gnupg openssh-client lighttpd apache2-utils rsync
