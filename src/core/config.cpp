@@ -244,6 +244,7 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
   if (const Value* backport = root.find("backport")) {
     config.backport_notify = backport->string_at("notify");
   }
+  config.events = parse_event_policy(root, path, problems);
   // Rules the schema cannot say, each at the node it is about.
   std::vector<std::string> seen_names;
   std::vector<std::string> seen_branches;
@@ -402,6 +403,7 @@ std::string render_config(const PipelineConfig& config) {
   if (!config.backport_notify.empty()) {
     out += "\nbackport:\n  notify: " + util::yaml_quoted(config.backport_notify) + "\n";
   }
+  out += render_event_policy(config.events);
   return out;
 }
 
