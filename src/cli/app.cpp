@@ -13,7 +13,9 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/audit.h"
 #include "core/cache.h"
+#include "core/events.h"
 #include "core/remote.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -125,9 +127,15 @@ void print_pushed(const core::PushOutcome& outcome) {
 
 // Run `runner` as with --push: align with the remote, run, push what moved
 // (or undo it when the command throws). Returns the command's exit code.
-int run_pushing(const Runner& runner, const Globals& globals) {
+// Sets `audit_before` to the audit ref once aligned with the remote (before
+// the command runs, so also when it throws).
+int run_pushing(const Runner& runner, const Globals& globals,
+                std::optional<std::string>& audit_before) {
   git::Repository repo = git::Repository::open(".");
   const core::PushSession session = core::begin_push(repo, globals.remote);
+  // Records begin_push fetched are other people's: events only for this run's.
+  const auto aligned_audit = session.before.find(core::k_audit_ref);
+  audit_before = aligned_audit != session.before.end() ? aligned_audit->second : "";
   std::optional<CapturedCout> captured;
   if (globals.format == Format::json) {
     captured.emplace();
@@ -154,7 +162,15 @@ int run_pushing(const Runner& runner, const Globals& globals) {
   // A command that returns, even with a non-zero code, stands by what it
   // moved: sync --auto that stops at a refused gate keeps the promotions made
   // before it, so they are pushed as well.
-  const core::PushOutcome outcome = core::finish_push(repo, session);
+  core::PushOutcome outcome;
+  try {
+    outcome = core::finish_push(repo, session);
+  } catch (...) {
+    // Refused or failed: this run's records were undone, and what the reset
+    // brought from the remote is other people's (their hooks announce it).
+    audit_before.reset();
+    throw;
+  }
   for (const auto& line : outcome.remote_said) {
     std::fprintf(stderr, "%s\n", line.c_str()); // what the server's hooks said, as git shows it
   }
@@ -172,6 +188,25 @@ int run_pushing(const Runner& runner, const Globals& globals) {
   value["pushed"] = pushed_json(outcome);
   print_json(value);
   return code;
+}
+
+// The audit ref in the current directory's repository ("" when it has no
+// record yet), or nullopt outside a repository.
+std::optional<std::string> audit_head() {
+  try {
+    return git::Repository::open(".").ref_target(core::k_audit_ref).value_or("");
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Send the events of the audit records written since `before`. Never throws.
+void send_events_since(const std::string& before) {
+  try {
+    core::emit_events_since(git::Repository::open("."), before);
+  } catch (const std::exception&) {
+    // No repository any more: nothing was recorded in it to announce.
+  }
 }
 
 } // namespace
@@ -234,10 +269,14 @@ int run(int argc, char** argv) {
   core::use_repository_cache(core::CacheMode::on);
 
   Runner runner;
+  std::string command_name;
   for (const auto& command : commands()) {
     CLI::App* sub = app.add_subcommand(command.name, command.help);
     Runner r = command.setup(*sub, globals);
-    sub->callback([&runner, r] { runner = r; });
+    sub->callback([&runner, &command_name, r, name = std::string(command.name)] {
+      runner = r;
+      command_name = name;
+    });
     for (const char* which : command.push) {
       add_push_options(which == std::string_view(k_itself) ? *sub : *sub->get_subcommand(which),
                        globals);
@@ -256,6 +295,11 @@ int run(int argc, char** argv) {
     return fail(util::Exit::usage, std::string(e.what()) + " (see envflow --help)");
   }
 
+  // The audit records this run writes are sent as events afterwards,
+  // whatever the exit code (docs/events.md). The hooks are left out: a
+  // server's hooks send the events of what was pushed themselves.
+  std::optional<std::string> audit_before;
+  int code = 0;
   try {
     globals.format = globals.format_name == "json"     ? Format::json
                      : globals.format_name == "github" ? Format::github
@@ -267,19 +311,27 @@ int run(int argc, char** argv) {
         throw util::UsageError("cannot change to " + globals.directory + ": " + ec.message());
       }
     }
-    if (globals.push) {
-      return run_pushing(runner, globals);
+    if (command_name != "hook") {
+      audit_before = audit_head();
     }
-    return runner ? runner() : 0;
+    if (globals.push) {
+      code = run_pushing(runner, globals, audit_before);
+    } else {
+      code = runner ? runner() : 0;
+    }
   } catch (const git::RefConflict& e) {
-    return fail(util::Exit::refused, e.what());
+    code = fail(util::Exit::refused, e.what());
   } catch (const util::Error& e) {
-    return fail(e.exit(), e.what());
+    code = fail(e.exit(), e.what());
   } catch (const std::filesystem::filesystem_error& e) {
-    return fail(util::Exit::io, e.what());
+    code = fail(util::Exit::io, e.what());
   } catch (const std::exception& e) {
-    return fail(util::Exit::io, std::string("unexpected failure: ") + e.what());
+    code = fail(util::Exit::io, std::string("unexpected failure: ") + e.what());
   }
+  if (audit_before) {
+    send_events_since(*audit_before);
+  }
+  return code;
 }
 
 } // namespace envflow::cli
