@@ -2,8 +2,8 @@
 # End-to-end: events (issue 17). Real receivers on 127.0.0.1
 # (tests/e2e/event_receiver.py, python's http.server) verify each POST's
 # X-Envflow-Signature-256 with the key from their own environment and log
-# what they got. Covered: signed sync and publish events with the documented
-# headers and body, filtering by `on`, a retry after a 503 (same delivery
+# what they got. Covered: signed sync, publish, hotfix, backport-open and
+# backport-close events with the documented headers and body, filtering by `on`, a retry after a 503 (same delivery
 # id), a receiver with nothing listening and one that never answers: the
 # sync still succeeds (exit 0, refs moved, JSON on stdout intact), each
 # costs one `envflow: warning:` line on stderr, and the command finishes
@@ -80,8 +80,10 @@ commit_dev() {
 export HOOK_A="a-secret-for-the-tests" HOOK_F="another secret, with spaces"
 start_receiver A ok HOOK_A
 start_receiver F flaky HOOK_F
+start_receiver B ok HOOK_A
 A=$(port_of A)
 F=$(port_of F)
+B=$(port_of B)
 
 R=$(new_repo pipeline)
 cd "$R"
@@ -107,6 +109,9 @@ events:
   - url: http://127.0.0.1:$F/flaky
     secret_env: HOOK_F
     on: [sync]
+  - url: http://127.0.0.1:$B/backports
+    secret_env: HOOK_A
+    on: [hotfix, backport-open, backport-close]
 events_timeout: 10
 '''
 t = t.replace('release:\n  sign: true\n', 'release:\n  sign: false\n')"
@@ -160,6 +165,27 @@ expect_log A "r[4]['b']['release'] == '$TAG' and r[4]['b']['previous_release'] i
 expect_log A "r[4]['b']['commit'] == '$(ref_of "$R" refs/heads/production)'"
 expect_log A "'refs/envflow/live' in [m['ref'] for m in r[4]['b']['refs']]"
 expect_log A "len(set(x['b']['id'] for x in r)) == 5"
+
+test_case "hotfix finish: hotfix, then backport-open; backport apply: backport-close"
+run envflow hotfix start tone
+expect_rc 0
+echo "# hotfix" >>agents/support.yaml
+git add -A && git commit -q -m "Friendlier tone"
+run envflow hotfix finish --no-sign -m "Friendlier tone"
+expect_rc 0
+HOTFIX_TAG=$(git tag --list 'v*' --sort=-v:refname | head -1)
+expect_eq "$(deliveries B)" 2 "events to B after hotfix finish"
+expect_log B "[x['event'] for x in r] == ['hotfix', 'backport-open'] and all(x['valid'] for x in r)"
+expect_log B "r[0]['b']['release'] == '$HOTFIX_TAG' and r[0]['b']['previous_release'] == '$TAG' and r[0]['b']['backport'] is None"
+expect_log B "r[0]['b']['commit'] == '$(ref_of "$R" refs/heads/production)' and r[0]['b']['commits'][-1]['summary'] == 'Friendlier tone'"
+expect_log B "r[1]['b']['backport']['id'] == 1 and r[1]['b']['backport']['status'] == 'open' and r[1]['b']['backport']['hotfix_tag'] == '$HOTFIX_TAG'"
+expect_log B "r[0]['b']['audit_record'] == r[1]['b']['audit_record'] and r[0]['b']['id'] != r[1]['b']['id']"
+git checkout -q dev
+run envflow backport apply 1
+expect_rc 0
+expect_eq "$(deliveries B)" 3 "events to B after backport apply"
+expect_log B "r[2]['valid'] and r[2]['event'] == 'backport-close' and r[2]['b']['backport']['status'] == 'closed' and r[2]['b']['environment'] == 'dev'"
+expect_log B "r[2]['b']['commit'] == '$(ref_of "$R" refs/heads/dev)'"
 
 # ---------------------------------------------------------------------------
 test_case "dead receivers do not fail a sync: one warning each, and it finishes"
