@@ -3,15 +3,17 @@
 # (tests/e2e/event_receiver.py, python's http.server) verify each POST's
 # X-Envflow-Signature-256 with the key from their own environment and log
 # what they got. Covered: signed sync, publish, hotfix, backport-open and
-# backport-close events with the documented headers and body, filtering by `on`, a retry after a 503 (same delivery
-# id), a receiver with nothing listening and one that never answers: the
-# sync still succeeds (exit 0, refs moved, JSON on stdout intact), each
-# costs one `envflow: warning:` line on stderr, and the command finishes
-# (bounded by events_timeout); the healthy receiver still gets its event.
+# backport-close events with the documented headers and body, filtering by
+# `on`, a retry after a 503 (same delivery id), a receiver with nothing
+# listening and one that never answers: the sync still succeeds (exit 0,
+# refs moved, JSON on stdout intact), each costs one `envflow: warning:`
+# line on stderr, and the command finishes (bounded by events_timeout); the
+# healthy receiver still gets its event.
 # A missing secret variable sends nothing (never unsigned); a refused
 # command sends nothing; a policy with a credential in a URL is refused at
 # file:line:col; with --push, only the run's own records become events, not
-# the ones fetched from the remote.
+# the ones fetched from the remote; a hotfix pushed with plain git gets its
+# backport-open event from the server's post-receive hook.
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
@@ -249,6 +251,9 @@ SRV="$TEST_ROOT/origin.git"
 "$ENVFLOW" -C "$SRV" config show >"$TEST_ROOT/srv.yaml"
 printf 'events:\n  - url: http://127.0.0.1:%s/hook\n    secret_env: HOOK_A\n    on: [sync]\n' "$A" \
   >>"$TEST_ROOT/srv.yaml"
+printf '  - url: http://127.0.0.1:%s/server\n    secret_env: HOOK_A\n    on: [backport-open]\n' "$B" \
+  >>"$TEST_ROOT/srv.yaml"
+sed -i 's/^  hotfixers: .*/  hotfixers: ["alice@example.com"]/' "$TEST_ROOT/srv.yaml"
 run envflow -C "$SRV" config edit --file "$TEST_ROOT/srv.yaml"
 expect_rc 0
 "$ENVFLOW" install-hooks --server "$SRV" >/dev/null
@@ -269,5 +274,17 @@ expect_eq "$(warnings)" 0 "warnings"
 expect_eq "$(ref_of "$SRV" refs/heads/uat)" "$(ref_of "$SRV" refs/heads/test)" "origin's uat after the push"
 expect_eq "$(deliveries A)" $((A_BEFORE + 1)) "events sent by the pushing clone"
 expect_log A "r[-1]['valid'] and r[-1]['b']['environment'] == 'uat' and r[-1]['b']['audit_record'] == '$(ref_of "$SRV" refs/envflow/audit)'"
+
+test_case "a hotfix pushed with plain git: the server's post-receive announces the back-port it opens"
+B_BEFORE=$(deliveries B)
+git -C "$C" checkout -q -b hotfix/by-hand origin/production
+echo "# fixed by hand" >>"$C/agents/support.yaml"
+git -C "$C" commit -q -am "Fixed by hand"
+run git -C "$C" push origin hotfix/by-hand:production
+expect_rc 0
+expect_err "back-port issue 1 opened"
+expect_eq "$(deliveries B)" $((B_BEFORE + 1)) "events from the server's hook"
+expect_log B "r[-1]['valid'] and r[-1]['event'] == 'backport-open' and r[-1]['b']['backport']['status'] == 'open' and r[-1]['b']['audit_record'] == '$(ref_of "$SRV" refs/envflow/audit)'"
+expect_eq "$(deliveries A)" $((A_BEFORE + 1)) "no event for receivers not asking for it"
 
 finish
