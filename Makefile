@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 DEBS = libgit2-dev libyaml-dev libyaml-cpp-dev libcli11-dev doctest-dev libvalijson-dev \
-       nlohmann-json3-dev libcurl4-openssl-dev libssl-dev cmake g++ pkg-config git
+       nlohmann-json3-dev libunistring-dev libcurl4-openssl-dev libssl-dev cmake g++ pkg-config git
 # Only for the end-to-end suites (the pre-commit framework, signing, the HTTP server,
 # rsync for gitlab-ci-local's shell jobs).
 TEST_DEBS = pre-commit gnupg openssh-client lighttpd apache2-utils rsync
@@ -33,8 +33,11 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Correctness tests first, then the stress suites (ctest label `stress`) on their own;
+# both always run, and either failing fails `make test`.
 test: build test-deps
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && { ctest --output-on-failure -j $(JOBS) -LE stress; rc=$$?; \
+	  ctest --output-on-failure -j $(JOBS) -L stress || rc=1; exit $$rc; }
 ifneq ($(CI),)
 	$(MAKE) test-asan
 endif

@@ -7,6 +7,7 @@
 #include "core/context.h"
 #include "core/hotfix.h"
 #include "git/repo.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
@@ -41,8 +42,9 @@ int run_start(const HotfixArgs& args, const Globals& globals) {
   std::printf("%s %s at %s's head %s%s\n", paint(stdout, Color::green, "created").c_str(),
               result.branch.c_str(), config.last().name.c_str(), result.commit.substr(0, 7).c_str(),
               result.checked_out ? " (checked out)" : "");
+  // Hints quote what they print, so a pasted line runs as shown.
   std::printf("commit the fix on it, then run: envflow hotfix finish%s\n",
-              result.checked_out ? "" : (" --name " + result.name).c_str());
+              result.checked_out ? "" : (" --name " + util::shell_quoted(result.name)).c_str());
   return 0;
 }
 
@@ -94,7 +96,7 @@ int run_finish(HotfixArgs& args, const Globals& globals) {
     std::printf("notified: %s\n", result.notify.command.c_str());
   }
   std::printf("(%s is kept; delete it when you like: git branch -d %s)\n", result.branch.c_str(),
-              result.branch.c_str());
+              util::shell_quoted(result.branch).c_str());
   return 0;
 }
 

@@ -13,12 +13,21 @@ Runner setup_install_hooks(CLI::App& app, Globals& /*globals*/) {
       ->option_text("REPO");
   app.add_flag("--server", *server,
                "Install the server hooks (pre-receive, post-receive) into the repository people "
-               "push to, usually bare");
+               "push to, usually bare, and turn on git's checks of received objects");
   return [repo_path, server] {
-    const git::Repository repo = git::Repository::open(*repo_path);
-    const auto paths = *server ? core::install_server_hooks(repo) : core::install_client_hooks(repo);
-    for (const auto& path : paths) {
+    git::Repository repo = git::Repository::open(*repo_path);
+    if (!*server) {
+      for (const auto& path : core::install_client_hooks(repo)) {
+        std::printf("installed %s\n", path.c_str());
+      }
+      return 0;
+    }
+    const core::ServerHooksResult result = core::install_server_hooks(repo);
+    for (const auto& path : result.hooks) {
       std::printf("installed %s\n", path.c_str());
+    }
+    for (const auto& setting : result.settings) {
+      std::printf("configured %s\n", setting.c_str());
     }
     return 0;
   };

@@ -26,12 +26,16 @@ std::string Diagnostic::to_text() const {
 }
 
 nlohmann::json Diagnostic::to_json() const {
-  return {{"path", path},
-          {"line", std::max(mark.line, 1)},
-          {"column", std::max(mark.column, 1)},
-          {"severity", severity_name(severity)},
-          {"message", message},
-          {"rule", rule}};
+  nlohmann::json out = {{"path", path},
+                        {"line", std::max(mark.line, 1)},
+                        {"column", std::max(mark.column, 1)},
+                        {"severity", severity_name(severity)},
+                        {"message", message},
+                        {"rule", rule}};
+  if (!fingerprint.empty()) {
+    out["fingerprint"] = fingerprint;
+  }
+  return out;
 }
 
 bool operator<(const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); }

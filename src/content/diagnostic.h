@@ -18,8 +18,14 @@ struct Diagnostic {
   Severity severity = Severity::error;
   std::string message; // what is wrong and how to mend it
   std::string rule;    // stable id, e.g. "schema", "ref-agent", "secret-literal"
+  // For a literal secret ("secret-literal"): what names the secret (see
+  // content/secrets.h), to allow a known false positive by; else "". Has an
+  // initializer, so `Diagnostic{path, mark, severity, message, rule}` stays
+  // complete.
+  std::string fingerprint = {};
 
   std::string to_text() const;
+  // `fingerprint` only when there is one.
   nlohmann::json to_json() const;
 };
 

@@ -17,7 +17,12 @@ constexpr std::array k_kinds{
     KindInfo{"Evaluator", "evaluators", "evaluator", Scope::local},
 };
 
+constexpr std::array<std::string_view, 5> k_runtime_folders{"conversations", "history",
+                                                           "analytics", "issues", "secrets"};
+
 } // namespace
+
+std::span<const std::string_view> runtime_folders() { return k_runtime_folders; }
 
 std::span<const KindInfo> kinds() { return k_kinds; }
 

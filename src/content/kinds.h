@@ -28,4 +28,7 @@ inline constexpr std::string_view k_workspace_file = "workspace.yaml";
 // the reason to show, or "" when `folder` is not one of them.
 std::string_view runtime_folder_reason(std::string_view folder);
 
+// The folders runtime_folder_reason names, in a stable order.
+std::span<const std::string_view> runtime_folders();
+
 } // namespace envflow::content

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <optional>
+#include <set>
 
+#include "content/summary.h"
 #include "util/strings.h"
 
 // Matching is written by hand (prefix search plus character-class runs), not
@@ -377,6 +380,233 @@ bool is_template_expression(std::string_view inner) {
                      [](char c) { return is_base64url(c) || c == '.'; });
 }
 
+// --- formats anywhere in a text ------------------------------------------------------
+
+constexpr std::size_t k_key_body_min = 32; // base64 characters a private key block must hold
+constexpr std::size_t k_key_line_min = 20;  // characters of a base64 line of its body
+
+bool is_base64(char c) { return is_alnum(c) || c == '+' || c == '/' || c == '='; }
+
+// A literal secret found by its format, wherever it is in a text.
+struct Format {
+  std::size_t offset = 0;  // where it starts in the text
+  std::size_t length = 0;  // how much of the text it covers
+  std::string description; // "a GitHub token (\"ghp_…\")"
+  std::string advice;      // what to do besides moving it, e.g. ", and revoke …"
+  std::string fingerprint;
+  // A URL to a domain reserved for documentation (RFC 2606: example.com,
+  // .example, .test, .invalid): in free text, an example.
+  bool example = false;
+};
+
+bool is_example_host(std::string_view host) {
+  const std::size_t colon = host.rfind(':');
+  std::string name = util::to_lower(colon == std::string_view::npos ? host : host.substr(0, colon));
+  for (const std::string_view domain : {"example.com", "example.org", "example.net", "example"}) {
+    if (name == domain || name.ends_with("." + std::string(domain))) {
+      return true;
+    }
+  }
+  return name.ends_with(".test") || name.ends_with(".invalid");
+}
+
+// Between the words of a key's body: blanks, line breaks (also written as
+// `\n` inside a quoted string) and what prefixes the lines of a comment, a
+// quotation or a string (#, >, quotes).
+std::size_t body_separator(std::string_view s, std::size_t k) {
+  if (k + 1 < s.size() && s[k] == '\\' && (s[k + 1] == 'n' || s[k + 1] == 'r')) {
+    return 2;
+  }
+  return is_space(s[k]) || std::string_view("#>\"'`,").find(s[k]) != std::string_view::npos ? 1
+                                                                                              : 0;
+}
+
+// A `-----BEGIN … PRIVATE KEY…-----` header at `i` followed by a body: words
+// of base64 of at least k_key_line_min characters (a key's lines), together
+// at least k_key_body_min, up to `-----END`. Armor headers (`Proc-Type: …`,
+// `Version: …`) may come first. A header alone, or followed by prose, is
+// documentation, not a key.
+std::optional<Format> private_key_block(std::string_view s, std::size_t i) {
+  const std::size_t label_start = i + 11;
+  const std::size_t n = run(s, label_start, [](char c) { return is_upper(c) || c == ' '; });
+  const std::string_view label = s.substr(label_start, n);
+  if (!at(s, label_start + n, "-----") || label.find("PRIVATE KEY") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::size_t header_end = label_start + n + 5;
+  std::string body;
+  std::size_t pos = header_end;
+  std::size_t end = header_end;
+  while (pos < s.size()) {
+    if (const std::size_t skip = body_separator(s, pos); skip != 0) {
+      pos += skip;
+      continue;
+    }
+    std::size_t word_end = pos;
+    while (word_end < s.size() && body_separator(s, word_end) == 0) {
+      ++word_end;
+    }
+    const std::string_view word = s.substr(pos, word_end - pos);
+    if (word.starts_with("-----END")) {
+      const std::size_t close = s.find("-----", pos + 8);
+      end = close == std::string_view::npos ? word_end : close + 5;
+      break;
+    }
+    if (word.size() >= k_key_line_min && std::all_of(word.begin(), word.end(), is_base64)) {
+      body += word;
+      end = pos = word_end;
+      continue;
+    }
+    if (body.empty() && word.size() > 1 && word.back() == ':') {
+      const std::size_t eol = s.find('\n', word_end);
+      pos = eol == std::string_view::npos ? s.size() : eol; // an armor header line
+      continue;
+    }
+    break;
+  }
+  if (body.size() < k_key_body_min) {
+    return std::nullopt;
+  }
+  Format format;
+  format.offset = i;
+  format.length = end - i; // the body is skipped: base64 may spell out anything
+  format.description = "a private key block (" + std::string(s.substr(i, header_end - i)) + ")";
+  format.advice = ", and replace the key if it was ever pushed";
+  format.fingerprint = secret_fingerprint("private-key", std::string(label) + "\n" + body);
+  return format;
+}
+
+// `scheme://user:password@host` with the `://` at `i`. A password that is
+// a reference (`${secrets.DB_PASSWORD}`) or a placeholder (`<password>`,
+// `password`, `***`: documentation showing the shape of a URL) is fine.
+std::optional<Format> url_with_password(std::string_view s, std::size_t i) {
+  std::size_t scheme_start = i;
+  while (scheme_start > 0 && (is_alnum(s[scheme_start - 1]) || s[scheme_start - 1] == '+' ||
+                              s[scheme_start - 1] == '.' || s[scheme_start - 1] == '-')) {
+    --scheme_start;
+  }
+  if (scheme_start == i || !is_alpha(s[scheme_start])) {
+    return std::nullopt;
+  }
+  const std::size_t start = i + 3;
+  std::size_t end = start;
+  while (end < s.size()) {
+    if (at(s, end, "${") || at(s, end, "{{")) {
+      const std::string_view close = s[end] == '$' ? "}" : "}}";
+      const std::size_t stop = s.find(close, end + 2);
+      end = stop == std::string_view::npos ? s.size() : stop + close.size();
+      continue;
+    }
+    const char c = s[end];
+    if (is_space(c) || c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' ||
+        c == '>' || c == '`') {
+      break;
+    }
+    ++end;
+  }
+  const std::string_view authority = s.substr(start, end - start);
+  const std::size_t at_sign = authority.rfind('@');
+  if (at_sign == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view userinfo = authority.substr(0, at_sign);
+  const std::size_t colon = userinfo.find(':');
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view password = trim_blanks(userinfo.substr(colon + 1));
+  // `${secrets.X}`, `{{ vars.X }}`, and a shell's `$X` / `$1` in a script.
+  const bool reference = (password.starts_with("${") && password.ends_with("}")) ||
+                         (password.starts_with("{{") && password.ends_with("}}")) ||
+                         (password.size() > 1 && password.front() == '$' &&
+                          (is_word(password[1]) || password[1] == '{'));
+  // A metavariable (PASSWORD, [PASS], MY_TOKEN) is documentation of a URL's shape.
+  const bool metavariable = std::all_of(password.begin(), password.end(), [](char c) {
+    return is_upper(c) || c == '_' || c == '-' || c == '[' || c == ']';
+  });
+  if (password.empty() || reference || metavariable || looks_like_placeholder(password)) {
+    return std::nullopt;
+  }
+  Format format;
+  format.offset = scheme_start;
+  format.length = end - scheme_start;
+  format.description = "a URL with an inline password (" +
+                       std::string(s.substr(scheme_start, start - scheme_start)) +
+                       shorten(userinfo.substr(0, colon)) + ":" + std::string(k_ellipsis) + "@" +
+                       shorten(authority.substr(at_sign + 1)) + ")";
+  format.advice = " (e.g. https://user:${secrets.NAME}@host)";
+  format.fingerprint = secret_fingerprint("url-password", password);
+  format.example = is_example_host(authority.substr(at_sign + 1));
+  return format;
+}
+
+// Whether a token format (match_token) can start with `c`.
+bool is_token_start(char c) {
+  return c == 'A' || c == 'g' || c == 's' || c == 'r' || c == 'x' || c == 'e';
+}
+
+// Private keys, token formats and URLs with passwords anywhere in `s`.
+std::vector<Format> find_formats(std::string_view s) {
+  std::vector<Format> found;
+  for (std::size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    // Only these start a finding: '-' (a key block), ':' (a URL's "://"), and
+    // the first letter of a token format at the start of a word. Most
+    // characters are none of them: the scan runs on every byte of a snapshot.
+    if (c != '-' && c != ':' &&
+        (!is_token_start(c) || (i > 0 && is_alnum(s[i - 1])))) {
+      ++i;
+      continue;
+    }
+    std::optional<Format> format;
+    std::size_t next = i + 1;
+    if (c == '-' && at(s, i, "-----BEGIN ")) {
+      if ((format = private_key_block(s, i))) {
+        next = i + format->length;
+      }
+    } else if (c == ':' && at(s, i, "://")) {
+      format = url_with_password(s, i);
+    } else if (const auto token = match_token(s, i)) {
+      format.emplace();
+      format->offset = i;
+      format->length = token->length;
+      const bool vowel = std::string_view("AEIOU").find(token->kind.front()) != std::string_view::npos;
+      format->description = (vowel ? "an " : "a ") + std::string(token->kind) + " (" +
+                            redact(s.substr(i, token->length)) + ")";
+      format->advice = ", and revoke the credential if it was ever pushed";
+      format->fingerprint = secret_fingerprint("token", s.substr(i, token->length));
+      next = i + token->length;
+    }
+    i = next;
+    if (!format) {
+      continue;
+    }
+    found.push_back(std::move(*format));
+  }
+  return found;
+}
+
+// What a fingerprint is taken of besides the text: a value assigned to a
+// secret-named key or field (the same value in a YAML field and in a
+// document has one fingerprint).
+constexpr std::string_view k_kind_value = "secret-value";
+
+Diagnostic secret_diagnostic(const std::string& path, Mark mark, std::string_view rule,
+                             std::string message, const std::string& fingerprint) {
+  Diagnostic d;
+  d.path = path;
+  d.mark = mark.line > 0 ? mark : Mark{1, 1};
+  d.rule = std::string(rule);
+  d.message = std::move(message);
+  if (!fingerprint.empty()) {
+    d.message += " (fingerprint " + fingerprint +
+                 "; if this is a known false positive, allow it under secret_allowlist in "
+                 "envflow.yaml)";
+    d.fingerprint = fingerprint;
+  }
+  return d;
+}
+
 // --- the scanner -------------------------------------------------------------------
 
 class Scanner {
@@ -432,115 +662,22 @@ private:
     }
   }
 
-  void add(Mark mark, std::string_view rule, std::string message) {
-    Diagnostic d;
-    d.path = m_path;
-    d.mark = mark.line > 0 ? mark : Mark{1, 1};
-    d.rule = std::string(rule);
-    d.message = std::move(message);
-    m_out.push_back(std::move(d));
+  void add(Mark mark, std::string_view rule, std::string message,
+           const std::string& fingerprint = {}) {
+    m_out.push_back(secret_diagnostic(m_path, mark, rule, std::move(message), fingerprint));
   }
 
   // Private keys, token formats and URLs with passwords anywhere in `s`.
   // Returns whether anything was found.
   bool scan_formats(std::string_view s, Mark mark, const std::string& field) {
-    bool found = false;
-    for (std::size_t i = 0; i < s.size();) {
-      const char c = s[i];
-      if (c == '-' && at(s, i, "-----BEGIN ")) {
-        if (const std::size_t end = private_key_header(s, i); end != 0) {
-          add(mark, k_rule_literal,
-              "literal secret " + where(field) + ": a private key block (" +
-                  std::string(s.substr(i, end - i)) + "); " + std::string(k_mend) +
-                  ", and replace the key if it was ever pushed");
-          found = true;
-          // Skip the body: base64 may spell out anything.
-          const std::size_t close = s.find("-----END ", end);
-          const std::size_t stop =
-              close == std::string_view::npos ? std::string_view::npos : s.find("-----", close + 9);
-          i = stop == std::string_view::npos ? s.size() : stop + 5;
-          continue;
-        }
-      } else if (c == ':' && at(s, i, "://")) {
-        if (url_with_password(s, i, mark, field)) {
-          found = true;
-        }
-      } else if (const auto token = match_token(s, i)) {
-        add(mark, k_rule_literal,
-            "literal secret " + where(field) + ": a " + std::string(token->kind) + " (" +
-                redact(s.substr(i, token->length)) + "); " + std::string(k_mend) +
-                ", and revoke the credential if it was ever pushed");
-        found = true;
-        i += token->length;
-        continue;
-      }
-      ++i;
+    const std::vector<Format> found = find_formats(s);
+    for (const Format& format : found) {
+      add(mark, k_rule_literal,
+          "literal secret " + where(field) + ": " + format.description + "; " +
+              std::string(k_mend) + format.advice,
+          format.fingerprint);
     }
-    return found;
-  }
-
-  // End of a `-----BEGIN … PRIVATE KEY…-----` header at `i`, or 0.
-  static std::size_t private_key_header(std::string_view s, std::size_t i) {
-    const std::size_t label_start = i + 11;
-    const std::size_t n = run(s, label_start, [](char c) { return is_upper(c) || c == ' '; });
-    const std::string_view label = s.substr(label_start, n);
-    if (!at(s, label_start + n, "-----") || label.find("PRIVATE KEY") == std::string_view::npos) {
-      return 0;
-    }
-    return label_start + n + 5;
-  }
-
-  // `scheme://user:password@host` with the `://` at `i`. A password that is
-  // a reference (`${secrets.DB_PASSWORD}`) or a placeholder (`<password>`,
-  // `password`, `***`: documentation showing the shape of a URL) is fine.
-  bool url_with_password(std::string_view s, std::size_t i, Mark mark, const std::string& field) {
-    std::size_t scheme_start = i;
-    while (scheme_start > 0 && (is_alnum(s[scheme_start - 1]) || s[scheme_start - 1] == '+' ||
-                                s[scheme_start - 1] == '.' || s[scheme_start - 1] == '-')) {
-      --scheme_start;
-    }
-    if (scheme_start == i || !is_alpha(s[scheme_start])) {
-      return false;
-    }
-    const std::size_t start = i + 3;
-    std::size_t end = start;
-    while (end < s.size()) {
-      if (at(s, end, "${") || at(s, end, "{{")) {
-        const std::string_view close = s[end] == '$' ? "}" : "}}";
-        const std::size_t stop = s.find(close, end + 2);
-        end = stop == std::string_view::npos ? s.size() : stop + close.size();
-        continue;
-      }
-      const char c = s[end];
-      if (is_space(c) || c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' ||
-          c == '>' || c == '`') {
-        break;
-      }
-      ++end;
-    }
-    const std::string_view authority = s.substr(start, end - start);
-    const std::size_t at_sign = authority.rfind('@');
-    if (at_sign == std::string_view::npos) {
-      return false;
-    }
-    const std::string_view userinfo = authority.substr(0, at_sign);
-    const std::size_t colon = userinfo.find(':');
-    if (colon == std::string_view::npos) {
-      return false;
-    }
-    const std::string_view password = trim_blanks(userinfo.substr(colon + 1));
-    const bool reference = (password.starts_with("${") && password.ends_with("}")) ||
-                           (password.starts_with("{{") && password.ends_with("}}"));
-    if (password.empty() || reference || looks_like_placeholder(password)) {
-      return false;
-    }
-    add(mark, k_rule_literal,
-        "literal secret " + where(field) + ": a URL with an inline password (" +
-            std::string(s.substr(scheme_start, start - scheme_start)) +
-            shorten(userinfo.substr(0, colon)) + ":" + std::string(k_ellipsis) + "@" +
-            shorten(authority.substr(at_sign + 1)) + "); " + std::string(k_mend) +
-            " (e.g. https://user:${secrets.NAME}@host)");
-    return true;
+    return !found.empty();
   }
 
   // Checks every `${…}` and `{{ … }}` of `s` and returns `s` with them cut
@@ -644,11 +781,170 @@ private:
     const std::string name = field.empty() ? std::string(key) : field;
     add(mark, k_rule_literal,
         "literal value in secret field '" + name + "' (" + redact(value) + ", " +
-            std::to_string(value.size()) + " characters, " + verdict + "); " + std::string(k_mend));
+            std::to_string(value.size()) + " characters, " + verdict + "); " + std::string(k_mend),
+        secret_fingerprint(k_kind_value, value));
   }
 
   const std::string& m_path;
   std::vector<Diagnostic> m_out;
+};
+
+// --- free text ---------------------------------------------------------------------
+
+constexpr std::string_view k_text_mend =
+    "remove it from the file (documents and YAML comments are promoted like every other line); "
+    "keep the value in the secret store and refer to it by name, ${secrets.NAME}";
+
+bool is_key_char(char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; }
+bool is_quote(char c) { return c == '"' || c == '\'' || c == '`'; }
+
+// Whether `value`, assigned to a secret-named key in free text, looks like a
+// real secret rather than prose, code or a reference. Unlike a YAML secret
+// field (where every literal is refused), text needs evidence: at least 8
+// characters, letters with digits, the entropy of a random string, and none
+// of the shapes of a reference ($X, ${…}, {{…}}, %(x)s, <placeholder>), a
+// path, a URL or its percent-encoded query, markup, a call, a dotted name or
+// an environment variable's name.
+bool looks_like_secret_value(std::string_view value) {
+  if (value.size() < 8 || value.size() > 256 || looks_like_placeholder(value)) {
+    return false;
+  }
+  if (std::string_view("$%{</~").find(value.front()) != std::string_view::npos) {
+    return false;
+  }
+  for (const std::string_view shape : {"${", "{{", "(", "[", "<", ">", "://"}) {
+    if (value.find(shape) != std::string_view::npos) {
+      return false;
+    }
+  }
+  for (std::size_t k = value.find('%'); k != std::string_view::npos; k = value.find('%', k + 1)) {
+    if (k + 2 < value.size() && std::isxdigit(static_cast<unsigned char>(value[k + 1])) != 0 &&
+        std::isxdigit(static_cast<unsigned char>(value[k + 2])) != 0) {
+      return false; // percent-encoded: a URL's query, shown as an example
+    }
+  }
+  const bool env_name = std::all_of(value.begin(), value.end(), [](char c) {
+    return is_upper_or_digit(c) || c == '_';
+  }) && value.find('_') != std::string_view::npos;
+  bool dotted = value.find('.') != std::string_view::npos;
+  for (const std::string& part : util::split(value, '.')) {
+    dotted = dotted && !part.empty() && !is_digit(part.front()) &&
+             std::all_of(part.begin(), part.end(), [](char c) { return is_word(c); });
+  }
+  if (env_name || dotted) {
+    return false;
+  }
+  if (!std::any_of(value.begin(), value.end(), is_alpha) ||
+      !std::any_of(value.begin(), value.end(), is_digit)) {
+    return false; // words and type names ("challengePassword", "_PrivateKey"), numbers
+  }
+  return shannon_entropy(value) >= k_entropy_min_bits;
+}
+
+// Whether `key` holds, in any case, a word is_secret_key looks for: a cheap
+// test that spares the word split for the keys of every other `key: value`.
+bool names_a_secret_word(std::string_view key) {
+  static constexpr std::array<std::string_view, 6> k_words = {"pass", "pwd", "secret",
+                                                              "token", "key", "cred"};
+  return std::any_of(k_words.begin(), k_words.end(), [&](std::string_view word) {
+    for (std::size_t i = 0; i + word.size() <= key.size(); ++i) {
+      if (iequals_prefix(key.substr(i), word)) {
+        return true;
+      }
+    }
+    return false;
+  });
+}
+
+// `key: value`, `key = value`, `key := value`, `key => value`, `"key": "value"`
+// and `--key=value` in free text, with a secret-named key (is_secret_key)
+// and a value that looks like a secret (looks_like_secret_value).
+struct Assignment {
+  std::size_t offset = 0; // of the value
+  std::size_t length = 0;
+  std::string key;
+  std::string value;
+};
+
+std::optional<Assignment> assignment_at(std::string_view s, std::size_t sep) {
+  std::size_t value_start = sep + 1;
+  if (s[sep] == ':') {
+    if (at(s, sep + 1, "/") || at(s, sep + 1, ":") || (sep > 0 && s[sep - 1] == ':')) {
+      return std::nullopt; // a URL, or C++'s ::
+    }
+    value_start += at(s, sep + 1, "=") ? 1 : 0;
+  } else {
+    if (at(s, sep + 1, "=") || (sep > 0 && std::string_view("=!<>:").find(s[sep - 1]) !=
+                                               std::string_view::npos)) {
+      return std::nullopt; // a comparison, or the '=' of ':=' (taken at the ':')
+    }
+    value_start += at(s, sep + 1, ">") ? 1 : 0;
+  }
+  std::size_t key_end = sep;
+  while (key_end > 0 && (s[key_end - 1] == ' ' || s[key_end - 1] == '\t')) {
+    --key_end;
+  }
+  if (key_end > 0 && is_quote(s[key_end - 1])) {
+    --key_end;
+  }
+  std::size_t key_start = key_end;
+  while (key_start > 0 && is_key_char(s[key_start - 1])) {
+    --key_start;
+  }
+  const std::string_view key = s.substr(key_start, key_end - key_start);
+  if (key.empty() || !names_a_secret_word(key) || !is_secret_key(key)) {
+    return std::nullopt;
+  }
+  std::size_t start = value_start;
+  while (start < s.size() && (s[start] == ' ' || s[start] == '\t')) {
+    ++start;
+  }
+  std::size_t end = start;
+  if (start < s.size() && is_quote(s[start])) {
+    const char quote = s[start];
+    ++start;
+    end = start;
+    while (end < s.size() && s[end] != quote && s[end] != '\n') {
+      if (s[end] == ' ' || s[end] == '\t') {
+        return std::nullopt; // a quoted phrase is prose, not a key
+      }
+      ++end;
+    }
+  } else {
+    while (end < s.size() && !is_space(s[end]) && s[end] != '&') {
+      ++end;
+    }
+    while (end > start && std::string_view(".,;:)]}\"'`").find(s[end - 1]) != std::string_view::npos) {
+      --end;
+    }
+  }
+  const std::string_view value = s.substr(start, end - start);
+  if (!looks_like_secret_value(value)) {
+    return std::nullopt;
+  }
+  return Assignment{start, end - start, std::string(key), std::string(value)};
+}
+
+// 1-based line and byte column of offsets taken in increasing order.
+class Cursor {
+public:
+  explicit Cursor(std::string_view text) : m_text(text) {}
+
+  Mark operator()(std::size_t offset) {
+    for (; m_pos < offset && m_pos < m_text.size(); ++m_pos) {
+      if (m_text[m_pos] == '\n') {
+        ++m_line;
+        m_line_start = m_pos + 1;
+      }
+    }
+    return {m_line, static_cast<int>(offset - m_line_start) + 1};
+  }
+
+private:
+  std::string_view m_text;
+  std::size_t m_pos = 0;
+  int m_line = 1;
+  std::size_t m_line_start = 0;
 };
 
 } // namespace
@@ -659,6 +955,78 @@ std::vector<Diagnostic> scan_secrets(const Value& document, const std::string& p
   std::vector<Diagnostic> diagnostics = scanner.take();
   sort_diagnostics(diagnostics);
   return diagnostics;
+}
+
+std::vector<Diagnostic> scan_text_secrets(std::string_view text, const std::string& path) {
+  struct Found {
+    std::size_t offset;
+    std::string message;
+    std::string fingerprint;
+  };
+  std::vector<Found> found;
+  const std::vector<Format> formats = find_formats(text);
+  for (const Format& format : formats) {
+    if (format.example) {
+      continue;
+    }
+    found.push_back({format.offset,
+                     "literal secret: " + format.description + "; " + std::string(k_text_mend) +
+                         format.advice,
+                     format.fingerprint});
+  }
+  // An assignment whose value is a format already found is that finding.
+  const auto covered = [&](std::size_t offset) {
+    return std::any_of(formats.begin(), formats.end(), [&](const Format& f) {
+      return offset >= f.offset && offset < f.offset + f.length;
+    });
+  };
+  for (std::size_t i = text.find_first_of(":="); i != std::string_view::npos;
+       i = text.find_first_of(":=", i + 1)) {
+    if (const auto assignment = assignment_at(text, i); assignment && !covered(assignment->offset)) {
+      found.push_back({assignment->offset,
+                       "literal secret: '" + assignment->key + "' is set to a literal (" +
+                           redact(assignment->value) + ", " +
+                           std::to_string(assignment->value.size()) +
+                           " characters, looks like a real secret); " + std::string(k_text_mend),
+                       secret_fingerprint(k_kind_value, assignment->value)});
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const Found& a, const Found& b) { return a.offset < b.offset; });
+  std::vector<Diagnostic> diagnostics;
+  Cursor cursor(text);
+  for (Found& f : found) {
+    diagnostics.push_back(
+        secret_diagnostic(path, cursor(f.offset), k_rule_literal, std::move(f.message), f.fingerprint));
+  }
+  return diagnostics;
+}
+
+std::vector<Diagnostic> scan_file_secrets(std::string_view text, const Value* document,
+                                          const std::string& path) {
+  std::vector<Diagnostic> diagnostics;
+  if (document != nullptr) {
+    diagnostics = scan_secrets(*document, path);
+  }
+  std::set<std::string> known;
+  for (const Diagnostic& d : diagnostics) {
+    known.insert(d.fingerprint);
+  }
+  for (Diagnostic& d : scan_text_secrets(text, path)) {
+    if (!known.contains(d.fingerprint)) {
+      diagnostics.push_back(std::move(d));
+    }
+  }
+  sort_diagnostics(diagnostics);
+  return diagnostics;
+}
+
+std::string secret_fingerprint(std::string_view kind, std::string_view text) {
+  std::string data = "envflow secret\n";
+  data += kind;
+  data += '\n';
+  data += text;
+  return sha1_hex(data).substr(0, k_fingerprint_digits);
 }
 
 double shannon_entropy(std::string_view text) {

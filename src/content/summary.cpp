@@ -10,7 +10,7 @@ namespace envflow::content {
 namespace {
 
 // Bump when the encoding changes; old bytes then decode to nullopt.
-constexpr std::uint8_t k_format = 2;
+constexpr std::uint8_t k_format = 3;
 
 // Strings most summaries repeat (kinds, rules), written as a small number.
 constexpr std::string_view k_common[] = {
@@ -267,6 +267,7 @@ std::string encode(const FileSummary& summary, const std::string& path) {
     out.byte(d.severity == Severity::error ? 0 : 1);
     out.text(d.message);
     out.token(d.rule);
+    out.text(d.fingerprint);
   }
   out.byte(summary.document ? 1 : 0);
   if (summary.document) {
@@ -313,6 +314,7 @@ std::optional<FileSummary> decode(std::string_view bytes, const std::string& pat
     d.severity = severity == 0 ? Severity::error : Severity::warning;
     d.message = in.text();
     d.rule = in.token();
+    d.fingerprint = in.text();
     summary.diagnostics.push_back(std::move(d));
   }
   const std::uint8_t has_document = in.byte();

@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 
+#include "content/paths.h"
 #include "content/references.h"
 #include "content/schema.h"
 #include "content/secrets.h"
@@ -47,35 +48,6 @@ std::string human_size(std::uint64_t bytes) {
     return std::to_string(bytes / 1024) + " KiB";
   }
   return std::to_string(bytes) + " bytes";
-}
-
-// Paths that differ only in letter case (agents/Support.yaml and
-// agents/support.yaml): git and Linux keep both, but a checkout on a
-// case-insensitive filesystem (macOS and Windows by default) writes one over
-// the other and loses it. Each path of a colliding pair is reported, so the
-// file a commit adds is named whichever of the two it is.
-std::vector<Diagnostic> case_collisions(const std::vector<FileEntry>& entries) {
-  std::vector<Diagnostic> out;
-  std::map<std::string, std::string> seen; // lowercased path -> first path with it
-  std::set<std::string> reported;
-  for (const auto& entry : entries) {
-    const auto [it, inserted] = seen.emplace(util::to_lower(entry.path), entry.path);
-    if (inserted) {
-      continue;
-    }
-    const auto report = [&](const std::string& path, const std::string& other) {
-      if (reported.insert(path).second) {
-        out.push_back(file_diagnostic(
-            path, "case-collision",
-            "'" + path + "' and '" + other +
-                "' differ only in letter case: a checkout on a case-insensitive filesystem "
-                "(macOS, Windows) keeps one of them and loses the other; rename or remove one"));
-      }
-    };
-    report(it->second, entry.path);
-    report(entry.path, it->second);
-  }
-  return out;
 }
 
 bool is_yaml_name(std::string_view path) {
@@ -156,6 +128,12 @@ Classified classify(const std::string& path, Scope scope) {
               std::string(kind->folder) + "/" + util::path_stem(rest) + ".yaml"};
 }
 
+// Which checks a file gets: a content YAML file (or workspace.yaml) all of
+// them; a file of a knowledge base's folder the guards and the secret scan;
+// any other file (a README, a file outside the content folders) only the
+// secret scan, when it is text: it is promoted with the branch all the same.
+enum class Check { content, document, text };
+
 // The checks of one file that need no other file: guards, YAML, kind and
 // name, schema, secrets, a variable's default; and its references, recorded
 // for the cross-file pass.
@@ -166,8 +144,17 @@ public:
 
   // What the listing alone decides (a symlink, a special file, too large):
   // nullopt when the file must be read.
-  std::optional<FileSummary> from_listing(const FileEntry& entry) const {
+  std::optional<FileSummary> from_listing(const FileEntry& entry, Check check) const {
     FileSummary summary;
+    if (check == Check::text) {
+      // Not content: a link or a file too large to be text is not scanned.
+      if (entry.type == FileEntry::Type::regular || entry.type == FileEntry::Type::executable) {
+        if (entry.size <= m_options.max_file_size) {
+          return std::nullopt;
+        }
+      }
+      return summary;
+    }
     switch (entry.type) {
     case FileEntry::Type::symlink:
       summary.diagnostics.push_back(symlink_diagnostic(entry.path));
@@ -189,14 +176,26 @@ public:
   }
 
   // Every check of a file whose listing passed, from its bytes.
-  // `folder_kind` is null for workspace.yaml; `document` marks a file of a
-  // knowledge base's folder, which only the guards apply to.
+  // `folder_kind` is null for workspace.yaml and for files not checked as
+  // content.
   FileSummary from_data(const FileEntry& entry, const std::string& data,
-                        const KindInfo* folder_kind, bool document) const {
+                        const KindInfo* folder_kind, Check check) const {
     FileSummary summary;
-    if (guards_pass(entry, data, summary.diagnostics) && !document) {
-      content(entry, data, folder_kind, summary);
+    if (check == Check::text) {
+      std::vector<Diagnostic> ignored;
+      if (guards_pass(entry, data, ignored)) {
+        summary.diagnostics = scan_text_secrets(data, entry.path);
+      }
+      return summary;
     }
+    if (!guards_pass(entry, data, summary.diagnostics)) {
+      return summary;
+    }
+    if (check == Check::document) {
+      summary.diagnostics = scan_text_secrets(data, entry.path);
+      return summary;
+    }
+    content(entry, data, folder_kind, summary);
     return summary;
   }
 
@@ -238,6 +237,10 @@ private:
     std::vector<Diagnostic>& out = summary.diagnostics;
     YamlResult loaded = load_yaml(data, entry.path);
     for (auto& d : loaded.diagnostics) {
+      out.push_back(std::move(d));
+    }
+    // Comments and text the loader could not read are scanned as text.
+    for (auto& d : scan_file_secrets(data, loaded.value ? &*loaded.value : nullptr, entry.path)) {
       out.push_back(std::move(d));
     }
     if (!loaded.value) {
@@ -284,9 +287,6 @@ private:
     const std::string schema =
         folder_kind != nullptr ? std::string(folder_kind->schema) : "workspace";
     for (auto& d : m_schemas.validate(schema, value, entry.path)) {
-      out.push_back(std::move(d));
-    }
-    for (auto& d : scan_secrets(value, entry.path)) {
       out.push_back(std::move(d));
     }
     const Value* name_node = value.find("name");
@@ -339,8 +339,8 @@ private:
 // A file whose checks run on the workers.
 struct Job {
   const FileEntry* entry = nullptr;
-  const KindInfo* kind = nullptr; // null for workspace.yaml
-  bool document = false;          // a file of a knowledge base's folder
+  const KindInfo* kind = nullptr; // null for workspace.yaml and Check::text
+  Check check = Check::content;
   std::string_view result;        // the encoded FileSummary: `computed`, or the cache's bytes
   std::string computed;
   bool cached = false;
@@ -459,6 +459,25 @@ void fill_narrow_table() {
   });
 }
 
+// Add `d` to `report` unless options leave it out: a path not selected, or
+// a literal secret the policy allows by fingerprint. Paths and messages are
+// made printable here, once for every caller: a name or a YAML string may
+// hold control characters or bytes that are not UTF-8. Done after the
+// cache, so neither the allowlist nor the escaping shapes what is cached.
+void keep(Diagnostic& d, const ValidateOptions& options, ValidationReport& report) {
+  if (!selected(d.path, options.only)) {
+    return;
+  }
+  if (!d.fingerprint.empty() &&
+      std::find(options.allowed_secrets.begin(), options.allowed_secrets.end(), d.fingerprint) !=
+          options.allowed_secrets.end()) {
+    return;
+  }
+  d.path = util::printable(d.path);
+  d.message = util::printable(d.message);
+  report.diagnostics.push_back(std::move(d));
+}
+
 ResultCache*& default_cache_slot() {
   static ResultCache* cache = nullptr;
   return cache;
@@ -499,9 +518,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
         report.files = stored->first;
         report.cached = report.files;
         for (auto& d : stored->second.diagnostics) {
-          if (selected(d.path, options.only)) {
-            report.diagnostics.push_back(std::move(d));
-          }
+          keep(d, options, report);
         }
         return true; // stored sorted
       }
@@ -523,21 +540,23 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
   for (const auto& entry : entries) {
     const Classified c = classify(entry.path, options.scope);
     switch (c.role) {
-    case Role::ignored:
-      break;
     case Role::workspace:
       has_workspace = true;
-      jobs.push_back(Job{&entry, nullptr, false, {}, {}, false});
+      jobs.push_back(Job{&entry, nullptr, Check::content, {}, {}, false});
+      ++report.files;
       break;
     case Role::content:
-      jobs.push_back(Job{&entry, c.kind, false, {}, {}, false});
+      jobs.push_back(Job{&entry, c.kind, Check::content, {}, {}, false});
+      ++report.files;
       break;
     case Role::document:
-      jobs.push_back(Job{&entry, c.kind, true, {}, {}, false});
+      jobs.push_back(Job{&entry, c.kind, Check::document, {}, {}, false});
+      ++report.files;
       break;
     case Role::runtime:
     case Role::wrong_scope:
       all.push_back(file_diagnostic(entry.path, "not-promoted", c.reason));
+      jobs.push_back(Job{&entry, nullptr, Check::text, {}, {}, false});
       break;
     case Role::unexpected:
       if (entry.type == FileEntry::Type::symlink) {
@@ -546,11 +565,14 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       } else {
         all.push_back(file_diagnostic(entry.path, "unexpected-file", c.reason));
       }
+      jobs.push_back(Job{&entry, nullptr, Check::text, {}, {}, false});
+      break;
+    case Role::ignored:
+      jobs.push_back(Job{&entry, nullptr, Check::text, {}, {}, false});
       break;
     }
   }
-  report.files = jobs.size();
-  for (auto& d : case_collisions(entries)) {
+  for (auto& d : check_paths(entries)) {
     all.push_back(std::move(d));
   }
   if (options.scope == Scope::promoted && !has_workspace && !entries.empty()) {
@@ -585,12 +607,12 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     return false;
   };
   const auto compute = [&](Job& job, const std::string& data) {
-    job.set(encode(checker.from_data(*job.entry, data, job.kind, job.document), job.entry->path));
+    job.set(encode(checker.from_data(*job.entry, data, job.kind, job.check), job.entry->path));
   };
   const auto check = [&](std::size_t i) {
     Job& job = jobs[i];
     const FileEntry& entry = *job.entry;
-    if (auto decided = checker.from_listing(entry)) {
+    if (auto decided = checker.from_listing(entry, job.check)) {
       job.set(encode(*decided, entry.path));
       return;
     }
@@ -602,7 +624,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       // blob is refused without being loaded.
       FileEntry sized = entry;
       sized.size = size_of(entry);
-      if (auto decided = checker.from_listing(sized)) {
+      if (auto decided = checker.from_listing(sized, job.check)) {
         job.set(encode(*decided, entry.path));
         return;
       }
@@ -654,7 +676,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     if (!summary) {
       throw std::logic_error("validate: the summary of " + job.entry->path + " does not decode");
     }
-    report.cached += job.cached ? 1 : 0;
+    report.cached += job.cached && job.check != Check::text ? 1 : 0;
     for (auto& d : summary->diagnostics) {
       all.push_back(std::move(d));
     }
@@ -678,9 +700,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     cache->insert_snapshot(snapshot_key, snapshot_result);
   }
   for (auto& d : all) {
-    if (selected(d.path, options.only)) {
-      report.diagnostics.push_back(std::move(d));
-    }
+    keep(d, options, report);
   }
   return report;
 }

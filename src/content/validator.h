@@ -17,7 +17,7 @@ class SchemaSet;
 // Bump whenever what a file's own checks report, what its summary holds, or
 // what a whole snapshot's report holds (checks across files, such as
 // case-collision) changes: cached results of other versions are then never used.
-inline constexpr int k_validator_version = 5;
+inline constexpr int k_validator_version = 6;
 
 // Where validation keeps per-file results between runs (core::DiskCache keeps
 // them under the git dir). A result is an encoded FileSummary (see
@@ -67,6 +67,10 @@ struct ValidateOptions {
   ResultCache* cache = nullptr;
   // Threads for the per-file checks; 0: $ENVFLOW_THREADS, else one per core.
   unsigned threads = 0;
+  // Fingerprints of literal secrets known to be false positives (the
+  // policy's secret_allowlist): their "secret-literal" findings are left out
+  // of the report. They do not change what is cached.
+  std::vector<std::string> allowed_secrets;
 };
 
 struct ValidationReport {
@@ -78,7 +82,10 @@ struct ValidationReport {
 
 // Validate every content file of `source`: file guards (symlink, binary,
 // size, not YAML), YAML, kind/name, schema, secrets, variable defaults,
-// then references across files.
+// then references across files; the paths of every file (content/paths.h);
+// and literal secrets in every other text file of the snapshot (documents,
+// YAML comments, files outside the content folders). Paths and messages in
+// the report are printable (util::printable).
 //
 // Each file's checks give a FileSummary (its diagnostics and its references,
 // see content/summary.h), computed on several threads or taken from the

@@ -403,10 +403,12 @@ public:
       alias(event);
       break;
     case YAML_SEQUENCE_START_EVENT:
-      start(event.start_mark, Value::Type::sequence, view(event.data.sequence_start.anchor));
+      start(event.start_mark, Value::Type::sequence, view(event.data.sequence_start.anchor),
+            event.data.sequence_start.tag);
       break;
     case YAML_MAPPING_START_EVENT:
-      start(event.start_mark, Value::Type::mapping, view(event.data.mapping_start.anchor));
+      start(event.start_mark, Value::Type::mapping, view(event.data.mapping_start.anchor),
+            event.data.mapping_start.tag);
       break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
@@ -486,6 +488,67 @@ private:
     }
   }
 
+  // Refuse a tag other than the core schema's seven, and one of them on a
+  // node it does not describe (`!!int abc`, `!!map` on a sequence). libyaml
+  // gives tags expanded (`!!int` is tag:yaml.org,2002:int, and so is
+  // `!<tag:yaml.org,2002:int>`), so a `%TAG` directive cannot smuggle
+  // another namespace in under `!!`.
+  void check_tag(std::string_view tag, const Value& value) {
+    const std::string shown = tag.starts_with(k_core_tag)
+                                  ? "!!" + std::string(tag.substr(k_core_tag.size()))
+                                  : std::string(tag);
+    const std::string_view name =
+        tag.starts_with(k_core_tag) ? tag.substr(k_core_tag.size()) : std::string_view();
+    const bool core = name == "str" || name == "int" || name == "float" || name == "bool" ||
+                      name == "null" || name == "seq" || name == "map";
+    if (!core) {
+      report(value.mark,
+             "YAML tag '" + shown +
+                 "' is not allowed: only the core schema's !!str, !!int, !!float, !!bool, "
+                 "!!null, !!seq and !!map are, because a consumer that honours tags could act "
+                 "on another (read a file, build an object); remove the tag",
+             "yaml-tag");
+      return;
+    }
+    std::string_view describes;
+    bool fits = true;
+    if (name == "seq" || name == "map") {
+      describes = name == "seq" ? "a sequence" : "a mapping";
+      fits = value.type == (name == "seq" ? Value::Type::sequence : Value::Type::mapping);
+    } else if (!value.is_scalar()) {
+      describes = "a scalar";
+      fits = false;
+    } else if (name == "int") {
+      describes = "an integer";
+      fits = value.type == Value::Type::integer || value.type == Value::Type::number;
+    } else if (name == "float") {
+      describes = "a number";
+      fits = value.type == Value::Type::number;
+    } else if (name == "bool") {
+      describes = "true or false";
+      fits = value.type == Value::Type::boolean;
+    } else if (name == "null") {
+      describes = "null";
+      fits = is_null_word(value.string);
+    }
+    if (!fits) {
+      std::size_t cut = std::min<std::size_t>(value.string.size(), 40);
+      while (cut < value.string.size() && cut > 0 &&
+             (static_cast<unsigned char>(value.string[cut]) & 0xC0) == 0x80) {
+        --cut; // never inside a UTF-8 sequence
+      }
+      const std::string what =
+          value.is_mapping()    ? "a mapping"
+          : value.is_sequence() ? "a sequence"
+                                : "'" + value.string.substr(0, cut) +
+                                      (cut < value.string.size() ? "\u2026'" : "'");
+      report(value.mark,
+             "YAML tag '" + shown + "' says " + std::string(describes) + ", but the node is " +
+                 what + "; remove the tag or fix the value",
+             "yaml-tag");
+    }
+  }
+
   bool expects_key() const {
     return !m_frames.empty() && m_frames.back().value.type == Value::Type::mapping &&
            !m_frames.back().has_key;
@@ -501,6 +564,9 @@ private:
     const bool plain = data.style == YAML_PLAIN_SCALAR_STYLE;
     const bool untagged = data.tag == nullptr;
     resolve_scalar(untagged ? (plain ? "?" : "!") : view(data.tag), node.value);
+    if (!untagged) {
+      check_tag(view(data.tag), node.value);
+    }
     node.merge_key = plain && untagged && node.value.string == "<<";
     // An empty value: libyaml marks the token after it, often on the next line.
     node.implicit_null = plain && untagged && data.length == 0 && data.anchor == nullptr;
@@ -550,8 +616,15 @@ private:
     complete(std::move(node), {});
   }
 
-  void start(const yaml_mark_t& where, Value::Type type, std::string_view anchor) {
+  void start(const yaml_mark_t& where, Value::Type type, std::string_view anchor,
+             const yaml_char_t* tag) {
     const Mark mark = m_locate(where);
+    if (tag != nullptr) {
+      Value shape;
+      shape.type = type;
+      shape.mark = mark;
+      check_tag(view(tag), shape);
+    }
     const std::size_t first_node = m_nodes;
     const std::size_t first_bytes = m_bytes;
     count_node(mark, 0);

@@ -39,8 +39,12 @@ struct YamlResult {
 // duplicate mapping keys ("yaml-duplicate-key"); alias expansion over
 // `limits.max_nodes` (or a recursive alias), nesting over `limits.max_depth`
 // ("yaml-limit"); merge keys `<<` ("yaml-merge-key", unsupported); complex
-// (non-scalar) keys ("yaml-complex-key"); and more than one document
-// ("yaml-multi-document"). An empty document yields a null Value.
+// (non-scalar) keys ("yaml-complex-key"); more than one document
+// ("yaml-multi-document"); and tags ("yaml-tag"): any but the core schema's
+// !!str, !!int, !!float, !!bool, !!null, !!seq and !!map (also written
+// verbatim, `!<tag:yaml.org,2002:str>`), or one of those on a node it does
+// not describe (`!!int abc`, `!!map` on a sequence). A tag finding does not
+// stop the load. An empty document yields a null Value.
 YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits = {});
 
 } // namespace envflow::content

@@ -111,6 +111,42 @@ std::string yaml_scalar(const std::string& text) {
   return plain ? text : util::yaml_quoted(text);
 }
 
+// `secret_allowlist` (its shape is the schema's): fingerprints listed twice
+// are problems, each at the second one.
+void parse_secret_allowlist(const Value& root, const std::string& path, PipelineConfig& config,
+                            std::vector<content::Diagnostic>& problems) {
+  const Value* list = root.find("secret_allowlist");
+  if (list == nullptr || !list->is_sequence()) {
+    return;
+  }
+  for (const Value& item : list->items) {
+    AllowedSecret allowed{item.string_at("fingerprint"), item.string_at("reason")};
+    const auto same = [&](const AllowedSecret& a) { return a.fingerprint == allowed.fingerprint; };
+    if (std::any_of(config.secret_allowlist.begin(), config.secret_allowlist.end(), same)) {
+      const Value* node = item.find("fingerprint");
+      problems.push_back(content::Diagnostic{
+          path, node != nullptr ? node->mark : item.mark, content::Severity::error,
+          "fingerprint " + allowed.fingerprint + " is listed twice in secret_allowlist; keep one",
+          "pipeline"});
+      continue;
+    }
+    config.secret_allowlist.push_back(std::move(allowed));
+  }
+}
+
+std::string render_secret_allowlist(const std::vector<AllowedSecret>& allowlist) {
+  if (allowlist.empty()) {
+    return {};
+  }
+  std::string out = "\n# Literal secrets known to be false positives, by the fingerprint envflow\n"
+                    "# validate prints; each says why it is safe.\nsecret_allowlist:\n";
+  for (const auto& allowed : allowlist) {
+    out += "  - fingerprint: " + util::yaml_quoted(allowed.fingerprint) + "\n";
+    out += "    reason: " + util::yaml_quoted(allowed.reason) + "\n";
+  }
+  return out;
+}
+
 } // namespace
 
 const Environment* PipelineConfig::find(const std::string& name) const {
@@ -245,6 +281,7 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
     config.backport_notify = backport->string_at("notify");
   }
   config.events = parse_event_policy(root, path, problems);
+  parse_secret_allowlist(root, path, config, problems);
   // Rules the schema cannot say, each at the node it is about.
   std::vector<std::string> seen_names;
   std::vector<std::string> seen_branches;
@@ -404,6 +441,7 @@ std::string render_config(const PipelineConfig& config) {
     out += "\nbackport:\n  notify: " + util::yaml_quoted(config.backport_notify) + "\n";
   }
   out += render_event_policy(config.events);
+  out += render_secret_allowlist(config.secret_allowlist);
   return out;
 }
 

@@ -29,6 +29,13 @@ struct Environment {
   bool auto_promote = false;
 };
 
+// A literal secret the policy accepts: a known false positive, named by the
+// fingerprint its finding prints (content/secrets.h), and why it is safe.
+struct AllowedSecret {
+  std::string fingerprint;
+  std::string reason;
+};
+
 // The pipeline and policy: `envflow.yaml` at refs/envflow/config.
 struct PipelineConfig {
   std::vector<Environment> environments;
@@ -40,6 +47,7 @@ struct PipelineConfig {
                                         "REMOTE_USER"};
   bool identity_required = false;
   std::uint64_t max_file_size = 1024 * 1024;
+  std::vector<AllowedSecret> secret_allowlist;
   bool release_sign = true;
   std::string release_format;          // "openpgp" or "ssh"; "" = git config gpg.format
   std::string release_signing_key;     // "" = git config user.signingKey

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "core/config.h"
 #include "core/context.h"
@@ -97,9 +98,24 @@ std::vector<std::string> install_client_hooks(const git::Repository& repo) {
   return {install_hook(hooks_dir(repo), "pre-commit")};
 }
 
-std::vector<std::string> install_server_hooks(const git::Repository& repo) {
+ServerHooksResult install_server_hooks(git::Repository& repo) {
   const fs::path dir = hooks_dir(repo);
-  return {install_hook(dir, "pre-receive"), install_hook(dir, "post-receive")};
+  ServerHooksResult result;
+  result.hooks = {install_hook(dir, "pre-receive"), install_hook(dir, "post-receive")};
+  // git checks received objects only when asked; those checks (not envflow's
+  // own) see every tree of a push, and a checkout's own path rules are the
+  // ones that matter. The tree-name findings are warnings that strict
+  // receiving already refuses; naming them keeps them errors whatever
+  // fsck.* defaults a newer git or the host's config brings.
+  for (const auto& [key, value] : {std::pair{"receive.fsckObjects", "true"},
+                                   std::pair{"receive.fsck.hasDot", "error"},
+                                   std::pair{"receive.fsck.hasDotdot", "error"},
+                                   std::pair{"receive.fsck.hasDotgit", "error"},
+                                   std::pair{"receive.fsck.fullPathname", "error"}}) {
+    repo.set_config_string(key, value);
+    result.settings.push_back(std::string(key) + " " + value);
+  }
+  return result;
 }
 
 content::ValidationReport run_pre_commit(const git::Repository& repo) {

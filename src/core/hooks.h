@@ -16,11 +16,20 @@ namespace envflow::core {
 // is kept as `<hook>.envflow-chained` and still runs. Returns the paths written.
 std::vector<std::string> install_client_hooks(const git::Repository& repo);
 
+struct ServerHooksResult {
+  std::vector<std::string> hooks;    // paths written
+  std::vector<std::string> settings; // git config set in the repository, "key value"
+};
+
 // Install the server-side hooks (pre-receive, post-receive) into the
 // repository people push to, usually bare. Same rules as the client hooks:
 // idempotent, a foreign hook is kept as `<hook>.envflow-chained` and runs
-// after envflow's with the same input. Returns the paths written.
-std::vector<std::string> install_server_hooks(const git::Repository& repo);
+// after envflow's with the same input. Also turns on git's own checks of
+// every object received (receive.fsckObjects, with the tree-name checks
+// hasDot, hasDotdot, hasDotgit and fullPathname as errors): a tree entry
+// named `.`, `..`, `.git` (any case, any spelling Windows or macOS reads as
+// it) or holding a '/' is refused before the hooks run.
+ServerHooksResult install_server_hooks(git::Repository& repo);
 
 // What `envflow hook pre-commit` decides: throws util::Refused when the
 // branch is a protected environment other than the first; otherwise

@@ -47,25 +47,28 @@ std::string describe_diagnostics(const content::ValidationReport& report) {
 } // namespace
 
 bool valid_hotfix_name(const std::string& name) {
-  if (name.empty() || name.size() > 100 || name.front() == '-' || name.front() == '.' ||
-      name.back() == '.' || util::ends_with(name, ".lock") ||
-      name.find("..") != std::string::npos || name.find("@{") != std::string::npos ||
-      name == "@") {
+  // A letter or digit, then letters, digits, '.', '_' and '-': no character
+  // a shell, a URL or git's revision syntax reads specially, so the name can
+  // be printed in hints and passed to any tool as it is. git's own rules
+  // (check-ref-format) on top: no "..", no trailing '.' or ".lock".
+  const auto plain = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (name.empty() || name.size() > 100 || !plain(name.front()) || name.back() == '.' ||
+      util::ends_with(name, ".lock") || name.find("..") != std::string::npos) {
     return false;
   }
-  return std::none_of(name.begin(), name.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f || c == ' ' || c == '/' || c == '~' || c == '^' || c == ':' ||
-           c == '?' || c == '*' || c == '[' || c == '\\';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return plain(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 HotfixStartResult start_hotfix(git::Repository& repo, const PipelineConfig& config,
                                const std::string& name, const std::string& actor) {
   if (!valid_hotfix_name(name)) {
-    throw util::UsageError("'" + name + "' cannot name a hotfix branch: use one branch-name " +
-                           "component like fix-tone (no '/', spaces, '..', ~^:?*[\\, not " +
-                           "starting with '-' or '.')");
+    throw util::UsageError(util::shell_quoted(util::printable(name), util::Quote::always) +
+                           " cannot name a hotfix branch: use a letter or digit, then letters, "
+                           "digits, '.', '_' and '-' (like fix-tone or 2026.01_tone; at most 100 "
+                           "characters, no '..', not ending in '.' or '.lock')");
   }
   HotfixStartResult result;
   result.name = name;
@@ -148,7 +151,8 @@ HotfixFinishResult finish_hotfix(git::Repository& repo, const PipelineConfig& co
     result.name = current.substr(std::string(k_hotfix_prefix).size());
   }
   if (!valid_hotfix_name(result.name)) {
-    throw util::UsageError("'" + result.name + "' is not a hotfix name");
+    throw util::UsageError(util::shell_quoted(util::printable(result.name), util::Quote::always) +
+                           " is not a hotfix name (see envflow hotfix start)");
   }
   result.branch = std::string(k_hotfix_prefix) + result.name;
   require_hotfixer(config, options.actor);

@@ -14,9 +14,11 @@ namespace envflow::core {
 
 inline constexpr const char* k_hotfix_prefix = "hotfix/";
 
-// True when `name` can follow "hotfix/" in a branch name: one ref component
-// (no '/', no "..", no space or control character, none of ~^:?*[\ , not
-// starting with '-' or '.', not ending with '.' or ".lock", no "@{").
+// True when `name` can follow "hotfix/" in a branch name and be printed in
+// hints as it is: a letter or digit, then letters, digits, '.', '_' and '-'
+// (so no character a shell, git's revision syntax or a terminal reads
+// specially), at most 100 characters, and git's check-ref-format rules: no
+// "..", not ending with '.' or ".lock".
 bool valid_hotfix_name(const std::string& name);
 
 struct HotfixStartResult {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "content/kinds.h"
+#include "content/paths.h"
 #include "git/repo.h"
 #include "util/error.h"
 
@@ -42,11 +42,10 @@ std::vector<FileEntry> entries_of(const std::vector<git::TreeEntry>& tree) {
   return entries;
 }
 
-// Folders of the working tree worth descending into.
-bool content_folder(const std::string& name) {
-  return content::kind_by_folder(name) != nullptr ||
-         !content::runtime_folder_reason(name).empty();
-}
+// Folders of the working tree worth descending into: the content and
+// runtime folders, and any spelling of them (`Agents/`), which validation
+// must see to refuse.
+bool content_folder(const std::string& name) { return content::folds_like_content_folder(name); }
 
 } // namespace
 

@@ -50,12 +50,20 @@ content::ValidationReport run(content::FileSource& source, content::ValidateOpti
 
 } // namespace
 
-content::ValidateOptions options_for(const git::Repository& repo) {
+content::ValidateOptions options_for(const PipelineConfig& config) {
   content::ValidateOptions options;
-  if (auto config = load_config(repo)) {
-    options.max_file_size = config->max_file_size;
+  options.max_file_size = config.max_file_size;
+  for (const auto& allowed : config.secret_allowlist) {
+    options.allowed_secrets.push_back(allowed.fingerprint);
   }
   return options;
+}
+
+content::ValidateOptions options_for(const git::Repository& repo) {
+  if (auto config = load_config(repo)) {
+    return options_for(*config);
+  }
+  return {};
 }
 
 content::ValidationReport validate_worktree(const git::Repository& repo,

@@ -11,6 +11,8 @@ class Repository;
 
 namespace envflow::core {
 
+struct PipelineConfig;
+
 // Validate the working tree of `repo`, or only `paths` (relative to the
 // current directory or absolute; each must lie inside the working tree —
 // util::UsageError otherwise).
@@ -27,7 +29,12 @@ content::ValidationReport validate_revision(const git::Repository& repo, const s
 // Validate what is staged.
 content::ValidationReport validate_index(const git::Repository& repo);
 
-// The validation options the repository's pipeline config sets (file size limit).
+// The validation options a policy sets: the file size limit and the
+// fingerprints of allowed secrets. Every validation under a policy starts
+// from these.
+content::ValidateOptions options_for(const PipelineConfig& config);
+
+// options_for the repository's pipeline config (the defaults without one).
 content::ValidateOptions options_for(const git::Repository& repo);
 
 } // namespace envflow::core

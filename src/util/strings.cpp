@@ -205,4 +205,43 @@ std::string yaml_quoted(std::string_view text) {
   return out + '"';
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  uint32_t cp = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t len = utf8_sequence(text, i, cp);
+    char code[16];
+    if (len == 0) {
+      std::snprintf(code, sizeof code, "\\x%02x", static_cast<unsigned char>(text[i]));
+      out += code;
+      ++i;
+      continue;
+    }
+    if (cp < 0x20 || cp == 0x7F) {
+      std::snprintf(code, sizeof code, "\\x%02x", static_cast<unsigned>(cp));
+      out += code;
+    } else if (cp >= 0x80 && cp <= 0x9F) {
+      std::snprintf(code, sizeof code, "\\u%04x", static_cast<unsigned>(cp));
+      out += code;
+    } else {
+      out.append(text.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string shell_quoted(std::string_view text, Quote quote) {
+  const auto safe = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("@%+=:,./_-").find(c) != std::string_view::npos;
+  };
+  if (quote == Quote::when_needed && !text.empty() &&
+      std::all_of(text.begin(), text.end(), safe)) {
+    return std::string(text);
+  }
+  return "'" + replace_all(std::string(text), "'", "'\\''") + "'";
+}
+
 } // namespace envflow::util

@@ -28,5 +28,16 @@ bool is_valid_utf8(std::string_view text);
 // order mark, U+FFFE, U+FFFF) escaped, with JSON's escapes where JSON has one
 // (`\n`, `\u007f`). Bytes that are not UTF-8 become U+FFFD.
 std::string yaml_quoted(std::string_view text);
+// `text` safe to print on a terminal or in JSON, and as close to it as that
+// allows: control characters (C0, DEL, C1) and bytes that are not UTF-8 are
+// written as `\xNN` (C1 as `\u0085`); everything else is kept.
+std::string printable(std::string_view text);
+// `text` as one word for a POSIX shell: in single quotes, each `'` written
+// as `'\''`; with Quote::when_needed (like Python's shlex.quote) left as it
+// is when it holds only characters no shell treats specially (letters,
+// digits, `@%+=:,./_-`). For hints a user may copy and paste, and for
+// quoting a user's input back.
+enum class Quote { when_needed, always };
+std::string shell_quoted(std::string_view text, Quote quote = Quote::when_needed);
 
 } // namespace envflow::util

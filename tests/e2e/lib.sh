@@ -10,8 +10,163 @@ ENVFLOW_BIN_DIR=$(cd "$(dirname "$ENVFLOW")" && pwd)
 export PATH="$ENVFLOW_BIN_DIR:$PATH"
 
 TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/envflow-e2e.XXXXXX")
-cleanup_test_root() { [ -n "${KEEP_TEST_ROOT:-}" ] || rm -rf "$TEST_ROOT"; }
+# A suite that sets its own EXIT trap must call cleanup_test_root from it.
+# It also ends the suite's background processes still running (racers of a
+# suite stopped half-way), so that none outlives it.
+cleanup_test_root() {
+  if [ "$BASHPID" = "$$" ]; then
+    [ -z "${E2E_WATCHDOG_PID:-}" ] || kill "$E2E_WATCHDOG_PID" 2>/dev/null || true
+    local -a left
+    mapfile -t left < <(e2e_own $(jobs -p))
+    [ ${#left[@]} -eq 0 ] || e2e_kill "${left[@]}"
+  fi
+  [ -n "${KEEP_TEST_ROOT:-}" ] || rm -rf "$TEST_ROOT"
+}
 trap cleanup_test_root EXIT
+
+# --- Bounded waits -----------------------------------------------------------
+# No wait in a suite may last for ever. E2E_TIMEOUT is ctest's TIMEOUT for the
+# suite (tests/CMakeLists.txt passes it); E2E_WAIT_BOUND bounds one wait of the
+# harness (a barrier, racers to finish); past E2E_WATCHDOG seconds the
+# watchdog lists the suite's processes and where they are blocked, then stops
+# the suite with a failure, before ctest's timeout would kill it silently.
+: "${E2E_TIMEOUT:=300}"
+: "${E2E_WAIT_BOUND:=120}"
+: "${E2E_WATCHDOG:=$((E2E_TIMEOUT > 60 ? E2E_TIMEOUT - 20 : E2E_TIMEOUT * 2 / 3))}"
+
+# e2e_tree PID...: these processes and all their descendants, parents first.
+e2e_tree() {
+  local -A kids=()
+  local stat line pid ppid
+  for stat in /proc/[0-9]*/stat; do
+    { read -r line <"$stat"; } 2>/dev/null || continue
+    pid=${line%% *}
+    line=${line##*) } # the command name may hold spaces and parentheses
+    ppid=${line#* }
+    ppid=${ppid%% *}
+    kids[$ppid]+=" $pid"
+  done
+  local -a queue=("$@")
+  local i=0
+  while ((i < ${#queue[@]})); do
+    pid=${queue[$i]}
+    i=$((i + 1))
+    [ -d "/proc/$pid" ] || continue
+    echo "$pid"
+    for ppid in ${kids[$pid]:-}; do queue+=("$ppid"); done
+  done
+}
+
+# e2e_dump PID...: the processes and their descendants (`ps`), then where each
+# one is blocked in the kernel: its stack where readable, else its wait channel.
+e2e_dump() {
+  local -a pids
+  mapfile -t pids < <(e2e_tree "$@")
+  if [ ${#pids[@]} -eq 0 ]; then
+    echo "  (no process left)"
+    return 0
+  fi
+  if command -v ps >/dev/null; then
+    ps -o pid,ppid,stat,wchan:32,etime,args -p "$(IFS=,; echo "${pids[*]}")" | sed 's/^/  /'
+  else
+    local pid
+    for pid in "${pids[@]}"; do
+      echo "  $pid $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) $(cat "/proc/$pid/wchan" 2>/dev/null)" \
+        "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+    done
+  fi
+  local pid stack
+  for pid in "${pids[@]}"; do
+    stack=$(head -5 "/proc/$pid/stack" 2>/dev/null) || stack=""
+    if [ -n "$stack" ]; then
+      echo "  $pid kernel stack:"
+      sed 's/^/      /' <<<"$stack"
+    else
+      echo "  $pid waits in: $(cat "/proc/$pid/wchan" 2>/dev/null || echo '?')"
+    fi
+  done
+}
+
+# e2e_own PID...: those of the PIDs that are still children of this shell
+# (a PID of a child that has ended may already name another process).
+e2e_own() {
+  local pid line
+  for pid; do
+    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || continue
+    line=${line##*) }
+    line=${line#* }
+    [ "${line%% *}" != "$$" ] || echo "$pid"
+  done
+}
+
+# e2e_kill PID...: end these processes and their descendants (TERM, then KILL
+# whatever is left after 5 s).
+e2e_kill() {
+  local -a pids
+  mapfile -t pids < <(e2e_tree "$@")
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local end=$((SECONDS + 5)) pid alive
+  while ((SECONDS < end)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+    done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+# e2e_read_within DEADLINE FD: read one line from FD into LINE, waiting at most
+# until $SECONDS reaches DEADLINE; fails when none came.
+e2e_read_within() {
+  local left=$(($1 - SECONDS))
+  ((left > 0)) || left=1
+  read -r -t "$left" -u "$2" LINE
+}
+
+# The watchdog: a process of its own (not a child of the suite, so that a
+# bare `wait` does not wait for it) that checks every 2 s that the suite is
+# still running and fires at E2E_WATCHDOG seconds.
+e2e_watchdog() {
+  local suite=$1 name=$2 deadline=$((SECONDS + E2E_WATCHDOG))
+  while kill -0 "$suite" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      trap '' TERM # the suite's exit must not cut the dump short
+      echo "=== watchdog: $name still running after ${E2E_WATCHDOG}s (ctest's timeout: ${E2E_TIMEOUT}s)"
+      echo "=== last test case started: $(cat "$TEST_ROOT/.case" 2>/dev/null || echo '(none)')"
+      echo "=== its processes, and where they are blocked:"
+      e2e_dump "$suite"
+      echo "FAIL [watchdog]: $name did not finish within ${E2E_WATCHDOG}s; stopped (process dump above)"
+      # The suite exits at USR1 once its foreground command ends: end the
+      # processes below it (listed afresh each time, while it still holds
+      # them: once it exits they belong to init) until it has, 10 s at most.
+      local -a below
+      local end=$((SECONDS + 10))
+      mapfile -t below < <(e2e_tree "$suite" | tail -n +2)
+      kill -USR1 "$suite" 2>/dev/null || true
+      while kill -0 "$suite" 2>/dev/null && ((SECONDS < end)); do
+        [ ${#below[@]} -eq 0 ] || kill -TERM "${below[@]}" 2>/dev/null || true
+        sleep 0.2
+        mapfile -t below < <(e2e_tree "$suite" | tail -n +2)
+      done
+      [ ${#below[@]} -eq 0 ] || e2e_kill "${below[@]}"
+      kill -KILL "$suite" 2>/dev/null || true
+      return 0
+    fi
+    sleep 2 </dev/null >/dev/null 2>&1
+  done
+}
+e2e_watchdog_fired() {
+  trap - USR1
+  FAILED=$((FAILED + 1))
+  echo "$PASSED passed, $FAILED failed (stopped by the watchdog)"
+  exit 1
+}
+trap e2e_watchdog_fired USR1
+(e2e_watchdog "$$" "$(basename "$0")" </dev/null >&2 & echo $! >"$TEST_ROOT/.watchdog")
+E2E_WATCHDOG_PID=$(<"$TEST_ROOT/.watchdog")
 
 # Hermetic git: no host config, fixed identities and dates.
 export HOME="$TEST_ROOT/home"
@@ -34,7 +189,10 @@ FAILED=0
 CURRENT=""
 
 # test NAME: start a named check (for the report).
-test_case() { CURRENT="$1"; }
+test_case() {
+  CURRENT="$1"
+  printf '%s\n' "$1" >"$TEST_ROOT/.case" # for the watchdog
+}
 
 pass() { PASSED=$((PASSED + 1)); }
 fail() {
@@ -49,8 +207,8 @@ run() {
   "$@" >"$out_file" 2>"$err_file"
   RC=$?
   set -e
-  OUT=$(cat "$out_file")
-  ERR=$(cat "$err_file")
+  OUT=$(<"$out_file")
+  ERR=$(<"$err_file")
 }
 
 expect_rc() {
@@ -112,8 +270,215 @@ EOF
   expect_rc 0
 }
 
+# race_run DIR CMD...: run each CMD (a shell command line, evaluated in a
+# process of its own; quote words with `printf '%q '`) at the same instant.
+# Every racer says it is ready, then blocks at a barrier; once all are ready
+# (or after E2E_WAIT_BOUND seconds) the barrier lets them all go. Results in
+# DIR/<i>.out, DIR/<i>.err, DIR/<i>.rc for i = 0..RACERS-1; sets RACERS.
+# The barrier is a FIFO this shell holds open for reading and writing, with
+# one line written per racer: a racer that reaches it late still finds its
+# line, so none can wait for a release that has already happened. Racers
+# still running E2E_WAIT_BOUND seconds after the release fail the case, with
+# a dump of where they are blocked, and are killed.
+race_run() {
+  local dir=$1
+  shift
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  mkfifo "$dir/.go" "$dir/.said"
+  local go said
+  exec {go}<>"$dir/.go" {said}<>"$dir/.said"
+  local -a pids=()
+  local i=0 cmd
+  for cmd in "$@"; do
+    (
+      exec {go}>&- {said}>&-
+      # Opened read-write: opening a FIFO so never blocks, even if the suite
+      # has gone; the bounded read is the only wait.
+      echo "ready $i" 1<>"$dir/.said"
+      read -r -t "$E2E_WAIT_BOUND" _ 0<>"$dir/.go" ||
+        echo "race_run: racer $i not released within ${E2E_WAIT_BOUND}s; starting anyway" >&2
+      set +e
+      eval "$cmd" >"$dir/$i.out" 2>"$dir/$i.err"
+      echo $? >"$dir/$i.rc"
+      echo "done $i" 1<>"$dir/.said"
+    ) &
+    pids+=($!)
+    i=$((i + 1))
+  done
+  RACERS=$i
+  local ready=0 ended=0 deadline=$((SECONDS + E2E_WAIT_BOUND)) LINE
+  while ((ready < RACERS)) && e2e_read_within "$deadline" "$said"; do
+    case $LINE in ready*) ready=$((ready + 1)) ;; done*) ended=$((ended + 1)) ;; esac
+  done
+  if ((ready < RACERS)); then
+    echo "race_run: $ready of $RACERS racers ready after ${E2E_WAIT_BOUND}s; released anyway" >&2
+  fi
+  for ((i = 0; i < RACERS; i++)); do echo go >&"$go"; done
+  deadline=$((SECONDS + E2E_WAIT_BOUND))
+  while ((ended < RACERS)) && e2e_read_within "$deadline" "$said"; do
+    case $LINE in done*) ended=$((ended + 1)) ;; esac
+  done
+  if ((ended < RACERS)); then
+    fail "race_run: $((RACERS - ended)) of $RACERS racers still running ${E2E_WAIT_BOUND}s after the release:"$'\n'"$(e2e_dump "${pids[@]}")"
+    e2e_kill $(e2e_own "${pids[@]}")
+  fi
+  wait "${pids[@]}" || true
+  exec {go}>&- {said}>&-
+}
+
 # finish: print the closing line CTest logs and exit non-zero on failure.
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
+}
+
+# team_policy: print a policy for a team on a shared server: alice
+# (developers) writes dev; bob promotes into test and production (no
+# approvals), publishes, finishes hotfixes and changes local data; adam is
+# the admin; the pusher must be authenticated (REMOTE_USER); unsigned releases.
+team_policy() {
+  cat <<'POLICY'
+version: 1
+environments:
+  - name: dev
+    branch: dev
+    write: [developers]
+    local: [operators]
+  - name: test
+    branch: test
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+  - name: production
+    branch: production
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+groups:
+  developers: [alice]
+  release-managers: [bob]
+  operators: [bob]
+  publishers: [bob]
+  hotfixers: [bob]
+  admins: [adam]
+admins: [admins]
+publishers: [publishers]
+hotfixers: [hotfixers]
+identity:
+  env: [REMOTE_USER]
+  required: true
+release:
+  sign: false
+POLICY
+}
+
+# --- A smart-HTTP git server: lighttpd on 127.0.0.1 running `git http-backend`
+# as a CGI behind HTTP basic auth, so a server hook learns the pusher from
+# REMOTE_USER exactly as in a real deployment.
+# http_server_start WEB: serve the bare repositories in WEB/repos at
+# http://USER:PASSWORD@127.0.0.1:$HTTP_PORT/git/NAME.git, for the users of
+# WEB/users ("user:password" lines, lighttpd's plain format). Exits 125
+# (skipped) when lighttpd or git-http-backend cannot be had: lighttpd is
+# installed with apt-get when missing and running as root. The server is
+# stopped when the suite exits.
+http_server_start() {
+  HTTP_WEB="$1"
+  if ! command -v lighttpd >/dev/null 2>&1 && [ -x /usr/sbin/lighttpd ]; then
+    PATH="$PATH:/usr/sbin"
+  fi
+  if ! command -v lighttpd >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "lighttpd missing: installing it with apt-get"
+      { apt-get install -y -q lighttpd || { apt-get update -q && apt-get install -y -q lighttpd; }; } \
+        >"$TEST_ROOT/apt.log" 2>&1 || true
+      PATH="$PATH:/usr/sbin"
+    fi
+    if ! command -v lighttpd >/dev/null 2>&1; then
+      echo "skipped: lighttpd is not installed and cannot be installed here (apt-get install lighttpd as root)"
+      exit 125
+    fi
+  fi
+  local backend
+  backend="$(git --exec-path)/git-http-backend"
+  if [ ! -x "$backend" ]; then
+    echo "skipped: git-http-backend not found at $backend"
+    exit 125
+  fi
+  mkdir -p "$HTTP_WEB/docroot"
+  HTTP_PID=""
+  trap http_server_stop EXIT
+  local attempt
+  for attempt in 1 2 3; do
+    if http_server_try "$backend"; then
+      export GIT_TERMINAL_PROMPT=0
+      return 0
+    fi
+    http_server_kill
+  done
+  echo "skipped: lighttpd did not start: $(cat "$HTTP_WEB/lighttpd.out" "$HTTP_WEB/error.log" 2>/dev/null)"
+  exit 125
+}
+
+# One try on a free port: the first of a few random ones nothing answers on.
+http_server_try() {
+  HTTP_PORT=""
+  local port
+  for port in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      HTTP_PORT=$port
+      break
+    fi
+  done
+  [ -n "$HTTP_PORT" ] || return 1
+  cat >"$HTTP_WEB/lighttpd.conf" <<CONF
+server.bind = "127.0.0.1"
+server.port = $HTTP_PORT
+server.document-root = "$HTTP_WEB/docroot"
+server.errorlog = "$HTTP_WEB/error.log"
+server.modules = ("mod_alias", "mod_setenv", "mod_auth", "mod_authn_file", "mod_cgi")
+alias.url = ("/git/" => "$1/")
+\$HTTP["url"] =~ "^/git/" {
+  cgi.assign = ("" => "")
+  setenv.add-environment = (
+    "GIT_PROJECT_ROOT" => "$HTTP_WEB/repos",
+    "GIT_HTTP_EXPORT_ALL" => "1",
+    "HOME" => "$HOME",
+    "GIT_CONFIG_GLOBAL" => "$GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_NOSYSTEM" => "1",
+    "PATH" => "$PATH"
+  )
+}
+auth.backend = "plain"
+auth.backend.plain.userfile = "$HTTP_WEB/users"
+auth.require = ("/git/" => ("method" => "basic", "realm" => "envflow test", "require" => "valid-user"))
+CONF
+  lighttpd -D -f "$HTTP_WEB/lighttpd.conf" >"$HTTP_WEB/lighttpd.out" 2>&1 &
+  HTTP_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "$HTTP_PID" 2>/dev/null; then
+      return 1
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+http_server_kill() {
+  if [ -n "${HTTP_PID:-}" ]; then
+    kill "$HTTP_PID" 2>/dev/null || true
+    wait "$HTTP_PID" 2>/dev/null || true
+    HTTP_PID=""
+  fi
+}
+
+http_server_stop() {
+  http_server_kill
+  cleanup_test_root
 }

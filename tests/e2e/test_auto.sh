@@ -260,32 +260,18 @@ expect_rc 0
 expect_eq "$(head_of production)" "$(head_of dev)" "production after the manual hold"
 
 test_case "concurrent sync --auto runs never move an environment twice"
-BARRIER="$TEST_ROOT/go.fifo"
+RACE="$TEST_ROOT/race"
 for round in 1 2 3 4 5; do
   commit_dev
   SYNCS=$(records sync)
-  rm -f "$BARRIER"
-  mkfifo "$BARRIER"
-  pids=()
-  for i in 1 2 3; do
-    (
-      cat "$BARRIER" >/dev/null
-      set +e
-      envflow sync --auto >"$TEST_ROOT/race$i.out" 2>"$TEST_ROOT/race$i.err"
-      echo $? >"$TEST_ROOT/race$i.rc"
-    ) &
-    pids+=($!)
-  done
-  sleep 0.05
-  : >"$BARRIER"
-  wait "${pids[@]}"
+  race_run "$RACE" "envflow sync --auto" "envflow sync --auto" "envflow sync --auto"
   expect_eq "$(records sync)" "$((SYNCS + 4))" "round $round: one sync record per environment"
   expect_eq "$(head_of production)" "$(head_of dev)" "round $round: production"
   ok=0
-  for i in 1 2 3; do
-    rc=$(cat "$TEST_ROOT/race$i.rc")
-    if [ "$rc" = 0 ]; then ok=$((ok + 1)); elif grep -qF "run it again" "$TEST_ROOT/race$i.err"; then :; else
-      fail "round $round racer $i: exit $rc: $(cat "$TEST_ROOT/race$i.err")"
+  for i in 0 1 2; do
+    rc=$(cat "$RACE/$i.rc")
+    if [ "$rc" = 0 ]; then ok=$((ok + 1)); elif grep -qF "run it again" "$RACE/$i.err"; then :; else
+      fail "round $round racer $i: exit $rc: $(cat "$RACE/$i.err")"
     fi
   done
   if [ "$ok" -ge 1 ]; then pass; else fail "round $round: no racer succeeded"; fi

@@ -161,7 +161,15 @@ expect_eq "$(ref_of . refs/envflow/config)" "$CONFIG" "config after refused puts
 # ===========================================================================
 # Shell metacharacters reaching backport.notify
 # ===========================================================================
-test_case "hotfix names, messages and commit summaries with \$( ), \` \`, ; reach notify as inert data"
+test_case "hotfix names with \$( ), \` \`, ;: refused; messages and commit summaries reach notify as inert data"
+REFS=$(git for-each-ref)
+for name in '$(touch${IFS}pwned1)' ';touch${IFS}pwned2;' '`touch${IFS}pwned3`' '|touch${IFS}pwned4' '&&touch${IFS}pwned5'; do
+  run envflow hotfix start "$name"
+  expect_rc 2
+  expect_err "cannot name a hotfix branch: use a letter or digit"
+done
+expect_err "envflow: error: '&&touch\${IFS}pwned5' cannot name"
+expect_eq "$(git for-each-ref)" "$REFS" "refs after refused hotfix names"
 mkdir -p "$TEST_ROOT/victim"
 cat >"$TEST_ROOT/notify.sh" <<'EOF'
 #!/bin/sh
@@ -180,7 +188,7 @@ sys.stdout.write(t)" >"$TEST_ROOT/notify.yaml"
 run envflow config edit --file "$TEST_ROOT/notify.yaml"
 expect_rc 0
 n=0
-for name in '$(touch${IFS}pwned1)' ';touch${IFS}pwned2;' '`touch${IFS}pwned3`' '|touch${IFS}pwned4' '&&touch${IFS}pwned5'; do
+for name in inert-1 inert-2 inert-3 inert-4 inert-5; do
   n=$((n + 1))
   MSG="\$(touch $TEST_ROOT/pwned-m$n); rm -rf $TEST_ROOT/victim; \`touch $TEST_ROOT/pwned-b$n\` | sh"
   SUMMARY="';touch $TEST_ROOT/pwned-s$n;' \"\$(id)\""
@@ -203,7 +211,7 @@ expect_eq "$PWNED" "" "marker files made by a payload"
 if [ -d "$TEST_ROOT/victim" ]; then pass; else fail "rm -rf in a message ran"; fi
 run envflow backport list --format json
 expect_rc 0
-expect_out '"hotfix": "$(touch${IFS}pwned1)"'
+expect_out '"hotfix": "inert-1"'
 
 # ===========================================================================
 # A back-port issue edited by hand, locally

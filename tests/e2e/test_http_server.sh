@@ -7,152 +7,22 @@
 # (release manager: promotes). alice's push to dev is accepted, her push to
 # production refused; bob's promotion is accepted.
 # Needs lighttpd (Debian package): installed with apt-get when missing and
-# running as root, else the suite is skipped (exit 125).
+# running as root, else the suite is skipped (exit 125); see lib.sh.
 . "$(dirname "$0")/lib.sh"
-
-if ! command -v lighttpd >/dev/null 2>&1 && [ -x /usr/sbin/lighttpd ]; then
-  PATH="$PATH:/usr/sbin"
-fi
-if ! command -v lighttpd >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "lighttpd missing: installing it with apt-get"
-    { apt-get install -y -q lighttpd || { apt-get update -q && apt-get install -y -q lighttpd; }; } \
-      >"$TEST_ROOT/apt.log" 2>&1 || true
-    PATH="$PATH:/usr/sbin"
-  fi
-  if ! command -v lighttpd >/dev/null 2>&1; then
-    echo "skipped: lighttpd is not installed and cannot be installed here (apt-get install lighttpd as root)"
-    exit 125
-  fi
-fi
-BACKEND="$(git --exec-path)/git-http-backend"
-if [ ! -x "$BACKEND" ]; then
-  echo "skipped: git-http-backend not found at $BACKEND"
-  exit 125
-fi
 
 WEB="$TEST_ROOT/web"
 mkdir -p "$WEB/repos" "$WEB/docroot"
 SRV="$WEB/repos/shop.git"
 ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare --envs dev,test,production "$SRV" >/dev/null
-cat >"$TEST_ROOT/policy.yaml" <<'EOF'
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-groups:
-  developers: [alice]
-  release-managers: [bob]
-  operators: [bob]
-  publishers: [bob]
-  hotfixers: [bob]
-  admins: [adam]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-identity:
-  env: [REMOTE_USER]
-  required: true
-release:
-  sign: false
-EOF
+team_policy >"$TEST_ROOT/policy.yaml"
 ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
 envflow install-hooks --server "$SRV" >/dev/null
 
 # Basic-auth users, in lighttpd's plain format.
 printf 'alice:alice-pw\nbob:bob-pw\n' >"$WEB/users"
 
-# A free port: the first of a few random ones that nothing answers on.
-free_port() {
-  local port
-  for port in $(shuf -i 20000-60000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
-
-start_server() {
-  PORT=$(free_port)
-  cat >"$WEB/lighttpd.conf" <<EOF
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.document-root = "$WEB/docroot"
-server.errorlog = "$WEB/error.log"
-server.modules = ("mod_alias", "mod_setenv", "mod_auth", "mod_authn_file", "mod_cgi")
-alias.url = ("/git/" => "$BACKEND/")
-\$HTTP["url"] =~ "^/git/" {
-  cgi.assign = ("" => "")
-  setenv.add-environment = (
-    "GIT_PROJECT_ROOT" => "$WEB/repos",
-    "GIT_HTTP_EXPORT_ALL" => "1",
-    "HOME" => "$HOME",
-    "GIT_CONFIG_GLOBAL" => "$GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_NOSYSTEM" => "1",
-    "PATH" => "$PATH"
-  )
-}
-auth.backend = "plain"
-auth.backend.plain.userfile = "$WEB/users"
-auth.require = ("/git/" => ("method" => "basic", "realm" => "envflow test", "require" => "valid-user"))
-EOF
-  lighttpd -D -f "$WEB/lighttpd.conf" >"$WEB/lighttpd.out" 2>&1 &
-  LIGHTTPD_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-      return 0
-    fi
-    if ! kill -0 "$LIGHTTPD_PID" 2>/dev/null; then
-      return 1
-    fi
-    sleep 0.1
-  done
-  return 1
-}
-
-LIGHTTPD_PID=""
-stop_server() {
-  if [ -n "$LIGHTTPD_PID" ]; then
-    kill "$LIGHTTPD_PID" 2>/dev/null || true
-    wait "$LIGHTTPD_PID" 2>/dev/null || true
-  fi
-  cleanup_test_root
-}
-trap stop_server EXIT
-
-started=no
-for attempt in 1 2 3; do
-  if start_server; then
-    started=yes
-    break
-  fi
-  kill "$LIGHTTPD_PID" 2>/dev/null || true
-  wait "$LIGHTTPD_PID" 2>/dev/null || true
-  LIGHTTPD_PID=""
-done
-if [ "$started" != yes ]; then
-  echo "skipped: lighttpd did not start: $(cat "$WEB/lighttpd.out" "$WEB/error.log" 2>/dev/null)"
-  exit 125
-fi
-
-export GIT_TERMINAL_PROMPT=0
+http_server_start "$WEB"
+PORT=$HTTP_PORT
 url() { echo "http://$1:$1-pw@127.0.0.1:$PORT/git/shop.git"; }
 server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
 

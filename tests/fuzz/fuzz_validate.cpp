@@ -48,6 +48,8 @@ constexpr std::string_view k_slots[] = {
     "agents/sub/fuzz.yaml",
     "secrets/fuzz.yaml",
     "README.md",
+    "Agents/fuzz.yaml",
+    "docs/fuzz.md",
 };
 constexpr std::size_t k_slot_count = sizeof k_slots / sizeof k_slots[0];
 

@@ -17,7 +17,7 @@ seconds=${FUZZ_SECONDS:-600}
 jobs=${FUZZ_JOBS:-1}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(yaml validate config backport audit)
+  targets=(yaml validate config backport audit paths)
 fi
 
 for target in "${targets[@]}"; do

@@ -74,6 +74,26 @@ std::string jwt() {
 std::string begin_marker(const std::string& label) {
   return std::string("-----") + "BEGIN " + label + "-----";
 }
+std::string end_marker(const std::string& label) {
+  return std::string("-----") + "END " + label + "-----";
+}
+const std::string k_openssh = std::string("OPENSSH PRIVATE") + " KEY";
+// A made-up OpenSSH private key (the right shape, no real key), line by line.
+std::vector<std::string> openssh_lines() {
+  return {begin_marker(k_openssh),
+          std::string("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW") +
+              "QyNTUxOQAAACDx",
+          std::string("Qm9ndXNLZXlGb3JUZXN0c09ubHlOb3RBUmVhbEtleUF0QWxsMDEyMzQ1Njc4OWFiY2Rl") +
+              "ZmdoaWprbG1ub3A=",
+          end_marker(k_openssh)};
+}
+std::string openssh_key(const std::string& prefix) {
+  std::string out;
+  for (const std::string& line : openssh_lines()) {
+    out += prefix + line + "\n";
+  }
+  return out;
+}
 
 } // namespace
 
@@ -84,13 +104,28 @@ TEST_CASE("content::scan_secrets") {
           std::string("ENCRYPTED PRIVATE") + " KEY", std::string("OPENSSH PRIVATE") + " KEY",
           std::string("PGP PRIVATE") + " KEY BLOCK"}) {
       const std::string yaml = "name: crm\nkey_file: |\n  " + begin_marker(label) +
-                               "\n  MIIEowIBAAKCAQEA\n  " + aws_key() + "\n  -----END " +
+                               "\n  MIIEowIBAAKCAQEAzY9q" + aws_key() + "\n  " + openssh_lines()[2] + "\n  -----END " +
                                label + "-----\n";
       // The body is skipped: the AWS-looking run inside it is not a second finding.
       expect_one(yaml, "secret-literal", "private key block");
+      // On one line, in a double-quoted string with \n escapes, after armor headers.
+      expect_one("key: \"" + begin_marker(label) + "\\n" + openssh_lines()[1] + "\\n" +
+                     end_marker(label) + "\"\n",
+                 "secret-literal", "private key block");
+      expect_one("key: \"" + begin_marker(label) + " " + openssh_lines()[1] + " " +
+                     openssh_lines()[2] + "\"\n",
+                 "secret-literal", "private key block");
+      expect_one("key: |\n  " + begin_marker(label) +
+                     "\n  Proc-Type: 4,ENCRYPTED\n  DEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n  " +
+                     openssh_lines()[1] + "\n",
+                 "secret-literal", "private key block");
+      // A header alone, or followed by prose, is documentation.
+      expect_none("note: \"" + begin_marker(label) + "\"\n");
+      expect_none("note: \"A key file starts with " + begin_marker(label) +
+                  " and ends with the matching END line.\"\n");
     }
-    expect_none("note: \"" + begin_marker("PUBLIC KEY") + "\"\n");
-    expect_none("note: \"" + begin_marker("CERTIFICATE") + "\"\n");
+    expect_none("note: \"" + begin_marker("PUBLIC KEY") + "\\n" + openssh_lines()[1] + "\"\n");
+    expect_none("note: \"" + begin_marker("CERTIFICATE") + "\\n" + openssh_lines()[1] + "\"\n");
   }
 
   SUBCASE("well-known token formats, anywhere in a string") {
@@ -257,5 +292,184 @@ TEST_CASE("content::scan_secrets") {
     CHECK(shannon_entropy("passwordpassword") == doctest::Approx(2.75));
     CHECK(shannon_entropy(k_random12b) > 3.0);
     CHECK(shannon_entropy(k_random12b) < 3.6); // at most log2(12)
+  }
+}
+
+TEST_CASE("content::scan_text_secrets") {
+  const std::string path = "knowledge/faq/setup.md";
+  const auto scan_text = [&](const std::string& text) { return scan_text_secrets(text, path); };
+
+  SUBCASE("a private key in a document, located at its header") {
+    const std::string text = "# Deploy keys\n\nPaste this into the server:\n\n```\n" +
+                             openssh_key("") + "```\n";
+    const auto found = scan_text(text);
+    INFO(messages(found));
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].rule == "secret-literal");
+    CHECK(found[0].path == path);
+    CHECK(found[0].mark.line == 6);
+    CHECK(found[0].mark.column == 1);
+    CHECK(found[0].message.find("private key block") != std::string::npos);
+    CHECK(found[0].message.find("remove it from the file") != std::string::npos);
+    CHECK(found[0].fingerprint.size() == k_fingerprint_digits);
+    CHECK(found[0].message.find("fingerprint " + found[0].fingerprint) != std::string::npos);
+    CHECK(found[0].message.find(openssh_lines()[1].substr(0, 8)) == std::string::npos);
+  }
+
+  SUBCASE("a private key in YAML comments: found, and the same key has one fingerprint") {
+    const std::string yaml = "kind: Agent\nname: support\n# old deploy key, kept for reference:\n" +
+                             openssh_key("# ") + "description: Answers questions\n";
+    YamlResult loaded = load_yaml(yaml, k_path);
+    REQUIRE(loaded.value);
+    CHECK(scan_secrets(*loaded.value, k_path).empty()); // comments never reach the value
+    const auto found = scan_file_secrets(yaml, &*loaded.value, k_path);
+    INFO(messages(found));
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].mark.line == 4);
+    CHECK(found[0].mark.column == 3);
+    const auto in_document = scan_text(openssh_key("    "));
+    REQUIRE(in_document.size() == 1);
+    CHECK(in_document[0].fingerprint == found[0].fingerprint);
+  }
+
+  SUBCASE("a secret both in a YAML value and in its text is one finding, the value's") {
+    const std::string yaml = "notes: \"" + github_token() + "\"  # and " + aws_key() + "\n";
+    YamlResult loaded = load_yaml(yaml, k_path);
+    REQUIRE(loaded.value);
+    const auto found = scan_file_secrets(yaml, &*loaded.value, k_path);
+    INFO(messages(found));
+    REQUIRE(found.size() == 2);
+    CHECK(found[0].message.find("in 'notes'") != std::string::npos);
+    CHECK(found[0].message.find("GitHub token") != std::string::npos);
+    CHECK(found[1].message.find("AWS access key id") != std::string::npos);
+    CHECK(found[1].mark.column == static_cast<int>(yaml.find(aws_key()) + 1));
+    const std::string field = "password: \"" + k_random12b + "\"\n";
+    YamlResult value = load_yaml(field, k_path);
+    const auto one = scan_file_secrets(field, &*value.value, k_path);
+    INFO(messages(one));
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].message.find("secret field 'password'") != std::string::npos);
+    // The same value assigned in a document has the same fingerprint.
+    const auto prose = scan_text("Use password=" + k_random12b + " to log in.\n");
+    REQUIRE(prose.size() == 1);
+    CHECK(prose[0].fingerprint == one[0].fingerprint);
+  }
+
+  SUBCASE("a YAML file that does not load is still scanned") {
+    const std::string broken = "kind: Agent\nname: [broken\npassword = " + k_random16 + "\n";
+    const auto found = scan_file_secrets(broken, nullptr, k_path);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].mark.line == 3);
+    CHECK(found[0].mark.column == 12);
+  }
+
+  SUBCASE("assignments of secret-looking values to secret-named keys") {
+    struct Case {
+      std::string text;
+      std::string key;
+    };
+    const std::vector<Case> cases = {
+        {"password = " + k_random12, "'password'"},
+        {"DB_PASSWORD=" + k_random12 + "\n", "'DB_PASSWORD'"},
+        {"export GITHUB_TOKEN=\"" + k_random16 + "\"", "'GITHUB_TOKEN'"},
+        {"{\"api_key\": \"" + k_random12b + "\"}", "'api_key'"},
+        {"run `cli --token=" + k_random12 + "` once", "'--token'"},
+        {"spring.datasource.password: " + k_random28, "'spring.datasource.password'"},
+        {"client_secret := '" + k_random12 + "'", "'client_secret'"},
+        {"{ :secret => \"" + k_random12 + "\" }", "'secret'"},
+        {"The admin Password: Summer2024!x, change it.", "'Password'"},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.text);
+      const auto found = scan_text(c.text);
+      INFO(messages(found));
+      REQUIRE(found.size() == 1);
+      CHECK(found[0].message.find(c.key + " is set to a literal") != std::string::npos);
+      CHECK(found[0].message.find("looks like a real secret") != std::string::npos);
+      CHECK(found[0].fingerprint.size() == k_fingerprint_digits);
+    }
+  }
+
+  SUBCASE("token formats and URLs with passwords, located") {
+    const std::string text = "line one\n  call with " + github_token() +
+                             "\nor https://admin:" + k_random12 + "@db.internal/x\n" +
+                             "not https://admin:" + k_random12 + "@db.example.com/x (an example)\n";
+    const auto found = scan_text(text);
+    INFO(messages(found));
+    REQUIRE(found.size() == 2);
+    CHECK(found[0].mark.line == 2);
+    CHECK(found[0].mark.column == 13);
+    CHECK(found[1].mark.line == 3);
+    CHECK(found[1].mark.column == 4);
+  }
+
+  SUBCASE("ordinary documents give nothing") {
+    const std::string faq = R"doc(# Account and API access
+
+## Resetting a password
+
+If a customer forgets their password: send them the reset link from the
+account page. Passwords must be at least 12 characters long. Never ask for
+the password itself, and never paste a token into a ticket.
+
+| Field      | Type   | Notes                                   |
+|------------|--------|-----------------------------------------|
+| password   | string | the user's password, never logged       |
+| api_key    | string | see "API keys" below                    |
+| token_url  | URL    | https://auth.example.com/oauth/token    |
+
+## API keys
+
+Keys are created under Settings > API. Set the key as an environment
+variable rather than in code:
+
+```sh
+export API_TOKEN=${API_TOKEN}
+export DB_PASSWORD="$(vault read -field=password secret/db)"
+curl -H "Authorization: Bearer $API_TOKEN" https://api.example.com/v1/me
+```
+
+```python
+password = os.environ["DB_PASSWORD"]
+token = get_token(client_id=CLIENT_ID)
+api_key: str = settings.OPENAI_API_KEY
+if secret == expected_secret: pass
+```
+
+```json
+{"api_key": "YOUR_API_KEY", "password": "<password>", "token": "${secrets.CRM_TOKEN}"}
+```
+
+```yaml
+auth:
+  token: "{{ vars.CRM_TOKEN }}"
+  client_secret: ${secrets.CRM_CLIENT_SECRET}
+  password: changeme
+secret_name: crm-prod
+max_tokens: 4096
+```
+
+A private key file starts with a line like -----BEGIN OPENSSH PRIVATE KEY-----
+and must stay on the server. Connection strings look like
+postgres://user:password@host:5432/db or https://user:<password>@host.
+
+Token: the value shown once after creation. Secret: keep it in the vault.
+Password: 8+ characters. The session token expires after 30 minutes; the
+refresh token=valid for 30 days. Passwords like Summer2024 are weak.
+Commit 9fceb02d0ae598e95dc970b74767f19372d61af8 fixed the token refresh.
+Request id: 123e4567-e89b-12d3-a456-426614174000. Meet at 10:30, room=B12.
+)doc";
+    const auto found = scan_text(faq);
+    INFO(messages(found));
+    CHECK(found.empty());
+  }
+
+  SUBCASE("secret_fingerprint") {
+    const std::string a = secret_fingerprint("token", github_token());
+    CHECK(a.size() == k_fingerprint_digits);
+    CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(a == secret_fingerprint("token", github_token()));
+    CHECK(a != secret_fingerprint("secret-value", github_token()));
+    CHECK(a != secret_fingerprint("token", github_token() + "x"));
   }
 }

@@ -125,7 +125,6 @@ TEST_CASE("content::load_yaml") {
         str("!!str 12", "12"),
         str("!!str true", "true"),
         str("!!str", ""),
-        str("!custom 12", "12"),
         integer("!!int \"12\"", 12),
         number("!!float 1", 1.0),
         boolean("!!bool \"false\"", false),
@@ -541,6 +540,64 @@ TEST_CASE("content::load_yaml") {
     CHECK(crlf.value->find("a")->find("b")->mark.column == 6);
     CHECK(crlf.value->find("c d")->mark.line == 3);
     CHECK(crlf.value->find("c d")->mark.column == 7);
+  }
+
+  SUBCASE("tags: the core schema's seven, on the nodes they describe") {
+    for (const std::string text :
+         {"a: !!str 12\n", "a: !!int 12\n", "a: !!float 1.5\n", "a: !!bool true\n",
+          "a: !!null ~\n", "a: !!seq [1]\n", "a: !!map {b: 1}\n", "!!map\na: 1\n",
+          "a: !<tag:yaml.org,2002:str> x\n", "%TAG !e! tag:yaml.org,2002:\n---\na: !e!str x\n",
+          "a: !!int 0x1F\nb: !!float 3\n"}) {
+      INFO(text);
+      CHECK(load_yaml(text, "t.yaml").diagnostics.empty());
+    }
+  }
+
+  SUBCASE("any other tag is refused where it is written; the rest still loads") {
+    struct Case {
+      std::string text;
+      std::string shown;
+      int line;
+      int column;
+    };
+    const std::vector<Case> cases = {
+        {"kind: Variable\ndefault: !include /etc/passwd\n", "!include", 2, 10},
+        {"a: !!python/object/apply:os.system [\"id\"]\n",
+         "!!python/object/apply:os.system", 1, 4},
+        {"a: !!binary aGVsbG8=\n", "!!binary", 1, 4},
+        {"a: !!timestamp 2001-12-14\n", "!!timestamp", 1, 4},
+        {"a: !!set {x}\n", "!!set", 1, 4},
+        {"a: !!omap [b: 1]\n", "!!omap", 1, 4},
+        {"a: ! 12\n", "'!'", 1, 4},
+        {"a: !<tag:evil.example,2026:run> x\n", "tag:evil.example,2026:run", 1, 4},
+        {"%TAG !! tag:evil.example,2026:\n---\na: !!str x\n", "tag:evil.example,2026:str", 3, 4},
+        {"!Ref\na: 1\n", "!Ref", 1, 1},
+        {"a:\n  - !Sub x\n", "!Sub", 2, 5},
+    };
+    for (const Case& c : cases) {
+      INFO(c.text);
+      const YamlResult result = load_yaml(c.text, "t.yaml");
+      REQUIRE(result.value);
+      REQUIRE(result.diagnostics.size() == 1);
+      CHECK(result.diagnostics[0].rule == "yaml-tag");
+      CHECK(result.diagnostics[0].message.find(c.shown) != std::string::npos);
+      CHECK(result.diagnostics[0].message.find("only the core schema's") != std::string::npos);
+      CHECK(result.diagnostics[0].mark.line == c.line);
+      CHECK(result.diagnostics[0].mark.column == c.column);
+    }
+  }
+
+  SUBCASE("a core tag on a node it does not describe") {
+    for (const std::string text :
+         {"a: !!int abc\n", "a: !!float x\n", "a: !!bool yes\n", "a: !!null x\n",
+          "a: !!seq {b: 1}\n", "a: !!map [1]\n", "a: !!str [1]\n", "a: !!seq x\n"}) {
+      INFO(text);
+      const YamlResult result = load_yaml(text, "t.yaml");
+      REQUIRE(result.diagnostics.size() == 1);
+      CHECK(result.diagnostics[0].rule == "yaml-tag");
+      CHECK(result.diagnostics[0].message.find("remove the tag or fix the value") !=
+            std::string::npos);
+    }
   }
 
   SUBCASE("more than one document") {

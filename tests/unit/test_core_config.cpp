@@ -168,3 +168,47 @@ TEST_CASE("core::render_config reads back as the same config") {
   CHECK(back->backport_notify == config.backport_notify);
   CHECK(core::render_config(*back) == rendered);
 }
+
+TEST_CASE("core::parse_config: secret_allowlist") {
+  const std::string base = policy("    promote: [release-managers]\n", k_groups);
+  SUBCASE("read, and rendered back the same") {
+    const std::string text = base +
+                             "secret_allowlist:\n"
+                             "  - fingerprint: 0123456789abcdef\n"
+                             "    reason: AWS's documented example key in knowledge/aws/setup.md\n"
+                             "  - fingerprint: \"fedcba9876543210\"\n"
+                             "    reason: \"the public sandbox token: \\\"demo\\\"\"\n";
+    std::vector<content::Diagnostic> problems;
+    const auto config = core::parse_config(text, "envflow.yaml", problems);
+    INFO(problems_of(text));
+    REQUIRE(config);
+    REQUIRE(config->secret_allowlist.size() == 2);
+    CHECK(config->secret_allowlist[0].fingerprint == "0123456789abcdef");
+    CHECK(config->secret_allowlist[0].reason ==
+          "AWS's documented example key in knowledge/aws/setup.md");
+    CHECK(config->secret_allowlist[1].reason == "the public sandbox token: \"demo\"");
+    const std::string rendered = core::render_config(*config);
+    CHECK(rendered.find("secret_allowlist:\n  - fingerprint: \"0123456789abcdef\"\n") !=
+          std::string::npos);
+    const auto back = core::parse_config(rendered, "envflow.yaml", problems);
+    REQUIRE(back);
+    CHECK(back->secret_allowlist.size() == 2);
+    CHECK(back->secret_allowlist[1].reason == config->secret_allowlist[1].reason);
+    CHECK(core::render_config(*back) == rendered);
+    CHECK(core::render_config(core::default_config({"dev", "prod"}, "a")).find("secret_allowlist") ==
+          std::string::npos);
+  }
+  SUBCASE("refused: a bad fingerprint, no reason, a fingerprint twice") {
+    CHECK(has(problems_of(base + "secret_allowlist:\n  - fingerprint: 0123\n    reason: x\n"),
+              "envflow.yaml:"));
+    CHECK(has(problems_of(base + "secret_allowlist:\n  - fingerprint: 0123456789ABCDEF\n    reason: x\n"),
+              "envflow.yaml:"));
+    CHECK(has(problems_of(base + "secret_allowlist:\n  - fingerprint: 0123456789abcdef\n"), "reason"));
+    CHECK(has(problems_of(base + "secret_allowlist:\n  - fingerprint: 0123456789abcdef\n    reason: \" \"\n"),
+              "envflow.yaml:"));
+    CHECK(has(problems_of(base +
+                  "secret_allowlist:\n  - fingerprint: 0123456789abcdef\n    reason: a\n"
+                  "  - fingerprint: 0123456789abcdef\n    reason: b\n"),
+              "envflow.yaml:18:18: error: fingerprint 0123456789abcdef is listed twice"));
+  }
+}

@@ -39,10 +39,10 @@ const std::set<std::string_view> k_pages_pending{"publish", "releases", "verify"
 constexpr std::array k_rules{
     // YAML
     "yaml-syntax", "yaml-duplicate-key", "yaml-merge-key", "yaml-complex-key",
-    "yaml-multi-document", "yaml-limit",
+    "yaml-multi-document", "yaml-limit", "yaml-tag",
     // files
     "file-symlink", "file-type", "file-too-large", "file-binary", "file-encoding",
-    "unexpected-file", "not-promoted", "workspace-missing", "case-collision",
+    "unexpected-file", "not-promoted", "workspace-missing", "case-collision", "path-unsafe",
     // structure
     "kind", "kind-mismatch", "unknown-kind", "name-mismatch", "schema", "variable-default-type",
     // references

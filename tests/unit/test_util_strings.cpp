@@ -45,4 +45,23 @@ TEST_CASE("util::strings") {
     CHECK(util::yaml_quoted("\xef\xbf\xbf") == "\"\\uffff\"");     // a non-character
     CHECK(util::yaml_quoted("a\xff" "b") == "\"a\xef\xbf\xbd" "b\""); // not UTF-8: U+FFFD
   }
+  SUBCASE("printable") {
+    CHECK(util::printable("agents/caf\xc3\xa9.yaml") == "agents/caf\xc3\xa9.yaml");
+    CHECK(util::printable("a\x1b[2Jb") == "a\\x1b[2Jb");
+    CHECK(util::printable("tab\tnew\nline\x7f") == "tab\\x09new\\x0aline\\x7f");
+    CHECK(util::printable("next\xc2\x85line") == "next\\u0085line"); // C1 control
+    CHECK(util::printable("bad\xff" "byte") == "bad\\xffbyte");
+    CHECK(util::is_valid_utf8(util::printable("\xc3\x28\xa0\xa1")));
+  }
+  SUBCASE("shell_quoted") {
+    CHECK(util::shell_quoted("fix-tone") == "fix-tone");
+    CHECK(util::shell_quoted("hotfix/2026.01_tone") == "hotfix/2026.01_tone");
+    CHECK(util::shell_quoted("") == "''");
+    CHECK(util::shell_quoted("a b") == "'a b'");
+    CHECK(util::shell_quoted("$(rm -rf ~)") == "'$(rm -rf ~)'");
+    CHECK(util::shell_quoted("it's") == "'it'\\''s'");
+    CHECK(util::shell_quoted("a;b|c&d`e`") == "'a;b|c&d`e`'");
+    CHECK(util::shell_quoted("fix-tone", util::Quote::always) == "'fix-tone'");
+    CHECK(util::shell_quoted("it's", util::Quote::always) == "'it'\\''s'");
+  }
 }

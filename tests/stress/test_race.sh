@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end: concurrency (invariant 3). Several `envflow sync` processes are
+# Stress: concurrency (invariant 3). Several `envflow sync` processes are
 # released at the same instant on one repository, many rounds in a row: never
 # do two of them move the same ref, the losers say why, nothing is lost, no
 # lock file is left behind, the audit trail has exactly one record per
 # movement and its moves form an unbroken chain; `git fsck` and `envflow
 # doctor` are clean afterwards. Also concurrent `approve` by different actors
 # and syncs racing a `config edit`.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../e2e/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
 
@@ -14,29 +14,18 @@ ROUNDS=${RACE_ROUNDS:-30}
 
 R=$(new_repo pipeline)
 cd "$R"
-BARRIER="$TEST_ROOT/go.fifo"
 OUTS="$TEST_ROOT/outs"
 
-# race CMD1 -- CMD2 -- ...: start every command (each an envflow argument list)
-# in its own process, all blocked on a FIFO, then release them at once. Results
-# in $OUTS/<i>.out/.err/.rc; sets RACERS to the number of commands.
+# race CMD1 -- CMD2 -- ...: run every command (each an envflow argument list)
+# in its own process, released together (race_run). Results in
+# $OUTS/<i>.out/.err/.rc, and in RACER_RC, RACER_OUT and RACER_ERR (read
+# once here, without a process per file: the checks below look at every
+# racer several times); sets RACERS to the number of commands.
 race() {
-  rm -rf "$OUTS" "$BARRIER"
-  mkdir -p "$OUTS"
-  mkfifo "$BARRIER"
-  local -a pids=()
-  local i=0 args=()
+  local -a cmds=() args=()
   while :; do
     if [ $# -eq 0 ] || [ "$1" = "--" ]; then
-      (
-        # Opening the FIFO for reading blocks until the writer opens it.
-        cat "$BARRIER" >/dev/null
-        set +e
-        envflow "${args[@]}" >"$OUTS/$i.out" 2>"$OUTS/$i.err"
-        echo $? >"$OUTS/$i.rc"
-      ) &
-      pids+=($!)
-      i=$((i + 1))
+      cmds+=("envflow $(printf '%q ' "${args[@]}")")
       args=()
       [ $# -eq 0 ] && break
       shift
@@ -45,18 +34,22 @@ race() {
     args+=("$1")
     shift
   done
-  RACERS=$i
-  # Give every racer time to block on the FIFO, then release them all.
-  sleep 0.05
-  : >"$BARRIER"
-  wait "${pids[@]}"
+  race_run "$OUTS" "${cmds[@]}"
+  RACER_RC=() RACER_OUT=() RACER_ERR=()
+  local i
+  for ((i = 0; i < RACERS; i++)); do
+    RACER_RC[i]="" RACER_OUT[i]="" RACER_ERR[i]=""
+    [ ! -e "$OUTS/$i.rc" ] || read -r "RACER_RC[i]" <"$OUTS/$i.rc"
+    IFS= read -r -d '' "RACER_OUT[i]" <"$OUTS/$i.out" || true
+    IFS= read -r -d '' "RACER_ERR[i]" <"$OUTS/$i.err" || true
+  done
 }
 
 # racers_with RC TEXT: how many racers exited RC with TEXT in stdout+stderr.
 racers_with() {
   local n=0 i
   for ((i = 0; i < RACERS; i++)); do
-    if [ "$(cat "$OUTS/$i.rc")" = "$1" ] && cat "$OUTS/$i.out" "$OUTS/$i.err" | grep -qF -- "$2"; then
+    if [ "${RACER_RC[i]}" = "$1" ] && [[ ${RACER_OUT[i]}${RACER_ERR[i]} == *"$2"* ]]; then
       n=$((n + 1))
     fi
   done
@@ -66,7 +59,8 @@ racers_with() {
 racer_dump() {
   local i
   for ((i = 0; i < RACERS; i++)); do
-    echo "racer $i rc=$(cat "$OUTS/$i.rc"): $(cat "$OUTS/$i.out" "$OUTS/$i.err" | tr '\n' '|')"
+    local text=${RACER_OUT[i]}${RACER_ERR[i]}
+    echo "racer $i rc=${RACER_RC[i]}: ${text//$'\n'/|}"
   done
 }
 
@@ -121,9 +115,9 @@ for ((round = 1; round <= ROUNDS / 3; round++)); do
   TARGETS=(test test uat uat staging)
   ok=0
   for ((i = 0; i < RACERS; i++)); do
-    case "$(cat "$OUTS/$i.rc")" in
+    case "${RACER_RC[i]}" in
     0) ok=$((ok + 1)) ;;
-    1) grep -qE "moved since this sync began|locked" "$OUTS/$i.err" && ok=$((ok + 1)) ;;
+    1) [[ ${RACER_ERR[i]} =~ "moved since this sync began"|locked ]] && ok=$((ok + 1)) ;;
     esac
   done
   expect_eq "$ok" "$RACERS" "round $round: every racer won or lost cleanly"$'\n'"$(racer_dump)"
@@ -132,7 +126,7 @@ for ((round = 1; round <= ROUNDS / 3; round++)); do
   # to another environment's sync on the shared audit ref is a bug.
   for ((i = 0; i < RACERS; i++)); do
     tgt=${TARGETS[$i]}
-    if grep -qE "moved since this sync began|locked" "$OUTS/$i.err"; then
+    if [[ ${RACER_ERR[i]} =~ "moved since this sync began"|locked ]]; then
       if [ "$(ref_of "$R" "refs/heads/$tgt")" != "${BEFORE_REF[$tgt]}" ]; then pass; else
         fail "round $round: racer $i (into $tgt) lost though $tgt did not move"$'\n'"$(racer_dump)"
       fi
@@ -249,9 +243,9 @@ EOF
   CONFIG_BEFORE=$(ref_of "$R" refs/envflow/config)
   race sync dev -- config edit --file "$TEST_ROOT/cfg.yaml" -- sync dev
   # The config edit never loses to a sync (they touch different refs).
-  expect_eq "$(cat "$OUTS/1.rc")" 0 "round $round: config edit"$'\n'"$(racer_dump)"
+  expect_eq "${RACER_RC[1]}" 0 "round $round: config edit"$'\n'"$(racer_dump)"
   NOW=$(envflow config show | sed -n '/name: test/,/name: uat/p' | grep -o 'approvals: [0-9]*' | cut -d' ' -f2)
-  if [ "$(cat "$OUTS/1.rc")" = 0 ]; then
+  if [ "${RACER_RC[1]}" = 0 ]; then
     expect_eq "$NOW" "$NEXT" "round $round: config holds the edit"
   else
     expect_eq "$(ref_of "$R" refs/envflow/config)" "$CONFIG_BEFORE" "round $round: a failed edit changes nothing"
