@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 DEBS = libgit2-dev libyaml-dev libyaml-cpp-dev libcli11-dev doctest-dev libvalijson-dev \
-       nlohmann-json3-dev libunistring-dev libcpp-httplib-dev cmake g++ pkg-config git
+       nlohmann-json3-dev libunistring-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev cmake g++ pkg-config git
 # Only for the end-to-end suites (the pre-commit framework, signing, the HTTP server,
 # rsync for gitlab-ci-local's shell jobs, and for envflow serve's page: a headless
 # browser driven by selenium behind an nginx that authenticates).

@@ -6,7 +6,9 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/audit.h"
 #include "core/config.h"
+#include "core/events.h"
 #include "core/hooks.h"
 #include "core/remote.h"
 #include "core/rules.h"
@@ -90,6 +92,9 @@ int record(const std::vector<core::RefMove>& updates) {
   git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
   const auto config = policy(repo);
   const core::Actor pusher = core::identify_pusher(config ? &*config : nullptr);
+  // The records this hook writes are announced here: the server is the one
+  // writer of the trail, so it is the one sender of events.
+  const std::string before = repo.ref_target(core::k_audit_ref).value_or("");
   try {
     const core::PushRecord result = core::record_push(repo, updates, pusher, push_intent());
     for (const auto& appended : result.appended) {
@@ -102,8 +107,10 @@ int record(const std::vector<core::RefMove>& updates) {
     // The push has happened; say loudly what is missing so it can be mended.
     say(std::string("error: the push was accepted but its audit records were not written: ") +
         e.what() + " (envflow doctor shows the gap)");
+    core::emit_events_since(repo, before);
     return static_cast<int>(e.exit());
   }
+  core::emit_events_since(repo, before);
   return 0;
 }
 

@@ -311,6 +311,7 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
   if (const Value* backport = root.find("backport")) {
     config.backport_notify = backport->string_at("notify");
   }
+  config.events = parse_event_policy(root, path, problems);
   parse_secret_allowlist(root, path, config, problems);
   // Rules the schema cannot say, each at the node it is about.
   std::vector<std::string> seen_names;
@@ -515,6 +516,7 @@ std::string render_config(const PipelineConfig& config) {
   if (!config.backport_notify.empty()) {
     out += "\nbackport:\n  notify: " + util::yaml_quoted(config.backport_notify) + "\n";
   }
+  out += render_event_policy(config.events);
   out += render_secret_allowlist(config.secret_allowlist);
   return out;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "content/diagnostic.h"
+#include "core/event_policy.h"
 #include "core/refs.h"
 
 namespace envflow::git {
@@ -55,6 +56,7 @@ struct PipelineConfig {
   std::string release_signing_key;     // "" = git config user.signingKey
   std::string release_allowed_signers; // path inside the config ref's tree
   std::string backport_notify;
+  EventPolicy events; // `events:` and `events_timeout` (core/event_policy.h)
 
   // The environment named `name`, or nullptr.
   const Environment* find(const std::string& name) const;

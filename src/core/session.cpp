@@ -1,10 +1,13 @@
 #include "core/session.h"
 
+#include "core/events.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "core/context.h"
+#include "core/events.h"
 #include "core/remote.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -334,6 +337,11 @@ Applied Session::apply(const Operation& operation) {
       throw LostRace(conflict.ref(), conflict.ref() + " moved since this operation read it: "
                                      "another operation on the same thing got there first; "
                                      "nothing changed; run it again");
+    }
+    // The writer of the trail announces what it wrote (a clone's operations
+    // are announced by the server's hook that records them).
+    if (has_config()) {
+      emit_events_for_records(repo, config(), {applied.record});
     }
     break;
   case Route::pending: {
