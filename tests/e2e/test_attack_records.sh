@@ -42,10 +42,11 @@ refused() {
   fi
 }
 
-# bob publishes v1.0.0 the normal way, so there is a live release.
+# bob publishes v1.0.0 the normal way, so there is a live release (unsigned:
+# the policy says release.sign: false and bob has no signing key).
 "$ENVFLOW" -C "$B" sync dev --push >/dev/null
 "$ENVFLOW" -C "$B" sync test --push >/dev/null
-"$ENVFLOW" -C "$B" publish --push >/dev/null
+"$ENVFLOW" -C "$B" publish --no-sign --push >/dev/null
 git -C "$D" fetch -q
 
 test_case "a hand-made audit record cannot be pushed (hold-release, merge, big tree)"
@@ -84,8 +85,46 @@ refused "a release tag moved" "+$HEAD_DEV:refs/tags/v1.0.0"
 refused "a release tag deleted" ":refs/tags/v1.0.0"
 
 test_case "environment branches: no rewrite, no promotion by a developer"
-refused "test promoted by a developer" "$HEAD_DEV:refs/heads/test"
+# alice (a developer) writes dev, so dev is ahead of test: there is something to promote.
+git -C "$D" fetch -q
+git -C "$D" switch -q -C dev origin/dev
+sed -i 's/^description: .*/description: A change of alice./' "$D/agents/support.yaml"
+git -C "$D" commit -q -am "A change of alice"
+run git -C "$D" push "$(url alice)" dev:dev
+expect_rc 0
+NEW_DEV=$(git -C "$SRV" rev-parse refs/heads/dev)
+expect_eq "$NEW_DEV" "$(git -C "$D" rev-parse dev)" "alice's change on the server's dev"
+refused "test promoted by a developer" "$NEW_DEV:refs/heads/test"
+refused "dev rewound by a developer" "+$HEAD_DEV:refs/heads/dev"
 refused "production deleted" ":refs/heads/production"
+before=$(server_refs)
+run git -C "$D" push "$(url bob)" "+$HEAD_DEV:refs/heads/dev"
+if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
+  fail "dev rewound by the release manager: rc $RC: $ERR"
+fi
+expect_err "not a fast-forward"
+
+test_case "live moves back only with a hold on production"
+# bob releases alice's change as v1.0.1 and lifts his freeze; then live
+# moved back by hand, with no hold on production, is refused: the next
+# auto-promotion would bring the bad release straight back.
+"$ENVFLOW" -C "$B" sync dev --push >/dev/null
+"$ENVFLOW" -C "$B" sync test --push >/dev/null
+run "$ENVFLOW" -C "$B" publish --no-sign --push
+expect_rc 0
+expect_eq "$(git -C "$SRV" rev-parse refs/envflow/live)" "$(git -C "$SRV" rev-parse -q --verify refs/tags/v1.0.1)" "live"
+run "$ENVFLOW" -C "$B" hold release production --reason "freeze over" --push
+expect_rc 0
+expect_eq "$(git -C "$SRV" for-each-ref refs/envflow/holds/production)" "" "holds on production"
+V100=$(git -C "$SRV" rev-parse refs/tags/v1.0.0)
+git -C "$D" fetch -q
+refused "live moved back by a developer" "+$V100:refs/envflow/live"
+before=$(server_refs)
+run git -C "$B" push "$(url bob)" "+$V100:refs/envflow/live"
+if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
+  fail "live moved back by the publisher without a hold: rc $RC: $ERR"
+fi
+expect_err "is a rollback: it puts a hold on production"
 
 test_case "the server's trail is one record per accepted change, linear"
 expect_eq "$(git -C "$SRV" rev-list --merges refs/envflow/audit | wc -l)" 0 "no merges"
