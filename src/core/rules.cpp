@@ -351,6 +351,12 @@ private:
   void judge_promotion(const RefMove& move, const Environment& source, const Environment& target) {
     const bool last = &target == &m_config.last();
     if (!is_zero(move.old_id) && !m_repo.is_ancestor(move.old_id, move.new_id)) {
+      // A hotfix not back-ported yet is why the last environment has commits
+      // its predecessor lacks: name the back-port (the remedy, and the gate
+      // sync --auto waits at), not the fast-forward.
+      if (last && !backports_done(move, target)) {
+        return;
+      }
       const auto extra = m_repo.commits_between(move.new_id, move.old_id);
       std::string message = target.name + " has " + plural(extra.size(), "commit") + " that " +
                             source.name + " lacks, so it cannot be fast-forwarded:";
