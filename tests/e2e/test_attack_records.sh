@@ -30,14 +30,18 @@ done
 EMPTY=$(git -C "$D" hash-object -t tree /dev/null)
 HEAD_DEV=$(git -C "$SRV" rev-parse refs/heads/dev)
 
-# refused WHAT PUSH-ARGS...: dave's raw push is refused and moves nothing.
-refused() {
-  local what=$1
-  shift
+# refused WHAT PUSH-ARGS...: dave's raw push is refused by the server's
+# hook (not lost on the way) and moves nothing. refused_as USER WHAT
+# PUSH-ARGS...: the same push from dave's clone, authenticated as USER.
+refused() { refused_as dave "$@"; }
+refused_as() {
+  local who=$1 what=$2
+  shift 2
   local before
   before=$(server_refs)
-  run git -C "$D" push origin "$@"
-  if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
+  run git -C "$D" push "$(url "$who")" "$@"
+  if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ] &&
+    grep -qF "remote: envflow: push rejected, nothing was changed" <<<"$ERR"; then pass; else
     fail "$what: rc $RC, server refs $( [ "$(server_refs)" = "$before" ] && echo unchanged || echo CHANGED): $ERR"
   fi
 }
@@ -52,6 +56,7 @@ git -C "$D" fetch -q
 test_case "a hand-made audit record cannot be pushed (hold-release, merge, big tree)"
 REC=$(printf 'op: hold-release\nenv: production\nactor: bob\n' | git -C "$D" commit-tree "$EMPTY" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)")
 refused "forged hold-release record" "$REC:refs/envflow/audit"
+expect_err "refs/envflow/audit is written by the server itself"
 MERGE=$(printf 'op: push\n' | git -C "$D" commit-tree "$EMPTY" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)" -p "$HEAD_DEV")
 refused "merge on the trail" "$MERGE:refs/envflow/audit"
 head -c 3000000 /dev/urandom >"$TEST_ROOT/big"
@@ -60,6 +65,7 @@ BIGTREE=$(printf '100644 blob %s\tjunk\n' "$BLOB" | git -C "$D" mktree)
 BIG=$(printf 'op: push\n' | git -C "$D" commit-tree "$BIGTREE" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)")
 refused "3 MB record" "$BIG:refs/envflow/audit"
 refused "the pending journal" "$BIG:refs/envflow/pending"
+expect_err "it never goes to the server"
 
 test_case "a developer cannot set or release a hold"
 HOLD=$(printf 'envflow hold production\n\nenv: production\nkind: manual\nactor: dave\ntime: 2026-01-01T00:00:00Z\nreason: freeze\n' |
@@ -76,7 +82,11 @@ refused "a hold ref to a big tree (even by name)" "$JUNK:refs/envflow/holds/test
 test_case "approvals: only by the person they name, for the commit they name"
 TESTHEAD=$(git -C "$SRV" rev-parse refs/heads/test)
 refused "dave approves as bob" "$TESTHEAD:refs/envflow/approvals/production/$TESTHEAD/bob"
+expect_err "an approval is given by its author only"
 refused "dave approves himself (not an approver)" "$TESTHEAD:refs/envflow/approvals/production/$TESTHEAD/dave"
+expect_err "is not an approver for production"
+refused_as bob "bob's approval pointing at another commit" "$(git -C "$D" commit-tree "$EMPTY" -m other):refs/envflow/approvals/production/$TESTHEAD/bob"
+expect_err "must point at the commit it names"
 
 test_case "live: never to a non-release, never back without a hold, tags never move"
 refused "live to a commit" "$HEAD_DEV:refs/envflow/live"
