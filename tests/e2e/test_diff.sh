@@ -147,7 +147,8 @@ expect_err "envflow: error: unknown environment or revision 'nope'"
 run envflow -C "$R" diff dev nope --format json
 expect_rc 2
 expect_err "unknown environment or revision 'nope'"
-expect_eq "$OUT" "" "nothing on stdout"
+# Under --format json the error is also a JSON object on stdout (docs/json.md).
+expect_eq "$(json_get 'sorted(d) == ["error"] and d["error"]["kind"] == "usage" and d["error"]["exit"] == 2 and d["error"]["message"].startswith("unknown environment or revision \x27nope\x27")')" True "the JSON error on stdout"
 run envflow -C "$R" diff dev
 expect_rc 2
 
