@@ -589,6 +589,11 @@ private:
       refuse(move, Gate::release, name + " does not verify:\n  " + util::join(problems, "\n  "));
       return;
     }
+    // What end users would get validates, even when the last environment
+    // was moved where nothing judged it (by hand, in a repository used alone).
+    if (!content_valid(RefMove{move.ref, std::string(git::k_zero_id), tag->target}, last, {})) {
+      return;
+    }
     note("release " + name + " of " + short_id(tag->target));
   }
 
