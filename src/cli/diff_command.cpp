@@ -8,7 +8,9 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/config.h"
 #include "core/diff.h"
+#include "core/session.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -98,9 +100,12 @@ Runner setup_diff(CLI::App& app, Globals& globals) {
   app.footer("A and B are environment names (their branches) or any git revision. Exit 0 "
              "whether or not they differ; 2 when a side is unknown.");
   return [args, &globals] {
-    const git::Repository repo = git::Repository::open(".");
-    const std::string from = core::resolve_side(repo, args->from);
-    const std::string to = core::resolve_side(repo, args->to);
+    // Environments are read through the session: in a clone, the server's view.
+    const core::Session session = open_session(globals);
+    const git::Repository& repo = session.repo();
+    const core::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
+    const std::string from = core::resolve_side(repo, session.refs(), config, args->from);
+    const std::string to = core::resolve_side(repo, session.refs(), config, args->to);
     const core::SemanticDiff diff = core::semantic_diff(repo, from, to);
     if (globals.format == Format::json) {
       nlohmann::json json = diff.to_json();
