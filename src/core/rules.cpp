@@ -265,7 +265,11 @@ private:
                "commit " + short_id(id) + " (" + info.summary + ") does not validate (" +
                    plural(errors, "problem") + "); nothing invalid reaches " + env.name + ":" +
                    diagnostics_text(shown, errors) +
-                   "\n  (fix it, check with envflow validate, and push again)");
+                   (&env == &m_config.first()
+                        ? "\n  (fix it, check with envflow validate, and push again)"
+                        : "\n  (a later commit that fixes it does not hide it: every commit "
+                          "entering " + env.name + " must validate; take it out of the history "
+                          "that brings it, e.g. with git rebase -i, and try again)"));
         return false;
       }
     }

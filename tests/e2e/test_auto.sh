@@ -131,6 +131,7 @@ BEFORE=$(all_refs)
 run envflow sync --auto
 expect_rc 1
 expect_err "Broken agent"
+expect_err "a later commit that fixes it does not hide it: every commit entering test must validate"
 expect_unchanged "$BEFORE"
 # Mended as it must be: the broken commit taken out of dev's history (dev is
 # the repository's own branch here; a server's hooks refuse it at the push).
