@@ -9,8 +9,10 @@
 #include "cli/command.h"
 
 #include "cli/output.h"
+#include "core/config.h"
 #include "core/diff.h"
 #include "core/diff_values.h"
+#include "core/session.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -110,13 +112,10 @@ void print_text(const git::Repository& repo, const core::SemanticDiff& diff,
   }
 }
 
-} // namespace
-
-nlohmann::json diff_document(const git::Repository& repo, const std::string& from_rev,
-                             const std::string& to_rev, bool values) {
-  const std::string from = core::resolve_side(repo, from_rev);
-  const std::string to = core::resolve_side(repo, to_rev);
-  const core::SemanticDiff diff = core::semantic_diff(repo, from, to);
+// `envflow diff FROM TO --format json`: `diff` with the sides as given and,
+// with `values`, the old and new value of every changed field.
+nlohmann::json diff_document(const git::Repository& repo, const core::SemanticDiff& diff,
+                             const std::string& from_rev, const std::string& to_rev, bool values) {
   nlohmann::json json = diff.to_json();
   json["from_rev"] = from_rev;
   json["to_rev"] = to_rev;
@@ -127,6 +126,9 @@ nlohmann::json diff_document(const git::Repository& repo, const std::string& fro
   }
   return json;
 }
+
+} // namespace
+
 
 Runner setup_diff(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<DiffArgs>();
@@ -141,14 +143,18 @@ Runner setup_diff(CLI::App& app, Globals& globals) {
   app.footer("A and B are environment names (their branches) or any git revision. Exit 0 "
              "whether or not they differ; 2 when a side is unknown.");
   return [args, &globals] {
-    const git::Repository repo = git::Repository::open(".");
+    // Environments are read through the session: in a clone, the server's view.
+    const core::Session session = open_session(globals);
+    const git::Repository& repo = session.repo();
+    const core::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
+    const std::string from = core::resolve_side(repo, session.refs(), config, args->from);
+    const std::string to = core::resolve_side(repo, session.refs(), config, args->to);
+    const core::SemanticDiff diff = core::semantic_diff(repo, from, to);
     if (globals.format == Format::json) {
-      print_json(diff_document(repo, args->from, args->to, args->values));
+      print_json(diff_document(repo, diff, args->from, args->to, args->values));
       return 0;
     }
-    const std::string from = core::resolve_side(repo, args->from);
-    const std::string to = core::resolve_side(repo, args->to);
-    print_text(repo, core::semantic_diff(repo, from, to), args->from, args->to, args->values);
+    print_text(repo, diff, args->from, args->to, args->values);
     return 0;
   };
 }

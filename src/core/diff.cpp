@@ -22,6 +22,8 @@
 #include "content/yaml.h"
 #include "core/cache.h"
 #include "core/config.h"
+#include "core/refs.h"
+#include "core/view.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -491,9 +493,6 @@ nlohmann::json SemanticDiff::to_json() const {
 }
 
 std::string resolve_side(const git::Repository& repo, const std::string& env_or_rev) {
-  if (env_or_rev.empty()) {
-    throw util::UsageError("an empty name is neither an environment nor a revision");
-  }
   std::optional<PipelineConfig> config;
   try {
     config = load_config(repo);
@@ -501,9 +500,18 @@ std::string resolve_side(const git::Repository& repo, const std::string& env_or_
     // An invalid pipeline config must not stop a read-only diff: sides are
     // then taken as revisions.
   }
+  const OwnRefs refs(repo);
+  return resolve_side(repo, refs, config ? &*config : nullptr, env_or_rev);
+}
+
+std::string resolve_side(const git::Repository& repo, const RefView& refs,
+                         const PipelineConfig* config, const std::string& env_or_rev) {
+  if (env_or_rev.empty()) {
+    throw util::UsageError("an empty name is neither an environment nor a revision");
+  }
   if (config) {
     if (const Environment* env = config->find(env_or_rev); env != nullptr) {
-      if (auto id = repo.resolve_commit("refs/heads/" + env->branch)) {
+      if (auto id = refs.target(branch_ref(*env))) {
         return *id;
       }
       throw util::UsageError("environment '" + env_or_rev + "' has no commits: branch '" +

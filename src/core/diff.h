@@ -13,6 +13,9 @@ class Repository;
 
 namespace envflow::core {
 
+class RefView;
+struct PipelineConfig;
+
 // One content item that differs between two commits.
 struct ItemChange {
   enum class Change { added, removed, changed };
@@ -65,6 +68,11 @@ struct SemanticDiff {
 // understands (branch, tag, id, `HEAD~2`, ...). Throws util::UsageError
 // "unknown environment or revision 'x'" when neither fits.
 std::string resolve_side(const git::Repository& repo, const std::string& env_or_rev);
+// The same, with the environments of `config` (nullptr: none; every side is
+// then a revision) and their branches read through `refs`: in a clone the
+// server's view, so a clone diffs what the server holds.
+std::string resolve_side(const git::Repository& repo, const RefView& refs,
+                         const PipelineConfig* config, const std::string& env_or_rev);
 
 // Compare the content of commits `from_commit` and `to_commit`.
 //

@@ -105,6 +105,14 @@ HotfixStartResult start_hotfix(Session& session, const std::string& name) {
     throw util::Refused(result.branch + " already exists; finish it (envflow hotfix finish --name " +
                         name + "), or pick another name");
   }
+  if (session.is_clone()) {
+    // Someone else's hotfix of that name, on the server: never take it over.
+    if (const auto theirs = session.refs().target(ref)) {
+      throw util::Refused(ref + " already exists on " + session.remote() + " (at " +
+                          short_id(*theirs) + "), someone else's hotfix; pick another name, or "
+                          "work on that one: git switch " + result.branch);
+    }
+  }
   result.commit = from.commit;
   result.from_note = from.note;
   if (worktree) {

@@ -601,7 +601,13 @@ RollbackResult rollback(Session& session, const std::string& tag, const std::str
     hold.time = util::now();
     hold.reason = "live " + from->tag + " -> " + tag;
     hold.commit = to->commit;
-    operation.updates.push_back(stage_hold(session.repo(), hold));
+    git::RefUpdate held = stage_hold(session.repo(), hold);
+    // The same rollback again within the same second (after going forward
+    // meanwhile) makes the very hold commit already in force: it holds
+    // production still, so there is nothing to create.
+    if (pipeline.refs.target(held.name) != held.target) {
+      operation.updates.push_back(std::move(held));
+    }
     result.hold = hold;
   }
   session.apply(operation);

@@ -125,14 +125,34 @@ PushOutcome push_moves(const git::Repository& repo, const std::string& remote,
                                     [](const PushStatus& s) { return s.rejected(); });
   outcome.remote_said = remote_lines(push.err);
   if (push.exit_code == 0 && !statuses.empty() && !rejected) {
+    // git leaves out a ref the remote already holds at the new value, and its
+    // lease with it ("[up to date]"): another operation made the same move
+    // after this one read the ref. When that is every ref, none of this
+    // operation landed: it lost the race like any other.
+    if (std::all_of(statuses.begin(), statuses.end(),
+                    [](const PushStatus& s) { return s.flag == '='; })) {
+      std::string text = remote + " already had the change when this operation pushed it; "
+                                  "nothing changed there by this one:";
+      for (const auto& s : statuses) {
+        text += "\n  " + s.to + ": " + remote + " moved it since this operation read it: another "
+                "operation on the same thing got there first; nothing changed; run it again";
+      }
+      throw LostRace(statuses.front().to, text);
+    }
     outcome.pushed = moves;
     return outcome;
   }
   if (rejected) {
-    const bool lost = std::any_of(statuses.begin(), statuses.end(), [](const PushStatus& s) {
+    // The server's own compare-and-swap failing says so in a `remote: error:
+    // cannot lock ref '…': is at … but expected …` line.
+    const bool moved_there =
+        std::any_of(outcome.remote_said.begin(), outcome.remote_said.end(),
+                    [](const std::string& line) { return line.find("but expected") != std::string::npos; });
+    const bool lost = std::any_of(statuses.begin(), statuses.end(), [&](const PushStatus& s) {
       return s.rejected() && (s.reason == "stale info" ||
                               s.reason.find("incorrect old value") != std::string::npos ||
-                              s.reason.find("cannot lock ref") != std::string::npos);
+                              s.reason.find("cannot lock ref") != std::string::npos ||
+                              (s.reason == "atomic transaction failed" && moved_there));
     });
     const std::string text = remote + " refused the push; nothing changed there:" +
                              describe_refusal(remote, statuses, outcome.remote_said);

@@ -265,7 +265,11 @@ private:
                "commit " + short_id(id) + " (" + info.summary + ") does not validate (" +
                    plural(errors, "problem") + "); nothing invalid reaches " + env.name + ":" +
                    diagnostics_text(shown, errors) +
-                   "\n  (fix it, check with envflow validate, and push again)");
+                   (&env == &m_config.first()
+                        ? "\n  (fix it, check with envflow validate, and push again)"
+                        : "\n  (a later commit that fixes it does not hide it: every commit "
+                          "entering " + env.name + " must validate; take it out of the history "
+                          "that brings it, e.g. with git rebase -i, and try again)"));
         return false;
       }
     }
@@ -351,6 +355,12 @@ private:
   void judge_promotion(const RefMove& move, const Environment& source, const Environment& target) {
     const bool last = &target == &m_config.last();
     if (!is_zero(move.old_id) && !m_repo.is_ancestor(move.old_id, move.new_id)) {
+      // A hotfix not back-ported yet is why the last environment has commits
+      // its predecessor lacks: name the back-port (the remedy, and the gate
+      // sync --auto waits at), not the fast-forward.
+      if (last && !backports_done(move, target)) {
+        return;
+      }
       const auto extra = m_repo.commits_between(move.new_id, move.old_id);
       std::string message = target.name + " has " + plural(extra.size(), "commit") + " that " +
                             source.name + " lacks, so it cannot be fast-forwarded:";
@@ -581,6 +591,11 @@ private:
     }
     if (const auto problems = release_blockers(m_before, *tag, name); !problems.empty()) {
       refuse(move, Gate::release, name + " does not verify:\n  " + util::join(problems, "\n  "));
+      return;
+    }
+    // What end users would get validates, even when the last environment
+    // was moved where nothing judged it (by hand, in a repository used alone).
+    if (!content_valid(RefMove{move.ref, std::string(git::k_zero_id), tag->target}, last, {})) {
       return;
     }
     note("release " + name + " of " + short_id(tag->target));

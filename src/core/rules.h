@@ -8,8 +8,8 @@
 
 // The rulebook: every rule about moving the pipeline's refs, decided in one
 // place. `envflow sync`, `sync --auto`, publish, rollback, hotfix, back-port
-// apply, approve, hold, var, config, `envflow serve` and the server's
-// pre-receive hook all ask `judge` about the moves they make, so a move is
+// apply, approve, hold, var, config and the server's pre-receive hook all
+// ask `judge` about the moves they make, so a move is
 // refused for the same reason, with the same words, whichever route it takes
 // (docs/architecture.md, "The rulebook"; docs/security.md lists each rule).
 namespace envflow::core {

@@ -135,8 +135,9 @@ std::vector<RefMove> inverse(const std::vector<RefMove>& moves) {
 }
 
 // Store `changed` back-port issues with their own record, retrying while
-// other pushes move the issues meanwhile.
-bool store_issues(git::Repository& repo, const PipelineConfig& config, const Actor& server,
+// other pushes move the issues meanwhile. Returns the issues stored (none
+// when there was nothing to change, or the retries ran out).
+std::vector<BackportIssue> store_issues(git::Repository& repo, const PipelineConfig& config, const Actor& server,
                   const std::function<std::vector<BackportIssue>(const Pipeline&)>& changes,
                   const std::string& message) {
   for (int attempt = 1; attempt <= 20; ++attempt) {
@@ -144,7 +145,7 @@ bool store_issues(git::Repository& repo, const PipelineConfig& config, const Act
     const Pipeline now_{repo, own, config};
     const std::vector<BackportIssue> changed = changes(now_);
     if (changed.empty()) {
-      return false;
+      return {};
     }
     const auto head = repo.ref_target(k_backports_ref);
     const git::RefUpdate update =
@@ -152,12 +153,21 @@ bool store_issues(git::Repository& repo, const PipelineConfig& config, const Act
     const RefMove move{update.name, head.value_or(std::string(git::k_zero_id)), *update.target};
     try {
       commit_with_audit(repo, {update}, describe(now_, {move}, server));
-      return true;
+      return changed;
     } catch (const git::RefConflict&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
     }
   }
-  return false;
+  return {};
+}
+
+// "issue 3", "issues 3, 4".
+std::string issue_ids(const std::vector<BackportIssue>& issues) {
+  std::vector<std::string> ids;
+  for (const auto& issue : issues) {
+    ids.push_back(std::to_string(issue.id));
+  }
+  return std::string(ids.size() == 1 ? "issue " : "issues ") + util::join(ids, ", ");
 }
 
 // A hotfix pushed straight onto the last environment (without its issue)
@@ -241,29 +251,38 @@ PushRecord record_push(git::Repository& repo, const std::vector<RefMove>& update
   const Pipeline before{repo, before_refs, *config};
   AuditRecord record = describe(before, moves, pusher, intent.reason);
   record.moves = moves;
+  // How the server knows who pushed: authenticated by the web server
+  // (REMOTE_USER, ...) or only claimed by the client (ENVFLOW_ACTOR).
+  if (!pusher.source.empty()) {
+    record.note += (record.note.empty() ? "" : " ") + std::string("(pusher from ") +
+                   pusher.source + ")";
+  }
   commit_with_audit(repo, {}, record);
   result.appended.push_back(record);
 
   // Follow-ups the server owes, each with its own record.
   const std::string actor = pusher.name.empty() ? std::string("unknown") : pusher.name;
-  if (store_issues(
+  if (const auto opened = store_issues(
           repo, *config, pusher,
           [&](const Pipeline& now_) { return untracked_hotfixes(now_, moves, actor); },
-          "open back-port issues for a pushed hotfix\n")) {
-    result.notes.push_back("a back-port issue was opened for the hotfix pushed to " +
-                           config->last().name + ": envflow backport list shows it, envflow "
-                           "backport apply ID brings it into " + config->first().name);
+          "open back-port issues for a pushed hotfix\n");
+      !opened.empty()) {
+    result.notes.push_back("back-port " + issue_ids(opened) + " opened for the hotfix pushed to " +
+                           config->last().name + ": envflow backport apply " +
+                           std::to_string(opened.front().id) + " brings it into " +
+                           config->first().name);
   }
   Actor server{"envflow", "post-receive", true};
-  if (store_issues(
+  if (const auto closed = store_issues(
           repo, *config, server,
           [&](const Pipeline& now_) {
             return closed_by_reachability(repo, now_.refs.target(k_backports_ref),
                                           now_.head(config->first()));
           },
-          "close back-port issues whose hotfix is back\n")) {
-    result.notes.push_back("back-port issues whose hotfix reached " + config->first().name +
-                           " were closed");
+          "close back-port issues whose hotfix is back\n");
+      !closed.empty()) {
+    result.notes.push_back("back-port " + issue_ids(closed) + " closed: the hotfix reached " +
+                           config->first().name);
   }
   return result;
 }

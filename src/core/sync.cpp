@@ -151,9 +151,23 @@ ApproveResult approve(Session& session, const std::string& env, const std::strin
     return result;
   }
   Operation operation;
-  operation.updates.push_back(git::RefUpdate{approval_ref(target.name, result.commit, actor),
-                                             std::nullopt, result.commit});
-  session.apply(operation);
+  const std::string ref = approval_ref(target.name, result.commit, actor);
+  operation.updates.push_back(git::RefUpdate{ref, std::nullopt, result.commit});
+  try {
+    session.apply(operation);
+  } catch (const LostRace& race) {
+    // Only this person can make this approval: the same person approving
+    // twice at once, and the other run made it first. It is there: done.
+    session.refresh();
+    if (race.ref() != ref || session.refs().target(ref) != result.commit) {
+      throw;
+    }
+    const Pipeline now_ = session.pipeline();
+    result.approvals = result.hotfix ? hotfix_approvals_for(now_, result.commit)
+                                     : approvals_for(now_, target, result.commit);
+    result.already = true;
+    return result;
+  }
   result.approvals.push_back(actor);
   std::sort(result.approvals.begin(), result.approvals.end());
   return result;

@@ -30,27 +30,33 @@ done
 EMPTY=$(git -C "$D" hash-object -t tree /dev/null)
 HEAD_DEV=$(git -C "$SRV" rev-parse refs/heads/dev)
 
-# refused WHAT PUSH-ARGS...: dave's raw push is refused and moves nothing.
-refused() {
-  local what=$1
-  shift
+# refused WHAT PUSH-ARGS...: dave's raw push is refused by the server's
+# hook (not lost on the way) and moves nothing. refused_as USER WHAT
+# PUSH-ARGS...: the same push from dave's clone, authenticated as USER.
+refused() { refused_as dave "$@"; }
+refused_as() {
+  local who=$1 what=$2
+  shift 2
   local before
   before=$(server_refs)
-  run git -C "$D" push origin "$@"
-  if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
+  run git -C "$D" push "$(url "$who")" "$@"
+  if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ] &&
+    grep -qF "remote: envflow: push rejected, nothing was changed" <<<"$ERR"; then pass; else
     fail "$what: rc $RC, server refs $( [ "$(server_refs)" = "$before" ] && echo unchanged || echo CHANGED): $ERR"
   fi
 }
 
-# bob publishes v1.0.0 the normal way, so there is a live release.
+# bob publishes v1.0.0 the normal way, so there is a live release (unsigned:
+# the policy says release.sign: false and bob has no signing key).
 "$ENVFLOW" -C "$B" sync dev --push >/dev/null
 "$ENVFLOW" -C "$B" sync test --push >/dev/null
-"$ENVFLOW" -C "$B" publish --push >/dev/null
+"$ENVFLOW" -C "$B" publish --no-sign --push >/dev/null
 git -C "$D" fetch -q
 
 test_case "a hand-made audit record cannot be pushed (hold-release, merge, big tree)"
 REC=$(printf 'op: hold-release\nenv: production\nactor: bob\n' | git -C "$D" commit-tree "$EMPTY" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)")
 refused "forged hold-release record" "$REC:refs/envflow/audit"
+expect_err "refs/envflow/audit is written by the server itself"
 MERGE=$(printf 'op: push\n' | git -C "$D" commit-tree "$EMPTY" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)" -p "$HEAD_DEV")
 refused "merge on the trail" "$MERGE:refs/envflow/audit"
 head -c 3000000 /dev/urandom >"$TEST_ROOT/big"
@@ -59,6 +65,7 @@ BIGTREE=$(printf '100644 blob %s\tjunk\n' "$BLOB" | git -C "$D" mktree)
 BIG=$(printf 'op: push\n' | git -C "$D" commit-tree "$BIGTREE" -p "$(git -C "$SRV" rev-parse refs/envflow/audit)")
 refused "3 MB record" "$BIG:refs/envflow/audit"
 refused "the pending journal" "$BIG:refs/envflow/pending"
+expect_err "it never goes to the server"
 
 test_case "a developer cannot set or release a hold"
 HOLD=$(printf 'envflow hold production\n\nenv: production\nkind: manual\nactor: dave\ntime: 2026-01-01T00:00:00Z\nreason: freeze\n' |
@@ -75,7 +82,11 @@ refused "a hold ref to a big tree (even by name)" "$JUNK:refs/envflow/holds/test
 test_case "approvals: only by the person they name, for the commit they name"
 TESTHEAD=$(git -C "$SRV" rev-parse refs/heads/test)
 refused "dave approves as bob" "$TESTHEAD:refs/envflow/approvals/production/$TESTHEAD/bob"
+expect_err "an approval is given by its author only"
 refused "dave approves himself (not an approver)" "$TESTHEAD:refs/envflow/approvals/production/$TESTHEAD/dave"
+expect_err "is not an approver for production"
+refused_as bob "bob's approval pointing at another commit" "$(git -C "$D" commit-tree "$EMPTY" -m other):refs/envflow/approvals/production/$TESTHEAD/bob"
+expect_err "must point at the commit it names"
 
 test_case "live: never to a non-release, never back without a hold, tags never move"
 refused "live to a commit" "$HEAD_DEV:refs/envflow/live"
@@ -84,8 +95,46 @@ refused "a release tag moved" "+$HEAD_DEV:refs/tags/v1.0.0"
 refused "a release tag deleted" ":refs/tags/v1.0.0"
 
 test_case "environment branches: no rewrite, no promotion by a developer"
-refused "test promoted by a developer" "$HEAD_DEV:refs/heads/test"
+# alice (a developer) writes dev, so dev is ahead of test: there is something to promote.
+git -C "$D" fetch -q
+git -C "$D" switch -q -C dev origin/dev
+sed -i 's/^description: .*/description: A change of alice./' "$D/agents/support.yaml"
+git -C "$D" commit -q -am "A change of alice"
+run git -C "$D" push "$(url alice)" dev:dev
+expect_rc 0
+NEW_DEV=$(git -C "$SRV" rev-parse refs/heads/dev)
+expect_eq "$NEW_DEV" "$(git -C "$D" rev-parse dev)" "alice's change on the server's dev"
+refused "test promoted by a developer" "$NEW_DEV:refs/heads/test"
+refused "dev rewound by a developer" "+$HEAD_DEV:refs/heads/dev"
 refused "production deleted" ":refs/heads/production"
+before=$(server_refs)
+run git -C "$D" push "$(url bob)" "+$HEAD_DEV:refs/heads/dev"
+if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
+  fail "dev rewound by the release manager: rc $RC: $ERR"
+fi
+expect_err "not a fast-forward"
+
+test_case "live moves back only with a hold on production"
+# bob releases alice's change as v1.0.1 and lifts his freeze; then live
+# moved back by hand, with no hold on production, is refused: the next
+# auto-promotion would bring the bad release straight back.
+"$ENVFLOW" -C "$B" sync dev --push >/dev/null
+"$ENVFLOW" -C "$B" sync test --push >/dev/null
+run "$ENVFLOW" -C "$B" publish --no-sign --push
+expect_rc 0
+expect_eq "$(git -C "$SRV" rev-parse refs/envflow/live)" "$(git -C "$SRV" rev-parse -q --verify refs/tags/v1.0.1)" "live"
+run "$ENVFLOW" -C "$B" hold release production --reason "freeze over" --push
+expect_rc 0
+expect_eq "$(git -C "$SRV" for-each-ref refs/envflow/holds/production)" "" "holds on production"
+V100=$(git -C "$SRV" rev-parse refs/tags/v1.0.0)
+git -C "$D" fetch -q
+refused "live moved back by a developer" "+$V100:refs/envflow/live"
+before=$(server_refs)
+run git -C "$B" push "$(url bob)" "+$V100:refs/envflow/live"
+if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
+  fail "live moved back by the publisher without a hold: rc $RC: $ERR"
+fi
+expect_err "is a rollback: it puts a hold on production"
 
 test_case "the server's trail is one record per accepted change, linear"
 expect_eq "$(git -C "$SRV" rev-list --merges refs/envflow/audit | wc -l)" 0 "no merges"

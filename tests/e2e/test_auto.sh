@@ -123,8 +123,19 @@ expect_unchanged "$BEFORE"
 run envflow --format json sync --auto
 expect_rc 1
 expect_json "data['stopped_at']['reason'] == 'refused' and data['stopped_at']['waiting_for'] is None and data['promoted'] == []"
+# A fix on top hides nothing: every commit entering an environment validates,
+# so the broken commit still stops the walk (a CI job stays red).
 git rm -q agents/broken.yaml
 git commit -q -m "Remove the broken agent"
+BEFORE=$(all_refs)
+run envflow sync --auto
+expect_rc 1
+expect_err "Broken agent"
+expect_err "a later commit that fixes it does not hide it: every commit entering test must validate"
+expect_unchanged "$BEFORE"
+# Mended as it must be: the broken commit taken out of dev's history (dev is
+# the repository's own branch here; a server's hooks refuse it at the push).
+git reset -q --hard HEAD~2
 run envflow sync --auto
 expect_rc 0
 expect_eq "$(head_of uat)" "$(head_of dev)" "uat after the fix"
@@ -138,7 +149,7 @@ UAT=$(head_of uat)
 run envflow sync --auto
 expect_rc 0
 expect_out "test synced from dev"
-expect_out "uat waits for 2 approvals from qa to promote ${C2:0:7} (has 0); approvers run: envflow approve uat --rev ${C2:0:7}"
+expect_out "promoting ${C2:0:7} into uat needs 2 approvals from qa (not counting alice@example.com); it has 0 of 2 approvals; approvers run: envflow approve uat --rev ${C2:0:7}"
 expect_eq "$(head_of uat)" "$UAT" "uat before approvals"
 run envflow --actor bob@example.com approve uat
 expect_rc 0
@@ -146,7 +157,7 @@ run envflow --format json sync --auto
 expect_rc 0
 expect_json "data['stopped_at']['reason'] == 'approvals' and data['stopped_at']['waiting_for']['approvals'] == ['bob@example.com'] and data['stopped_at']['waiting_for']['approvals_required'] == 2 and data['stopped_at']['waiting_for']['groups'] == ['qa']"
 run envflow sync --auto
-expect_out "uat waits for 2 approvals from qa to promote ${C2:0:7} (has 1: bob@example.com)"
+expect_out "promoting ${C2:0:7} into uat needs 2 approvals from qa (not counting alice@example.com); it has 1 of 2 approvals (bob@example.com)"
 run envflow --actor carol@example.com approve uat
 expect_rc 0
 run envflow sync --auto
@@ -201,7 +212,7 @@ run envflow sync --auto
 expect_rc 0
 expect_out "staging synced from uat"
 expect_out "production is held (rollback by alice@example.com at"
-expect_out "live v1.1.0 -> v1.0.0): 1 commit of staging waits"
+expect_out "live v1.1.0 -> v1.0.0): auto-promotion stops here; release the hold with envflow hold release production, or a person promotes by hand (envflow sync staging)"
 expect_out "envflow hold release production"
 expect_eq "$(head_of staging)" "$C3" "staging"
 expect_eq "$(head_of production)" "$PROD" "production held"
@@ -298,7 +309,8 @@ expect_json "[p['target'] for p in data['promoted']] == ['test', 'uat', 'staging
 expect_eq "$(head_of production)" "$HOTFIX_HEAD" "production untouched while the back-port is open"
 run envflow sync --auto
 expect_rc 0
-expect_out "waits for the back-port of #"
+expect_out "promoting into production is refused until it is back-ported"
+expect_out "run envflow backport apply 1"
 run envflow backport apply 1
 expect_rc 0
 run envflow sync --auto

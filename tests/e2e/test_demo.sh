@@ -29,7 +29,7 @@ order=(
   "published v1.0.0"
   "Good \"git\" signature"
   "opened back-port issue 1"
-  "syncing into production is refused until it is back-ported"
+  "promoting into production is refused until it is back-ported"
   "back-ported hotfix v1.0.1 into dev"
   "synced production"
   "published v1.0.2"

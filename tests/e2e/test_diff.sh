@@ -147,9 +147,33 @@ expect_err "envflow: error: unknown environment or revision 'nope'"
 run envflow -C "$R" diff dev nope --format json
 expect_rc 2
 expect_err "unknown environment or revision 'nope'"
-expect_eq "$OUT" "" "nothing on stdout"
+# Under --format json the error is also a JSON object on stdout (docs/json.md).
+expect_eq "$(json_get 'sorted(d) == ["error"] and d["error"]["kind"] == "usage" and d["error"]["exit"] == 2 and d["error"]["message"].startswith("unknown environment or revision \x27nope\x27")')" True "the JSON error on stdout"
 run envflow -C "$R" diff dev
 expect_rc 2
+
+test_case "a clone diffs the server's environments, not its own stale branches"
+C="$TEST_ROOT/clone"
+git clone -q "$R" "$C"
+OLD_TEST=$(ref_of "$R" refs/heads/test)
+git -C "$C" branch -q test origin/test
+# The server's test moves on; the clone's local branch stays behind.
+NEW_TEST=$(ref_of "$R" refs/heads/dev~1)
+git -C "$R" update-ref refs/heads/test "$NEW_TEST" "$OLD_TEST"
+run envflow -C "$C" diff test dev --format json
+expect_rc 0
+expect_eq "$(json_get 'd["from"]')" "$NEW_TEST" "the side test in the clone is the server's test"
+expect_eq "$(json_get 'd["to"]')" "$(ref_of "$R" refs/heads/dev)" "the side dev in the clone is the server's dev"
+expect_eq "$(ref_of "$C" refs/heads/test)" "$OLD_TEST" "the clone's own branch is untouched"
+run envflow -C "$C" diff test dev
+expect_rc 0
+expect_err "read the pipeline from origin"
+expect_out "diff test..dev"
+# A revision is still any revision of the clone.
+run envflow -C "$C" diff "refs/heads/test" dev --format json
+expect_rc 0
+expect_eq "$(json_get 'd["from"]')" "$OLD_TEST" "a full ref name is a revision"
+git -C "$R" update-ref refs/heads/test "$OLD_TEST" "$NEW_TEST"
 
 test_case "a bare clone without the pipeline config: revisions still work"
 git clone -q --bare "$R" "$TEST_ROOT/bare.git"

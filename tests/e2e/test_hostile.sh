@@ -344,13 +344,15 @@ git -C "$W" checkout -q dev 2>/dev/null || git -C "$W" checkout -q -b dev origin
 (cd "$W" && envflow setup >/dev/null)
 
 server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
+# The server's envflow refs as the clone sees them (envflow setup's fetch refspec).
+SV=refs/envflow-remote/origin/envflow
+records() { git -C "$SRV" rev-list --count refs/envflow/audit; }
 push_as() {
   local user=$1
   shift
   run env REMOTE_USER="$user" ENVFLOW_ACTOR="$user" git -C "$W" push "$@"
 }
 refresh() {
-  git -C "$W" fetch -q origin '+refs/envflow/*:refs/envflow/*'
   git -C "$W" fetch -q origin
   git -C "$W" reset -q --hard origin/dev
   local b
@@ -426,6 +428,8 @@ expect_eq "$(server_refs)" "$BEFORE" "server refs"
 refresh
 
 test_case "server: a forged record of a move the push does not make: refused"
+# The audit trail is written by the server alone (post-receive, one record per
+# accepted push): a record made by hand is refused whatever it says.
 sed -i 's/^description: .*/description: A valid change./' "$W/agents/support.yaml"
 git -C "$W" commit -q -am "A valid change"
 push_as alice origin dev
@@ -434,10 +438,10 @@ refresh
 BEFORE=$(server_refs)
 TEST_HEAD=$(ref_of "$SRV" refs/heads/test)
 DEV_HEAD=$(ref_of "$SRV" refs/heads/dev)
-# forge_record USER TEXT: a record commit on top of the clone's audit trail.
+# forge_record USER TEXT: a record commit on top of the server's audit trail.
 forge_record() {
   printf '%s\n' "$2" >"$TEST_ROOT/record.msg"
-  GIT_AUTHOR_NAME=$1 GIT_COMMITTER_NAME=$1 git -C "$W" commit-tree -p refs/envflow/audit \
+  GIT_AUTHOR_NAME=$1 GIT_COMMITTER_NAME=$1 git -C "$W" commit-tree -p "$SV/audit" \
     -F "$TEST_ROOT/record.msg" 4b825dc642cb6eb9a060e54bf8d69288fbee4904
 }
 FORGED=$(forge_record bob "envflow sync test
@@ -452,38 +456,64 @@ commit: $DEV_HEAD
 note: dev -> test")
 push_as bob origin "$FORGED:refs/envflow/audit"
 expect_rc 1
-expect_err "which this push does not do"
+expect_err "refs/envflow/audit is written by the server itself"
+expect_eq "$(server_refs)" "$BEFORE" "server refs"
+push_as adam origin "$FORGED:refs/envflow/audit"
+expect_rc 1
+expect_err "refs/envflow/audit is written by the server itself"
+push_as bob origin "$FORGED:refs/envflow/pending"
+expect_rc 1
+expect_err "refs/envflow/pending is a clone's list of operations made offline"
+push_as bob origin "$FORGED:refs/envflow/audit-copy"
+expect_rc 1
+expect_err "only admins (admins) may push refs/envflow/audit-copy"
 expect_eq "$(server_refs)" "$BEFORE" "server refs"
 
 test_case "server: a replayed record of a move already on the trail: refused"
+RECORDS=$(records)
 run env ENVFLOW_ACTOR=bob REMOTE_USER=bob envflow -C "$W" sync dev --push
 expect_rc 0
 refresh
+expect_eq "$(records)" "$((RECORDS + 1))" "records after one accepted push"
 SYNC_RECORD=$(git -C "$SRV" log -1 --format=%B refs/envflow/audit)
 expect_eq "$(grep -c "^move: refs/heads/test $TEST_HEAD $DEV_HEAD\$" <<<"$SYNC_RECORD")" 1 "the sync's record"
 BEFORE=$(server_refs)
 REPLAY=$(forge_record bob "$SYNC_RECORD")
 push_as bob origin "$REPLAY:refs/envflow/audit"
 expect_rc 1
-expect_err "which the audit trail already records: every move has exactly one record"
+expect_err "refs/envflow/audit is written by the server itself"
 expect_eq "$(server_refs)" "$BEFORE" "server refs"
 
-test_case "server: two records of one move in one push: refused"
+test_case "server: a move pushed with a record of its own: all refused; alone: one record, the server's"
 sed -i 's/^description: .*/description: One more change./' "$W/agents/support.yaml"
 git -C "$W" commit -q -am "One more change"
 push_as alice origin dev
 expect_rc 0
 refresh
 BEFORE=$(server_refs)
-run env ENVFLOW_ACTOR=bob envflow -C "$W" sync dev
-expect_rc 0
-ONE=$(git -C "$W" rev-parse refs/envflow/audit)
-TWO=$(GIT_AUTHOR_NAME=bob git -C "$W" commit-tree -p "$ONE" -F <(git -C "$W" log -1 --format=%B "$ONE") \
-  4b825dc642cb6eb9a060e54bf8d69288fbee4904)
-push_as bob --atomic origin test "$TWO:refs/envflow/audit"
+RECORDS=$(records)
+TEST_HEAD=$(ref_of "$SRV" refs/heads/test)
+DEV_HEAD=$(ref_of "$SRV" refs/heads/dev)
+OWN=$(forge_record bob "envflow sync test
+
+op: sync
+env: test
+actor: bob
+move: refs/heads/test $TEST_HEAD $DEV_HEAD")
+# Not --atomic: pre-receive refuses the whole push when one ref is refused.
+push_as bob origin "$DEV_HEAD:refs/heads/test" "$OWN:refs/envflow/audit"
 expect_rc 1
-expect_err "of this push records too: every move has exactly one record"
+expect_err "refs/envflow/audit is written by the server itself"
 expect_eq "$(server_refs)" "$BEFORE" "server refs"
+push_as bob origin "$DEV_HEAD:refs/heads/test"
+expect_rc 0
+expect_eq "$(ref_of "$SRV" refs/heads/test)" "$DEV_HEAD" "test on the server"
+expect_eq "$(records)" "$((RECORDS + 1))" "records after the promotion"
+LAST=$(git -C "$SRV" log -1 --format=%B refs/envflow/audit)
+expect_eq "$(grep -c "^move: refs/heads/test $TEST_HEAD $DEV_HEAD\$" <<<"$LAST")" 1 "the promotion's record"
+expect_eq "$(grep '^actor: ' <<<"$LAST")" "actor: bob" "who the server recorded"
+expect_eq "$(git -C "$SRV" rev-parse refs/envflow/audit^)" "$(cut -d' ' -f2 <<<"$(grep '^refs/envflow/audit ' <<<"$BEFORE")")" \
+  "the record's parent: the trail before the push"
 refresh
 
 test_case "server: back-port issues edited by hand by a non-admin: refused"
@@ -500,10 +530,10 @@ BEFORE=$(server_refs)
 # edit_issue SED: a backports commit on the clone's with 1.yaml edited by SED.
 edit_issue() {
   local blob tree
-  blob=$(git -C "$W" show refs/envflow/backports:1.yaml | sed "$1" | git -C "$W" hash-object -w --stdin)
-  tree=$(git -C "$W" ls-tree refs/envflow/backports | sed "s/[0-9a-f]\{40\}\t1.yaml/$blob\t1.yaml/" |
+  blob=$(git -C "$W" show "$SV/backports:1.yaml" | sed "$1" | git -C "$W" hash-object -w --stdin)
+  tree=$(git -C "$W" ls-tree "$SV/backports" | sed "s/[0-9a-f]\{40\}\t1.yaml/$blob\t1.yaml/" |
     git -C "$W" mktree)
-  git -C "$W" commit-tree -p refs/envflow/backports -m "edited by hand" "$tree"
+  git -C "$W" commit-tree -p "$SV/backports" -m "edited by hand" "$tree"
 }
 DEV_HEAD=$(ref_of "$SRV" refs/heads/dev)
 CLOSE="s/^status: open/status: closed/; s/^closed_by: .*/closed_by: \"alice\"/;"
@@ -513,17 +543,17 @@ expect_rc 1
 expect_err "a closed issue needs closed_by and closed_at"
 push_as alice origin "$(edit_issue "$CLOSE"):refs/envflow/backports"
 expect_rc 1
-expect_err "back-port issue 1 is closed, but its hotfix commits are not all in dev (after this push)"
+expect_err "back-port issue 1 is closed, but its hotfix commits are not all in dev (after this change)"
 push_as bob origin "$(edit_issue 's/^summary: .*/summary: nothing to see/'):refs/envflow/backports"
 expect_rc 1
 expect_err "back-port issue 1 is rewritten"
-EMPTY=$(git -C "$W" commit-tree -p refs/envflow/backports -m "gone" 4b825dc642cb6eb9a060e54bf8d69288fbee4904)
+EMPTY=$(git -C "$W" commit-tree -p "$SV/backports" -m "gone" 4b825dc642cb6eb9a060e54bf8d69288fbee4904)
 push_as bob origin "$EMPTY:refs/envflow/backports"
 expect_rc 1
 expect_err "back-port issue 1.yaml is deleted"
-BLOB=$(git -C "$W" show refs/envflow/backports:1.yaml | sed 's/^id: 1/id: 2/' | git -C "$W" hash-object -w --stdin)
-TREE=$( (git -C "$W" ls-tree refs/envflow/backports; printf '100644 blob %s\t2.yaml\n' "$BLOB") | git -C "$W" mktree)
-push_as bob origin "$(git -C "$W" commit-tree -p refs/envflow/backports -m "a new issue" "$TREE"):refs/envflow/backports"
+BLOB=$(git -C "$W" show "$SV/backports:1.yaml" | sed 's/^id: 1/id: 2/' | git -C "$W" hash-object -w --stdin)
+TREE=$( (git -C "$W" ls-tree "$SV/backports"; printf '100644 blob %s\t2.yaml\n' "$BLOB") | git -C "$W" mktree)
+push_as bob origin "$(git -C "$W" commit-tree -p "$SV/backports" -m "a new issue" "$TREE"):refs/envflow/backports"
 expect_rc 1
 expect_err "back-port issue 2 is opened by bob (REMOTE_USER), who is not a hotfixer"
 expect_eq "$(server_refs)" "$BEFORE" "server refs"
@@ -543,9 +573,9 @@ sed 's/^    promote: \[release-managers\]$/    promote: [release-managers]\n    
 BLOB=$(git -C "$W" hash-object -w "$TEST_ROOT/policy2.yaml")
 TREE=$(printf '100644 blob %s\tenvflow.yaml\n' "$BLOB" | git -C "$W" mktree)
 BEFORE=$(server_refs)
-push_as adam origin "$(git -C "$W" commit-tree -p refs/envflow/config -m "impossible" "$TREE"):refs/envflow/config"
+push_as adam origin "$(git -C "$W" commit-tree -p "$SV/config" -m "impossible" "$TREE"):refs/envflow/config"
 expect_rc 1
-expect_err "the pushed config is invalid"
+expect_err "refs/envflow/config: the config is invalid:"
 expect_err "environment 'test' needs 3 approvals, but its approvers (release-managers) have 2 members"
 expect_eq "$(server_refs)" "$BEFORE" "server refs"
 

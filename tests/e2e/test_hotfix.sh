@@ -123,7 +123,10 @@ test_case "hotfix finish by a non-hotfixer is refused, nothing moved"
 BEFORE=$(all_refs)
 run envflow --actor mallory@example.com hotfix finish
 expect_rc 1
-expect_err "may not finish a hotfix"
+# The rulebook refuses every ref the finish would move, each in its words.
+expect_err "refs/heads/production: ${HOTFIX1:0:7} is not contained in staging (after this change): production moves by promotion from staging (envflow sync staging), or by a hotfix from a hotfixer (hotfixers), and mallory@example.com is not one"
+expect_err "refs/tags/v1.0.1: mallory@example.com may not create release tags"
+expect_err "refs/envflow/live: mallory@example.com may not move refs/envflow/live"
 expect_unchanged "$BEFORE"
 
 test_case "hotfix finish: production, signed tag, live, issue, notify"
@@ -235,6 +238,12 @@ expect_eq "$(git status --porcelain)" "" "working tree after a conflicting apply
 expect_eq "$(issue_field 2 status)" '"open"' "issue 2 after a conflict"
 
 test_case "manual back-port by git merge closes the issue (here undoing the fix)"
+# A server with envflow's hooks (a mirror of this repository) writes the
+# closure when the merge is pushed; alone, the issue reads as closed.
+SRV="$TEST_ROOT/server.git"
+git clone -q --mirror "$R" "$SRV"
+envflow install-hooks --server "$SRV" >/dev/null
+TRAIL=$(ref_of "$R" refs/envflow/audit)
 git merge -q v1.1.1 >/dev/null 2>&1 || true
 git checkout -q --ours agents/support.yaml
 git add agents/support.yaml
@@ -242,8 +251,14 @@ git commit -q --no-edit
 run envflow backport list --format json
 expect_rc 0
 expect_json "[i['status'] for i in data] == ['closed', 'closed'] and data[1]['closed_by'] == 'auto'"
-if git log --format=%B -1 refs/envflow/audit | grep -qx "op: backport-close"; then pass; else
-  fail "last audit record is not op: backport-close"; fi
+expect_eq "$(ref_of "$R" refs/envflow/audit)" "$TRAIL" "alone, a commit by plain git writes no record"
+run env ENVFLOW_ACTOR=alice@example.com git push "$SRV" dev
+expect_rc 0
+expect_err "back-port issue 2 closed"
+if git -C "$SRV" log --format=%B -1 refs/envflow/audit | grep -qx "op: backport-close"; then pass; else
+  fail "the server's last audit record is not op: backport-close"; fi
+if git -C "$SRV" log --format=%B -2 refs/envflow/audit | grep -qx "op: push"; then pass; else
+  fail "the server did not record the push"; fi
 
 test_case "a sync that would undo the hotfix is refused naming file and field"
 promote dev test uat

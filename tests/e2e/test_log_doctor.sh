@@ -55,7 +55,8 @@ run envflow log --format json
 expect_rc 0
 expect_json "isinstance(data, list) and len(data) == $RECORDS"
 expect_json 'data[0]["op"] == "init" and data[0]["env"] is None and data[0]["actor"] == "alice@example.com"'
-expect_json 'set(data[0]) == {"id", "op", "env", "actor", "time", "tool", "commit", "approvals", "note", "moves"}'
+expect_json 'set(data[0]) == {"id", "op", "env", "actor", "time", "tool", "commit", "approvals", "note", "moves", "pending"}'
+expect_json 'all(r["pending"] is False for r in data)'
 expect_json "{'ref': 'refs/heads/test', 'old': '0' * 40, 'new': '$BASE'} in data[0]['moves']"
 expect_json 'len(data[0]["moves"]) == 6 and data[0]["time"].endswith("Z") and data[0]["tool"].startswith("envflow ")'
 expect_json "data[0]['id'] == '$(git rev-parse refs/envflow/audit)'"
@@ -141,12 +142,32 @@ fi
 
 # ---------------------------------------------------------------------------
 test_case "doctor: a clone that does not fetch refs/envflow/*"
+# A plain clone reads the server's view (envflow fetches it itself), so the
+# pipeline checks pass; that plain git does not fetch envflow's refs is a
+# warning with its mend.
 git clone -q "$R" "$TEST_ROOT/clone"
+envflow -C "$TEST_ROOT/clone" install-hooks >/dev/null
+run envflow -C "$TEST_ROOT/clone" doctor
+expect_rc 0
+expect_err "read the pipeline from origin"
+expect_out "✓ config: refs/envflow/config loads and validates"
+expect_out "! remote: origin does not fetch envflow's refs (+refs/envflow/*:refs/envflow-remote/origin/envflow/*)"
+expect_out "run \`envflow setup\`"
+run envflow -C "$TEST_ROOT/clone" setup
+expect_rc 0
+run envflow -C "$TEST_ROOT/clone" doctor
+expect_rc 0
+expect_no_out "! remote:"
+expect_out "all checks pass"
+# A clone set up by an earlier version maps envflow's refs onto its own.
+git -C "$TEST_ROOT/clone" config --add remote.origin.fetch 'refs/envflow/*:refs/envflow/*'
 run envflow -C "$TEST_ROOT/clone" doctor
 expect_rc 1
-expect_out "refs/envflow/config is missing"
-expect_out "✗ remote: origin does not fetch envflow's refs"
+expect_out "✗ remote: origin fetches envflow's refs onto this clone's own (refs/envflow/*:refs/envflow/*)"
 expect_out "run \`envflow setup\`"
+run envflow -C "$TEST_ROOT/clone" setup
+expect_rc 0
+expect_eq "$(git -C "$TEST_ROOT/clone" config --get-all remote.origin.fetch | grep -c 'refs/envflow/\*:refs/envflow/\*' || true)" 0 "setup removed the old refspec"
 
 test_case "doctor outside a repository"
 mkdir -p "$TEST_ROOT/nowhere"

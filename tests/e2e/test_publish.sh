@@ -350,7 +350,7 @@ EDITED=$(git mktag <"$TEST_ROOT/v101-edited")
 git update-ref refs/tags/v1.0.1 "$EDITED" "$V101_OBJ"
 run git -c gpg.ssh.allowedSignersFile="$TEST_ROOT/allowed_signers" verify-tag v1.0.1
 expect_rc 1
-verify_fails v1.0.1 "ssh signature not accepted" "agents/support.yaml differs"
+verify_fails v1.0.1 "ssh signature of v1.0.1 is not by an allowed signer" "agents/support.yaml differs"
 expect_json 'data["signature_ok"] is False and data["manifest_ok"] is False and len(data["problems"]) == 2'
 git update-ref refs/tags/v1.0.1 "$V101_OBJ" "$EDITED"
 run envflow verify v1.0.1
@@ -362,7 +362,7 @@ forge_tag v8.1.0 "$PROD0" "$TEST_ROOT/rogue.msg" "ssh:$TEST_ROOT/rogue_key"
 echo "rogue@example.com namespaces=\"git\" $(cat "$TEST_ROOT/rogue_key.pub")" >"$TEST_ROOT/rogue_signers"
 run git -c gpg.ssh.allowedSignersFile="$TEST_ROOT/rogue_signers" verify-tag v8.1.0
 expect_rc 0 # a valid signature, just not by a publisher
-verify_fails v8.1.0 "ssh signature not accepted: the signing key is not among the allowed signers"
+verify_fails v8.1.0 "ssh signature of v8.1.0 is not by an allowed signer: the signing key is not among the allowed signers"
 expect_json 'data["signature_ok"] is False and data["manifest_ok"] is True and len(data["problems"]) == 1'
 git tag -d v8.1.0 >/dev/null
 
@@ -420,7 +420,7 @@ expect_eq "$(live_tag)" "$(tag_obj v3.0.1)" "live after the forced publish"
 expect_eq "$(git tag -l 'v*' | wc -l | tr -d ' ')" 7 "no new tag for a re-publish"
 expect_eq "$(records publish)" 8 "publish records after the forced publish"
 expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^note: ')" \
-  "note: re-published v3.0.1 (forced: incident 42 resolved)" "audit note"
+  "note: re-published v3.0.1 (incident 42 resolved)" "audit note"
 run envflow status
 expect_rc 0
 expect_out "live v3.0.1"
@@ -439,8 +439,12 @@ expect_rc 0
 expect_out "published v3.0.2"
 expect_out "live: v2.0.0 -> v3.0.2"
 expect_eq "$(live_tag)" "$(tag_obj v3.0.2)" "live after publishing new content"
+# Notes and the manifest's previous compare with what end users had: the
+# live release (v2.0.0), not the newest tag (v3.0.1).
 OUT=$(tag_message v3.0.2)
-expect_out "previous: v3.0.1"
+expect_out "previous: v2.0.0"
+expect_out "Changes since v2.0.0:"
+expect_out "(Live was rolled back to v2.0.0; releases after it up to v3.0.1 are not part of this one.)"
 
 # --- releases ----------------------------------------------------------------
 test_case "releases: text with the live marker"
@@ -521,10 +525,11 @@ git update-ref refs/heads/production "$GOOD_PROD" "$BAD"
 
 # --- the audit trail, doctor, fsck -------------------------------------------
 test_case "audit: exactly one record per publish and per rollback"
-# publishes: v1.0.0 v1.0.1 v1.1.0 v1.2.0 v2.0.0 v3.0.0 v3.0.1, forced v3.0.1, v3.0.2, v3.0.3
-expect_eq "$(records publish)" 10 "publish records"
-# rollbacks: v1.0.0, v2.0.0, v3.0.2, v3.0.3, v3.0.2
-expect_eq "$(records rollback)" 5 "rollback records"
+# publishes: v1.0.0 v1.0.1 v1.1.0 v1.2.0 v2.0.0 v3.0.0 v3.0.1, forced v3.0.1, v3.0.2, v3.0.3,
+# and live moved forward again to v3.0.3 (`rollback v3.0.3` from v3.0.2: a re-publish)
+expect_eq "$(records publish)" 11 "publish records"
+# rollbacks (live moved back): v1.0.0, v2.0.0, v3.0.2, v3.0.2
+expect_eq "$(records rollback)" 4 "rollback records"
 for t in v1.0.0 v1.0.1 v1.1.0 v1.2.0 v2.0.0 v3.0.0 v3.0.1 v3.0.2 v3.0.3; do
   expect_eq "$(git log --format=%B refs/envflow/audit | grep -c "^move: refs/tags/$t ")" 1 \
     "audit records moving $t"
@@ -670,7 +675,7 @@ GEDITED=$(git mktag <"$TEST_ROOT/g101-edited")
 git update-ref refs/tags/v1.0.1 "$GEDITED" "$G101_OBJ"
 run git verify-tag v1.0.1
 expect_rc 1
-verify_fails v1.0.1 "openpgp signature not accepted: bad signature" "agents/support.yaml differs"
+verify_fails v1.0.1 "openpgp signature of v1.0.1 is not by an allowed signer: bad signature" "agents/support.yaml differs"
 git update-ref refs/tags/v1.0.1 "$G101_OBJ" "$GEDITED"
 
 test_case "gpg: a good signature by a key outside the policy keyring fails"
@@ -678,7 +683,7 @@ sed "s/^version: v1.0.0\$/version: v8.1.0/" "$TEST_ROOT/g100.msg" >"$TEST_ROOT/g
 forge_tag v8.1.0 "$GPROD0" "$TEST_ROOT/grogue.msg" "gpg:$ROGUE_FPR"
 run git verify-tag v8.1.0
 expect_rc 0 # the local keyring knows the rogue key; the policy does not
-verify_fails v8.1.0 "openpgp signature not accepted: the signing key is not in the policy's keyring"
+verify_fails v8.1.0 "openpgp signature of v8.1.0 is not by an allowed signer: the signing key is not in the policy's keyring"
 expect_json 'data["signature_ok"] is False and data["manifest_ok"] is True'
 git tag -d v8.1.0 >/dev/null
 

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# End-to-end: `--push [--remote NAME]` (issue 7, CI merge jobs) against a
-# bare "origin" made by `envflow init --bare` with the server hooks
-# installed, from CI-like clones (`git clone` + `envflow setup`). Each
-# command runs on local refs after a fetch and pushes what it moved in one
-# atomic push with leases: sync, var set/unset, approve, publish (a signed
-# tag and live), rollback, hotfix start/finish, backport apply; the server
-# then holds exactly one audit record per move (the client's). A lost race
-# (the remote moved after the fetch: caught by the lease, and on the
-# server), a refusal by the server's hook (the pusher is not in the promote
-# group), a diverged local branch, `--remote` without `--push` and an unknown
-# remote; after every failure the clone's refs equal origin's again.
+# End-to-end: `--push` (issue 7, CI merge jobs) against a bare "origin" made
+# by `envflow init --bare` with the server hooks installed, from CI-like
+# clones (`git clone` + `envflow setup`). Each command fetches origin's view
+# first, is judged in the clone by the rulebook, then sends what it moves in
+# one atomic push with a lease on every ref it moves: sync, sync --auto, var
+# set/unset, approve, publish (a signed tag and live), rollback, hold
+# release, hotfix start/finish, backport apply. The server judges it again
+# and writes exactly one audit record per operation (the client never pushes
+# the trail). Lost races (the remote moved after the fetch: caught by the
+# lease, by git's "up to date", and by the server's own compare-and-swap), a
+# refusal by the server's hook (the pusher is not in the promote group),
+# local work origin lacks, `--remote` without `--push` (the operation is kept
+# in the clone until envflow push) and an unknown remote; after every
+# operation the clone keeps nothing of its own and its view equals origin's.
 # The pusher's identity comes from REMOTE_USER, which receive-pack (and the
 # hook) inherits over file://.
 . "$(dirname "$0")/lib.sh"
@@ -114,18 +117,49 @@ srv() { ref_of "$SRV" "$1"; }
 records_of() {
   git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: $1 $2 $3\$" || true
 }
-# same_as_origin DIR: every ref envflow manages in DIR equals origin's.
+# view_of REF: where a clone reads origin's REF (envflow's fetch puts it there).
+view_of() {
+  case $1 in
+  refs/heads/*) echo "refs/remotes/origin/${1#refs/heads/}" ;;
+  refs/envflow/*) echo "refs/envflow-remote/origin/envflow/${1#refs/envflow/}" ;;
+  refs/tags/*) echo "refs/envflow-remote/origin/tags/${1#refs/tags/}" ;;
+  esac
+}
+# keeps_nothing DIR: the clone holds no envflow ref of its own (no operation
+# kept for later, no copy of the server's refs).
+keeps_nothing() {
+  expect_eq "$(git -C "$1" for-each-ref --format='%(refname)' refs/envflow/)" "" \
+    "$(basename "$1")'s own envflow refs"
+}
+# same_as_origin DIR: DIR keeps nothing of its own, and its view of every ref
+# envflow manages equals origin's; the trail is origin's, or one it has since
+# appended to (the server writes its record after the push; the next fetch
+# brings it).
 same_as_origin() {
-  local dir=$1 ref
+  local dir=$1 ref view
+  keeps_nothing "$dir"
   for ref in refs/heads/dev refs/heads/test refs/heads/uat refs/heads/staging \
-    refs/heads/production refs/envflow/audit refs/envflow/config refs/envflow/live \
+    refs/heads/production refs/envflow/config refs/envflow/live \
     refs/envflow/backports refs/envflow/local/test; do
-    expect_eq "$(git -C "$dir" rev-parse -q --verify "$ref" || echo none)" \
-      "$(git -C "$SRV" rev-parse -q --verify "$ref" || echo none)" "$(basename "$dir") $ref"
+    expect_eq "$(git -C "$dir" rev-parse -q --verify "$(view_of "$ref")" || echo none)" \
+      "$(git -C "$SRV" rev-parse -q --verify "$ref" || echo none)" "$(basename "$dir")'s view of $ref"
   done
-  expect_eq "$(git -C "$dir" for-each-ref --format='%(refname) %(objectname)' 'refs/tags/v*')" \
-    "$(git -C "$SRV" for-each-ref --format='%(refname) %(objectname)' 'refs/tags/v*')" \
-    "$(basename "$dir") release tags"
+  view=$(git -C "$dir" rev-parse -q --verify "$(view_of refs/envflow/audit)" || echo none)
+  if [ "$view" != none ] && git -C "$SRV" merge-base --is-ancestor "$view" refs/envflow/audit 2>/dev/null; then
+    pass
+  else
+    fail "$(basename "$dir")'s view of the trail ($view) is not origin's"
+  fi
+  expect_eq "$(git -C "$dir" for-each-ref --format='%(refname:lstrip=4) %(objectname)' 'refs/envflow-remote/origin/tags/v*')" \
+    "$(git -C "$SRV" for-each-ref --format='%(refname:lstrip=2) %(objectname)' 'refs/tags/v*')" \
+    "$(basename "$dir")'s view of the release tags"
+}
+# fetched_same_as_origin DIR: after a failure the view may be older than
+# origin; once a command reads origin again, the clone equals it.
+fetched_same_as_origin() {
+  run env ENVFLOW_ACTOR=bob envflow -C "$1" status
+  expect_rc 0
+  same_as_origin "$1"
 }
 server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
 expect_json() {
@@ -148,30 +182,51 @@ A=$(clone ci-a)
 B=$(clone ci-b)
 
 # ---------------------------------------------------------------------------
-test_case "usage: --remote without --push, an unknown remote"
-as bob "$A" sync dev --remote origin
-expect_rc 2
-expect_err "--remote requires --push"
-as bob "$A" sync dev --push --remote nosuch
-expect_rc 3
-expect_err "no remote named 'nosuch'"
-as bob "$A" var list --env test --push
-expect_rc 2
-
-# ---------------------------------------------------------------------------
-test_case "sync --push: test moves on origin, one audit record, the clone equals origin"
+test_case "usage: --remote names the server, --push sends at once; an unknown remote"
 dev_change "$A" concise
 DEV=$(srv refs/heads/dev)
+BEFORE=$(server_refs)
+# --remote alone reads origin and keeps the operation in the clone.
+as bob "$A" --remote origin sync dev
+expect_rc 0
+expect_out "kept in this clone: run envflow push to send it to origin (1 operation pending"
+expect_eq "$(server_refs)" "$BEFORE" "origin after an operation kept in the clone"
+expect_eq "$(git -C "$A" rev-parse -q --verify refs/heads/test || echo none)" "$DEV" "A's own test"
+as bob "$A" push --list
+expect_rc 0
+expect_out "sync"
+# While something is kept, --push would overtake it: refused.
+as bob "$A" sync test --push
+expect_rc 1
+expect_err "this clone holds operations made offline that origin lacks"
+expect_eq "$(server_refs)" "$BEFORE" "origin after --push was refused"
+as bob "$A" push --discard
+expect_rc 0
+expect_out "discarded 1 operation"
+keeps_nothing "$A"
+as bob "$A" sync dev --push --remote nosuch
+expect_rc 2
+expect_err "no remote named 'nosuch'"
+as bob "$A" --remote nosuch sync dev
+expect_rc 2
+expect_err "no remote named 'nosuch'"
+# --push belongs to commands that change something.
+as bob "$A" var list --env test --push
+expect_rc 2
+expect_eq "$(server_refs)" "$BEFORE" "origin after the usage errors"
+
+# ---------------------------------------------------------------------------
+test_case "sync --push: test moves on origin, one audit record (the server's), the clone equals origin"
 OLD=$(srv refs/heads/test)
 as bob "$A" sync dev --push
 expect_rc 0
 expect_out "synced test"
-expect_out "pushed to origin (one atomic push):"
+expect_out "pushed to origin (one atomic push per operation):"
 expect_out "refs/heads/test"
-expect_out "refs/envflow/audit"
+expect_no_out "refs/envflow/audit"
 expect_eq "$(srv refs/heads/test)" "$DEV" "origin test"
 expect_err "remote: envflow: test: promotion from dev"
-if grep -q "record appended" <<<"$ERR"; then fail "the server appended its own record: $ERR"; else pass; fi
+expect_err "remote: envflow: audit: sync recorded for bob (REMOTE_USER)"
 expect_eq "$(records_of refs/heads/test "$OLD" "$DEV")" 1 "records of the promotion"
 run envflow -C "$SRV" log --op sync
 expect_eq "$(grep -c ' sync ' <<<"$OUT")" 1 "sync records in envflow log"
@@ -183,20 +238,25 @@ BEFORE=$(server_refs)
 as bob "$A" sync dev --push
 expect_rc 0
 expect_out "already in sync"
-expect_out "nothing moved: nothing to push to origin"
+expect_no_out "pushed to"
 expect_eq "$(server_refs)" "$BEFORE" "origin after a no-op"
 
-test_case "a clone behind origin is fast-forwarded first, checked-out dev with its files"
+test_case "a clone behind origin acts on origin's state; its own branch and checkout stay"
+STALE=$(git -C "$B" rev-parse dev)
 as bob "$B" --format json sync test --push
 expect_rc 0
-expect_json 'data["moved"] is True and data["pushed"]["remote"] == "origin" and sorted(r["ref"] for r in data["pushed"]["refs"]) == ["refs/envflow/audit", "refs/heads/uat"]'
+expect_json 'data["moved"] is True and data["session"]["route"] == "push" and data["pushed"]["remote"] == "origin" and [r["ref"] for r in data["pushed"]["refs"]] == ["refs/heads/uat"]'
 expect_json 'all(len(r["old"]) == 40 and len(r["new"]) == 40 for r in data["pushed"]["refs"])'
+expect_json 'any("uat: promotion from test" in line for line in data["pushed"]["remote_said"])'
 expect_eq "$(srv refs/heads/uat)" "$DEV" "origin uat"
-expect_eq "$(git -C "$B" rev-parse dev)" "$DEV" "B's dev, fast-forwarded"
-expect_eq "$(grep '^description:' "$B/agents/support.yaml")" "description: concise" \
-  "B's working tree follows its dev"
+expect_eq "$(git -C "$B" rev-parse dev)" "$STALE" "B's own dev (envflow never moves a checkout)"
 expect_eq "$(git -C "$B" status --porcelain --untracked-files=no)" "" "B's working tree is clean"
 same_as_origin "$B"
+# Plain git keeps working.
+run git -C "$B" pull -q --ff-only origin dev
+expect_rc 0
+expect_eq "$(grep '^description:' "$B/agents/support.yaml")" "description: concise" \
+  "B's working tree after git pull"
 
 test_case "sync --auto --push: every auto step in one atomic push"
 if [ -n "$AUTO" ]; then
@@ -206,7 +266,8 @@ if [ -n "$AUTO" ]; then
   STAGING=$(srv refs/heads/staging)
   as bob "$A" sync --auto --push
   expect_rc 0
-  expect_out "pushed to origin (one atomic push):"
+  expect_out "pushed to origin (one atomic push per operation):"
+  expect_out "refs/heads/test"
   expect_out "refs/heads/uat"
   expect_eq "$(srv refs/heads/test)" "$DEV" "origin test after sync --auto"
   expect_eq "$(srv refs/heads/uat)" "$DEV" "origin uat after sync --auto"
@@ -224,7 +285,8 @@ as olga "$A" var set --env test max_turns 5 --push
 expect_rc 0
 expect_out "pushed to origin"
 LOCAL=$(srv refs/envflow/local/test)
-expect_eq "$LOCAL" "$(ref_of "$A" refs/envflow/local/test)" "origin's local data of test"
+expect_eq "$(ref_of "$A" "$(view_of refs/envflow/local/test)")" "$LOCAL" "A's view of origin's local data of test"
+expect_eq "$(git -C "$SRV" show "$LOCAL:overrides.yaml" | grep max_turns)" "  max_turns: 5" "origin's override"
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: refs/envflow/local/test ")" 1 \
   "records of the override"
 as olga "$A" var unset --env test max_turns --push
@@ -246,6 +308,7 @@ expect_rc 0
 expect_out "pushed to origin"
 expect_eq "$(git -C "$SRV" log -1 --format=%B refs/envflow/audit | grep -E '^(op|actor):' | tr '\n' ' ')" \
   "op: approve actor: carol " "origin's newest record"
+expect_eq "$(srv "refs/envflow/approvals/production/$DEV/carol")" "$DEV" "origin's approval ref"
 OLD=$(srv refs/heads/production)
 as bob "$A" sync staging --push
 expect_rc 0
@@ -260,7 +323,8 @@ expect_out "published v1.0.0"
 expect_out "refs/tags/v1.0.0"
 expect_out "refs/envflow/live"
 TAG1=$(git -C "$SRV" rev-parse -q --verify refs/tags/v1.0.0 || echo none)
-expect_eq "$TAG1" "$(git -C "$A" rev-parse refs/tags/v1.0.0)" "origin's v1.0.0 is the clone's tag object"
+expect_eq "$(git -C "$A" rev-parse -q --verify "$(view_of refs/tags/v1.0.0)" || echo none)" "$TAG1" \
+  "origin's v1.0.0 is the tag object the clone made"
 expect_eq "$(git -C "$SRV" rev-parse refs/envflow/live)" "$TAG1" "origin's live"
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c '^move: refs/tags/v1.0.0 ')" 1 \
   "records of the tag"
@@ -302,32 +366,52 @@ if git -C "$SRV" log -1 --format=%B refs/envflow/audit | grep -qx "op: hold-rele
 same_as_origin "$B"
 
 # ---------------------------------------------------------------------------
-test_case "lost race (lease): origin moves between this run's fetch and its push"
+test_case "lost race (same move): origin made it between this run's fetch and its push"
 dev_change "$A" terse
 BEFORE_TEST=$(srv refs/heads/test)
-# In B, the first `git push` first lets A win the same promotion.
+# In B, the first `git push` first runs $RACER: carol (in A) makes the same
+# promotion, so git finds test already where B would put it and skips it,
+# lease and all.
 mkdir -p "$TEST_ROOT/racer"
 REAL_GIT=$(command -v git)
 cat >"$TEST_ROOT/racer/git" <<EOF
 #!/bin/sh
 if [ "\$1" = push ] && [ ! -e "$TEST_ROOT/raced" ]; then
   touch "$TEST_ROOT/raced"
-  PATH="$PATH" REMOTE_USER=carol ENVFLOW_ACTOR=carol envflow -C "$A" sync dev --push >"$TEST_ROOT/racer.out" 2>&1
+  PATH="$PATH" sh -c "\$RACER" >"$TEST_ROOT/racer.out" 2>&1
 fi
 exec "$REAL_GIT" "\$@"
 EOF
 chmod +x "$TEST_ROOT/racer/git"
-run env PATH="$TEST_ROOT/racer:$PATH" REMOTE_USER=bob ENVFLOW_ACTOR=bob envflow -C "$B" sync dev --push
+RACER="REMOTE_USER=carol ENVFLOW_ACTOR=carol envflow -C '$A' sync dev --push"
+run env RACER="$RACER" PATH="$TEST_ROOT/racer:$PATH" REMOTE_USER=bob ENVFLOW_ACTOR=bob envflow -C "$B" sync dev --push
 expect_rc 1
-expect_err "origin refused the push; nothing was pushed"
-# git names the first ref whose lease failed (here the audit trail, before test).
-expect_err "origin moved it since this run fetched it: another push got there first; run the command again"
-expect_err "this run's local moves were undone"
+expect_err "test moved since this sync began (another promotion got there first); nothing changed; run it again"
+expect_no_out "pushed to"
 expect_eq "$(srv refs/heads/test)" "$(git -C "$SRV" rev-parse dev)" "origin test (the winner's)"
 if [ "$(srv refs/heads/test)" != "$BEFORE_TEST" ]; then pass; else fail "the racing sync did not run: $(cat "$TEST_ROOT/racer.out")"; fi
+expect_eq "$(records_of refs/heads/test "$BEFORE_TEST" "$(srv refs/heads/test)")" 1 "records of the promotion"
 expect_eq "$(git -C "$SRV" log -1 --format=%B refs/envflow/audit | grep '^actor:')" "actor: carol" \
   "origin's newest record is the winner's"
-same_as_origin "$B"
+keeps_nothing "$B"
+fetched_same_as_origin "$B"
+
+test_case "lost race (lease): origin moved the ref elsewhere between this run's fetch and its push"
+dev_change "$A" snappy
+BEFORE_TEST=$(srv refs/heads/test)
+rm -f "$TEST_ROOT/raced"
+# This time the racer first pushes one more commit to dev, so test moves elsewhere.
+RACER="cd '$A' && sed -i 's/^description: .*/description: snappier/' agents/support.yaml && git commit -q -am snappier && REMOTE_USER=alice git push -q origin dev && REMOTE_USER=carol ENVFLOW_ACTOR=carol envflow -C '$A' sync dev --push"
+run env RACER="$RACER" PATH="$TEST_ROOT/racer:$PATH" REMOTE_USER=bob ENVFLOW_ACTOR=bob envflow -C "$B" --format json sync dev --push
+expect_rc 1
+expect_json 'data["error"]["kind"] == "lost-race" and data["error"]["exit"] == 1 and data["error"]["ref"] == "refs/heads/test"'
+expect_json '"another promotion got there first" in data["error"]["message"]'
+expect_eq "$(srv refs/heads/test)" "$(git -C "$SRV" rev-parse dev)" "origin test (the winner's)"
+if [ "$(srv refs/heads/test)" != "$BEFORE_TEST" ]; then pass; else fail "the racing sync did not run: $(cat "$TEST_ROOT/racer.out")"; fi
+expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: refs/heads/test $BEFORE_TEST ")" 1 \
+  "one record of the one promotion that happened"
+keeps_nothing "$B"
+fetched_same_as_origin "$B"
 
 test_case "lost race (server): origin moves after git checked the lease"
 dev_change "$A" crisp
@@ -343,16 +427,16 @@ exit 0
 EOF
 chmod +x "$B/.git/hooks/pre-push"
 BEFORE_TEST=$(srv refs/heads/test)
-as bob "$B" sync dev --push
+as bob "$B" --format json sync dev --push
 expect_rc 1
-expect_err "origin refused the push; nothing was pushed"
-expect_err "origin could not apply the push (refs/envflow/audit, refs/heads/test): a ref moved there while this push was under way, another push got there first; run the command again"
-expect_err "remote: error: cannot lock ref"
+expect_json 'data["error"]["kind"] == "lost-race" and data["error"]["ref"] == "refs/heads/test"'
+expect_json '"another promotion got there first" in data["error"]["message"]'
 if [ "$(srv refs/heads/test)" != "$BEFORE_TEST" ]; then pass; else fail "the racing sync did not run: $(cat "$TEST_ROOT/racer.out")"; fi
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: refs/heads/test $BEFORE_TEST ")" 1 \
   "one record of the one promotion that happened"
-same_as_origin "$B"
+keeps_nothing "$B"
 rm -f "$B/.git/hooks/pre-push"
+fetched_same_as_origin "$B"
 
 # ---------------------------------------------------------------------------
 test_case "server refusal: a pusher outside the promote group; the clone is restored"
@@ -361,43 +445,50 @@ BEFORE=$(server_refs)
 # envflow acts as bob (allowed), but the server sees alice (a developer).
 run env REMOTE_USER=alice ENVFLOW_ACTOR=bob envflow -C "$B" sync dev --push
 expect_rc 1
-expect_err "origin refused the push; nothing was pushed"
+expect_err "origin refused the push; nothing changed there:"
 expect_err "origin's pre-receive hook declined the push"
 expect_err "remote: envflow: refs/heads/test: alice (REMOTE_USER) may not promote into test"
 expect_eq "$(server_refs)" "$BEFORE" "origin after the refusal"
 same_as_origin "$B"
 
 # ---------------------------------------------------------------------------
-test_case "a diverged local branch is refused, its commit kept"
+test_case "a diverged local branch: origin's dev is promoted, the local commit neither promoted nor lost"
 dev_change "$A" steady
 git -C "$B" checkout -q dev
 sed -i "s/^description: .*/description: local only/" "$B/agents/support.yaml"
 git -C "$B" commit -q -am "Support agent: local only"
 LOCAL_DEV=$(git -C "$B" rev-parse dev)
-BEFORE=$(server_refs)
 as bob "$B" sync dev --push
-expect_rc 1
-expect_err "this clone holds work origin lacks, which --push would lose; nothing was changed"
-expect_err "refs/heads/dev and origin's have diverged"
-expect_err "Support agent: local only"
+expect_rc 0
+expect_eq "$(srv refs/heads/test)" "$(srv refs/heads/dev)" "origin test: origin's dev"
+expect_no_out "Support agent: local only"
 expect_eq "$(git -C "$B" rev-parse dev)" "$LOCAL_DEV" "B's dev keeps its commit"
-expect_eq "$(server_refs)" "$BEFORE" "origin after the refusal"
+if git -C "$SRV" cat-file -e "$LOCAL_DEV" 2>/dev/null; then
+  fail "B's local commit reached origin"
+else pass; fi
+same_as_origin "$B"
 
-test_case "a local branch ahead of origin is refused too"
+test_case "a local branch ahead of origin: only what origin has is promoted"
 git -C "$B" reset -q --hard "$(srv refs/heads/dev)"
 sed -i "s/^description: .*/description: ahead/" "$B/agents/support.yaml"
 git -C "$B" commit -q -am "Support agent: ahead"
+AHEAD=$(git -C "$B" rev-parse dev)
+BEFORE=$(server_refs)
 as bob "$B" sync dev --push
-expect_rc 1
-expect_err "refs/heads/dev has 1 commit origin lacks"
-expect_err "git push origin refs/heads/dev"
+expect_rc 0
+expect_out "already in sync"
+expect_eq "$(server_refs)" "$BEFORE" "origin: nothing to promote"
+expect_eq "$(git -C "$B" rev-parse dev)" "$AHEAD" "B's dev keeps its commit"
 git -C "$B" reset -q --hard "$(srv refs/heads/dev)"
 
 # ---------------------------------------------------------------------------
 test_case "hotfix start --push and hotfix finish --push"
 as hank "$A" hotfix start tone --push
 expect_rc 0
-expect_eq "$(srv refs/heads/hotfix/tone)" "$(srv refs/heads/production)" "origin's hotfix branch"
+# After the rollback, a hotfix starts from the live release, not production's head.
+expect_eq "$(srv refs/heads/hotfix/tone)" "$(git -C "$SRV" rev-parse 'refs/envflow/live^{commit}')" \
+  "origin's hotfix branch"
+expect_eq "$(git -C "$A" symbolic-ref --short HEAD)" "hotfix/tone" "A works on the hotfix branch"
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c '^move: refs/heads/hotfix/tone ')" 1 \
   "records of the hotfix branch"
 sed -i "s/^description: .*/description: Apologetic first contact./" "$A/agents/triage.yaml"
@@ -410,10 +501,11 @@ expect_out "refs/heads/production"
 expect_out "refs/envflow/backports"
 expect_eq "$(srv refs/heads/production)" "$HOT" "origin production"
 expect_eq "$(records_of refs/heads/production "$OLD" "$HOT")" 1 "records of the hotfix"
-HOTTAG=$(git -C "$A" tag -l 'v*' --points-at "$HOT")
-expect_eq "$(git -C "$SRV" rev-parse -q --verify "refs/tags/$HOTTAG" || echo none)" \
-  "$(git -C "$A" rev-parse "refs/tags/$HOTTAG")" "origin's hotfix tag"
-expect_eq "$(git -C "$SRV" rev-parse refs/envflow/live)" "$(git -C "$A" rev-parse "refs/tags/$HOTTAG")" \
+HOTTAG=$(git -C "$SRV" tag -l 'v*' --points-at "$HOT")
+expect_eq "$HOTTAG" "v1.0.2" "the hotfix release"
+expect_eq "$(git -C "$A" rev-parse -q --verify "$(view_of "refs/tags/$HOTTAG")" || echo none)" \
+  "$(git -C "$SRV" rev-parse "refs/tags/$HOTTAG")" "origin's hotfix tag is the one the clone made"
+expect_eq "$(git -C "$SRV" rev-parse refs/envflow/live)" "$(git -C "$SRV" rev-parse "refs/tags/$HOTTAG")" \
   "origin's live after the hotfix"
 run git -C "$SRV" show refs/envflow/backports:1.yaml
 expect_out 'status: open'
@@ -425,19 +517,24 @@ SRV_TONE=$(srv refs/heads/hotfix/tone)
 as hank "$B" hotfix start tone --push
 expect_rc 1
 expect_err "refs/heads/hotfix/tone already exists on origin"
+expect_err "git switch hotfix/tone"
 expect_eq "$(git -C "$B" rev-parse -q --verify refs/heads/hotfix/tone || echo none)" none \
   "B has no hotfix/tone of its own or of A's"
 expect_eq "$(git -C "$B" symbolic-ref --short HEAD)" "$BRANCH_B" "B's checkout is where it was"
 expect_eq "$(srv refs/heads/hotfix/tone)" "$SRV_TONE" "origin's hotfix branch untouched"
 
-test_case "backport apply --push: dev checked out moves with its files"
+test_case "backport apply --push: origin's dev merges the hotfix; the checkout follows with git pull"
 git -C "$A" checkout -q dev
 OLD=$(srv refs/heads/dev)
+MINE=$(git -C "$A" rev-parse dev)
 as alice "$A" backport apply 1 --push
 expect_rc 0
 expect_out "pushed to origin"
 NEWDEV=$(srv refs/heads/dev)
-expect_eq "$(git -C "$A" rev-parse dev)" "$NEWDEV" "A's dev equals origin's"
+expect_eq "$(git -C "$A" rev-parse dev)" "$MINE" "A's own dev (envflow never moves a checkout it did not make)"
+run git -C "$A" pull -q --ff-only origin dev
+expect_rc 0
+expect_eq "$(git -C "$A" rev-parse dev)" "$NEWDEV" "A's dev after git pull"
 expect_eq "$(git -C "$SRV" rev-parse "$NEWDEV^2")" "$HOT" "origin's dev merges the hotfix"
 expect_eq "$(records_of refs/heads/dev "$OLD" "$NEWDEV")" 1 "records of the back-port"
 run git -C "$SRV" show refs/envflow/backports:1.yaml
@@ -463,7 +560,7 @@ if [ -n "$AUTO" ]; then
   expect_rc 1
   expect_err "sync --auto stopped at uat"
   expect_err "max_turns"
-  expect_out "pushed to origin (one atomic push):"
+  expect_out "pushed to origin (one atomic push per operation):"
   expect_eq "$(srv refs/heads/test)" "$DEV" "origin test: the step before the refusal"
   expect_eq "$(srv refs/heads/uat)" "$UAT" "origin uat: refused, unchanged"
   expect_eq "$(records_of refs/heads/test "$OLD" "$DEV")" 1 "records of the test step"

@@ -69,24 +69,46 @@ sed -i 's/^description: .*/description: hotfixed/' agents/support.yaml
 git commit -qam "hotfix 1"
 envflow hotfix finish -m "fix 1" >/dev/null
 git switch -q dev
-git merge -q --no-edit hotfix/fix1     # back-ported by hand: issue 1 is reachable from dev
+DEV=$(ref_of . refs/heads/dev)
 BEFORE=$(ref_of . refs/envflow/backports)
 AUDIT=$(ref_of . refs/envflow/audit)
 run "$ENVFLOW" --actor mallory@example.com backport apply 1
 expect_rc 1
+expect_err "mallory@example.com"
+expect_eq "$(ref_of . refs/heads/dev)" "$DEV" "dev after a refused apply"
 expect_eq "$(ref_of . refs/envflow/backports)" "$BEFORE" "backports after a refused apply"
 expect_eq "$(ref_of . refs/envflow/audit)" "$AUDIT" "audit after a refused apply"
+expect_eq "$(git status --porcelain)" "" "the working tree after a refused apply"
+git merge -q --no-edit hotfix/fix1     # back-ported by hand: issue 1 is reachable from dev
+# The issue now reads as closed (by reachability) everywhere; that is a view:
+# an apply by anyone has nothing to do and writes no closure.
+run "$ENVFLOW" --actor mallory@example.com backport apply 1
+expect_rc 0
+expect_out "already closed"
+expect_eq "$(ref_of . refs/envflow/backports)" "$BEFORE" "backports after an apply with nothing to do"
+expect_eq "$(ref_of . refs/envflow/audit)" "$AUDIT" "audit after an apply with nothing to do"
 
-test_case "git fetch never drops a local audit record that is not pushed yet"
+test_case "git fetch never drops an operation made offline that is not pushed yet"
 C="$TEST_ROOT/clone"
 git clone -q "$R" "$C"
 envflow -C "$C" setup >/dev/null
-envflow -C "$C" --actor alice@example.com approve test >/dev/null   # a local record
-LOCAL=$(ref_of "$C" refs/envflow/audit)
+envflow -C "$C" --actor alice@example.com approve test >/dev/null   # kept in the clone
+PENDING=$(ref_of "$C" refs/envflow/pending)
+APPROVAL=$(git -C "$C" for-each-ref --format='%(refname) %(objectname)' refs/envflow/approvals/test)
+expect_eq "$([ "$PENDING" != none ] && [ -n "$APPROVAL" ] && echo kept)" "kept" "the offline approval in the clone"
+expect_eq "$(ref_of "$C" refs/envflow/audit)" "none" "a trail of the clone's own"
 envflow --actor alice@example.com approve uat >/dev/null             # upstream moves too
 run git -C "$C" fetch origin
-expect_err "refs/envflow/audit"
-expect_eq "$(ref_of "$C" refs/envflow/audit)" "$LOCAL" "the clone's audit after fetch"
+expect_rc 0
+expect_err "refs/envflow/audit -> refs/envflow-remote/origin/envflow/audit"
+expect_eq "$(ref_of "$C" refs/envflow-remote/origin/envflow/audit)" "$(ref_of . refs/envflow/audit)" \
+  "the server's trail as the clone sees it"
+expect_eq "$(ref_of "$C" refs/envflow/pending)" "$PENDING" "the clone's pending operations after fetch"
+expect_eq "$(git -C "$C" for-each-ref --format='%(refname) %(objectname)' refs/envflow/approvals/test)" \
+  "$APPROVAL" "the clone's approval after fetch"
+run envflow -C "$C" push --list --offline
+expect_rc 0
+expect_out "approve  test"
 
 test_case "the repository is healthy at the end"
 run git fsck --strict

@@ -2,11 +2,13 @@
 # End-to-end: the server hooks (issue 5) behind a real `git push` over
 # file://. A bare repository made by `envflow init --bare`, with the policy
 # below and `envflow install-hooks --server`; every rule accepted and refused
-# at least once, the reason shown as "remote: envflow: ...", refs unchanged
-# after every refusal, one audit record per ref move, two racing pushes of
-# which one wins whole, and `git fsck` clean. The pusher's identity comes
-# from REMOTE_USER in git's environment, which receive-pack (and so the hook)
-# inherits over file:// as it would from a web server.
+# at least once, mostly through plain `git push` of hand-made refs (as someone
+# getting round envflow would), the reason shown as "remote: envflow: ...",
+# refs unchanged after every refusal, exactly one audit record per accepted
+# push, written by the server itself (a client never pushes the trail), two
+# racing pushes of which one wins whole, and `git fsck` clean. The pusher's
+# identity comes from REMOTE_USER in git's environment, which receive-pack
+# (and so the hook) inherits over file:// as it would from a web server.
 . "$(dirname "$0")/lib.sh"
 
 SRV="$TEST_ROOT/server.git"
@@ -98,17 +100,31 @@ as() {
   shift
   run env ENVFLOW_ACTOR="$user" envflow -C "$W" "$@"
 }
-# refresh: bring the clone's branches and envflow refs to the server's state.
+# srv_view REF: where the clone reads the server's refs/envflow/REF
+# (envflow setup's fetch refspec puts the server's view there).
+srv_view() { echo "refs/envflow-remote/origin/envflow/$1"; }
+# refresh: bring the clone's view and branches to the server's state.
 refresh() {
-  # Forced on purpose: after a refused push the clone's own records are
-  # thrown away in favour of the server's (envflow setup's refspec is not
-  # forced, so a plain fetch would keep them and say so).
-  git -C "$W" fetch -q origin '+refs/envflow/*:refs/envflow/*'
   git -C "$W" fetch -q origin
   git -C "$W" checkout -q dev
   git -C "$W" reset -q --hard origin/dev
   local b
   for b in test uat staging production; do git -C "$W" branch -q -f "$b" "origin/$b"; done
+}
+# config_commit FILE: a commit on top of the server's refs/envflow/config
+# whose envflow.yaml is FILE (other files kept), made with plain git in the clone.
+config_commit() {
+  local blob tree
+  blob=$(git -C "$W" hash-object -w "$1")
+  tree=$( (git -C "$W" ls-tree "$(srv_view config)" | grep -v "	envflow.yaml$" || true
+    printf '100644 blob %s\tenvflow.yaml\n' "$blob") | git -C "$W" mktree)
+  git -C "$W" commit-tree -p "$(srv_view config)" -m "policy: $(basename "$1")" "$tree"
+}
+# push_config USER FILE: USER pushes FILE as the policy, by hand.
+push_config() {
+  local commit
+  commit=$(config_commit "$2")
+  push_as "$1" origin "$commit:refs/envflow/config"
 }
 # new_description TEXT: a valid commit on the checked-out branch (the support
 # agent's description becomes TEXT).
@@ -154,12 +170,15 @@ new_description concise
 NEW=$(ref_of "$W" HEAD)
 push_as alice origin dev
 expect_rc 0
-expect_err "remote: envflow: dev: 1 commit(s) validated"
-expect_err "remote: envflow: audit: 1 record appended for alice (REMOTE_USER)"
+expect_err "remote: envflow: dev: 1 commit validated, ${OLD:0:7}..${NEW:0:7}"
+expect_err "remote: envflow: audit: push recorded for alice (REMOTE_USER)"
 expect_eq "$(ref_of "$SRV" refs/heads/dev)" "$NEW" "server dev"
 expect_eq "$(records_of refs/heads/dev "$OLD" "$NEW")" 1 "records of the dev push"
-expect_eq "$(newest_record | grep -E '^(op|actor):' | tr '\n' ' ')" "op: push actor: alice " \
-  "the record's op and actor"
+expect_eq "$(newest_record | grep -E '^(op|actor|note):' | tr '\n' ' ')" \
+  "op: push actor: alice note: push to dev (pusher from REMOTE_USER) " \
+  "the record's op, actor and how the server knew the pusher"
+# The record is the server's own: the clone pushed only dev.
+expect_eq "$(git -C "$SRV" log -1 --format='%an' refs/envflow/audit)" "alice" "the record's author"
 if grep -q " $NEW refs/heads/dev" "$TEST_ROOT/foreign-input" 2>/dev/null; then pass; else
   fail "the chained foreign hook did not get the ref lines"
 fi
@@ -180,7 +199,7 @@ git -C "$W" add agents/broken.yaml
 git -C "$W" commit -q --no-verify -m "A broken agent"
 push_as alice origin dev
 expect_rc 1
-expect_err "remote: envflow: refs/heads/dev: commit"
+expect_err "remote: envflow: refs/heads/dev: the content of $(git -C "$W" rev-parse --short=7 HEAD) (A broken agent) does not validate"
 expect_err "remote: envflow:   agents/broken.yaml:"
 expect_err "[name-mismatch]"
 expect_unchanged "$BEFORE"
@@ -206,16 +225,21 @@ expect_unchanged "$BEFORE"
 refresh
 
 # ---------------------------------------------------------------------------
-test_case "promotion: a release manager's sync, pushed with its record, one record"
+test_case "promotion: a release manager's sync --push, recorded once, by the server"
 DEV=$(ref_of "$SRV" refs/heads/dev)
 OLD=$(ref_of "$SRV" refs/heads/test)
-as bob sync dev
-expect_rc 0
-push_as bob --atomic origin test refs/envflow/audit
+run env REMOTE_USER=bob ENVFLOW_ACTOR=bob envflow -C "$W" sync dev --push
 expect_rc 0
 expect_err "remote: envflow: test: promotion from dev"
+expect_err "remote: envflow: audit: sync recorded for bob (REMOTE_USER)"
+expect_out "refs/heads/test"
+expect_no_out "refs/envflow/audit"
 expect_eq "$(ref_of "$SRV" refs/heads/test)" "$DEV" "server test"
 expect_eq "$(records_of refs/heads/test "$OLD" "$DEV")" 1 "records of the promotion"
+expect_eq "$(newest_record | grep -E '^(op|actor|note):' | tr '\n' ' ')" \
+  "op: sync actor: bob note: dev -> test (pusher from REMOTE_USER) " "the promotion's record"
+expect_eq "$(git -C "$W" rev-parse -q --verify refs/envflow/audit || echo none)" none \
+  "the clone holds no trail of its own"
 refresh
 
 test_case "promotion: a developer may not promote"
@@ -234,7 +258,7 @@ git -C "$W" checkout -q -b side origin/test
 new_description sideways
 push_as bob origin side:test
 expect_rc 1
-expect_err "is not contained in dev (after this push): test moves only by promotion from dev"
+expect_err "is not contained in dev (after this change): test moves only by promotion from dev"
 expect_unchanged "$BEFORE"
 git -C "$W" checkout -q dev
 
@@ -244,55 +268,80 @@ expect_rc 1
 expect_err "remote: envflow: refs/heads/test: deleting the branch of environment test is not allowed"
 expect_unchanged "$BEFORE"
 
-test_case "promotion: one atomic push promotes several steps"
+test_case "promotion: one atomic push promotes several steps, one record"
 refresh
-as bob sync dev
-as bob sync test
-as bob sync uat
+OLD=$(ref_of "$SRV" refs/heads/uat)
+push_as bob --atomic -o envflow.reason="ticket 12" origin dev:test dev:uat dev:staging
 expect_rc 0
-push_as bob --atomic origin test uat staging refs/envflow/audit
-expect_rc 0
+expect_err "remote: envflow: uat: promotion from test"
+expect_err "remote: envflow: staging: promotion from uat"
 for b in test uat staging; do
   expect_eq "$(ref_of "$SRV" "refs/heads/$b")" "$DEV" "server $b"
 done
+expect_eq "$(records_of refs/heads/staging "$OLD" "$DEV")" 1 "records of the staging step"
+expect_eq "$(newest_record | grep -c '^move: ')" 3 "one record holds the three moves"
+expect_eq "$(newest_record | grep '^note:')" \
+  "note: dev -> test -> uat -> staging (ticket 12) (pusher from REMOTE_USER)" \
+  "the steps in the record, with the reason given as a push option"
 refresh
 
 test_case "approvals: production needs another release manager's approval"
 BEFORE=$(server_refs)
 push_as bob origin staging:production
 expect_rc 1
-expect_err "needs 1 approval from release-managers (not counting bob), has 0"
+expect_err "into production needs 1 approval from release-managers (not counting bob); it has 0 of 1 approval"
 expect_unchanged "$BEFORE"
-as carol approve production
+# An approval is a ref of its own, pointing at the commit it names: carol
+# makes it with plain git.
+APPROVAL="refs/envflow/approvals/production/$DEV/carol"
+push_as carol origin "$DEV:$APPROVAL"
 expect_rc 0
-push_as carol origin refs/envflow/audit
-expect_rc 0
+expect_err "remote: envflow: carol approves ${DEV:0:7} for production"
+expect_eq "$(newest_record | grep -E '^(op|env|actor|commit):' | tr '\n' ' ')" \
+  "op: approve env: production actor: carol commit: $DEV " "the approval's record"
 refresh
 OLD=$(ref_of "$SRV" refs/heads/production)
-as bob sync staging
-expect_rc 0
-push_as bob --atomic origin production refs/envflow/audit
+push_as bob origin staging:production
 expect_rc 0
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$DEV" "server production"
 expect_eq "$(records_of refs/heads/production "$OLD" "$DEV")" 1 "records of the promotion"
+expect_eq "$(newest_record | grep '^approval:')" "approval: carol" "the approval the promotion counted"
 refresh
 
-test_case "audit: a record by someone else (a forged approval) is refused"
+test_case "approvals: an approval in someone else's name (forged) is refused"
 BEFORE=$(server_refs)
-as carol approve test --rev "$DEV"
-push_as bob origin refs/envflow/audit
+push_as bob origin "$DEV:refs/envflow/approvals/test/$DEV/carol"
 expect_rc 1
-expect_err "is by carol, but the push comes from bob (REMOTE_USER)"
+expect_err "an approval is given by its author only: refs/envflow/approvals/test/$DEV/carol names carol, and bob (REMOTE_USER) is bob"
+# Withdrawing carol's approval is hers (or an admin's) to do.
+push_as bob origin ":$APPROVAL"
+expect_rc 1
+expect_err "bob (REMOTE_USER) may not withdraw carol's approval"
+# An approval never moves to another commit.
+push_as carol origin "+$(ref_of "$SRV" refs/heads/dev)~1:$APPROVAL"
+expect_rc 1
+expect_err "an approval never moves"
 expect_unchanged "$BEFORE"
-refresh
 
-test_case "audit: rewinding or deleting the audit trail is refused"
-push_as adam origin +refs/envflow/audit~1:refs/envflow/audit
+test_case "audit: the trail is the server's: no push may write, rewind or delete it"
+# A record made by hand on top of the server's trail, even by an admin.
+printf 'envflow approve test\n\nop: approve\nenv: test\nactor: carol\ntime: 2026-01-01T00:00:00Z\ntool: envflow 0.1.0\n' \
+  >"$TEST_ROOT/record.msg"
+FORGED=$(git -C "$W" commit-tree -p "$(srv_view audit)" -F "$TEST_ROOT/record.msg" \
+  4b825dc642cb6eb9a060e54bf8d69288fbee4904)
+push_as adam origin "$FORGED:refs/envflow/audit"
 expect_rc 1
-expect_err "remote: envflow: refs/envflow/audit: not a fast-forward"
+expect_err "remote: envflow: refs/envflow/audit: refs/envflow/audit is written by the server itself"
+push_as adam origin "+$(srv_view audit)~1:refs/envflow/audit"
+expect_rc 1
+expect_err "remote: envflow: refs/envflow/audit: refs/envflow/audit is written by the server itself"
 push_as adam origin :refs/envflow/audit
 expect_rc 1
-expect_err "deleting the audit trail is not allowed"
+expect_err "remote: envflow: refs/envflow/audit: refs/envflow/audit is written by the server itself"
+# Nor does a clone's journal of offline operations go to the server.
+push_as adam origin "$FORGED:refs/envflow/pending"
+expect_rc 1
+expect_err "remote: envflow: refs/envflow/pending: refs/envflow/pending is a clone's list of operations made offline"
 expect_unchanged "$BEFORE"
 
 # ---------------------------------------------------------------------------
@@ -302,17 +351,17 @@ new_description apologetic
 HOT=$(ref_of "$W" HEAD)
 push_as bob origin hotfix/tone:production
 expect_rc 1
-expect_err "or by a hotfix pushed by a hotfixer (hotfixers), and bob (REMOTE_USER) is not one"
+expect_err "or by a hotfix from a hotfixer (hotfixers), and bob (REMOTE_USER) is not one"
 expect_unchanged "$BEFORE"
 push_as hank origin hotfix/tone:production
 expect_rc 0
-expect_err "remote: envflow: production: hotfix of 1 commit(s) by hank"
+expect_err "remote: envflow: production: hotfix of 1 commit by hank"
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$HOT" "server production after the hotfix"
 expect_eq "$(git -C "$SRV" log -1 --skip=1 --format=%B refs/envflow/audit | grep '^note:')" \
   "note: hotfix on production (pusher from REMOTE_USER)" "the hotfix record"
 # A hotfix pushed by hand is tracked like one from `envflow hotfix finish`.
 expect_eq "$(newest_record | grep '^op:')" "op: backport-open" "the back-port record"
-expect_err "remote: envflow: back-port issue 1 opened"
+expect_err "remote: envflow: back-port issue 1 opened for the hotfix pushed to production: envflow backport apply 1 brings it into dev"
 run git -C "$SRV" show refs/envflow/backports:1.yaml
 expect_rc 0
 expect_out "$HOT"
@@ -322,22 +371,27 @@ refresh
 
 # ---------------------------------------------------------------------------
 test_case "release tags: a publisher's annotated release of production"
-as paul publish --no-sign
+# Made offline: the tag and live are kept in the clone until envflow push.
+as paul --offline publish --no-sign
 expect_rc 0
+expect_out "kept in this clone"
 TAG=$(git -C "$W" tag -l 'v*' | tail -1)
 expect_eq "$TAG" "v1.0.0" "first release"
 BEFORE=$(server_refs)
-push_as alice --atomic origin "refs/tags/$TAG" refs/envflow/live refs/envflow/audit
+# Someone else pushes the very same tag and live by hand.
+push_as alice --atomic origin "refs/tags/$TAG" refs/envflow/live
 expect_rc 1
 expect_err "alice (REMOTE_USER) may not create release tags"
 expect_err "alice (REMOTE_USER) may not move refs/envflow/live"
 expect_unchanged "$BEFORE"
-push_as paul --atomic origin "refs/tags/$TAG" refs/envflow/live refs/envflow/audit
+run env REMOTE_USER=paul ENVFLOW_ACTOR=paul envflow -C "$W" push
 expect_rc 0
 expect_err "remote: envflow: release v1.0.0"
 expect_eq "$(ref_of "$SRV" refs/envflow/live)" "$HOT" "live after publish"
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c '^move: refs/tags/v1.0.0 ')" 1 \
   "records of the tag"
+expect_eq "$(newest_record | grep -E '^(op|actor):' | tr '\n' ' ')" "op: publish actor: paul " \
+  "the release's record"
 refresh
 
 test_case "release tags: lightweight, moved, deleted, or off production: refused"
@@ -367,11 +421,11 @@ git -C "$W" fetch -q --force origin 'refs/tags/*:refs/tags/*'
 
 # ---------------------------------------------------------------------------
 test_case "local data: an operator's override accepted; wrong type, wrong person refused"
-as olga var set --env test max_turns 5
-expect_rc 0
-push_as olga --atomic origin refs/envflow/local/test refs/envflow/audit
+run env REMOTE_USER=olga ENVFLOW_ACTOR=olga envflow -C "$W" var set --env test max_turns 5 --push
 expect_rc 0
 expect_err "remote: envflow: test: local data"
+expect_eq "$(newest_record | grep -E '^(op|actor|note):' | tr '\n' ' ')" \
+  "op: var-set actor: olga note: max_turns=5 (pusher from REMOTE_USER) " "the override's record"
 refresh
 BEFORE=$(server_refs)
 # local_commit TEXT: a commit on the local ref holding overrides.yaml = TEXT.
@@ -379,7 +433,7 @@ local_commit() {
   local blob tree
   blob=$(printf '%s' "$1" | git -C "$W" hash-object -w --stdin)
   tree=$(printf '100644 blob %s\toverrides.yaml\n' "$blob" | git -C "$W" mktree)
-  git -C "$W" commit-tree -p refs/envflow/local/test -m "overrides" "$tree"
+  git -C "$W" commit-tree -p "$(srv_view local/test)" -m "overrides" "$tree"
 }
 BAD=$(local_commit $'variables:\n  max_turns: lots\n')
 push_as olga origin "$BAD:refs/envflow/local/test"
@@ -394,29 +448,39 @@ expect_unchanged "$BEFORE"
 # ---------------------------------------------------------------------------
 test_case "config: admins only, and validated"
 sed 's/approvals: 1/approvals: 0/' "$TEST_ROOT/policy.yaml" >"$TEST_ROOT/policy2.yaml"
-as adam config edit --file "$TEST_ROOT/policy2.yaml"
-expect_rc 0
-push_as alice --atomic origin refs/envflow/config refs/envflow/audit
+push_config alice "$TEST_ROOT/policy2.yaml"
 expect_rc 1
 expect_err "alice (REMOTE_USER) may not change the pipeline config (admins: admins)"
 expect_unchanged "$BEFORE"
-push_as adam --atomic origin refs/envflow/config refs/envflow/audit
+push_config adam "$TEST_ROOT/policy2.yaml"
 expect_rc 0
 expect_err "remote: envflow: config"
+expect_eq "$(newest_record | grep -E '^(op|actor):' | tr '\n' ' ')" "op: config actor: adam " \
+  "the config's record"
 refresh
 BEFORE=$(server_refs)
 blob=$(printf 'environments: 12\n' | git -C "$W" hash-object -w --stdin)
 tree=$(printf '100644 blob %s\tenvflow.yaml\n' "$blob" | git -C "$W" mktree)
-CFG=$(git -C "$W" commit-tree -p refs/envflow/config -m "broken" "$tree")
+CFG=$(git -C "$W" commit-tree -p "$(srv_view config)" -m "broken" "$tree")
 push_as adam origin "$CFG:refs/envflow/config"
 expect_rc 1
-expect_err "the pushed config is invalid"
+expect_err "remote: envflow: refs/envflow/config: the config is invalid"
+expect_err "at environments: expected array, got integer [schema]"
 expect_unchanged "$BEFORE"
+
+test_case "identity: a name the client only claims is recorded as a claim"
+# identity.required is false: ENVFLOW_ACTOR is accepted, and the record says so.
+new_description claimed
+run env ENVFLOW_ACTOR=alice git -C "$W" push origin dev
+expect_rc 0
+expect_err "remote: envflow: audit: push recorded for alice (ENVFLOW_ACTOR, unauthenticated)"
+expect_eq "$(newest_record | grep -E '^(actor|note):' | tr '\n' ' ')" \
+  "actor: alice note: push to dev (pusher from ENVFLOW_ACTOR, unauthenticated) " \
+  "the record of a claimed pusher"
 
 test_case "identity: required, and the server did not say who pushes"
 policy true false >"$TEST_ROOT/policy3.yaml"
-as adam config edit --file "$TEST_ROOT/policy3.yaml"
-push_as adam --atomic origin refs/envflow/config refs/envflow/audit
+push_config adam "$TEST_ROOT/policy3.yaml"
 expect_rc 0
 refresh
 BEFORE=$(server_refs)
@@ -431,8 +495,7 @@ expect_rc 0
 test_case "signing: an unsigned release is refused when the policy requires signing"
 refresh
 policy true true >"$TEST_ROOT/policy4.yaml"
-as adam config edit --file "$TEST_ROOT/policy4.yaml"
-push_as adam --atomic origin refs/envflow/config refs/envflow/audit
+push_config adam "$TEST_ROOT/policy4.yaml"
 expect_rc 0
 BEFORE=$(server_refs)
 git -C "$W" tag -a -m "Unsigned" v1.0.1 origin/production

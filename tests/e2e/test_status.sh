@@ -2,8 +2,8 @@
 # End-to-end: `envflow status` (text and JSON) before and after syncs, waiting
 # commits / semantic changes / approvals, a broken invariant flagged, NO_COLOR;
 # `envflow config show` / `config edit --file` (admins only, validated with
-# file:line:col, nothing changed on refusal, audited); `envflow setup` in a
-# plain `git clone` fetching refs/envflow/* and creating the env branches.
+# file:line:col, nothing changed on refusal, audited); a plain `git clone`
+# reading the server's view, and `envflow setup` making it permanent.
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
@@ -256,7 +256,7 @@ check_invalid() {
   before=$(CFG_REFS)
   run envflow config edit --file "$1"
   expect_rc 1
-  expect_err "nothing changed"
+  expect_err "the config is invalid:"
   if [ "$3" = "*" ]; then
     if grep -qE "envflow\.yaml:$2:[0-9]+: error:" <<<"$ERR"; then pass; else
       fail "stderr lacks envflow.yaml:$2:<col>"$'\n'"stderr: $ERR"
@@ -341,7 +341,7 @@ NEW_CFG=$(ref_of "$R" refs/envflow/config)
 expect_eq "$(git rev-parse "$NEW_CFG^")" "$OLD_CFG" "config history is linear"
 expect_eq "$(git rev-list --count refs/envflow/audit)" $((N + 1)) "one record"
 expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep -E '^(op|actor|commit|move): ' | tr '\n' ' ')" \
-  "op: config-edit actor: alice@example.com move: refs/envflow/config $OLD_CFG $NEW_CFG commit: $NEW_CFG " "the record"
+  "op: config actor: alice@example.com move: refs/envflow/config $OLD_CFG $NEW_CFG " "the record"
 run envflow config show
 expect_eq "$OUT" "$(cat "$TEST_ROOT/lax.yaml")" "config show after edit"
 run envflow config edit --file - <"$TEST_ROOT/good.yaml"
@@ -351,7 +351,7 @@ run envflow status --format json
 expect_json "$JSON_ENV('test')['approvals']['required'] == 2"
 
 # ---------------------------------------------------------------------------
-test_case "setup: a plain git clone gets refs/envflow/* and the env branches"
+test_case "setup: a plain git clone reads the server's view; setup makes it permanent"
 envflow var set --env test max_turns 9 >/dev/null
 sed -i 's/temperature: 0.5/temperature: 0.55/' agents/support.yaml
 git commit -q -am "Nudge temperature"
@@ -359,23 +359,32 @@ envflow sync dev >/dev/null
 C="$TEST_ROOT/clone"
 git clone -q "$R" "$C"
 expect_eq "$(git -C "$C" for-each-ref --format='%(refname)' refs/envflow | wc -l)" 0 "envflow refs before setup"
+# A clone without a pipeline of its own reads origin's, and says so.
 run envflow -C "$C" status
-expect_rc 1
-expect_err "envflow setup"
+expect_rc 0
+expect_err "read the pipeline from origin (this clone has none of its own; envflow setup makes this permanent)"
+expect_eq "$(git -C "$C" for-each-ref --format='%(refname)' refs/envflow | wc -l)" 0 "reading writes no refs/envflow/*"
 run envflow -C "$C" setup
 expect_rc 0
-for ref in refs/envflow/config refs/envflow/audit refs/envflow/local/test; do
-  expect_eq "$(ref_of "$C" "$ref")" "$(ref_of "$R" "$ref")" "$ref in the clone"
+expect_eq "$(git -C "$C" config envflow.remote)" origin "envflow.remote"
+# The server's refs are read under tracking names, never as the clone's own.
+for ref in config audit local/test; do
+  expect_eq "$(ref_of "$C" "refs/envflow-remote/origin/envflow/$ref")" "$(ref_of "$R" "refs/envflow/$ref")" "$ref in the clone's view"
 done
+expect_eq "$(git -C "$C" for-each-ref --format='%(refname)' refs/envflow | wc -l)" 0 "no local refs/envflow/* after setup"
 for env in dev test uat staging production; do
-  expect_eq "$(ref_of "$C" "refs/heads/$env")" "$(ref_of "$R" "refs/heads/$env")" "$env in the clone"
+  expect_eq "$(ref_of "$C" "refs/remotes/origin/$env")" "$(ref_of "$R" "refs/heads/$env")" "origin/$env in the clone"
 done
-expect_eq "$(git -C "$C" rev-parse --abbrev-ref test@{upstream})" "origin/test" "test tracks origin/test"
+# Only the first environment gets a local branch: that is where people commit.
+expect_eq "$(git -C "$C" rev-parse --abbrev-ref dev@{upstream})" "origin/dev" "dev tracks origin/dev"
+expect_eq "$(ref_of "$C" refs/heads/test)" none "no local branch for test"
 run envflow -C "$R" status --format json
-ORIGIN_STATUS=$OUT
+ORIGIN_STATUS=$(python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop("session",None); print(json.dumps(d, sort_keys=True))' <<<"$OUT")
 run envflow -C "$C" status --format json
 expect_rc 0
-expect_eq "$OUT" "$ORIGIN_STATUS" "status in the clone equals the origin's"
+expect_json "data['session']['route'] != 'local' and data['session']['remote'] == 'origin'"
+expect_eq "$(python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop("session",None); print(json.dumps(d, sort_keys=True))' <<<"$OUT")" \
+  "$ORIGIN_STATUS" "status in the clone equals the origin's (but for the session)"
 run envflow -C "$C" status
 expect_rc 0
 expect_row test "test|test|$(ref_of "$R" refs/heads/test | cut -c1-7)|1 → uat|+0 ~1 -0|0/2"
@@ -391,7 +400,7 @@ expect_err "no remote named 'nowhere'"
 test_case "setup: later fetches bring envflow's refs along"
 envflow approve uat --actor bob@example.com >/dev/null
 git -C "$C" fetch -q origin
-expect_eq "$(ref_of "$C" refs/envflow/audit)" "$(ref_of "$R" refs/envflow/audit)" "audit after git fetch"
+expect_eq "$(ref_of "$C" refs/envflow-remote/origin/envflow/audit)" "$(ref_of "$R" refs/envflow/audit)" "audit after git fetch"
 run envflow -C "$C" status --format json
 expect_json "$JSON_ENV('test')['approvals'] == {'required': 2, 'have': 1}"
 

@@ -200,7 +200,7 @@ expect_out "pipeline config updated"
 run envflow config show
 expect_out 'qa: ["bob@example.com", "carol@example.com"]'
 expect_out "approvals: 2"
-expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^op: ')" "op: config-edit" "config edit audited"
+expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^op: ')" "op: config" "config edit audited"
 
 test_case "approvals: refused without approvals, naming the approve command"
 BEFORE=$(all_refs)
@@ -226,14 +226,19 @@ run envflow approve uat --actor bob@example.com
 expect_rc 0
 expect_out "approved ${DEV3:0:7} into uat by bob@example.com (1 of 2 approvals)"
 expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^op: ')" "op: approve" "approve audited"
-expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep -c '^move: ' || true)" 0 "approve moves no ref"
+# An approval is a ref of its own (the person's name percent-encoded: '.'
+# is %2E): the record moves exactly that ref, created at the approved commit.
+expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^move: ')" \
+  "move: refs/envflow/approvals/uat/$DEV3/bob@example%2Ecom 0000000000000000000000000000000000000000 $DEV3" \
+  "approve moves only its approval ref"
+expect_eq "$(ref_of "$R" "refs/envflow/approvals/uat/$DEV3/bob@example%2Ecom")" "$DEV3" "the approval ref"
 run envflow approve uat --actor bob@example.com
 expect_rc 0
 expect_out "already approved"
 BEFORE=$(all_refs)
 run envflow sync test
 expect_rc 1
-expect_err "has 1 (bob@example.com)"
+expect_err "has 1 of 2 approvals (bob@example.com)"
 expect_unchanged "$BEFORE"
 
 test_case "approvals: the syncing actor's own approval does not count"
@@ -244,7 +249,7 @@ BEFORE=$(all_refs)
 run envflow sync test
 expect_rc 1
 expect_err "not counting alice@example.com"
-expect_err "has 1 (bob@example.com)"
+expect_err "has 1 of 2 approvals (bob@example.com)"
 expect_unchanged "$BEFORE"
 
 test_case "approvals: an approval for an older commit does not count for a newer head"
@@ -340,7 +345,7 @@ BEFORE=$(all_refs)
 N=$(sync_records)
 run envflow sync dev
 expect_rc 1
-expect_err "the content of ${BAD:0:7} does not validate"
+expect_err "the content of ${BAD:0:7} (Broken agent) does not validate"
 expect_err "agents/broken.yaml"
 expect_err "fix it on dev"
 expect_unchanged "$BEFORE"
@@ -368,9 +373,9 @@ N=$(sync_records)
 LOCAL=$(ref_of "$R" refs/envflow/local/test)
 run envflow sync dev
 expect_rc 1
-expect_err "would break variable overrides of test"
-expect_err "max_turns"
-expect_err "number to string"
+expect_err "would leave the variable overrides of test invalid"
+expect_err "max_turns: value 12 does not fit variables/max_turns.yaml on test (type string"
+expect_err "expected a string, got integer 12"
 expect_err "envflow var set/unset --env test"
 expect_unchanged "$BEFORE"
 expect_eq "$(ref_of "$R" refs/envflow/local/test)" "$LOCAL" "local ref unchanged"
@@ -381,20 +386,37 @@ run envflow sync dev
 expect_rc 0
 expect_eq "$(ref_of "$R" refs/heads/test)" "$RETYPED" "test after the override was unset"
 
-test_case "override of a removed variable: refused naming it"
+test_case "override of a removed variable: dropped in the same move, never left dangling"
+# An override of a variable the incoming content no longer declares cannot
+# fit anything: the sync drops it in the same change (one record moving both
+# the branch and the local ref), so no environment is left with an override
+# of an undeclared variable.
 run envflow var set --env test greeting "Howdy"
 expect_rc 0
+LOCAL=$(ref_of "$R" refs/envflow/local/test)
+OLD=$(ref_of "$R" refs/heads/test)
 git rm -q variables/greeting.yaml
 commit_dev "Drop the greeting variable"
-BEFORE=$(all_refs)
+DROPPED=$(ref_of "$R" refs/heads/dev)
 N=$(sync_records)
+run envflow sync dev --dry-run
+expect_rc 0
+expect_out "the override of greeting on test goes with it: the variable is removed"
+expect_eq "$(ref_of "$R" refs/envflow/local/test)" "$LOCAL" "local ref after a dry run"
 run envflow sync dev
-expect_rc 1
-expect_err "would break variable overrides of test"
-expect_err "greeting"
-expect_unchanged "$BEFORE"
-expect_eq "$(sync_records)" "$N" "no record for a refused sync"
-git reset -q --hard HEAD~1
+expect_rc 0
+expect_out "the override of greeting on test goes with it: the variable is removed"
+expect_eq "$(ref_of "$R" refs/heads/test)" "$DROPPED" "test after the sync"
+NEWLOCAL=$(ref_of "$R" refs/envflow/local/test)
+expect_eq "$(git rev-parse -q --verify "$NEWLOCAL^")" "$LOCAL" "the local commit follows the previous one"
+if git show "$NEWLOCAL:overrides.yaml" | grep -q greeting; then
+  fail "the override of greeting is still on test"
+else pass; fi
+expect_eq "$(sync_records)" $((N + 1)) "one record for the sync"
+expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^move: ' | sort | tr '\n' ' ')" \
+  "move: refs/envflow/local/test $LOCAL $NEWLOCAL move: refs/heads/test $OLD $DROPPED " \
+  "the sync's record moves the branch and the local ref"
+expect_fsck_clean
 
 test_case "never-promoted content (guardrails) on dev: refused, says where it belongs"
 mkdir -p guardrails
@@ -415,7 +437,7 @@ commit_dev "Fine-tune support temperature"
 DEV6=$(ref_of "$R" refs/heads/dev)
 run envflow sync dev --format json
 expect_rc 0
-expect_json "data['source'] == 'dev' and data['target'] == 'test' and data['from'] == '$RETYPED' and data['to'] == '$DEV6'"
+expect_json "data['source'] == 'dev' and data['target'] == 'test' and data['from'] == '$DROPPED' and data['to'] == '$DEV6'"
 expect_json "data['moved'] is True and data['noop'] is False and data['dry_run'] is False"
 expect_json "[c['id'] for c in data['commits']] == ['$DEV6'] and data['commits'][0]['summary'] == 'Fine-tune support temperature' and data['commits'][0]['author'] == 'alice@example.com'"
 expect_json "any(i['kind'] == 'Agent' and i['name'] == 'support' and i['change'] == 'changed' and 'model.temperature' in i['fields'] for i in data['diff']['items'])"
@@ -473,7 +495,9 @@ INIT_MOVES=4
 expect_eq "$(sync_records)" $((MOVES - INIT_MOVES)) "sync records vs environment moves"
 run envflow log --op sync --format json
 expect_rc 0
-expect_json "len(data) == $(sync_records) and all(len(r['moves']) == 1 for r in data)"
+# One environment branch moved per sync (a sync that drops overrides of
+# removed variables moves the target's local ref too).
+expect_json "len(data) == $(sync_records) and all(len([m for m in r['moves'] if m['ref'].startswith('refs/heads/')]) == 1 for r in data)"
 
 test_case "doctor and fsck clean at the end"
 run envflow doctor

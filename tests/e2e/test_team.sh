@@ -141,7 +141,7 @@ expect_rc 0
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$V1" "server production"
 
 test_case "publish, publish again, roll back: git fetch and git pull still work in every clone"
-run "$ENVFLOW" -C "$B" publish --push
+run "$ENVFLOW" -C "$B" publish --no-sign --push
 expect_rc 0
 expect_eq "$(git -C "$SRV" describe --tags refs/envflow/live)" "v1.0.0" "live"
 sed -i 's/^description: .*/description: second/' "$A/agents/support.yaml"
@@ -151,7 +151,7 @@ V2=$(ref_of "$A" HEAD)
 "$ENVFLOW" -C "$B" sync dev --push >/dev/null
 "$ENVFLOW" -C "$Q" approve production --push >/dev/null
 "$ENVFLOW" -C "$B" sync test --push >/dev/null
-run "$ENVFLOW" -C "$B" publish --push
+run "$ENVFLOW" -C "$B" publish --no-sign --push
 expect_rc 0
 run "$ENVFLOW" -C "$B" rollback v1.0.0 --push
 expect_rc 0
@@ -173,10 +173,14 @@ test_case "unrelated operations at the same time all succeed"
 N=$(records)
 sed -i 's/^description: .*/description: third/' "$A/agents/support.yaml"
 git -C "$A" commit -q -am "Support agent: third"
+# Wait for these jobs only: a bare `wait` would also wait for the web server.
 (git -C "$A" push -q origin dev >"$TEST_ROOT/op1" 2>&1; echo $? >"$TEST_ROOT/rc1") &
+JOBS=($!)
 ("$ENVFLOW" -C "$B" var set --env test greeting hello --push >"$TEST_ROOT/op2" 2>&1; echo $? >"$TEST_ROOT/rc2") &
+JOBS+=($!)
 ("$ENVFLOW" -C "$B" hold set test --reason "freeze for the demo" --push >"$TEST_ROOT/op3" 2>&1; echo $? >"$TEST_ROOT/rc3") &
-wait
+JOBS+=($!)
+wait "${JOBS[@]}"
 for i in 1 2 3; do
   expect_eq "$(cat "$TEST_ROOT/rc$i")" 0 "operation $i ($(tr '\n' ' ' <"$TEST_ROOT/op$i"))"
 done
@@ -188,8 +192,10 @@ git -C "$TEST_ROOT/bob2" config envflow.actor bob
 (cd "$TEST_ROOT/bob2" && "$ENVFLOW" setup >/dev/null)
 "$ENVFLOW" -C "$B" hold release test --reason "demo over" --push >/dev/null
 ("$ENVFLOW" -C "$B" sync dev --push >"$TEST_ROOT/s1" 2>&1; echo $? >"$TEST_ROOT/src1") &
+JOBS=($!)
 ("$ENVFLOW" -C "$TEST_ROOT/bob2" sync dev --push >"$TEST_ROOT/s2" 2>&1; echo $? >"$TEST_ROOT/src2") &
-wait
+JOBS+=($!)
+wait "${JOBS[@]}"
 R1=$(cat "$TEST_ROOT/src1")
 R2=$(cat "$TEST_ROOT/src2")
 if { [ "$R1" = 0 ] && [ "$R2" != 0 ]; } || { [ "$R1" != 0 ] && [ "$R2" = 0 ]; } ||

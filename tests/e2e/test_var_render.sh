@@ -53,7 +53,7 @@ LOCAL_BEFORE=$(ref_of "$REPO" $LOCAL)
 AUDIT_BEFORE=$(audit_count)
 run envflow var set --env test max_turns many
 expect_rc 1
-expect_err "invalid value for max_turns (type number, variables/max_turns.yaml): expected a number"
+expect_err "invalid value for max_turns (type number, variables/max_turns.yaml on test): expected a number"
 run envflow var set --env test crm_base_url ftp://crm.test
 expect_rc 1
 expect_err "expected a url"
@@ -93,13 +93,29 @@ expect_eq "$(ref_of "$REPO" $LOCAL)" "$LOCAL_BEFORE" "local ref after no-op"
 
 test_case "other files of the local tree are kept"
 # Put a guardrail on the local ref by hand (no envflow command writes one yet).
-TREE=$(printf '100644 blob %s\tpii.yaml\n' "$(echo 'kind: Guardrail' | git hash-object -w --stdin)" | git mktree)
-FULL=$( (git ls-tree "$LOCAL"; printf '040000 tree %s\tguardrails\n' "$TREE") | git mktree)
-HAND=$(git commit-tree "$FULL" -p "$LOCAL" -m "guardrail")
+# local_with_guardrail TEXT: a commit on the local ref adding guardrails/pii.yaml.
+local_with_guardrail() {
+  local tree full
+  tree=$(printf '100644 blob %s\tpii.yaml\n' "$(printf '%s' "$1" | git hash-object -w --stdin)" | git mktree)
+  full=$( (git ls-tree "$LOCAL"; printf '040000 tree %s\tguardrails\n' "$tree") | git mktree)
+  git commit-tree "$full" -p "$LOCAL" -m "guardrail"
+}
+# An invalid one first: the local data as a change would leave it is
+# validated, so nothing is written on top of it.
+BAD_GUARD=$(local_with_guardrail $'kind: Guardrail\n')
+git update-ref $LOCAL "$BAD_GUARD" "$LOCAL_BEFORE"
+run envflow var set --env test max_turns 20
+expect_rc 1
+expect_err "the local data of test does not validate"
+expect_err "guardrails/pii.yaml:1:1: error: missing required field 'action' in Guardrail"
+expect_eq "$(ref_of "$REPO" $LOCAL)" "$BAD_GUARD" "local ref after the refusal"
+git update-ref $LOCAL "$LOCAL_BEFORE" "$BAD_GUARD"
+GUARD=$'kind: Guardrail\nname: pii\ntype: pii_redaction\naction: redact'
+HAND=$(local_with_guardrail "$GUARD")
 git update-ref $LOCAL "$HAND" "$LOCAL_BEFORE"
 run envflow var set --env test max_turns 20
 expect_rc 0
-expect_eq "$(git cat-file -p $LOCAL:guardrails/pii.yaml)" "kind: Guardrail" "guardrail kept"
+expect_eq "$(git cat-file -p $LOCAL:guardrails/pii.yaml)" "$GUARD" "guardrail kept"
 expect_eq "$(git rev-parse $LOCAL~1)" "$HAND" "parent is the previous local commit"
 
 test_case "unset"
@@ -126,9 +142,21 @@ default: eu
 EOF
 git add variables/region.yaml
 git commit -q -m "Add region"
+# Declared on dev only: the value waits on test for the variable to arrive.
 run envflow var set --env test region us
+expect_rc 0
+expect_out "region is declared on dev and has not reached test yet: the value waits for it"
+run envflow var list --env test --format json
+expect_eq "$(jq -r '.[] | select(.name == "region") | .source' <<<"$OUT")" pending "region's source on test"
+# Declared nowhere up to test: refused, nothing written.
+BEFORE_LOCAL=$(ref_of "$REPO" $LOCAL)
+run envflow var set --env test nowhere us
 expect_rc 1
-expect_err "unknown variable 'region'"
+expect_err "unknown variable 'nowhere': test ("
+expect_err "no environment before it declares 'nowhere' either"
+expect_eq "$(ref_of "$REPO" $LOCAL)" "$BEFORE_LOCAL" "local ref after the refusal"
+run envflow var unset --env test region
+expect_rc 0
 
 test_case "render is deterministic"
 run envflow render test --out "$TEST_ROOT/test-1.json"
@@ -157,7 +185,12 @@ expect_rc 2
 expect_err "unknown environment 'qa'"
 
 test_case "a release tag on the head is named"
-git tag -a v1.0.0 -m "v1.0.0" production
+# A tag made by hand carries no release manifest: it is not a release.
+git tag -a v0.9.0 -m "v0.9.0" production
+expect_eq "$(envflow render production | jq -r .release)" null "a hand-made tag"
+edit_config "t = t.replace('release:\n  sign: true\n', 'release:\n  sign: false\n')"
+run envflow publish --no-sign --version v1.0.0
+expect_rc 0
 expect_eq "$(envflow render production | jq -r .release)" v1.0.0 "release"
 expect_eq "$(envflow render production | jq -r .variables.support_email.source)" default "production source"
 

@@ -263,10 +263,11 @@ EOF
   expect_eq "$(lock_files)" "" "round $round: lock files left"
 done
 
-test_case "config-edit records match the config ref's history"
-# init writes the first config commit; every later commit is one audited edit.
-expect_eq "$(git log --format=%B refs/envflow/audit | grep -c '^op: config-edit' || true)" \
-  $(($(git rev-list --count refs/envflow/config) - 1)) "config-edit records vs config commits"
+test_case "config records match the config ref's history"
+# init writes the first config commit; every later commit is one audited
+# change (op: config).
+expect_eq "$(git log --format=%B refs/envflow/audit | grep -c '^op: config$' || true)" \
+  $(($(git rev-list --count refs/envflow/config) - 1)) "config records vs config commits"
 
 # ---------------------------------------------------------------------------
 test_case "afterwards: fsck, doctor, no lock files, time budget"

@@ -556,7 +556,8 @@ TEST_CASE("core::record_push") {
     CHECK(records[0].op == "sync");
     CHECK(records[0].env == "test");
     CHECK(records[0].actor == "bob");
-    CHECK(records[0].note == "dev -> test (ticket 7)");
+    // The reason given, then how the server knew the pusher.
+    CHECK(records[0].note == "dev -> test (ticket 7) (pusher from REMOTE_USER)");
     CHECK(records[0].approvals == std::vector<std::string>{"carol"});
     // The feature branch is not the pipeline's business.
     REQUIRE(records[0].moves.size() == 1);
@@ -611,7 +612,8 @@ TEST_CASE("core::record_push") {
     CHECK(result.appended.size() == 1);
     CHECK(result.appended[0].op == "hotfix");
     REQUIRE(result.notes.size() == 1);
-    CHECK(has(result.notes[0], "a back-port issue was opened"));
+    CHECK(has(result.notes[0], "back-port issue 1 opened for the hotfix pushed to production: "
+                               "envflow backport apply 1 brings it into dev"));
     const auto records = core::read_audit(s.repo());
     REQUIRE(records.size() == 2);
     CHECK(records[1].op == "backport-open");
