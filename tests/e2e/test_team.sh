@@ -176,7 +176,7 @@ git -C "$A" commit -q -am "Support agent: third"
 # Wait for these jobs only: a bare `wait` would also wait for the web server.
 (git -C "$A" push -q origin dev >"$TEST_ROOT/op1" 2>&1; echo $? >"$TEST_ROOT/rc1") &
 JOBS=($!)
-("$ENVFLOW" -C "$B" var set --env test greeting hello --push >"$TEST_ROOT/op2" 2>&1; echo $? >"$TEST_ROOT/rc2") &
+("$ENVFLOW" -C "$B" var set --env test max_turns 7 --push >"$TEST_ROOT/op2" 2>&1; echo $? >"$TEST_ROOT/rc2") &
 JOBS+=($!)
 ("$ENVFLOW" -C "$B" hold set test --reason "freeze for the demo" --push >"$TEST_ROOT/op3" 2>&1; echo $? >"$TEST_ROOT/rc3") &
 JOBS+=($!)
@@ -209,9 +209,9 @@ expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: 
 
 test_case "offline work goes up with envflow push"
 N=$(records)
-run "$ENVFLOW" -C "$B" var set --env production greeting hi
+run "$ENVFLOW" -C "$B" var set --env production max_turns 9
 expect_rc 0
-run "$ENVFLOW" -C "$B" var set --env production farewell bye
+run "$ENVFLOW" -C "$B" var set --env production support_email help@example.com
 expect_rc 0
 expect_eq "$(records)" "$N" "nothing on the server yet"
 run "$ENVFLOW" -C "$B" push --list
@@ -220,7 +220,7 @@ expect_out "var-set"
 run "$ENVFLOW" -C "$B" push
 expect_rc 0
 expect_eq "$(records)" "$((N + 2))" "two records on the server"
-expect_eq "$(git -C "$SRV" show refs/envflow/local/production:overrides.yaml | grep -c -e greeting -e farewell)" 2 \
+expect_eq "$(git -C "$SRV" show refs/envflow/local/production:overrides.yaml | grep -c -e max_turns -e support_email)" 2 \
   "both overrides on the server"
 expect_eq "$(git -C "$B" for-each-ref refs/envflow/ | wc -l)" 0 "no pending state left in the clone"
 run git -C "$B" fetch
