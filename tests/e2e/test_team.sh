@@ -174,11 +174,11 @@ N=$(records)
 sed -i 's/^description: .*/description: third/' "$A/agents/support.yaml"
 git -C "$A" commit -q -am "Support agent: third"
 # Wait for these jobs only: a bare `wait` would also wait for the web server.
-(git -C "$A" push -q origin dev >"$TEST_ROOT/op1" 2>&1; echo $? >"$TEST_ROOT/rc1") &
+(git -C "$A" push -q origin dev >"$TEST_ROOT/op1" 2>&1 && echo 0 >"$TEST_ROOT/rc1" || echo $? >"$TEST_ROOT/rc1") &
 JOBS=($!)
-("$ENVFLOW" -C "$B" var set --env test max_turns 7 --push >"$TEST_ROOT/op2" 2>&1; echo $? >"$TEST_ROOT/rc2") &
+("$ENVFLOW" -C "$B" var set --env test max_turns 7 --push >"$TEST_ROOT/op2" 2>&1 && echo 0 >"$TEST_ROOT/rc2" || echo $? >"$TEST_ROOT/rc2") &
 JOBS+=($!)
-("$ENVFLOW" -C "$B" hold set test --reason "freeze for the demo" --push >"$TEST_ROOT/op3" 2>&1; echo $? >"$TEST_ROOT/rc3") &
+("$ENVFLOW" -C "$B" hold set test --reason "freeze for the demo" --push >"$TEST_ROOT/op3" 2>&1 && echo 0 >"$TEST_ROOT/rc3" || echo $? >"$TEST_ROOT/rc3") &
 JOBS+=($!)
 wait "${JOBS[@]}"
 for i in 1 2 3; do
@@ -191,9 +191,9 @@ git clone -q "$(url bob)" "$TEST_ROOT/bob2"
 git -C "$TEST_ROOT/bob2" config envflow.actor bob
 (cd "$TEST_ROOT/bob2" && "$ENVFLOW" setup >/dev/null)
 "$ENVFLOW" -C "$B" hold release test --reason "demo over" --push >/dev/null
-("$ENVFLOW" -C "$B" sync dev --push >"$TEST_ROOT/s1" 2>&1; echo $? >"$TEST_ROOT/src1") &
+("$ENVFLOW" -C "$B" sync dev --push >"$TEST_ROOT/s1" 2>&1 && echo 0 >"$TEST_ROOT/src1" || echo $? >"$TEST_ROOT/src1") &
 JOBS=($!)
-("$ENVFLOW" -C "$TEST_ROOT/bob2" sync dev --push >"$TEST_ROOT/s2" 2>&1; echo $? >"$TEST_ROOT/src2") &
+("$ENVFLOW" -C "$TEST_ROOT/bob2" sync dev --push >"$TEST_ROOT/s2" 2>&1 && echo 0 >"$TEST_ROOT/src2" || echo $? >"$TEST_ROOT/src2") &
 JOBS+=($!)
 wait "${JOBS[@]}"
 R1=$(cat "$TEST_ROOT/src1")
