@@ -323,8 +323,9 @@ expect_rc 1
 expect_eq "$STEPS" "checkout;Install envflow;Fetch the pipeline (refs/envflow/*);Validate;" "steps run"
 expect_out "envflow $(envflow --version | sed 's/^envflow //')"
 expect_out "::error file=agents/support.yaml,line=2,col=7,title=name-mismatch::name 'other' does not match the file name"
-if git -C "$TEST_ROOT/gh-pr" rev-parse -q --verify refs/envflow/config >/dev/null; then pass; else
-  fail "envflow setup did not fetch refs/envflow/config"
+# setup reads the server's pipeline under refs/envflow-remote/origin/ (never as the clone's own refs).
+if git -C "$TEST_ROOT/gh-pr" rev-parse -q --verify refs/envflow-remote/origin/envflow/config >/dev/null; then pass; else
+  fail "envflow setup did not fetch the server's refs/envflow/config"
 fi
 git -C "$W" checkout -q dev
 
@@ -340,7 +341,7 @@ GITHUB_SHA=$NEW GITHUB_ACTOR=alice REMOTE_USER=envflow-ci run_github_job "$WF/en
 expect_rc 0
 expect_eq "$STEPS" "checkout;Install envflow;Fetch the pipeline (refs/envflow/*);Promote automatically;" "steps run"
 expect_out "test synced from dev"
-expect_out "pushed to origin (one atomic push):"
+expect_out "pushed to origin (one atomic push per operation):"
 expect_eq "$(ref_of "$SRV" refs/heads/test)" "$NEW" "origin test"
 expect_eq "$(ref_of "$SRV" refs/heads/uat)" "$UAT_BEFORE" "origin uat (not auto)"
 expect_eq "$(records_for "$SRV" refs/heads/test "$NEW")" 1 "audit records of the promotion"
@@ -425,7 +426,7 @@ expect_rc 0
 expect_out "PASS  envflow-promote"
 expect_out "envflow-promote > test synced from dev"
 expect_out "envflow-promote > uat is not auto-promoted"
-expect_out "envflow-promote > pushed to origin (one atomic push):"
+expect_out "envflow-promote > pushed to origin (one atomic push per operation):"
 expect_eq "$(ref_of "$SRV" refs/heads/test)" "$NEW" "origin test"
 expect_eq "$(ref_of "$SRV" refs/heads/uat)" "$UAT_BEFORE" "origin uat (not auto)"
 expect_eq "$(records_for "$SRV" refs/heads/test "$NEW")" 1 "audit records of the promotion"
