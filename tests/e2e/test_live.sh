@@ -112,4 +112,111 @@ expect_rc 1
 run envflow render --check --expect production "$TEST_ROOT/prod.json"
 expect_rc 0
 
+test_case "scope: environment: no sync into an environment without its own value"
+# A per-environment URL: dev's default serves dev only; every later
+# environment needs a value of its own before the variable arrives there.
+audit_count() { git rev-list --count refs/envflow/audit; }
+git checkout -q dev
+cat >variables/payments_url.yaml <<'EOF2'
+kind: Variable
+name: payments_url
+type: url
+default: https://pay.dev.example.com
+description: Where the payment service of each environment answers.
+scope: environment
+EOF2
+git add variables/payments_url.yaml
+git commit -q -m "Add payments_url (one per environment)"
+PAY=$(ref_of . HEAD)
+TEST_BEFORE=$(ref_of . refs/heads/test)
+N=$(audit_count)
+run envflow sync dev
+expect_rc 1
+expect_err "payments_url is scope: environment"
+expect_err "envflow var set --env test payments_url"
+expect_eq "$(ref_of . refs/heads/test)" "$TEST_BEFORE" "test after the refusal"
+expect_eq "$(audit_count)" "$N" "no record for the refused sync"
+
+test_case "scope: environment: the value is set before the variable arrives, then the sync goes"
+run envflow var set --env test payments_url https://pay.test.example.com
+expect_rc 0
+run envflow var list --env test
+expect_rc 0
+expect_out "payments_url"
+if grep -E '^payments_url ' <<<"$OUT" | grep -q pending; then pass; else fail "payments_url not pending on test: $OUT"; fi
+expect_eq "$(git show refs/envflow/local/test:overrides.yaml | grep payments_url)" \
+  '  payments_url: "https://pay.test.example.com"' "test's override on its local ref"
+run envflow sync dev
+expect_rc 0
+expect_eq "$(ref_of . refs/heads/test)" "$PAY" "test after the sync"
+run envflow render test
+expect_rc 0
+expect_eq "$(bundle_field '["variables"]["payments_url"]["value"]')" "https://pay.test.example.com" "test renders its own value"
+run envflow render dev
+expect_rc 0
+expect_eq "$(bundle_field '["variables"]["payments_url"]["value"]')" "https://pay.dev.example.com" "dev renders the default"
+
+test_case "scope: environment: the same at the door of production, then render shows live's value"
+PROD_BEFORE=$(ref_of . refs/heads/production)
+run envflow sync test
+expect_rc 1
+expect_err "envflow var set --env production payments_url"
+expect_eq "$(ref_of . refs/heads/production)" "$PROD_BEFORE" "production after the refusal"
+run envflow var set --env production payments_url https://pay.example.com
+expect_rc 0
+run envflow sync test
+expect_rc 0
+expect_eq "$(ref_of . refs/heads/production)" "$PAY" "production after the sync"
+run envflow publish --no-sign
+expect_rc 0
+V_PAY=$(git describe --tags refs/envflow/live)
+run envflow render production
+expect_rc 0
+expect_eq "$(bundle_field '["release"]')" "$V_PAY" "render production names the live release"
+expect_eq "$(bundle_field '["variables"]["payments_url"]["value"]')" "https://pay.example.com" "production renders its own value"
+
+test_case "removing a variable: the plan lists the overrides that go; the sync drops them in one move"
+git checkout -q dev
+git rm -q variables/payments_url.yaml
+git commit -q -m "Remove payments_url"
+GONE=$(ref_of . HEAD)
+TEST_BEFORE=$(ref_of . refs/heads/test)
+LOCAL_BEFORE=$(ref_of . refs/envflow/local/test)
+N=$(audit_count)
+run envflow sync dev --dry-run
+expect_rc 0
+expect_out "the override of payments_url on test goes with it: the variable is removed"
+expect_eq "$(ref_of . refs/envflow/local/test)" "$LOCAL_BEFORE" "test's local ref after the dry run"
+expect_eq "$(audit_count)" "$N" "no record for a dry run"
+run envflow sync dev
+expect_rc 0
+expect_out "the override of payments_url on test goes with it: the variable is removed"
+LOCAL_AFTER=$(ref_of . refs/envflow/local/test)
+expect_eq "$(ref_of . refs/heads/test)" "$GONE" "test after the sync"
+expect_eq "$(git rev-parse -q --verify "$LOCAL_AFTER^")" "$LOCAL_BEFORE" "the local commit follows the previous one"
+if git show "$LOCAL_AFTER:overrides.yaml" | grep -q payments_url; then
+  fail "the override of payments_url is still on test"
+else pass; fi
+expect_eq "$(audit_count)" $((N + 1)) "one record for the sync"
+expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^move: ' | sort | tr '\n' ' ')" \
+  "move: refs/envflow/local/test $LOCAL_BEFORE $LOCAL_AFTER move: refs/heads/test $TEST_BEFORE $GONE " \
+  "the sync's record moves the branch and the local ref"
+# Into production the same; the live release keeps its value until the next publish.
+PROD_BEFORE=$(ref_of . refs/heads/production)
+LOCAL_BEFORE=$(ref_of . refs/envflow/local/production)
+N=$(audit_count)
+run envflow sync test
+expect_rc 0
+expect_out "the override of payments_url on production goes with it: the variable is removed"
+LOCAL_AFTER=$(ref_of . refs/envflow/local/production)
+expect_eq "$(audit_count)" $((N + 1)) "one record for the sync into production"
+expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^move: ' | sort | tr '\n' ' ')" \
+  "move: refs/envflow/local/production $LOCAL_BEFORE $LOCAL_AFTER move: refs/heads/production $PROD_BEFORE $GONE " \
+  "the sync's record moves production and its local ref"
+run envflow publish --no-sign
+expect_rc 0
+run envflow render production
+expect_rc 0
+expect_eq "$(bundle_field '["variables"].get("payments_url")')" "None" "no payments_url in the new live release"
+
 finish
