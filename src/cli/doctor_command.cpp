@@ -57,7 +57,7 @@ Runner setup_doctor(CLI::App& /*app*/, Globals& globals) {
     for (const auto& f : findings) {
       std::printf("%s %s %s\n", marker(f.level).c_str(),
                   paint(stdout, Color::bold, f.check + ":").c_str(),
-                  util::printable(f.message).c_str());
+                  printable_lines(f.message).c_str());
       if (f.level != Level::ok && !f.mend.empty()) {
         std::printf("    %s %s\n", paint(stdout, Color::dim, "mend:").c_str(),
                     util::printable(f.mend).c_str());

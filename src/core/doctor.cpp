@@ -8,10 +8,14 @@
 #include <set>
 #include <sstream>
 
+#include "content/schema.h"
+#include "content/validator.h"
 #include "content/yaml.h"
 #include "core/audit.h"
 #include "core/config.h"
 #include "core/setup.h"
+#include "core/sources.h"
+#include "core/workspace.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/process.h"
@@ -90,6 +94,7 @@ public:
     if (m_config) {
       check_branches();
       check_ancestry();
+      check_content();
     }
     check_audit_chain();
     if (m_audit_readable) {
@@ -151,6 +156,51 @@ private:
     }
     add(Level::ok, "config",
         std::string(k_config_ref) + " loads and validates: " + util::join(names, " → "));
+  }
+
+  // Every environment head validates, under the same options the rulebook
+  // uses (a tree can only be invalid there if it got past an older envflow
+  // or a server without envflow's hooks).
+  void check_content() {
+    const content::ValidateOptions options = options_for(*m_config, content::Scope::promoted);
+    size_t invalid = 0;
+    for (const auto& env : m_config->environments) {
+      const auto head = m_refs.target("refs/heads/" + env.branch);
+      if (!head) {
+        continue; // "branches" says so
+      }
+      TreeSource tree(m_repo, *head);
+      const content::ValidationReport report =
+          content::validate(tree, options, content::SchemaSet::builtin());
+      std::vector<std::string> errors;
+      for (const auto& d : report.diagnostics) {
+        if (d.severity == content::Severity::error) {
+          errors.push_back(d.to_text());
+        }
+      }
+      if (errors.empty()) {
+        continue;
+      }
+      ++invalid;
+      if (errors.size() > 3) {
+        const size_t more = errors.size() - 3;
+        errors.resize(3);
+        errors.push_back("… and " + std::to_string(more) + " more");
+      }
+      add(Level::error, "content",
+          env.name + "'s head " + short_id(*head) + " does not validate:\n  " +
+              util::join(errors, "\n  "),
+          "see every problem with `envflow validate --rev " + env.branch + "`; " +
+              (&env == &m_config->first()
+                   ? "commit the fix on " + env.name
+                   : "promote a valid commit into " + env.name + ", or for the last environment "
+                     "ship a hotfix"));
+    }
+    if (invalid == 0) {
+      add(Level::ok, "content",
+          "every environment head validates (" +
+              std::to_string(m_config->environments.size()) + ")");
+    }
   }
 
   void check_branches() {

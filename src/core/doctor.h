@@ -24,9 +24,10 @@ struct Finding {
   static const char* level_name(Level level);
 };
 
-// Check the invariants (DESIGN.md 1 and 2) and the installation of `repo`:
+// Check the invariants (docs/concepts.md) and the installation of `repo`:
 // - "config": refs/envflow/config exists, loads and validates;
 // - "branches": every environment branch exists;
+// - "content": every environment head validates (the rulebook's options);
 // - "invariant-1": for consecutive environments A -> B, B's head is an
 //   ancestor of A's head, except hotfix commits on the last environment
 //   whose back-port (refs/envflow/backports) is still open;

@@ -5,7 +5,7 @@
 
 namespace envflow::util {
 
-// The process exit codes of DESIGN.md, mapped in one place (cli/app.cpp).
+// The process exit codes (docs/commands/README.md), mapped in one place (cli/app.cpp).
 enum class Exit : int { ok = 0, refused = 1, usage = 2, io = 3 };
 
 // Base of every error envflow raises on purpose. `exit()` says how the

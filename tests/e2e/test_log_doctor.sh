@@ -169,6 +169,21 @@ run envflow -C "$TEST_ROOT/clone" setup
 expect_rc 0
 expect_eq "$(git -C "$TEST_ROOT/clone" config --get-all remote.origin.fetch | grep -c 'refs/envflow/\*:refs/envflow/\*' || true)" 0 "setup removed the old refspec"
 
+test_case "doctor: an environment head that does not validate (committed with --no-verify)"
+D=$(new_repo invalid-head)
+printf 'kind: Agent\nname: other\n' >"$D/agents/broken.yaml"
+git -C "$D" add agents/broken.yaml
+git -C "$D" commit -q --no-verify -m "Broken agent"
+run envflow -C "$D" doctor
+expect_rc 1
+expect_out "✗ content: dev's head $(git -C "$D" rev-parse --short=7 HEAD) does not validate:"
+expect_out "agents/broken.yaml:2:7: error: name 'other' does not match the file name"
+expect_out "envflow validate --rev dev"
+git -C "$D" reset -q --hard HEAD^
+run envflow -C "$D" doctor
+expect_rc 0
+expect_out "✓ content: every environment head validates (5)"
+
 test_case "doctor outside a repository"
 mkdir -p "$TEST_ROOT/nowhere"
 run envflow -C "$TEST_ROOT/nowhere" doctor

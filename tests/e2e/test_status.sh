@@ -305,7 +305,7 @@ EOF
 check_invalid "$TEST_ROOT/bad4.yaml" "$(line_of '  - name: dev' "$TEST_ROOT/bad4.yaml")" 3 "needs at least 2"
 
 # Semantic errors must point at the offending entry too ("Errors name the
-# file, line and column where there is one", DESIGN.md).
+# file, line and column where there is one", docs/commands/README.md).
 test_case "invalid config: a group that does not exist, located at its use"
 python3 - "$TEST_ROOT/good.yaml" "$TEST_ROOT/bad5.yaml" <<'EOF'
 import sys
