@@ -219,4 +219,96 @@ run envflow render production
 expect_rc 0
 expect_eq "$(bundle_field '["variables"].get("payments_url")')" "None" "no payments_url in the new live release"
 
+test_case "four eyes on hotfixes: finish refused until a second person approves"
+# qa may approve hotfixes; rm is in qa too, but a hotfixer's own approval
+# does not count.
+edit_config "t = t.replace('groups:\n', 'groups:\n  qa: [\"qa@example.com\", \"rm@example.com\"]\n') + '\nhotfix:\n  approvals: 1\n  approvers: [\"qa\"]\n'"
+run envflow hotfix start four-eyes
+expect_rc 0
+sed -i "s/^  temperature: .*/  temperature: 0.15/" agents/support.yaml
+git commit -q -am "fix: support temperature again"
+HOT=$(ref_of . HEAD)
+PROD_BEFORE=$(ref_of . refs/heads/production)
+LIVE_BEFORE=$(ref_of . refs/envflow/live)
+TAGS_BEFORE=$(git tag | wc -l)
+run envflow hotfix finish --no-sign
+expect_rc 1
+expect_err "needs 1 approval from qa (not counting rm@example.com)"
+expect_err "envflow approve production --rev ${HOT:0:7}"
+expect_eq "$(ref_of . refs/heads/production)" "$PROD_BEFORE" "production after the refusal"
+expect_eq "$(ref_of . refs/envflow/live)" "$LIVE_BEFORE" "live after the refusal"
+expect_eq "$(git tag | wc -l)" "$TAGS_BEFORE" "no release tag after the refusal"
+run envflow approve production --rev hotfix/four-eyes
+expect_rc 0
+# (the person's name is encoded in the ref name: rm@example%2Ecom)
+expect_eq "$(git for-each-ref --format='%(refname)' "refs/envflow/approvals/production/$HOT/" | grep -c '/rm@example')" \
+  1 "the hotfixer's own approval is recorded"
+run envflow hotfix finish --no-sign
+expect_rc 1
+expect_err "it has 0 of 1 approval"
+expect_eq "$(ref_of . refs/heads/production)" "$PROD_BEFORE" "production while only the hotfixer approved"
+run env ENVFLOW_ACTOR=qa@example.com envflow approve production --rev hotfix/four-eyes
+expect_rc 0
+run envflow hotfix finish --no-sign
+expect_rc 0
+expect_eq "$(ref_of . refs/heads/production)" "$HOT" "production after the approved hotfix"
+expect_eq "$(git rev-parse refs/envflow/live^{})" "$HOT" "live after the approved hotfix"
+git checkout -q dev
+
+test_case "four eyes on hotfixes: the server refuses a raw push of the hotfix until approved"
+SRV="$TEST_ROOT/server.git"
+ENVFLOW_ACTOR=adam envflow init --bare "$SRV" >/dev/null
+team_policy | sed 's/^groups:$/groups:\n  qa: [bob, carol]/' >"$TEST_ROOT/policy.yaml"
+printf 'hotfix:\n  approvals: 1\n  approvers: [qa]\n' >>"$TEST_ROOT/policy.yaml"
+ENVFLOW_ACTOR=adam envflow -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
+envflow install-hooks --server "$SRV" >/dev/null
+W="$TEST_ROOT/work"
+git clone -q "file://$SRV" "$W"
+(cd "$W" && envflow setup >/dev/null)
+srv_audit() { git -C "$SRV" rev-list --count refs/envflow/audit; }
+push_as() { # push_as USER ARGS...: a plain `git push` from the clone as USER
+  local user=$1
+  shift
+  run env REMOTE_USER="$user" ENVFLOW_ACTOR="$user" git -C "$W" push "$@"
+}
+as() { # as USER CMD...: envflow in the clone as USER
+  local user=$1
+  shift
+  run env REMOTE_USER="$user" ENVFLOW_ACTOR="$user" envflow -C "$W" "$@"
+}
+git -C "$W" checkout -q -b hotfix/srv origin/production
+sed -i "s/^description: .*/description: hotfixed on the server/" "$W/agents/support.yaml"
+git -C "$W" commit -q -am "support: hotfix by hand"
+SHOT=$(ref_of "$W" HEAD)
+SPROD=$(ref_of "$SRV" refs/heads/production)
+push_as bob origin hotfix/srv
+expect_rc 0
+N=$(srv_audit)
+push_as bob origin hotfix/srv:production
+expect_rc 1
+expect_err "remote: envflow: "
+expect_err "needs 1 approval from qa (not counting bob)"
+expect_eq "$(ref_of "$SRV" refs/heads/production)" "$SPROD" "server production without the approval"
+expect_eq "$(srv_audit)" "$N" "no record for the refused push"
+# The hotfixer approves his own hotfix: recorded, not counted.
+as bob approve production --rev origin/hotfix/srv --push
+expect_rc 0
+if git -C "$SRV" rev-parse -q --verify "refs/envflow/approvals/production/$SHOT/bob" >/dev/null; then pass; else
+  fail "bob's approval is not on the server"
+fi
+push_as bob origin hotfix/srv:production
+expect_rc 1
+expect_err "it has 0 of 1 approval"
+expect_eq "$(ref_of "$SRV" refs/heads/production)" "$SPROD" "server production with only the hotfixer's approval"
+# A second person approves: the same raw push goes through.
+as carol approve production --rev origin/hotfix/srv --push
+expect_rc 0
+if git -C "$SRV" rev-parse -q --verify "refs/envflow/approvals/production/$SHOT/carol" >/dev/null; then pass; else
+  fail "carol's approval is not on the server"
+fi
+push_as bob origin hotfix/srv:production
+expect_rc 0
+expect_err "remote: envflow: production: hotfix of 1 commit by bob"
+expect_eq "$(ref_of "$SRV" refs/heads/production)" "$SHOT" "server production after the approved hotfix"
+
 finish
