@@ -94,9 +94,12 @@ show envflow backport list
 show envflow publish
 show envflow status
 
-step "13. The new release misbehaves: roll back (and auto-promotion into production is held)"
+step "13. The new release misbehaves: roll back (auto-promotion into production is held; render follows live)"
 show envflow releases
 show envflow rollback v1.0.1
+# What a deploy job gets: render follows live (--head would render the rolled-back head).
+show envflow render production --out "$HOME/production.json"
+show grep -E '^  "(environment|release|commit)"' "$HOME/production.json"
 show envflow hold list
 show envflow status
 
