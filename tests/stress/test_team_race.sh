@@ -81,7 +81,7 @@ for round in $(seq 1 "$ROUNDS"); do
   before=$(records)
   race_run "$OUTS" \
     "git -C $TEST_ROOT/alice push -q origin dev" \
-    "$E -C $TEST_ROOT/olga var set --env test round $round --push" \
+    "$E -C $TEST_ROOT/olga var set --env test max_turns $round --push" \
     "$hold" \
     "$E -C $TEST_ROOT/rita sync dev --push" \
     "$E -C $TEST_ROOT/quinn approve production --push"
