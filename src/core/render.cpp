@@ -51,6 +51,39 @@ nlohmann::json release_of(const std::vector<Release>& releases, const std::strin
   return best != nullptr ? nlohmann::json(best->tag) : nlohmann::json(nullptr);
 }
 
+// Values a release keeps after a promotion removed its variable: overrides
+// follow the branch head, so a sync that brings content without a variable
+// drops its override in the same move; the release still live (or asked for)
+// was published with that value, recorded in its manifest, and keeps it.
+// Variable -> JSON value, for the variables of `commit` the head of `env` no
+// longer declares and the manifest of `tag` (made for `env`) has a value for.
+std::map<std::string, nlohmann::json> kept_by_release(const Pipeline& pipeline,
+                                                   const Environment& env,
+                                                   const std::vector<Release>& releases,
+                                                   const std::string& tag,
+                                                   const std::string& commit) {
+  std::map<std::string, nlohmann::json> kept;
+  const auto head = pipeline.head(env);
+  const auto it = std::find_if(releases.begin(), releases.end(),
+                               [&](const Release& r) { return r.tag == tag; });
+  if (!head || *head == commit || it == releases.end()) {
+    return kept;
+  }
+  const auto info = pipeline.repo.tag(it->tag_id);
+  const auto manifest = info ? Manifest::parse(info->message) : std::nullopt;
+  if (!manifest || manifest->environment != env.name) {
+    return kept;
+  }
+  const auto at_head = declared_variables(pipeline.repo, *head);
+  for (const auto& [name, value] : manifest->overrides) {
+    auto json = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    if (!at_head.contains(name) && !json.is_discarded()) {
+      kept.emplace(name, std::move(json));
+    }
+  }
+  return kept;
+}
+
 
 } // namespace
 
@@ -109,10 +142,24 @@ nlohmann::json render_bundle(const Pipeline& pipeline, const std::string& env_na
     }
   }
 
+  const nlohmann::json release = release_of(releases, commit);
+  const std::string tag = !at.release.empty() ? at.release
+                          : release.is_string() ? release.get<std::string>()
+                                                : std::string();
+  const auto kept = wanted.empty() || tag.empty()
+                        ? std::map<std::string, nlohmann::json>()
+                        : kept_by_release(pipeline, env, releases, tag, commit);
   nlohmann::json resolved = nlohmann::json::object();
   for (const auto& variable : variables.variables) {
     if (variable.source == ValueSource::undeclared) {
       continue; // not part of the content this environment serves
+    }
+    if (const auto it = kept.find(variable.name);
+        it != kept.end() && variable.source != ValueSource::override_value) {
+      resolved[variable.name] = {{"type", variable.type},
+                                 {"value", it->second},
+                                 {"source", "release"}};
+      continue;
     }
     if (!variable.problem.empty()) {
       throw util::Refused("the override of " + variable.name + " on " + env.name +
@@ -130,7 +177,7 @@ nlohmann::json render_bundle(const Pipeline& pipeline, const std::string& env_na
   bundle["environment"] = env.name;
   bundle["branch"] = env.branch;
   bundle["commit"] = commit;
-  bundle["release"] = release_of(releases, commit);
+  bundle["release"] = release;
   bundle["workspace"] = std::move(workspace);
   bundle["items"] = std::move(items);
   bundle["documents"] = std::move(documents);

@@ -213,6 +213,18 @@ expect_eq "$(audit_count)" $((N + 1)) "one record for the sync into production"
 expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^move: ' | sort | tr '\n' ' ')" \
   "move: refs/envflow/local/production $LOCAL_BEFORE $LOCAL_AFTER move: refs/heads/production $PROD_BEFORE $GONE " \
   "the sync's record moves production and its local ref"
+# Until the next publish, end users still get the live release, with the
+# value it was published with (recorded in its manifest): not dev's default,
+# not a render that fails.
+run envflow render production
+expect_rc 0
+expect_eq "$(bundle_field '["release"]')" "$V_PAY" "render production names the live release"
+expect_eq "$(bundle_field '["variables"]["payments_url"]["value"]')" "https://pay.example.com" \
+  "the live release keeps its value after the sync dropped the override"
+expect_eq "$(bundle_field '["variables"]["payments_url"]["source"]')" "release" "where the value comes from"
+run envflow render production --head
+expect_rc 0
+expect_eq "$(bundle_field '["variables"].get("payments_url")')" "None" "no payments_url at production's head"
 run envflow publish --no-sign
 expect_rc 0
 run envflow render production
