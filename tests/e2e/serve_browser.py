@@ -224,10 +224,21 @@ def main():
         # 5. Publish from the page, then the release history and the audit log.
         wait_for(bob, lambda d: d.find_elements(By.CSS_SELECTOR, "details#publish"),
                  "bob's page offers Publish")
-        bob.execute_script("document.getElementById('publish').open = true")
-        form = bob.find_element(By.CSS_SELECTOR, 'form[data-action="publish"]')
-        form.find_element(By.NAME, "message").send_keys("First release from the page")
-        form.find_element(By.NAME, "no_sign").click()
+        # Filled again when a redraw replaced the form while it was being filled.
+        for attempt in range(5):
+            try:
+                bob.execute_script("document.getElementById('publish').open = true")
+                form = bob.find_element(By.CSS_SELECTOR, 'form[data-action="publish"]')
+                message = form.find_element(By.NAME, "message")
+                message.clear()
+                message.send_keys("First release from the page")
+                no_sign = form.find_element(By.NAME, "no_sign")
+                if not no_sign.is_selected():
+                    no_sign.click()
+                break
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise
         kind, text = press(bob, "publish", "/api/publish")
         check("bob publishes v1.0.0", kind == "ok" and "published v1.0.0" in text, text)
         check("v1.0.0 tags production",
