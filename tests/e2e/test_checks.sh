@@ -83,6 +83,11 @@ expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^op:')" "op: chec
 run envflow sync dev
 expect_rc 1
 expect_err "check no-forbidden failed on ${C1:0:7}: failed (exit 1)"
+run envflow --format json status
+expect_eq "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["environments"][0]["checks"])' <<<"$OUT")" \
+  "[{'name': 'no-forbidden', 'state': 'failed'}]" "status JSON"
+run envflow status
+expect_out "checks into test: no-forbidden failed"
 expect_eq "$(ref_of . refs/heads/test)" "$(ref_of . refs/heads/production)" "test did not move"
 
 test_case "the fix passes, is recorded, and goes through"
