@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <map>
 
 #include <unistd.h>
 
@@ -11,6 +11,7 @@
 
 #include "content/yaml.h"
 #include "core/overrides.h"
+#include "core/release.h"
 #include "core/render.h"
 #include "core/session.h"
 #include "util/crypto.h"
@@ -108,7 +109,8 @@ nlohmann::json CheckResult::to_json() const {
           {"actor", actor},
           {"time", util::iso_time(time)},
           {"output", output},
-          {"id", id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id)}};
+          {"id", id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id)},
+          {"signed", !signature.empty()}};
 }
 
 std::string CheckResult::to_yaml() const {
@@ -179,19 +181,38 @@ std::optional<CheckResult> read_check_result(const git::Repository& repo, const 
       return std::nullopt;
     }
     const auto files = repo.list_tree(info.tree);
-    if (files.size() != 1 || files.front().path != k_check_result_file ||
-        files.front().mode != git::Mode::regular ||
-        files.front().size > 4 * k_check_output_max + 4096) {
+    const git::TreeEntry* yaml = nullptr;
+    const git::TreeEntry* sig = nullptr;
+    for (const auto& file : files) {
+      if (file.mode != git::Mode::regular) {
+        return std::nullopt;
+      }
+      if (file.path == k_check_result_file && file.size <= 4 * k_check_output_max + 4096) {
+        yaml = &file;
+      } else if (file.path == k_check_signature_file && file.size <= 16384) {
+        sig = &file;
+      } else {
+        return std::nullopt;
+      }
+    }
+    if (yaml == nullptr) {
       return std::nullopt;
     }
-    auto result = CheckResult::parse(repo.read_blob(files.front().id));
+    auto result = CheckResult::parse(repo.read_blob(yaml->id));
     if (result) {
       result->id = id;
+      if (sig != nullptr) {
+        result->signature = repo.read_blob(sig->id);
+      }
     }
     return result;
   } catch (const util::Error&) {
     return std::nullopt;
   }
+}
+
+bool check_signatures_required(const PipelineConfig& config) {
+  return config.release_sign && !config.release_allowed_signers.empty();
 }
 
 nlohmann::json candidate_bundle(const Pipeline& pipeline, const Environment& env,
@@ -362,9 +383,14 @@ CheckReport run_checks(Session& session, const std::string& env, const std::stri
                       k_check_output_max);
     }
     git::Repository& repo = session.repo();
-    const std::string blob = repo.write_blob(r.to_yaml());
-    const std::string tree =
-        repo.write_tree({{k_check_result_file, git::NewFile{blob, git::Mode::regular}}});
+    const std::string yaml = r.to_yaml();
+    std::map<std::string, git::NewFile> files{
+        {k_check_result_file, git::NewFile{repo.write_blob(yaml), git::Mode::regular}}};
+    if (check_signatures_required(config)) {
+      r.signature = sign_as_release_signer(repo, config, yaml);
+      files[k_check_signature_file] = git::NewFile{repo.write_blob(r.signature), git::Mode::regular};
+    }
+    const std::string tree = repo.write_tree(files);
     r.id = repo.write_commit(tree, {},
                              "envflow check " + target.name + " " + check.name + ": " +
                                  r.outcome() + "\n",

@@ -23,6 +23,9 @@ namespace envflow::core {
 
 // The file a result commit's tree holds.
 inline constexpr const char* k_check_result_file = "result.yaml";
+// Beside it when the policy requires signed results: a detached signature of
+// result.yaml by the release signer.
+inline constexpr const char* k_check_signature_file = "result.yaml.sig";
 // Bytes of a check's output kept in its result (the last ones).
 inline constexpr size_t k_check_output_max = 4000;
 
@@ -40,6 +43,7 @@ struct CheckResult {
   std::int64_t time = 0;
   std::string output;  // the tail of stdout and stderr
   std::string id;      // the result commit ("" before it is written)
+  std::string signature; // result.yaml.sig ("" when unsigned)
 
   bool passed() const { return exit_status == 0 && !timed_out; }
   // "passed", "failed (exit 1)", "failed (timed out after 3 s)".
@@ -51,7 +55,12 @@ struct CheckResult {
   static std::optional<CheckResult> parse(const std::string& text);
 };
 
-// The result commit `id`, checked: no parent, a tree with result.yaml only,
+// True when the policy wants check results signed by an allowed signer:
+// signed releases (release.sign) with allowed signers named.
+bool check_signatures_required(const PipelineConfig& config);
+
+// The result commit `id`, checked: no parent, a tree with result.yaml (and
+// result.yaml.sig, nothing else),
 // a result that parse accepts. nullopt when it is none.
 std::optional<CheckResult> read_check_result(const git::Repository& repo, const std::string& id);
 

@@ -1038,6 +1038,20 @@ private:
              "the result says " + result->actor + " ran it, but it is recorded by " + who());
       return;
     }
+    if (check_signatures_required(m_config)) {
+      const auto problem =
+          result->signature.empty()
+              ? std::optional<std::string>("it is not signed (" +
+                                           std::string(k_check_signature_file) + " missing)")
+              : allowed_signer_problem(m_before, result->to_yaml(), result->signature);
+      if (problem) {
+        refuse(move, Gate::record,
+               "the policy signs releases with allowed signers, so a check result is signed by "
+               "one too (envflow check signs it with the release signer): " + move.ref + ": " +
+                   *problem);
+        return;
+      }
+    }
     note(env.name + ": check " + c.name + " of " + short_id(c.commit) + " " + result->outcome());
   }
 
