@@ -203,6 +203,42 @@ expect_rc 0
 expect_eq "$(ref_of . refs/heads/test)" "$C7" "auto promoted"
 grep -q '^exit_status: 0$' <<<"$(result_of . test "$C7" no-forbidden)" && pass || fail "auto's result"
 kill "$RECEIVER_PID" 2>/dev/null || true; wait "$RECEIVER_PID" 2>/dev/null || true; RECEIVER_PID=""
+
+test_case "signed releases with allowed signers: results are signed by the release signer"
+if command -v ssh-keygen >/dev/null; then
+  ssh-keygen -q -t ed25519 -N "" -C signer@example.com -f "$TEST_ROOT/key"
+  printf 'signer@example.com namespaces="git" %s\n' "$(cat "$TEST_ROOT/key.pub")" >"$TEST_ROOT/allowed"
+  git config gpg.format ssh
+  git config user.signingKey "$TEST_ROOT/key"
+  run envflow config put allowed_signers "$TEST_ROOT/allowed"
+  expect_rc 0
+  edit_config "t = t.replace('release:\n', 'release:\n  allowed_signers: allowed_signers\n', 1)"
+  edit_config "t = t.replace('    auto: true\n', '', 1)"
+  describe_as "Signed"
+  C8=$(git rev-parse HEAD)
+  run envflow check test
+  expect_rc 0
+  expect_eq "$(git ls-tree --name-only "refs/envflow/checks/test/$C8/no-forbidden" | tr '\n' ' ')" \
+    "result.yaml result.yaml.sig " "a signed result"
+  git show "refs/envflow/checks/test/$C8/no-forbidden:result.yaml" >"$TEST_ROOT/r.yaml"
+  git show "refs/envflow/checks/test/$C8/no-forbidden:result.yaml.sig" >"$TEST_ROOT/r.sig"
+  run ssh-keygen -Y verify -f "$TEST_ROOT/allowed" -I signer@example.com -n git -s "$TEST_ROOT/r.sig" <"$TEST_ROOT/r.yaml"
+  expect_rc 0
+  run envflow sync dev
+  expect_rc 0
+  # a result by a key the policy does not allow is refused
+  ssh-keygen -q -t ed25519 -N "" -C other@example.com -f "$TEST_ROOT/other"
+  git config user.signingKey "$TEST_ROOT/other"
+  describe_as "Signed by another"
+  run envflow check test
+  expect_rc 1
+  expect_err "not by an allowed signer"
+  expect_eq "$(git for-each-ref "refs/envflow/checks/test/$(git rev-parse HEAD)/")" "" "nothing recorded"
+  git config --unset gpg.format
+  git config --unset user.signingKey
+else
+  echo "ssh-keygen missing: signing not tested"
+fi
 cd "$TEST_ROOT"
 
 # ---------------------------------------------------------------------------
