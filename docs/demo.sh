@@ -50,18 +50,31 @@ show git log --oneline -2
 step "6. The pipeline at a glance"
 show envflow status
 
-step "7. Promote dev to test: the plan first, then for real"
+step "7. A verification check guards test: the starter policy's no-todo check, turned on"
+envflow config show | sed '/^    # checks:/,/^    #   - {name: no-todo/s/^    # /    /' > "$HOME/envflow.yaml"
+show envflow config edit --file "$HOME/envflow.yaml"
+sed -i 's/^description: .*/description: Answers product and order questions (TODO ask legal about refunds)/' agents/support.yaml
+show git commit -qam "Support agent: refunds, to be checked"
+show envflow sync dev
+show envflow check test
+show envflow sync dev
+show git for-each-ref refs/envflow/checks/
+sed -i 's/^description: .*/description: Answers product and order questions, kindly and briefly/' agents/support.yaml
+show git commit -qam "Support agent: no open notes"
+show envflow check test
+
+step "8. Promote dev to test: the plan first, then for real"
 show envflow sync dev --dry-run
 show envflow sync dev
 show envflow status
 
-step "8. Through uat and staging to production, the pipeline after each step"
+step "9. Through uat and staging to production, the pipeline after each step"
 for env in test uat staging; do
   show envflow sync "$env"
   show envflow status
 done
 
-step "9. A signed release (an ssh key made for this tour; allowed signers kept in the policy)"
+step "10. A signed release (an ssh key made for this tour; allowed signers kept in the policy)"
 ssh-keygen -q -t ed25519 -N "" -C alice@example.com -f "$HOME/release-key"
 git config --global gpg.format ssh
 git config --global user.signingKey "$HOME/release-key"
@@ -73,7 +86,7 @@ show envflow publish
 show git -c gpg.ssh.allowedSignersFile="$HOME/allowed_signers" verify-tag v1.0.0
 show envflow verify v1.0.0
 
-step "10. A hotfix on production: signed, live, and a back-port issue opened by itself"
+step "11. A hotfix on production: signed, live, and a back-port issue opened by itself"
 show envflow hotfix start urgent-tone
 sed -i 's/tone: .*/tone: formal/' agents/support.yaml
 show git commit -qam "Hotfix: formal tone for support"
@@ -81,20 +94,22 @@ show envflow hotfix finish -m "Formal tone, by legal request"
 show envflow backport list
 show git switch -q dev
 
-step "11. Meanwhile dev moves on; the sync into production is refused while the back-port is open"
+step "12. Meanwhile dev moves on; the sync into production is refused while the back-port is open"
 sed -i 's/^description: .*/description: Routes each conversation to the right agent (v2)/' agents/triage.yaml
 show git commit -qam "Triage: clearer description"
+show envflow check test
 for env in dev test uat; do show envflow sync "$env"; done
 show envflow sync staging
 
-step "12. Back-port the hotfix into dev, then fast-forward all the way"
+step "13. Back-port the hotfix into dev, then fast-forward all the way"
 show envflow backport apply 1
+show envflow check test
 for env in dev test uat staging; do show envflow sync "$env"; done
 show envflow backport list
 show envflow publish
 show envflow status
 
-step "13. The new release misbehaves: roll back (auto-promotion into production is held; render follows live)"
+step "14. The new release misbehaves: roll back (auto-promotion into production is held; render follows live)"
 show envflow releases
 show envflow rollback v1.0.1
 # What a deploy job gets: render follows live (--head would render the rolled-back head).

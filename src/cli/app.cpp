@@ -162,6 +162,8 @@ const std::vector<Command>& commands() {
        {k_itself}},
       {"approve", "Record an approval to promote a revision into an environment", setup_approve,
        {k_itself}},
+      {"check", "Run an environment's verification checks on a candidate and record the results",
+       setup_check, {k_itself}},
       {"status", "The pipeline at a glance", setup_status},
       {"diff", "Semantic difference between two environments or revisions", setup_diff},
       {"var", "Environment-local variable overrides (set, unset, list)", setup_var,

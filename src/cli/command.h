@@ -84,6 +84,7 @@ Runner setup_verify(CLI::App& app, Globals& globals);
 Runner setup_rollback(CLI::App& app, Globals& globals);
 Runner setup_sync(CLI::App& app, Globals& globals);
 Runner setup_approve(CLI::App& app, Globals& globals);
+Runner setup_check(CLI::App& app, Globals& globals);
 Runner setup_status(CLI::App& app, Globals& globals);
 Runner setup_diff(CLI::App& app, Globals& globals);
 Runner setup_var(CLI::App& app, Globals& globals);

@@ -55,6 +55,14 @@ Runner setup_status(CLI::App& /*app*/, Globals& globals) {
         notes += (notes.empty() ? "" : "; ") + std::string("HELD (") + e.hold->kind_name() +
                  ": envflow hold list)";
       }
+      if (!e.checks.empty()) {
+        std::string text;
+        for (const auto& [name, state] : e.checks) {
+          text += (text.empty() ? "" : ", ") + util::printable(name) + " " + state;
+        }
+        notes += (notes.empty() ? "" : "; ") + std::string("checks into ") +
+                 util::printable(e.next) + ": " + text;
+      }
       for (const auto& n : e.notes) {
         notes += (notes.empty() ? "" : "; ") + util::printable(n);
       }

@@ -5,6 +5,7 @@
 
 #include "content/schema.h"
 #include "content/yaml.h"
+#include "core/backport.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -149,6 +150,8 @@ std::string render_secret_allowlist(const std::vector<AllowedSecret>& allowlist)
 
 } // namespace
 
+std::string Check::command() const { return util::join(run, " "); }
+
 const Environment* PipelineConfig::find(const std::string& name) const {
   for (const auto& env : environments) {
     if (env.name == name) {
@@ -270,6 +273,23 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
         env.approvals = static_cast<int>(n->integer);
       }
       env.auto_promote = bool_at(item, "auto", false);
+      if (const Value* checks = item.find("checks"); checks != nullptr && checks->is_sequence()) {
+        for (const auto& node : checks->items) {
+          Check check;
+          check.name = node.string_at("name");
+          if (const Value* run = node.find("run"); run != nullptr && run->is_sequence()) {
+            for (const auto& word : run->items) {
+              check.run.push_back(word.string);
+            }
+          } else {
+            check.run = split_command(node.string_at("run"));
+          }
+          if (const Value* n = node.find("timeout"); n != nullptr && n->type == Value::Type::integer) {
+            check.timeout_seconds = static_cast<int>(n->integer);
+          }
+          env.checks.push_back(std::move(check));
+        }
+      }
       config.environments.push_back(std::move(env));
     }
   }
@@ -336,6 +356,26 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
     }
     seen_names.push_back(env.name);
     seen_branches.push_back(env.branch);
+    if (const Value* checks = node.find("checks"); checks != nullptr && checks->is_sequence()) {
+      if (i == 0 && !checks->items.empty()) {
+        problem("environment '" + env.name + "' is the first: nothing is promoted into it, so "
+                "it has no checks; put them on the environment they guard",
+                checks->mark);
+      }
+      std::vector<std::string> seen_checks;
+      for (size_t k = 0; k < env.checks.size() && k < checks->items.size(); ++k) {
+        const Value& check_node = checks->items[k];
+        if (std::find(seen_checks.begin(), seen_checks.end(), env.checks[k].name) !=
+            seen_checks.end()) {
+          problem("check '" + env.checks[k].name + "' is listed twice on " + env.name,
+                  check_node.mark);
+        }
+        seen_checks.push_back(env.checks[k].name);
+        if (env.checks[k].run.empty()) {
+          problem("check '" + env.checks[k].name + "' has no command to run", check_node.mark);
+        }
+      }
+    }
     for (const char* key : {"write", "promote", "approvers", "local"}) {
       const Value* list = node.find(key);
       if (list == nullptr || !list->is_sequence()) {
@@ -479,6 +519,14 @@ std::string render_config(const PipelineConfig& config) {
     out += "    local: " + yaml_list(env.local) + "        # who may change its local data\n";
     if (env.auto_promote) {
       out += "    auto: true\n";
+    }
+    if (!env.checks.empty()) {
+      out += "    checks:                # run on the bundle before a promotion (docs/checks.md)\n";
+      for (const auto& check : env.checks) {
+        out += "      - name: " + yaml_scalar(check.name) + "\n";
+        out += "        run: " + yaml_list(check.run) + "\n";
+        out += "        timeout: " + std::to_string(check.timeout_seconds) + "\n";
+      }
     }
   }
   out += "\n# Groups of actors (emails or server usernames).\ngroups:\n";

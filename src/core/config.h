@@ -17,6 +17,17 @@ class Repository;
 namespace envflow::core {
 
 
+// A verification check (docs/checks.md): a command run on the bundle about
+// to be promoted into its environment; exit 0 is a pass.
+struct Check {
+  std::string name;
+  std::vector<std::string> run; // argv (no shell)
+  int timeout_seconds = 60;
+
+  // The command as one line ("sh checks/x.sh").
+  std::string command() const;
+};
+
 struct Environment {
   std::string name;
   std::string branch;
@@ -26,6 +37,7 @@ struct Environment {
   std::vector<std::string> approvers; // groups whose approvals count
   std::vector<std::string> local;     // groups that may change its local data
   bool auto_promote = false;
+  std::vector<Check> checks;          // run for what is promoted into it (not on the first)
 };
 
 // A literal secret the policy accepts: a known false positive, named by the

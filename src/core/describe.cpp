@@ -6,6 +6,7 @@
 
 #include "core/approvals.h"
 #include "core/backport.h"
+#include "core/checks.h"
 #include "core/hold.h"
 #include "core/overrides.h"
 #include "core/release.h"
@@ -21,7 +22,7 @@ namespace {
 
 struct Sorted {
   std::vector<std::pair<ClassifiedRef, RefMove>> environments, tags, locals, approvals, holds,
-      hotfix_branches, others;
+      checks, hotfix_branches, others;
   const RefMove* live = nullptr;
   const RefMove* config = nullptr;
   const RefMove* backports = nullptr;
@@ -49,6 +50,9 @@ Sorted sort_moves(const PipelineConfig& config, const std::vector<RefMove>& move
       break;
     case RefKind::hold:
       s.holds.emplace_back(c, move);
+      break;
+    case RefKind::check:
+      s.checks.emplace_back(c, move);
       break;
     case RefKind::hotfix_branch:
       s.hotfix_branches.emplace_back(c, move);
@@ -293,6 +297,25 @@ AuditRecord describe(const Pipeline& before, const std::vector<RefMove>& moves, 
         record.note = hold->reason;
       }
     }
+  } else if (!s.checks.empty()) {
+    const auto& [c, move] = s.checks.front();
+    record.env = c.env;
+    record.commit = c.commit;
+    std::vector<std::string> parts;
+    bool removed = false;
+    for (const auto& [check, check_move] : s.checks) {
+      if (is_zero(check_move.new_id)) {
+        removed = true;
+        parts.push_back(check.name);
+      } else if (const auto result = read_check_result(repo, check_move.new_id)) {
+        parts.push_back(check.name + " " + result->outcome());
+      } else {
+        parts.push_back(check.name);
+      }
+    }
+    record.op = removed ? "check-clear" : "check";
+    record.note = (removed ? "removed results of " : "") + util::join(parts, ", ") + " on " +
+                  short_id(c.commit) + " for " + c.env;
   } else if (s.config != nullptr) {
     record.op = "config";
     record.note = "pipeline config";

@@ -14,6 +14,7 @@
 
 #include "content/yaml.h"
 #include "core/backport.h"
+#include "core/checks.h"
 #include "core/release.h"
 #include "util/crypto.h"
 #include "util/strings.h"
@@ -173,10 +174,10 @@ json common_body(const git::Repository& repo, const AuditRecord& record) {
 }
 
 Event make_event(const AuditRecord& record, json body, const std::string& type,
-                 const json& backport) {
+                 const json& backport, const std::string& check = "") {
   Event event;
   event.type = type;
-  const std::string issue = backport.is_object() ? std::to_string(backport.value("id", 0)) : "";
+  const std::string issue = backport.is_object() ? std::to_string(backport.value("id", 0)) : check;
   event.id = record.id.empty()
                  ? util::random_uuid()
                  : util::name_uuid("envflow event\n" + record.id + "\n" + type + "\n" + issue);
@@ -298,10 +299,26 @@ std::vector<Event> events_for_record(const git::Repository& repo, const AuditRec
   }
   const bool backport_op = record.op == "backport-open" || record.op == "backport-close" ||
                            record.op == "backport-apply";
-  if (!own && backports.empty() && !(backport_op && !backports_read)) {
+  // A record of check results gives check-failed for each result that failed.
+  std::vector<CheckResult> failed;
+  if (record.op == "check") {
+    for (const RefMove& move : record.moves) {
+      if (util::starts_with(move.ref, k_checks_prefix) && !is_zero(move.new_id)) {
+        if (auto result = read_check_result(repo, move.new_id); result && !result->passed()) {
+          failed.push_back(std::move(*result));
+        }
+      }
+    }
+  }
+  if (!own && backports.empty() && !(backport_op && !backports_read) && failed.empty()) {
     return events;
   }
   const json body = common_body(repo, record);
+  for (const auto& result : failed) {
+    json with_check = body;
+    with_check["check"] = result.to_json();
+    events.push_back(make_event(record, with_check, "check-failed", nullptr, result.name));
+  }
   if (own) {
     events.push_back(make_event(record, body, record.op, nullptr));
   }

@@ -123,6 +123,29 @@ std::string hold_ref(std::string_view env, std::string_view id) {
 
 std::string holds_prefix(std::string_view env) { return k_holds_prefix + std::string(env) + "/"; }
 
+std::string check_ref(std::string_view env, std::string_view commit, std::string_view check) {
+  return checks_prefix(env, commit) + std::string(check);
+}
+
+std::string checks_prefix(std::string_view env, std::string_view commit) {
+  return k_checks_prefix + std::string(env) + "/" + std::string(commit) + "/";
+}
+
+bool is_check_name(std::string_view name) {
+  if (name.empty() || name.size() > 63) {
+    return false;
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    (i > 0 && (c == '-' || c == '_'));
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
 ClassifiedRef classify_ref(const PipelineConfig& config, const std::string& ref) {
   ClassifiedRef c;
   if (util::starts_with(ref, k_heads_prefix)) {
@@ -179,6 +202,16 @@ ClassifiedRef classify_ref(const PipelineConfig& config, const std::string& ref)
       c.env = parts[0];
       c.env_index = config.index_of(c.env);
       c.name = parts[1];
+    }
+  } else if (util::starts_with(ref, k_checks_prefix)) {
+    const auto parts = util::split(ref.substr(std::string_view(k_checks_prefix).size()), '/');
+    c.kind = RefKind::envflow_other;
+    if (parts.size() == 3 && is_hex(parts[1], 40) && is_check_name(parts[2])) {
+      c.kind = RefKind::check;
+      c.env = parts[0];
+      c.env_index = config.index_of(c.env);
+      c.commit = parts[1];
+      c.name = parts[2];
     }
   } else {
     c.kind = RefKind::envflow_other;

@@ -26,6 +26,8 @@ inline constexpr const char* k_local_ref_prefix = "refs/envflow/local/";
 inline constexpr const char* k_approvals_prefix = "refs/envflow/approvals/";
 // refs/envflow/holds/<env>/<hold commit id> -> the hold commit.
 inline constexpr const char* k_holds_prefix = "refs/envflow/holds/";
+// refs/envflow/checks/<env>/<commit>/<check> -> a check result commit (core/checks.h).
+inline constexpr const char* k_checks_prefix = "refs/envflow/checks/";
 // In a clone: the chain of operations made offline and not pushed yet.
 inline constexpr const char* k_pending_ref = "refs/envflow/pending";
 inline constexpr const char* k_hotfix_branch_prefix = "hotfix/";
@@ -65,6 +67,7 @@ enum class RefKind {
   backports,
   approval,    // refs/envflow/approvals/<env>/<commit>/<person>
   hold,        // refs/envflow/holds/<env>/<id>
+  check,       // refs/envflow/checks/<env>/<commit>/<check>
   hotfix_branch, // refs/heads/hotfix/<name>
   envflow_other, // anything else under refs/envflow/
   other,         // not the pipeline's business (feature branches, other tags, notes)
@@ -74,8 +77,8 @@ struct ClassifiedRef {
   RefKind kind = RefKind::other;
   int env_index = -1;  // environment, local, approval, hold: position in the pipeline (-1: unknown)
   std::string env;     // environment, local, approval, hold: the environment's name as written
-  std::string name;    // release tag / hotfix name; approval: the person; hold: the id
-  std::string commit;  // approval: the approved commit named in the ref
+  std::string name;    // release tag / hotfix name; approval: the person; hold: the id; check: its name
+  std::string commit;  // approval, check: the commit named in the ref
 };
 
 // Classify `ref` against `config`'s environments.
@@ -88,5 +91,10 @@ std::string approvals_prefix(std::string_view env, std::string_view commit);
 // "refs/envflow/holds/<env>/<id>" and "refs/envflow/holds/<env>/".
 std::string hold_ref(std::string_view env, std::string_view id);
 std::string holds_prefix(std::string_view env);
+// "refs/envflow/checks/<env>/<commit>/<check>" and "refs/envflow/checks/<env>/<commit>/".
+std::string check_ref(std::string_view env, std::string_view commit, std::string_view check);
+std::string checks_prefix(std::string_view env, std::string_view commit);
+// True for a check name the policy allows ([a-z0-9][a-z0-9_-]{0,62}).
+bool is_check_name(std::string_view name);
 
 } // namespace envflow::core

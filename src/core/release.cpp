@@ -235,6 +235,33 @@ std::optional<Manifest> Manifest::parse(const std::string& message) {
   return manifest;
 }
 
+std::string sign_as_release_signer(const git::Repository& repo, const PipelineConfig& config,
+                                   std::string_view payload) {
+  return sign::sign(signing_config(repo, config), payload);
+}
+
+std::optional<std::string> allowed_signer_problem(const Pipeline& pipeline,
+                                                  std::string_view payload,
+                                                  std::string_view signature) {
+  const PipelineConfig& config = pipeline.config;
+  const auto config_head = pipeline.refs.target(k_config_ref);
+  const auto trusted = config.release_allowed_signers.empty() || !config_head
+                           ? std::nullopt
+                           : pipeline.repo.read_path(*config_head, config.release_allowed_signers);
+  if (!trusted) {
+    return std::string("the policy names no allowed signers (release.allowed_signers)");
+  }
+  const sign::Format format = signature.find("-----BEGIN SSH SIGNATURE-----") != std::string_view::npos
+                                  ? sign::Format::ssh
+                                  : sign::Format::openpgp;
+  const auto verification = sign::verify(format, *trusted, payload, signature);
+  if (!verification.good) {
+    return sign::format_name(format) + " signature is not by an allowed signer: " +
+           verification.detail;
+  }
+  return std::nullopt;
+}
+
 std::vector<Release> list_releases(const Pipeline& pipeline) {
   const auto live = pipeline.live();
   std::vector<Release> releases;

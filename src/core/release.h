@@ -3,6 +3,7 @@
 #include <compare>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -57,6 +58,20 @@ struct Release {
 
 // Every release tag (annotated `vMAJOR.MINOR.PATCH` with an envflow
 // manifest) as `pipeline` reads them, oldest version first.
+// A detached signature of `payload` by the release signer (the policy's
+// release.format / release.signing_key, else git's gpg.format and
+// user.signingKey): what signs release tags also signs check results.
+// util::Refused with the signer's message when signing fails.
+std::string sign_as_release_signer(const git::Repository& repo, const PipelineConfig& config,
+                                   std::string_view payload);
+
+// Why `signature` over `payload` is not one by an allowed signer of the
+// policy in force (release.allowed_signers on refs/envflow/config), or
+// nullopt when it is.
+std::optional<std::string> allowed_signer_problem(const Pipeline& pipeline,
+                                                  std::string_view payload,
+                                                  std::string_view signature);
+
 std::vector<Release> list_releases(const Pipeline& pipeline);
 
 // The release whose tag object is `tag_id` (and whose tag ref points at it).

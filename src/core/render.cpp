@@ -93,7 +93,9 @@ nlohmann::json render_bundle(const Pipeline& pipeline, const std::string& env_na
   const Environment& env = require_environment(pipeline.config, env_name);
   const std::vector<Release> releases = list_releases(pipeline);
   std::string wanted; // "" = the branch head
-  if (!at.release.empty()) {
+  if (!at.commit.empty()) {
+    wanted = at.commit;
+  } else if (!at.release.empty()) {
     const auto it = std::find_if(releases.begin(), releases.end(),
                                  [&](const Release& r) { return r.tag == at.release; });
     if (it == releases.end()) {

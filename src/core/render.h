@@ -34,6 +34,7 @@ namespace envflow::core {
 struct RenderAt {
   bool head = false;   // --head: the branch head, even of the last environment
   std::string release; // --release TAG: that release's commit
+  std::string commit;  // that commit (a candidate for promotion, core/checks.h)
 };
 
 nlohmann::json render_bundle(const Pipeline& pipeline, const std::string& env,

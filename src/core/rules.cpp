@@ -11,6 +11,7 @@
 #include "content/validator.h"
 #include "core/approvals.h"
 #include "core/backport.h"
+#include "core/checks.h"
 #include "core/diff.h"
 #include "core/hold.h"
 #include "core/overrides.h"
@@ -153,6 +154,9 @@ private:
       return;
     case RefKind::hold:
       judge_hold(move, c);
+      return;
+    case RefKind::check:
+      judge_check(move, c);
       return;
     case RefKind::envflow_other:
       if (move.ref == k_pending_ref) {
@@ -402,6 +406,9 @@ private:
         return;
       }
     }
+    if (!checks_passed(move, target)) {
+      return;
+    }
     if (target.approvals > 0) {
       const auto approvals = without(approvals_for(m_after, target, move.new_id), m_person);
       if (static_cast<int>(approvals.size()) < target.approvals) {
@@ -421,6 +428,29 @@ private:
     }
     note(target.name + ": promotion from " + source.name + ", " + short_id(move.old_id) + ".." +
          short_id(move.new_id));
+  }
+
+  // Checks gate: every check of the target passed for this commit and the
+  // bundle it would give the target (results as they are after this change).
+  bool checks_passed(const RefMove& move, const Environment& target) {
+    std::vector<std::string> blockers;
+    try {
+      blockers = check_blockers(m_after, target, move.new_id);
+    } catch (const util::Refused& e) {
+      refuse(move, Gate::checks,
+             "the bundle promoting " + short_id(move.new_id) + " into " + target.name +
+                 " would give cannot be rendered, so its checks cannot pass: " + e.what());
+      return false;
+    }
+    if (blockers.empty()) {
+      return true;
+    }
+    refuse(move, Gate::checks,
+           "promoting " + short_id(move.new_id) + " into " + target.name +
+               " needs a passing result of each of its checks for that commit and bundle:\n  " +
+               util::join(blockers, "\n  ") + "\nrun them with envflow check " + target.name +
+               " --rev " + short_id(move.new_id) + " (sync --auto runs them itself)");
+    return false;
   }
 
   // Back-port gate: nothing is promoted into the last environment while a
@@ -945,6 +975,84 @@ private:
       return;
     }
     note(env.name + ": " + hold->describe());
+  }
+
+  // --- check results ---
+
+  // refs/envflow/checks/<env>/<commit>/<check>: a result envflow check
+  // writes, recorded once by someone who may promote into the environment
+  // and never moved; removed (to run a check again) by them or an admin.
+  void judge_check(const RefMove& move, const ClassifiedRef& c) {
+    if (c.env_index < 1) {
+      refuse(move, Gate::record,
+             c.env_index == 0 ? c.env + " is the first environment: nothing is promoted into it, "
+                                       "so it has no checks"
+                              : "there is no environment named '" + c.env + "' to check");
+      return;
+    }
+    const Environment& env = m_config.environments[static_cast<size_t>(c.env_index)];
+    if (!is_member(env.promote) && !is_member(m_config.admins)) {
+      refuse(move, Gate::identity,
+             who() + " may not " + (is_zero(move.new_id) ? "remove" : "record") +
+                 " check results of " + env.name + " (" + env.name + "'s promote groups: " +
+                 PipelineConfig::groups_text(env.promote) + "; admins: " +
+                 PipelineConfig::groups_text(m_config.admins) + ")");
+      return;
+    }
+    if (is_zero(move.new_id)) {
+      return; // removing a result (to run the check again): the record keeps who and when
+    }
+    if (!is_zero(move.old_id)) {
+      refuse(move, Gate::record,
+             "a check result never moves: " + move.ref + " already exists (remove it first; "
+             "envflow check does that when it runs a check again)");
+      return;
+    }
+    const auto check = std::find_if(env.checks.begin(), env.checks.end(),
+                                    [&](const Check& k) { return k.name == c.name; });
+    if (check == env.checks.end()) {
+      refuse(move, Gate::record,
+             env.name + " has no check named '" + c.name + "' in the policy in force");
+      return;
+    }
+    if (!is_commit(c.commit)) {
+      refuse(move, Gate::record, move.ref + " names " + short_id(c.commit) + ", which is not a commit");
+      return;
+    }
+    const auto result = read_check_result(m_repo, move.new_id);
+    if (!result) {
+      refuse(move, Gate::record,
+             move.ref + " must point at a check result envflow writes (a commit with no parent "
+                        "whose tree holds only " + std::string(k_check_result_file) +
+                        ", as envflow check " + env.name + " records it)");
+      return;
+    }
+    if (result->env != env.name || result->commit != c.commit || result->name != c.name) {
+      refuse(move, Gate::record,
+             "the result says it is check " + result->name + " of " + short_id(result->commit) +
+                 " for " + result->env + ", but it is recorded as " + move.ref);
+      return;
+    }
+    if (m_config.person(result->actor) != m_person) {
+      refuse(move, Gate::record,
+             "the result says " + result->actor + " ran it, but it is recorded by " + who());
+      return;
+    }
+    if (check_signatures_required(m_config)) {
+      const auto problem =
+          result->signature.empty()
+              ? std::optional<std::string>("it is not signed (" +
+                                           std::string(k_check_signature_file) + " missing)")
+              : allowed_signer_problem(m_before, result->to_yaml(), result->signature);
+      if (problem) {
+        refuse(move, Gate::record,
+               "the policy signs releases with allowed signers, so a check result is signed by "
+               "one too (envflow check signs it with the release signer): " + move.ref + ": " +
+                   *problem);
+        return;
+      }
+    }
+    note(env.name + ": check " + c.name + " of " + short_id(c.commit) + " " + result->outcome());
   }
 
   const Pipeline& m_before;

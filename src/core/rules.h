@@ -37,8 +37,9 @@ enum class Gate {
   hotfix_undo,  // the promotion would undo a hotfix field
   content,      // content does not validate
   overrides,    // variable overrides would not fit
+  checks,       // a verification check has no passing result for the commit and bundle
   release,      // release tag / live rules
-  record,       // envflow's own records (audit, back-port issues, holds, approvals)
+  record,       // envflow's own records (audit, back-port issues, holds, approvals, check results)
 };
 
 struct Refusal {

@@ -4,11 +4,13 @@
 
 #include "core/audit.h"
 #include "core/backport.h"
+#include "core/checks.h"
 #include "core/diff.h"
 #include "core/release.h"
 #include "core/sync.h"
 #include "core/approvals.h"
 #include "git/repo.h"
+#include "util/error.h"
 #include "util/strings.h"
 
 namespace envflow::core {
@@ -36,6 +38,11 @@ nlohmann::json PipelineStatus::to_json() const {
                         {"changed", e.waiting_changed},
                         {"breaking", e.waiting_breaking}};
       row["approvals"] = {{"required", e.approvals_required}, {"have", e.approvals}};
+      nlohmann::json checks = nlohmann::json::array();
+      for (const auto& [name, state] : e.checks) {
+        checks.push_back({{"name", name}, {"state", state}});
+      }
+      row["checks"] = checks;
     } else {
       row["next"] = nullptr;
     }
@@ -99,6 +106,17 @@ PipelineStatus pipeline_status(const Pipeline& pipeline) {
         here.waiting_breaking = here.waiting_breaking || item.breaking;
       }
       here.approvals = static_cast<int>(approvals_for(pipeline, next_env, here.head).size());
+      if (!next_env.checks.empty()) {
+        try {
+          const std::string digest =
+              bundle_digest(candidate_bundle(pipeline, next_env, here.head));
+          for (const auto& state : check_states(pipeline, next_env, here.head, digest)) {
+            here.checks.emplace_back(state.name, state.state_name());
+          }
+        } catch (const util::Error& e) {
+          here.notes.push_back(std::string("checks cannot run: ") + e.what());
+        }
+      }
     }
     if (!repo.is_ancestor(next.head, here.head)) {
       // Invariant 1's one exception: hotfix commits on the last environment

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct EnvironmentStatus {
   bool waiting_breaking = false;
   int approvals_required = 0; // to promote this head into the next environment
   int approvals = 0;
+  // The next environment's checks for this head: "passed", "failed",
+  // "stale" or "missing" each (empty when it has none, or nothing waits).
+  std::vector<std::pair<std::string, std::string>> checks;
   std::vector<std::string> problems; // broken invariants, e.g. "diverged from test"
   std::vector<std::string> notes;    // e.g. "hotfix ahead of staging (back-port open)"
 };

@@ -5,6 +5,7 @@
 
 #include "core/approvals.h"
 #include "core/backport.h"
+#include "core/checks.h"
 #include "core/overrides.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -183,6 +184,8 @@ std::string AutoStop::reason_name() const {
     return "held";
   case Reason::backport:
     return "backport";
+  case Reason::checks:
+    return "checks";
   case Reason::refused:
     break;
   }
@@ -204,6 +207,7 @@ AutoResult auto_sync(Session& session, DryRun dry_run) {
     AutoStop stop;
     stop.source = source.name;
     stop.env = target.name;
+    bool checked = false;
     for (int attempt = 1;; ++attempt) {
       const MovedRefs refs(session.refs(), assumed);
       const Pipeline pipeline{session.repo(), refs, config};
@@ -234,6 +238,20 @@ AutoResult auto_sync(Session& session, DryRun dry_run) {
                        PipelineConfig::groups_text(stop.groups) + ") to run " + stop.command;
         result.stop = std::move(stop);
         return result;
+      }
+      if (!target.checks.empty() && dry_run == DryRun::no && !checked) {
+        // The checks run here, for the commit about to go in; their results
+        // are recorded, and the rulebook reads them like any others.
+        checked = true;
+        try {
+          run_checks(session, target.name, source_head);
+        } catch (const util::Refused& refused) {
+          stop.reason = AutoStop::Reason::refused;
+          stop.message = refused.what();
+          result.stop = std::move(stop);
+          return result;
+        }
+        continue; // read the state again, with the results
       }
       SyncPlan plan;
       try {
@@ -270,6 +288,11 @@ AutoResult auto_sync(Session& session, DryRun dry_run) {
         case Gate::backport:
           stop.reason = AutoStop::Reason::backport;
           stop.command = "envflow backport list";
+          break;
+        case Gate::checks:
+          stop.reason = AutoStop::Reason::checks;
+          stop.commit = plan.to;
+          stop.command = "envflow check " + target.name + " --rev " + short_id(plan.to);
           break;
         default:
           stop.reason = AutoStop::Reason::refused;

@@ -77,6 +77,7 @@ struct AutoStop {
     approvals, // approvals are missing: approvers approve
     held,      // a hold on auto-promotion: someone releases it (or syncs by hand)
     backport,  // the last environment, while a hotfix is not back-ported: someone applies it
+    checks,    // a verification check failed (sync --auto ran it): the content needs fixing
     refused,   // a gate refused (validation, fast-forward, membership, ...)
   };
   Reason reason = Reason::refused;
@@ -91,10 +92,11 @@ struct AutoStop {
   std::vector<std::string> approvals;
   std::optional<Hold> hold;           // held: the hold
 
-  // "not-auto", "approvals", "held", "backport", "refused".
+  // "not-auto", "approvals", "held", "backport", "checks", "refused".
   std::string reason_name() const;
-  // True when the walk waits for a person (exit 0), false when refused (exit 1).
-  bool waiting() const { return reason != Reason::refused; }
+  // True when the walk waits for a person (exit 0), false when refused or a
+  // check failed (exit 1).
+  bool waiting() const { return reason != Reason::refused && reason != Reason::checks; }
 };
 
 struct AutoResult {
@@ -105,8 +107,9 @@ struct AutoResult {
 
 // `envflow sync --auto`: walk the pipeline in order; for each environment
 // after the first whose predecessor has commits it lacks, stop unless it is
-// `auto: true`, plan the promotion as an automatic one (the hold gate
-// applies), promote (unless `dry_run`) and go on; stop where the rulebook
+// `auto: true`, run the target's checks on the candidate (unless `dry_run`;
+// results already passing are kept), plan the promotion as an automatic one
+// (the hold gate applies), promote (unless `dry_run`) and go on; stop where the rulebook
 // waits for a person (approvals, a hold, an open back-port) or refuses. Each
 // promotion is its own operation with its own record; one that loses a race
 // is planned again after reading the state anew.

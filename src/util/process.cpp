@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <csignal>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include <fcntl.h>
@@ -136,6 +138,97 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   }
   sigaction(SIGPIPE, &previous, nullptr);
   result.exit_code = wait_for(pid);
+  return result;
+}
+
+BoundedResult run_bounded(const std::vector<std::string>& argv, const BoundedRun& limits) {
+  if (argv.empty()) {
+    throw IoError("run_bounded: empty command");
+  }
+  int out_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) < 0) {
+    throw IoError(std::string("pipe: ") + std::strerror(errno));
+  }
+  const auto args = c_args(argv);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    throw IoError(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    setpgid(0, 0); // its own group, so a timeout also ends what it started
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) {
+      dup2(null_fd, 0);
+    }
+    dup2(out_pipe[1], 1);
+    dup2(out_pipe[1], 2);
+    if (!limits.cwd.empty() && chdir(limits.cwd.c_str()) < 0) {
+      _exit(127);
+    }
+    for (const auto& [name, value] : limits.env) {
+      setenv(name.c_str(), value.c_str(), 1);
+    }
+    signal(SIGPIPE, SIG_DFL);
+    execvp(args[0], args.data());
+    const std::string message = "cannot run " + argv[0] + ": " + std::strerror(errno) + "\n";
+    [[maybe_unused]] auto ignored = write(2, message.data(), message.size());
+    _exit(127);
+  }
+  setpgid(pid, pid); // also here: no race with the child's own call
+  close(out_pipe[1]);
+  BoundedResult result;
+  const auto deadline = start + std::chrono::seconds(limits.timeout_seconds);
+  const auto keep = [&](const char* data, size_t n) {
+    result.output.append(data, n);
+    if (limits.max_output > 0 && result.output.size() > limits.max_output * 2) {
+      result.output.erase(0, result.output.size() - limits.max_output);
+      result.truncated = true;
+    }
+  };
+  char buffer[65536];
+  int fd = out_pipe[0];
+  while (fd >= 0) {
+    int wait_ms = -1;
+    if (limits.timeout_seconds > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        result.timed_out = true;
+        kill(-pid, SIGKILL);
+        break;
+      }
+      wait_ms = static_cast<int>(left.count());
+    }
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = poll(&pfd, 1, wait_ms);
+    if (ready < 0 && errno != EINTR) {
+      break;
+    }
+    if (ready <= 0) {
+      continue;
+    }
+    const ssize_t r = read(fd, buffer, sizeof buffer);
+    if (r > 0) {
+      keep(buffer, static_cast<size_t>(r));
+    } else if (r == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(out_pipe[0]);
+  if (limits.max_output > 0 && result.output.size() > limits.max_output) {
+    result.output.erase(0, result.output.size() - limits.max_output);
+    result.truncated = true;
+  }
+  result.exit_code = wait_for(pid);
+  if (result.timed_out) {
+    result.exit_code = -1;
+  }
+  result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
   return result;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace envflow::util {
@@ -18,5 +20,31 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
 
 // Run `argv` with the terminal's stdin/stdout/stderr (for $EDITOR). Returns the exit code.
 int run_interactive(const std::vector<std::string>& argv);
+
+} // namespace envflow::util
+
+namespace envflow::util {
+
+// Limits for run_bounded.
+struct BoundedRun {
+  std::vector<std::pair<std::string, std::string>> env; // set in the child's environment
+  std::string cwd;                                       // "" = this process's
+  int timeout_seconds = 0;                               // 0 = none
+  size_t max_output = 16 * 1024; // bytes of output kept: the last ones
+};
+
+struct BoundedResult {
+  int exit_code = -1;    // -1 when it could not start, was killed or timed out
+  bool timed_out = false;
+  std::string output;    // stdout and stderr as they came, the last `max_output` bytes
+  bool truncated = false; // earlier output was dropped
+  std::int64_t duration_ms = 0;
+};
+
+// Run `argv` (no shell) with stdin from /dev/null, stdout and stderr into
+// one bounded buffer, in a process group of its own that is killed when
+// `limits.timeout_seconds` pass. Throws IoError only when no process can be
+// made; a command that cannot start exits 127.
+BoundedResult run_bounded(const std::vector<std::string>& argv, const BoundedRun& limits);
 
 } // namespace envflow::util

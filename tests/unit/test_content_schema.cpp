@@ -784,3 +784,19 @@ TEST_CASE("content::schema docs mention every top-level property") {
     }
   }
 }
+
+TEST_CASE("content::schema docs list every field of an environment and of its checks") {
+  const std::string doc = read_file(ENVFLOW_SOURCE_DIR "/docs/content-reference.md");
+  const nlohmann::json schema = schema_json("pipeline");
+  const nlohmann::json& env = schema["properties"]["environments"]["items"];
+  for (const auto& [property, sub] : env["properties"].items()) {
+    CAPTURE(property);
+    CHECK(doc.find("| `environments[]." + property + "` |") != std::string::npos);
+  }
+  const nlohmann::json& check = env["properties"]["checks"]["items"];
+  REQUIRE(check["properties"].contains("run"));
+  for (const auto& [property, sub] : check["properties"].items()) {
+    CAPTURE(property);
+    CHECK(doc.find("| `environments[].checks[]." + property + "` |") != std::string::npos);
+  }
+}
