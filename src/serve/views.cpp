@@ -399,6 +399,19 @@ View pipeline_view(const ViewContext& c) {
                  " of " + std::to_string(required) + "</strong>" +
                  (names.empty() ? std::string() : " (" + escape(names) + ")") + "</p>";
         }
+        // Verification checks of the promotion into `next` (envflow check), as status says.
+        if (const auto it = e.find("checks"); it != e.end() && it->is_array() && !it->empty()) {
+          out += "<p class=\"checks\">Checks into " + escape(next) + ":";
+          for (const auto& check : *it) {
+            const std::string state = str(check["state"]);
+            out += " " + badge(str(check["name"]) + ": " + state,
+                               state == "passed"   ? "ok"
+                               : state == "failed" ? "danger"
+                                                   : "warning");
+          }
+          out += " <span class=\"quiet\">(run them with <code>envflow check " + escape(next) +
+                 "</code>)</span></p>";
+        }
         std::string buttons;
         if (can_act(c) && may(c.config, c.actor, Right::promote, next)) {
           // The commit shown is the one promoted, even if more arrives

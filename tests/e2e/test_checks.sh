@@ -11,6 +11,7 @@
 # plain git are refused, results pushed with `envflow check --push` let the
 # same raw push through.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -88,6 +89,14 @@ expect_eq "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["environmen
   "[{'name': 'no-forbidden', 'state': 'failed'}]" "status JSON"
 run envflow status
 expect_out "checks into test: no-forbidden failed"
+# The web page shows the same (envflow serve reads `envflow status`).
+start_serve "$R" --read-only
+http GET /
+expect_code 200
+if grep -q 'badge-danger">no-forbidden: failed</span>' <<<"$BODY"; then pass; else
+  fail "the page does not show the failed check"
+fi
+stop_serve
 expect_eq "$(ref_of . refs/heads/test)" "$(ref_of . refs/heads/production)" "test did not move"
 
 test_case "the fix passes, is recorded, and goes through"
