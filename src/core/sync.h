@@ -99,6 +99,7 @@ struct AutoStop {
   bool waiting() const { return reason != Reason::refused && reason != Reason::checks; }
 };
 
+// Its plans point into the session's policy: use it while the session lives.
 struct AutoResult {
   std::vector<AutoStep> steps;  // environments passed, in pipeline order
   std::optional<AutoStop> stop; // nullopt: the walk reached the last environment

@@ -128,9 +128,12 @@ public:
                                              [&](const auto& r) { return r.op == op; }));
   }
 
+  // The result's plans point into the session's policy: the session stays
+  // alive until the next run (as the CLI keeps it while it prints).
   core::AutoResult run(const std::string& actor = k_alice, core::DryRun dry = core::DryRun::no) {
-    core::Session s = session(actor);
-    return core::auto_sync(s, dry);
+    m_last.reset();
+    m_last.emplace(session(actor));
+    return core::auto_sync(*m_last, dry);
   }
 
 private:
@@ -139,6 +142,7 @@ private:
   std::optional<git::Repository> m_repo;
   core::PipelineConfig m_config;
   std::string m_written;
+  std::optional<core::Session> m_last;
 };
 
 // "test:promoted uat:in_sync ..." for compact checks of the walk.
