@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/overrides.h"
+#include "core/rules.h"
 #include "core/session.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -33,7 +34,7 @@ const Environment& holdable(const PipelineConfig& config, const std::string& nam
 
 void require_may_hold(const PipelineConfig& config, const Environment& env,
                       const std::string& actor, const std::string& what) {
-  if (!may_hold(config, env, actor)) {
+  if (!may(config, actor, Right::hold, env.name)) {
     std::vector<std::string> groups = config.publishers;
     groups.insert(groups.end(), env.promote.begin(), env.promote.end());
     throw util::Forbidden(actor + " may not " + what + " (publishers and " + env.name +
@@ -172,10 +173,6 @@ std::vector<Hold> holds_in_force(const Pipeline& pipeline) {
     }
   }
   return result;
-}
-
-bool may_hold(const PipelineConfig& config, const Environment& env, const std::string& actor) {
-  return config.member(actor, config.publishers) || config.member(actor, env.promote);
 }
 
 git::RefUpdate stage_hold(git::Repository& repo, Hold& hold) {

@@ -54,10 +54,6 @@ std::optional<Hold> hold_on(const Pipeline& pipeline, const std::string& env);
 // The newest hold of each environment that has one, in pipeline order.
 std::vector<Hold> holds_in_force(const Pipeline& pipeline);
 
-// True when `actor` may set or release a hold on `env`: a publisher, or a
-// member of the environment's promote groups.
-bool may_hold(const PipelineConfig& config, const Environment& env, const std::string& actor);
-
 // Write `hold`'s commit and return the update that creates its ref.
 git::RefUpdate stage_hold(git::Repository& repo, Hold& hold);
 

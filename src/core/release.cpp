@@ -17,6 +17,7 @@
 #include "util/strings.h"
 #include "util/time.h"
 #include "core/hold.h"
+#include "core/rules.h"
 #include "core/session.h"
 
 namespace envflow::core {
@@ -65,7 +66,7 @@ sign::SigningConfig signing_config(const git::Repository& repo, const PipelineCo
 
 void require_publisher(const PipelineConfig& config, const std::string& actor,
                        const std::string& what) {
-  if (!config.member(actor, config.publishers)) {
+  if (!may(config, actor, Right::publish)) {
     throw util::Forbidden(actor + " may not " + what + " (publisher groups: " +
                           PipelineConfig::groups_text(config.publishers) + ")");
   }

@@ -37,14 +37,17 @@ std::string plural(size_t n, const std::string& word) {
 }
 
 
+// How far a judgement goes: every gate, or only who may (judge_authority).
+enum class Depth { full, authority };
+
 class Judge {
 public:
   Judge(const Pipeline& before, const std::vector<RefMove>& moves, const Actor& actor,
-        Automatic automatic)
+        Automatic automatic, Depth depth = Depth::full)
       : m_before(before), m_after_refs(before.refs, moves), m_after(before.through(m_after_refs)),
         m_config(before.config), m_repo(before.repo), m_moves(moves), m_actor(actor),
         m_person(actor.name.empty() ? std::string() : before.config.person(actor.name)),
-        m_automatic(automatic) {}
+        m_automatic(automatic), m_depth(depth) {}
 
   Judgement run() {
     for (const auto& move : m_moves) {
@@ -65,9 +68,13 @@ private:
 
   std::string who() const { return m_actor.describe(); }
 
-  bool is_member(const std::vector<std::string>& groups) const {
-    return !m_person.empty() && m_config.member(m_person, groups);
+  bool may(Right right, const std::string& env = "") const {
+    return core::may(m_config, m_person, right, env);
   }
+
+  // Whether the gates past who-may (content, overrides, checks, approvals,
+  // holds, back-ports, signatures) are judged.
+  bool authority_only() const { return m_depth == Depth::authority; }
 
   void refuse(const RefMove& move, Gate gate, std::string reason) {
     m_out.refusals.push_back(Refusal{move.ref, std::move(reason), gate});
@@ -165,7 +172,7 @@ private:
                "to the server: send them with envflow push");
         return;
       }
-      if (!is_member(m_config.admins)) {
+      if (!may(Right::admin)) {
         refuse(move, Gate::identity,
                "refs under refs/envflow/ belong to envflow; only admins (" +
                    PipelineConfig::groups_text(m_config.admins) + ") may push " + move.ref +
@@ -342,10 +349,13 @@ private:
       fast_forward(move, "the branch of environment " + env.name);
       return;
     }
-    if (!is_member(env.write)) {
+    if (!may(Right::write, env.name)) {
       refuse(move, Gate::identity,
              who() + " may not push to " + env.name + " (write groups: " +
                  PipelineConfig::groups_text(env.write) + ")");
+      return;
+    }
+    if (authority_only()) {
       return;
     }
     const auto commits = entering(move);
@@ -380,11 +390,14 @@ private:
       refuse(move, Gate::fast_forward, message);
       return;
     }
-    if (!is_member(target.promote)) {
+    if (!may(Right::promote, target.name)) {
       refuse(move, Gate::identity,
              who() + " may not promote into " + target.name + " (promote groups: " +
                  PipelineConfig::groups_text(target.promote) +
                  "); ask an admin to add you with envflow config edit");
+      return;
+    }
+    if (authority_only()) {
       return;
     }
     if (!content_valid(move, target, entering(move)) || !overrides_fit(move, target)) {
@@ -510,7 +523,7 @@ private:
   // previous environment still holds (they come back by promotion).
   void judge_hotfix(const RefMove& move, const Environment& previous, const Environment& env) {
     const auto previous_head = m_after.head(previous);
-    if (!is_member(m_config.hotfixers)) {
+    if (!may(Right::hotfix)) {
       refuse(move, Gate::identity,
              short_id(move.new_id) + " is not contained in " + previous.name +
                  " (after this change): " + env.name + " moves by promotion from " +
@@ -551,7 +564,7 @@ private:
         return;
       }
     }
-    if (!content_valid(move, env, commits) || !overrides_fit(move, env)) {
+    if (authority_only() || !content_valid(move, env, commits) || !overrides_fit(move, env)) {
       return;
     }
     if (m_config.hotfix_approvals > 0) {
@@ -579,8 +592,44 @@ private:
 
   // --- releases ---
 
-  bool may_release() const {
-    return is_member(m_config.publishers) || is_member(m_config.hotfixers);
+  // Publishers make every release; hotfixers the release of a hotfix: a
+  // commit the previous environment does not hold (after this change), its
+  // tag and live moved in the same change, as envflow hotfix finish does.
+  bool is_hotfix_commit(const std::string& commit) const {
+    if (m_config.environments.size() < 2) {
+      return false;
+    }
+    const Environment& previous = m_config.environments[m_config.environments.size() - 2];
+    return !contains(m_after.head(previous), commit);
+  }
+
+  // Identity refusal of a release move by someone who is neither a
+  // publisher nor a hotfixer; false when refused.
+  bool may_release_at_all(const RefMove& move, const std::string& what) {
+    if (may(Right::publish) || may(Right::hotfix)) {
+      return true;
+    }
+    refuse(move, Gate::identity,
+           who() + " may not " + what + " (publishers: " +
+               PipelineConfig::groups_text(m_config.publishers) +
+               "; hotfixers, for the release of a hotfix: " +
+               PipelineConfig::groups_text(m_config.hotfixers) + ")");
+    return false;
+  }
+
+  // A hotfixer who is no publisher releases only a hotfix; false when refused.
+  bool may_release(const RefMove& move, const std::string& tag, const std::string& commit) {
+    if (may(Right::publish) || is_hotfix_commit(commit)) {
+      return true;
+    }
+    refuse(move, Gate::identity,
+           who() + " is a hotfixer but not a publisher, and " + tag + " releases " +
+               short_id(commit) + ", which " +
+               m_config.environments[m_config.environments.size() - 2].name +
+               " holds: that is a publish (publishers: " +
+               PipelineConfig::groups_text(m_config.publishers) +
+               "); a hotfixer releases their hotfix with envflow hotfix finish");
+    return false;
   }
 
   void judge_release_tag(const RefMove& move, const std::string& name) {
@@ -594,11 +643,7 @@ private:
                  short_id(move.old_id) + " (publish a new version instead)");
       return;
     }
-    if (!may_release()) {
-      refuse(move, Gate::identity,
-             who() + " may not create release tags (publishers: " +
-                 PipelineConfig::groups_text(m_config.publishers) + "; hotfixers: " +
-                 PipelineConfig::groups_text(m_config.hotfixers) + ")");
+    if (!may_release_at_all(move, "create release tags")) {
       return;
     }
     const auto tag = m_repo.tag(move.new_id);
@@ -619,6 +664,12 @@ private:
                  last.name + " (after this change): releases are made from " + last.name);
       return;
     }
+    if (!may_release(move, name, tag->target)) {
+      return;
+    }
+    if (authority_only()) {
+      return;
+    }
     if (const auto problems = release_blockers(m_before, *tag, name); !problems.empty()) {
       refuse(move, Gate::release, name + " does not verify:\n  " + util::join(problems, "\n  "));
       return;
@@ -637,11 +688,7 @@ private:
              "deleting refs/envflow/live is not allowed (roll back with envflow rollback)");
       return;
     }
-    if (!may_release()) {
-      refuse(move, Gate::identity,
-             who() + " may not move refs/envflow/live (publishers: " +
-                 PipelineConfig::groups_text(m_config.publishers) + "; hotfixers: " +
-                 PipelineConfig::groups_text(m_config.hotfixers) + ")");
+    if (!may_release_at_all(move, "move refs/envflow/live")) {
       return;
     }
     const auto to = release_by_tag_id(m_after, move.new_id);
@@ -651,7 +698,15 @@ private:
                  short_id(move.new_id) + " is none");
       return;
     }
-    if (!move_of(tag_ref(to->tag))) {
+    if (!may(Right::publish) && !move_of(tag_ref(to->tag))) {
+      refuse(move, Gate::identity,
+             who() + " is a hotfixer but not a publisher: live moves with the release of their "
+                     "hotfix only (envflow hotfix finish); making " + to->tag +
+                 " live again, or rolling back, is for publishers (" +
+                 PipelineConfig::groups_text(m_config.publishers) + ")");
+      return;
+    }
+    if (!move_of(tag_ref(to->tag)) && !authority_only()) {
       // An existing release (a rollback, or making one live again): verify it.
       const auto tag = m_repo.tag(move.new_id);
       if (const auto problems = tag ? release_blockers(m_before, *tag, to->tag)
@@ -686,10 +741,13 @@ private:
     if (!fast_forward(move, "the local data of " + env.name)) {
       return;
     }
-    if (!is_member(env.local)) {
+    if (!may(Right::local, env.name)) {
       refuse(move, Gate::identity,
              who() + " may not change the local data of " + env.name + " (local groups: " +
                  PipelineConfig::groups_text(env.local) + ")");
+      return;
+    }
+    if (authority_only()) {
       return;
     }
     TreeSource source(m_repo, move.new_id);
@@ -729,10 +787,13 @@ private:
     if (!fast_forward(move, "the pipeline config")) {
       return;
     }
-    if (!is_member(m_config.admins)) {
+    if (!may(Right::admin)) {
       refuse(move, Gate::identity,
              who() + " may not change the pipeline config (admins: " +
                  PipelineConfig::groups_text(m_config.admins) + ")");
+      return;
+    }
+    if (authority_only()) {
       return;
     }
     if (const auto problem = config_commit_problem(m_repo, move.new_id)) {
@@ -762,7 +823,7 @@ private:
     if (!fast_forward(move, "the back-port issues")) {
       return;
     }
-    if (is_member(m_config.admins)) {
+    if (may(Right::admin)) {
       return;
     }
     const std::string mend = " (only envflow's own changes are accepted from " + who() +
@@ -808,7 +869,7 @@ private:
         return;
       }
       if (old == before.end()) {
-        if (!is_member(m_config.hotfixers)) {
+        if (!may(Right::hotfix)) {
           refuse(move, Gate::identity,
                  name + " is opened by " + who() + ", who is not a hotfixer (" +
                      PipelineConfig::groups_text(m_config.hotfixers) + ")" + mend);
@@ -867,7 +928,7 @@ private:
     if (is_zero(move.new_id)) {
       // Withdrawing an approval (also of an environment the policy no
       // longer has): its author, or an admin mending.
-      if (m_person.empty() || (person != m_person && !is_member(m_config.admins))) {
+      if (m_person.empty() || (person != m_person && !may(Right::admin))) {
         refuse(move, Gate::identity,
                who() + " may not withdraw " + person + "'s approval (only they, or an admin, may)");
       }
@@ -910,7 +971,7 @@ private:
     const bool hotfix = &env == &m_config.last() && !promotion && m_config.hotfix_approvals > 0 &&
                         (builds_on(m_after.head(env)) || builds_on(live_release_commit(m_after)));
     const auto& groups = hotfix ? m_config.hotfix_approvers : env.approvers;
-    if (!is_member(groups)) {
+    if (!may(hotfix ? Right::approve_hotfix : Right::approve, env.name)) {
       refuse(move, Gate::identity,
              who() + " is not an approver for " + (hotfix ? "hotfixes on " : "") + env.name +
                  " (approver groups: " + PipelineConfig::groups_text(groups) + ")");
@@ -936,7 +997,7 @@ private:
       return;
     }
     const Environment& env = m_config.environments[static_cast<size_t>(c.env_index)];
-    if (m_person.empty() || !may_hold(m_config, env, m_person)) {
+    if (!may(Right::hold, env.name)) {
       std::vector<std::string> groups = m_config.publishers;
       groups.insert(groups.end(), env.promote.begin(), env.promote.end());
       refuse(move, Gate::identity,
@@ -991,7 +1052,7 @@ private:
       return;
     }
     const Environment& env = m_config.environments[static_cast<size_t>(c.env_index)];
-    if (!is_member(env.promote) && !is_member(m_config.admins)) {
+    if (!may(Right::check, env.name)) {
       refuse(move, Gate::identity,
              who() + " may not " + (is_zero(move.new_id) ? "remove" : "record") +
                  " check results of " + env.name + " (" + env.name + "'s promote groups: " +
@@ -1038,7 +1099,7 @@ private:
              "the result says " + result->actor + " ran it, but it is recorded by " + who());
       return;
     }
-    if (check_signatures_required(m_config)) {
+    if (check_signatures_required(m_config) && !authority_only()) {
       const auto problem =
           result->signature.empty()
               ? std::optional<std::string>("it is not signed (" +
@@ -1064,10 +1125,58 @@ private:
   const Actor& m_actor;
   std::string m_person;
   Automatic m_automatic;
+  Depth m_depth;
   Judgement m_out;
 };
 
 } // namespace
+
+bool may(const PipelineConfig& config, const std::string& person, Right right,
+         const std::string& env) {
+  if (person.empty() || config.environments.empty()) {
+    return false;
+  }
+  const auto member = [&](const std::vector<std::string>& groups) {
+    return config.member(person, groups);
+  };
+  switch (right) {
+  case Right::publish:
+    return member(config.publishers);
+  case Right::hotfix:
+    return member(config.hotfixers);
+  case Right::admin:
+    return member(config.admins);
+  case Right::approve_hotfix:
+    return member(config.hotfix_approvers);
+  default:
+    break;
+  }
+  const Environment* e = config.find(env);
+  if (e == nullptr) {
+    return false;
+  }
+  if (right == Right::write) {
+    return member(e->write);
+  }
+  if (right == Right::local) {
+    return member(e->local);
+  }
+  if (config.index_of(env) < 1) {
+    return false; // nothing is promoted into the first environment
+  }
+  switch (right) {
+  case Right::promote:
+    return member(e->promote);
+  case Right::approve:
+    return member(e->approvers);
+  case Right::hold:
+    return member(config.publishers) || member(e->promote);
+  case Right::check:
+    return member(e->promote) || member(config.admins);
+  default:
+    return false;
+  }
+}
 
 std::string Actor::describe() const {
   if (name.empty()) {
@@ -1103,6 +1212,11 @@ void Judgement::enforce() const {
 Judgement judge(const Pipeline& before, const std::vector<RefMove>& moves, const Actor& actor,
                 Automatic automatic) {
   return Judge(before, moves, actor, automatic).run();
+}
+
+Judgement judge_authority(const Pipeline& before, const std::vector<RefMove>& moves,
+                          const Actor& actor) {
+  return Judge(before, moves, actor, Automatic::no, Depth::authority).run();
 }
 
 } // namespace envflow::core

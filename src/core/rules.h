@@ -24,6 +24,30 @@ struct Actor {
   std::string describe() const;
 };
 
+// What a person may do under a policy: the rulebook's membership rules, one
+// per right, in one place. judge() asks them about every move; commands ask
+// them before work that would be wasted (a merge, a signature), and the web
+// page which buttons to show.
+enum class Right {
+  write,          // push to an environment's branch (the first): its `write` groups
+  promote,        // promote into an environment: its `promote` groups
+  approve,        // approve a promotion into an environment: its `approvers`
+  approve_hotfix, // approve a hotfix on the last environment: `hotfix.approvers`
+  hold,           // set or release a hold on an environment: publishers, or its promoters
+  local,          // change an environment's local data: its `local` groups
+  check,          // record or remove an environment's check results: its promoters, or admins
+  publish,        // publish a release, move live, roll back: publishers
+  hotfix,         // finish a hotfix on the last environment and release it: hotfixers
+  admin,          // change the policy, mend back-port issues and envflow's other refs: admins
+};
+
+// True when `person` (a name the policy's people: may map) holds `right`,
+// on environment `env` for the rights that name one (write, local; and
+// promote, approve, hold and check, never on the first environment, where
+// nothing is promoted). False for an empty person and an unknown environment.
+bool may(const PipelineConfig& config, const std::string& person, Right right,
+         const std::string& env = "");
+
 // sync --auto (and a push that says it is one): a hold stops it.
 enum class Automatic { no, yes };
 
@@ -63,6 +87,14 @@ struct Judgement {
 // Without a policy (a repository being seeded) only a pushed policy is checked.
 Judgement judge(const Pipeline& before, const std::vector<RefMove>& moves, const Actor& actor,
                 Automatic automatic = Automatic::no);
+
+// Who may: `judge` without the gates that read content, overrides,
+// checks, approvals, holds, back-ports or signatures; the identity rules
+// and the rules about envflow's own records only. envflow doctor replays
+// the audit trail with it, so a record's authority is decided by the same
+// rules that decide a push.
+Judgement judge_authority(const Pipeline& before, const std::vector<RefMove>& moves,
+                          const Actor& actor);
 
 // The audit record of `moves` applied to `before` by `actor`: the operation
 // they make (sync, approve, var-set, publish, rollback, hotfix, hold, ...),

@@ -2,40 +2,31 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/hold.h"
+#include "core/rules.h"
 
 namespace envflow::serve {
 
 bool may(const core::PipelineConfig& config, const std::string& actor, Right right,
          const std::string& env) {
-  if (actor.empty() || config.environments.empty()) {
-    return false;
-  }
-  switch (right) {
-  case Right::publish:
-  case Right::rollback:
-    return config.member(actor, config.publishers);
-  case Right::backport:
-    return config.member(actor, config.first().write);
-  default:
-    break;
-  }
-  const core::Environment* e = config.find(env);
-  if (e == nullptr) {
-    return false;
-  }
+  // The rulebook's own membership rules (core::may), so a button shows
+  // exactly when the rule behind its command would let this person act.
   switch (right) {
   case Right::promote:
-    return config.index_of(env) > 0 && config.member(actor, e->promote);
+    return core::may(config, actor, core::Right::promote, env);
   case Right::approve:
-    return config.index_of(env) > 0 && config.member(actor, e->approvers);
+    return core::may(config, actor, core::Right::approve, env);
   case Right::hold:
-    return config.index_of(env) > 0 && core::may_hold(config, *e, actor);
+    return core::may(config, actor, core::Right::hold, env);
   case Right::local:
-    return config.index_of(env) > 0 && config.member(actor, e->local);
-  default:
-    return false;
+    return core::may(config, actor, core::Right::local, env);
+  case Right::publish:
+  case Right::rollback:
+    return core::may(config, actor, core::Right::publish);
+  case Right::backport:
+    return !config.environments.empty() &&
+           core::may(config, actor, core::Right::write, config.first().name);
   }
+  return false;
 }
 
 nlohmann::json rights_json(const core::PipelineConfig& config, const std::string& actor) {

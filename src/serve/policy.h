@@ -6,8 +6,8 @@
 
 #include "core/config.h"
 
-// Which buttons a person sees. The policy's groups decide, read the way the
-// core functions behind each action read them; the core functions still
+// Which buttons a person sees. The rulebook's membership rules decide
+// (core::may); the core functions still
 // decide every press (a button shown is no permission: a gate may refuse,
 // and the policy may have changed since the page was drawn).
 namespace envflow::serve {
@@ -15,7 +15,7 @@ namespace envflow::serve {
 enum class Right {
   promote,  // sync into an environment: its `promote` groups
   approve,  // approve a promotion into an environment: its `approvers`
-  hold,     // set or release a hold on an environment: publishers or its promoters (core::may_hold)
+  hold,     // set or release a hold on an environment: publishers or its promoters
   local,    // change an environment's variable overrides: its `local` groups
   publish,  // publish: publishers
   rollback, // roll back live: publishers

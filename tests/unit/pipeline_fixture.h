@@ -208,4 +208,15 @@ inline bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// True when `judgement` refused `ref` at `gate` with a reason containing `text`.
+inline bool refused(const core::Judgement& judgement, const std::string& ref, core::Gate gate,
+                    const std::string& text = "") {
+  for (const auto& r : judgement.refusals) {
+    if (r.ref == ref && r.gate == gate && has(r.reason, text)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 } // namespace envflow::test

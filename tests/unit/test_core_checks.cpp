@@ -21,18 +21,9 @@ using core::RefMove;
 using test::has;
 using test::k_zero;
 using test::refusals;
+using test::refused;
 
 namespace {
-
-bool refused(const core::Judgement& judgement, const std::string& ref, Gate gate,
-             const std::string& text = "") {
-  for (const auto& r : judgement.refusals) {
-    if (r.ref == ref && r.gate == gate && has(r.reason, text)) {
-      return true;
-    }
-  }
-  return false;
-}
 
 const std::string k_test = "refs/heads/test";
 

@@ -20,19 +20,9 @@ using core::RefMove;
 using test::has;
 using test::k_zero;
 using test::refusals;
+using test::refused;
 
 namespace {
-
-// True when `judgement` refused `ref` at `gate` with a reason containing `text`.
-bool refused(const core::Judgement& judgement, const std::string& ref, Gate gate,
-             const std::string& text = "") {
-  for (const auto& r : judgement.refusals) {
-    if (r.ref == ref && r.gate == gate && has(r.reason, text)) {
-      return true;
-    }
-  }
-  return false;
-}
 
 const std::string k_dev = "refs/heads/dev";
 const std::string k_test = "refs/heads/test";
@@ -507,6 +497,91 @@ TEST_CASE("core::judge: hotfixes") {
                   Gate::approvals, "not counting hank"));
     p.set_ref(core::approval_ref("production", hotfix, "carol"), hotfix);
     CHECK(p.judge({p.branch("production", hotfix)}, "hank").ok());
+  }
+}
+
+TEST_CASE("core::judge: a hotfixer releases their hotfix, a publisher everything") {
+  test::PipelineRepo p;
+  const std::string hotfix = p.tweak(p.base, "calm");
+  const std::string hotfix_tag = p.release_tag("v1.0.1", hotfix, "Hotfix", true);
+  const std::string promoted_tag = p.release_tag("v1.0.0", p.base);
+  const RefMove tag_hotfix{"refs/tags/v1.0.1", k_zero, hotfix_tag};
+  const RefMove live_hotfix{core::k_live_ref, k_zero, hotfix_tag};
+
+  SUBCASE("the hotfix, its tag and live in one change (envflow hotfix finish)") {
+    const auto j = p.judge({p.branch("production", hotfix), tag_hotfix, live_hotfix}, "hank");
+    CHECK_MESSAGE(j.ok(), refusals(j));
+  }
+  SUBCASE("a commit the previous environment holds is a publish, not a hotfix") {
+    const auto j = p.judge({RefMove{"refs/tags/v1.0.0", k_zero, promoted_tag},
+                            RefMove{core::k_live_ref, k_zero, promoted_tag}},
+                           "hank");
+    CHECK_MESSAGE(refused(j, "refs/tags/v1.0.0", Gate::identity, "that is a publish"), refusals(j));
+    CHECK(p.judge({RefMove{"refs/tags/v1.0.0", k_zero, promoted_tag},
+                   RefMove{core::k_live_ref, k_zero, promoted_tag}},
+                  "paul")
+              .ok());
+  }
+  SUBCASE("live moved to an existing release (a rollback) is for publishers") {
+    p.set_ref("refs/tags/v1.0.0", promoted_tag);
+    const auto j = p.judge({RefMove{core::k_live_ref, k_zero, promoted_tag}}, "hank");
+    CHECK_MESSAGE(refused(j, core::k_live_ref, Gate::identity, "is for publishers"), refusals(j));
+  }
+}
+
+TEST_CASE("core::may: each right, from the policy's groups") {
+  test::PipelineRepo p;
+  using core::Right;
+  const auto may = [&](const std::string& who, Right right, const std::string& env = "") {
+    return core::may(p.config, who, right, env);
+  };
+  CHECK(may("alice", Right::write, "dev"));
+  CHECK_FALSE(may("bob", Right::write, "dev"));
+  CHECK(may("bob", Right::promote, "test"));
+  CHECK(may("bob@example.com", Right::promote, "test")); // people: maps the name
+  CHECK_FALSE(may("bob", Right::promote, "dev"));        // nothing is promoted into dev
+  CHECK_FALSE(may("alice", Right::promote, "test"));
+  CHECK(may("paul", Right::hold, "production"));         // a publisher
+  CHECK(may("bob", Right::hold, "production"));          // a promoter
+  CHECK_FALSE(may("alice", Right::hold, "production"));
+  CHECK(may("adam", Right::check, "test"));
+  CHECK(may("paul", Right::publish));
+  CHECK_FALSE(may("hank", Right::publish));
+  CHECK(may("hank", Right::hotfix));
+  CHECK(may("adam", Right::admin));
+  CHECK_FALSE(may("", Right::admin));
+  CHECK_FALSE(may("bob", Right::promote, "nowhere"));
+}
+
+TEST_CASE("core::judge_authority: who may, without the gates that read content or counts") {
+  test::PipelineRepo p;
+  p.config.environments[1].approvals = 1;
+  const auto authority = [&](const std::vector<RefMove>& moves, const std::string& who) {
+    const core::OwnRefs own(p.repo());
+    return core::judge_authority(core::Pipeline{p.repo(), own, p.config}, moves, test::as(who));
+  };
+  const std::string bad = p.broken(p.base);
+
+  SUBCASE("invalid content by a writer: refused by judge, allowed to them by authority") {
+    CHECK(refused(p.judge({p.branch("dev", bad)}, "alice"), k_dev, Gate::content));
+    const auto j = authority({p.branch("dev", bad)}, "alice");
+    CHECK_MESSAGE(j.ok(), refusals(j));
+  }
+  SUBCASE("a promotion without its approval: the approvals gate is not judged") {
+    const std::string next = p.tweak(p.base, "concise");
+    p.set_ref(k_dev, next);
+    CHECK(refused(p.judge({p.branch("test", next)}, "bob"), k_test, Gate::approvals));
+    CHECK(authority({p.branch("test", next)}, "bob").ok());
+  }
+  SUBCASE("the identity rules are the same") {
+    const auto j = authority({p.branch("dev", bad)}, "bob");
+    CHECK_MESSAGE(refused(j, k_dev, Gate::identity, "may not push to dev"), refusals(j));
+    const auto config = authority({RefMove{"refs/envflow/config", k_zero, p.base}}, "alice");
+    CHECK(refused(config, "refs/envflow/config", Gate::identity, "may not change the pipeline config"));
+  }
+  SUBCASE("and so are the rules about records") {
+    const auto j = authority({RefMove{"refs/envflow/audit", k_zero, p.base}}, "adam");
+    CHECK(refused(j, "refs/envflow/audit", Gate::record, "written by the server itself"));
   }
 }
 

@@ -284,8 +284,8 @@ TEST_CASE("core::set_hold / release_hold") {
     CHECK_THROWS_AS(core::release_hold(mallory, "uat", ""), util::Forbidden);
     // A publisher who is not in the promote groups may.
     p.config().groups["publishers"].push_back(k_bob);
-    CHECK(core::may_hold(p.config(), p.env("uat"), k_bob));
-    CHECK_FALSE(core::may_hold(p.config(), p.env("uat"), "mallory"));
+    CHECK(core::may(p.config(), k_bob, core::Right::hold, "uat"));
+    CHECK_FALSE(core::may(p.config(), "mallory", core::Right::hold, "uat"));
     core::Session bob = p.session(k_bob);
     CHECK(core::set_hold(bob, "uat", "publisher's freeze").changed);
   }
