@@ -1,6 +1,7 @@
 #include "core/backport.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -12,6 +13,7 @@
 #include "content/validator.h"
 #include "content/yaml.h"
 #include "core/audit.h"
+#include "core/rules.h"
 #include "core/sources.h"
 #include "util/error.h"
 #include "util/process.h"
@@ -569,6 +571,13 @@ NotifyResult notify_backport(const git::Repository& repo, const PipelineConfig& 
   return result;
 }
 
+util::FileLock lock_worktree(const git::Repository& repo) {
+  return util::FileLock(repo.git_dir() + "envflow-worktree.lock", std::chrono::seconds(30),
+                        "another envflow operation has been updating the working tree of " +
+                            repo.workdir() + " for 30 s; nothing was changed; run this again "
+                            "when it is done");
+}
+
 std::string update_checked_out(git::Repository& repo, const std::string& branch,
                                const std::string& old_head, const std::string& new_head,
                                bool* updated) {
@@ -610,6 +619,12 @@ BackportApplyResult apply_backport(Session& session, int id) {
   // goes straight to the server: git pull brings it then).
   const bool worktree = session.route() != Route::push && !repo.is_bare() &&
                         repo.head_branch() == first.branch;
+  // Held from the clean check to the update: a concurrent run must not
+  // hash files this one is rewriting.
+  std::optional<util::FileLock> lock;
+  if (worktree) {
+    lock = lock_worktree(repo);
+  }
   BackportApplyResult result;
   result.branch = first.branch;
   result.issue = find_backport(effective_backports(pipeline), id);
@@ -633,7 +648,7 @@ BackportApplyResult apply_backport(Session& session, int id) {
   // Said before merging (the rulebook judges the merge's push to the first
   // environment the same way): a person who may not write there learns that,
   // not whether the merge would conflict.
-  if (!config.member(session.actor(), first.write)) {
+  if (!may(config, session.actor(), Right::write, first.name)) {
     throw util::Forbidden(session.actor() + " may not push to " + first.name + " (write groups: " +
                           PipelineConfig::groups_text(first.write) +
                           "), and back-port apply merges into it: ask one of them");

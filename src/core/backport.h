@@ -12,6 +12,7 @@
 #include "core/view.h"
 #include "git/repo.h"
 #include "core/refs.h"
+#include "util/file_lock.h"
 
 // Back-port tracking issues: one YAML file per issue, `<id>.yaml`, in the
 // tree of the commit refs/envflow/backports points at. A hotfix opens one;
@@ -154,6 +155,13 @@ std::string describe_hotfix_commits(const Pipeline& pipeline,
 // per field, naming file and field; empty when nothing is undone.
 std::vector<std::string> hotfix_undo_problems(const Pipeline& before, const std::string& from,
                                               const std::string& to, const SemanticDiff& diff);
+
+// Hold the working tree of `repo` for one envflow operation that checks it
+// is clean and then updates it (back-port apply, hotfix start and finish):
+// a second one waits for the first, up to 30 s, instead of reading files the
+// first is rewriting; then it is refused, to be run again. A lock file in
+// the git directory, released by the kernel when the process ends.
+util::FileLock lock_worktree(const git::Repository& repo);
 
 // If `branch` is checked out in the (non-bare) working tree, bring the
 // working tree and index from `old_head` to `new_head` safely. Returns "" when

@@ -1,6 +1,7 @@
 #include "core/hotfix.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "content/schema.h"
 #include "content/validator.h"
@@ -80,6 +81,10 @@ HotfixStartResult start_hotfix(Session& session, const std::string& name) {
     throw util::UsageError(result.branch + " is an environment's branch; pick another name");
   }
   const bool worktree = !repo.is_bare();
+  std::optional<util::FileLock> lock;
+  if (worktree) {
+    lock = lock_worktree(repo); // from the clean check to the switch
+  }
   if (const auto existing = repo.ref_target(ref)) {
     // A run stopped (killed) after creating the branch but before switching
     // to it: the branch is still at the last environment's head, HEAD
@@ -152,6 +157,10 @@ HotfixFinishResult finish_hotfix(Session& session, const HotfixFinishOptions& op
   git::Repository& repo = session.repo();
   const PipelineConfig& config = session.config();
   const Pipeline pipeline = session.pipeline();
+  std::optional<util::FileLock> lock;
+  if (!repo.is_bare()) {
+    lock = lock_worktree(repo); // from the clean check to the update of the last environment's files
+  }
   HotfixFinishResult result;
   result.name = options.name;
   if (result.name.empty()) {
