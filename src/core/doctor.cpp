@@ -13,6 +13,7 @@
 #include "content/yaml.h"
 #include "core/audit.h"
 #include "core/config.h"
+#include "core/rules.h"
 #include "core/setup.h"
 #include "core/sources.h"
 #include "core/workspace.h"
@@ -83,6 +84,71 @@ struct RefHistory {
   std::string last_new;          // where the last record moved it
   std::set<std::string> earlier; // every position recorded before that
   std::string record;            // id of the last record that moved it
+};
+
+// A record is a commit message of a few lines; one far larger carries
+// something else (the server never writes one).
+constexpr size_t k_max_record_bytes = 64 * 1024;
+
+// The refs as the trail stood before one record: where the records up to it
+// moved each ref, and the record's own old ids for the refs it moves. The
+// first environment's branch reads as it is now: developers move it without
+// envflow, and it is never rewound, so its head holds every commit it had.
+class ReplayRefs : public RefView {
+public:
+  ReplayRefs(const std::map<std::string, RefHistory>& history, const RefView& now,
+             std::string first_branch, const std::vector<RefMove>& moves)
+      : m_history(history), m_now(now), m_first_branch(std::move(first_branch)) {
+    for (const auto& move : moves) {
+      m_own.emplace(move.ref, move.old_id);
+    }
+  }
+
+  std::optional<std::string> target(const std::string& ref) const override {
+    if (ref == m_first_branch) {
+      return m_now.target(ref);
+    }
+    std::string id;
+    if (const auto own = m_own.find(ref); own != m_own.end()) {
+      id = own->second;
+    } else if (const auto found = m_history.find(ref); found != m_history.end()) {
+      id = found->second.last_new;
+    }
+    if (id.empty() || is_zero(id)) {
+      return std::nullopt;
+    }
+    return id;
+  }
+
+  std::vector<std::string> names(const std::string& prefix) const override {
+    std::set<std::string> found;
+    for (const auto& [ref, history] : m_history) {
+      if (util::starts_with(ref, prefix)) {
+        found.insert(ref);
+      }
+    }
+    for (const auto& [ref, id] : m_own) {
+      if (util::starts_with(ref, prefix)) {
+        found.insert(ref);
+      }
+    }
+    if (util::starts_with(m_first_branch, prefix)) {
+      found.insert(m_first_branch);
+    }
+    std::vector<std::string> out;
+    for (const auto& ref : found) {
+      if (target(ref)) {
+        out.push_back(ref);
+      }
+    }
+    return out;
+  }
+
+private:
+  const std::map<std::string, RefHistory>& m_history;
+  const RefView& m_now;
+  std::string m_first_branch;
+  std::map<std::string, std::string> m_own;
 };
 
 class Doctor {
@@ -368,6 +434,7 @@ private:
     std::reverse(ids.begin(), ids.end()); // oldest first
     m_audit_readable = true;
     size_t problems = 0;
+    size_t unauthorised = 0;
     for (const auto& id : ids) {
       const git::CommitInfo info = m_repo.commit(id);
       if (info.parents.size() > 1) {
@@ -390,6 +457,15 @@ private:
                 short_id(id) + ") and restore the trail from a clone or the reflog");
         continue;
       }
+      if (const std::string odd = oversized(info); !odd.empty()) {
+        ++problems;
+        add(Level::error, "audit-chain",
+            "audit record " + short_id(id) + " (" + record->op + ") is not one envflow writes: " +
+                odd,
+            "audit records are written only by envflow; find who wrote it (git show " +
+                short_id(id) + ") and restore the trail from a clone or the reflog");
+      }
+      unauthorised += check_authority(id, *record);
       problems += replay(id, *record);
     }
     if (problems == 0) {
@@ -397,6 +473,80 @@ private:
           std::string(k_audit_ref) + ": " + std::to_string(ids.size()) + " record" +
               (ids.size() == 1 ? "" : "s") + ", linear, each continuing the last");
     }
+    if (unauthorised == 0) {
+      add(Level::ok, "audit-authority",
+          "every record's change was allowed by the policy in force when it was made");
+    }
+  }
+
+  // The policy of config commit `id`, loaded once; nullptr when it does not load.
+  const PipelineConfig* policy_at(const std::string& id) {
+    auto found = m_policies.find(id);
+    if (found == m_policies.end()) {
+      std::optional<PipelineConfig> config;
+      try {
+        config = load_config(m_repo, id);
+      } catch (const util::Error&) {
+        // An unreadable policy in the history: its records cannot be judged
+        // (the "config" check speaks for the one in force).
+      }
+      found = m_policies.emplace(id, std::move(config)).first;
+    }
+    return found->second ? &*found->second : nullptr;
+  }
+
+  // Whether the rulebook's who-may rules (judge_authority), under the
+  // policy in force before `record` and with the refs as the trail left
+  // them, allow its actor to make its moves. One finding per refusal;
+  // returns their number. Records made before a policy existed (the
+  // repository being seeded) are not judged.
+  size_t check_authority(const std::string& id, const AuditRecord& record) {
+    if (record.moves.empty()) {
+      return 0;
+    }
+    const auto config_at = m_history.find(k_config_ref);
+    if (config_at == m_history.end() || is_zero(config_at->second.last_new)) {
+      return 0;
+    }
+    const PipelineConfig* policy = policy_at(config_at->second.last_new);
+    if (policy == nullptr) {
+      return 0;
+    }
+    const ReplayRefs refs(m_history, m_refs, "refs/heads/" + policy->first().branch,
+                          record.moves);
+    const Actor actor{record.actor, "", !record.actor.empty()};
+    const Judgement judgement = judge_authority(Pipeline{m_repo, refs, *policy}, record.moves, actor);
+    size_t found = 0;
+    for (const auto& refusal : judgement.refusals) {
+      if (refusal.gate != Gate::identity && refusal.gate != Gate::record) {
+        continue;
+      }
+      ++found;
+      add(Level::error, "audit-authority",
+          "audit record " + short_id(id) + " (" + record.op + " by " +
+              (record.actor.empty() ? std::string("nobody named") : record.actor) +
+              ") records a change the policy then in force did not allow" +
+              (refusal.ref.empty() ? std::string() : " (" + refusal.ref + ")") + ": " +
+              refusal.reason,
+          "the server records only changes its rules accept: find who wrote it (git show " +
+              short_id(id) + "), undo what it changed through envflow, and restore the trail "
+              "from a clone or the reflog (git reflog show " + std::string(k_audit_ref) + ")");
+    }
+    return found;
+  }
+
+  // What a record commit carries that envflow's never do ("" when nothing):
+  // files, or a message far beyond a record's few lines.
+  static std::string oversized(const git::CommitInfo& info) {
+    if (info.tree != git::k_empty_tree_id) {
+      return "it carries files (tree " + short_id(info.tree) +
+             "); a record is a message on the empty tree";
+    }
+    if (info.message.size() > k_max_record_bytes) {
+      return "its message is " + std::to_string(info.message.size()) + " bytes, over the " +
+             std::to_string(k_max_record_bytes) + " a record can take";
+    }
+    return {};
   }
 
   // Why `record` is malformed, or "" when it is sound.
@@ -629,6 +779,7 @@ private:
   std::optional<PipelineConfig> m_config;
   bool m_audit_readable = false;
   std::map<std::string, RefHistory> m_history;
+  std::map<std::string, std::optional<PipelineConfig>> m_policies;
 };
 
 } // namespace

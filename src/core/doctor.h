@@ -32,7 +32,10 @@ struct Finding {
 //   ancestor of A's head, except hotfix commits on the last environment
 //   whose back-port (refs/envflow/backports) is still open;
 // - "audit-chain": refs/envflow/audit is a linear chain of parseable records
-//   and, per ref, each record's old id is the previous record's new id;
+//   of records envflow writes (a message on the empty tree, small), and,
+//   per ref, each record's old id is the previous record's new id;
+// - "audit-authority": each record's actor was allowed its moves by the
+//   policy in force before it, as the rulebook's judge_authority decides;
 // - "invariant-2": every environment branch, the config ref, local refs,
 //   the live pointer and release tags are where the trail last moved them;
 // - "hooks": the pre-commit hook is envflow's (non-bare repositories);

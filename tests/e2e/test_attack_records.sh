@@ -141,5 +141,86 @@ expect_eq "$(git -C "$SRV" rev-list --merges refs/envflow/audit | wc -l)" 0 "no 
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c '^op: hold$')" 1 "one hold record"
 run "$ENVFLOW" -C "$SRV" doctor
 expect_rc 0
+expect_out "audit-authority"
+
+# Records written on the server itself, past the hooks (a shell on the
+# server, a restored backup, an older envflow): doctor replays the trail
+# and judges each record by the policy in force when it was made.
+# forge MESSAGE: append a hand-made record to the server's trail.
+forge() {
+  local parent rec
+  parent=$(git -C "$SRV" rev-parse refs/envflow/audit)
+  rec=$(printf '%s' "$1" | git -C "$SRV" commit-tree "$EMPTY" -p "$parent")
+  git -C "$SRV" update-ref refs/envflow/audit "$rec" "$parent"
+  echo "$rec"
+}
+# doctor_says CHECK TEXT: doctor on the server exits 1 and has an error of
+# CHECK whose message holds TEXT.
+doctor_says() {
+  run "$ENVFLOW" -C "$SRV" doctor --format json
+  if [ "$RC" -eq 1 ] && python3 -c '
+import json, sys
+data = json.loads(sys.argv[1])
+found = [f for f in data if f["check"] == sys.argv[2] and f["level"] == "error"
+         and sys.argv[3] in f["message"] and f["mend"]]
+sys.exit(0 if found else 1)' "$OUT" "$1" "$2"; then pass; else
+    fail "doctor does not report $1 '$2': rc $RC: $OUT"
+  fi
+}
+NOW=2026-01-02T00:00:00Z
+
+test_case "doctor: a hold released by a developer, written on the server by hand"
+"$ENVFLOW" -C "$B" hold set production --reason "bob freezes again" --push >/dev/null
+HELD=$(git -C "$SRV" for-each-ref --format='%(refname) %(objectname)' refs/envflow/holds/production | head -1)
+read -r HREF HID <<<"$HELD"
+git -C "$SRV" update-ref -d "$HREF" "$HID"
+FORGED=$(forge "envflow hold-release production
+
+op: hold-release
+env: production
+actor: dave
+time: $NOW
+tool: by hand
+move: $HREF $HID 0000000000000000000000000000000000000000
+")
+doctor_says audit-authority "${FORGED:0:7} (hold-release by dave)"
+expect_out "may not release a hold on production"
+git -C "$B" fetch -q
+run "$ENVFLOW" -C "$B" doctor
+expect_rc 1
+expect_out "${FORGED:0:7} (hold-release by dave)"
+
+test_case "doctor: the policy changed by a developer, on the server by hand"
+CFG=$(git -C "$SRV" rev-parse refs/envflow/config)
+NEWCFG=$(printf 'config by hand\n' | git -C "$SRV" commit-tree "$CFG^{tree}" -p "$CFG")
+git -C "$SRV" update-ref refs/envflow/config "$NEWCFG" "$CFG"
+FORGED=$(forge "envflow config
+
+op: config
+actor: alice
+time: $NOW
+tool: by hand
+move: refs/envflow/config $CFG $NEWCFG
+")
+doctor_says audit-authority "${FORGED:0:7} (config by alice)"
+expect_out "may not change the pipeline config"
+
+test_case "doctor: a record that carries files, or a message far too long"
+BIG=$(head -c 3000000 /dev/urandom | git -C "$SRV" hash-object -w --stdin)
+BIGTREE=$(printf '100644 blob %s\tjunk\n' "$BIG" | git -C "$SRV" mktree)
+parent=$(git -C "$SRV" rev-parse refs/envflow/audit)
+REC=$(printf 'envflow note\n\nop: note\nactor: bob\ntime: %s\ntool: by hand\n' "$NOW" |
+  git -C "$SRV" commit-tree "$BIGTREE" -p "$parent")
+git -C "$SRV" update-ref refs/envflow/audit "$REC" "$parent"
+doctor_says audit-chain "${REC:0:7} (note) is not one envflow writes: it carries files"
+LONG=$(forge "envflow note
+
+op: note
+actor: bob
+time: $NOW
+tool: by hand
+note: $(head -c 100000 /dev/zero | tr '\0' x)
+")
+doctor_says audit-chain "${LONG:0:7} (note) is not one envflow writes: its message is"
 
 finish
