@@ -88,15 +88,26 @@ int decide(const std::vector<core::RefMove>& updates) {
   return static_cast<int>(util::Exit::refused);
 }
 
+// Send the events of the records this hook wrote, with the policy in force.
+void announce(const git::Repository& repo, const std::vector<core::AuditRecord>& written) {
+  if (written.empty()) {
+    return;
+  }
+  if (const auto config = policy(repo)) {
+    core::emit_events_for_records(repo, *config, written);
+  }
+}
+
 int record(const std::vector<core::RefMove>& updates) {
   git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
   const auto config = policy(repo);
   const core::Actor pusher = core::identify_pusher(config ? &*config : nullptr);
   // The records this hook writes are announced here: the server is the one
   // writer of the trail, so it is the one sender of events.
-  const std::string before = repo.ref_target(core::k_audit_ref).value_or("");
+  std::vector<core::AuditRecord> written;
   try {
-    const core::PushRecord result = core::record_push(repo, updates, pusher, push_intent());
+    const core::PushRecord result =
+        core::record_push(repo, updates, pusher, push_intent(), &written);
     for (const auto& appended : result.appended) {
       say("audit: " + appended.op + " recorded for " + pusher.describe());
     }
@@ -107,10 +118,10 @@ int record(const std::vector<core::RefMove>& updates) {
     // The push has happened; say loudly what is missing so it can be mended.
     say(std::string("error: the push was accepted but its audit records were not written: ") +
         e.what() + " (envflow doctor shows the gap)");
-    core::emit_events_since(repo, before);
+    announce(repo, written);
     return static_cast<int>(e.exit());
   }
-  core::emit_events_since(repo, before);
+  announce(repo, written);
   return 0;
 }
 

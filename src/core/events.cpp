@@ -28,9 +28,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// Records considered by emit_events_since: a push of a long audit history
-// (an import) must not turn into thousands of deliveries.
-constexpr size_t k_max_records = 100;
 // Promoted commits listed in a body; `commits_total` says how many there were.
 constexpr size_t k_max_commits = 100;
 // How far past the deadline a receiver's thread is waited for before it is
@@ -479,38 +476,6 @@ void emit_events_for_records(const git::Repository& repo, const PipelineConfig& 
     if (!events.empty()) {
       send_events(config.events, events);
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "envflow: warning: events not sent: %s\n", e.what());
-  } catch (...) {
-  }
-}
-
-void emit_events_since(const git::Repository& repo, const std::string& before) noexcept {
-  try {
-    const std::optional<std::string> head = repo.ref_target(k_audit_ref);
-    if (!head || *head == before) {
-      return;
-    }
-    const std::optional<PipelineConfig> config = load_config(repo);
-    if (!config || config->events.receivers.empty()) {
-      return;
-    }
-    std::vector<std::string> ids = repo.commits_between(before, *head); // newest first
-    if (ids.size() > k_max_records) {
-      std::fprintf(stderr,
-                   "envflow: warning: %zu new audit records; events are sent for the newest %zu "
-                   "only\n",
-                   ids.size(), k_max_records);
-      ids.resize(k_max_records);
-    }
-    std::vector<AuditRecord> records;
-    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
-      if (auto record = AuditRecord::from_message(repo.commit(*it).message)) {
-        record->id = *it;
-        records.push_back(std::move(*record));
-      }
-    }
-    emit_events_for_records(repo, *config, records);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "envflow: warning: events not sent: %s\n", e.what());
   } catch (...) {

@@ -90,12 +90,4 @@ std::vector<ReceiverReport> send_events(const EventPolicy& policy,
 void emit_events_for_records(const git::Repository& repo, const PipelineConfig& config,
                              const std::vector<AuditRecord>& records) noexcept;
 
-// Send the events of every audit record on refs/envflow/audit after commit
-// `before` ("" = from the first record) up to the ref's current value, with
-// the config in force now (nothing when it has no receivers). For the CLI
-// after a command, and for a post-receive hook after a push moved
-// refs/envflow/audit from `before`. At most the newest 100 records are
-// considered. Never throws; problems are warnings on stderr.
-void emit_events_since(const git::Repository& repo, const std::string& before) noexcept;
-
 } // namespace envflow::core

@@ -139,7 +139,7 @@ std::vector<RefMove> inverse(const std::vector<RefMove>& moves) {
 // when there was nothing to change, or the retries ran out).
 std::vector<BackportIssue> store_issues(git::Repository& repo, const PipelineConfig& config, const Actor& server,
                   const std::function<std::vector<BackportIssue>(const Pipeline&)>& changes,
-                  const std::string& message) {
+                  const std::string& message, std::vector<AuditRecord>* written) {
   for (int attempt = 1; attempt <= 20; ++attempt) {
     const OwnRefs own(repo);
     const Pipeline now_{repo, own, config};
@@ -152,7 +152,12 @@ std::vector<BackportIssue> store_issues(git::Repository& repo, const PipelineCon
         stage_backports(repo, head, changed, message, server.name);
     const RefMove move{update.name, head.value_or(std::string(git::k_zero_id)), *update.target};
     try {
-      commit_with_audit(repo, {update}, describe(now_, {move}, server));
+      AuditRecord record = describe(now_, {move}, server);
+      record.id = commit_with_audit(repo, {update}, record);
+      if (written != nullptr) {
+        record.moves = {move};
+        written->push_back(std::move(record));
+      }
       return changed;
     } catch (const git::RefConflict&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
@@ -233,7 +238,8 @@ std::vector<BackportIssue> untracked_hotfixes(const Pipeline& now_,
 } // namespace
 
 PushRecord record_push(git::Repository& repo, const std::vector<RefMove>& updates,
-                       const Actor& pusher, const PushIntent& intent) {
+                       const Actor& pusher, const PushIntent& intent,
+                       std::vector<AuditRecord>* written) {
   PushRecord result;
   const auto config = load_config(repo);
   if (!config) {
@@ -257,15 +263,18 @@ PushRecord record_push(git::Repository& repo, const std::vector<RefMove>& update
     record.note += (record.note.empty() ? "" : " ") + std::string("(pusher from ") +
                    pusher.source + ")";
   }
-  commit_with_audit(repo, {}, record);
+  record.id = commit_with_audit(repo, {}, record);
   result.appended.push_back(record);
+  if (written != nullptr) {
+    written->push_back(record);
+  }
 
   // Follow-ups the server owes, each with its own record.
   const std::string actor = pusher.name.empty() ? std::string("unknown") : pusher.name;
   if (const auto opened = store_issues(
           repo, *config, pusher,
           [&](const Pipeline& now_) { return untracked_hotfixes(now_, moves, actor); },
-          "open back-port issues for a pushed hotfix\n");
+          "open back-port issues for a pushed hotfix\n", written);
       !opened.empty()) {
     result.notes.push_back("back-port " + issue_ids(opened) + " opened for the hotfix pushed to " +
                            config->last().name + ": envflow backport apply " +
@@ -279,7 +288,7 @@ PushRecord record_push(git::Repository& repo, const std::vector<RefMove>& update
             return closed_by_reachability(repo, now_.refs.target(k_backports_ref),
                                           now_.head(config->first()));
           },
-          "close back-port issues whose hotfix is back\n");
+          "close back-port issues whose hotfix is back\n", written);
       !closed.empty()) {
     result.notes.push_back("back-port " + issue_ids(closed) + " closed: the hotfix reached " +
                            config->first().name);

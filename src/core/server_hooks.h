@@ -65,7 +65,12 @@ struct PushRecord {
 // follow-ups, each with its own record: a back-port issue for a hotfix
 // pushed onto the last environment without one, and the closing of open
 // issues whose hotfix commits the first environment now contains.
+// `written`, when given, gets every record appended (the push's and the
+// follow-ups'), ids set, as each is written: the caller knows them even when
+// a later one fails, and announces exactly those (not what concurrent pushes
+// appended meanwhile).
 PushRecord record_push(git::Repository& repo, const std::vector<RefMove>& updates,
-                       const Actor& pusher, const PushIntent& intent = {});
+                       const Actor& pusher, const PushIntent& intent = {},
+                       std::vector<AuditRecord>* written = nullptr);
 
 } // namespace envflow::core
