@@ -9,33 +9,6 @@
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
 shopt -s extglob
 
-# expect_json EXPR...: each Python EXPR holds of `data`, the JSON in $OUT; one
-# check per EXPR, all evaluated by one interpreter (a Python start costs more
-# than the check).
-expect_json() {
-  local said i=0 expr
-  local -a verdicts
-  said=$(python3 -c '
-import json, sys
-try:
-    data = json.loads(sys.argv[1])
-except Exception:
-    data = None
-for expr in sys.argv[2:]:
-    try:
-        print("ok" if data is not None and eval(expr, {"data": data}) else "no")
-    except Exception:
-        print("no")
-' "$OUT" "$@" 2>/dev/null) || true
-  mapfile -t verdicts <<<"$said"
-  for expr; do
-    if [ "${verdicts[$i]:-}" = ok ]; then pass; else
-      fail "JSON check failed: $expr"$'\n'"stdout: $OUT"
-    fi
-    i=$((i + 1))
-  done
-}
-
 # row ENV: the status text row of ENV (from $OUT), cells separated by '|': a
 # cell is words joined by single spaces, cells are apart by two or more (in
 # the shell: one row per check, no process).
