@@ -233,6 +233,48 @@ expect_eq() {
   if [ "$1" = "$2" ]; then pass; else fail "${3:-value}: expected '$2', got '$1'"; fi
 }
 
+# expect_json EXPR...: each Python expression EXPR is true of `data`, the JSON
+# document in $OUT: one check per EXPR, all evaluated by one interpreter (a
+# Python start costs more than the checks; batch the checks of one output).
+expect_json() {
+  local said i=0 expr
+  local -a verdicts
+  said=$(python3 -c '
+import json, sys
+try:
+    data = json.loads(sys.argv[1])
+except ValueError:
+    data = None
+for expr in sys.argv[2:]:
+    try:
+        print("ok" if data is not None and eval(expr, {"data": data}) else "no")
+    except Exception:
+        print("no")
+' "$OUT" "$@" 2>/dev/null) || true
+  mapfile -t verdicts <<<"$said"
+  for expr; do
+    if [ "${verdicts[$i]:-}" = ok ]; then pass; else
+      fail "JSON check failed: $expr"$'\n'"stdout: $OUT"
+    fi
+    i=$((i + 1))
+  done
+}
+
+# find_locks DIR: the *.lock files and folders under DIR (hidden ones too) in
+# the array LOCKS_FOUND, walked by the shell: the fault suites look after
+# every run, and a find(1) per look adds up.
+find_locks() {
+  local had_globstar=0 had_nullglob=0 had_dotglob=0
+  shopt -q globstar && had_globstar=1
+  shopt -q nullglob && had_nullglob=1
+  shopt -q dotglob && had_dotglob=1
+  shopt -s globstar nullglob dotglob
+  LOCKS_FOUND=("$1"/**/*.lock)
+  ((had_globstar)) || shopt -u globstar
+  ((had_nullglob)) || shopt -u nullglob
+  ((had_dotglob)) || shopt -u dotglob
+}
+
 # ref_of REPO REF: the id REF points at, or "none".
 ref_of() { git -C "$1" rev-parse -q --verify "$2^{}" 2>/dev/null || echo none; }
 

@@ -14,13 +14,6 @@ command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; 
 
 ENVS=(dev test uat staging production)
 
-expect_json() {
-  if python3 -c "import json,sys; data = json.load(sys.stdin); sys.exit(0 if ($1) else 1)" \
-    <<<"$OUT" >/dev/null 2>&1; then pass; else
-    fail "JSON check failed: $1"$'\n'"stdout: $OUT"
-  fi
-}
-
 all_refs() {
   local r line=""
   for r in "${ENVS[@]}"; do line+="$r=$(ref_of "$R" "refs/heads/$r") "; done
@@ -97,9 +90,10 @@ test_case "JSON: promoted, in_sync, stopped_at"
 commit_dev
 run envflow --format json sync --auto --dry-run
 expect_rc 0
-expect_json "data['auto'] and data['dry_run'] and [p['target'] for p in data['promoted']] == ['test', 'uat'] and not data['promoted'][0]['moved']"
-expect_json "data['stopped_at']['env'] == 'staging' and data['stopped_at']['reason'] == 'not-auto' and data['stopped_at']['source'] == 'uat' and data['stopped_at']['waiting_commits'] == 2"
-expect_json "data['stopped_at']['waiting_for'] == {'groups': ['release-managers'], 'command': 'envflow sync uat', 'approvals_required': 0, 'approvals': []} and data['stopped_at']['hold'] is None"
+expect_json \
+  "data['auto'] and data['dry_run'] and [p['target'] for p in data['promoted']] == ['test', 'uat'] and not data['promoted'][0]['moved']" \
+  "data['stopped_at']['env'] == 'staging' and data['stopped_at']['reason'] == 'not-auto' and data['stopped_at']['source'] == 'uat' and data['stopped_at']['waiting_commits'] == 2" \
+  "data['stopped_at']['waiting_for'] == {'groups': ['release-managers'], 'command': 'envflow sync uat', 'approvals_required': 0, 'approvals': []} and data['stopped_at']['hold'] is None"
 run envflow --format json sync --auto
 expect_rc 0
 expect_json "[p['target'] for p in data['promoted']] == ['test', 'uat'] and data['promoted'][0]['moved'] and len(data['promoted'][0]['commits']) == 1 and data['in_sync'] == []"
@@ -304,8 +298,9 @@ sed -i "s/^default: .*/default: 7/" variables/max_turns.yaml
 git -C "$R" add -A && git -C "$R" commit -q -m "Another change on dev"
 run envflow --format json sync --auto
 expect_rc 0
-expect_json "data['stopped_at']['env'] == 'production' and data['stopped_at']['reason'] == 'backport' and data['stopped_at']['waiting_for']['command'] == 'envflow backport list'"
-expect_json "[p['target'] for p in data['promoted']] == ['test', 'uat', 'staging']"
+expect_json \
+  "data['stopped_at']['env'] == 'production' and data['stopped_at']['reason'] == 'backport' and data['stopped_at']['waiting_for']['command'] == 'envflow backport list'" \
+  "[p['target'] for p in data['promoted']] == ['test', 'uat', 'staging']"
 expect_eq "$(head_of production)" "$HOTFIX_HEAD" "production untouched while the back-port is open"
 run envflow sync --auto
 expect_rc 0

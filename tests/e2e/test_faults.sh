@@ -85,7 +85,7 @@ fault_loop() {
   if [ -n "${FAULTS_ONLY:-}" ] && [ "$FAULTS_ONLY" != "$name" ]; then return; fi
   test_case "$name: uninterrupted run"
   COMMANDS=$((COMMANDS + 1))
-  local before after after_tree k points point before_refs before_head after_refs after_head
+  local before after after_tree k points point line before_refs before_head after_refs after_head
   before=$(state "$template")
   before_refs=$(refs "$template")
   before_head=$(head_of "$template")
@@ -107,7 +107,11 @@ fault_loop() {
     cp -a "$template" "$WORK"
     # (stderr of the block: bash's own "Killed" notice)
     { run env ENVFLOW_FAULT="*:$k" ENVFLOW_FAULT_TRACE="$TRACE" envflow -C "$WORK" "$@"; } 2>/dev/null
-    point="$(tail -n 1 "$TRACE" 2>/dev/null)#$k"
+    point=""
+    if [ -f "$TRACE" ]; then
+      while IFS= read -r line || [ -n "$line" ]; do point=$line; done <"$TRACE"
+    fi
+    point="$point#$k"
     test_case "$name: killed at $point"
     KILLS=$((KILLS + 1))
     expect_rc 137
@@ -134,7 +138,8 @@ fault_loop() {
     while :; do
       # Time passes before a person looks again: a lock left by the kill is
       # older than the few seconds envflow waits for a live writer.
-      find "$WORK/.git" -name '*.lock' -exec touch -d '1 minute ago' {} +
+      find_locks "$WORK/.git"
+      [ ${#LOCKS_FOUND[@]} -eq 0 ] || touch -d '1 minute ago' "${LOCKS_FOUND[@]}"
       run envflow -C "$WORK" "$@"
       [ "$RC" -eq 1 ] || break
       local locks lock
@@ -152,9 +157,8 @@ fault_loop() {
     if [ "$RC" -eq 1 ] && grep -q "already" <<<"$ERR"; then pass; else expect_rc 0; fi
     expect_eq "$(state "$WORK")" "$after" "refs after the run that followed the kill"
     expect_eq "$(git -C "$WORK" status --porcelain 2>&1)" "$after_tree" "working tree"
-    if [ -n "$(find "$WORK/.git" -name '*.lock')" ]; then
-      fail "lock files left: $(find "$WORK/.git" -name '*.lock')"
-    fi
+    find_locks "$WORK/.git"
+    if [ ${#LOCKS_FOUND[@]} -gt 0 ]; then fail "lock files left: ${LOCKS_FOUND[*]}"; fi
   done
 }
 

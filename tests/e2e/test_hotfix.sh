@@ -18,13 +18,6 @@ command -v ssh-keygen >/dev/null || { echo "ssh-keygen not found: skipped"; exit
 
 ENVS=(dev test uat staging production)
 
-expect_json() {
-  if python3 -c "import json,sys; data = json.load(sys.stdin); sys.exit(0 if ($1) else 1)" \
-    <<<"$OUT" >/dev/null 2>&1; then pass; else
-    fail "JSON check failed: $1"$'\n'"stdout: $OUT"
-  fi
-}
-
 # all_refs: every ref a hotfix or back-port may move, one line.
 all_refs() {
   local r line=""
@@ -157,8 +150,9 @@ expect_out "open"
 expect_out "v1.0.1"
 run envflow backport show 1 --format json
 expect_rc 0
-expect_json "data['id'] == 1 and data['status'] == 'open' and data['hotfix_tag'] == 'v1.0.1' and data['commits'] == ['$HOTFIX1'] and data['environment'] == 'production' and data['target'] == 'dev' and data['opened_by'] == 'alice@example.com' and data['closed_at'] is None"
-expect_json "data['changes'] == [{'path': 'agents/support.yaml', 'kind': 'Agent', 'name': 'support', 'change': 'changed', 'fields': ['tone']}]"
+expect_json \
+  "data['id'] == 1 and data['status'] == 'open' and data['hotfix_tag'] == 'v1.0.1' and data['commits'] == ['$HOTFIX1'] and data['environment'] == 'production' and data['target'] == 'dev' and data['opened_by'] == 'alice@example.com' and data['closed_at'] is None" \
+  "data['changes'] == [{'path': 'agents/support.yaml', 'kind': 'Agent', 'name': 'support', 'change': 'changed', 'fields': ['tone']}]"
 if git show refs/envflow/backports:1.yaml | grep -qx "status: open"; then pass; else
   fail "refs/envflow/backports:1.yaml does not say status: open"; fi
 run envflow status --format json

@@ -26,13 +26,6 @@ command -v ssh-keygen >/dev/null || { echo "ssh-keygen not found: skipped"; exit
 
 ENVS=(dev test uat staging production)
 
-expect_json() {
-  if python3 -c "import json,sys; data = json.load(sys.stdin); sys.exit(0 if ($1) else 1)" \
-    <<<"$OUT" >/dev/null 2>&1; then pass; else
-    fail "JSON check failed: $1"$'\n'"stdout: $OUT"
-  fi
-}
-
 # all_refs: every ref a release operation may move, one line.
 all_refs() {
   local r line=""
@@ -205,8 +198,9 @@ commit_all "Warmer support agent"
 promote
 run envflow publish --format json
 expect_rc 0
-expect_json 'data["outcome"] == "published" and data["tag"] == "v1.0.1" and data["previous_live"] == "v1.0.0"'
-expect_json '"~ Agent support: model.temperature" in data["notes"]'
+expect_json \
+  'data["outcome"] == "published" and data["tag"] == "v1.0.1" and data["previous_live"] == "v1.0.0"' \
+  '"~ Agent support: model.temperature" in data["notes"]'
 expect_eq "$(ref_of "$R" v1.0.1)" "$(ref_of "$R" refs/heads/production)" "v1.0.1 target"
 expect_eq "$(live_tag)" "$(tag_obj v1.0.1)" "live after v1.0.1"
 tag_message v1.0.1 >"$TEST_ROOT/v101.msg"
@@ -462,11 +456,12 @@ expect_no_out "hotfix"
 test_case "releases --format json"
 run envflow releases --format json
 expect_rc 0
-expect_json '[r["tag"] for r in data] == ["v1.0.0","v1.0.1","v1.1.0","v1.2.0","v2.0.0","v3.0.0","v3.0.1","v3.0.2"]'
-expect_json '[r["tag"] for r in data if r["live"]] == ["v3.0.2"]'
-expect_json 'all(r["signed"] and not r["hotfix"] and r["tagger"] == "alice@example.com" for r in data)'
-expect_json "[r['commit'] for r in data if r['tag'] == 'v3.0.0'] == ['$V300_COMMIT']"
-expect_json "[r['tag_id'] for r in data if r['tag'] == 'v1.0.0'] == ['$V100_OBJ']"
+expect_json \
+  '[r["tag"] for r in data] == ["v1.0.0","v1.0.1","v1.1.0","v1.2.0","v2.0.0","v3.0.0","v3.0.1","v3.0.2"]' \
+  '[r["tag"] for r in data if r["live"]] == ["v3.0.2"]' \
+  'all(r["signed"] and not r["hotfix"] and r["tagger"] == "alice@example.com" for r in data)' \
+  "[r['commit'] for r in data if r['tag'] == 'v3.0.0'] == ['$V300_COMMIT']" \
+  "[r['tag_id'] for r in data if r['tag'] == 'v1.0.0'] == ['$V100_OBJ']"
 
 # --- unsigned releases when the policy allows them ---------------------------
 test_case "--no-sign allowed once release.sign is false"
@@ -574,8 +569,9 @@ git tag v7.0.0 v1.0.0
 git tag v6.0.0 v3.0.4
 run envflow releases --format json
 expect_rc 0
-expect_json '"v7.0.0" not in [r["tag"] for r in data] and "v6.0.0" not in [r["tag"] for r in data]'
-expect_json '[r["tag"] for r in data if r["live"]] == ["v3.0.4"]'
+expect_json \
+  '"v7.0.0" not in [r["tag"] for r in data] and "v6.0.0" not in [r["tag"] for r in data]' \
+  '[r["tag"] for r in data if r["live"]] == ["v3.0.4"]'
 run envflow releases
 expect_eq "$(grep -cE '^live ' <<<"$OUT" || true)" 1 "rows marked live with an alias tag"
 sed -i 's/max_tokens: 550/max_tokens: 600/' agents/triage.yaml

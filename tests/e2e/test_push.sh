@@ -162,12 +162,6 @@ fetched_same_as_origin() {
   same_as_origin "$1"
 }
 server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
-expect_json() {
-  if python3 -c "import json,sys; data = json.load(sys.stdin); sys.exit(0 if ($1) else 1)" \
-    <<<"$OUT" >/dev/null 2>&1; then pass; else
-    fail "JSON check failed: $1"$'\n'"stdout: $OUT"
-  fi
-}
 # dev_change DIR TEXT: a valid commit on origin's dev, made in DIR, pushed by alice.
 dev_change() {
   git -C "$1" checkout -q dev
@@ -245,9 +239,10 @@ test_case "a clone behind origin acts on origin's state; its own branch and chec
 STALE=$(git -C "$B" rev-parse dev)
 as bob "$B" --format json sync test --push
 expect_rc 0
-expect_json 'data["moved"] is True and data["session"]["route"] == "push" and data["pushed"]["remote"] == "origin" and [r["ref"] for r in data["pushed"]["refs"]] == ["refs/heads/uat"]'
-expect_json 'all(len(r["old"]) == 40 and len(r["new"]) == 40 for r in data["pushed"]["refs"])'
-expect_json 'any("uat: promotion from test" in line for line in data["pushed"]["remote_said"])'
+expect_json \
+  'data["moved"] is True and data["session"]["route"] == "push" and data["pushed"]["remote"] == "origin" and [r["ref"] for r in data["pushed"]["refs"]] == ["refs/heads/uat"]' \
+  'all(len(r["old"]) == 40 and len(r["new"]) == 40 for r in data["pushed"]["refs"])' \
+  'any("uat: promotion from test" in line for line in data["pushed"]["remote_said"])'
 expect_eq "$(srv refs/heads/uat)" "$DEV" "origin uat"
 expect_eq "$(git -C "$B" rev-parse dev)" "$STALE" "B's own dev (envflow never moves a checkout)"
 expect_eq "$(git -C "$B" status --porcelain --untracked-files=no)" "" "B's working tree is clean"
@@ -404,8 +399,9 @@ rm -f "$TEST_ROOT/raced"
 RACER="cd '$A' && sed -i 's/^description: .*/description: snappier/' agents/support.yaml && git commit -q -am snappier && REMOTE_USER=alice git push -q origin dev && REMOTE_USER=carol ENVFLOW_ACTOR=carol envflow -C '$A' sync dev --push"
 run env RACER="$RACER" PATH="$TEST_ROOT/racer:$PATH" REMOTE_USER=bob ENVFLOW_ACTOR=bob envflow -C "$B" --format json sync dev --push
 expect_rc 1
-expect_json 'data["error"]["kind"] == "lost-race" and data["error"]["exit"] == 1 and data["error"]["ref"] == "refs/heads/test"'
-expect_json '"another promotion got there first" in data["error"]["message"]'
+expect_json \
+  'data["error"]["kind"] == "lost-race" and data["error"]["exit"] == 1 and data["error"]["ref"] == "refs/heads/test"' \
+  '"another promotion got there first" in data["error"]["message"]'
 expect_eq "$(srv refs/heads/test)" "$(git -C "$SRV" rev-parse dev)" "origin test (the winner's)"
 if [ "$(srv refs/heads/test)" != "$BEFORE_TEST" ]; then pass; else fail "the racing sync did not run: $(cat "$TEST_ROOT/racer.out")"; fi
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: refs/heads/test $BEFORE_TEST ")" 1 \
@@ -429,8 +425,9 @@ chmod +x "$B/.git/hooks/pre-push"
 BEFORE_TEST=$(srv refs/heads/test)
 as bob "$B" --format json sync dev --push
 expect_rc 1
-expect_json 'data["error"]["kind"] == "lost-race" and data["error"]["ref"] == "refs/heads/test"'
-expect_json '"another promotion got there first" in data["error"]["message"]'
+expect_json \
+  'data["error"]["kind"] == "lost-race" and data["error"]["ref"] == "refs/heads/test"' \
+  '"another promotion got there first" in data["error"]["message"]'
 if [ "$(srv refs/heads/test)" != "$BEFORE_TEST" ]; then pass; else fail "the racing sync did not run: $(cat "$TEST_ROOT/racer.out")"; fi
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: refs/heads/test $BEFORE_TEST ")" 1 \
   "one record of the one promotion that happened"

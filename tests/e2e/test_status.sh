@@ -7,26 +7,20 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
+shopt -s extglob
 
-expect_json() {
-  if python3 -c "import json,sys; data = json.load(sys.stdin); sys.exit(0 if ($1) else 1)" \
-    <<<"$OUT" >/dev/null 2>&1; then pass; else
-    fail "JSON check failed: $1"$'\n'"stdout: $OUT"
-  fi
-}
-
-# row ENV: the status text row of ENV (from $OUT), cells separated by '|'.
+# row ENV: the status text row of ENV (from $OUT), cells separated by '|': a
+# cell is words joined by single spaces, cells are apart by two or more (in
+# the shell: one row per check, no process).
 row() {
-  python3 -c '
-import re, sys
-env = sys.argv[1]
-for line in sys.stdin.read().splitlines():
-    cells = re.findall(r"\S+(?: \S+)*", line)
-    if cells and cells[0] == env:
-        print("|".join(cells))
-' "$1" <<<"$OUT"
+  local line cells
+  while IFS= read -r line; do
+    cells=${line##+( )}
+    cells=${cells%%+( )}
+    cells=${cells//  *( )/|}
+    [ "${cells%%|*}" != "$1" ] || printf '%s\n' "$cells"
+  done <<<"$OUT"
 }
-
 # expect_row ENV CELLS: the row of ENV is exactly CELLS ('|'-separated).
 expect_row() { expect_eq "$(row "$1")" "$2" "status row of $1"; }
 
@@ -82,14 +76,15 @@ expect_no_out "broken"
 test_case "status --format json: a fresh pipeline"
 run envflow status --format json
 expect_rc 0
-expect_json "[e['name'] for e in data['environments']] == ['dev', 'test', 'uat', 'staging', 'production']"
-expect_json "[e['branch'] for e in data['environments']] == ['dev', 'test', 'uat', 'staging', 'production']"
-expect_json "all(e['head'] == '$BASE' and e['problems'] == [] for e in data['environments'])"
-expect_json "[e['next'] for e in data['environments']] == ['test', 'uat', 'staging', 'production', None]"
-expect_json "all(e['waiting'] == {'commits': 0, 'added': 0, 'removed': 0, 'changed': 0, 'breaking': False} for e in data['environments'][:4])"
-expect_json "all(e['approvals'] == {'required': 0, 'have': 0} for e in data['environments'][:4])"
-expect_json "'waiting' not in data['environments'][4]"
-expect_json "data['live'] is None and data['open_backports'] == 0"
+expect_json \
+  "[e['name'] for e in data['environments']] == ['dev', 'test', 'uat', 'staging', 'production']" \
+  "[e['branch'] for e in data['environments']] == ['dev', 'test', 'uat', 'staging', 'production']" \
+  "all(e['head'] == '$BASE' and e['problems'] == [] for e in data['environments'])" \
+  "[e['next'] for e in data['environments']] == ['test', 'uat', 'staging', 'production', None]" \
+  "all(e['waiting'] == {'commits': 0, 'added': 0, 'removed': 0, 'changed': 0, 'breaking': False} for e in data['environments'][:4])" \
+  "all(e['approvals'] == {'required': 0, 'have': 0} for e in data['environments'][:4])" \
+  "'waiting' not in data['environments'][4]" \
+  "data['live'] is None and data['open_backports'] == 0"
 
 # ---------------------------------------------------------------------------
 test_case "status: changes waiting on dev"
@@ -111,9 +106,10 @@ expect_row dev "dev|dev|${DEV1:0:7}|2 → test|+1 ~1 -0|-"
 expect_row test "test|test|$B|in sync|-|-"
 expect_aligned
 run envflow status --format json
-expect_json "$JSON_ENV('dev')['waiting'] == {'commits': 2, 'added': 1, 'removed': 0, 'changed': 1, 'breaking': False}"
-expect_json "$JSON_ENV('dev')['head'] == '$DEV1' and $JSON_ENV('dev')['summary'] == 'Add a greeting variable'"
-expect_json "$JSON_ENV('test')['waiting']['commits'] == 0"
+expect_json \
+  "$JSON_ENV('dev')['waiting'] == {'commits': 2, 'added': 1, 'removed': 0, 'changed': 1, 'breaking': False}" \
+  "$JSON_ENV('dev')['head'] == '$DEV1' and $JSON_ENV('dev')['summary'] == 'Add a greeting variable'" \
+  "$JSON_ENV('test')['waiting']['commits'] == 0"
 
 test_case "status after syncs: the wave moves down the pipeline"
 envflow sync dev >/dev/null
@@ -130,8 +126,9 @@ expect_row staging "staging|staging|${DEV1:0:7}|2 → production|+1 ~1 -0|-"
 expect_row production "production|production|$B|-|-|-"
 expect_aligned
 run envflow status --format json
-expect_json "[e['head'] for e in data['environments']] == ['$DEV1'] * 4 + ['$BASE']"
-expect_json "[e['waiting']['commits'] for e in data['environments'][:4]] == [0, 0, 0, 2]"
+expect_json \
+  "[e['head'] for e in data['environments']] == ['$DEV1'] * 4 + ['$BASE']" \
+  "[e['waiting']['commits'] for e in data['environments'][:4]] == [0, 0, 0, 2]"
 envflow sync staging >/dev/null
 run envflow status --format json
 expect_json "all(e['head'] == '$DEV1' for e in data['environments'])"
@@ -169,8 +166,9 @@ envflow approve uat --actor bob@example.com >/dev/null
 run envflow status
 expect_row test "test|test|${DEV2:0:7}|1 → uat|+0 ~1 -0 breaking|1/2"
 run envflow status --format json
-expect_json "$JSON_ENV('test')['approvals'] == {'required': 2, 'have': 1}"
-expect_json "$JSON_ENV('dev')['approvals'] == {'required': 0, 'have': 0}"
+expect_json \
+  "$JSON_ENV('test')['approvals'] == {'required': 2, 'have': 1}" \
+  "$JSON_ENV('dev')['approvals'] == {'required': 0, 'have': 0}"
 envflow approve uat --actor carol@example.com >/dev/null
 run envflow status --format json
 expect_json "$JSON_ENV('test')['approvals'] == {'required': 2, 'have': 2}"
@@ -191,9 +189,10 @@ expect_out "envflow doctor"
 expect_no_out "broken: dev"
 no_escapes "$OUT"
 run envflow status --format json
-expect_json "len($JSON_ENV('test')['problems']) == 1 and 'not an ancestor of dev' in $JSON_ENV('test')['problems'][0]"
-expect_json "all(e['problems'] == [] for e in data['environments'] if e['name'] != 'test')"
-expect_json "$JSON_ENV('test')['head'] == '$HAND'"
+expect_json \
+  "len($JSON_ENV('test')['problems']) == 1 and 'not an ancestor of dev' in $JSON_ENV('test')['problems'][0]" \
+  "all(e['problems'] == [] for e in data['environments'] if e['name'] != 'test')" \
+  "$JSON_ENV('test')['head'] == '$HAND'"
 
 test_case "NO_COLOR and terminals"
 run env -u NO_COLOR envflow status
@@ -232,8 +231,9 @@ expect_out 'qa: ["bob@example.com", "carol@example.com"]'
 expect_eq "$OUT" "$(git show refs/envflow/config:envflow.yaml)" "config show is the stored file"
 run envflow config show --format json
 expect_rc 0
-expect_json "data['version'] == 1 and [e['name'] for e in data['environments']] == ['dev', 'test', 'uat', 'staging', 'production']"
-expect_json "data['groups']['qa'] == ['bob@example.com', 'carol@example.com']"
+expect_json \
+  "data['version'] == 1 and [e['name'] for e in data['environments']] == ['dev', 'test', 'uat', 'staging', 'production']" \
+  "data['groups']['qa'] == ['bob@example.com', 'carol@example.com']"
 
 CFG_REFS() { echo "$(ref_of "$R" refs/envflow/config) $(ref_of "$R" refs/envflow/audit)"; }
 

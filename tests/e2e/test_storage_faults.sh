@@ -85,9 +85,9 @@ for cmd in "${COMMANDS[@]}"; do
     RUNS=$((RUNS + 1))
     rm -rf "$FULL/repo" "$FULL/filler"
     cp -a "$T" "$FULL/repo"
-    # Fill the file system to the last page, then give back `free` pages.
-    dd if=/dev/zero of="$FULL/filler" bs=64k status=none 2>/dev/null || true
-    dd if=/dev/zero of="$FULL/filler" bs=4k oflag=append conv=notrunc status=none 2>/dev/null || true
+    # Fill the file system to the last page (a page a write: each one fits
+    # whole or fails), then give back `free` pages.
+    dd if=/dev/zero of="$FULL/filler" bs="$PAGE" status=none 2>/dev/null || true
     if [ "$free" -gt 0 ]; then truncate -s "-$((free * PAGE))" "$FULL/filler"; fi
     run envflow -C "$FULL/repo" "${args[@]}"
     if [ "$RC" -eq 0 ]; then
@@ -101,9 +101,8 @@ for cmd in "${COMMANDS[@]}"; do
     if out=$(git -C "$FULL/repo" fsck --no-dangling --no-progress 2>&1); then pass; else
       fail "git fsck: $out"
     fi
-    if [ -n "$(find "$FULL/repo/.git" -name '*.lock')" ]; then
-      fail "lock files left: $(find "$FULL/repo/.git" -name '*.lock')"
-    fi
+    find_locks "$FULL/repo/.git"
+    if [ ${#LOCKS_FOUND[@]} -gt 0 ]; then fail "lock files left: ${LOCKS_FOUND[*]}"; fi
     rm -f "$FULL/filler"
     run envflow -C "$FULL/repo" doctor
     expect_rc 0

@@ -8,13 +8,6 @@
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
 
-expect_json() {
-  if python3 -c "import json,sys; data = json.load(sys.stdin); sys.exit(0 if ($1) else 1)" \
-    <<<"$OUT" >/dev/null 2>&1; then pass; else
-    fail "JSON check failed: $1"$'\n'"stdout: $OUT"
-  fi
-}
-
 ENVS=(dev test uat staging production)
 
 # all_refs: every environment ref, the audit and the config ref, one line.
@@ -437,10 +430,11 @@ commit_dev "Fine-tune support temperature"
 DEV6=$(ref_of "$R" refs/heads/dev)
 run envflow sync dev --format json
 expect_rc 0
-expect_json "data['source'] == 'dev' and data['target'] == 'test' and data['from'] == '$DROPPED' and data['to'] == '$DEV6'"
-expect_json "data['moved'] is True and data['noop'] is False and data['dry_run'] is False"
-expect_json "[c['id'] for c in data['commits']] == ['$DEV6'] and data['commits'][0]['summary'] == 'Fine-tune support temperature' and data['commits'][0]['author'] == 'alice@example.com'"
-expect_json "any(i['kind'] == 'Agent' and i['name'] == 'support' and i['change'] == 'changed' and 'model.temperature' in i['fields'] for i in data['diff']['items'])"
+expect_json \
+  "data['source'] == 'dev' and data['target'] == 'test' and data['from'] == '$DROPPED' and data['to'] == '$DEV6'" \
+  "data['moved'] is True and data['noop'] is False and data['dry_run'] is False" \
+  "[c['id'] for c in data['commits']] == ['$DEV6'] and data['commits'][0]['summary'] == 'Fine-tune support temperature' and data['commits'][0]['author'] == 'alice@example.com'" \
+  "any(i['kind'] == 'Agent' and i['name'] == 'support' and i['change'] == 'changed' and 'model.temperature' in i['fields'] for i in data['diff']['items'])"
 expect_eq "$(ref_of "$R" refs/heads/test)" "$DEV6" "test after json sync"
 
 # ---------------------------------------------------------------------------
