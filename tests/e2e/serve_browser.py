@@ -94,10 +94,11 @@ def head_shown(driver, env):
 
 def changes_shown(driver, env):
     """The text of the changes waiting to go on from `env`, once the page's
-    script filled them in after the page was shown (None when it never did)."""
+    script filled them in after the page was shown (None when it never did).
+    textContent: the section is closed, and a closed <details> has no innerText."""
     return wait_for(driver, lambda d: d.execute_script(
         "var p = document.querySelector('#what-' + arguments[0] + ' .changes-lazy');"
-        "return p && p.getAttribute('data-state') === 'loaded' ? p.innerText : null", env),
+        "return p && p.getAttribute('data-state') === 'loaded' ? p.textContent : null", env),
                     f"the changes waiting in {env} fill in after the page is shown")
 
 
