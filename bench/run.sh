@@ -17,7 +17,9 @@
 # Environment: BENCH_SIZES ("1000 10000 100000"), BENCH_RUNS (5; 3 for
 # 100,000 files), BENCH_WORK (scratch folder, default $TMPDIR/envflow-bench),
 # BENCH_OUT (docs/performance.md), BENCH_PEERS_MAX (largest size the peers
-# run on, 10000: python-jsonschema takes minutes on 100,000 files).
+# run on, 10000: python-jsonschema takes minutes on 100,000 files),
+# BENCH_ONLY (names of the rows to run, e.g. "serve-page serve-diff"; all
+# when empty: with it, point BENCH_OUT elsewhere, the report has only those).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,6 +46,7 @@ RUNS=${BENCH_RUNS:-5}
 WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/envflow-bench}
 OUT=${BENCH_OUT:-$ROOT/docs/performance.md}
 PEERS_MAX=${BENCH_PEERS_MAX:-10000}
+ONLY=${BENCH_ONLY:-}
 RESULTS="$WORK/results"
 mkdir -p "$WORK" "$RESULTS"
 rm -f "$RESULTS"/*.json "$RESULTS"/*.mem "$RESULTS"/*.txt
@@ -145,6 +148,7 @@ prepare_server() {
 bench() {
   local name=$1 n=$2 runs=$3
   shift 3
+  wanted "$name" || return 0
   local opts=()
   while [ "$1" != "--" ]; do opts+=("$1"); shift; done
   shift
@@ -156,9 +160,15 @@ bench() {
   fi
 }
 
+# wanted NAME: the row NAME is to run (BENCH_ONLY).
+wanted() {
+  [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
+}
+
 # memory NAME SIZE COMMAND...: peak resident set of one run, in KiB.
 memory() {
   local name=$1 n=$2
+  wanted "$name" || return 0
   shift 2
   /usr/bin/time -f '%M' -o "$RESULTS/$name@$n.mem" "$@" >/dev/null 2>&1 || true
 }
@@ -204,45 +214,54 @@ for n in $SIZES; do
   memory sync "$n" $E sync dev
   git -C "$repo" update-ref refs/heads/test "$base"
 
-  # envflow serve's pipeline page (what the browser paints first; its CSS
-  # and script are cached), warm: the server has drawn it before.
-  $E serve --listen 127.0.0.1:0 --actor bench@example.com >"$WORK/serve-$n.out" 2>/dev/null &
-  serve_pid=$!
-  url=""
-  for _ in $(seq 1 100); do
-    url=$(grep -o 'http://[^ ]*' "$WORK/serve-$n.out" 2>/dev/null || true)
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  bench serve-page "$n" "$runs" --warmup 2 -- "curl -sf -o /dev/null $url"
-  kill "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
+  # envflow serve's pipeline page, warm (the server has drawn it before):
+  # its HTML is what the browser paints first (its CSS and script are
+  # cached); what waits to go on (the semantic diff with values) is loaded
+  # by the page's script after that, from GET /api/diff, timed apart.
+  if wanted serve-page || wanted serve-diff; then
+    $E serve --listen 127.0.0.1:0 --actor bench@example.com >"$WORK/serve-$n.out" 2>/dev/null &
+    serve_pid=$!
+    url=""
+    for _ in $(seq 1 100); do
+      url=$(grep -o 'http://[^ ]*' "$WORK/serve-$n.out" 2>/dev/null || true)
+      [ -n "$url" ] && break
+      sleep 0.1
+    done
+    bench serve-page "$n" "$runs" --warmup 2 -- "curl -sf -H 'Accept: text/html' -o /dev/null $url"
+    from=$(git -C "$repo" rev-parse test) to=$(git -C "$repo" rev-parse dev)
+    bench serve-diff "$n" "$runs" --warmup 2 \
+      -- "curl -sf -o /dev/null '${url}api/diff?from=$from&to=$to&values=1'"
+    kill "$serve_pid" 2>/dev/null || true
+    wait "$serve_pid" 2>/dev/null || true
+  fi
 
-  # The pre-receive hook for a push of 10 changed files, warm (the server
-  # validated its content before) and with the cache off.
-  prepare_server "$n"
-  clone="$WORK/clone-$n"
-  srv="$WORK/srv-$n.git"
-  bench push-10 "$n" "$runs" --prepare "bash $HERE/run.sh --commit-change $clone" \
-    -- "git -C $clone push -q origin dev"
-  bench push-10-nocache "$n" 1 --prepare "bash $HERE/run.sh --commit-change $clone" \
-    -- "ENVFLOW_NO_CACHE=1 git -C $clone push -q origin dev"
-  # The hook alone, without git's part of the push: the pushed commit waits
-  # on a side ref, the hook is asked about moving dev to it.
-  bash "$HERE/run.sh" --commit-change "$clone"
-  git -C "$clone" push -q origin HEAD:refs/bench/next
-  old=$(git -C "$srv" rev-parse dev) new=$(git -C "$srv" rev-parse refs/bench/next)
-  printf '%s %s refs/heads/dev\n' "$old" "$new" >"$WORK/hook-input-$n"
-  bench hook-10 "$n" "$runs" --warmup 1 -- "$ENVFLOW -C $srv hook pre-receive <$WORK/hook-input-$n"
-  memory hook-10 "$n" sh -c "$ENVFLOW -C $srv hook pre-receive <$WORK/hook-input-$n"
-  # git's own part (after the hook's input is fixed, so it still covers one commit): the same push into a copy of the server without hooks.
-  rm -rf "$WORK/srv-plain-$n.git"
-  git clone -q --bare "$srv" "$WORK/srv-plain-$n.git"
-  git -C "$clone" remote remove plain 2>/dev/null || true
-  git -C "$clone" remote add plain "$WORK/srv-plain-$n.git"
-  git -C "$clone" push -q plain dev
-  bench floor-push "$n" "$runs" --prepare "bash $HERE/run.sh --commit-change $clone" \
-    -- "git -C $clone push -q plain dev"
+  if wanted push-10 || wanted push-10-nocache || wanted hook-10 || wanted floor-push; then
+    # The pre-receive hook for a push of 10 changed files, warm (the server
+    # validated its content before) and with the cache off.
+    prepare_server "$n"
+    clone="$WORK/clone-$n"
+    srv="$WORK/srv-$n.git"
+    bench push-10 "$n" "$runs" --prepare "bash $HERE/run.sh --commit-change $clone" \
+      -- "git -C $clone push -q origin dev"
+    bench push-10-nocache "$n" 1 --prepare "bash $HERE/run.sh --commit-change $clone" \
+      -- "ENVFLOW_NO_CACHE=1 git -C $clone push -q origin dev"
+    # The hook alone, without git's part of the push: the pushed commit waits
+    # on a side ref, the hook is asked about moving dev to it.
+    bash "$HERE/run.sh" --commit-change "$clone"
+    git -C "$clone" push -q origin HEAD:refs/bench/next
+    old=$(git -C "$srv" rev-parse dev) new=$(git -C "$srv" rev-parse refs/bench/next)
+    printf '%s %s refs/heads/dev\n' "$old" "$new" >"$WORK/hook-input-$n"
+    bench hook-10 "$n" "$runs" --warmup 1 -- "$ENVFLOW -C $srv hook pre-receive <$WORK/hook-input-$n"
+    memory hook-10 "$n" sh -c "$ENVFLOW -C $srv hook pre-receive <$WORK/hook-input-$n"
+    # git's own part (after the hook's input is fixed, so it still covers one commit): the same push into a copy of the server without hooks.
+    rm -rf "$WORK/srv-plain-$n.git"
+    git clone -q --bare "$srv" "$WORK/srv-plain-$n.git"
+    git -C "$clone" remote remove plain 2>/dev/null || true
+    git -C "$clone" remote add plain "$WORK/srv-plain-$n.git"
+    git -C "$clone" push -q plain dev
+    bench floor-push "$n" "$runs" --prepare "bash $HERE/run.sh --commit-change $clone" \
+      -- "git -C $clone push -q plain dev"
+  fi
 
   # Floors and peers, on the same files.
   bench floor-cat "$n" "$runs" --warmup 1 -- "find $ws -type f -print0 | xargs -0 cat >/dev/null"

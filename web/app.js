@@ -1,6 +1,7 @@
 // envflow serve: the page's script. No framework and no build step. It sends
-// the page's forms to the JSON API (with the CSRF token) and redraws the page
-// when the repository's refs move (server-sent events, else polling).
+// the page's forms to the JSON API (with the CSRF token), redraws the page
+// when the repository's refs move (server-sent events, else polling), and
+// loads what waits to go on (the semantic diff) after the page is shown.
 // Everything it shows from the server goes in as text or as HTML the server
 // escaped; nothing is built from strings here with innerHTML.
 (function () {
@@ -131,6 +132,150 @@
     act(form);
   });
 
+  // --- What waits: the semantic changes, after the page -------------------
+  // The server draws the page without them (envflow diff --values is its
+  // slowest document); each .changes-lazy placeholder names two commits and
+  // is filled from GET /api/diff. Two commits' diff never changes, so it is
+  // kept here and a redraw shows it again at once.
+  var MAX_ITEMS = 200;     // as the server's /diff page
+  var MAX_VALUE = 2000;
+  var diffs = {};          // "from..to" -> {data} or {error}
+  var fetching = {};       // "from..to" -> true while its request runs
+
+  function node(tag, className, text) {
+    var e = document.createElement(tag);
+    if (className) { e.className = className; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+
+  function valueNode(value) {
+    var text = typeof value === 'string' ? value : JSON.stringify(value);
+    var cut = text.length > MAX_VALUE;
+    var kind = typeof value === 'string' ? 'string' : value === null ? 'null' : 'json';
+    var box = document.createDocumentFragment();
+    box.appendChild(node('code', 'value value-' + kind, cut ? text.slice(0, MAX_VALUE) : text));
+    if (cut) { box.appendChild(node('span', 'more', '… (cut)')); }
+    return box;
+  }
+
+  function changesTable(diff, from, to) {
+    var items = Array.isArray(diff.items) ? diff.items : [];
+    var box = document.createDocumentFragment();
+    if (items.length === 0) {
+      box.appendChild(node('p', 'quiet', 'No semantic changes (only files outside the content).'));
+      return box;
+    }
+    var table = node('table', 'changes');
+    var headRow = node('tr');
+    ['', 'Kind', 'Item', 'Field', 'Before', 'After'].forEach(function (h) { headRow.appendChild(node('th', '', h)); });
+    table.appendChild(node('thead')).appendChild(headRow);
+    var body = table.appendChild(node('tbody'));
+    items.slice(0, MAX_ITEMS).forEach(function (item) {
+      var change = String(item.change || '');
+      var sign = change === 'added' ? '+' : change === 'removed' ? '−' : '~';
+      function head(row) {
+        row.appendChild(node('td', 'sign', sign));
+        row.appendChild(node('td', '', item.kind || ''));
+        var cell = row.appendChild(node('td'));
+        cell.appendChild(node('span', 'item', item.name || ''));
+        cell.appendChild(document.createTextNode(' '));
+        cell.appendChild(node('span', 'path', item.path || ''));
+        if (item.breaking) {
+          cell.appendChild(document.createTextNode(' '));
+          cell.appendChild(node('span', 'badge badge-danger', 'breaking'));
+          cell.appendChild(document.createTextNode(' '));
+          cell.appendChild(node('span', 'reason', item.reason || ''));
+        }
+      }
+      var values = Array.isArray(item.values) ? item.values : [];
+      if (values.length === 0) {
+        var row = body.appendChild(node('tr', 'change-' + change));
+        head(row);
+        row.appendChild(node('td', '', (item.fields || []).join(', ')));
+        var what = row.appendChild(node('td', 'quiet', change));
+        what.colSpan = 2;
+        return;
+      }
+      values.forEach(function (v, i) {
+        var row = body.appendChild(node('tr', 'change-' + change));
+        if (i === 0) { head(row); } else { for (var k = 0; k < 3; k++) { row.appendChild(node('td')); } }
+        row.appendChild(node('td')).appendChild(node('code', '', v.field || ''));
+        ['before', 'after'].forEach(function (side) {
+          var cell = row.appendChild(node('td'));
+          if (Object.prototype.hasOwnProperty.call(v, side)) { cell.appendChild(valueNode(v[side])); }
+          else { cell.appendChild(node('span', 'quiet', '(none)')); }
+        });
+      });
+    });
+    box.appendChild(table);
+    if (items.length > MAX_ITEMS) {
+      var more = node('p', 'more', 'and ' + (items.length - MAX_ITEMS) + ' more: ');
+      more.appendChild(node('code', '', 'envflow diff ' + short(from) + ' ' + short(to) + ' --values'));
+      box.appendChild(more);
+    }
+    return box;
+  }
+
+  // Show what is known of `place`'s diff: the table, or why it failed.
+  function fillChanges(place) {
+    var from = place.getAttribute('data-from');
+    var to = place.getAttribute('data-to');
+    var known = diffs[from + '..' + to];
+    if (!known) { return false; }
+    var link = place.querySelector('.changes-page');
+    if (known.data) {
+      place.replaceChildren(changesTable(known.data, from, to));
+      place.setAttribute('data-state', 'loaded');
+    } else {
+      var problem = node('p', 'changes-error', 'The changes could not be loaded: ' + known.error);
+      var again = node('button', 'btn btn-secondary', 'Try again');
+      again.type = 'button';
+      again.addEventListener('click', function () {
+        delete diffs[from + '..' + to];
+        place.setAttribute('data-state', 'loading');
+        place.replaceChildren(node('p', 'changes-loading quiet', 'Loading the changes…'));
+        loadChanges();
+      });
+      problem.appendChild(again);
+      place.replaceChildren(problem);
+      if (link) { place.appendChild(link); }
+      place.setAttribute('data-state', 'error');
+    }
+    place.removeAttribute('aria-busy');
+    return true;
+  }
+
+  // Fill every placeholder under `within` (the document by default): from
+  // what is known at once, the rest once GET /api/diff answers.
+  function loadChanges(within) {
+    (within || document).querySelectorAll('.changes-lazy[data-state="loading"]').forEach(function (place) {
+      if (fillChanges(place)) { return; }
+      place.setAttribute('aria-busy', 'true');
+      var from = place.getAttribute('data-from');
+      var to = place.getAttribute('data-to');
+      var key = from + '..' + to;
+      if (fetching[key]) { return; }
+      fetching[key] = true;
+      var url = '/api/diff?from=' + encodeURIComponent(from) + '&to=' + encodeURIComponent(to) + '&values=1';
+      fetch(here(url), { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+        .then(function (response) {
+          return response.json().then(function (data) {
+            if (response.ok) { return { data: data }; }
+            return { error: data && data.error && data.error.message ? data.error.message : 'HTTP ' + response.status };
+          }, function () { return { error: 'the server answered HTTP ' + response.status }; });
+        }, function () { return { error: 'the server cannot be reached' }; })
+        .then(function (known) {
+          delete fetching[key];
+          diffs[key] = known;
+          // The placeholder may have been redrawn meanwhile: fill the ones shown now.
+          document.querySelectorAll('.changes-lazy[data-state="loading"]').forEach(function (p) {
+            if (p.getAttribute('data-from') === from && p.getAttribute('data-to') === to) { fillChanges(p); }
+          });
+        });
+    });
+  }
+
   function typing() {
     var el = document.activeElement;
     return el && el.closest && el.closest('#content') && /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) &&
@@ -176,7 +321,17 @@
           if (!Object.prototype.hasOwnProperty.call(edited, key)) { return; }
           if (el.type === 'checkbox') { el.checked = edited[key]; } else { el.value = edited[key]; }
         });
-        current.replaceWith(document.adoptNode(fresh));
+        var shown = {};
+        fresh.querySelectorAll('.changes-lazy').forEach(function (p) {
+          shown[p.getAttribute('data-from') + '..' + p.getAttribute('data-to')] = true;
+        });
+        Object.keys(diffs).forEach(function (key) {
+          if (!shown[key] || diffs[key].error) { delete diffs[key]; } // keep what is shown; try failures again
+        });
+        fresh = document.adoptNode(fresh);
+        fresh.querySelectorAll('.changes-lazy[data-state="loading"]').forEach(fillChanges);
+        current.replaceWith(fresh);
+        loadChanges(fresh);
         var who = doc.querySelector('.identity');
         var here = document.querySelector('.identity');
         if (who && here) { here.replaceWith(document.adoptNode(who)); }
@@ -240,5 +395,6 @@
   window.addEventListener('pageshow', function (event) {
     if (event.persisted) { connect(); redraw(); }
   });
+  loadChanges();
   connect();
 }());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 
 #include "util/error.h"
 #include "util/process.h"
@@ -69,11 +70,10 @@ CommandReply CommandRunner::run(const std::vector<std::string>& args) const {
   return reply;
 }
 
-nlohmann::json CommandRunner::read(const std::vector<std::string>& args) const {
-  CommandReply reply = run(args);
-  if (reply.exit == 0) {
-    return std::move(reply.body);
-  }
+namespace {
+
+// A failed command's reply as the error it reported (read()'s contract).
+[[noreturn]] void throw_failure(const CommandReply& reply) {
   const std::string message = reply.body["error"].value("message", "failed");
   switch (static_cast<util::Exit>(reply.exit)) {
   case util::Exit::refused:
@@ -83,6 +83,60 @@ nlohmann::json CommandRunner::read(const std::vector<std::string>& args) const {
   default:
     throw util::IoError(message);
   }
+}
+
+} // namespace
+
+std::vector<CommandReply>
+CommandRunner::run_all(const std::vector<std::vector<std::string>>& commands) const {
+  // Each thread runs one process and fills only its own reply; the runner is
+  // read, never written. Every future is waited for before anything is
+  // thrown, so no thread outlives this call.
+  std::vector<CommandReply> replies(commands.size());
+  for (std::size_t start = 0; start < commands.size(); start += k_max_parallel) {
+    const std::size_t end = std::min(commands.size(), start + k_max_parallel);
+    std::vector<std::future<CommandReply>> running;
+    for (std::size_t i = start; i < end; ++i) {
+      running.push_back(
+          std::async(std::launch::async, [this, &commands, i] { return run(commands[i]); }));
+    }
+    std::exception_ptr failure;
+    for (std::size_t i = start; i < end; ++i) {
+      try {
+        replies[i] = running[i - start].get();
+      } catch (...) {
+        if (!failure) {
+          failure = std::current_exception();
+        }
+      }
+    }
+    if (failure) {
+      std::rethrow_exception(failure);
+    }
+  }
+  return replies;
+}
+
+std::vector<nlohmann::json>
+CommandRunner::read_all(const std::vector<std::vector<std::string>>& commands) const {
+  std::vector<CommandReply> replies = run_all(commands);
+  std::vector<nlohmann::json> documents;
+  documents.reserve(replies.size());
+  for (CommandReply& reply : replies) {
+    if (reply.exit != 0) {
+      throw_failure(reply);
+    }
+    documents.push_back(std::move(reply.body));
+  }
+  return documents;
+}
+
+nlohmann::json CommandRunner::read(const std::vector<std::string>& args) const {
+  CommandReply reply = run(args);
+  if (reply.exit == 0) {
+    return std::move(reply.body);
+  }
+  throw_failure(reply);
 }
 
 int http_status(const CommandReply& reply) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,16 @@ struct CommandRunner {
   // Run it and return its document; a failure is thrown as the error the
   // command reported (util::Refused, util::UsageError, util::IoError).
   nlohmann::json read(const std::vector<std::string>& args) const;
+
+  // run() of each of `commands` at once, at most k_max_parallel processes at
+  // a time: a page waits for its slowest document, not for their sum. The
+  // replies come in the order of `commands`; each is what run() would give.
+  std::vector<CommandReply> run_all(const std::vector<std::vector<std::string>>& commands) const;
+  // read() of each of `commands` at once, as run_all(); when some fail, the
+  // first failure in the order of `commands` is thrown, once all have ended.
+  std::vector<nlohmann::json> read_all(const std::vector<std::vector<std::string>>& commands) const;
+
+  static constexpr std::size_t k_max_parallel = 4;
 };
 
 // The HTTP status of a command's failure: 400 usage, 403 forbidden by the

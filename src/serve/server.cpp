@@ -198,6 +198,7 @@ private:
     page("/backports", backports_view);
     page("/variables", variables_view);
     page("/log", log_view);
+    page("/diff", diff_view);
     m_http.Get("/assets/([A-Za-z0-9._-]+)", [](const httplib::Request& req, httplib::Response& res) {
       for (const Asset& asset : k_assets) {
         if (req.matches[1] == asset.path) {

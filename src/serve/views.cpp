@@ -78,28 +78,11 @@ std::string change_sign(const std::string& change) {
   return change == "added" ? "+" : change == "removed" ? "−" : "~";
 }
 
-// The commits and semantic changes that wait between `from` (the next
-// environment's head) and `to` (this one's), old -> new values included.
-std::string waiting_details(const ViewContext& c, const std::string& id, const std::string& from,
-                            const std::string& to, const std::string& summary) {
-  std::string out = "<details class=\"waiting-details\" id=\"" + escape(id) + "\"><summary>" +
-                    escape(summary) + "</summary>";
-  const std::vector<std::string> commits = c.repo.commits_between(from, to);
-  out += "<h4>Commits</h4><ol class=\"commits\">";
-  for (std::size_t i = 0; i < commits.size() && i < k_max_commits; ++i) {
-    const git::CommitInfo info = c.repo.commit(commits[i]);
-    out += "<li>" + commit_html(info.id) + " <span class=\"summary\">" + escape(info.summary) +
-           "</span> <span class=\"author\">" + escape(info.author.name) + "</span></li>";
-  }
-  out += "</ol>";
-  if (commits.size() > k_max_commits) {
-    out += "<p class=\"more\">and " + std::to_string(commits.size() - k_max_commits) +
-           " more: <code>git log " + escape(short_id(from)) + ".." + escape(short_id(to)) +
-           "</code></p>";
-  }
-  const Json diff = c.commands.read({"diff", from, to, "--values"});
+// The semantic changes of `diff` (envflow diff FROM TO --values), old -> new
+// values, as a table; the page's script draws the same from GET /api/diff.
+std::string changes_html(const Json& diff, const std::string& from, const std::string& to) {
+  std::string out;
   const Json& items = diff["items"];
-  out += "<h4>Changes</h4>";
   if (items.empty()) {
     out += "<p class=\"quiet\">No semantic changes (only files outside the content).</p>";
   } else {
@@ -152,6 +135,38 @@ std::string waiting_details(const ViewContext& c, const std::string& id, const s
              " --values</code></p>";
     }
   }
+  return out;
+}
+
+// The commits that wait between `from` (the next environment's head) and
+// `to` (this one's), and where their semantic changes go. The changes are
+// not drawn here: `envflow diff --values` reads both sides of every changed
+// file and is the slowest document of the page, so the page's script loads
+// them from GET /api/diff once the page is shown; without the script, a
+// link opens them on a page of their own (/diff).
+std::string waiting_details(const ViewContext& c, const std::string& id, const std::string& from,
+                            const std::string& to, const std::string& summary) {
+  std::string out = "<details class=\"waiting-details\" id=\"" + escape(id) + "\"><summary>" +
+                    escape(summary) + "</summary>";
+  const std::vector<std::string> commits = c.repo.commits_between(from, to);
+  out += "<h4>Commits</h4><ol class=\"commits\">";
+  for (std::size_t i = 0; i < commits.size() && i < k_max_commits; ++i) {
+    const git::CommitInfo info = c.repo.commit(commits[i]);
+    out += "<li>" + commit_html(info.id) + " <span class=\"summary\">" + escape(info.summary) +
+           "</span> <span class=\"author\">" + escape(info.author.name) + "</span></li>";
+  }
+  out += "</ol>";
+  if (commits.size() > k_max_commits) {
+    out += "<p class=\"more\">and " + std::to_string(commits.size() - k_max_commits) +
+           " more: <code>git log " + escape(short_id(from)) + ".." + escape(short_id(to)) +
+           "</code></p>";
+  }
+  const std::string page = "/diff?from=" + url_encode(from) + "&to=" + url_encode(to);
+  out += "<h4>Changes</h4><div class=\"changes-lazy\" data-from=\"" + escape(from) +
+         "\" data-to=\"" + escape(to) + "\" data-state=\"loading\">"
+         "<p class=\"changes-loading quiet\">Loading the changes…</p>"
+         "<p class=\"changes-page\"><a href=\"" + escape(page) +
+         "\">Show the changes, with old and new values</a></p></div>";
   return out + "</details>";
 }
 
@@ -306,7 +321,9 @@ std::string identity_text(const core::PipelineConfig* config, const std::string&
 }
 
 View pipeline_view(const ViewContext& c) {
-  const Json status = c.commands.read({"status"});
+  // Both documents at once: the page waits for the slower, not for both.
+  std::vector<Json> documents = c.commands.read_all({{"status"}, {"log"}});
+  const Json& status = documents[0];
   const Json& envs = status["environments"];
   std::string out;
 
@@ -452,13 +469,35 @@ View pipeline_view(const ViewContext& c) {
   out += "</div>";
 
   // Recent activity: the newest records of the log.
-  Json recent = c.commands.read({"log"});
+  Json& recent = documents[1];
   if (recent.is_array() && recent.size() > k_recent_records) {
     recent = Json(recent.end() - static_cast<std::ptrdiff_t>(k_recent_records), recent.end());
   }
   out += "<section class=\"recent\"><h2>Recent activity</h2>" + log_table(recent, k_recent_records) +
          "<p><a href=\"/log\">The whole audit log</a></p></section>";
   return {"Pipeline", out};
+}
+
+View diff_view(const ViewContext& c) {
+  const auto from = c.query.find("from");
+  const auto to = c.query.find("to");
+  if (from == c.query.end() || to == c.query.end() || from->second.empty() ||
+      to->second.empty()) {
+    throw util::UsageError("/diff?from=A&to=B: both sides are needed (commits, branches or tags)");
+  }
+  const Json diff = c.commands.read({"diff", "--values", "--", from->second, to->second});
+  // A commit id as the page shows ids elsewhere; a branch or tag as it is.
+  const auto rev = [](const std::string& r) {
+    const bool id = r.size() == 40 && r.find_first_not_of("0123456789abcdef") == std::string::npos;
+    return std::pair{id ? commit_html(r) : "<code>" + escape(r) + "</code>",
+                     escape(id ? short_id(r) : r)};
+  };
+  const auto [from_html, from_text] = rev(from->second);
+  const auto [to_html, to_text] = rev(to->second);
+  std::string out = "<h2>Changes from " + from_html + " to " + to_html +
+                    "</h2><p class=\"quiet\">What <code>envflow diff " + from_text + " " +
+                    to_text + " --values</code> shows. <a href=\"/\">Back to the pipeline</a></p>";
+  return {"Changes", out + changes_html(diff, from->second, to->second)};
 }
 
 View releases_view(const ViewContext& c) {

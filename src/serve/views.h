@@ -29,10 +29,15 @@ struct View {
   std::string content; // HTML
 };
 
-// "/": each environment, its head, what waits to go on (commits and the
-// semantic diff with old -> new values), approvals, holds, live release,
-// open back-ports, recent activity.
+// "/": each environment, its head, what waits to go on (the commits; the
+// semantic diff with old -> new values is loaded by the page's script from
+// GET /api/diff after the page is shown, see diff_view), approvals, holds,
+// live release, open back-ports, recent activity.
 View pipeline_view(const ViewContext& context);
+// "/diff?from=A&to=B": the semantic changes from A to B with old -> new
+// values (envflow diff --values), as the pipeline page's script shows them
+// under "What waits"; the page links here for browsers without the script.
+View diff_view(const ViewContext& context);
 // "/releases": the release history, with roll back for publishers.
 View releases_view(const ViewContext& context);
 // "/backports": back-port issues, with apply for writers of the first environment.

@@ -92,6 +92,16 @@ def head_shown(driver, env):
         "env-" + env)
 
 
+def changes_shown(driver, env):
+    """The text of the changes waiting to go on from `env`, once the page's
+    script filled them in after the page was shown (None when it never did).
+    textContent: the section is closed, and a closed <details> has no innerText."""
+    return wait_for(driver, lambda d: d.execute_script(
+        "var p = document.querySelector('#what-' + arguments[0] + ' .changes-lazy');"
+        "return p && p.getAttribute('data-state') === 'loaded' ? p.textContent : null", env),
+                    f"the changes waiting in {env} fill in after the page is shown")
+
+
 def flash(driver):
     box = wait_for(driver, lambda d: d.execute_script(
         "var m = document.querySelector('#flash .message');"
@@ -173,6 +183,13 @@ def main():
         bob = browser(base, "bob", "bob-pw")
         drivers.append(bob)
         live(bob)
+        # What waits: the page is shown first, the semantic diff (old -> new
+        # values) fills in after it, from GET /api/diff.
+        changes = changes_shown(bob, "dev")
+        check("the changes waiting in dev show old and new values",
+              changes is not None and "tone" in changes and "formal" in changes, str(changes))
+        check("no placeholder is left loading",
+              not bob.find_elements(By.CSS_SELECTOR, '.changes-lazy[data-state="loading"]'))
         shoot(bob, shots, "serve-pipeline.png", ["#what-dev"])
         kind, text = press(bob, "sync", "/api/sync/dev")
         dev = git(repo, "rev-parse", "refs/heads/dev")
@@ -211,6 +228,9 @@ def main():
         record = last_record(repo)
         check("the approval record names carol",
               record.get("op") == "approve" and record.get("actor") == "carol", json.dumps(record))
+        changes = changes_shown(carol, "test")
+        check("after the redraws, the changes waiting in test are shown",
+              changes is not None and "concise" in changes, str(changes))
         shoot(carol, shots, "serve-approved.png", ["#what-test"])
         carol.quit()
         drivers.remove(carol)

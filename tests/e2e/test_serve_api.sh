@@ -37,6 +37,30 @@ http GET /api/status
 expect_code 200
 if same_json "$BODY" "$(envflow status --format json)"; then pass; else fail "status differs: $BODY"; fi
 
+test_case "the pipeline page leaves what waits to the script (GET /api/diff); /diff shows it without one"
+test_head=$(ref_of . refs/heads/test)
+dev_head=$(ref_of . refs/heads/dev)
+http GET / -H "$(as bob)"
+expect_code 200
+if grep -qF "<div class=\"changes-lazy\" data-from=\"$test_head\" data-to=\"$dev_head\" data-state=\"loading\">" <<<"$BODY"; then
+  pass; else fail "no placeholder for the changes from test to dev: $BODY"; fi
+if grep -qF '<table class="changes">' <<<"$BODY"; then fail "the page drew the diff itself"; else pass; fi
+if grep -qF "href=\"/diff?from=$test_head&amp;to=$dev_head\"" <<<"$BODY"; then pass; else
+  fail "no link to /diff for browsers without the script"; fi
+http GET "/diff?from=$test_head&to=$dev_head"
+expect_code 200
+if grep -qF '<table class="changes">' <<<"$BODY" && grep -qF '<code class="value value-string">formal</code>' <<<"$BODY"; then
+  pass; else fail "/diff shows no old -> new values: $BODY"; fi
+http GET "/api/diff?from=$test_head&to=$dev_head&values=1"
+expect_code 200
+expect_body_json 'any(v.get("after") == "formal" for i in data["items"] for v in i.get("values", []))'
+http GET "/diff?from=$test_head"
+expect_code 400
+if grep -qF 'both sides are needed' <<<"$BODY"; then pass; else fail "/diff without 'to': $BODY"; fi
+http GET "/diff?from=no-such-rev&to=dev"
+if [ "$CODE" != 200 ] && grep -qF 'banner-danger' <<<"$BODY"; then pass; else
+  fail "/diff of a missing revision: $CODE $BODY"; fi
+
 test_case "POST without the CSRF token, with a wrong one, cross-origin, from another Host: 403, nothing moved"
 before=$(ref_of . refs/heads/test)
 http POST /api/sync/dev -H "$(as bob)" -H "$JSONTYPE" -d '{}'
@@ -221,7 +245,7 @@ before_refs=$(snapshot)
 for who in bob dana carol; do
   for path in / /releases /backports /variables "/variables?env=test" /log "/log?env=test&op=sync&by=bob" \
     /api/status /api/releases /api/backports /api/holds /api/log /api/variables/test /api/me \
-    "/api/diff?from=production&to=dev&values=1" /api/version "/?q=<script>"; do
+    "/api/diff?from=production&to=dev&values=1" "/diff?from=production&to=dev" /api/version "/?q=<script>"; do
     http GET "$path" -H "$(as "$who")"
     if [ "$CODE" != 200 ]; then fail "GET $path as $who: $CODE"; fi
   done
@@ -232,7 +256,7 @@ test_case "repository text is escaped on every page"
 git switch -q dev
 sed -i 's/^description: .*/description: "<img src=x onerror=alert(1)>"/' agents/support.yaml
 git commit -qm '<script>alert("summary")</script>' -a
-for path in / /log; do
+for path in / /log "/diff?from=test&to=dev"; do
   http GET "$path"
   if grep -qF '<script>alert' <<<"$BODY" || grep -qF '<img src=x' <<<"$BODY"; then
     fail "unescaped repository text on $path"
