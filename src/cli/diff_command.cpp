@@ -99,9 +99,9 @@ public:
       : m_repo(repo), m_diff(diff), m_args(args) {}
 
   void print() const {
-    const std::string title = paint(
-        stdout, Color::bold,
-        "diff " + util::printable(m_args.from) + ".." + util::printable(m_args.to));
+    const std::string title =
+        paint(stdout, Color::bold,
+              "diff " + util::printable(m_args.from) + ".." + util::printable(m_args.to));
     if (m_diff.empty()) {
       std::printf("%s: no semantic differences\n", title.c_str());
       return;
@@ -120,8 +120,8 @@ public:
       print_item(item);
     }
     if (m_cut) {
-      std::printf("(long text cut at %zu lines; `envflow diff --full %s %s` or --format json "
-                  "shows all)\n",
+      std::printf("(long text cut at %zu lines; `envflow diff --full %s %s` or "
+                  "--format json --values shows all)\n",
                   k_max_text_lines, util::printable(util::shell_quoted(m_args.from)).c_str(),
                   util::printable(util::shell_quoted(m_args.to)).c_str());
     }
@@ -132,8 +132,8 @@ private:
     const std::string what = util::printable(item.kind) + " " + util::printable(item.name);
     std::string line;
     if (item.renamed_to) {
-      line = paint(stdout, Color::blue,
-                   "R " + what + " → " + util::printable(item.renamed_to->name));
+      line =
+          paint(stdout, Color::blue, "R " + what + " → " + util::printable(item.renamed_to->name));
     } else {
       switch (item.change) {
       case core::ItemChange::Change::added:

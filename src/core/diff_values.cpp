@@ -115,8 +115,8 @@ std::string hunk_range(std::size_t start, std::size_t length) {
 std::optional<std::string> document_text(const git::Repository& repo, const std::string& commit,
                                          const std::string& path) {
   std::optional<std::string> text = repo.read_path(commit, path);
-  if (!text || text->size() > k_max_document_text ||
-      text->find('\0') != std::string::npos || !util::is_valid_utf8(*text)) {
+  if (!text || text->size() > k_max_document_text || text->find('\0') != std::string::npos ||
+      !util::is_valid_utf8(*text)) {
     return std::nullopt;
   }
   return text;
@@ -125,8 +125,8 @@ std::optional<std::string> document_text(const git::Repository& repo, const std:
 } // namespace
 
 bool is_long_text(const content::Value& value) {
-  return value.is_string() &&
-         (value.string.size() > k_inline_text_limit || value.string.find('\n') != std::string::npos);
+  return value.is_string() && (value.string.size() > k_inline_text_limit ||
+                               value.string.find('\n') != std::string::npos);
 }
 
 std::vector<std::string> text_diff(std::string_view before, std::string_view after,

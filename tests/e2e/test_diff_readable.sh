@@ -26,6 +26,68 @@ expect_rc 0
 expect_out "published v1.0.0"
 git checkout -q dev
 
+test_case "a rename with every reference updated, made with plain git"
+git mv agents/triage.yaml agents/router.yaml
+sed -i 's/^name: triage$/name: router/' agents/router.yaml
+sed -i 's/^    agent: triage$/    agent: router/' workflows/support-request.yaml
+commit_all "triage is now router"
+expect_eq "$(git diff --name-status -M HEAD~1 HEAD | grep -c $'^R[0-9]*\tagents/triage.yaml\tagents/router.yaml$')" \
+  "1" "git sees a rename too"
+run envflow diff HEAD~1 HEAD
+expect_rc 0
+expect_out "diff HEAD~1..HEAD (2 items: 1 changed, 1 renamed)"
+expect_out "Agent: 1 renamed"
+expect_out "  R Agent triage → router"
+expect_out "  ~ Workflow support-request: steps[0].agent, steps[4].agent"
+expect_out '      steps[0].agent  "triage" → "router"'
+expect_no_out "BREAKING"
+expect_no_out "+ Agent router"
+expect_no_out "- Agent triage"
+run envflow diff HEAD~1 HEAD --format json
+expect_rc 0
+expect_eq "$(json_get 'd["breaking"], d["counts"]["renamed"], d["counts"]["added"], d["counts"]["removed"]')" \
+  "(False, 1, 1, 1)" "counts"
+expect_eq "$(json_get '[(r["kind"], r["from"]["name"], r["to"]["path"], r["breaking"]) for r in d["renames"]]')" \
+  "[('Agent', 'triage', 'agents/router.yaml', False)]" "renames"
+expect_eq "$(json_get '[(i["name"], i["change"], i.get("renamed_to", {}).get("name"), i.get("renamed_from", {}).get("name")) for i in d["items"] if i["kind"] == "Agent"]')" \
+  "[('router', 'added', None, 'triage'), ('triage', 'removed', 'router', None)]" "linked items"
+
+test_case "publish --bump auto: a rename with references updated is minor"
+git branch -q renamed HEAD
+# Promote the rename to production (it validates: every reference moved).
+for env in test uat staging production; do
+  run envflow sync "$env"
+  expect_rc 0
+done
+run envflow publish --no-sign --dry-run --format json
+expect_rc 0
+expect_eq "$(json_get 'd["bump"], d["tag"]')" "('minor', 'v1.1.0')" "minor, not major"
+
+test_case "a rename the references did not follow is breaking"
+git checkout -q -b stale renamed~1
+git mv agents/triage.yaml agents/router.yaml
+sed -i 's/^name: triage$/name: router/' agents/router.yaml
+commit_all "rename, references forgotten"
+run envflow diff HEAD~1 HEAD
+expect_rc 0
+expect_out "  R Agent triage → router  BREAKING: agent 'triage' renamed to 'router'; still referenced by workflows/support-request.yaml (steps[0].agent, steps[4].agent)"
+
+test_case "an edit beside the rename: a removal and an addition"
+git checkout -q -b edited renamed~1
+git mv agents/triage.yaml agents/router.yaml
+sed -i 's/^name: triage$/name: router/; s/^tone: friendly/tone: warm/' agents/router.yaml
+sed -i 's/^    agent: triage$/    agent: router/' workflows/support-request.yaml
+commit_all "rename and retone"
+run envflow diff HEAD~1 HEAD
+expect_rc 0
+expect_out "  + Agent router"
+expect_out "  - Agent triage  BREAKING: agent 'triage' removed; referenced by workflows/support-request.yaml"
+expect_no_out "renamed"
+
+test_case "back on dev for the values"
+git checkout -q dev
+expect_eq "$(git rev-parse HEAD)" "$(git rev-parse renamed)" "dev holds the rename"
+
 test_case "changed scalars: old → new, field names in one column"
 sed -i 's/temperature: 0.3/temperature: 0.5/; s/^tone: empathetic/tone: formal/' agents/support.yaml
 commit_all "cooler, formal support"
@@ -82,7 +144,7 @@ expect_out "        +- Rule number 1 for this store."
 expect_no_out "Rule number 30 "
 # 37 lines: the hunk header, 3 + 3 lines of context, 30 added; 20 shown.
 expect_out "        … 17 more lines"
-expect_out "(long text cut at 20 lines; \`envflow diff --full HEAD~1 HEAD\` or --format json shows all)"
+expect_out "(long text cut at 20 lines; \`envflow diff --full 'HEAD~1' HEAD\` or --format json --values shows all)"
 run envflow diff --full HEAD~1 HEAD
 expect_out "        +- Rule number 30 for this store."
 expect_no_out "more lines"
@@ -113,62 +175,5 @@ run envflow diff HEAD~1 HEAD
 expect_rc 0
 expect_no_out $'\033'
 expect_out 'tone  (none) → "\u001b[2J\u001b[31mred'
-
-test_case "a rename with every reference updated, made with plain git"
-git mv agents/triage.yaml agents/router.yaml
-sed -i 's/^name: triage$/name: router/' agents/router.yaml
-sed -i 's/^    agent: triage$/    agent: router/' workflows/support-request.yaml
-commit_all "triage is now router"
-expect_eq "$(git diff --name-status -M HEAD~1 HEAD | grep -c $'^R[0-9]*\tagents/triage.yaml\tagents/router.yaml$')" \
-  "1" "git sees a rename too"
-run envflow diff HEAD~1 HEAD
-expect_rc 0
-expect_out "diff HEAD~1..HEAD (2 items: 1 changed, 1 renamed)"
-expect_out "Agent: 1 renamed"
-expect_out "  R Agent triage → router"
-expect_out "  ~ Workflow support-request: steps[0].agent, steps[4].agent"
-expect_out '      steps[0].agent  "triage" → "router"'
-expect_no_out "BREAKING"
-expect_no_out "+ Agent router"
-expect_no_out "- Agent triage"
-run envflow diff HEAD~1 HEAD --format json
-expect_rc 0
-expect_eq "$(json_get 'd["breaking"], d["counts"]["renamed"], d["counts"]["added"], d["counts"]["removed"]')" \
-  "(False, 1, 1, 1)" "counts"
-expect_eq "$(json_get '[(r["kind"], r["from"]["name"], r["to"]["path"], r["breaking"]) for r in d["renames"]]')" \
-  "[('Agent', 'triage', 'agents/router.yaml', False)]" "renames"
-expect_eq "$(json_get '[(i["name"], i["change"], i.get("renamed_to", {}).get("name"), i.get("renamed_from", {}).get("name")) for i in d["items"] if i["kind"] == "Agent"]')" \
-  "[('router', 'added', None, 'triage'), ('triage', 'removed', 'router', None)]" "linked items"
-
-test_case "publish --bump auto: a rename with references updated is minor"
-git branch -q renamed HEAD
-for env in test uat staging production; do
-  run envflow sync "$env"
-  expect_rc 0
-done
-run envflow publish --no-sign --dry-run --format json
-expect_rc 0
-expect_eq "$(json_get 'd["bump"], d["tag"]')" "('minor', 'v1.1.0')" "minor, not major"
-
-test_case "a rename the references did not follow is breaking"
-git checkout -q -b stale HEAD~1
-git mv agents/triage.yaml agents/router.yaml
-sed -i 's/^name: triage$/name: router/' agents/router.yaml
-commit_all "rename, references forgotten"
-run envflow diff HEAD~1 HEAD
-expect_rc 0
-expect_out "  R Agent triage → router  BREAKING: agent 'triage' renamed to 'router'; still referenced by workflows/support-request.yaml (steps[0].agent, steps[4].agent)"
-
-test_case "an edit beside the rename: a removal and an addition"
-git checkout -q -b edited renamed~1
-git mv agents/triage.yaml agents/router.yaml
-sed -i 's/^name: triage$/name: router/; s/^tone: friendly/tone: warm/' agents/router.yaml
-sed -i 's/^    agent: triage$/    agent: router/' workflows/support-request.yaml
-commit_all "rename and retone"
-run envflow diff HEAD~1 HEAD
-expect_rc 0
-expect_out "  + Agent router"
-expect_out "  - Agent triage  BREAKING: agent 'triage' removed; referenced by workflows/support-request.yaml"
-expect_no_out "renamed"
 
 finish

@@ -86,9 +86,10 @@ TEST_CASE("core::text_diff") {
 }
 
 TEST_CASE("core::is_long_text") {
-  const content::Value doc = parse("short: a few words\n"
-                                   "lines: \"one\\ntwo\"\n"
-                                   "long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
+  const content::Value doc =
+      parse("short: a few words\n"
+            "lines: \"one\\ntwo\"\n"
+            "long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
   CHECK_FALSE(core::is_long_text(*doc.find("short")));
   CHECK(core::is_long_text(*doc.find("lines")));
   CHECK(core::is_long_text(*doc.find("long")));
