@@ -55,7 +55,7 @@ expect_eq "$(json_get '[(i["name"], i["change"], i.get("renamed_to", {}).get("na
 test_case "publish --bump auto: a rename with references updated is minor"
 git branch -q renamed HEAD
 # Promote the rename to production (it validates: every reference moved).
-for env in test uat staging production; do
+for env in dev test uat staging; do
   run envflow sync "$env"
   expect_rc 0
 done

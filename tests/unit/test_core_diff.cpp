@@ -632,7 +632,8 @@ TEST_CASE("core::semantic_diff renames") {
   }
 
   SUBCASE("the old name still used after the change: breaking, naming who") {
-    const ItemChange& old = item_named(diff_of(base, triage_renamed(false)), "triage");
+    const core::SemanticDiff diff = diff_of(base, triage_renamed(false));
+    const ItemChange& old = item_named(diff, "triage");
     REQUIRE(old.renamed_to);
     CHECK(old.breaking);
     CHECK(old.reason == "agent 'triage' renamed to 'router'; still referenced by "
@@ -673,7 +674,8 @@ TEST_CASE("core::semantic_diff renames") {
     std::string workflow = k_workflow;
     workflow.replace(workflow.find("vars.greeting"), 13, "vars.salutation");
     after["workflows/support-request.yaml"] = workflow;
-    const ItemChange& old = item_named(diff_of(base, after), "greeting");
+    const core::SemanticDiff diff = diff_of(base, after);
+    const ItemChange& old = item_named(diff, "greeting");
     REQUIRE(old.renamed_to);
     CHECK(old.breaking);
     CHECK(old.reason == "variable 'greeting' renamed to 'salutation'");
@@ -686,7 +688,8 @@ TEST_CASE("core::semantic_diff renames") {
     workflow.replace(workflow.find("name: support-request"), 21, "name: requests");
     after["workflows/requests.yaml"] = workflow;
     after["channels/web.yaml"] = "kind: Channel\nname: web\nworkflow: requests\nagent: triage\n";
-    const ItemChange& old = item_named(diff_of(base, after), "support-request");
+    const core::SemanticDiff diff = diff_of(base, after);
+    const ItemChange& old = item_named(diff, "support-request");
     REQUIRE(old.renamed_to);
     CHECK(old.breaking);
     CHECK(old.reason == "workflow 'support-request' renamed to 'requests'");
