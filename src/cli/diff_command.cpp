@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -21,114 +22,218 @@ namespace envflow::cli {
 namespace {
 
 constexpr std::size_t k_max_fields_shown = 8;
+// Lines of one field's text diff shown on a terminal without --full.
+constexpr std::size_t k_max_text_lines = 20;
+// Field names wider than this are not padded to (one long key would push
+// every value of the item off the screen).
+constexpr std::size_t k_max_field_column = 32;
 
 struct DiffArgs {
   std::string from;
   std::string to;
-  bool values = false;
+  bool values = false;    // --values: JSON gets each item's `values`
+  bool no_values = false; // --no-values: the text lists field names only
+  bool full = false;
 };
 
-constexpr std::size_t k_max_value_shown = 60;
+// Columns `text` (no colour in it yet) takes on a terminal: its code points.
+std::size_t columns(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
 
-// A value on one line for the terminal: YAML flow, cut at k_max_value_shown
-// characters; "(none)" where the field does not exist.
-std::string value_text(const std::optional<content::Value>& value) {
+// A value on one line, as JSON (strings quoted, controls escaped), safe for a
+// terminal; "(none)" where the field does not exist.
+std::string inline_value(const std::optional<content::Value>& value) {
   if (!value) {
     return "(none)";
   }
-  std::string text = value->to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > k_max_value_shown) {
-    text = text.substr(0, k_max_value_shown) + "…";
+  return util::printable(
+      value->to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+// A value as lines of text to diff: a string as it is, anything else as
+// indented JSON; nothing where the field does not exist.
+std::string block_value(const std::optional<content::Value>& value) {
+  if (!value) {
+    return "";
+  }
+  if (value->is_string()) {
+    return value->string;
+  }
+  return value->to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string fields_text(const std::vector<std::string>& fields) {
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < fields.size() && i < k_max_fields_shown; ++i) {
+    shown.push_back(util::printable(fields[i]));
+  }
+  std::string text = util::join(shown, ", ");
+  if (fields.size() > k_max_fields_shown) {
+    text += ", … (" + std::to_string(fields.size() - k_max_fields_shown) + " more)";
   }
   return text;
 }
 
-std::string fields_text(const std::vector<std::string>& fields) {
-  if (fields.size() <= k_max_fields_shown) {
-    return util::join(fields, ", ");
-  }
-  const std::vector<std::string> shown(fields.begin(), fields.begin() + k_max_fields_shown);
-  return util::join(shown, ", ") + ", … (" + std::to_string(fields.size() - k_max_fields_shown) +
-         " more)";
-}
-
+// "1 added, 1 renamed": a rename is counted once, not as added and removed.
 std::string counts_text(const core::ChangeCounts& c) {
   std::vector<std::string> parts;
-  if (c.added > 0) {
-    parts.push_back(std::to_string(c.added) + " added");
-  }
-  if (c.removed > 0) {
-    parts.push_back(std::to_string(c.removed) + " removed");
-  }
-  if (c.changed > 0) {
-    parts.push_back(std::to_string(c.changed) + " changed");
-  }
-  if (c.breaking > 0) {
-    parts.push_back(std::to_string(c.breaking) + " breaking");
-  }
+  const auto add = [&](std::size_t n, const char* what) {
+    if (n > 0) {
+      parts.push_back(std::to_string(n) + " " + what);
+    }
+  };
+  add(c.added - c.renamed, "added");
+  add(c.removed - c.renamed, "removed");
+  add(c.changed, "changed");
+  add(c.renamed, "renamed");
+  add(c.breaking, "breaking");
   return util::join(parts, ", ");
 }
 
-void print_text(const git::Repository& repo, const core::SemanticDiff& diff,
-                const std::string& from, const std::string& to, bool values) {
-  const std::string title = paint(stdout, Color::bold, "diff " + from + ".." + to);
-  if (diff.empty()) {
-    std::printf("%s: no semantic differences\n", title.c_str());
-    return;
-  }
-  std::printf("%s (%s)\n", title.c_str(), diff.summary().c_str());
-  std::string kind;
-  for (const core::ItemChange& item : diff.items) {
-    if (item.kind != kind) {
-      kind = item.kind;
-      std::printf("%s: %s\n", paint(stdout, Color::bold, kind).c_str(),
-                  counts_text(diff.counts(kind)).c_str());
+class TextPrinter {
+public:
+  TextPrinter(const git::Repository& repo, const core::SemanticDiff& diff, const DiffArgs& args)
+      : m_repo(repo), m_diff(diff), m_args(args) {}
+
+  void print() const {
+    const std::string title =
+        paint(stdout, Color::bold,
+              "diff " + util::printable(m_args.from) + ".." + util::printable(m_args.to));
+    if (m_diff.empty()) {
+      std::printf("%s: no semantic differences\n", title.c_str());
+      return;
     }
-    std::string line;
-    switch (item.change) {
-    case core::ItemChange::Change::added:
-      line = paint(stdout, Color::green, "+ " + item.kind + " " + item.name);
-      break;
-    case core::ItemChange::Change::removed:
-      line = paint(stdout, Color::red, "- " + item.kind + " " + item.name);
-      break;
-    case core::ItemChange::Change::changed:
-      line = paint(stdout, Color::yellow, "~ " + item.kind + " " + item.name);
-      if (!item.fields.empty()) {
-        line += ": " + fields_text(item.fields);
+    std::printf("%s (%s)\n", title.c_str(), m_diff.summary().c_str());
+    std::string kind;
+    for (const core::ItemChange& item : m_diff.items) {
+      if (item.renamed_from) {
+        continue; // shown with the removed side, as one rename
       }
-      break;
+      if (item.kind != kind) {
+        kind = item.kind;
+        std::printf("%s: %s\n", paint(stdout, Color::bold, util::printable(kind)).c_str(),
+                    counts_text(m_diff.counts(kind)).c_str());
+      }
+      print_item(item);
+    }
+    if (m_cut) {
+      std::printf("(long text cut at %zu lines; `envflow diff --full %s %s` or "
+                  "--format json --values shows all)\n",
+                  k_max_text_lines, util::printable(util::shell_quoted(m_args.from)).c_str(),
+                  util::printable(util::shell_quoted(m_args.to)).c_str());
+    }
+  }
+
+private:
+  void print_item(const core::ItemChange& item) const {
+    const std::string what = util::printable(item.kind) + " " + util::printable(item.name);
+    std::string line;
+    if (item.renamed_to) {
+      line =
+          paint(stdout, Color::blue, "R " + what + " → " + util::printable(item.renamed_to->name));
+    } else {
+      switch (item.change) {
+      case core::ItemChange::Change::added:
+        line = paint(stdout, Color::green, "+ " + what);
+        break;
+      case core::ItemChange::Change::removed:
+        line = paint(stdout, Color::red, "- " + what);
+        break;
+      case core::ItemChange::Change::changed:
+        line = paint(stdout, Color::yellow, "~ " + what);
+        if (!item.fields.empty()) {
+          line += ": " + fields_text(item.fields);
+        }
+        break;
+      }
     }
     if (item.breaking) {
-      line += "  " + paint(stdout, Color::red, "BREAKING:") + " " + item.reason;
+      line += "  " + paint(stdout, Color::red, "BREAKING:") + " " + util::printable(item.reason);
     }
     std::printf("  %s\n", line.c_str());
-    if (values) {
-      for (const core::FieldValues& v : core::field_values(repo, diff, item)) {
-        std::printf("      %s: %s → %s\n", v.field.c_str(), value_text(v.before).c_str(),
-                    value_text(v.after).c_str());
-      }
+    if (!m_args.no_values) {
+      print_values(core::field_values(m_repo, m_diff, item));
     }
   }
-}
+
+  // Each field as `name  old → new`, names in one column; a value that does
+  // not fit on a line as a unified diff under its name.
+  void print_values(const std::vector<core::FieldValues>& values) const {
+    std::size_t column = 0;
+    for (const core::FieldValues& v : values) {
+      const std::size_t width = columns(util::printable(v.field));
+      if (width <= k_max_field_column) {
+        column = std::max(column, width);
+      }
+    }
+    for (const core::FieldValues& v : values) {
+      const std::string field = util::printable(v.field);
+      const std::string before = inline_value(v.before);
+      const std::string after = inline_value(v.after);
+      std::vector<std::string> lines = v.text_diff;
+      const bool fits = lines.empty() && columns(before) <= core::k_inline_text_limit &&
+                        columns(after) <= core::k_inline_text_limit;
+      if (fits) {
+        const std::size_t width = columns(field);
+        const std::string pad(width < column ? column - width : 0, ' ');
+        std::printf("      %s%s  %s → %s\n", field.c_str(), pad.c_str(), before.c_str(),
+                    after.c_str());
+        continue;
+      }
+      if (lines.empty()) {
+        lines = core::text_diff(block_value(v.before), block_value(v.after));
+      }
+      const char* note = !v.before ? " (added)" : !v.after ? " (removed)" : "";
+      std::printf("      %s%s\n", field.c_str(), note);
+      print_text_diff(lines);
+    }
+  }
+
+  void print_text_diff(const std::vector<std::string>& lines) const {
+    const std::size_t shown = m_args.full ? lines.size() : std::min(lines.size(), k_max_text_lines);
+    for (std::size_t i = 0; i < shown; ++i) {
+      const std::string text = util::printable(lines[i]);
+      const char op = lines[i].empty() ? ' ' : lines[i][0];
+      const std::string painted = op == '+'   ? paint(stdout, Color::green, text)
+                                  : op == '-' ? paint(stdout, Color::red, text)
+                                  : op == '@' ? paint(stdout, Color::dim, text)
+                                              : text;
+      std::printf("        %s\n", painted.c_str());
+    }
+    if (shown < lines.size()) {
+      const std::size_t more = lines.size() - shown;
+      std::printf("        … %zu more line%s\n", more, more == 1 ? "" : "s");
+      m_cut = true;
+    }
+  }
+
+  const git::Repository& m_repo;
+  const core::SemanticDiff& m_diff;
+  const DiffArgs& m_args;
+  mutable bool m_cut = false;
+};
 
 // `envflow diff FROM TO --format json`: `diff` with the sides as given and,
-// with `values`, the old and new value of every changed field.
+// with --values, the old and new value of every changed field (opt-in, so
+// scripts and `envflow serve` that do not ask read no more blobs than before).
 nlohmann::json diff_document(const git::Repository& repo, const core::SemanticDiff& diff,
-                             const std::string& from_rev, const std::string& to_rev, bool values) {
+                             const DiffArgs& args) {
   nlohmann::json json = diff.to_json();
-  json["from_rev"] = from_rev;
-  json["to_rev"] = to_rev;
-  if (values) {
+  json["from_rev"] = args.from;
+  json["to_rev"] = args.to;
+  if (args.values) {
     for (std::size_t i = 0; i < diff.items.size(); ++i) {
-      json["items"][i]["values"] = core::field_values_json(core::field_values(repo, diff, diff.items[i]));
+      json["items"][i]["values"] =
+          core::field_values_json(core::field_values(repo, diff, diff.items[i]));
     }
   }
   return json;
 }
 
 } // namespace
-
 
 Runner setup_diff(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<DiffArgs>();
@@ -139,7 +244,13 @@ Runner setup_diff(CLI::App& app, Globals& globals) {
       ->required()
       ->option_text("B");
   app.add_flag("--values", args->values,
-               "Show each changed field's old and new value (JSON: a `values` array per item)");
+               "JSON: add each changed field's old and new value (a `values` array per item); "
+               "the text shows them always");
+  app.add_flag("--no-values", args->no_values,
+               "Text: list the changed fields' names only, not their old and new values");
+  app.add_flag("--full", args->full,
+               "Show long text diffs whole (on the terminal they are cut at " +
+                   std::to_string(k_max_text_lines) + " lines)");
   app.footer("A and B are environment names (their branches) or any git revision. Exit 0 "
              "whether or not they differ; 2 when a side is unknown.");
   return [args, &globals] {
@@ -151,10 +262,10 @@ Runner setup_diff(CLI::App& app, Globals& globals) {
     const std::string to = core::resolve_side(repo, session.refs(), config, args->to);
     const core::SemanticDiff diff = core::semantic_diff(repo, from, to);
     if (globals.format == Format::json) {
-      print_json(diff_document(repo, diff, args->from, args->to, args->values));
+      print_json(diff_document(repo, diff, *args));
       return 0;
     }
-    print_text(repo, diff, args->from, args->to, args->values);
+    TextPrinter(repo, diff, *args).print();
     return 0;
   };
 }

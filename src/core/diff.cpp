@@ -429,6 +429,9 @@ ChangeCounts tally(const std::vector<ItemChange>& items, std::string_view kind) 
       ++counts.changed;
       break;
     }
+    if (item.renamed_from) {
+      ++counts.renamed;
+    }
     if (item.breaking) {
       ++counts.breaking;
     }
@@ -453,12 +456,14 @@ std::string SemanticDiff::summary() const {
       parts.push_back(std::to_string(n) + " " + what);
     }
   };
-  add(c.added, "added");
-  add(c.removed, "removed");
+  // A rename reads as one item, not as one added and one removed.
+  add(c.added - c.renamed, "added");
+  add(c.removed - c.renamed, "removed");
   add(c.changed, "changed");
+  add(c.renamed, "renamed");
   add(c.breaking, "breaking");
-  return std::to_string(c.total()) + (c.total() == 1 ? " item: " : " items: ") +
-         util::join(parts, ", ");
+  const std::size_t total = c.total() - c.renamed;
+  return std::to_string(total) + (total == 1 ? " item: " : " items: ") + util::join(parts, ", ");
 }
 
 nlohmann::json SemanticDiff::to_json() const {
@@ -467,21 +472,38 @@ nlohmann::json SemanticDiff::to_json() const {
                           {"added", c.added},
                           {"removed", c.removed},
                           {"changed", c.changed},
+                          {"renamed", c.renamed},
                           {"breaking", c.breaking}};
   };
+  const auto other_json = [](const ItemChange::Other& other) {
+    return nlohmann::json{{"name", other.name}, {"path", other.path}};
+  };
+  nlohmann::json renames = nlohmann::json::array();
   nlohmann::json by_kind = nlohmann::json::object();
   nlohmann::json array = nlohmann::json::array();
   for (const ItemChange& item : items) {
     if (!by_kind.contains(item.kind)) {
       by_kind[item.kind] = counts_json(counts(item.kind));
     }
-    array.push_back({{"kind", item.kind},
-                     {"name", item.name},
-                     {"path", item.path},
-                     {"change", change_name(item.change)},
-                     {"fields", item.fields},
-                     {"breaking", item.breaking},
-                     {"reason", item.reason}});
+    nlohmann::json entry{{"kind", item.kind},
+                         {"name", item.name},
+                         {"path", item.path},
+                         {"change", change_name(item.change)},
+                         {"fields", item.fields},
+                         {"breaking", item.breaking},
+                         {"reason", item.reason}};
+    if (item.renamed_to) {
+      entry["renamed_to"] = other_json(*item.renamed_to);
+      renames.push_back({{"kind", item.kind},
+                         {"from", other_json({item.name, item.path})},
+                         {"to", other_json(*item.renamed_to)},
+                         {"breaking", item.breaking},
+                         {"reason", item.reason}});
+    }
+    if (item.renamed_from) {
+      entry["renamed_from"] = other_json(*item.renamed_from);
+    }
+    array.push_back(std::move(entry));
   }
   return {{"from", from},
           {"to", to},
@@ -489,7 +511,8 @@ nlohmann::json SemanticDiff::to_json() const {
           {"breaking", breaking()},
           {"counts", counts_json(counts())},
           {"by_kind", by_kind},
-          {"items", array}};
+          {"items", array},
+          {"renames", renames}};
 }
 
 std::string resolve_side(const git::Repository& repo, const std::string& env_or_rev) {
@@ -537,7 +560,7 @@ namespace {
 // Remembered diffs: one small file per pair of trees under the repository's
 // cache folder (diffs/), written under a temporary name and renamed; a file
 // that does not parse is a miss. Bumped when what a diff holds changes.
-constexpr int k_diff_format = 1;
+constexpr int k_diff_format = 2;
 constexpr std::size_t k_max_remembered = 256;
 
 std::optional<SemanticDiff> load_remembered(const std::filesystem::path& file) {
@@ -561,6 +584,14 @@ std::optional<SemanticDiff> load_remembered(const std::filesystem::path& file) {
       change.fields = item.at("f").get<std::vector<std::string>>();
       change.breaking = item.at("b").get<bool>();
       change.reason = item.at("r").get<std::string>();
+      if (const auto to = item.find("rt"); to != item.end()) {
+        change.renamed_to = ItemChange::Other{to->at(0).get<std::string>(),
+                                              to->at(1).get<std::string>()};
+      }
+      if (const auto from = item.find("rf"); from != item.end()) {
+        change.renamed_from = ItemChange::Other{from->at(0).get<std::string>(),
+                                                from->at(1).get<std::string>()};
+      }
       diff.items.push_back(std::move(change));
     }
     return diff;
@@ -573,13 +604,20 @@ void remember(const std::filesystem::path& folder, const std::filesystem::path& 
               const SemanticDiff& diff) {
   nlohmann::json items = nlohmann::json::array();
   for (const ItemChange& item : diff.items) {
-    items.push_back({{"k", item.kind},
-                     {"n", item.name},
-                     {"p", item.path},
-                     {"c", static_cast<int>(item.change)},
-                     {"f", item.fields},
-                     {"b", item.breaking},
-                     {"r", item.reason}});
+    nlohmann::json entry{{"k", item.kind},
+                         {"n", item.name},
+                         {"p", item.path},
+                         {"c", static_cast<int>(item.change)},
+                         {"f", item.fields},
+                         {"b", item.breaking},
+                         {"r", item.reason}};
+    if (item.renamed_to) {
+      entry["rt"] = {item.renamed_to->name, item.renamed_to->path};
+    }
+    if (item.renamed_from) {
+      entry["rf"] = {item.renamed_from->name, item.renamed_from->path};
+    }
+    items.push_back(std::move(entry));
   }
   const std::string text = nlohmann::json{{"items", items}}.dump();
   std::error_code ec;
@@ -646,12 +684,71 @@ SemanticDiff semantic_diff(const git::Repository& repo, const std::string& from_
 
 namespace {
 
+// What a rename keeps of an item: its parsed content without the top-level
+// `name`, as JSON text (keys sorted, so order and layout do not count); for a
+// document, its blob. nullopt when the item does not parse.
+std::optional<std::string> rename_key(Loader& loader, const ItemChange& item,
+                                      const std::string& blob) {
+  if (item.kind == k_document_kind) {
+    return "blob " + blob;
+  }
+  const Value* value = loader.load(blob, item.path);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  nlohmann::json json = value->to_json();
+  if (json.is_object()) {
+    json.erase("name");
+  }
+  return "yaml " + json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Link each added item to a removed item of the same kind and rename_key
+// (`blobs[i]` is the blob of items[i]); first come, first paired, in the
+// order of `items` (git's, by path).
+void pair_renames(Loader& loader, std::vector<ItemChange>& items,
+                  const std::vector<std::string>& blobs) {
+  const auto count = [&](ItemChange::Change change) {
+    return std::count_if(items.begin(), items.end(),
+                         [&](const ItemChange& item) { return item.change == change; });
+  };
+  if (count(ItemChange::Change::added) == 0 || count(ItemChange::Change::removed) == 0) {
+    return; // nothing to pair: read no blob
+  }
+  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> removed;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].change == ItemChange::Change::removed) {
+      if (std::optional<std::string> key = rename_key(loader, items[i], blobs[i])) {
+        removed[{items[i].kind, *key}].push_back(i);
+      }
+    }
+  }
+  std::map<std::pair<std::string, std::string>, std::size_t> used;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].change != ItemChange::Change::added) {
+      continue;
+    }
+    const std::optional<std::string> key = rename_key(loader, items[i], blobs[i]);
+    if (!key) {
+      continue;
+    }
+    const auto it = removed.find({items[i].kind, *key});
+    if (it == removed.end() || used[it->first] == it->second.size()) {
+      continue;
+    }
+    ItemChange& old = items[it->second[used[it->first]++]];
+    old.renamed_to = ItemChange::Other{items[i].name, items[i].path};
+    items[i].renamed_from = ItemChange::Other{old.name, old.path};
+  }
+}
+
 SemanticDiff compute_diff(const git::Repository& repo, const std::string& from_commit,
                           const std::string& to_commit) {
   SemanticDiff diff;
   diff.from = from_commit;
   diff.to = to_commit;
   Loader loader(repo);
+  std::vector<std::string> blobs; // per item: the blob of the side that exists (added, removed)
 
   for (const git::Change& change : repo.diff_trees(from_commit, to_commit)) {
     const std::optional<Classified> item = classify(change.path);
@@ -698,22 +795,26 @@ SemanticDiff compute_diff(const git::Repository& repo, const std::string& from_c
       break;
     }
     diff.items.push_back(std::move(out));
+    blobs.push_back(change.status == git::Change::Status::added ? change.new_id : change.old_id);
   }
+  pair_renames(loader, diff.items, blobs);
 
   // Breaking removals: look up who refers to them in the `from` tree, reading
   // only the kinds that can.
   std::set<std::string> removed_kinds;
+  std::set<std::string> renamed_kinds;
   for (const ItemChange& item : diff.items) {
     if (item.change == ItemChange::Change::removed &&
         (item.kind == "Variable" || item.kind == "Workflow" ||
          !referring_kinds(item.kind).empty())) {
-      removed_kinds.insert(item.kind);
+      (item.renamed_to ? renamed_kinds : removed_kinds).insert(item.kind);
     }
   }
   if (!removed_kinds.empty()) {
     const ReferenceIndex index(repo, from_commit, loader, removed_kinds);
     for (ItemChange& item : diff.items) {
-      if (item.change != ItemChange::Change::removed || removed_kinds.count(item.kind) == 0) {
+      if (item.change != ItemChange::Change::removed || item.renamed_to ||
+          removed_kinds.count(item.kind) == 0) {
         continue;
       }
       const std::string users = index.referrers(item.kind, item.name, item.path);
@@ -724,6 +825,24 @@ SemanticDiff compute_diff(const git::Repository& repo, const std::string& from_c
       } else if (!users.empty()) {
         item.breaking = true;
         item.reason = what + "; referenced by " + users;
+      }
+    }
+  }
+
+  // Renames: what counts is who still uses the old name afterwards, in the
+  // `to_commit` tree; references updated in the same change break nothing.
+  if (!renamed_kinds.empty()) {
+    const ReferenceIndex index(repo, to_commit, loader, renamed_kinds);
+    for (ItemChange& item : diff.items) {
+      if (!item.renamed_to || renamed_kinds.count(item.kind) == 0) {
+        continue;
+      }
+      const std::string users = index.referrers(item.kind, item.name, "");
+      const std::string what =
+          label(item.kind) + " '" + item.name + "' renamed to '" + item.renamed_to->name + "'";
+      if (item.kind == "Variable" || item.kind == "Workflow" || !users.empty()) {
+        item.breaking = true;
+        item.reason = what + (users.empty() ? std::string() : "; still referenced by " + users);
       }
     }
   }

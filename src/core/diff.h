@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,18 @@ struct ItemChange {
   std::vector<std::string> fields;
   bool breaking = false;
   std::string reason; // why breaking, e.g. "variable 'x' removed; referenced by workflows/a.yaml"
+
+  // A rename is a removed item and an added item of the same kind that hold
+  // the same content (see semantic_diff); each names the other here: the
+  // removed item its new name and path (`renamed_to`), the added item its old
+  // ones (`renamed_from`). Both stay in `items`, so whoever reads paths sees
+  // the files as git does.
+  struct Other {
+    std::string name;
+    std::string path;
+  };
+  std::optional<Other> renamed_to;   // on the removed side of a rename
+  std::optional<Other> renamed_from; // on the added side of a rename
 };
 
 // "added", "removed" or "changed".
@@ -39,6 +52,7 @@ struct ChangeCounts {
   std::size_t added = 0;
   std::size_t removed = 0;
   std::size_t changed = 0;
+  std::size_t renamed = 0; // renames; each is also one of `added` and one of `removed`
   std::size_t breaking = 0;
   std::size_t total() const { return added + removed + changed; }
 };
@@ -57,7 +71,8 @@ struct SemanticDiff {
   ChangeCounts counts() const;
   ChangeCounts counts(std::string_view kind) const;
   // "3 items: 1 added, 2 changed, 1 breaking" (zero counts left out), or
-  // "no semantic differences".
+  // "no semantic differences". A rename counts as one item ("1 renamed"),
+  // not as one added and one removed.
   std::string summary() const;
   // The stable JSON form documented in docs/json.md, section "diff".
   nlohmann::json to_json() const;
@@ -82,11 +97,23 @@ std::string resolve_side(const git::Repository& repo, const RefView& refs,
 // (through git::Repository::diff_trees). A YAML item whose two sides are equal
 // once parsed (comments, layout, quoting) is not reported.
 //
+// Renames: a removed and an added item of the same kind are paired when
+// their content is the same: for YAML items, equal once parsed after the
+// top-level `name` field is left out of both; for documents, byte for byte.
+// An added item pairs with at most one removed item; when several fit, they
+// pair in path order.
+//
 // Breaking changes, flagged with a reason:
-//  - a Variable removed, or its `type` changed;
-//  - a Workflow removed;
+//  - a Variable removed or renamed, or its `type` changed (environment
+//    overrides name variables);
+//  - a Workflow removed or renamed;
 //  - an Agent, Integration or KnowledgeBase removed that an item of the
-//    `from_commit` tree references (only the kinds that can refer to it are read).
+//    `from_commit` tree references (only the kinds that can refer to it are read);
+//  - an item of any other kind renamed while an item of the `to_commit` tree
+//    still refers to its old name (a rename whose references were updated in
+//    the same change breaks nothing).
+// The flag and the reason are on the removed item; the added side of a
+// rename is never breaking.
 // Throws util::IoError when the repository cannot be read.
 SemanticDiff semantic_diff(const git::Repository& repo, const std::string& from_commit,
                            const std::string& to_commit);

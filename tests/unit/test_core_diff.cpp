@@ -460,12 +460,19 @@ TEST_CASE("core::SemanticDiff to_json (diff)") {
   CHECK(json["to"] == diff.to);
   CHECK(json["empty"] == false);
   CHECK(json["breaking"] == true);
-  CHECK(
-      json["counts"] ==
-      nlohmann::json{{"items", 3}, {"added", 1}, {"removed", 1}, {"changed", 1}, {"breaking", 1}});
-  CHECK(
-      json["by_kind"]["Agent"] ==
-      nlohmann::json{{"items", 2}, {"added", 1}, {"removed", 0}, {"changed", 1}, {"breaking", 0}});
+  CHECK(json["counts"] == nlohmann::json{{"items", 3},
+                                          {"added", 1},
+                                          {"removed", 1},
+                                          {"changed", 1},
+                                          {"renamed", 0},
+                                          {"breaking", 1}});
+  CHECK(json["by_kind"]["Agent"] == nlohmann::json{{"items", 2},
+                                                   {"added", 1},
+                                                   {"removed", 0},
+                                                   {"changed", 1},
+                                                   {"renamed", 0},
+                                                   {"breaking", 0}});
+  CHECK(json["renames"] == nlohmann::json::array());
   CHECK(json["by_kind"]["Variable"]["removed"] == 1);
   CHECK_FALSE(json["by_kind"].contains("Workflow"));
   REQUIRE(json["items"].size() == 3);
@@ -567,4 +574,194 @@ TEST_CASE("core::semantic_diff is remembered per pair of trees when the cache is
     std::ofstream(file) << "{\"items\": [{\"k\": 1";
     CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected);
   }
+}
+
+namespace {
+
+// `base_files()` with agent triage renamed to router (file and `name`), and
+// `updated` references to it pointed at the new name.
+Files triage_renamed(bool updated) {
+  Files after = base_files();
+  after.erase("agents/triage.yaml");
+  after["agents/router.yaml"] = "kind: Agent\nname: router\ninstructions: Route.\n";
+  if (updated) {
+    after["channels/web.yaml"] =
+        "kind: Channel\nname: web\nworkflow: support-request\nagent: router\n";
+    std::string workflow = k_workflow;
+    workflow.replace(workflow.find("agent: triage"), 13, "agent: router");
+    after["workflows/support-request.yaml"] = workflow;
+  }
+  return after;
+}
+
+const ItemChange& item_named(const core::SemanticDiff& diff, const std::string& name) {
+  for (const ItemChange& item : diff.items) {
+    if (item.name == name) {
+      return item;
+    }
+  }
+  FAIL("no item " << name);
+  return diff.items.front();
+}
+
+} // namespace
+
+TEST_CASE("core::semantic_diff renames") {
+  const Files base = base_files();
+
+  SUBCASE("same content under a new name, references updated: a rename, not breaking") {
+    const core::SemanticDiff diff = diff_of(base, triage_renamed(true));
+    REQUIRE(diff.items.size() == 4);
+    const ItemChange& old = item_named(diff, "triage");
+    const ItemChange& now = item_named(diff, "router");
+    CHECK(old.change == ItemChange::Change::removed);
+    REQUIRE(old.renamed_to);
+    CHECK(old.renamed_to->name == "router");
+    CHECK(old.renamed_to->path == "agents/router.yaml");
+    CHECK_FALSE(old.renamed_from);
+    CHECK(now.change == ItemChange::Change::added);
+    REQUIRE(now.renamed_from);
+    CHECK(now.renamed_from->name == "triage");
+    CHECK(now.renamed_from->path == "agents/triage.yaml");
+    CHECK_FALSE(diff.breaking());
+    CHECK(diff.counts().renamed == 1);
+    CHECK(diff.counts().added == 1); // the rename is still one added and one removed file
+    CHECK(diff.counts().removed == 1);
+    CHECK(diff.counts("Agent").renamed == 1);
+    CHECK(diff.summary() == "3 items: 2 changed, 1 renamed");
+  }
+
+  SUBCASE("the old name still used after the change: breaking, naming who") {
+    const core::SemanticDiff diff = diff_of(base, triage_renamed(false));
+    const ItemChange& old = item_named(diff, "triage");
+    REQUIRE(old.renamed_to);
+    CHECK(old.breaking);
+    CHECK(old.reason == "agent 'triage' renamed to 'router'; still referenced by "
+                        "channels/web.yaml (agent), workflows/support-request.yaml "
+                        "(steps[0].agent)");
+  }
+
+  SUBCASE("order, layout, quoting and comments do not count; the name field does not") {
+    Files after = base;
+    after.erase("integrations/crm.yaml");
+    after["integrations/sales-crm.yaml"] =
+        "# moved\nbase_url: 'https://x'\nname: sales-crm\nkind: Integration\n";
+    const core::SemanticDiff diff = diff_of(base, after);
+    REQUIRE(diff.items.size() == 2);
+    CHECK(item_named(diff, "crm").renamed_to);
+    // The unchanged agent still uses the old name afterwards.
+    CHECK(item_named(diff, "crm").breaking);
+    CHECK(item_named(diff, "crm").reason ==
+          "integration 'crm' renamed to 'sales-crm'; still referenced by agents/support.yaml "
+          "(tools[0].integration)");
+  }
+
+  SUBCASE("any other change makes it a removal and an addition") {
+    Files after = triage_renamed(true);
+    after["agents/router.yaml"] = "kind: Agent\nname: router\ninstructions: Route well.\n";
+    const core::SemanticDiff diff = diff_of(base, after);
+    CHECK_FALSE(item_named(diff, "triage").renamed_to);
+    CHECK_FALSE(item_named(diff, "router").renamed_from);
+    CHECK(diff.counts().renamed == 0);
+    // Judged as a removal: the channel referred to triage in the `from` tree.
+    CHECK(item_named(diff, "triage").breaking);
+  }
+
+  SUBCASE("a renamed variable is breaking even with its uses updated") {
+    Files after = base;
+    after.erase("variables/greeting.yaml");
+    after["variables/salutation.yaml"] = variable("salutation", "string", "hi");
+    std::string workflow = k_workflow;
+    workflow.replace(workflow.find("vars.greeting"), 13, "vars.salutation");
+    after["workflows/support-request.yaml"] = workflow;
+    const core::SemanticDiff diff = diff_of(base, after);
+    const ItemChange& old = item_named(diff, "greeting");
+    REQUIRE(old.renamed_to);
+    CHECK(old.breaking);
+    CHECK(old.reason == "variable 'greeting' renamed to 'salutation'");
+  }
+
+  SUBCASE("a renamed workflow is breaking") {
+    Files after = base;
+    after.erase("workflows/support-request.yaml");
+    std::string workflow = k_workflow;
+    workflow.replace(workflow.find("name: support-request"), 21, "name: requests");
+    after["workflows/requests.yaml"] = workflow;
+    after["channels/web.yaml"] = "kind: Channel\nname: web\nworkflow: requests\nagent: triage\n";
+    const core::SemanticDiff diff = diff_of(base, after);
+    const ItemChange& old = item_named(diff, "support-request");
+    REQUIRE(old.renamed_to);
+    CHECK(old.breaking);
+    CHECK(old.reason == "workflow 'support-request' renamed to 'requests'");
+  }
+
+  SUBCASE("a document moved byte for byte is a rename") {
+    Files after = base;
+    after.erase("knowledge/faq/returns.md");
+    after["knowledge/faq/refunds.md"] = "# Returns\n";
+    const core::SemanticDiff diff = diff_of(base, after);
+    REQUIRE(diff.items.size() == 2);
+    REQUIRE(item_named(diff, "faq/returns.md").renamed_to);
+    CHECK(item_named(diff, "faq/returns.md").renamed_to->name == "faq/refunds.md");
+    CHECK_FALSE(diff.breaking());
+    after["knowledge/faq/refunds.md"] = "# Returns!\n";
+    CHECK(diff_of(base, after).counts().renamed == 0);
+  }
+
+  SUBCASE("each removed item pairs with one added item, in path order") {
+    Files before = base;
+    before["channels/a.yaml"] = "kind: Channel\nname: a\nagent: triage\n";
+    before["channels/b.yaml"] = "kind: Channel\nname: b\nagent: triage\n";
+    Files after = base;
+    after["channels/c.yaml"] = "kind: Channel\nname: c\nagent: triage\n";
+    const core::SemanticDiff diff = diff_of(before, after);
+    REQUIRE(diff.items.size() == 3);
+    REQUIRE(item_named(diff, "a").renamed_to);
+    CHECK(item_named(diff, "a").renamed_to->name == "c");
+    CHECK_FALSE(item_named(diff, "b").renamed_to);
+    REQUIRE(item_named(diff, "c").renamed_from);
+    CHECK(item_named(diff, "c").renamed_from->name == "a");
+  }
+
+  SUBCASE("different kinds never pair") {
+    Files before = base;
+    before["guardrails/x.yaml"] = "name: x\n";
+    Files after = base;
+    after["evaluators/y.yaml"] = "name: y\n";
+    CHECK(diff_of(before, after).counts().renamed == 0);
+  }
+
+  SUBCASE("JSON: links on both items and a renames list") {
+    const nlohmann::json json = diff_of(base, triage_renamed(false)).to_json();
+    CHECK(json["counts"]["renamed"] == 1);
+    CHECK(json["by_kind"]["Agent"]["renamed"] == 1);
+    REQUIRE(json["renames"].size() == 1);
+    CHECK(json["renames"][0]["kind"] == "Agent");
+    CHECK(json["renames"][0]["from"] ==
+          nlohmann::json{{"name", "triage"}, {"path", "agents/triage.yaml"}});
+    CHECK(json["renames"][0]["to"] ==
+          nlohmann::json{{"name", "router"}, {"path", "agents/router.yaml"}});
+    CHECK(json["renames"][0]["breaking"] == true);
+    CHECK(json["renames"][0]["reason"].get<std::string>().find("still referenced") !=
+          std::string::npos);
+    for (const auto& item : json["items"]) {
+      CHECK(item.contains("renamed_to") == (item["name"] == "triage"));
+      CHECK(item.contains("renamed_from") == (item["name"] == "router"));
+    }
+  }
+}
+
+TEST_CASE("core::semantic_diff remembers renames") {
+  TempRepo temp;
+  const std::string from = temp.commit(base_files());
+  const std::string to = temp.commit(triage_renamed(true), {from});
+  const nlohmann::json expected = core::semantic_diff(temp.repo(), from, to).to_json();
+  core::DiskCache cache(core::cache_dir(temp.repo()));
+  content::set_default_cache(&cache);
+  struct Reset {
+    ~Reset() { content::set_default_cache(nullptr); }
+  } reset;
+  CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected); // computed, kept
+  CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected); // read back
+  CHECK(expected["counts"]["renamed"] == 1);
 }
