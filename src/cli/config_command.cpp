@@ -35,16 +35,6 @@ void warn_about_grants(const std::string& text) {
   }
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw util::IoError("cannot read " + path);
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 std::string editor() {
   for (const char* name : {"VISUAL", "EDITOR"}) {
     if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {

@@ -29,7 +29,7 @@ nlohmann::json hold_json(const core::Hold& hold, const core::PipelineConfig& con
   return value;
 }
 
-int run_list(const Globals& globals) {
+int run_hold_list(const Globals& globals) {
   const core::Session session = open_session(globals);
   const core::PipelineConfig& config = session.config();
   const std::vector<core::Hold> holds = core::holds_in_force(session.pipeline());
@@ -111,7 +111,7 @@ Runner setup_hold(CLI::App& app, Globals& globals) {
   release->callback([args] { args->which = "release"; });
   return [args, &globals] {
     if (args->which == "list") {
-      return run_list(globals);
+      return run_hold_list(globals);
     }
     return run_change(*args, globals);
   };

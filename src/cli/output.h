@@ -52,6 +52,10 @@ void print_table(const std::vector<std::vector<std::string>>& rows);
 // line through util::printable, the line breaks kept.
 std::string printable_lines(std::string_view text);
 
+// The whole of the file at `path` (a file named on the command line);
+// util::IoError naming the path and the reason when it cannot be read.
+std::string read_text(const std::string& path);
+
 // A failure as the user is told about it, mapped in one place for the CLI
 // and `envflow serve`: the exit code, its kind ("refused", "forbidden",
 // "lost-race", "usage", "io"), the message and the ref it concerns ("" when

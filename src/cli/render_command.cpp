@@ -44,16 +44,6 @@ std::string expected_environment(const std::string& flag) {
   return "";
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw util::IoError("cannot read " + path + ": " + std::strerror(errno));
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 // Write `text` to `path` through a temporary file in the same folder and a
 // rename, so a reader sees the old bundle or the new one, never half of one.
 void write_atomically(const std::string& path, const std::string& text) {

@@ -64,4 +64,8 @@ std::string_view runtime_folder_reason(std::string_view folder) {
   return {};
 }
 
+bool is_yaml_name(std::string_view path) {
+  return path.ends_with(".yaml") || path.ends_with(".yml");
+}
+
 } // namespace envflow::content

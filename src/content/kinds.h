@@ -31,4 +31,7 @@ std::string_view runtime_folder_reason(std::string_view folder);
 // The folders runtime_folder_reason names, in a stable order.
 std::span<const std::string_view> runtime_folders();
 
+// True when `path` ends in `.yaml` or `.yml`, the names a content file has.
+bool is_yaml_name(std::string_view path);
+
 } // namespace envflow::content

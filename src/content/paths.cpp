@@ -137,13 +137,13 @@ std::string difference(std::string_view a, std::string_view b) {
          ": a checkout on a case-insensitive filesystem (macOS, Windows) ";
 }
 
-std::string quoted(std::string_view text) { return "'" + util::printable(text) + "'"; }
+std::string single_quoted(std::string_view text) { return "'" + util::printable(text) + "'"; }
 
 std::string quoted_list(const std::vector<std::string>& names) {
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
     out += i == 0 ? "" : i + 1 == names.size() ? " and " : ", ";
-    out += quoted(names[i]);
+    out += single_quoted(names[i]);
   }
   return out;
 }
@@ -173,18 +173,18 @@ std::vector<Reserved> reserved_names() {
 // folds like `reserved` without being it.
 std::string reserved_message(const std::string& path, const std::string& spelled,
                              bool spelled_folder, const Reserved& reserved) {
-  std::string message = quoted(spelled + (spelled_folder ? "/" : "")) + " and the " +
+  std::string message = single_quoted(spelled + (spelled_folder ? "/" : "")) + " and the " +
                         std::string(reserved.what) + " " +
-                        quoted(reserved.name + (reserved.folder ? "/" : "")) + " " +
+                        single_quoted(reserved.name + (reserved.folder ? "/" : "")) + " " +
                         difference(spelled, reserved.name) + "takes one for the other";
   if (!reserved.folder) {
     return message + ", so it could replace the workspace descriptor; rename it or remove it";
   }
   if (const std::string_view reason = runtime_folder_reason(reserved.name); !reason.empty()) {
-    return message + ", so " + quoted(path) + " is in " + reserved.name + "/ there: " +
-           std::string(reason);
+    return message + ", so " + single_quoted(path) + " is in " + reserved.name +
+           "/ there: " + std::string(reason);
   }
-  return message + ", so " + quoted(path) + " would land in " + reserved.name +
+  return message + ", so " + single_quoted(path) + " would land in " + reserved.name +
          "/ without the checks that folder's files get; move the file to " + reserved.name +
          "/ (git mv) or rename the folder";
 }
@@ -241,11 +241,12 @@ std::string unsafe_path_reason(std::string_view path) {
   for (const std::string& component : util::split(path, '/')) {
     if (component.empty() || component == "." || component == "..") {
       return "the path has " +
-             (component.empty() ? std::string("an empty component") : "a component " + quoted(component)) +
+             (component.empty() ? std::string("an empty component")
+                                : "a component " + single_quoted(component)) +
              ": git refuses to check it out, so every fresh clone would fail; remove the entry";
     }
     if (is_dotgit(component)) {
-      return "the path has a component " + quoted(component) +
+      return "the path has a component " + single_quoted(component) +
              " that a checkout takes for the .git folder (git refuses it, so every fresh clone "
              "would fail; on some systems it could overwrite the repository's own files); "
              "remove the entry";
@@ -271,7 +272,7 @@ std::vector<Diagnostic> check_paths(const std::vector<FileEntry>& entries) {
   std::set<std::string> reserved_keys; // top-level keys the reserved-name rule reports
   for (const FileEntry& entry : entries) {
     if (const std::string why = unsafe_path_reason(entry.path); !why.empty()) {
-      report(entry.path, "path-unsafe", quoted(entry.path) + ": " + why);
+      report(entry.path, "path-unsafe", single_quoted(entry.path) + ": " + why);
     }
     std::string key;
     std::size_t start = 0;
@@ -331,14 +332,14 @@ std::vector<Diagnostic> check_paths(const std::vector<FileEntry>& entries) {
       const std::string how = difference(spelling.name, others.front());
       if (!spelling.folder) {
         report(spelling.name, "case-collision",
-               quoted(spelling.name) + " and " + quoted_list(others) + " " + how +
+               single_quoted(spelling.name) + " and " + quoted_list(others) + " " + how +
                    "keeps one of them and loses the other; rename or remove one");
         continue;
       }
       report(spelling.first_file, "case-collision",
-             "folder " + quoted(spelling.name + "/") + " (" + std::to_string(spelling.files) +
-                 " file" + (spelling.files == 1 ? "" : "s") + ", this one first) and " +
-                 quoted_list(others) + " " + how +
+             "folder " + single_quoted(spelling.name + "/") + " (" +
+                 std::to_string(spelling.files) + " file" + (spelling.files == 1 ? "" : "s") +
+                 ", this one first) and " + quoted_list(others) + " " + how +
                  "makes them one and mixes their files; spell the folder one way (git mv)");
     }
   }

@@ -31,7 +31,7 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::string_view k_schema_dir = "schemas/";
 constexpr std::string_view k_schema_suffix = ".schema.json";
-constexpr std::size_t k_max_listed = 12;
+constexpr std::size_t k_max_names_listed = 12;
 constexpr int k_max_expand_depth = 32;
 constexpr std::string_view k_type_error = "Value type not permitted by 'type' constraint.";
 // Fields whose values are not repeated in messages.
@@ -61,9 +61,9 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
 
 std::string list(const std::vector<std::string>& names) {
   std::vector<std::string> shown(names.begin(),
-                                 names.begin() + std::min(names.size(), k_max_listed));
+                                 names.begin() + std::min(names.size(), k_max_names_listed));
   std::string text = util::join(shown, ", ");
-  if (names.size() > k_max_listed) {
+  if (names.size() > k_max_names_listed) {
     text += ", …";
   }
   return text;
@@ -111,13 +111,6 @@ std::string describe(const Value& value) {
 bool looks_numeric(const std::string& text) {
   static const std::regex k_number(R"(^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$)");
   return std::regex_match(text, k_number);
-}
-
-std::optional<std::string_view> bracketed(std::string_view element) {
-  if (element.size() < 2 || element.front() != '[' || element.back() != ']') {
-    return std::nullopt;
-  }
-  return element.substr(1, element.size() - 2);
 }
 
 // A scalar member compared with a schema constant (const / enum entry).

@@ -36,7 +36,7 @@ constexpr std::size_t k_entropy_min_length = 12;
 constexpr double k_entropy_min_bits = 3.0;
 constexpr std::size_t k_long_literal = 20;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using util::is_digit;
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 bool is_alpha(char c) { return is_upper(c) || is_lower(c); }

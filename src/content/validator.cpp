@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 
+#include "content/kinds.h"
 #include "content/paths.h"
 #include "content/references.h"
 #include "content/schema.h"
@@ -48,10 +49,6 @@ std::string human_size(std::uint64_t bytes) {
     return std::to_string(bytes / 1024) + " KiB";
   }
   return std::to_string(bytes) + " bytes";
-}
-
-bool is_yaml_name(std::string_view path) {
-  return util::ends_with(path, ".yaml") || util::ends_with(path, ".yml");
 }
 
 bool selected(const std::string& path, const std::vector<std::string>& only) {

@@ -7,17 +7,12 @@
 
 namespace envflow::content {
 
-namespace {
-
-// "[steps]" -> "steps"; other elements (like "<root>") name no child.
 std::optional<std::string_view> bracketed(std::string_view element) {
   if (element.size() < 2 || element.front() != '[' || element.back() != ']') {
     return std::nullopt;
   }
   return element.substr(1, element.size() - 2);
 }
-
-} // namespace
 
 const Value* Value::find(std::string_view key) const {
   if (type != Type::mapping) {

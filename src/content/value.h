@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,5 +58,9 @@ struct Entry {
   Mark key_mark;
   Value value;
 };
+
+// The child an element of a valijson-style context path names: "[steps]" ->
+// "steps", "[1]" -> "1"; nullopt for elements (like "<root>") that name none.
+std::optional<std::string_view> bracketed(std::string_view element);
 
 } // namespace envflow::content

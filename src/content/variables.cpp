@@ -17,7 +17,7 @@ namespace {
 constexpr std::string_view k_types = "string, number, boolean, url, json, enum";
 constexpr std::string_view k_expected_url = "expected a url (absolute http or https URL)";
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using util::is_digit;
 
 std::string in_quotes(std::string_view text) {
   constexpr std::size_t k_max = 60;
@@ -32,7 +32,7 @@ std::string in_quotes(std::string_view text) {
 }
 
 // What was given, for "expected …, got <this>".
-std::string describe(const Value& value) {
+std::string describe_variable(const Value& value) {
   switch (value.type) {
   case Value::Type::string:
     return in_quotes(value.string);
@@ -255,25 +255,27 @@ Value from_json(const nlohmann::ordered_json& json) {
 std::string check_variable_value(std::string_view type, const std::vector<std::string>& values,
                                  const Value& value) {
   if (type == "string") {
-    return value.is_string() ? "" : "expected a string, got " + describe(value);
+    return value.is_string() ? "" : "expected a string, got " + describe_variable(value);
   }
   if (type == "number") {
     if (value.type == Value::Type::integer) {
       return "";
     }
     if (value.type == Value::Type::number) {
-      return std::isfinite(value.number) ? "" : "expected a finite number, got " + describe(value);
+      return std::isfinite(value.number)
+                 ? ""
+                 : "expected a finite number, got " + describe_variable(value);
     }
-    return "expected a number, got " + describe(value);
+    return "expected a number, got " + describe_variable(value);
   }
   if (type == "boolean") {
     return value.type == Value::Type::boolean
                ? ""
-               : "expected a boolean (true or false), got " + describe(value);
+               : "expected a boolean (true or false), got " + describe_variable(value);
   }
   if (type == "url") {
     if (!value.is_string()) {
-      return std::string(k_expected_url) + ", got " + describe(value);
+      return std::string(k_expected_url) + ", got " + describe_variable(value);
     }
     const std::string problem = url_problem(value.string);
     return problem.empty() ? ""
@@ -288,7 +290,7 @@ std::string check_variable_value(std::string_view type, const std::vector<std::s
         std::find(values.begin(), values.end(), value.string) != values.end()) {
       return "";
     }
-    std::string message = expected_enum(values) + ", got " + describe(value);
+    std::string message = expected_enum(values) + ", got " + describe_variable(value);
     // `level: 2` loads as an integer; the enum's values are strings.
     if (!value.is_string() && value.is_scalar() &&
         std::find(values.begin(), values.end(), value.string) != values.end()) {

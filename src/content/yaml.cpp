@@ -12,6 +12,8 @@
 
 #include <yaml.h>
 
+#include "util/strings.h"
+
 namespace envflow::content {
 
 namespace {
@@ -164,7 +166,7 @@ private:
   std::size_t m_line_start = 0; // offset of the line holding m_byte
 };
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using util::is_digit;
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 

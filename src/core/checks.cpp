@@ -26,7 +26,7 @@ namespace {
 
 // A YAML double-quoted scalar that is also a JSON string: ASCII only, so
 // no character YAML would read as a line break ever reaches the file.
-std::string quoted(const std::string& text) {
+std::string json_quoted(const std::string& text) {
   return nlohmann::json(text).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
@@ -41,7 +41,7 @@ std::string tail(const std::string& text, size_t max) {
   return text.substr(start);
 }
 
-git::Person person_of(const std::string& actor) {
+git::Person check_person(const std::string& actor) {
   return git::Person{actor, actor.find('@') != std::string::npos ? actor : "envflow@localhost"};
 }
 
@@ -115,18 +115,18 @@ nlohmann::json CheckResult::to_json() const {
 
 std::string CheckResult::to_yaml() const {
   std::string out = "# envflow check result (written by envflow check; see docs/checks.md)\n";
-  out += "env: " + quoted(env) + "\n";
-  out += "commit: " + quoted(commit) + "\n";
-  out += "check: " + quoted(name) + "\n";
-  out += "command: " + quoted(command) + "\n";
-  out += "from: " + quoted(from) + "\n";
+  out += "env: " + json_quoted(env) + "\n";
+  out += "commit: " + json_quoted(commit) + "\n";
+  out += "check: " + json_quoted(name) + "\n";
+  out += "command: " + json_quoted(command) + "\n";
+  out += "from: " + json_quoted(from) + "\n";
   out += "exit_status: " + std::to_string(exit_status) + "\n";
   out += std::string("timed_out: ") + (timed_out ? "true" : "false") + "\n";
   out += "duration_ms: " + std::to_string(duration_ms) + "\n";
-  out += "bundle_digest: " + quoted(bundle_digest) + "\n";
-  out += "actor: " + quoted(actor) + "\n";
-  out += "time: " + quoted(util::iso_time(time)) + "\n";
-  out += "output: " + quoted(output) + "\n";
+  out += "bundle_digest: " + json_quoted(bundle_digest) + "\n";
+  out += "actor: " + json_quoted(actor) + "\n";
+  out += "time: " + json_quoted(util::iso_time(time)) + "\n";
+  out += "output: " + json_quoted(output) + "\n";
   return out;
 }
 
@@ -391,10 +391,9 @@ CheckReport run_checks(Session& session, const std::string& env, const std::stri
       files[k_check_signature_file] = git::NewFile{repo.write_blob(r.signature), git::Mode::regular};
     }
     const std::string tree = repo.write_tree(files);
-    r.id = repo.write_commit(tree, {},
-                             "envflow check " + target.name + " " + check.name + ": " +
-                                 r.outcome() + "\n",
-                             person_of(r.actor), r.time);
+    r.id = repo.write_commit(
+        tree, {}, "envflow check " + target.name + " " + check.name + ": " + r.outcome() + "\n",
+        check_person(r.actor), r.time);
     const std::string ref = check_ref(target.name, report.commit, check.name);
     if (const auto old = pipeline.refs.target(ref)) {
       clear.updates.push_back(git::RefUpdate{ref, *old, std::nullopt});

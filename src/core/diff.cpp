@@ -59,9 +59,7 @@ int kind_rank(std::string_view kind) {
   return rank;
 }
 
-bool is_yaml_name(std::string_view path) {
-  return util::ends_with(path, ".yaml") || util::ends_with(path, ".yml");
-}
+using content::is_yaml_name;
 
 // What a changed path is, from the path alone; nullopt for files that are not content.
 struct Classified {

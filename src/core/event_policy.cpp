@@ -89,7 +89,7 @@ bool looks_like_secret(const Value& node) {
          content::shannon_entropy(text) >= 3.5;
 }
 
-std::string yaml_list(const std::vector<std::string>& items) {
+std::string word_list(const std::vector<std::string>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {
     out += (i > 0 ? ", " : "") + items[i]; // event types are plain words
@@ -173,7 +173,7 @@ std::string render_event_policy(const EventPolicy& policy) {
       out += "    secret_env: " +
              (keyword ? util::yaml_quoted(receiver.secret_env) : receiver.secret_env) + "\n";
       if (!receiver.on.empty()) {
-        out += "    on: " + yaml_list(receiver.on) + "\n";
+        out += "    on: " + word_list(receiver.on) + "\n";
       }
     }
   }

@@ -15,7 +15,7 @@ namespace envflow::core {
 
 namespace {
 
-std::string one_line(const std::string& text) {
+std::string single_line(const std::string& text) {
   std::string out;
   for (const char c : text) {
     out += (c == '\n' || c == '\r') ? ' ' : c;
@@ -66,14 +66,14 @@ nlohmann::json Hold::to_json() const {
 }
 
 std::string Hold::to_message() const {
-  std::string text = "envflow hold " + one_line(env) + "\n\n";
-  text += "env: " + one_line(env) + "\n";
+  std::string text = "envflow hold " + single_line(env) + "\n\n";
+  text += "env: " + single_line(env) + "\n";
   text += "kind: " + kind_name() + "\n";
-  text += "actor: " + one_line(actor) + "\n";
+  text += "actor: " + single_line(actor) + "\n";
   text += "time: " + util::iso_time(time) + "\n";
-  text += "reason: " + one_line(reason) + "\n";
+  text += "reason: " + single_line(reason) + "\n";
   if (!commit.empty()) {
-    text += "commit: " + one_line(commit) + "\n";
+    text += "commit: " + single_line(commit) + "\n";
   }
   return text;
 }

@@ -21,7 +21,7 @@ namespace {
 
 constexpr std::string_view k_chained_suffix = ".envflow-chained";
 
-std::string read_file(const fs::path& path) {
+std::string text_or_empty(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream buffer;
   buffer << in.rdbuf();
@@ -53,7 +53,7 @@ std::string install_hook(const fs::path& dir, const std::string& name) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (fs::exists(path)) {
-    const std::string existing = read_file(path);
+    const std::string existing = text_or_empty(path);
     if (existing == text) {
       return path.string();
     }

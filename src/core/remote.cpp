@@ -29,7 +29,7 @@ util::ProcessResult run_git(const git::Repository& repo, std::vector<std::string
   return util::run_process(args, "", repo_dir(repo));
 }
 
-std::string one_line(const std::string& text) {
+std::string push_option_text(const std::string& text) {
   std::string out;
   for (const char c : text) {
     out += (c == '\n' || c == '\r' || c == '\0') ? ' ' : c;
@@ -85,7 +85,8 @@ std::vector<std::string> push_command(const std::string& remote,
                                       const PushIntent& intent) {
   std::vector<std::string> argv{"git", "push", "--atomic", "--porcelain"};
   if (!util::trim(intent.reason).empty()) {
-    argv.push_back("--push-option=envflow.reason=" + one_line(std::string(util::trim(intent.reason))));
+    argv.push_back("--push-option=envflow.reason=" +
+                   push_option_text(std::string(util::trim(intent.reason))));
   }
   if (intent.automatic) {
     argv.push_back("--push-option=envflow.auto=1");
@@ -104,7 +105,7 @@ PushIntent intent_from_push_options(const std::vector<std::string>& options) {
   PushIntent intent;
   for (const auto& option : options) {
     if (util::starts_with(option, "envflow.reason=")) {
-      intent.reason = one_line(option.substr(std::string("envflow.reason=").size()));
+      intent.reason = push_option_text(option.substr(std::string("envflow.reason=").size()));
     } else if (option == "envflow.auto=1") {
       intent.automatic = true;
     }

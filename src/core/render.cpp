@@ -17,9 +17,7 @@ namespace envflow::core {
 
 namespace {
 
-bool is_yaml_name(std::string_view path) {
-  return path.ends_with(".yaml") || path.ends_with(".yml");
-}
+using content::is_yaml_name;
 
 nlohmann::json load_item(const git::Repository& repo, const git::TreeEntry& entry) {
   const auto loaded = content::load_yaml(repo.read_blob(entry.id), entry.path);

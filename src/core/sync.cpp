@@ -15,10 +15,6 @@ namespace envflow::core {
 
 namespace {
 
-std::string plural(size_t n, const std::string& word) {
-  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-}
-
 // The first refusal of `judgement` that concerns `ref`, or its first.
 const Refusal& main_refusal(const Judgement& judgement) { return judgement.refusals.front(); }
 
@@ -226,9 +222,9 @@ AutoResult auto_sync(Session& session, DryRun dry_run) {
       stop.commit = source_head;
       stop.waiting_commits =
           static_cast<int>(session.repo().commits_between(target_head, source_head).size());
-      const std::string waiting = plural(static_cast<size_t>(stop.waiting_commits), "commit") +
-                                  " of " + source.name +
-                                  (stop.waiting_commits == 1 ? " waits" : " wait");
+      const std::string waiting =
+          util::plural(static_cast<size_t>(stop.waiting_commits), "commit") + " of " + source.name +
+          (stop.waiting_commits == 1 ? " waits" : " wait");
       if (!target.auto_promote) {
         stop.reason = AutoStop::Reason::not_auto;
         stop.groups = target.promote;

@@ -12,6 +12,10 @@ std::string_view trim(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);
 bool ends_with(std::string_view text, std::string_view suffix);
 std::string to_lower(std::string_view text);
+// '0' to '9' (std::isdigit depends on the locale and wants an unsigned char).
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+// `n` and `word`, with an "s" unless n is 1: "1 commit", "2 commits".
+std::string plural(std::size_t n, const std::string& word);
 // `text` with every `from` replaced by `to`.
 std::string replace_all(std::string text, std::string_view from, std::string_view to);
 // File name without directory and last extension: "agents/a.yaml" -> "a".

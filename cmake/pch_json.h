@@ -1,0 +1,3 @@
+// Precompiled for the files of the unit tests that include
+// nlohmann/json anyway (tests/CMakeLists.txt; cmake/json_users.cmake).
+#include <nlohmann/json.hpp>
