@@ -29,12 +29,6 @@ using content::Value;
 
 constexpr const char* k_rule = "backport";
 
-bool is_object_id(const std::string& text) {
-  return text.size() == 40 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 // A YAML double-quoted scalar that reads back as `text`.
 std::string quoted(const std::string& text) { return util::yaml_quoted(text); }
 
@@ -572,7 +566,7 @@ NotifyResult notify_backport(const git::Repository& repo, const PipelineConfig& 
 }
 
 util::FileLock lock_worktree(const git::Repository& repo) {
-  return util::FileLock(repo.git_dir() + "envflow-worktree.lock", std::chrono::seconds(30),
+  return util::FileLock(repo.git_dir() + "envflow-worktree.flock", std::chrono::seconds(30),
                         "another envflow operation has been updating the working tree of " +
                             repo.workdir() + " for 30 s; nothing was changed; run this again "
                             "when it is done");

@@ -159,8 +159,10 @@ std::vector<std::string> hotfix_undo_problems(const Pipeline& before, const std:
 // Hold the working tree of `repo` for one envflow operation that checks it
 // is clean and then updates it (back-port apply, hotfix start and finish):
 // a second one waits for the first, up to 30 s, instead of reading files the
-// first is rewriting; then it is refused, to be run again. A lock file in
-// the git directory, released by the kernel when the process ends.
+// first is rewriting; then it is refused, to be run again. An flock(2) on
+// envflow-worktree.flock in the git directory: the file stays (it is not a
+// lock file in git's sense, whose presence means "held"), and the kernel
+// releases the lock when the process ends, however it ends.
 util::FileLock lock_worktree(const git::Repository& repo);
 
 // If `branch` is checked out in the (non-bare) working tree, bring the
