@@ -30,31 +30,11 @@ namespace {
 
 using Level = Finding::Level;
 
-constexpr const char* k_backports_ref = "refs/envflow/backports";
-constexpr const char* k_live_ref = "refs/envflow/live";
-constexpr const char* k_local_prefix = "refs/envflow/local/";
-constexpr const char* k_tag_prefix = "refs/tags/";
 
-std::string short_id(const std::string& id) { return id.substr(0, 7); }
-
-bool is_zero(const std::string& id) { return id == git::k_zero_id; }
-
-bool is_object_id(const std::string& text) {
-  return text.size() == 40 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-// refs/tags/vMAJOR.MINOR.PATCH
+// refs/tags/vMAJOR.MINOR.PATCH, as the rulebook classifies release tags.
 bool is_release_tag(const std::string& ref) {
-  if (!util::starts_with(ref, std::string(k_tag_prefix) + "v")) {
-    return false;
-  }
-  const auto parts = util::split(ref.substr(std::string(k_tag_prefix).size() + 1), '.');
-  return parts.size() == 3 && std::all_of(parts.begin(), parts.end(), [](const std::string& p) {
-           return !p.empty() &&
-                  std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
-         });
+  return util::starts_with(ref, k_tags_prefix) &&
+         is_release_tag_name(std::string_view(ref).substr(k_tags_prefix.size()));
 }
 
 std::string read_text(const fs::path& path) {
@@ -612,16 +592,16 @@ private:
     if (m_refs.target(k_live_ref)) {
       refs.insert(k_live_ref); // when the trail knows it, it is added below
     }
-    for (const auto& ref : m_refs.names(k_local_prefix)) {
+    for (const auto& ref : m_refs.names(k_local_ref_prefix)) {
       refs.insert(ref);
     }
-    for (const auto& ref : m_refs.names(std::string(k_tag_prefix) + "v")) {
+    for (const auto& ref : m_refs.names(std::string(k_tags_prefix) + "v")) {
       if (is_release_tag(ref)) {
         refs.insert(ref);
       }
     }
     for (const auto& [ref, history] : m_history) {
-      if (ref == k_config_ref || ref == k_live_ref || util::starts_with(ref, k_local_prefix) ||
+      if (ref == k_config_ref || ref == k_live_ref || util::starts_with(ref, k_local_ref_prefix) ||
           is_release_tag(ref) || is_env_branch(ref)) {
         refs.insert(ref);
       }

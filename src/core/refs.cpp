@@ -57,6 +57,12 @@ bool is_zero(std::string_view id) {
   return id.empty() || std::all_of(id.begin(), id.end(), [](char c) { return c == '0'; });
 }
 
+bool is_object_id(std::string_view text) {
+  return text.size() == 40 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 std::string short_id(std::string_view id) {
   return is_zero(id) ? std::string("(none)") : std::string(id.substr(0, 7));
 }

@@ -45,6 +45,8 @@ bool is_release_tag_name(std::string_view name);
 
 // True for the forty zeros git uses for "no object", and for "".
 bool is_zero(std::string_view id);
+// True for an object id as git writes it: 40 lowercase hex digits.
+bool is_object_id(std::string_view text);
 // First seven hex digits of `id`; "(none)" for a zero or empty id.
 std::string short_id(std::string_view id);
 

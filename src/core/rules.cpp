@@ -32,9 +32,7 @@ constexpr size_t k_max_diagnostics = 20;
 // Commits listed when a move is not a fast-forward.
 constexpr size_t k_listed_commits = 10;
 
-std::string plural(size_t n, const std::string& word) {
-  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-}
+using util::plural;
 
 
 // How far a judgement goes: every gate, or only who may (judge_authority).

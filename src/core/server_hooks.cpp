@@ -55,13 +55,8 @@ std::vector<RefMove> parse_ref_updates(const std::string& text) {
       continue;
     }
     const auto parts = util::split(line, ' ');
-    const auto is_id = [](const std::string& s) {
-      return s.size() == git::k_zero_id.size() &&
-             std::all_of(s.begin(), s.end(), [](char ch) {
-               return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
-             });
-    };
-    if (parts.size() != 3 || !is_id(parts[0]) || !is_id(parts[1]) || parts[2].empty()) {
+    if (parts.size() != 3 || !is_object_id(parts[0]) || !is_object_id(parts[1]) ||
+        parts[2].empty()) {
       throw util::UsageError("line " + std::to_string(number) +
                              " of the hook's input is not 'OLD NEW REF': " + line);
     }
