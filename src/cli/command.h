@@ -99,6 +99,5 @@ Runner setup_cache(CLI::App& app, Globals& globals);
 Runner setup_hold(CLI::App& app, Globals& globals);
 Runner setup_serve(CLI::App& app, Globals& globals);
 Runner setup_push(CLI::App& app, Globals& globals);
-Runner setup_help(CLI::App& app, Globals& globals);
 
 } // namespace envflow::cli
