@@ -77,22 +77,6 @@ std::string fields_text(const std::vector<std::string>& fields) {
   return text;
 }
 
-// "1 added, 1 renamed": a rename is counted once, not as added and removed.
-std::string counts_text(const core::ChangeCounts& c) {
-  std::vector<std::string> parts;
-  const auto add = [&](std::size_t n, const char* what) {
-    if (n > 0) {
-      parts.push_back(std::to_string(n) + " " + what);
-    }
-  };
-  add(c.added - c.renamed, "added");
-  add(c.removed - c.renamed, "removed");
-  add(c.changed, "changed");
-  add(c.renamed, "renamed");
-  add(c.breaking, "breaking");
-  return util::join(parts, ", ");
-}
-
 class TextPrinter {
 public:
   TextPrinter(const git::Repository& repo, const core::SemanticDiff& diff, const DiffArgs& args)
@@ -115,7 +99,7 @@ public:
       if (item.kind != kind) {
         kind = item.kind;
         std::printf("%s: %s\n", paint(stdout, Color::bold, util::printable(kind)).c_str(),
-                    counts_text(m_diff.counts(kind)).c_str());
+                    m_diff.counts(kind).text().c_str());
       }
       print_item(item);
     }

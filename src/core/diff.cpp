@@ -448,6 +448,11 @@ std::string SemanticDiff::summary() const {
     return "no semantic differences";
   }
   const ChangeCounts c = counts();
+  const std::size_t total = c.total() - c.renamed;
+  return std::to_string(total) + (total == 1 ? " item: " : " items: ") + c.text();
+}
+
+std::string ChangeCounts::text() const {
   std::vector<std::string> parts;
   const auto add = [&](std::size_t n, const char* what) {
     if (n > 0) {
@@ -455,13 +460,12 @@ std::string SemanticDiff::summary() const {
     }
   };
   // A rename reads as one item, not as one added and one removed.
-  add(c.added - c.renamed, "added");
-  add(c.removed - c.renamed, "removed");
-  add(c.changed, "changed");
-  add(c.renamed, "renamed");
-  add(c.breaking, "breaking");
-  const std::size_t total = c.total() - c.renamed;
-  return std::to_string(total) + (total == 1 ? " item: " : " items: ") + util::join(parts, ", ");
+  add(added - renamed, "added");
+  add(removed - renamed, "removed");
+  add(changed, "changed");
+  add(renamed, "renamed");
+  add(breaking, "breaking");
+  return util::join(parts, ", ");
 }
 
 nlohmann::json SemanticDiff::to_json() const {

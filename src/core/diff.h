@@ -55,6 +55,9 @@ struct ChangeCounts {
   std::size_t renamed = 0; // renames; each is also one of `added` and one of `removed`
   std::size_t breaking = 0;
   std::size_t total() const { return added + removed + changed; }
+  // "1 added, 2 changed, 1 renamed": a rename is counted once, not as added
+  // and removed; "" when all are zero.
+  std::string text() const;
 };
 
 // The semantic difference between two commits of a workspace.
