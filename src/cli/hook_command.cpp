@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -89,11 +90,9 @@ int decide(const std::vector<core::RefMove>& updates) {
 }
 
 // Send the events of the records this hook wrote, with the policy in force.
-void announce(const git::Repository& repo, const std::vector<core::AuditRecord>& written) {
-  if (written.empty()) {
-    return;
-  }
-  if (const auto config = policy(repo)) {
+void announce(const git::Repository& repo, const std::optional<core::PipelineConfig>& config,
+              const std::vector<core::AuditRecord>& written) {
+  if (config && !written.empty()) {
     core::emit_events_for_records(repo, *config, written);
   }
 }
@@ -118,10 +117,10 @@ int record(const std::vector<core::RefMove>& updates) {
     // The push has happened; say loudly what is missing so it can be mended.
     say(std::string("error: the push was accepted but its audit records were not written: ") +
         e.what() + " (envflow doctor shows the gap)");
-    announce(repo, written);
+    announce(repo, config, written);
     return static_cast<int>(e.exit());
   }
-  announce(repo, written);
+  announce(repo, config, written);
   return 0;
 }
 
