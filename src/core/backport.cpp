@@ -13,6 +13,7 @@
 #include "content/validator.h"
 #include "content/yaml.h"
 #include "core/audit.h"
+#include "core/memo.h"
 #include "core/rules.h"
 #include "core/sources.h"
 #include "util/error.h"
@@ -235,18 +236,99 @@ std::vector<std::string> compared_fields(const BackportChange& change) {
 
 } // namespace
 
+namespace {
+
+// Parsed issues remembered by blob id (core/memo.h): with 1,000 issues,
+// status and backport list would otherwise parse every file on every run.
+// Only issues that parsed are remembered; a malformed file is read (and
+// refused) each time.
+void remember_issue(ObjectMemo& memo, const std::string& blob, const BackportIssue& issue) {
+  nlohmann::json changes = nlohmann::json::array();
+  for (const auto& c : issue.changes) {
+    changes.push_back({c.path, c.kind, c.name, c.change, c.fields});
+  }
+  memo.insert(blob, {{"id", issue.id},
+                     {"open", issue.is_open()},
+                     {"hotfix", issue.hotfix},
+                     {"hotfix_tag", issue.hotfix_tag},
+                     {"commits", issue.commits},
+                     {"changes", changes},
+                     {"summary", issue.summary},
+                     {"environment", issue.environment},
+                     {"target", issue.target},
+                     {"opened_by", issue.opened_by},
+                     {"opened_at", issue.opened_at},
+                     {"closed_by", issue.closed_by},
+                     {"closed_at", issue.closed_at},
+                     {"closed_in", issue.closed_in}});
+}
+
+std::optional<BackportIssue> remembered_issue(ObjectMemo& memo, const std::string& blob) {
+  const nlohmann::json* known = memo.find(blob);
+  if (known == nullptr) {
+    return std::nullopt;
+  }
+  try {
+    BackportIssue issue;
+    issue.id = known->at("id").get<int>();
+    issue.status = known->at("open").get<bool>() ? BackportIssue::Status::open
+                                                 : BackportIssue::Status::closed;
+    issue.hotfix = known->at("hotfix").get<std::string>();
+    issue.hotfix_tag = known->at("hotfix_tag").get<std::string>();
+    issue.commits = known->at("commits").get<std::vector<std::string>>();
+    for (const auto& c : known->at("changes")) {
+      issue.changes.push_back(BackportChange{c.at(0).get<std::string>(), c.at(1).get<std::string>(),
+                                             c.at(2).get<std::string>(), c.at(3).get<std::string>(),
+                                             c.at(4).get<std::vector<std::string>>()});
+    }
+    issue.summary = known->at("summary").get<std::string>();
+    issue.environment = known->at("environment").get<std::string>();
+    issue.target = known->at("target").get<std::string>();
+    issue.opened_by = known->at("opened_by").get<std::string>();
+    issue.opened_at = known->at("opened_at").get<std::int64_t>();
+    issue.closed_by = known->at("closed_by").get<std::string>();
+    issue.closed_at = known->at("closed_at").get<std::int64_t>();
+    issue.closed_in = known->at("closed_in").get<std::string>();
+    return issue;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt; // not as written: parse the file again
+  }
+}
+
+} // namespace
+
 std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
-                                             const std::optional<std::string>& head) {
+                                             const std::optional<std::string>& head,
+                                             BackportsRead which) {
   std::vector<BackportIssue> issues;
   if (!head) {
     return issues;
   }
+  ObjectMemo memo(repo, "backports-1");
   for (const auto& entry : repo.list_tree(*head)) {
     if (entry.path.find('/') != std::string::npos || !util::ends_with(entry.path, ".yaml")) {
       continue;
     }
+    if (which == BackportsRead::open) {
+      // "open:<blob>" remembers whether the file holds an open issue.
+      if (const nlohmann::json* open = memo.find("open:" + entry.id);
+          open != nullptr && open->is_boolean() && !open->get<bool>()) {
+        continue;
+      }
+    }
+    if (std::optional<BackportIssue> known = remembered_issue(memo, entry.id)) {
+      if (known->file_name() == entry.path) {
+        issues.push_back(std::move(*known));
+        continue;
+      }
+    }
     const std::string where = std::string(k_backports_ref) + ":" + entry.path;
     BackportIssue issue = BackportIssue::parse(repo.read_blob(entry.id), where);
+    remember_issue(memo, entry.id, issue);
+    memo.insert("open:" + entry.id, issue.is_open());
+    if (which == BackportsRead::open && !issue.is_open()) {
+      continue;
+    }
     if (issue.file_name() != entry.path) {
       throw util::Refused(where + ":1:1: error: the file holds issue " + std::to_string(issue.id) +
                           " but is named " + entry.path + "; repair the file on " +
@@ -484,6 +566,16 @@ bool contains_hotfix(const git::Repository& repo, const BackportIssue& issue,
 std::vector<BackportIssue> effective_backports(const Pipeline& pipeline) {
   std::vector<BackportIssue> issues = read_backports(pipeline);
   close_reachable(pipeline.repo, pipeline.head(pipeline.config.first()), issues, util::now());
+  return issues;
+}
+
+std::vector<BackportIssue> open_backports(const Pipeline& pipeline) {
+  std::vector<BackportIssue> issues =
+      read_backports_at(pipeline.repo, pipeline.refs.target(k_backports_ref), BackportsRead::open);
+  close_reachable(pipeline.repo, pipeline.head(pipeline.config.first()), issues, util::now());
+  issues.erase(std::remove_if(issues.begin(), issues.end(),
+                              [](const BackportIssue& issue) { return !issue.is_open(); }),
+               issues.end());
   return issues;
 }
 

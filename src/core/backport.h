@@ -68,9 +68,14 @@ std::string status_name(BackportIssue::Status status);
 // Every issue stored on refs/envflow/backports (as `pipeline` reads it), by
 // id. Throws util::Refused naming file, line and column when one is malformed.
 std::vector<BackportIssue> read_backports(const Pipeline& pipeline);
+// Which issues a read returns: all, or only those stored as open (the
+// closed ones skipped unread once the memo knows them: core/memo.h).
+enum class BackportsRead { all, open };
+
 // The issues stored at back-port commit `head` (none when nullopt).
 std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
-                                             const std::optional<std::string>& head);
+                                             const std::optional<std::string>& head,
+                                             BackportsRead which = BackportsRead::all);
 
 // The commit the hotfix ended at: its tag's commit, else its newest commit.
 std::string hotfix_head(const git::Repository& repo, const BackportIssue& issue);
@@ -83,6 +88,10 @@ bool contains_hotfix(const git::Repository& repo, const BackportIssue& issue,
 // are all reachable from the first environment's branch is reported closed
 // (closed_by "auto", closed_in that head). Writes nothing.
 std::vector<BackportIssue> effective_backports(const Pipeline& pipeline);
+// The issues effective_backports calls open, for what needs only those
+// (status, the back-port gate): the closed ones are not read, so the cost
+// follows the open issues, not every issue ever opened.
+std::vector<BackportIssue> open_backports(const Pipeline& pipeline);
 
 // The open issues stored at `backports` whose hotfix commits are all
 // reachable from `first_head`, closed (closed_by "auto"): what the server

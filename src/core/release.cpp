@@ -17,6 +17,7 @@
 #include "util/strings.h"
 #include "util/time.h"
 #include "core/hold.h"
+#include "core/memo.h"
 #include "core/rules.h"
 #include "core/session.h"
 
@@ -93,34 +94,75 @@ std::string notes_from(const SemanticDiff& diff, const std::string& previous) {
   return notes;
 }
 
+// What the tag object `id` holds as a release, whatever ref names it: nullopt
+// for a lightweight tag or a tag envflow did not make (no manifest). Read
+// once per tag object and remembered by its id in `memo` (core/memo.h): with
+// 1,000 releases, each carrying the manifest of every item, a listing would
+// otherwise parse them all on every run.
+std::optional<Release> read_release(const git::Repository& repo, const std::string& id,
+                                    ObjectMemo& memo) {
+  if (const nlohmann::json* known = memo.find(id)) {
+    try {
+      if (known->is_null()) {
+        return std::nullopt;
+      }
+      Release release;
+      release.tag = known->at("tag").get<std::string>();
+      release.tag_id = id;
+      release.commit = known->at("commit").get<std::string>();
+      release.tagger = known->at("tagger").get<std::string>();
+      release.time = known->at("time").get<std::int64_t>();
+      release.hotfix = known->at("hotfix").get<bool>();
+      release.is_signed = known->at("signed").get<bool>();
+      return release;
+    } catch (const nlohmann::json::exception&) {
+      // not as written: read the tag again
+    }
+  }
+  std::optional<Release> release;
+  const auto tag = repo.tag(id);
+  const auto manifest = tag ? Manifest::parse(tag->message) : std::nullopt;
+  if (tag && manifest) {
+    release.emplace();
+    release->tag = tag->name;
+    release->tag_id = id;
+    release->commit = tag->target;
+    release->tagger = tag->tagger.email;
+    release->time = tag->time;
+    release->hotfix = manifest->hotfix;
+    std::string payload;
+    std::string signature;
+    sign::Format format{};
+    release->is_signed = sign::split_signature(tag->raw, payload, signature, format);
+  }
+  memo.insert(id, release ? nlohmann::json{{"tag", release->tag},
+                                           {"commit", release->commit},
+                                           {"tagger", release->tagger},
+                                           {"time", release->time},
+                                           {"hotfix", release->hotfix},
+                                           {"signed", release->is_signed}}
+                          : nlohmann::json(nullptr));
+  return release;
+}
+
+// The release the tag ref refs/tags/`name` -> `id` is, or nullopt.
 std::optional<Release> release_at(const git::Repository& repo, const std::string& name,
-                                  const std::string& id, const std::optional<std::string>& live) {
+                                  const std::string& id, const std::optional<std::string>& live,
+                                  ObjectMemo& memo) {
   if (!is_release_tag_name(name)) {
     return std::nullopt;
   }
-  const auto tag = repo.tag(id);
-  if (!tag || tag->name != name) {
+  std::optional<Release> release = read_release(repo, id, memo);
+  if (!release || release->tag != name) {
     return std::nullopt; // lightweight tags and aliases of other tags are not releases
   }
-  const auto manifest = Manifest::parse(tag->message);
-  if (!manifest) {
-    return std::nullopt; // not made by envflow: no manifest, not a release
-  }
-  Release release;
-  release.tag = name;
-  release.version = *Version::parse(name);
-  release.tag_id = id;
-  release.commit = tag->target;
-  release.tagger = tag->tagger.email;
-  release.time = tag->time;
-  release.hotfix = manifest->hotfix;
-  std::string payload;
-  std::string signature;
-  sign::Format format{};
-  release.is_signed = sign::split_signature(tag->raw, payload, signature, format);
-  release.live = live && *live == id;
+  release->version = *Version::parse(name);
+  release->live = live && *live == id;
   return release;
 }
+
+// The memo of release tags (read_release): its name says its format.
+ObjectMemo release_memo(const git::Repository& repo) { return ObjectMemo(repo, "releases-1"); }
 
 } // namespace
 
@@ -266,12 +308,13 @@ std::optional<std::string> allowed_signer_problem(const Pipeline& pipeline,
 std::vector<Release> list_releases(const Pipeline& pipeline) {
   const auto live = pipeline.live();
   std::vector<Release> releases;
+  ObjectMemo memo = release_memo(pipeline.repo);
   for (const auto& ref : pipeline.refs.names(tag_ref("v"))) {
     const auto id = pipeline.refs.target(ref);
     if (!id) {
       continue;
     }
-    if (auto release = release_at(pipeline.repo, ref.substr(k_tags_prefix.size()), *id, live)) {
+    if (auto release = release_at(pipeline.repo, ref.substr(k_tags_prefix.size()), *id, live, memo)) {
       releases.push_back(std::move(*release));
     }
   }
@@ -286,7 +329,8 @@ std::optional<Release> release_by_tag_id(const Pipeline& pipeline, const std::st
       pipeline.refs.target(tag_ref(tag->name)) != tag_id) {
     return std::nullopt;
   }
-  return release_at(pipeline.repo, tag->name, tag_id, pipeline.live());
+  ObjectMemo one(""); // one tag: reading it costs less than reading the memo
+  return release_at(pipeline.repo, tag->name, tag_id, pipeline.live(), one);
 }
 
 bool is_rollback(const git::Repository& repo, const Release& from, const Release& to) {

@@ -467,12 +467,7 @@ private:
   // Back-port gate: nothing is promoted into the last environment while a
   // hotfix is not back in the first.
   bool backports_done(const RefMove& move, const Environment& target) {
-    std::vector<BackportIssue> open;
-    for (auto& issue : effective_backports(m_after)) {
-      if (issue.is_open()) {
-        open.push_back(std::move(issue));
-      }
-    }
+    const std::vector<BackportIssue> open = open_backports(m_after);
     if (open.empty()) {
       return true;
     }

@@ -58,12 +58,7 @@ PipelineStatus pipeline_status(const Pipeline& pipeline) {
   const git::Repository& repo = pipeline.repo;
   const PipelineConfig& config = pipeline.config;
   PipelineStatus status;
-  std::vector<BackportIssue> open;
-  for (auto& issue : effective_backports(pipeline)) {
-    if (issue.is_open()) {
-      open.push_back(std::move(issue));
-    }
-  }
+  const std::vector<BackportIssue> open = open_backports(pipeline);
   status.open_backports = static_cast<int>(open.size());
   for (const auto& env : config.environments) {
     EnvironmentStatus row;

@@ -323,4 +323,38 @@ expect_rc 0
 expect_err "remote: envflow: production: hotfix of 1 commit by bob"
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$SHOT" "server production after the approved hotfix"
 
+test_case "remembered releases and back-port issues answer as a full read does"
+# Each release tag and each back-port issue is read once and remembered by
+# its object id (docs/architecture.md, "Derived state"); a run without the
+# cache reads everything again. Both must say the same, however the memo got
+# damaged and whatever tags and issues are added or removed by hand.
+cd "$R"
+export ENVFLOW_NOW=1900000000 # auto-closed issues carry "now"
+MEMO=.git/envflow/cache/memo
+same_as_full() {
+  local what
+  for what in releases "backport list" status; do
+    # shellcheck disable=SC2086
+    expect_eq "$(envflow $what --format json)" "$(ENVFLOW_NO_CACHE=1 envflow $what --format json)" \
+      "$1: envflow $what with the memo"
+  done
+}
+rm -rf "$MEMO"
+same_as_full "first run"
+if [ -s "$MEMO/releases-1" ] && [ -s "$MEMO/backports-1" ]; then pass; else
+  fail "no memo written: $(ls -la "$MEMO" 2>&1)"
+fi
+same_as_full "read from the memo"
+for f in "$MEMO"/*; do head -c "$(($(stat -c %s "$f") / 2))" "$f" >"$f.cut" && mv "$f.cut" "$f"; done
+same_as_full "memo files cut in half"
+sed -i 's/"hotfix":false/"hotfix":true/' "$MEMO/releases-1"
+same_as_full "a memo edited by hand (its sum no longer holds)"
+git tag -a v9.0.0 -m "not made by envflow" production
+git tag v9.0.1 production
+same_as_full "tags that are not releases added by hand"
+git tag -d v9.0.0 v9.0.1 >/dev/null
+git tag -d "$V_BAD" >/dev/null
+same_as_full "a release tag deleted by hand"
+unset ENVFLOW_NOW
+
 finish
