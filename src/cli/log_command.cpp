@@ -1,4 +1,6 @@
 #include <ctime>
+#include <functional>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -20,7 +22,12 @@ struct LogArgs {
   std::string env;
   std::string op;
   std::string by;
+  std::size_t max_count = 0; // 0: all
 };
+
+// Text rows are printed in pages of this many, each page aligned on its own
+// and flushed, so the newest records show at once however long the trail.
+constexpr std::size_t k_page_rows = 100;
 
 std::string iso_time(std::int64_t seconds) {
   const auto t = static_cast<std::time_t>(seconds);
@@ -102,6 +109,9 @@ Runner setup_log(CLI::App& app, Globals& globals) {
   app.add_option("--op", args->op, "Only records of this operation (sync, publish, ...)")
       ->option_text("OP");
   app.add_option("--by", args->by, "Only records of this person")->option_text("ACTOR");
+  app.add_option("-n,--max-count", args->max_count,
+                 "Only the newest N records (as git log -n); all when 0")
+      ->option_text("N");
   return [args, &globals] {
     core::Session session = open_session(globals);
     if (globals.format == Format::json) {
@@ -126,58 +136,81 @@ Runner setup_log(CLI::App& app, Globals& globals) {
       branch = env->branch;
     }
 
-    // The authority's trail (in a clone: the server's, as fetched), then the
-    // operations this clone keeps until envflow push, marked pending.
-    std::vector<core::AuditRecord> all;
-    if (trail) {
-      all = core::read_audit(session.repo(), *trail);
-    }
-    const size_t on_trail = all.size();
-    for (auto& record : session.pending()) {
-      all.push_back(std::move(record));
-    }
-    std::vector<core::AuditRecord> records;
-    std::vector<bool> pending;
-    for (size_t i = 0; i < all.size(); ++i) {
-      core::AuditRecord& record = all[i];
-      if ((args->env.empty() || concerns(record, args->env, branch)) &&
-          (args->op.empty() || record.op == args->op) &&
-          (args->by.empty() || record.actor == (config ? config->person(args->by) : args->by))) {
-        records.push_back(std::move(record));
-        pending.push_back(i >= on_trail);
+    // Newest first: the operations this clone keeps until envflow push
+    // (marked pending), then the authority's trail (in a clone: the
+    // server's, as fetched) from its tip back, read only as far as needed.
+    const auto wanted = [&](const core::AuditRecord& record) {
+      return (args->env.empty() || concerns(record, args->env, branch)) &&
+             (args->op.empty() || record.op == args->op) &&
+             (args->by.empty() ||
+              record.actor == (config ? config->person(args->by) : args->by));
+    };
+    const auto visit_newest_first = [&](const std::function<bool(const core::AuditRecord&, bool)>& visit) {
+      std::vector<core::AuditRecord> pending = session.pending();
+      for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
+        if (wanted(*it) && !visit(*it, true)) {
+          return;
+        }
       }
-    }
+      if (trail) {
+        core::walk_audit(session.repo(), *trail, [&](const core::AuditRecord& record) {
+          return !wanted(record) || visit(record, false);
+        });
+      }
+    };
+    const auto room = [&](std::size_t shown) {
+      return args->max_count == 0 || shown < args->max_count;
+    };
 
     if (globals.format == Format::json) {
+      // Oldest first, as documented: the selected records, then reversed.
+      std::vector<nlohmann::json> rows;
+      visit_newest_first([&](const core::AuditRecord& record, bool pending) {
+        nlohmann::json row = to_json(record);
+        row["pending"] = pending;
+        rows.push_back(std::move(row));
+        return room(rows.size());
+      });
       nlohmann::json array = nlohmann::json::array();
-      for (size_t i = 0; i < records.size(); ++i) {
-        nlohmann::json row = to_json(records[i]);
-        row["pending"] = static_cast<bool>(pending[i]);
-        array.push_back(row);
+      for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+        array.push_back(std::move(*it));
       }
       print_json(array);
       return 0;
     }
-    if (records.empty()) {
-      std::printf("no audit records%s\n", args->env.empty() && args->op.empty() && args->by.empty() ? "" : " match");
-      return 0;
-    }
+    std::size_t shown = 0;
     std::vector<std::vector<std::string>> rows{{"TIME", "OP", "ENV", "ACTOR", "MOVES", "NOTE"}};
-    for (size_t i = 0; i < records.size(); ++i) {
-      const core::AuditRecord& record = records[i];
+    const auto flush_page = [&] {
+      print_table(rows);
+      std::cout.flush();
+      rows.clear();
+    };
+    visit_newest_first([&](const core::AuditRecord& record, bool pending) {
       std::vector<std::string> moves;
       for (const auto& move : record.moves) {
         moves.push_back(describe_move(move));
       }
-      rows.push_back({iso_time(record.time) + (pending[i] ? " (pending)" : ""),
+      rows.push_back({iso_time(record.time) + (pending ? " (pending)" : ""),
                       util::printable(record.op),
                       record.env.empty() ? "-" : util::printable(record.env),
                       util::printable(config != nullptr ? config->person(record.actor)
                                                         : record.actor),
                       moves.empty() ? "-" : util::printable(util::join(moves, ", ")),
                       util::printable(record.note)});
+      ++shown;
+      if (rows.size() >= k_page_rows) {
+        flush_page();
+      }
+      return room(shown);
+    });
+    if (shown == 0) {
+      std::printf("no audit records%s\n",
+                  args->env.empty() && args->op.empty() && args->by.empty() ? "" : " match");
+      return 0;
     }
-    print_table(rows);
+    if (!rows.empty()) {
+      flush_page();
+    }
     return 0;
   };
 }

@@ -141,6 +141,29 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+test_case "log: newest first in text, -n keeps the newest N (as git log -n)"
+# Records made with plain git's view checked against the trail itself.
+for reason in one two three; do
+  envflow hold set uat --reason "$reason" >/dev/null && envflow hold release uat >/dev/null
+done
+NEWEST=$(git log -1 --format=%H refs/envflow/audit)
+SECOND=$(git log -1 --skip=1 --format=%H refs/envflow/audit)
+run envflow log -n 2 --format json
+expect_rc 0
+expect_json "[r['id'] for r in data] == ['$SECOND', '$NEWEST']"
+run envflow log --max-count 1 --op hold --format json
+expect_json "len(data) == 1 and data[0]['op'] == 'hold' and data[0]['note'] == 'three'"
+run envflow log -n 3
+expect_rc 0
+expect_eq "$(sed -n 2p <<<"$OUT" | awk '{print $2}')" "hold-release" "the first row is the newest record"
+expect_eq "$(sed -n 3p <<<"$OUT" | awk '{print $2}')" "hold" "then the one before it"
+expect_eq "$(wc -l <<<"$OUT")" 4 "a header and three rows"
+run envflow log
+expect_eq "$(tail -1 <<<"$OUT" | awk '{print $2}')" "init" "the oldest record last"
+run envflow log -n nope
+expect_rc 2
+
+# ---------------------------------------------------------------------------
 test_case "doctor: a clone that does not fetch refs/envflow/*"
 # A plain clone reads the server's view (envflow fetches it itself), so the
 # pipeline checks pass; that plain git does not fetch envflow's refs is a
