@@ -227,6 +227,11 @@ private:
           args.push_back(std::string("--") + key + "=" + value);
         }
       }
+      if (const std::string limit = req.get_param_value("limit");
+          !limit.empty() && limit.size() < 10 &&
+          limit.find_first_not_of("0123456789") == std::string::npos) {
+        args.push_back("--max-count=" + limit);
+      }
       return args;
     });
     read("/api/variables/([^/]+)", [](const httplib::Request& req) {
