@@ -90,6 +90,56 @@ def table(times, memory, sizes):
     return "\n".join(lines)
 
 
+HISTORY_ROWS = [
+    ("hist-status", "envflow status"),
+    ("hist-sync", "envflow sync dev --dry-run"),
+    ("hist-approve", "envflow approve test --rev dev"),
+    ("hist-hold", "envflow hold set test"),
+    ("hist-releases", "envflow releases (lists every release)"),
+    ("hist-backports", "envflow backport list (lists every issue)"),
+    ("hist-render", "envflow render production"),
+    ("hist-log", "envflow log \\| head -20 (the newest 20)"),
+    ("hist-hook", "envflow hook pre-receive, a promotion of dev into test"),
+]
+# Rows whose output is the whole history: they list every tag or issue.
+LISTINGS = {"hist-releases", "hist-backports"}
+
+
+def history_table(times, histories):
+    def label(h):
+        return "no history" if h == 0 else f"{h:,} records, {h // 100:,} tags, {h // 100:,} issues"
+    lines = ["| what | " + " | ".join(label(h) for h in histories) + " | largest / none |",
+             "|---" * (len(histories) + 2) + "|"]
+    for bench, text in HISTORY_ROWS:
+        cells = []
+        for h in histories:
+            t = times.get((bench, h))
+            cells.append(f"{ms(t['median'])} (cpu {ms(t['user'] + t['system'])})" if t else "–")
+        none, most = times.get((bench, histories[0])), times.get((bench, histories[-1]))
+        ratio = f"{most['median'] / none['median']:.2f}×" if none and most else "–"
+        if any(c != "–" for c in cells):
+            lines.append(f"| {text} | " + " | ".join(cells) + f" | {ratio} |")
+    return "\n".join(lines)
+
+
+def history_targets(times, histories):
+    out = []
+    if len(histories) < 2 or histories[0] != 0:
+        return out
+    most = histories[-1]
+    for bench, text in HISTORY_ROWS:
+        none, t = times.get((bench, 0)), times.get((bench, most))
+        if not none or not t:
+            continue
+        ratio = t["median"] / none["median"]
+        what = f"{text} with {most:,} records, {most // 100:,} tags and issues: within 1.5× of none"
+        note = f"{ms(t['median'])} vs {ms(none['median'])}: {ratio:.2f}×"
+        if bench in LISTINGS:
+            note += " (prints every one: output grows with them)"
+        out.append((what, verdict(ratio <= 1.5, note)))
+    return out
+
+
 def verdict(ok, text):
     return ("**met**" if ok else "**missed**") + " — " + text
 
@@ -165,7 +215,8 @@ def targets(times, memory, machine):
 def main():
     results, out_path = sys.argv[1:3]
     times, memory, machine = load(results)
-    sizes = sorted({n for (_, n) in times})
+    sizes = sorted({n for (b, n) in times if not b.startswith("hist-")})
+    histories = sorted({n for (b, n) in times if b.startswith("hist-")})
     lines = [BEGIN, "", "## Measured", ""]
     lines.append(f"Run of {machine.get('date', '?')} by `bench/run.sh` "
                  f"({machine.get('runs', '?')} runs each unless noted; 3 on 100,000 files).")
@@ -179,8 +230,12 @@ def main():
     lines += ["", "Medians (wall clock), with the CPU time (user + system, mean) of the "
               "same runs and, where measured, the peak resident memory of one run:", ""]
     lines.append(table(times, memory, sizes))
+    if histories:
+        lines += ["", "History (issue 18): the same 1,000-file workspace with the history "
+                  "bench/gen_history.py makes (medians, CPU):", "",
+                  history_table(times, histories)]
     lines += ["", "## Targets (issue 6), from this run", "", "| target | result |", "|---|---|"]
-    for what, result in targets(times, memory, machine):
+    for what, result in targets(times, memory, machine) + history_targets(times, histories):
         lines.append(f"| {what} | {result} |")
     lines += ["", END]
     block = "\n".join(lines)

@@ -280,6 +280,51 @@ for n in $SIZES; do
   echo "uptime_after_$n: $(uptime)" >>"$RESULTS/machine.txt"
 done
 
+# --- history ---------------------------------------------------------------------
+# The everyday commands and the pre-receive hook on the same 1,000-file
+# workspace with no history, with 10,000 audit records (100 release tags, 100
+# back-port issues) and with 100,000 records (1,000 tags, 1,000 issues), made
+# by bench/gen_history.py: a row's cost must not grow with history (issue 18).
+# Result names: hist-ROW@RECORDS.
+HIST_FILES=${BENCH_HISTORY_FILES:-1000}
+HISTORIES=${BENCH_HISTORIES:-"0 10000 100000"}
+hist_rows="hist-status hist-sync hist-approve hist-hold hist-releases hist-backports hist-render hist-log hist-hook"
+hist_wanted=0
+for row in $hist_rows; do wanted "$row" && hist_wanted=1; done
+if [ "$hist_wanted" = 1 ]; then
+  prepare "$HIST_FILES"
+  for h in $HISTORIES; do
+    hrepo="$WORK/hist-$h"
+    if [ ! -f "$hrepo/.bench-ready" ]; then
+      say "history of $h records"
+      rm -rf "$hrepo"
+      cp -a "$WORK/repo-$HIST_FILES" "$hrepo"
+      rm -f "$hrepo/.bench-ready"
+      python3 "$HERE/gen_history.py" "$hrepo" --records "$h" --tags $((h / 100)) \
+        --backports $((h / 100))
+      git -C "$hrepo" pack-refs --all
+      touch "$hrepo/.bench-ready"
+    fi
+    E="$ENVFLOW -C $hrepo"
+    test_head=$(git -C "$hrepo" rev-parse test) dev_head=$(git -C "$hrepo" rev-parse dev)
+    approval="refs/envflow/approvals/test/$dev_head/bench@example%2Ecom"
+    bench hist-status "$h" "$RUNS" --warmup 1 -- "$E status"
+    bench hist-sync "$h" "$RUNS" --warmup 1 -- "$E sync dev --dry-run"
+    bench hist-approve "$h" "$RUNS" --prepare "git -C $hrepo update-ref -d $approval" \
+      -- "$E approve test --rev dev"
+    bench hist-hold "$h" "$RUNS" --prepare "$E hold release test --reason bench >/dev/null 2>&1 || true" \
+      -- "$E hold set test --reason bench"
+    $E hold release test --reason bench >/dev/null 2>&1 || true
+    bench hist-releases "$h" "$RUNS" --warmup 1 -- "$E releases"
+    bench hist-backports "$h" "$RUNS" --warmup 1 -- "$E backport list"
+    bench hist-render "$h" "$RUNS" --warmup 1 -- "$E render production"
+    bench hist-log "$h" "$RUNS" --warmup 1 -- "$E log | head -20"
+    printf '%s %s refs/heads/test\n' "$test_head" "$dev_head" >"$WORK/hist-hook-$h"
+    bench hist-hook "$h" "$RUNS" --warmup 1 -- "$E hook pre-receive <$WORK/hist-hook-$h"
+  done
+  echo "uptime_after_history: $(uptime)" >>"$RESULTS/machine.txt"
+fi
+
 echo "uptime_end: $(uptime)" >>"$RESULTS/machine.txt"
 /usr/bin/python3 "$HERE/report.py" "$RESULTS" "$OUT"
 say "wrote $OUT"
