@@ -325,6 +325,29 @@ if [ "$hist_wanted" = 1 ]; then
   echo "uptime_after_history: $(uptime)" >>"$RESULTS/machine.txt"
 fi
 
+# --- pushes at once -----------------------------------------------------------------
+# BENCH_PUSHERS clones (100) push a small change each to dev at the same
+# moment, retrying as git makes anyone retry when dev moved meanwhile
+# (bench/concurrent_push.sh), into the server with envflow's hooks and into
+# a copy without hooks: the floor. Failures other than git's own refusals
+# fail the row; the report gives the landed pushes, the tries and the ratio.
+PUSHERS=${BENCH_PUSHERS:-100}
+if wanted push-concurrent || wanted floor-push-concurrent; then
+  prepare "$HIST_FILES"
+  prepare_server "$HIST_FILES"
+  srv="$WORK/srv-$HIST_FILES.git" plain="$WORK/srv-plain-concurrent.git"
+  rm -rf "$plain"
+  git clone -q --bare "$srv" "$plain" # a fresh clone has no hooks
+  for row in push-concurrent floor-push-concurrent; do
+    target=$srv
+    [ "$row" = floor-push-concurrent ] && target=$plain
+    bench "$row" "$PUSHERS" 1 \
+      --prepare "bash $HERE/concurrent_push.sh prepare $target $WORK/concurrent $PUSHERS" \
+      -- "bash $HERE/concurrent_push.sh run $WORK/concurrent $PUSHERS $RESULTS/$row@$PUSHERS.txt"
+  done
+  echo "uptime_after_concurrent: $(uptime)" >>"$RESULTS/machine.txt"
+fi
+
 echo "uptime_end: $(uptime)" >>"$RESULTS/machine.txt"
 /usr/bin/python3 "$HERE/report.py" "$RESULTS" "$OUT"
 say "wrote $OUT"

@@ -305,7 +305,31 @@ std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
     return issues;
   }
   ObjectMemo memo(repo, "backports-1");
-  for (const auto& entry : repo.list_tree(*head)) {
+  // Reading the open ones only: which files hold open issues is remembered
+  // per back-port commit too (a small file of its own), so a pipeline with
+  // 1,000 closed issues and none open reads no issue at all.
+  ObjectMemo heads(which == BackportsRead::open ? ObjectMemo(repo, "backports-open-1")
+                                                : ObjectMemo(std::string()));
+  std::vector<git::TreeEntry> entries;
+  bool listed = false;
+  if (const nlohmann::json* known = heads.find(*head)) {
+    try {
+      for (const auto& pair : *known) {
+        git::TreeEntry entry;
+        entry.path = pair.at(0).get<std::string>();
+        entry.id = pair.at(1).get<std::string>();
+        entries.push_back(std::move(entry));
+      }
+      listed = true;
+    } catch (const nlohmann::json::exception&) {
+      entries.clear();
+    }
+  }
+  if (!listed) {
+    entries = repo.list_tree(*head);
+  }
+  nlohmann::json open_entries = nlohmann::json::array();
+  for (const auto& entry : entries) {
     if (entry.path.find('/') != std::string::npos || !util::ends_with(entry.path, ".yaml")) {
       continue;
     }
@@ -318,23 +342,31 @@ std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
     }
     if (std::optional<BackportIssue> known = remembered_issue(memo, entry.id)) {
       if (known->file_name() == entry.path) {
+        if (known->is_open()) {
+          open_entries.push_back({entry.path, entry.id});
+        }
         issues.push_back(std::move(*known));
         continue;
       }
     }
     const std::string where = std::string(k_backports_ref) + ":" + entry.path;
     BackportIssue issue = BackportIssue::parse(repo.read_blob(entry.id), where);
-    remember_issue(memo, entry.id, issue);
-    memo.insert("open:" + entry.id, issue.is_open());
-    if (which == BackportsRead::open && !issue.is_open()) {
-      continue;
-    }
     if (issue.file_name() != entry.path) {
       throw util::Refused(where + ":1:1: error: the file holds issue " + std::to_string(issue.id) +
                           " but is named " + entry.path + "; repair the file on " +
                           k_backports_ref + " [" + k_rule + "]");
     }
+    remember_issue(memo, entry.id, issue);
+    memo.insert("open:" + entry.id, issue.is_open());
+    if (issue.is_open()) {
+      open_entries.push_back({entry.path, entry.id});
+    } else if (which == BackportsRead::open) {
+      continue;
+    }
     issues.push_back(std::move(issue));
+  }
+  if (which == BackportsRead::open && !listed) {
+    heads.insert(*head, std::move(open_entries));
   }
   std::sort(issues.begin(), issues.end(),
             [](const BackportIssue& a, const BackportIssue& b) { return a.id < b.id; });
