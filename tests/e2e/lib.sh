@@ -430,6 +430,69 @@ release:
 POLICY
 }
 
+# role_policy REQUIRED SIGN [AUTO [RELEASE_LINE]]: print the five-environment
+# policy with one person per role: alice (developers) writes dev; bob and
+# carol (release-managers) promote, production after one approval; olga
+# (operators) changes local data; paul publishes; hank finishes hotfixes;
+# adam is the admin. The pusher comes from a forge's variables or
+# REMOTE_USER, required when REQUIRED is true; releases signed when SIGN is
+# true. AUTO, when given, is a line for test and uat ("auto: true");
+# RELEASE_LINE one more line under release: (e.g. "allowed_signers: FILE").
+role_policy() {
+  cat <<EOF
+version: 1
+environments:
+  - name: dev
+    branch: dev
+    write: [developers]
+    local: [operators]
+  - name: test
+    branch: test
+    ${3:-}
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+  - name: uat
+    branch: uat
+    ${3:-}
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+  - name: staging
+    branch: staging
+    promote: [release-managers]
+    approvals: 0
+    approvers: [release-managers]
+    local: [operators]
+  - name: production
+    branch: production
+    promote: [release-managers]
+    approvals: 1
+    approvers: [release-managers]
+    local: [operators]
+groups:
+  developers: [alice]
+  release-managers: [bob, carol]
+  operators: [olga]
+  publishers: [paul]
+  hotfixers: [hank]
+  admins: [adam]
+admins: [admins]
+publishers: [publishers]
+hotfixers: [hotfixers]
+identity:
+  env: [GL_USERNAME, GITEA_PUSHER_NAME, GL_USER, REMOTE_USER]
+  required: $1
+validation:
+  max_file_size: 1048576
+release:
+  sign: $2
+  ${4:-}
+EOF
+}
+
 # --- A smart-HTTP git server: lighttpd on 127.0.0.1 running `git http-backend`
 # as a CGI behind HTTP basic auth, so a server hook learns the pusher from
 # REMOTE_USER exactly as in a real deployment.

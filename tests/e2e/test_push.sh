@@ -38,58 +38,7 @@ ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config put allowed_signers "$TEST_ROOT/a
   >/dev/null
 
 # The policy: one person per role; production needs one approval.
-cat >"$TEST_ROOT/policy.yaml" <<EOF
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    ${AUTO:+$AUTO}
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: uat
-    branch: uat
-    ${AUTO:+$AUTO}
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: staging
-    branch: staging
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 1
-    approvers: [release-managers]
-    local: [operators]
-groups:
-  developers: [alice]
-  release-managers: [bob, carol]
-  operators: [olga]
-  publishers: [paul]
-  hotfixers: [hank]
-  admins: [adam]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-identity:
-  env: [GL_USERNAME, GITEA_PUSHER_NAME, GL_USER, REMOTE_USER]
-  required: false
-validation:
-  max_file_size: 1048576
-release:
-  sign: true
-  allowed_signers: allowed_signers
-EOF
+role_policy false true "$AUTO" "allowed_signers: allowed_signers" >"$TEST_ROOT/policy.yaml"
 ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
 "$ENVFLOW" install-hooks --server "$SRV" >/dev/null
 

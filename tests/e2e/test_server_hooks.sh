@@ -14,58 +14,8 @@
 SRV="$TEST_ROOT/server.git"
 ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare "$SRV" >/dev/null
 
-# The policy: one person per role.
-policy() { # policy REQUIRED SIGN
-  cat <<EOF
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: uat
-    branch: uat
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: staging
-    branch: staging
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 1
-    approvers: [release-managers]
-    local: [operators]
-groups:
-  developers: [alice]
-  release-managers: [bob, carol]
-  operators: [olga]
-  publishers: [paul]
-  hotfixers: [hank]
-  admins: [adam]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-identity:
-  env: [GL_USERNAME, GITEA_PUSHER_NAME, GL_USER, REMOTE_USER]
-  required: $1
-validation:
-  max_file_size: 1048576
-release:
-  sign: $2
-EOF
-}
+# The policy: one person per role (lib.sh).
+policy() { role_policy "$1" "$2"; } # policy REQUIRED SIGN
 policy false false >"$TEST_ROOT/policy.yaml"
 ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
 
