@@ -493,6 +493,30 @@ release:
 EOF
 }
 
+# team_server POLICY_FILE USER...: the team's server: $WEB/repos/shop.git
+# (sets SRV; WEB defaults to $TEST_ROOT/web), made by adam with the
+# pipeline config POLICY_FILE and envflow's server hooks, served over smart
+# HTTP (http_server_start) to USER..., each with the password USER-pw.
+team_server() {
+  local policy=$1 who
+  shift
+  WEB=${WEB:-$TEST_ROOT/web}
+  mkdir -p "$WEB/repos" "$WEB/docroot"
+  SRV="$WEB/repos/shop.git"
+  ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare --envs dev,test,production "$SRV" >/dev/null
+  ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$policy" >/dev/null
+  "$ENVFLOW" install-hooks --server "$SRV" >/dev/null
+  : >"$WEB/users"
+  for who in "$@"; do echo "$who:$who-pw" >>"$WEB/users"; done
+  http_server_start "$WEB"
+}
+
+# url USER: the team server's URL with USER's credentials.
+url() { echo "http://$1:$1-pw@127.0.0.1:$HTTP_PORT/git/shop.git"; }
+
+# server_refs: every ref of the server $SRV with its id, one per line.
+server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
+
 # --- A smart-HTTP git server: lighttpd on 127.0.0.1 running `git http-backend`
 # as a CGI behind HTTP basic auth, so a server hook learns the pusher from
 # REMOTE_USER exactly as in a real deployment.

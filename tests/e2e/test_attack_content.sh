@@ -29,7 +29,6 @@ expect_rc 0 # idempotent
 
 http_server_start "$WEB"
 URL="http://alice:alice-pw@127.0.0.1:$HTTP_PORT/git/shop.git"
-server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
 
 A="$TEST_ROOT/alice"
 git clone -q "$URL" "$A"

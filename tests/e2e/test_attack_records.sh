@@ -7,17 +7,8 @@
 # result is checked on the server with plain git: nothing moved.
 . "$(dirname "$0")/lib.sh"
 
-WEB="$TEST_ROOT/web"
-mkdir -p "$WEB/repos" "$WEB/docroot"
-SRV="$WEB/repos/shop.git"
-ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare --envs dev,test,production "$SRV" >/dev/null
 team_policy >"$TEST_ROOT/policy.yaml"
-ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
-"$ENVFLOW" install-hooks --server "$SRV" >/dev/null
-printf 'alice:alice-pw\nbob:bob-pw\ndave:dave-pw\n' >"$WEB/users"
-http_server_start "$WEB"
-url() { echo "http://$1:$1-pw@127.0.0.1:$HTTP_PORT/git/shop.git"; }
-server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
+team_server "$TEST_ROOT/policy.yaml" alice bob dave
 
 B="$TEST_ROOT/bob"
 D="$TEST_ROOT/dave"

@@ -267,7 +267,6 @@ ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.ya
 "$ENVFLOW" install-hooks --server "$SRV" >/dev/null
 printf 'alice:alice-pw\nbob:bob-pw\nadam:adam-pw\n' >"$WEB/users"
 http_server_start "$WEB"
-url() { echo "http://$1:$1-pw@127.0.0.1:$HTTP_PORT/git/shop.git"; }
 A="$TEST_ROOT/alice"
 B="$TEST_ROOT/bob"
 for who in alice bob; do
@@ -277,7 +276,6 @@ for who in alice bob; do
   git -C "$TEST_ROOT/$who" config envflow.actor "$who"
   (cd "$TEST_ROOT/$who" && "$ENVFLOW" setup >/dev/null)
 done
-server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
 
 test_case "server: a raw git push promotion without a passing result is refused"
 sed -i 's/^description: .*/description: Answers FORBIDDEN things/' "$A/agents/support.yaml"

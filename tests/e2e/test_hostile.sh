@@ -343,7 +343,6 @@ git clone -q "file://$SRV" "$W"
 git -C "$W" checkout -q dev 2>/dev/null || git -C "$W" checkout -q -b dev origin/dev
 (cd "$W" && envflow setup >/dev/null)
 
-server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
 # The server's envflow refs as the clone sees them (envflow setup's fetch refspec).
 SV=refs/envflow-remote/origin/envflow
 records() { git -C "$SRV" rev-list --count refs/envflow/audit; }

@@ -11,21 +11,9 @@
 # running as root, else the suite is skipped (exit 125); see lib.sh.
 . "$(dirname "$0")/lib.sh"
 
-WEB="$TEST_ROOT/web"
-mkdir -p "$WEB/repos" "$WEB/docroot"
-SRV="$WEB/repos/shop.git"
-ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare --envs dev,test,production "$SRV" >/dev/null
 team_policy >"$TEST_ROOT/policy.yaml"
-ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
-envflow install-hooks --server "$SRV" >/dev/null
-
-# Basic-auth users, in lighttpd's plain format.
-printf 'alice:alice-pw\nbob:bob-pw\n' >"$WEB/users"
-
-http_server_start "$WEB"
+team_server "$TEST_ROOT/policy.yaml" alice bob
 PORT=$HTTP_PORT
-url() { echo "http://$1:$1-pw@127.0.0.1:$PORT/git/shop.git"; }
-server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
 
 A="$TEST_ROOT/alice"
 B="$TEST_ROOT/bob"

@@ -110,7 +110,6 @@ fetched_same_as_origin() {
   expect_rc 0
   same_as_origin "$1"
 }
-server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
 # dev_change DIR TEXT: a valid commit on origin's dev, made in DIR, pushed by alice.
 dev_change() {
   git -C "$1" checkout -q dev

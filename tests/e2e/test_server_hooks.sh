@@ -19,8 +19,6 @@ policy() { role_policy "$1" "$2"; } # policy REQUIRED SIGN
 policy false false >"$TEST_ROOT/policy.yaml"
 ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
 
-# server_refs: every ref of the server with its id, one per line.
-server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
 expect_unchanged() { expect_eq "$(server_refs)" "$1" "server refs after a refusal"; }
 expect_fsck_clean() {
   local out

@@ -7,10 +7,6 @@
 # server and in the *other* clones.
 . "$(dirname "$0")/lib.sh"
 
-WEB="$TEST_ROOT/web"
-mkdir -p "$WEB/repos" "$WEB/docroot"
-SRV="$WEB/repos/shop.git"
-ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare --envs dev,test,production "$SRV" >/dev/null
 cat >"$TEST_ROOT/policy.yaml" <<'POLICY'
 version: 1
 environments:
@@ -49,13 +45,7 @@ identity:
 release:
   sign: false
 POLICY
-ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
-"$ENVFLOW" install-hooks --server "$SRV" >/dev/null
-printf 'alice:alice-pw\nbob:bob-pw\nquinn:quinn-pw\nadam:adam-pw\n' >"$WEB/users"
-
-http_server_start "$WEB"
-url() { echo "http://$1:$1-pw@127.0.0.1:$HTTP_PORT/git/shop.git"; }
-server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }
+team_server "$TEST_ROOT/policy.yaml" alice bob quinn adam
 # Records on the server's trail.
 records() { git -C "$SRV" rev-list --count refs/envflow/audit; }
 last_record() { git -C "$SRV" log -1 --format=%B refs/envflow/audit; }

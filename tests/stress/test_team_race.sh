@@ -11,10 +11,6 @@
 
 ROUNDS=${TEAM_ROUNDS:-15}
 
-WEB="$TEST_ROOT/web"
-mkdir -p "$WEB/repos" "$WEB/docroot"
-SRV="$WEB/repos/shop.git"
-ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare --envs dev,test,production "$SRV" >/dev/null
 cat >"$TEST_ROOT/policy.yaml" <<'POLICY'
 version: 1
 environments:
@@ -50,11 +46,7 @@ identity:
 release:
   sign: false
 POLICY
-ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
-"$ENVFLOW" install-hooks --server "$SRV" >/dev/null
-: >"$WEB/users"
-for who in alice quinn bob rita olga; do echo "$who:$who-pw" >>"$WEB/users"; done
-http_server_start "$WEB"
+team_server "$TEST_ROOT/policy.yaml" alice quinn bob rita olga
 
 for who in alice quinn bob rita olga; do
   dir="$TEST_ROOT/$who"
