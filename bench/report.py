@@ -100,6 +100,7 @@ HISTORY_ROWS = [
     ("hist-render", "envflow render production"),
     ("hist-log", "envflow log \\| head -20 (the newest 20)"),
     ("hist-hook", "envflow hook pre-receive, a promotion of dev into test"),
+    ("hist-post-hook", "envflow hook post-receive, the same promotion recorded"),
 ]
 # Rows whose output is the whole history: they list every tag or issue.
 LISTINGS = {"hist-releases", "hist-backports"}

@@ -288,7 +288,7 @@ done
 # Result names: hist-ROW@RECORDS.
 HIST_FILES=${BENCH_HISTORY_FILES:-1000}
 HISTORIES=${BENCH_HISTORIES:-"0 10000 100000"}
-hist_rows="hist-status hist-sync hist-approve hist-hold hist-releases hist-backports hist-render hist-log hist-hook"
+hist_rows="hist-status hist-sync hist-approve hist-hold hist-releases hist-backports hist-render hist-log hist-hook hist-post-hook"
 hist_wanted=0
 for row in $hist_rows; do wanted "$row" && hist_wanted=1; done
 if [ "$hist_wanted" = 1 ]; then
@@ -321,6 +321,8 @@ if [ "$hist_wanted" = 1 ]; then
     bench hist-log "$h" "$RUNS" --warmup 1 -- "$E log | head -20"
     printf '%s %s refs/heads/test\n' "$test_head" "$dev_head" >"$WORK/hist-hook-$h"
     bench hist-hook "$h" "$RUNS" --warmup 1 -- "$E hook pre-receive <$WORK/hist-hook-$h"
+    # post-receive records the same move (one more record on the trail per run).
+    bench hist-post-hook "$h" "$RUNS" --warmup 1 -- "$E hook post-receive <$WORK/hist-hook-$h"
   done
   echo "uptime_after_history: $(uptime)" >>"$RESULTS/machine.txt"
 fi

@@ -614,7 +614,8 @@ std::vector<BackportIssue> open_backports(const Pipeline& pipeline) {
 std::vector<BackportIssue> closed_by_reachability(const git::Repository& repo,
                                                   const std::optional<std::string>& backports,
                                                   const std::optional<std::string>& first_head) {
-  std::vector<BackportIssue> issues = read_backports_at(repo, backports);
+  // Only open issues can close: the closed ones are not read.
+  std::vector<BackportIssue> issues = read_backports_at(repo, backports, BackportsRead::open);
   std::vector<BackportIssue> closed;
   for (const size_t i : close_reachable(repo, first_head, issues, util::now())) {
     closed.push_back(issues[i]);

@@ -179,7 +179,7 @@ std::vector<BackportIssue> untracked_hotfixes(const Pipeline& now_,
   const Environment& last = config.last();
   const Environment& previous = config.environments[config.environments.size() - 2];
   std::vector<BackportIssue> opened;
-  std::vector<BackportIssue> issues = read_backports(now_);
+  std::optional<std::vector<BackportIssue>> known; // read when a hotfix is found
   for (const auto& move : moves) {
     if (move.ref != branch_ref(last) || is_zero(move.old_id) || is_zero(move.new_id)) {
       continue;
@@ -195,6 +195,10 @@ std::vector<BackportIssue> untracked_hotfixes(const Pipeline& now_,
       continue; // a promotion, not a hotfix
     }
     std::reverse(commits.begin(), commits.end()); // oldest first
+    if (!known) {
+      known = read_backports(now_);
+    }
+    std::vector<BackportIssue>& issues = *known;
     const bool tracked = std::any_of(issues.begin(), issues.end(), [&](const BackportIssue& b) {
       return std::all_of(commits.begin(), commits.end(), [&](const std::string& c) {
         return std::find(b.commits.begin(), b.commits.end(), c) != b.commits.end();
