@@ -45,12 +45,13 @@ if(ENVFLOW_MAN AND ENVFLOW_GO_MD2MAN)
       VERBATIM)
     list(APPEND ENVFLOW_MAN_PAGES ${page})
   endforeach()
-  # A .so request: man-db shows envflow(1) for git-envflow(1).
+  # git-envflow(1) is envflow(1) under git's name (a link, as debhelper makes of
+  # a .so page), for `git help envflow` and `git envflow --help`.
   set(git_page ${ENVFLOW_MAN_DIR}/git-envflow.1.gz)
   add_custom_command(
     OUTPUT ${git_page}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${ENVFLOW_MAN_DIR}
-    COMMAND sh -c "echo '.so man1/envflow.1' | gzip -9n > '${git_page}'"
+    COMMAND ${CMAKE_COMMAND} -E create_symlink envflow.1.gz ${git_page}
     COMMENT "Man page git-envflow"
     VERBATIM)
   list(APPEND ENVFLOW_MAN_PAGES ${git_page})
