@@ -3,17 +3,6 @@
 # `package` target; docs/install.md). Included by the top CMakeLists.txt,
 # after the envflow target and its install rules.
 
-# --- Release build -----------------------------------------------------------
-# What users and distributions build; CI builds it with -Werror (`make
-# release-build`). GCC 12 at -O3 raises a false -Wrestrict inside libstdc++'s
-# std::string, inlined into valijson's headers (GCC bug 105329): silenced for
-# the two files that include valijson, and only there.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12)
-  set_source_files_properties(${CMAKE_SOURCE_DIR}/src/content/schema.cpp
-                              ${CMAKE_SOURCE_DIR}/src/content/validator.cpp
-                              PROPERTIES COMPILE_OPTIONS -Wno-restrict)
-endif()
-
 # --- Man pages ----------------------------------------------------------------
 # docs/commands/README.md becomes envflow(1), NAME.md envflow-NAME(1), rendered
 # by go-md2man (Debian's go-md2man; packaging/man-page.sh adds NAME, SYNOPSIS
