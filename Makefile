@@ -26,9 +26,9 @@ FUZZ_DEBS = clang libclang-rt-dev
 
 # CI's Release build (`make release-build`, run by `make test` under CI): what
 # users and distributions build, with -Werror; only the binary, so it costs one
-# more compile of src/ (ccache keeps it cheap when nothing changed).
+# more compile of src/ (through ccache when it is installed, as every build:
+# CMakeLists.txt).
 RELEASE_BUILD ?= build-release
-CCACHE_LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
 .PHONY: all deps test-deps build test test-asan release-build demo install package clean bench fuzz
 
@@ -59,7 +59,7 @@ endif
 
 release-build: deps
 	cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release -DENVFLOW_WERROR=ON \
-	  -DENVFLOW_E2E=OFF -DENVFLOW_MAN=OFF $(CCACHE_LAUNCHER)
+	  -DENVFLOW_E2E=OFF -DENVFLOW_MAN=OFF
 	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target envflow
 
 # Unit tests under address+undefined sanitizers (run by CI through `make test`), and a
