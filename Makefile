@@ -3,13 +3,19 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
+# go-md2man renders the man pages (without it the build goes on without them);
+# dpkg-dev and file are what `make package` (CPack DEB, dpkg-shlibdeps) runs.
 DEBS = libgit2-dev libyaml-dev libyaml-cpp-dev libcli11-dev doctest-dev libvalijson-dev \
-       nlohmann-json3-dev libunistring-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev cmake g++ pkg-config git
+       nlohmann-json3-dev libunistring-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev cmake g++ pkg-config git \
+       go-md2man dpkg-dev file
 # Only for the end-to-end suites (the pre-commit framework, signing, the HTTP server,
 # rsync for gitlab-ci-local's shell jobs, and for envflow serve's page: a headless
 # browser driven by selenium behind an nginx that authenticates).
 TEST_DEBS = pre-commit gnupg openssh-client lighttpd apache2-utils rsync \
-            chromium chromium-driver python3-selenium nginx
+            chromium chromium-driver python3-selenium nginx \
+            man-db bash-completion zsh
+# (man-db, bash-completion, zsh: tests/e2e/test_package.sh reads the installed
+# package's pages and completes with it.)
 
 # `make fuzz`: the libFuzzer targets (docs/reliability.md, "Fuzzing"), FUZZ_SECONDS each
 # (FUZZ_JOBS at once), findings in $(FUZZ_BUILD)/findings/. Needs clang's libFuzzer.
@@ -18,7 +24,13 @@ FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 1
 FUZZ_DEBS = clang libclang-rt-dev
 
-.PHONY: all deps test-deps build test test-asan demo install clean bench fuzz
+# CI's Release build (`make release-build`, run by `make test` under CI): what
+# users and distributions build, with -Werror; only the binary, so it costs one
+# more compile of src/ (through ccache when it is installed, as every build:
+# CMakeLists.txt).
+RELEASE_BUILD ?= build-release
+
+.PHONY: all deps test-deps build test test-asan release-build demo install package clean bench fuzz
 
 all: build
 
@@ -42,7 +54,13 @@ test: build test-deps
 	  ctest --output-on-failure -j $(JOBS) -L stress || rc=1; exit $$rc; }
 ifneq ($(CI),)
 	$(MAKE) test-asan
+	$(MAKE) release-build
 endif
+
+release-build: deps
+	cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release -DENVFLOW_WERROR=ON \
+	  -DENVFLOW_E2E=OFF -DENVFLOW_MAN=OFF
+	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target envflow
 
 # Unit tests under address+undefined sanitizers (run by CI through `make test`), and a
 # short smoke run of every fuzz target (tests/fuzz/driver.cpp, 8 s each). Batched like
@@ -68,8 +86,12 @@ demo: build
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
+# The Debian package (docs/install.md): $(BUILD)/envflow_VERSION_ARCH.deb.
+package: build
+	cmake --build $(BUILD) --target package
+
 bench: build
 	@bash bench/run.sh $(abspath $(BUILD))/envflow
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD)

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/complete.h"
 #include "cli/output.h"
 #include "core/cache.h"
 #include "core/refs.h"
@@ -189,6 +190,7 @@ const std::vector<Command>& commands() {
       {"push", "Send the operations this clone kept offline to the server (or list, discard them)",
        setup_push},
       {"serve", "The pipeline on a web page, with its buttons, and the JSON API", setup_serve},
+      {"help", "Show the help of envflow or of a command (what --help prints)", setup_help},
   };
   return table;
 }
@@ -291,6 +293,12 @@ int run(int argc, char** argv) {
       add_push_option(which == std::string_view(k_itself) ? *sub : *sub->get_subcommand(which),
                       globals);
     }
+  }
+
+  // The shell completions' question (completion/): answered from the table
+  // just built, before parsing, so its words are never taken as options.
+  if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
+    return complete(app, std::vector<std::string>(argv + 2, argv + argc));
   }
 
   try {

@@ -99,5 +99,6 @@ Runner setup_cache(CLI::App& app, Globals& globals);
 Runner setup_hold(CLI::App& app, Globals& globals);
 Runner setup_serve(CLI::App& app, Globals& globals);
 Runner setup_push(CLI::App& app, Globals& globals);
+Runner setup_help(CLI::App& app, Globals& globals);
 
 } // namespace envflow::cli

@@ -174,7 +174,11 @@ std::vector<std::string> text_diff(std::string_view before, std::string_view aft
                   hunk_range(edits[first].b, b_length) + " @@");
     for (std::size_t i = first; i < end; ++i) {
       const std::string_view line = edits[i].op == '+' ? b[edits[i].b] : a[edits[i].a];
-      out.push_back(std::string(1, edits[i].op) + std::string(line));
+      // Appended, not std::string(1, op) + …: GCC 12 at -O3 sees a false overlap
+      // (-Wrestrict) in libstdc++'s operator+ of two rvalue strings.
+      std::string row(1, edits[i].op);
+      row += line;
+      out.push_back(std::move(row));
     }
     k = end;
   }

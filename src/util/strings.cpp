@@ -245,7 +245,12 @@ std::string shell_quoted(std::string_view text, Quote quote) {
       std::all_of(text.begin(), text.end(), safe)) {
     return std::string(text);
   }
-  return "'" + replace_all(std::string(text), "'", "'\\''") + "'";
+  // Appended, not "'" + …: GCC 12 at -O3 sees a false overlap (-Wrestrict) in
+  // libstdc++'s operator+(const char*, std::string&&).
+  std::string quoted(1, '\'');
+  quoted += replace_all(std::string(text), "'", "'\\''");
+  quoted += '\'';
+  return quoted;
 }
 
 } // namespace envflow::util
