@@ -133,12 +133,13 @@ void write_secret_allowlist(content::YamlWriter& out,
   out.end_seq();
 }
 
-// `checks:` of an environment, one block item per check.
-void write_checks(content::YamlWriter& out, const std::vector<Check>& checks) {
+// `checks:` of an environment, one item per check, each a mapping in `layout`.
+void write_checks(content::YamlWriter& out, const std::vector<Check>& checks,
+                  Layout layout = Layout::block) {
   out.key("checks").line_comment("run on the bundle before a promotion (docs/checks.md)");
   out.begin_seq();
   for (const auto& check : checks) {
-    out.begin_map();
+    out.begin_map(layout);
     out.key("name").string(check.name);
     out.key("run").strings(check.run, Quote::always);
     out.key("timeout").integer(check.timeout_seconds);
@@ -147,12 +148,12 @@ void write_checks(content::YamlWriter& out, const std::vector<Check>& checks) {
   out.end_seq();
 }
 
-// `suggested` as comment lines: its note, then its `checks:` entry with
-// every line one '#' away from being in force.
+// `suggested` as comment lines: its note, then its `checks:` entry (the
+// check on one line) with every line one '#' away from being in force.
 std::string commented_check(const SuggestedCheck& suggested) {
   content::YamlWriter entry;
   entry.begin_map();
-  write_checks(entry, {suggested.check});
+  write_checks(entry, {suggested.check}, Layout::flow);
   entry.end_map();
   std::string text = suggested.note;
   for (const auto& line : util::split(entry.text(), '\n')) {

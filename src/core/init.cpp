@@ -30,8 +30,9 @@ constexpr std::string_view k_template_root = "templates/workspace/";
 // Off by default, so a new pipeline promotes without running anything.
 SuggestedCheck starter_check(const PipelineConfig& config) {
   const std::string env = config.environments.size() > 1 ? config.environments[1].name : "";
-  return {"A verification check (docs/checks.md): remove the '#' before each line below to\n"
-          "refuse promoting into " + env + " content that still holds a TODO or FIXME note.",
+  return {"A verification check (docs/checks.md): remove the '#' before the two lines\n"
+          "below to refuse promoting into " + env + " content that still holds a TODO or\n"
+          "FIXME note.",
           Check{"no-todo",
                 {"sh", "-c", "! grep -n -o -E '.{0,40}(TODO|FIXME).{0,40}' \"$ENVFLOW_BUNDLE\""},
                 60}};
