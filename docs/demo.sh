@@ -51,7 +51,7 @@ step "6. The pipeline at a glance"
 show envflow status
 
 step "7. A verification check guards test: the starter policy's no-todo check, turned on"
-envflow config show | sed '/^    # checks:/,/^    #   - {name: no-todo/s/^    # /    /' > "$HOME/envflow.yaml"
+envflow config show | sed '/^#    checks:/,/^#      - {name: no-todo/s/^#//' > "$HOME/envflow.yaml"
 show envflow config edit --file "$HOME/envflow.yaml"
 sed -i 's/^description: .*/description: Answers product and order questions (TODO ask legal about refunds)/' agents/support.yaml
 show git commit -qam "Support agent: refunds, to be checked"

@@ -160,27 +160,32 @@
   }
 
   function changesTable(diff, from, to) {
-    var items = Array.isArray(diff.items) ? diff.items : [];
+    // A rename is one row, on its removed side (as envflow diff shows it).
+    var items = (Array.isArray(diff.items) ? diff.items : []).filter(function (item) {
+      return !item.renamed_from;
+    });
     var box = document.createDocumentFragment();
     if (items.length === 0) {
       box.appendChild(node('p', 'quiet', 'No semantic changes (only files outside the content).'));
       return box;
     }
+    box.appendChild(node('p', 'changes-summary quiet', String(diff.summary || '')));
     var table = node('table', 'changes');
     var headRow = node('tr');
     ['', 'Kind', 'Item', 'Field', 'Before', 'After'].forEach(function (h) { headRow.appendChild(node('th', '', h)); });
     table.appendChild(node('thead')).appendChild(headRow);
     var body = table.appendChild(node('tbody'));
     items.slice(0, MAX_ITEMS).forEach(function (item) {
-      var change = String(item.change || '');
-      var sign = change === 'added' ? '+' : change === 'removed' ? '−' : '~';
+      var to = item.renamed_to;
+      var change = to ? 'renamed' : String(item.change || '');
+      var sign = change === 'added' ? '+' : change === 'removed' ? '−' : change === 'renamed' ? 'R' : '~';
       function head(row) {
         row.appendChild(node('td', 'sign', sign));
         row.appendChild(node('td', '', item.kind || ''));
         var cell = row.appendChild(node('td'));
-        cell.appendChild(node('span', 'item', item.name || ''));
+        cell.appendChild(node('span', 'item', (item.name || '') + (to ? ' → ' + (to.name || '') : '')));
         cell.appendChild(document.createTextNode(' '));
-        cell.appendChild(node('span', 'path', item.path || ''));
+        cell.appendChild(node('span', 'path', (item.path || '') + (to ? ' → ' + (to.path || '') : '')));
         if (item.breaking) {
           cell.appendChild(document.createTextNode(' '));
           cell.appendChild(node('span', 'badge badge-danger', 'breaking'));

@@ -93,7 +93,7 @@ public:
     std::printf("%s (%s)\n", title.c_str(), m_diff.summary().c_str());
     std::string kind;
     for (const core::ItemChange& item : m_diff.items) {
-      if (item.renamed_from) {
+      if (!item.listed()) {
         continue; // shown with the removed side, as one rename
       }
       if (item.kind != kind) {
@@ -113,26 +113,14 @@ public:
 
 private:
   void print_item(const core::ItemChange& item) const {
-    const std::string what = util::printable(item.kind) + " " + util::printable(item.name);
-    std::string line;
-    if (item.renamed_to) {
-      line =
-          paint(stdout, Color::blue, "R " + what + " → " + util::printable(item.renamed_to->name));
-    } else {
-      switch (item.change) {
-      case core::ItemChange::Change::added:
-        line = paint(stdout, Color::green, "+ " + what);
-        break;
-      case core::ItemChange::Change::removed:
-        line = paint(stdout, Color::red, "- " + what);
-        break;
-      case core::ItemChange::Change::changed:
-        line = paint(stdout, Color::yellow, "~ " + what);
-        if (!item.fields.empty()) {
-          line += ": " + fields_text(item.fields);
-        }
-        break;
-      }
+    const Color color = item.renamed_to                                       ? Color::blue
+                        : item.change == core::ItemChange::Change::added     ? Color::green
+                        : item.change == core::ItemChange::Change::removed   ? Color::red
+                                                                             : Color::yellow;
+    std::string line =
+        paint(stdout, color, std::string(item.mark()) + " " + util::printable(item.title()));
+    if (!item.fields.empty()) {
+      line += ": " + fields_text(item.fields);
     }
     if (item.breaking) {
       line += "  " + paint(stdout, Color::red, "BREAKING:") + " " + util::printable(item.reason);

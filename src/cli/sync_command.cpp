@@ -156,12 +156,12 @@ void print_plan(const core::SyncPlan& plan) {
     std::printf("no semantic changes\n");
     return;
   }
-  std::printf("changes:\n");
+  std::printf("changes: %s\n", plan.diff.counts().text().c_str());
   for (const auto& item : plan.diff.items) {
-    const char* sign = item.change == core::ItemChange::Change::added     ? "+"
-                       : item.change == core::ItemChange::Change::removed ? "-"
-                                                                          : "~";
-    std::string line = std::string("  ") + sign + " " + shown(item.kind) + " " + shown(item.name);
+    if (!item.listed()) {
+      continue; // a rename: one line, on its removed side
+    }
+    std::string line = "  " + std::string(item.mark()) + " " + shown(item.title());
     if (!item.fields.empty()) {
       line += ": ";
       for (size_t i = 0; i < item.fields.size(); ++i) {

@@ -168,6 +168,17 @@ private:
 
 using util::is_digit;
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
+
+// Offset of the first U+FFFE or U+FFFF in `text`, or npos.
+std::size_t find_non_character(std::string_view text) {
+  for (std::size_t at = text.find("\xEF\xBF"); at != std::string_view::npos;
+       at = text.find("\xEF\xBF", at + 1)) {
+    if (at + 2 < text.size() && (text[at + 2] == '\xBE' || text[at + 2] == '\xBF')) {
+      return at;
+    }
+  }
+  return std::string_view::npos;
+}
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 template <typename Pred> bool all_of(std::string_view text, Pred pred) {
@@ -569,6 +580,14 @@ private:
     if (!untagged) {
       check_tag(view(data.tag), node.value);
     }
+    // An escape ("\uFFFE") gives what the text may not hold raw: no value
+    // holds these non-characters (writing one, yaml-cpp makes it U+FFFD).
+    if (const std::size_t at = find_non_character(node.value.string); at != std::string::npos) {
+      report(node.value.mark,
+             std::string("invalid YAML: U+FFF") + (node.value.string[at + 2] == '\xBE' ? "E" : "F") +
+                 " is not a character; remove its escape",
+             "yaml-syntax");
+    }
     node.merge_key = plain && untagged && node.value.string == "<<";
     // An empty value: libyaml marks the token after it, often on the next line.
     node.implicit_null = plain && untagged && data.length == 0 && data.anchor == nullptr;
@@ -960,6 +979,18 @@ Diagnostic syntax_error(const yaml_parser_t& parser, std::string_view text, Enco
 }
 
 } // namespace
+
+Value::Type plain_scalar_type(std::string_view text) {
+  Value value;
+  value.string = text;
+  resolve_plain(value);
+  return value.type;
+}
+
+bool readable_raw(std::string_view text) {
+  const TextScan scan = scan_text(text);
+  return scan.encoding == Encoding::utf8 && !scan.bad;
+}
 
 YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits) {
   YamlResult result;

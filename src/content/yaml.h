@@ -44,7 +44,17 @@ struct YamlResult {
 // !!str, !!int, !!float, !!bool, !!null, !!seq and !!map (also written
 // verbatim, `!<tag:yaml.org,2002:str>`), or one of those on a node it does
 // not describe (`!!int abc`, `!!map` on a sequence). A tag finding does not
-// stop the load. An empty document yields a null Value.
+// stop the load. A scalar holding U+FFFE or U+FFFF (written as an escape)
+// is an error too ("yaml-syntax"). An empty document yields a null Value.
 YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits = {});
+
+// The type load_yaml gives `text` written as a plain (unquoted, untagged)
+// scalar: string, null, boolean, integer or number.
+Value::Type plain_scalar_type(std::string_view text);
+
+// True when load_yaml takes every character of `text` written as it is in a
+// file: valid UTF-8, without control characters other than tab, line feed and
+// carriage return, U+0085, U+2028, U+2029, U+FFFE and U+FFFF.
+bool readable_raw(std::string_view text);
 
 } // namespace envflow::content

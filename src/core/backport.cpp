@@ -12,6 +12,7 @@
 #include "content/schema.h"
 #include "content/validator.h"
 #include "content/yaml.h"
+#include "content/yaml_writer.h"
 #include "core/audit.h"
 #include "core/memo.h"
 #include "core/rules.h"
@@ -29,13 +30,6 @@ namespace {
 using content::Value;
 
 constexpr const char* k_rule = "backport";
-
-// A YAML double-quoted scalar that reads back as `text`.
-std::string quoted(const std::string& text) { return util::yaml_quoted(text); }
-
-std::string quoted_or_null(const std::string& text) {
-  return text.empty() ? std::string("null") : quoted(text);
-}
 
 git::Person person_of(const std::string& actor) {
   return git::Person{actor.empty() ? "envflow" : actor,
@@ -421,35 +415,38 @@ std::string status_name(BackportIssue::Status status) {
 std::string BackportIssue::file_name() const { return std::to_string(id) + ".yaml"; }
 
 std::string BackportIssue::to_yaml() const {
-  std::string out = "# envflow back-port issue (written by envflow; see docs/commands/backport.md)\n";
-  out += "id: " + std::to_string(id) + "\n";
-  out += "status: " + status_name(status) + "\n";
-  out += "hotfix: " + quoted(hotfix) + "\n";
-  out += "hotfix_tag: " + quoted(hotfix_tag) + "\n";
-  out += "summary: " + quoted(summary) + "\n";
-  out += "environment: " + quoted(environment) + "\n";
-  out += "target: " + quoted(target) + "\n";
-  out += commits.empty() ? "commits: []\n" : "commits:\n";
-  for (const auto& commit : commits) {
-    out += "  - " + quoted(commit) + "\n";
-  }
-  out += changes.empty() ? "changes: []\n" : "changes:\n";
+  using content::Layout;
+  using content::Quote;
+  content::YamlWriter out;
+  out.comment("envflow back-port issue (written by envflow; see docs/commands/backport.md)");
+  out.begin_map();
+  out.key("id").integer(id);
+  out.key("status").string(status_name(status));
+  out.key("hotfix").string(hotfix, Quote::always);
+  out.key("hotfix_tag").string(hotfix_tag, Quote::always);
+  out.key("summary").string(summary, Quote::always);
+  out.key("environment").string(environment, Quote::always);
+  out.key("target").string(target, Quote::always);
+  out.key("commits").strings(commits, Quote::always, Layout::block);
+  out.key("changes").begin_seq(changes.empty() ? Layout::flow : Layout::block);
   for (const auto& change : changes) {
-    out += "  - path: " + quoted(change.path) + "\n";
-    out += "    kind: " + quoted(change.kind) + "\n";
-    out += "    name: " + quoted(change.name) + "\n";
-    out += "    change: " + quoted(change.change) + "\n";
-    out += change.fields.empty() ? "    fields: []\n" : "    fields:\n";
-    for (const auto& field : change.fields) {
-      out += "      - " + quoted(field) + "\n";
-    }
+    out.begin_map();
+    out.key("path").string(change.path, Quote::always);
+    out.key("kind").string(change.kind, Quote::always);
+    out.key("name").string(change.name, Quote::always);
+    out.key("change").string(change.change, Quote::always);
+    out.key("fields").strings(change.fields, Quote::always, Layout::block);
+    out.end_map();
   }
-  out += "opened_by: " + quoted(opened_by) + "\n";
-  out += "opened_at: " + quoted(util::iso_time(opened_at)) + "\n";
-  out += "closed_by: " + quoted_or_null(closed_by) + "\n";
-  out += "closed_at: " + (closed_at == 0 ? std::string("null") : quoted(util::iso_time(closed_at))) + "\n";
-  out += "closed_in: " + quoted_or_null(closed_in) + "\n";
-  return out;
+  out.end_seq();
+  out.key("opened_by").string(opened_by, Quote::always);
+  out.key("opened_at").string(util::iso_time(opened_at), Quote::always);
+  out.key("closed_by").string_or_null(closed_by, Quote::always);
+  out.key("closed_at").string_or_null(closed_at == 0 ? "" : util::iso_time(closed_at),
+                                      Quote::always);
+  out.key("closed_in").string_or_null(closed_in, Quote::always);
+  out.end_map();
+  return out.text();
 }
 
 nlohmann::json BackportIssue::to_json() const {

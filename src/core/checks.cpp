@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "content/yaml.h"
+#include "content/yaml_writer.h"
 #include "core/overrides.h"
 #include "core/release.h"
 #include "core/render.h"
@@ -23,12 +24,6 @@
 namespace envflow::core {
 
 namespace {
-
-// A YAML double-quoted scalar that is also a JSON string: ASCII only, so
-// no character YAML would read as a line break ever reaches the file.
-std::string json_quoted(const std::string& text) {
-  return nlohmann::json(text).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-}
 
 std::string tail(const std::string& text, size_t max) {
   if (text.size() <= max) {
@@ -114,20 +109,24 @@ nlohmann::json CheckResult::to_json() const {
 }
 
 std::string CheckResult::to_yaml() const {
-  std::string out = "# envflow check result (written by envflow check; see docs/checks.md)\n";
-  out += "env: " + json_quoted(env) + "\n";
-  out += "commit: " + json_quoted(commit) + "\n";
-  out += "check: " + json_quoted(name) + "\n";
-  out += "command: " + json_quoted(command) + "\n";
-  out += "from: " + json_quoted(from) + "\n";
-  out += "exit_status: " + std::to_string(exit_status) + "\n";
-  out += std::string("timed_out: ") + (timed_out ? "true" : "false") + "\n";
-  out += "duration_ms: " + std::to_string(duration_ms) + "\n";
-  out += "bundle_digest: " + json_quoted(bundle_digest) + "\n";
-  out += "actor: " + json_quoted(actor) + "\n";
-  out += "time: " + json_quoted(util::iso_time(time)) + "\n";
-  out += "output: " + json_quoted(output) + "\n";
-  return out;
+  using content::Quote;
+  content::YamlWriter out;
+  out.comment("envflow check result (written by envflow check; see docs/checks.md)");
+  out.begin_map();
+  out.key("env").string(env, Quote::always);
+  out.key("commit").string(commit, Quote::always);
+  out.key("check").string(name, Quote::always);
+  out.key("command").string(command, Quote::always);
+  out.key("from").string(from, Quote::always);
+  out.key("exit_status").integer(exit_status);
+  out.key("timed_out").boolean(timed_out);
+  out.key("duration_ms").integer(duration_ms);
+  out.key("bundle_digest").string(bundle_digest, Quote::always);
+  out.key("actor").string(actor, Quote::always);
+  out.key("time").string(util::iso_time(time), Quote::always);
+  out.key("output").string(output, Quote::always);
+  out.end_map();
+  return out.text();
 }
 
 std::optional<CheckResult> CheckResult::parse(const std::string& text) {

@@ -5,6 +5,7 @@
 
 #include "content/schema.h"
 #include "content/yaml.h"
+#include "content/yaml_writer.h"
 #include "core/backport.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -12,6 +13,8 @@
 
 namespace envflow::core {
 
+using content::Layout;
+using content::Quote;
 using content::Value;
 
 namespace {
@@ -89,29 +92,6 @@ std::string approvals_warning(const PipelineConfig& config, const Environment& e
          " yet; add an approver, or a promoter who is not one";
 }
 
-std::string yaml_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    out += (i > 0 ? ", " : "") + util::yaml_quoted(items[i]);
-  }
-  return out + "]";
-}
-
-// `text` plain when YAML reads it back as that same string (a name like
-// `dev` or `release/prod`), else double-quoted (`"1.0"`, `"true"`, `"a b"`).
-std::string yaml_scalar(const std::string& text) {
-  const auto word = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == '/';
-  };
-  static const std::set<std::string> k_keywords{"true", "false", "null", "yes", "no",
-                                                "on",   "off",   "y",    "n"};
-  const bool plain = !text.empty() && !(text[0] >= '0' && text[0] <= '9') && text[0] != '-' &&
-                     text[0] != '.' && text[0] != '/' && std::all_of(text.begin(), text.end(), word) &&
-                     !k_keywords.contains(util::to_lower(text));
-  return plain ? text : util::yaml_quoted(text);
-}
-
 // `secret_allowlist` (its shape is the schema's): fingerprints listed twice
 // are problems, each at the second one.
 void parse_secret_allowlist(const Value& root, const std::string& path, PipelineConfig& config,
@@ -135,17 +115,54 @@ void parse_secret_allowlist(const Value& root, const std::string& path, Pipeline
   }
 }
 
-std::string render_secret_allowlist(const std::vector<AllowedSecret>& allowlist) {
+void write_secret_allowlist(content::YamlWriter& out,
+                            const std::vector<AllowedSecret>& allowlist) {
   if (allowlist.empty()) {
-    return {};
+    return;
   }
-  std::string out = "\n# Literal secrets known to be false positives, by the fingerprint envflow\n"
-                    "# validate prints; each says why it is safe.\nsecret_allowlist:\n";
+  out.blank_line();
+  out.comment("Literal secrets known to be false positives, by the fingerprint envflow\n"
+              "validate prints; each says why it is safe.");
+  out.key("secret_allowlist").begin_seq();
   for (const auto& allowed : allowlist) {
-    out += "  - fingerprint: " + util::yaml_quoted(allowed.fingerprint) + "\n";
-    out += "    reason: " + util::yaml_quoted(allowed.reason) + "\n";
+    out.begin_map();
+    out.key("fingerprint").string(allowed.fingerprint, Quote::always);
+    out.key("reason").string(allowed.reason, Quote::always);
+    out.end_map();
   }
-  return out;
+  out.end_seq();
+}
+
+// `checks:` of an environment, one item per check, each a mapping in `layout`.
+void write_checks(content::YamlWriter& out, const std::vector<Check>& checks,
+                  Layout layout = Layout::block) {
+  out.key("checks").line_comment("run on the bundle before a promotion (docs/checks.md)");
+  out.begin_seq();
+  for (const auto& check : checks) {
+    out.begin_map(layout);
+    out.key("name").string(check.name);
+    out.key("run").strings(check.run, Quote::always);
+    out.key("timeout").integer(check.timeout_seconds);
+    out.end_map();
+  }
+  out.end_seq();
+}
+
+// `suggested` as comment lines: its note, then its `checks:` entry (the
+// check on one line) with every line one '#' away from being in force.
+std::string commented_check(const SuggestedCheck& suggested) {
+  content::YamlWriter entry;
+  entry.begin_map();
+  write_checks(entry, {suggested.check}, Layout::flow);
+  entry.end_map();
+  std::string text = suggested.note;
+  for (const auto& line : util::split(entry.text(), '\n')) {
+    if (!line.empty()) {
+      // "# " and these three spaces: the entry's own indentation of four.
+      text += "\n   " + line;
+    }
+  }
+  return text;
 }
 
 } // namespace
@@ -497,76 +514,103 @@ std::vector<std::string> policy_warnings(const PipelineConfig& config) {
   return warnings;
 }
 
-std::string render_config(const PipelineConfig& config) {
-  std::string out;
-  out += "# envflow pipeline and policy. Lives at refs/envflow/config; change it with\n";
-  out += "# `envflow config edit` (validated, committed and audited).\n";
-  out += "version: 1\n\n";
-  out += "# Environments in promotion order. The first is where content is written;\n";
-  out += "# every other one changes only through `envflow sync` from its predecessor.\n";
-  out += "environments:\n";
-  for (const auto& env : config.environments) {
-    out += "  - name: " + yaml_scalar(env.name) + "\n";
-    out += "    branch: " + yaml_scalar(env.branch) + "\n";
+std::string render_config(const PipelineConfig& config, const SuggestedCheck* suggested) {
+  content::YamlWriter out;
+  out.comment("envflow pipeline and policy. Lives at refs/envflow/config; change it with\n"
+              "`envflow config edit` (validated, committed and audited).");
+  out.begin_map();
+  out.key("version").integer(1);
+  out.blank_line();
+  out.comment("Environments in promotion order. The first is where content is written;\n"
+              "every other one changes only through `envflow sync` from its predecessor.");
+  out.key("environments").begin_seq();
+  for (size_t i = 0; i < config.environments.size(); ++i) {
+    const Environment& env = config.environments[i];
+    out.begin_map();
+    out.key("name").string(env.name);
+    out.key("branch").string(env.branch);
     if (!env.write.empty()) {
-      out += "    write: " + yaml_list(env.write) + "        # who may commit and push here\n";
+      out.key("write").strings(env.write, Quote::always).line_comment("who may commit and push here");
     }
     if (!env.promote.empty()) {
-      out += "    promote: " + yaml_list(env.promote) + "  # who may sync into it\n";
-      out += "    approvals: " + std::to_string(env.approvals) + "\n";
-      out += "    approvers: " + yaml_list(env.approvers) + "\n";
+      out.key("promote").strings(env.promote, Quote::always).line_comment("who may sync into it");
+      out.key("approvals").integer(env.approvals);
+      out.key("approvers").strings(env.approvers, Quote::always);
     }
-    out += "    local: " + yaml_list(env.local) + "        # who may change its local data\n";
+    out.key("local").strings(env.local, Quote::always).line_comment("who may change its local data");
     if (env.auto_promote) {
-      out += "    auto: true\n";
+      out.key("auto").boolean(true);
     }
     if (!env.checks.empty()) {
-      out += "    checks:                # run on the bundle before a promotion (docs/checks.md)\n";
-      for (const auto& check : env.checks) {
-        out += "      - name: " + yaml_scalar(check.name) + "\n";
-        out += "        run: " + yaml_list(check.run) + "\n";
-        out += "        timeout: " + std::to_string(check.timeout_seconds) + "\n";
-      }
+      write_checks(out, env.checks);
     }
+    if (suggested != nullptr && i == 1) {
+      out.comment(commented_check(*suggested));
+    }
+    out.end_map();
   }
-  out += "\n# Groups of actors (emails or server usernames).\ngroups:\n";
+  out.end_seq();
+  out.blank_line();
+  out.comment("Groups of actors (emails or server usernames).");
+  out.key("groups").begin_map(config.groups.empty() ? Layout::flow : Layout::block);
   for (const auto& [group, actors] : config.groups) {
-    out += "  " + yaml_scalar(group) + ": " + yaml_list(actors) + "\n";
+    out.key(group).strings(actors, Quote::always);
   }
+  out.end_map();
   if (!config.people.empty()) {
-    out += "\n# People and every name they act under (server login, email).\npeople:\n";
+    out.blank_line();
+    out.comment("People and every name they act under (server login, email).");
+    out.key("people").begin_map();
     for (const auto& [who, names] : config.people) {
-      out += "  " + util::yaml_quoted(who) + ": " + yaml_list(names) + "\n";
+      out.key(who, Quote::always).strings(names, Quote::always);
     }
+    out.end_map();
   }
-  out += "\nadmins: " + yaml_list(config.admins) + "\n";
-  out += "publishers: " + yaml_list(config.publishers) + "\n";
-  out += "hotfixers: " + yaml_list(config.hotfixers) + "\n\n";
+  out.blank_line();
+  out.key("admins").strings(config.admins, Quote::always);
+  out.key("publishers").strings(config.publishers, Quote::always);
+  out.key("hotfixers").strings(config.hotfixers, Quote::always);
+  out.blank_line();
   if (config.hotfix_approvals > 0 || !config.hotfix_approvers.empty()) {
-    out += "# Four eyes on hotfixes: approvals a hotfix commit needs before it goes live.\n";
-    out += "hotfix:\n  approvals: " + std::to_string(config.hotfix_approvals) + "\n";
-    out += "  approvers: " + yaml_list(config.hotfix_approvers) + "\n\n";
+    out.comment("Four eyes on hotfixes: approvals a hotfix commit needs before it goes live.");
+    out.key("hotfix").begin_map();
+    out.key("approvals").integer(config.hotfix_approvals);
+    out.key("approvers").strings(config.hotfix_approvers, Quote::always);
+    out.end_map();
+    out.blank_line();
   }
-  out += "# Where server hooks read the authenticated pusher from.\nidentity:\n";
-  out += "  env: " + yaml_list(config.identity_env) + "\n";
-  out += std::string("  required: ") + (config.identity_required ? "true" : "false") + "\n\n";
-  out += "validation:\n  max_file_size: " + std::to_string(config.max_file_size) + "\n\n";
-  out += std::string("release:\n  sign: ") + (config.release_sign ? "true" : "false") + "\n";
+  out.comment("Where server hooks read the authenticated pusher from.");
+  out.key("identity").begin_map();
+  out.key("env").strings(config.identity_env, Quote::always);
+  out.key("required").boolean(config.identity_required);
+  out.end_map();
+  out.blank_line();
+  out.key("validation").begin_map();
+  out.key("max_file_size").integer(static_cast<std::int64_t>(config.max_file_size));
+  out.end_map();
+  out.blank_line();
+  out.key("release").begin_map();
+  out.key("sign").boolean(config.release_sign);
   if (!config.release_format.empty()) {
-    out += "  format: " + yaml_scalar(config.release_format) + "\n";
+    out.key("format").string(config.release_format);
   }
   if (!config.release_signing_key.empty()) {
-    out += "  signing_key: " + util::yaml_quoted(config.release_signing_key) + "\n";
+    out.key("signing_key").string(config.release_signing_key, Quote::always);
   }
   if (!config.release_allowed_signers.empty()) {
-    out += "  allowed_signers: " + util::yaml_quoted(config.release_allowed_signers) + "\n";
+    out.key("allowed_signers").string(config.release_allowed_signers, Quote::always);
   }
+  out.end_map();
   if (!config.backport_notify.empty()) {
-    out += "\nbackport:\n  notify: " + util::yaml_quoted(config.backport_notify) + "\n";
+    out.blank_line();
+    out.key("backport").begin_map();
+    out.key("notify").string(config.backport_notify, Quote::always);
+    out.end_map();
   }
-  out += render_event_policy(config.events);
-  out += render_secret_allowlist(config.secret_allowlist);
-  return out;
+  write_event_policy(out, config.events);
+  write_secret_allowlist(out, config.secret_allowlist);
+  out.end_map();
+  return out.text();
 }
 
 std::optional<std::string> config_commit_problem(const git::Repository& repo,

@@ -110,8 +110,19 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
 // identity added later), so `config edit` warns and goes ahead.
 std::vector<std::string> policy_warnings(const PipelineConfig& config);
 
-// `config` as envflow.yaml text, with comments that explain each field.
-std::string render_config(const PipelineConfig& config);
+// A check offered to the policy's readers, commented out: `note` says what
+// it is for (envflow init's starter policy).
+struct SuggestedCheck {
+  std::string note;
+  Check check;
+};
+
+// `config` as envflow.yaml text (written with content::YamlWriter), with
+// comments that explain each field; `suggested`, when given, commented out
+// at the end of the second environment, each of its lines one '#' away from
+// being in force.
+std::string render_config(const PipelineConfig& config,
+                          const SuggestedCheck* suggested = nullptr);
 
 // Load the config from refs/envflow/config (or from commit `rev` of it).
 // Returns nullopt when the ref does not exist; throws util::Refused with the

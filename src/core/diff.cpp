@@ -391,6 +391,25 @@ std::string type_label(const std::string& type) { return type.empty() ? "no type
 
 } // namespace
 
+std::string_view ItemChange::mark() const {
+  if (renamed_to) {
+    return "R";
+  }
+  switch (change) {
+  case Change::added:
+    return "+";
+  case Change::removed:
+    return "-";
+  case Change::changed:
+    break;
+  }
+  return "~";
+}
+
+std::string ItemChange::title() const {
+  return kind + " " + name + (renamed_to ? " → " + renamed_to->name : std::string());
+}
+
 std::string_view change_name(ItemChange::Change change) {
   switch (change) {
   case ItemChange::Change::added:
@@ -512,6 +531,7 @@ nlohmann::json SemanticDiff::to_json() const {
           {"empty", empty()},
           {"breaking", breaking()},
           {"counts", counts_json(counts())},
+          {"summary", summary()},
           {"by_kind", by_kind},
           {"items", array},
           {"renames", renames}};

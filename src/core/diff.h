@@ -42,6 +42,14 @@ struct ItemChange {
   };
   std::optional<Other> renamed_to;   // on the removed side of a rename
   std::optional<Other> renamed_from; // on the added side of a rename
+
+  // How every change list (diff, sync's plan, release notes, the serve page)
+  // shows an item: a rename once, on its removed side, so `listed()` is false
+  // for the added side; `mark()` is "R" for a rename, else "+", "-" or "~";
+  // `title()` is "Agent support", or "Agent triage → router" for a rename.
+  bool listed() const { return !renamed_from; }
+  std::string_view mark() const;
+  std::string title() const;
 };
 
 // "added", "removed" or "changed".

@@ -89,14 +89,6 @@ bool looks_like_secret(const Value& node) {
          content::shannon_entropy(text) >= 3.5;
 }
 
-std::string word_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    out += (i > 0 ? ", " : "") + items[i]; // event types are plain words
-  }
-  return out + "]";
-}
-
 } // namespace
 
 bool EventReceiver::wants(std::string_view type) const {
@@ -161,27 +153,28 @@ EventPolicy parse_event_policy(const Value& root, const std::string& path,
   return policy;
 }
 
-std::string render_event_policy(const EventPolicy& policy) {
-  std::string out;
+void write_event_policy(content::YamlWriter& out, const EventPolicy& policy) {
   if (!policy.receivers.empty()) {
-    out += "\n# Receivers of signed events (docs/events.md). The HMAC key of each comes\n";
-    out += "# from the environment variable secret_env names, never from git.\nevents:\n";
+    out.blank_line();
+    out.comment("Receivers of signed events (docs/events.md). The HMAC key of each comes\n"
+                "from the environment variable secret_env names, never from git.");
+    out.key("events").begin_seq();
     for (const EventReceiver& receiver : policy.receivers) {
-      out += "  - url: " + util::yaml_quoted(receiver.url) + "\n";
-      const std::string lower = util::to_lower(receiver.secret_env);
-      const bool keyword = lower == "true" || lower == "false" || lower == "null";
-      out += "    secret_env: " +
-             (keyword ? util::yaml_quoted(receiver.secret_env) : receiver.secret_env) + "\n";
+      out.begin_map();
+      out.key("url").string(receiver.url, content::Quote::always);
+      out.key("secret_env").string(receiver.secret_env);
       if (!receiver.on.empty()) {
-        out += "    on: " + word_list(receiver.on) + "\n";
+        out.key("on").strings(receiver.on);
       }
+      out.end_map();
     }
+    out.end_seq();
   }
   if (policy.timeout_seconds != k_events_timeout_default) {
-    out += "\n# Seconds all receivers of one operation get together, retries included.\n";
-    out += "events_timeout: " + std::to_string(policy.timeout_seconds) + "\n";
+    out.blank_line();
+    out.comment("Seconds all receivers of one operation get together, retries included.");
+    out.key("events_timeout").integer(policy.timeout_seconds);
   }
-  return out;
 }
 
 } // namespace envflow::core

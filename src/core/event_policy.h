@@ -7,6 +7,7 @@
 
 #include "content/diagnostic.h"
 #include "content/value.h"
+#include "content/yaml_writer.h"
 
 // The `events:` part of the policy (envflow.yaml): who receives signed event
 // notifications, for which event types, and how long sending may take.
@@ -54,8 +55,9 @@ inline bool operator==(const EventReceiver& a, const EventReceiver& b) {
 EventPolicy parse_event_policy(const content::Value& root, const std::string& path,
                                std::vector<content::Diagnostic>& problems);
 
-// `policy` as envflow.yaml text (a trailing section, "" when it sets
-// nothing), reading back through parse_event_policy as the same policy.
-std::string render_event_policy(const EventPolicy& policy);
+// `policy` as the trailing entries of envflow.yaml's top-level mapping
+// (none when it sets nothing), reading back through parse_event_policy as
+// the same policy.
+void write_event_policy(content::YamlWriter& out, const EventPolicy& policy);
 
 } // namespace envflow::core

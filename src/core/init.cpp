@@ -25,32 +25,17 @@ namespace {
 constexpr std::string_view k_template_root = "templates/workspace/";
 
 // The starter policy's verification check (docs/checks.md), written as a
-// comment under the second environment: a real, offline check (no TODO or
-// FIXME note reaches that environment) that `make demo` turns on. Off by
-// default, so a new pipeline promotes without running anything.
-std::string with_starter_check(const std::string& text, const PipelineConfig& config) {
-  if (config.environments.size() < 2) {
-    return text;
-  }
-  const std::string& env = config.environments[1].name;
-  const size_t block = text.find("  - name: " + env + "\n");
-  if (block == std::string::npos) {
-    return text;
-  }
-  size_t end = text.find("\n  - name: ", block + 1);
-  if (end == std::string::npos) {
-    end = text.find("\n\n", block);
-  }
-  if (end == std::string::npos) {
-    return text;
-  }
-  const std::string check =
-      "\n    # A verification check (docs/checks.md): uncomment it to refuse promoting into " +
-      env + "\n    # content that still holds a TODO or FIXME note.\n"
-      "    # checks:\n"
-      "    #   - {name: no-todo, timeout: 60, run: [sh, -c, \"! grep -n -o -E "
-      "'.{0,40}(TODO|FIXME).{0,40}' \\\"$ENVFLOW_BUNDLE\\\"\"]}";
-  return text.substr(0, end) + check + text.substr(end);
+// comment at the end of the second environment: a real, offline check (no
+// TODO or FIXME note reaches that environment) that `make demo` turns on.
+// Off by default, so a new pipeline promotes without running anything.
+SuggestedCheck starter_check(const PipelineConfig& config) {
+  const std::string env = config.environments.size() > 1 ? config.environments[1].name : "";
+  return {"A verification check (docs/checks.md): remove the '#' before the two lines\n"
+          "below to refuse promoting into " + env + " content that still holds a TODO or\n"
+          "FIXME note.",
+          Check{"no-todo",
+                {"sh", "-c", "! grep -n -o -E '.{0,40}(TODO|FIXME).{0,40}' \"$ENVFLOW_BUNDLE\""},
+                60}};
 }
 
 bool valid_env_name(const std::string& name) {
@@ -234,7 +219,8 @@ InitResult init_repository(const InitOptions& options) {
     }
   }
   const PipelineConfig config = default_config(options.envs, result.actor);
-  const std::string config_blob = repo.write_blob(with_starter_check(render_config(config), config));
+  const SuggestedCheck starter = starter_check(config);
+  const std::string config_blob = repo.write_blob(render_config(config, &starter));
   const std::string config_tree =
       repo.write_tree({{k_config_file, git::NewFile{config_blob, git::Mode::regular}}});
   const std::string config_commit =

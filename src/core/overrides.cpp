@@ -3,14 +3,10 @@
 #include "content/secrets.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "content/variables.h"
 #include "content/yaml.h"
+#include "content/yaml_writer.h"
 #include "core/audit.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -25,90 +21,6 @@ namespace {
 using content::Value;
 
 constexpr std::string_view k_variables_folder = "variables/";
-
-// `text` as a JSON string, which is also a YAML double-quoted scalar: control
-// characters, DEL, C1 controls and the BOM are escaped (YAML forbids them raw),
-// other UTF-8 is kept as it is.
-std::string quote(std::string_view text) {
-  std::string out = "\"";
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    char buffer[8];
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      continue;
-    case '\\':
-      out += "\\\\";
-      continue;
-    case '\n':
-      out += "\\n";
-      continue;
-    case '\t':
-      out += "\\t";
-      continue;
-    case '\r':
-      out += "\\r";
-      continue;
-    default:
-      break;
-    }
-    if (c < 0x20 || c == 0x7f) {
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-      continue;
-    }
-    // U+0080..U+009F are 0xC2 0x80..0x9F; U+FEFF is 0xEF 0xBB 0xBF.
-    if (c == 0xC2 && i + 1 < text.size()) {
-      const auto next = static_cast<unsigned char>(text[i + 1]);
-      if (next >= 0x80 && next <= 0x9F) {
-        std::snprintf(buffer, sizeof buffer, "\\u%04x", next);
-        out += buffer;
-        ++i;
-        continue;
-      }
-    }
-    if (c == 0xEF && text.substr(i, 3) == "\xEF\xBB\xBF") {
-      out += "\\ufeff";
-      i += 2;
-      continue;
-    }
-    out += static_cast<char>(c);
-  }
-  return out + "\"";
-}
-
-// Keys that YAML reads back as the same string without quotes.
-bool plain_key(std::string_view key) {
-  static const std::set<std::string_view> k_reserved{"true", "false", "null", "y",  "n",
-                                                     "yes",  "no",    "on",   "off"};
-  if (key.empty() || k_reserved.contains(key)) {
-    return false;
-  }
-  if (!(key[0] == '_' || (key[0] >= 'a' && key[0] <= 'z'))) {
-    return false;
-  }
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9');
-  });
-}
-
-std::string emit_key(std::string_view key) {
-  return plain_key(key) ? std::string(key) : quote(key);
-}
-
-std::string emit_number(double number) {
-  if (std::isnan(number)) {
-    return ".nan";
-  }
-  if (std::isinf(number)) {
-    return number > 0 ? ".inf" : "-.inf";
-  }
-  // nlohmann writes the shortest text that reads back as the same double,
-  // always with a '.' or an exponent, so YAML types it as a float.
-  return nlohmann::json(number).dump();
-}
 
 std::string overrides_label(const std::string& env) {
   return local_ref(env) + ":" + k_overrides_file;
@@ -234,49 +146,26 @@ Overrides read_overrides(const Pipeline& pipeline, const std::string& env) {
 }
 
 std::string emit_value(const Value& value) {
-  switch (value.type) {
-  case Value::Type::null:
-    return "null";
-  case Value::Type::boolean:
-    return value.boolean ? "true" : "false";
-  case Value::Type::integer:
-    return std::to_string(value.integer);
-  case Value::Type::number:
-    return emit_number(value.number);
-  case Value::Type::string:
-    return quote(value.string);
-  case Value::Type::sequence: {
-    std::string out = "[";
-    for (std::size_t i = 0; i < value.items.size(); ++i) {
-      out += (i == 0 ? "" : ", ") + emit_value(value.items[i]);
-    }
-    return out + "]";
-  }
-  case Value::Type::mapping: {
-    // Keys always quoted: the collection then is JSON as well as YAML.
-    std::string out = "{";
-    for (std::size_t i = 0; i < value.members.size(); ++i) {
-      out += (i == 0 ? "" : ", ") + quote(value.members[i].key) + ": " +
-             emit_value(value.members[i].value);
-    }
-    return out + "}";
-  }
-  }
-  return "null";
+  content::YamlWriter out;
+  out.value(value, content::Quote::always, content::Layout::flow);
+  std::string text = out.text();
+  text.pop_back(); // the document's newline
+  return text;
 }
 
 bool same_value(const Value& a, const Value& b) { return emit_value(a) == emit_value(b); }
 
 std::string emit_overrides(const std::string& env, const std::map<std::string, Value>& values) {
-  std::string out = "# envflow variable overrides for " + env + "\n";
-  if (values.empty()) {
-    return out + "variables: {}\n";
-  }
-  out += "variables:\n";
+  content::YamlWriter out;
+  out.comment("envflow variable overrides for " + env);
+  out.begin_map();
+  out.key("variables").begin_map(values.empty() ? content::Layout::flow : content::Layout::block);
   for (const auto& [name, value] : values) {
-    out += "  " + emit_key(name) + ": " + emit_value(value) + "\n";
+    out.key(name).value(value, content::Quote::always, content::Layout::flow);
   }
-  return out;
+  out.end_map();
+  out.end_map();
+  return out.text();
 }
 
 std::optional<Declaration> find_declaration(const Pipeline& pipeline, const Environment& env,

@@ -57,17 +57,20 @@ Overrides read_overrides(const Pipeline& pipeline, const std::string& env);
 std::map<std::string, content::Value> parse_overrides(std::string_view text,
                                                       const std::string& path);
 
-// overrides.yaml for `env` holding `values`: a comment line, then
-// `variables:` with one `name: value` line per override, sorted by name.
-// Strings are written as JSON strings (valid YAML double-quoted scalars),
-// numbers, booleans and null plain, sequences and mappings as JSON flow
-// collections. The same input always gives the same bytes, and load_yaml
-// reads back the same values and types.
+// overrides.yaml for `env` holding `values` (written with
+// content::YamlWriter): a comment line, then `variables:` with one
+// `name: value` line per override, sorted by name, each value as emit_value
+// writes it. The same input always gives the same bytes, and load_yaml reads
+// back the same values and types.
 std::string emit_overrides(const std::string& env,
                            const std::map<std::string, content::Value>& values);
 
-// `value` on one line as YAML flow (JSON for every finite value): what
-// emit_overrides writes after `name: `, and how messages and audit notes show it.
+// `value` on one line as YAML flow: strings and mapping keys double-quoted,
+// numbers, booleans and null plain, sequences and mappings as flow
+// collections in their order. That is JSON for every finite value whose
+// strings hold no DEL, U+2028 or U+2029 (those strings have all non-ASCII
+// characters escaped YAML's way, `\x7f`). What emit_overrides writes after
+// `name: `, and how messages and audit notes show it.
 std::string emit_value(const content::Value& value);
 // True when `a` and `b` are the same value (as emit_value writes them).
 bool same_value(const content::Value& a, const content::Value& b);

@@ -77,12 +77,12 @@ std::string notes_from(const SemanticDiff& diff, const std::string& previous) {
   if (diff.empty()) {
     return "No content changes since " + previous + ".\n";
   }
-  std::string notes = "Changes since " + previous + ":\n";
+  std::string notes = "Changes since " + previous + ": " + diff.counts().text() + "\n";
   for (const auto& item : diff.items) {
-    const char* sign = item.change == ItemChange::Change::added     ? "+"
-                       : item.change == ItemChange::Change::removed ? "-"
-                                                                    : "~";
-    notes += std::string("  ") + sign + " " + item.kind + " " + item.name;
+    if (!item.listed()) {
+      continue; // a rename: one line, on its removed side
+    }
+    notes += "  " + std::string(item.mark()) + " " + item.title();
     if (!item.fields.empty()) {
       notes += ": " + util::join(item.fields, ", ");
     }

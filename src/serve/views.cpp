@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -75,29 +76,41 @@ std::string text_field(const std::string& name, const std::string& label,
 }
 
 std::string change_sign(const std::string& change) {
-  return change == "added" ? "+" : change == "removed" ? "−" : "~";
+  return change == "added" ? "+" : change == "removed" ? "−" : change == "renamed" ? "R" : "~";
 }
 
 // The semantic changes of `diff` (envflow diff FROM TO --values), old -> new
 // values, as a table; the page's script draws the same from GET /api/diff.
 std::string changes_html(const Json& diff, const std::string& from, const std::string& to) {
   std::string out;
-  const Json& items = diff["items"];
+  // A rename is one row, on its removed side (as envflow diff shows it).
+  std::vector<const Json*> items;
+  for (const Json& item : diff["items"]) {
+    if (!item.contains("renamed_from")) {
+      items.push_back(&item);
+    }
+  }
   if (items.empty()) {
     out += "<p class=\"quiet\">No semantic changes (only files outside the content).</p>";
   } else {
+    out += "<p class=\"changes-summary quiet\">" + escape(str(diff["summary"])) + "</p>";
     out += "<table class=\"changes\"><thead><tr><th></th><th>Kind</th><th>Item</th><th>Field</th>"
            "<th>Before</th><th>After</th></tr></thead><tbody>";
     std::size_t shown = 0;
-    for (const Json& item : items) {
+    for (const Json* listed : items) {
       if (++shown > k_max_items) {
         break;
       }
-      const std::string change = str(item["change"]);
+      const Json& item = *listed;
+      const Json* renamed_to = item.contains("renamed_to") ? &item["renamed_to"] : nullptr;
+      const std::string change = renamed_to != nullptr ? "renamed" : str(item["change"]);
       std::string head = "<td class=\"sign\">" + change_sign(change) + "</td><td>" +
                          escape(str(item["kind"])) + "</td><td><span class=\"item\">" +
-                         escape(str(item["name"])) + "</span> <span class=\"path\">" +
-                         escape(str(item["path"])) + "</span>";
+                         escape(str(item["name"])) +
+                         (renamed_to != nullptr ? " → " + escape(str((*renamed_to)["name"])) : "") +
+                         "</span> <span class=\"path\">" + escape(str(item["path"])) +
+                         (renamed_to != nullptr ? " → " + escape(str((*renamed_to)["path"])) : "") +
+                         "</span>";
       if (item.value("breaking", false)) {
         head += " " + badge("breaking", "danger") + " <span class=\"reason\">" +
                 escape(str(item["reason"])) + "</span>";

@@ -142,28 +142,6 @@ size_t utf8_sequence(std::string_view text, size_t i, uint32_t& cp) {
   return len;
 }
 
-// The escape JSON has for `cp` too (so JSON strings print the same), or nullptr.
-const char* short_escape(uint32_t cp) {
-  switch (cp) {
-  case '"':
-    return "\\\"";
-  case '\\':
-    return "\\\\";
-  case '\b':
-    return "\\b";
-  case '\t':
-    return "\\t";
-  case '\n':
-    return "\\n";
-  case '\f':
-    return "\\f";
-  case '\r':
-    return "\\r";
-  default:
-    return nullptr;
-  }
-}
-
 } // namespace
 
 bool is_valid_utf8(std::string_view text) {
@@ -176,37 +154,6 @@ bool is_valid_utf8(std::string_view text) {
     i += len;
   }
   return true;
-}
-
-std::string yaml_quoted(std::string_view text) {
-  std::string out = "\"";
-  out.reserve(text.size() + 2);
-  uint32_t cp = 0;
-  for (size_t i = 0; i < text.size();) {
-    const size_t len = utf8_sequence(text, i, cp);
-    if (len == 0) {
-      out += "\xEF\xBF\xBD"; // U+FFFD: not UTF-8, and YAML text is Unicode
-      ++i;
-      continue;
-    }
-    // YAML's printable set, minus what a quoted scalar folds or parsers
-    // take for a line break (NEL, U+2028, U+2029) and the byte order mark.
-    const bool raw = (cp >= 0x20 && cp <= 0x7E && cp != '"' && cp != '\\') ||
-                     (cp >= 0xA0 && cp <= 0xD7FF && cp != 0x2028 && cp != 0x2029) ||
-                     (cp >= 0xE000 && cp <= 0xFFFD && cp != 0xFEFF) || cp >= 0x10000;
-    const char* escape = short_escape(cp);
-    if (raw) {
-      out.append(text.substr(i, len));
-    } else if (escape != nullptr) {
-      out += escape;
-    } else {
-      char code[16];
-      std::snprintf(code, sizeof code, "\\u%04x", static_cast<unsigned>(cp));
-      out += code;
-    }
-    i += len;
-  }
-  return out + '"';
 }
 
 std::string printable(std::string_view text) {

@@ -26,12 +26,6 @@ std::string first_component(std::string_view path);
 std::size_t edit_distance(std::string_view a, std::string_view b);
 // True when `text` is valid UTF-8.
 bool is_valid_utf8(std::string_view text);
-// `text` as a YAML double-quoted scalar that every YAML parser reads back as
-// exactly `text`: `"`, `\` and the characters YAML does not allow raw, folds,
-// or takes for a line break (controls, DEL, C1, U+2028, U+2029, the byte
-// order mark, U+FFFE, U+FFFF) escaped, with JSON's escapes where JSON has one
-// (`\n`, `\u007f`). Bytes that are not UTF-8 become U+FFFD.
-std::string yaml_quoted(std::string_view text);
 // `text` safe to print on a terminal or in JSON, and as close to it as that
 // allows: control characters (C0, DEL, C1) and bytes that are not UTF-8 are
 // written as `\xNN` (C1 as `\u0085`); everything else is kept.

@@ -55,13 +55,28 @@ expect_eq "$(json_get '[(i["name"], i["change"], i.get("renamed_to", {}).get("na
 test_case "publish --bump auto: a rename with references updated is minor"
 git branch -q renamed HEAD
 # Promote the rename to production (it validates: every reference moved).
+# Each sync lists the rename as one line, and counts it once.
 for env in dev test uat staging; do
   run envflow sync "$env"
   expect_rc 0
+  expect_out "changes: 1 changed, 1 renamed"
+  expect_out "  R Agent triage → router"
+  expect_out "  ~ Workflow support-request: steps[0].agent, steps[4].agent"
+  expect_no_out "Agent router"
 done
 run envflow publish --no-sign --dry-run --format json
 expect_rc 0
 expect_eq "$(json_get 'd["bump"], d["tag"]')" "('minor', 'v1.1.0')" "minor, not major"
+
+test_case "the release notes name the rename once"
+run envflow publish --no-sign
+expect_rc 0
+expect_out "published v1.1.0"
+expect_out "  R Agent triage → router"
+NOTES=$(git tag -l --format='%(contents)' v1.1.0)
+expect_eq "$(grep -A3 '^Changes since' <<<"$NOTES")" "Changes since v1.0.0: 1 changed, 1 renamed
+  R Agent triage → router
+  ~ Workflow support-request: steps[0].agent, steps[4].agent" "the notes in the tag message"
 
 test_case "a rename the references did not follow is breaking"
 git checkout -q -b stale renamed~1

@@ -61,6 +61,29 @@ http GET "/diff?from=no-such-rev&to=dev"
 if [ "$CODE" != 200 ] && grep -qF 'banner-danger' <<<"$BODY"; then pass; else
   fail "/diff of a missing revision: $CODE $BODY"; fi
 
+test_case "a rename is one row of the change list, as envflow diff shows it"
+# On a branch of its own, with plain git: the pipeline's refs stay as they are.
+git switch -q -c renamed dev
+git mv agents/triage.yaml agents/router.yaml
+sed -i 's/^name: triage$/name: router/' agents/router.yaml
+sed -i 's/^    agent: triage$/    agent: router/' workflows/support-request.yaml
+git add -A
+git commit -q --no-verify -m "triage is now router"
+git switch -q dev
+http GET "/diff?from=dev&to=renamed"
+expect_code 200
+if grep -qF '<p class="changes-summary quiet">2 items: 1 changed, 1 renamed</p>' <<<"$BODY"; then pass; else
+  fail "/diff has no summary counting the rename once: $BODY"; fi
+if grep -qF '<tr class="change-renamed"><td class="sign">R</td><td>Agent</td><td><span class="item">triage → router</span> <span class="path">agents/triage.yaml → agents/router.yaml</span>' <<<"$BODY"; then
+  pass; else fail "/diff shows no rename row: $BODY"; fi
+expect_eq "$(grep -o '<tr class="change-[a-z]*">' <<<"$BODY" | sort | uniq -c | tr -s ' ')" \
+  "$(printf ' 2 <tr class="change-changed">\n 1 <tr class="change-renamed">')" \
+  "rows: the workflow's two fields and the rename, no added or removed row"
+http GET "/api/diff?from=dev&to=renamed&values=1"
+expect_code 200
+expect_body_json 'data["summary"] == "2 items: 1 changed, 1 renamed" and [(r["from"]["name"], r["to"]["name"]) for r in data["renames"]] == [("triage", "router")]'
+if same_json "$BODY" "$(envflow diff dev renamed --values --format json)"; then pass; else fail "diff differs: $BODY"; fi
+
 test_case "POST without the CSRF token, with a wrong one, cross-origin, from another Host: 403, nothing moved"
 before=$(ref_of . refs/heads/test)
 http POST /api/sync/dev -H "$(as bob)" -H "$JSONTYPE" -d '{}'

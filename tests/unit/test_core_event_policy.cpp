@@ -158,7 +158,9 @@ TEST_CASE("core::parse_config: events") {
                                      "envflow.yaml", problems);
     REQUIRE(config);
     const std::string text = core::render_config(*config);
-    CHECK(has(text, "on: [backport-open, check-failed]"));
+    INFO(text);
+    // `on` quoted: a YAML 1.1 reader (PyYAML) would read the key as `true`.
+    CHECK(has(text, "\"on\": [backport-open, check-failed]"));
     std::vector<content::Diagnostic> again_problems;
     const auto again = core::parse_config(text, "rendered.yaml", again_problems);
     REQUIRE(again);

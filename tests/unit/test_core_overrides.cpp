@@ -188,12 +188,16 @@ TEST_CASE("core::emit_overrides") {
     CHECK(core::parse_overrides(empty, "overrides.yaml").empty());
   }
 
-  SUBCASE("json values are JSON text") {
+  SUBCASE("finite values without DEL, U+2028 or U+2029 are JSON text") {
     CHECK(nlohmann::json::parse(core::emit_value(map)) == map.to_json());
-    CHECK(nlohmann::json::parse(core::emit_value(values["escapes"])) ==
-          values["escapes"].to_json());
+    const Value controls = string("quote \" backslash \\ tab \t newline \n bell \x07 nul " +
+                                  std::string(1, '\0'));
+    CHECK(nlohmann::json::parse(core::emit_value(controls)) == controls.to_json());
     CHECK(nlohmann::json::parse(core::emit_value(values["unicode"])) ==
           values["unicode"].to_json());
+    // DEL: every non-ASCII character escaped, YAML's way.
+    CHECK(core::emit_value(values["escapes"]) ==
+          "\"quote \\\" backslash \\\\ tab \\t newline \\n bell \\x07 del \\x7f\"");
   }
 }
 

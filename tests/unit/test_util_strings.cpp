@@ -30,21 +30,6 @@ TEST_CASE("util::strings") {
     CHECK_FALSE(util::is_valid_utf8("\xed\xa0\x80")); // surrogate
     CHECK_FALSE(util::is_valid_utf8("\xff"));
   }
-  SUBCASE("yaml_quoted") {
-    CHECK(util::yaml_quoted("") == "\"\"");
-    CHECK(util::yaml_quoted("alice@example.com") == "\"alice@example.com\"");
-    CHECK(util::yaml_quoted("say \"hi\" \\ bye") == "\"say \\\"hi\\\" \\\\ bye\"");
-    CHECK(util::yaml_quoted("a\nb\tc\r") == "\"a\\nb\\tc\\r\"");
-    CHECK(util::yaml_quoted("caf\xc3\xa9 \xe2\x9c\x93") == "\"caf\xc3\xa9 \xe2\x9c\x93\"");
-    // What YAML does not take raw in a quoted scalar, or reads as a line break:
-    CHECK(util::yaml_quoted(std::string("\0\x01", 2)) == "\"\\u0000\\u0001\"");
-    CHECK(util::yaml_quoted("\x7f") == "\"\\u007f\"");             // DEL
-    CHECK(util::yaml_quoted("\xc2\x85") == "\"\\u0085\"");         // NEL
-    CHECK(util::yaml_quoted("\xe2\x80\xa8") == "\"\\u2028\"");     // line separator
-    CHECK(util::yaml_quoted("\xef\xbb\xbf") == "\"\\ufeff\"");     // byte order mark
-    CHECK(util::yaml_quoted("\xef\xbf\xbf") == "\"\\uffff\"");     // a non-character
-    CHECK(util::yaml_quoted("a\xff" "b") == "\"a\xef\xbf\xbd" "b\""); // not UTF-8: U+FFFD
-  }
   SUBCASE("printable") {
     CHECK(util::printable("agents/caf\xc3\xa9.yaml") == "agents/caf\xc3\xa9.yaml");
     CHECK(util::printable("a\x1b[2Jb") == "a\\x1b[2Jb");
