@@ -57,21 +57,32 @@ std::string printable_lines(std::string_view text);
 std::string read_text(const std::string& path);
 
 // A failure as the user is told about it, mapped in one place for the CLI
-// and `envflow serve`: the exit code, its kind ("refused", "forbidden",
-// "lost-race", "usage", "io"), the message and the ref it concerns ("" when
-// none). A lost compare-and-swap is refused (kind lost-race); util::Error
-// says its own exit code; anything else is a repository or I/O error (3).
+// and `envflow serve` (docs/json.md, "errors"): the exit code; the code, a
+// finer reason than the exit code ("forbidden", "lost-race", "gate",
+// "unknown-environment", ..., else "refused", "usage" or "io"); the message;
+// how to mend it when known ("" otherwise); the ref it concerns ("" when
+// none); and for code "gate" which gate refused ("approvals", "hold", ...).
+// A lost compare-and-swap is refused (code lost-race); util::Error says its
+// own exit code and code; anything else is a repository or I/O error (3).
 struct ErrorReport {
   util::Exit exit = util::Exit::io;
-  std::string kind = "io";
+  std::string code = "io";
   std::string message;
+  std::string hint;
   std::string ref;
+  std::string gate;
+  // What the exit code means, in words: "refused" (1), "usage" (2),
+  // "repository" (3: the repository, the network or I/O).
+  std::string kind() const;
+  // A failure known by its exit code only: code "refused", "usage" or "io".
+  static ErrorReport plain(util::Exit exit, std::string message);
 };
 ErrorReport error_report(std::exception_ptr error);
 
 // The JSON error object (docs/json.md):
-// {"error": {"kind": "refused", "message": "...", "exit": 1, "ref": "..."}}
-// (`ref` only when the failure names one).
+// {"error": {"code": "lost-race", "kind": "refused", "message": "...",
+//            "hint": "...", "exit": 1, "ref": "..."}}
+// (`hint`, `ref` and `gate` only when known).
 nlohmann::json error_json(const ErrorReport& report);
 
 } // namespace envflow::cli
