@@ -9,6 +9,7 @@
 #include "cli/output.h"
 #include "core/audit.h"
 #include "core/config.h"
+#include "core/overrides.h"
 #include "core/session.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -124,16 +125,7 @@ Runner setup_log(CLI::App& app, Globals& globals) {
     const core::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
     std::string branch = args->env;
     if (!args->env.empty() && config) {
-      const core::Environment* env = config->find(args->env);
-      if (env == nullptr) {
-        std::vector<std::string> names;
-        for (const auto& e : config->environments) {
-          names.push_back(e.name);
-        }
-        throw util::UsageError("unknown environment '" + args->env + "'; the pipeline has " +
-                               util::join(names, ", "));
-      }
-      branch = env->branch;
+      branch = core::require_environment(*config, args->env).branch;
     }
 
     // Newest first: the operations this clone keeps until envflow push
