@@ -427,8 +427,8 @@ private:
         std::string reason = "promoting " + short_id(move.new_id) + " into " + target.name +
                              " needs " + plural(static_cast<size_t>(target.approvals), "approval") +
                              " from " + PipelineConfig::groups_text(target.approvers) +
-                             " (not counting " + (m_person.empty() ? who() : m_person) + "); it " +
-                             approvals_text(approvals.size(), target.approvals);
+                             " (not counting " + (m_person.empty() ? who() : m_person) +
+                             "); it has " + approvals_text(approvals.size(), target.approvals);
         if (!approvals.empty()) {
           reason += " (" + util::join(approvals, ", ") + ")";
         }
@@ -572,7 +572,7 @@ private:
             plural(static_cast<size_t>(m_config.hotfix_approvals), "approval") + " from " +
             PipelineConfig::groups_text(m_config.hotfix_approvers) + " (not counting " +
             (m_person.empty() ? who() : m_person) + ") before it goes onto " + env.name +
-            "; it " + approvals_text(approvals.size(), m_config.hotfix_approvals);
+            "; it has " + approvals_text(approvals.size(), m_config.hotfix_approvals);
         if (!approvals.empty()) {
           reason += " (" + util::join(approvals, ", ") + ")";
         }
