@@ -176,7 +176,7 @@ const std::vector<Command>& commands() {
        {"apply"}},
       {"log", "The audit trail", setup_log},
       {"doctor", "Check the invariants and the installation", setup_doctor},
-      {"config", "Show or edit the pipeline config", setup_config},
+      {"config", "Show or edit the pipeline config", setup_config, {"edit", "put"}},
       {"setup", "Make a clone fetch refs/envflow/* and the environment branches", setup_setup},
       {"install-hooks", "Install envflow's git hooks into a repository", setup_install_hooks},
       {"hook", "Run a git hook (called by the scripts in hooks/)", setup_hook},
