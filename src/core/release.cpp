@@ -519,6 +519,9 @@ PreparedRelease prepare_release(git::Repository& repo, const Pipeline& pipeline,
     prepared.notes += "(Live was rolled back to " + previous->tag + "; releases after it up to " +
                       newest->tag + " are not part of this one.)\n";
   }
+  if (request.dry_run) {
+    return prepared;
+  }
   Manifest manifest;
   manifest.environment = last.name;
   manifest.commit = request.commit;
@@ -608,7 +611,8 @@ PublishResult publish(Session& session, const PublishOptions& options) {
   request.bump = options.bump;
   request.exact = options.exact;
   request.message = options.message;
-  request.sign = !options.no_sign && !options.dry_run;
+  request.sign = !options.no_sign;
+  request.dry_run = options.dry_run;
   request.actor = session.actor();
   request.expected_live = live_id;
   const PreparedRelease prepared = prepare_release(repo, pipeline, request);
@@ -617,7 +621,7 @@ PublishResult publish(Session& session, const PublishOptions& options) {
   result.bump = prepared.bump;
   result.notes = prepared.notes;
   if (options.dry_run) {
-    return result; // the tag object written is unreachable: nothing moved
+    return result; // nothing written: no tag object, no ref moved
   }
   operation.updates = prepared.updates;
   session.apply(operation);
