@@ -216,6 +216,32 @@ std::string printable_lines(std::string_view text) {
   }
 }
 
+ProgressLine::ProgressLine(std::string what, std::string unit, Format format)
+    : m_enabled(format != Format::json && std::getenv("CI") == nullptr &&
+                isatty(fileno(stderr)) == 1),
+      m_what(std::move(what)), m_unit(std::move(unit)) {}
+
+ProgressLine::~ProgressLine() {
+  if (m_width > 0) {
+    std::fprintf(stderr, "\r%s\r", std::string(m_width, ' ').c_str());
+    std::fflush(stderr);
+  }
+}
+
+void ProgressLine::update(std::size_t done, std::size_t total) {
+  if (!m_enabled || total < k_min) {
+    return;
+  }
+  const std::string line = m_what + ": " + std::to_string(done) + " of " +
+                           std::to_string(total) + " " + m_unit + " (" +
+                           std::to_string(done * 100 / total) + "%)";
+  // Pad over a longer line before it, so nothing of it stays.
+  const std::size_t width = std::max(m_width, line.size());
+  std::fprintf(stderr, "\r%s%s", line.c_str(), std::string(width - line.size(), ' ').c_str());
+  std::fflush(stderr);
+  m_width = width;
+}
+
 std::string ErrorReport::kind() const {
   switch (exit) {
   case util::Exit::refused:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -55,6 +56,31 @@ std::string printable_lines(std::string_view text);
 // The whole of the file at `path` (a file named on the command line);
 // util::IoError naming the path and the reason when it cannot be read.
 std::string read_text(const std::string& path);
+
+// A line on stderr that says how far long work has got ("validating: 1200 of
+// 5000 files (24%)"), rewritten in place (carriage return) and cleared when
+// the object goes. Only for a person watching: shown when stderr is a
+// terminal, the environment has no CI variable, the format is not JSON, and
+// the work has at least k_min items; otherwise it prints nothing.
+class ProgressLine {
+public:
+  static constexpr std::size_t k_min = 1000;
+
+  // `what`: the work ("validating"); `unit`: what is counted, plural ("files").
+  ProgressLine(std::string what, std::string unit, Format format);
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+  // `done` of `total` items are done. Call from one thread at a time.
+  void update(std::size_t done, std::size_t total);
+
+private:
+  bool m_enabled = false;
+  std::string m_what;
+  std::string m_unit;
+  std::size_t m_width = 0; // of the line on screen, to clear it
+};
 
 // A failure as the user is told about it, mapped in one place for the CLI
 // and `envflow serve` (docs/json.md, "errors"): the exit code; the code, a
