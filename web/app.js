@@ -59,7 +59,7 @@
           ' (' + d.commits.length + ' commit' + (d.commits.length === 1 ? '' : 's') + ' from ' + d.source + ')';
       case 'approve':
         return (d.already ? 'already approved ' : 'approved ') + short(d.commit) + ' into ' + d.env +
-          ' (' + d.approvals.length + ' of ' + d.required + ')';
+          ' (' + d.approvals_text + ')';
       case 'publish':
         if (d.outcome === 'nothing') { return 'nothing to publish: ' + d.tag + ' is already live'; }
         return d.outcome + ' ' + d.tag + '; live was ' + (d.previous_live || '(none)');

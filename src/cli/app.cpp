@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
@@ -37,8 +38,9 @@ int fail(const ErrorReport& report, bool json) {
   return static_cast<int>(report.exit);
 }
 
-// "did you mean" for a first word that is no command.
-std::string suggestion(int argc, char** argv) {
+// The usage error for a first word that is no command ("did you mean"), or
+// nullopt when the first word is a command.
+std::optional<ErrorReport> unknown_command(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
     if (word == "-C" || word == "--format" || word == "--actor") {
@@ -48,27 +50,21 @@ std::string suggestion(int argc, char** argv) {
     if (word.starts_with("-")) {
       continue;
     }
-    std::string best;
-    size_t best_distance = 3;
+    std::vector<std::string> names;
     for (const auto& command : commands()) {
       if (word == command.name) {
-        return {};
+        return std::nullopt;
       }
-      const size_t d = util::edit_distance(word, command.name);
-      if (d < best_distance) {
-        best_distance = d;
-        best = command.name;
-      }
+      names.emplace_back(command.name);
     }
-    std::string text = "'" + word + "' is not an envflow command";
-    if (!best.empty()) {
-      text += "; did you mean '" + best + "'?";
-    } else {
-      text += "; see envflow --help";
+    std::string hint = util::did_you_mean(word, names);
+    if (hint.empty()) {
+      hint = "see envflow --help";
     }
-    return text;
+    return ErrorReport{util::Exit::usage, "unknown-command",
+                       "'" + word + "' is not an envflow command; " + hint, hint, "", ""};
   }
-  return {};
+  return std::nullopt;
 }
 
 // --push on `app`, a command or one of its subcommands.
@@ -181,7 +177,7 @@ const std::vector<Command>& commands() {
        {"apply"}},
       {"log", "The audit trail", setup_log},
       {"doctor", "Check the invariants and the installation", setup_doctor},
-      {"config", "Show or edit the pipeline config", setup_config},
+      {"config", "Show or edit the pipeline config", setup_config, {"edit", "put"}},
       {"setup", "Make a clone fetch refs/envflow/* and the environment branches", setup_setup},
       {"install-hooks", "Install envflow's git hooks into a repository", setup_install_hooks},
       {"hook", "Run a git hook (called by the scripts in hooks/)", setup_hook},
@@ -308,10 +304,11 @@ int run(int argc, char** argv) {
       return app.exit(e);
     }
     const bool json = globals.format_name == "json";
-    if (const std::string hint = suggestion(argc, argv); !hint.empty()) {
-      return fail({util::Exit::usage, "usage", hint, ""}, json);
+    if (const auto unknown = unknown_command(argc, argv)) {
+      return fail(*unknown, json);
     }
-    return fail({util::Exit::usage, "usage", std::string(e.what()) + " (see envflow --help)", ""},
+    return fail({util::Exit::usage, "usage", std::string(e.what()) + " (see envflow --help)",
+                 "see envflow --help", "", ""},
                 json);
   }
 

@@ -3,6 +3,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/approvals.h"
 #include "core/refs.h"
 #include "core/session.h"
 #include "core/sync.h"
@@ -19,21 +20,22 @@ Runner setup_approve(CLI::App& app, Globals& globals) {
   return [env, rev, &globals] {
     core::Session session = open_session(globals);
     const core::ApproveResult result = core::approve(session, *env, *rev);
+    const std::string counted = core::approvals_text(result.approvals.size(), result.required);
     if (globals.format == Format::json) {
       print_result({{"env", result.env},
                     {"commit", result.commit},
                     {"hotfix", result.hotfix},
                     {"already", result.already},
                     {"approvals", result.approvals},
-                    {"required", result.required}},
+                    {"required", result.required},
+                    {"approvals_text", counted}},
                    session, globals);
       return 0;
     }
-    std::printf("%s %s%s into %s by %s (%zu of %d approval%s)\n",
-                result.already ? "already approved" : "approved",
+    std::printf("%s %s%s into %s by %s (%s)\n", result.already ? "already approved" : "approved",
                 result.hotfix ? "hotfix " : "", core::short_id(result.commit).c_str(),
                 util::printable(result.env).c_str(), util::printable(session.actor()).c_str(),
-                result.approvals.size(), result.required, result.required == 1 ? "" : "s");
+                counted.c_str());
     print_result(nullptr, session, globals);
     return 0;
   };

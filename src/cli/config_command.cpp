@@ -112,7 +112,8 @@ Runner setup_config(CLI::App& app, Globals& globals) {
         }
       } catch (const util::Refused& e) {
         throw util::Refused(std::string(e.what()) + "\nyour text is in " + path +
-                            "; fix it and run envflow config edit --file " + path);
+                                "; fix it and run envflow config edit --file " + path,
+                            e.code(), e.hint());
       }
       std::filesystem::remove(path);
       std::printf("pipeline config updated\n");

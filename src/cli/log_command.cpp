@@ -9,6 +9,7 @@
 #include "cli/output.h"
 #include "core/audit.h"
 #include "core/config.h"
+#include "core/overrides.h"
 #include "core/session.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -124,16 +125,7 @@ Runner setup_log(CLI::App& app, Globals& globals) {
     const core::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
     std::string branch = args->env;
     if (!args->env.empty() && config) {
-      const core::Environment* env = config->find(args->env);
-      if (env == nullptr) {
-        std::vector<std::string> names;
-        for (const auto& e : config->environments) {
-          names.push_back(e.name);
-        }
-        throw util::UsageError("unknown environment '" + args->env + "'; the pipeline has " +
-                               util::join(names, ", "));
-      }
-      branch = env->branch;
+      branch = core::require_environment(*config, args->env).branch;
     }
 
     // Newest first: the operations this clone keeps until envflow push
@@ -179,6 +171,9 @@ Runner setup_log(CLI::App& app, Globals& globals) {
       return 0;
     }
     std::size_t shown = 0;
+    const auto person = [config](const std::string& who) {
+      return config != nullptr ? config->person(who) : who;
+    };
     std::vector<std::vector<std::string>> rows{{"TIME", "OP", "ENV", "ACTOR", "MOVES", "NOTE"}};
     const auto flush_page = [&] {
       print_table(rows);
@@ -190,13 +185,22 @@ Runner setup_log(CLI::App& app, Globals& globals) {
       for (const auto& move : record.moves) {
         moves.push_back(describe_move(move));
       }
+      // Who approved a promotion (the approvals it counted) goes with the note.
+      std::string note = record.note;
+      if (!record.approvals.empty()) {
+        std::vector<std::string> approvers;
+        for (const auto& approver : record.approvals) {
+          approvers.push_back(person(approver));
+        }
+        note += (note.empty() ? "" : "; ") + std::string("approved by ") +
+                util::join(approvers, ", ");
+      }
       rows.push_back({iso_time(record.time) + (pending ? " (pending)" : ""),
                       util::printable(record.op),
                       record.env.empty() ? "-" : util::printable(record.env),
-                      util::printable(config != nullptr ? config->person(record.actor)
-                                                        : record.actor),
+                      util::printable(person(record.actor)),
                       moves.empty() ? "-" : util::printable(util::join(moves, ", ")),
-                      util::printable(record.note)});
+                      util::printable(note)});
       ++shown;
       if (rows.size() >= k_page_rows) {
         flush_page();

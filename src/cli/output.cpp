@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "core/rules.h"
 #include "core/session.h"
 #include "git/repo.h"
 #include "util/strings.h"
@@ -215,41 +216,96 @@ std::string printable_lines(std::string_view text) {
   }
 }
 
+ProgressLine::ProgressLine(std::string what, std::string unit, Format format)
+    : m_enabled(format != Format::json && std::getenv("CI") == nullptr &&
+                isatty(fileno(stderr)) == 1),
+      m_what(std::move(what)), m_unit(std::move(unit)) {}
+
+ProgressLine::~ProgressLine() {
+  if (m_width > 0) {
+    std::fprintf(stderr, "\r%s\r", std::string(m_width, ' ').c_str());
+    std::fflush(stderr);
+  }
+}
+
+void ProgressLine::update(std::size_t done, std::size_t total) {
+  if (!m_enabled || total < k_min) {
+    return;
+  }
+  const std::string line = m_what + ": " + std::to_string(done) + " of " +
+                           std::to_string(total) + " " + m_unit + " (" +
+                           std::to_string(done * 100 / total) + "%)";
+  // Pad over a longer line before it, so nothing of it stays.
+  const std::size_t width = std::max(m_width, line.size());
+  std::fprintf(stderr, "\r%s%s", line.c_str(), std::string(width - line.size(), ' ').c_str());
+  std::fflush(stderr);
+  m_width = width;
+}
+
+std::string ErrorReport::kind() const {
+  switch (exit) {
+  case util::Exit::refused:
+    return "refused";
+  case util::Exit::usage:
+    return "usage";
+  default:
+    return "repository";
+  }
+}
+
+ErrorReport ErrorReport::plain(util::Exit exit, std::string message) {
+  const char* code = exit == util::Exit::refused ? "refused"
+                     : exit == util::Exit::usage ? "usage"
+                                                 : "io";
+  return {exit, code, std::move(message), "", "", ""};
+}
+
 ErrorReport error_report(std::exception_ptr error) {
-  const std::string again = "\nanother operation on the same thing got there first; run it again";
+  const std::string again = "run it again";
+  const std::string got_there = "\nanother operation on the same thing got there first; " + again;
   try {
     std::rethrow_exception(error);
   } catch (const core::LostRace& e) {
     std::string message = e.what();
     if (message.find("got there first") == std::string::npos) {
-      message += again;
+      message += got_there;
     }
-    return {util::Exit::refused, "lost-race", message, e.ref()};
+    return {util::Exit::refused, "lost-race", message, again, e.ref(), ""};
   } catch (const git::RefConflict& e) {
-    return {util::Exit::refused, "lost-race", e.what() + again, e.ref()};
-  } catch (const util::Forbidden& e) {
-    return {e.exit(), "forbidden", e.what(), ""};
+    return {util::Exit::refused, "lost-race", e.what() + got_there, again, e.ref(), ""};
+  } catch (const git::RefLocked& e) {
+    return {e.exit(), e.code(), e.what(), e.hint(), e.ref(), ""};
+  } catch (const core::GateRefused& e) {
+    return {e.exit(), e.code(), e.what(), e.hint(), "", e.gate()};
   } catch (const util::Error& e) {
-    const util::Exit exit = e.exit();
-    const char* kind = exit == util::Exit::refused ? "refused"
-                       : exit == util::Exit::usage ? "usage"
-                                                   : "io";
-    return {exit, kind, e.what(), ""};
+    ErrorReport report = ErrorReport::plain(e.exit(), e.what());
+    if (!e.code().empty()) {
+      report.code = e.code();
+    }
+    report.hint = e.hint();
+    return report;
   } catch (const std::filesystem::filesystem_error& e) {
-    return {util::Exit::io, "io", e.what(), ""};
+    return {util::Exit::io, "io", e.what(), "", "", ""};
   } catch (const std::exception& e) {
-    return {util::Exit::io, "io", std::string("unexpected failure: ") + e.what(), ""};
+    return {util::Exit::io, "internal", std::string("unexpected failure: ") + e.what(), "", "", ""};
   } catch (...) {
-    return {util::Exit::io, "io", "unexpected failure", ""};
+    return {util::Exit::io, "internal", "unexpected failure", "", "", ""};
   }
 }
 
 nlohmann::json error_json(const ErrorReport& report) {
-  nlohmann::json error{{"kind", report.kind},
+  nlohmann::json error{{"code", report.code},
+                       {"kind", report.kind()},
                        {"message", printable_lines(report.message)},
                        {"exit", static_cast<int>(report.exit)}};
+  if (!report.hint.empty()) {
+    error["hint"] = printable_lines(report.hint);
+  }
   if (!report.ref.empty()) {
     error["ref"] = report.ref;
+  }
+  if (!report.gate.empty()) {
+    error["gate"] = report.gate;
   }
   return {{"error", error}};
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -56,22 +57,58 @@ std::string printable_lines(std::string_view text);
 // util::IoError naming the path and the reason when it cannot be read.
 std::string read_text(const std::string& path);
 
+// A line on stderr that says how far long work has got ("validating: 1200 of
+// 5000 files (24%)"), rewritten in place (carriage return) and cleared when
+// the object goes. Only for a person watching: shown when stderr is a
+// terminal, the environment has no CI variable, the format is not JSON, and
+// the work has at least k_min items; otherwise it prints nothing.
+class ProgressLine {
+public:
+  static constexpr std::size_t k_min = 1000;
+
+  // `what`: the work ("validating"); `unit`: what is counted, plural ("files").
+  ProgressLine(std::string what, std::string unit, Format format);
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+  // `done` of `total` items are done. Call from one thread at a time.
+  void update(std::size_t done, std::size_t total);
+
+private:
+  bool m_enabled = false;
+  std::string m_what;
+  std::string m_unit;
+  std::size_t m_width = 0; // of the line on screen, to clear it
+};
+
 // A failure as the user is told about it, mapped in one place for the CLI
-// and `envflow serve`: the exit code, its kind ("refused", "forbidden",
-// "lost-race", "usage", "io"), the message and the ref it concerns ("" when
-// none). A lost compare-and-swap is refused (kind lost-race); util::Error
-// says its own exit code; anything else is a repository or I/O error (3).
+// and `envflow serve` (docs/json.md, "errors"): the exit code; the code, a
+// finer reason than the exit code ("forbidden", "lost-race", "gate",
+// "unknown-environment", ..., else "refused", "usage" or "io"); the message;
+// how to mend it when known ("" otherwise); the ref it concerns ("" when
+// none); and for code "gate" which gate refused ("approvals", "hold", ...).
+// A lost compare-and-swap is refused (code lost-race); util::Error says its
+// own exit code and code; anything else is a repository or I/O error (3).
 struct ErrorReport {
   util::Exit exit = util::Exit::io;
-  std::string kind = "io";
+  std::string code = "io";
   std::string message;
+  std::string hint;
   std::string ref;
+  std::string gate;
+  // What the exit code means, in words: "refused" (1), "usage" (2),
+  // "repository" (3: the repository, the network or I/O).
+  std::string kind() const;
+  // A failure known by its exit code only: code "refused", "usage" or "io".
+  static ErrorReport plain(util::Exit exit, std::string message);
 };
 ErrorReport error_report(std::exception_ptr error);
 
 // The JSON error object (docs/json.md):
-// {"error": {"kind": "refused", "message": "...", "exit": 1, "ref": "..."}}
-// (`ref` only when the failure names one).
+// {"error": {"code": "lost-race", "kind": "refused", "message": "...",
+//            "hint": "...", "exit": 1, "ref": "..."}}
+// (`hint`, `ref` and `gate` only when known).
 nlohmann::json error_json(const ErrorReport& report);
 
 } // namespace envflow::cli

@@ -3,6 +3,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/approvals.h"
 #include "core/status.h"
 #include "core/session.h"
 #include "util/strings.h"
@@ -37,7 +38,8 @@ Runner setup_status(CLI::App& /*app*/, Globals& globals) {
             changes += " breaking";
           }
           if (e.approvals_required > 0) {
-            approvals = std::to_string(e.approvals) + "/" + std::to_string(e.approvals_required);
+            approvals =
+                core::approvals_text(static_cast<size_t>(e.approvals), e.approvals_required);
           }
         }
       }

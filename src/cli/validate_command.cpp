@@ -62,9 +62,17 @@ Runner setup_validate(CLI::App& app, Globals& globals) {
       core::use_repository_cache(core::CacheMode::off);
     }
     const git::Repository repo = git::Repository::open(".");
-    const content::ValidationReport result =
-        args->rev.empty() ? core::validate_worktree(repo, args->paths)
-                          : core::validate_revision(repo, args->rev, args->paths);
+    content::ValidationReport result;
+    {
+      ProgressLine line("validating", "files", globals.format); // cleared before the report
+      const content::Progress progress = [&line](std::size_t done, std::size_t total) {
+        line.update(done, total);
+      };
+      result = args->rev.empty() ? core::validate_worktree(repo, args->paths,
+                                                           content::Scope::promoted, progress)
+                                 : core::validate_revision(repo, args->rev, args->paths,
+                                                           content::Scope::promoted, progress);
+    }
     return report(result, globals.format);
   };
 }

@@ -21,17 +21,7 @@ constexpr std::size_t k_max_listed = 10;
 // declared names (up to ten), else a note that there are none.
 std::string suggestion(const std::string& name, const std::set<std::string>& declared,
                        std::string_view plural, std::string_view none_hint) {
-  std::string best;
-  std::size_t best_distance = 3;
-  for (const auto& candidate : declared) {
-    const std::size_t distance = util::edit_distance(name, candidate);
-    // Replacing every character of a short name is no typo.
-    if (distance < best_distance && distance < name.size()) {
-      best_distance = distance;
-      best = candidate;
-    }
-  }
-  if (!best.empty()) {
+  if (const std::string best = util::closest(name, declared); !best.empty()) {
     return "did you mean '" + best + "'?";
   }
   if (declared.empty()) {

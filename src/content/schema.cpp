@@ -43,22 +43,6 @@ struct Compiled {
   valijson::Schema schema;
 };
 
-
-// The closest of `candidates` within edit distance 2, or "".
-std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_distance = 3;
-  for (const auto& candidate : candidates) {
-    const std::size_t distance = util::edit_distance(word, candidate);
-    // Replacing every character of a short word is no typo.
-    if (distance < best_distance && distance < word.size()) {
-      best_distance = distance;
-      best = candidate;
-    }
-  }
-  return best;
-}
-
 std::string list(const std::vector<std::string>& names) {
   std::vector<std::string> shown(names.begin(),
                                  names.begin() + std::min(names.size(), k_max_names_listed));
@@ -593,7 +577,7 @@ private:
         continue;
       }
       std::string message = "unknown field '" + member->key + "' " + in(at);
-      if (const std::string guess = closest(member->key, allowed); !guess.empty()) {
+      if (const std::string guess = util::closest(member->key, allowed); !guess.empty()) {
         message += ": did you mean '" + guess + "'?";
       }
       message +=
@@ -681,7 +665,7 @@ private:
     std::string message =
         where(at) + describe(*at.node) + " is not allowed; use one of: " + list(allowed);
     if (at.node->is_string()) {
-      if (const std::string guess = closest(at.node->string, allowed); !guess.empty()) {
+      if (const std::string guess = util::closest(at.node->string, allowed); !guess.empty()) {
         message += " (did you mean '" + guess + "'?)";
       }
     }

@@ -652,7 +652,23 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
   if (threads > 1) {
     fill_narrow_table();
   }
-  parallel_for(jobs.size(), threads, check);
+  if (options.progress) {
+    std::atomic<std::size_t> done{0};
+    std::mutex progress_mutex;
+    std::size_t told = 0; // percent last told; under progress_mutex
+    parallel_for(jobs.size(), threads, [&](std::size_t i) {
+      check(i);
+      const std::size_t now = done.fetch_add(1, std::memory_order_relaxed) + 1;
+      const std::size_t percent = now * 100 / jobs.size();
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      if (percent > told || now == jobs.size()) {
+        told = percent;
+        options.progress(now, jobs.size());
+      }
+    });
+  } else {
+    parallel_for(jobs.size(), threads, check);
+  }
 
   // References across files, from the summaries alone. Only files under
   // knowledge/ can be named by one (see the reference check).

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,9 @@ public:
   virtual void close() noexcept = 0;
 };
 
+// How far a validation's per-file checks have got: `done` of `total` files.
+using Progress = std::function<void(std::size_t done, std::size_t total)>;
+
 struct ValidateOptions {
   std::uint64_t max_file_size = 1024 * 1024;
   // Which content the snapshot holds: a promoted branch refuses local kinds
@@ -71,6 +75,11 @@ struct ValidateOptions {
   // policy's secret_allowlist): their "secret-literal" findings are left out
   // of the report. They do not change what is cached.
   std::vector<std::string> allowed_secrets;
+  // Told as the per-file checks advance (each time another percent of them
+  // is done, and when the last is): from the validation's threads, one call
+  // at a time, never after validate returns. Empty: nobody is told. A report
+  // answered whole from the cache makes no call.
+  Progress progress;
 };
 
 struct ValidationReport {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/refs.h"
+#include "util/strings.h"
 
 namespace envflow::core {
 
@@ -46,8 +47,10 @@ std::vector<std::string> without(std::vector<std::string> approvals, const std::
 }
 
 std::string approvals_text(size_t have, int needed) {
-  return "has " + std::to_string(have) + " of " + std::to_string(needed) + " approval" +
-         (needed == 1 ? "" : "s");
+  if (needed <= 0) {
+    return util::plural(have, "approval") + ", none needed";
+  }
+  return util::plural(have, "approval") + " of " + std::to_string(needed) + " needed";
 }
 
 } // namespace envflow::core

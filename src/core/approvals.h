@@ -23,7 +23,9 @@ std::vector<std::string> hotfix_approvals_for(const Pipeline& pipeline, const st
 // `approvals` without `person` (nobody approves their own promotion).
 std::vector<std::string> without(std::vector<std::string> approvals, const std::string& person);
 
-// "1 approval of 2 needed" style counts: "has 1 of 2 approvals".
+// Approvals counted against those needed, as every message and page says
+// it: "1 approval of 2 needed", "2 approvals of 1 needed", "1 approval, none
+// needed" (`needed` 0 or less).
 std::string approvals_text(size_t have, int needed);
 
 } // namespace envflow::core

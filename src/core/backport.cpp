@@ -562,9 +562,19 @@ const BackportIssue& find_backport(const std::vector<BackportIssue>& issues, int
       return issue;
     }
   }
+  std::vector<std::string> ids;
+  for (const auto& issue : issues) {
+    ids.push_back(std::to_string(issue.id));
+  }
+  const std::string guess = util::did_you_mean(std::to_string(id), ids);
   throw util::UsageError("no back-port issue " + std::to_string(id) +
-                         (issues.empty() ? std::string(" (there are none)")
-                                         : " (issues: " + ids_text(issues) + ")"));
+                             (guess.empty() ? "" : "; " + guess) +
+                             (issues.empty() ? std::string(" (there are none)")
+                                             : " (issues: " + ids_text(issues) + ")"),
+                         "unknown-backport",
+                         !guess.empty()    ? guess
+                         : issues.empty() ? std::string()
+                                          : "envflow backport list shows them");
 }
 
 std::string hotfix_head(const git::Repository& repo, const BackportIssue& issue) {

@@ -566,15 +566,26 @@ std::string resolve_side(const git::Repository& repo, const RefView& refs,
   if (auto id = repo.resolve_commit(env_or_rev)) {
     return *id;
   }
-  std::string message = "unknown environment or revision '" + env_or_rev + "'";
+  // A typo of an environment or of a tag (a release) gets a suggestion.
+  std::vector<std::string> names;
   if (config) {
-    std::vector<std::string> names;
     for (const Environment& env : config->environments) {
       names.push_back(env.name);
     }
-    message += " (environments: " + util::join(names, ", ") + ")";
   }
-  throw util::UsageError(message);
+  const std::string listed = names.empty() ? "" : "environments: " + util::join(names, ", ");
+  for (const auto& ref : refs.names(std::string(k_tags_prefix))) {
+    names.push_back(ref.substr(k_tags_prefix.size()));
+  }
+  const std::string guess = util::did_you_mean(env_or_rev, names);
+  std::string message = "unknown environment or revision '" + env_or_rev + "'";
+  if (!guess.empty()) {
+    message += "; " + guess;
+  }
+  if (!listed.empty()) {
+    message += " (" + listed + ")";
+  }
+  throw util::UsageError(message, "unknown-revision", guess.empty() ? listed : guess);
 }
 
 namespace {

@@ -47,19 +47,14 @@ const Environment& require_environment(const PipelineConfig& config, const std::
     return *env;
   }
   std::vector<std::string> names;
-  std::string best;
-  size_t best_distance = 3;
   for (const auto& e : config.environments) {
     names.push_back(e.name);
-    const size_t d = util::edit_distance(name, e.name);
-    if (d < best_distance) {
-      best_distance = d;
-      best = e.name;
-    }
   }
+  const std::string guess = util::did_you_mean(name, names);
+  const std::string listed = "environments: " + util::join(names, ", ");
   throw util::UsageError("unknown environment '" + name + "'" +
-                         (best.empty() ? std::string() : "; did you mean '" + best + "'?") +
-                         " (environments: " + util::join(names, ", ") + ")");
+                             (guess.empty() ? std::string() : "; " + guess) + " (" + listed + ")",
+                         "unknown-environment", guess.empty() ? listed : guess);
 }
 
 std::map<std::string, VariableDecl> declared_variables(const git::Repository& repo,

@@ -65,6 +65,19 @@ sign::SigningConfig signing_config(const git::Repository& repo, const PipelineCo
   return signing;
 }
 
+// util::UsageError for a release tag `pipeline` does not hold, with the
+// closest release tag when one is close (a typo of v1.2.0).
+[[noreturn]] void unknown_release(const Pipeline& pipeline, const std::string& tag) {
+  std::vector<std::string> tags;
+  for (const auto& release : list_releases(pipeline)) {
+    tags.push_back(release.tag);
+  }
+  const std::string guess = util::did_you_mean(tag, tags);
+  throw util::UsageError("no release tag '" + tag + "'" + (guess.empty() ? "" : "; " + guess) +
+                             " (see envflow releases)",
+                         "unknown-release", guess.empty() ? "envflow releases lists them" : guess);
+}
+
 void require_publisher(const PipelineConfig& config, const std::string& actor,
                        const std::string& what) {
   if (!may(config, actor, Right::publish)) {
@@ -506,6 +519,9 @@ PreparedRelease prepare_release(git::Repository& repo, const Pipeline& pipeline,
     prepared.notes += "(Live was rolled back to " + previous->tag + "; releases after it up to " +
                       newest->tag + " are not part of this one.)\n";
   }
+  if (request.dry_run) {
+    return prepared;
+  }
   Manifest manifest;
   manifest.environment = last.name;
   manifest.commit = request.commit;
@@ -595,7 +611,8 @@ PublishResult publish(Session& session, const PublishOptions& options) {
   request.bump = options.bump;
   request.exact = options.exact;
   request.message = options.message;
-  request.sign = !options.no_sign && !options.dry_run;
+  request.sign = !options.no_sign;
+  request.dry_run = options.dry_run;
   request.actor = session.actor();
   request.expected_live = live_id;
   const PreparedRelease prepared = prepare_release(repo, pipeline, request);
@@ -604,7 +621,7 @@ PublishResult publish(Session& session, const PublishOptions& options) {
   result.bump = prepared.bump;
   result.notes = prepared.notes;
   if (options.dry_run) {
-    return result; // the tag object written is unreachable: nothing moved
+    return result; // nothing written: no tag object, no ref moved
   }
   operation.updates = prepared.updates;
   session.apply(operation);
@@ -616,15 +633,7 @@ VerifyResult verify_release(const Pipeline& pipeline, const std::string& tag_nam
   result.tag = tag_name;
   const auto id = pipeline.refs.target(tag_ref(tag_name));
   if (!id) {
-    std::string hint;
-    size_t best = 3;
-    for (const auto& r : list_releases(pipeline)) {
-      if (const size_t d = util::edit_distance(tag_name, r.tag); d < best) {
-        best = d;
-        hint = "; did you mean " + r.tag + "?";
-      }
-    }
-    throw util::UsageError("no release tag '" + tag_name + "'" + hint + " (see envflow releases)");
+    unknown_release(pipeline, tag_name);
   }
   const auto tag = pipeline.repo.tag(*id);
   if (!tag) {
@@ -643,7 +652,7 @@ RollbackResult rollback(Session& session, const std::string& tag, const std::str
   const auto id = pipeline.refs.target(tag_ref(tag));
   const auto tag_info = id ? pipeline.repo.tag(*id) : std::nullopt;
   if (!tag_info) {
-    throw util::UsageError("no release tag '" + tag + "' (see envflow releases)");
+    unknown_release(pipeline, tag);
   }
   // The rulebook's test, so the CLI refuses what the server would.
   if (const auto problems = release_blockers(pipeline, *tag_info, tag); !problems.empty()) {

@@ -96,11 +96,14 @@ struct ReleaseRequest {
   // refs/envflow/live as the caller read it when the operation began: the
   // live move is compare-and-swapped against it (nullopt: absent).
   std::optional<std::string> expected_live;
+  // Stop once the version, bump and notes are known: no manifest, no
+  // signature, no tag object written, no updates (publish --dry-run).
+  bool dry_run = false;
 };
 
 struct PreparedRelease {
   std::string tag;                   // "v1.2.0"
-  std::string tag_id;                // written tag object
+  std::string tag_id;                // written tag object ("" for a dry run)
   Version version;
   std::string commit;
   std::string bump;
@@ -109,8 +112,8 @@ struct PreparedRelease {
 };
 
 // Compute the version and notes, build the manifest, sign, and write the
-// tag object. Moves no reference: the caller commits `updates` (with any of
-// its own) through commit_with_audit.
+// tag object (a dry run stops after the notes). Moves no reference: the
+// caller commits `updates` (with any of its own) through commit_with_audit.
 PreparedRelease prepare_release(git::Repository& repo, const Pipeline& pipeline,
                                 const ReleaseRequest& request);
 

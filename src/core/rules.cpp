@@ -74,8 +74,8 @@ private:
   // holds, back-ports, signatures) are judged.
   bool authority_only() const { return m_depth == Depth::authority; }
 
-  void refuse(const RefMove& move, Gate gate, std::string reason) {
-    m_out.refusals.push_back(Refusal{move.ref, std::move(reason), gate});
+  void refuse(const RefMove& move, Gate gate, std::string reason, std::string hint = {}) {
+    m_out.refusals.push_back(Refusal{move.ref, std::move(reason), gate, std::move(hint)});
   }
 
   void note(std::string text) { m_out.notes.push_back(std::move(text)); }
@@ -413,7 +413,8 @@ private:
                target.name + " is held (" + hold->describe() +
                    "): auto-promotion stops here; release the hold with envflow hold release " +
                    target.name + ", or a person promotes by hand (envflow sync " + source.name +
-                   ")");
+                   ")",
+               "envflow hold release " + target.name);
         return;
       }
     }
@@ -426,14 +427,15 @@ private:
         std::string reason = "promoting " + short_id(move.new_id) + " into " + target.name +
                              " needs " + plural(static_cast<size_t>(target.approvals), "approval") +
                              " from " + PipelineConfig::groups_text(target.approvers) +
-                             " (not counting " + (m_person.empty() ? who() : m_person) + "); it " +
-                             approvals_text(approvals.size(), target.approvals);
+                             " (not counting " + (m_person.empty() ? who() : m_person) +
+                             "); it has " + approvals_text(approvals.size(), target.approvals);
         if (!approvals.empty()) {
           reason += " (" + util::join(approvals, ", ") + ")";
         }
-        reason += "; approvers run: envflow approve " + target.name + " --rev " +
-                  short_id(move.new_id);
-        refuse(move, Gate::approvals, reason);
+        const std::string command =
+            "envflow approve " + target.name + " --rev " + short_id(move.new_id);
+        reason += "; approvers run: " + command;
+        refuse(move, Gate::approvals, reason, command);
         return;
       }
     }
@@ -460,7 +462,8 @@ private:
            "promoting " + short_id(move.new_id) + " into " + target.name +
                " needs a passing result of each of its checks for that commit and bundle:\n  " +
                util::join(blockers, "\n  ") + "\nrun them with envflow check " + target.name +
-               " --rev " + short_id(move.new_id) + " (sync --auto runs them itself)");
+               " --rev " + short_id(move.new_id) + " (sync --auto runs them itself)",
+           "envflow check " + target.name + " --rev " + short_id(move.new_id));
     return false;
   }
 
@@ -483,7 +486,8 @@ private:
     }
     message += "\nthen promote " + m_config.first().name + " through the pipeline (" +
                sync_chain(m_config) + ")";
-    refuse(move, Gate::backport, message);
+    refuse(move, Gate::backport, message,
+           "envflow backport apply " + std::to_string(open.front().id));
     return false;
   }
 
@@ -568,13 +572,14 @@ private:
             plural(static_cast<size_t>(m_config.hotfix_approvals), "approval") + " from " +
             PipelineConfig::groups_text(m_config.hotfix_approvers) + " (not counting " +
             (m_person.empty() ? who() : m_person) + ") before it goes onto " + env.name +
-            "; it " + approvals_text(approvals.size(), m_config.hotfix_approvals);
+            "; it has " + approvals_text(approvals.size(), m_config.hotfix_approvals);
         if (!approvals.empty()) {
           reason += " (" + util::join(approvals, ", ") + ")";
         }
-        reason += "; approvers run: envflow approve " + env.name + " --rev " +
-                  short_id(move.new_id);
-        refuse(move, Gate::approvals, reason);
+        const std::string command =
+            "envflow approve " + env.name + " --rev " + short_id(move.new_id);
+        reason += "; approvers run: " + command;
+        refuse(move, Gate::approvals, reason, command);
         return;
       }
     }
@@ -1199,7 +1204,42 @@ void Judgement::enforce() const {
   if (forbidden) {
     throw util::Forbidden(reasons());
   }
-  throw util::Refused(reasons());
+  std::string hint;
+  for (const auto& r : refusals) {
+    if (!r.hint.empty()) {
+      hint = r.hint;
+      break;
+    }
+  }
+  throw GateRefused(reasons(), gate_name(refusals.front().gate), hint);
+}
+
+const char* gate_name(Gate gate) {
+  switch (gate) {
+  case Gate::identity:
+    return "identity";
+  case Gate::fast_forward:
+    return "fast-forward";
+  case Gate::approvals:
+    return "approvals";
+  case Gate::hold:
+    return "hold";
+  case Gate::backport:
+    return "backport";
+  case Gate::hotfix_undo:
+    return "hotfix-undo";
+  case Gate::content:
+    return "content";
+  case Gate::overrides:
+    return "overrides";
+  case Gate::checks:
+    return "checks";
+  case Gate::release:
+    return "release";
+  case Gate::record:
+    return "record";
+  }
+  return "fast-forward";
 }
 
 Judgement judge(const Pipeline& before, const std::vector<RefMove>& moves, const Actor& actor,

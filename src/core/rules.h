@@ -5,6 +5,7 @@
 
 #include "core/audit.h"
 #include "core/view.h"
+#include "util/error.h"
 
 // The rulebook: every rule about moving the pipeline's refs, decided in one
 // place. `envflow sync`, `sync --auto`, publish, rollback, hotfix, back-port
@@ -66,10 +67,27 @@ enum class Gate {
   record,       // envflow's own records (audit, back-port issues, holds, approvals, check results)
 };
 
+// The gate's name for scripts: "identity", "fast-forward", "approvals", ...
+// (docs/json.md, the `gate` of an error).
+const char* gate_name(Gate gate);
+
 struct Refusal {
   std::string ref;    // "" when it concerns the whole change
   std::string reason; // may span lines (validation diagnostics)
   Gate gate = Gate::fast_forward;
+  std::string hint = {}; // the command that mends it, when there is one (the reason says it too)
+};
+
+// A move a gate refused (Judgement::enforce): code "gate", the gate of the
+// first refusal and the first hint given.
+class GateRefused : public util::Refused {
+public:
+  GateRefused(const std::string& message, std::string gate, std::string hint)
+      : util::Refused(message, "gate", std::move(hint)), m_gate(std::move(gate)) {}
+  const std::string& gate() const { return m_gate; }
+
+private:
+  std::string m_gate;
 };
 
 struct Judgement {
@@ -78,7 +96,7 @@ struct Judgement {
   bool ok() const { return refusals.empty(); }
   // The reasons, one paragraph each, for an error message.
   std::string reasons() const;
-  // Throw util::Forbidden (any identity refusal) or util::Refused with the reasons; no-op when ok.
+  // Throw util::Forbidden (any identity refusal) or GateRefused with the reasons; no-op when ok.
   void enforce() const;
 };
 

@@ -170,12 +170,15 @@ const PipelineConfig& Session::config() const {
   if (!m_impl->has_config) {
     if (is_clone()) {
       throw util::Refused(m_impl->remote + " has no envflow pipeline (" +
-                          std::string(k_config_ref) + " is missing there): seed it from a "
-                          "repository made by envflow init (docs/server-hooks.md)");
+                              std::string(k_config_ref) + " is missing there): seed it from a "
+                              "repository made by envflow init (docs/server-hooks.md)",
+                          "no-pipeline",
+                          "seed " + m_impl->remote + " from a repository made by envflow init");
     }
     throw util::Refused("this repository has no envflow pipeline (" + std::string(k_config_ref) +
-                        " is missing): run `envflow init` to create one, or `envflow setup` in "
-                        "a clone to read the server's");
+                            " is missing): run `envflow init` to create one, or `envflow setup` "
+                            "in a clone to read the server's",
+                        "no-pipeline", "envflow init (a new pipeline), or envflow setup (a clone)");
   }
   return *m_impl->configs.back();
 }

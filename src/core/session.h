@@ -135,7 +135,7 @@ private:
 class LostRace : public util::Refused {
 public:
   LostRace(std::string ref, const std::string& message)
-      : util::Refused(message), m_ref(std::move(ref)) {}
+      : util::Refused(message, "lost-race", "run it again"), m_ref(std::move(ref)) {}
   const std::string& ref() const { return m_ref; }
 
 private:

@@ -79,12 +79,13 @@ content::ValidateOptions options_for(const git::Repository& repo) {
 
 content::ValidationReport validate_worktree(const git::Repository& repo,
                                             const std::vector<std::string>& paths,
-                                            content::Scope scope) {
+                                            content::Scope scope, content::Progress progress) {
   if (repo.is_bare()) {
     throw util::UsageError("this is a bare repository: validate a commit with --rev REV");
   }
   content::ValidateOptions options = options_for(repo);
   options.scope = scope;
+  options.progress = std::move(progress);
   for (const auto& path : paths) {
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(path, ec))) {
@@ -98,13 +99,14 @@ content::ValidationReport validate_worktree(const git::Repository& repo,
 
 content::ValidationReport validate_revision(const git::Repository& repo, const std::string& rev,
                                             const std::vector<std::string>& paths,
-                                            content::Scope scope) {
+                                            content::Scope scope, content::Progress progress) {
   const std::optional<std::string> commit = repo.resolve_commit(rev);
   if (!commit) {
     throw util::UsageError("unknown revision '" + rev + "'");
   }
   content::ValidateOptions options = options_for(repo);
   options.scope = scope;
+  options.progress = std::move(progress);
   for (const auto& path : paths) {
     options.only.push_back(normalized(path));
   }

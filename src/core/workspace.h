@@ -16,16 +16,19 @@ struct PipelineConfig;
 
 // Validate the working tree of `repo`, or only `paths` (relative to the
 // current directory or absolute; each must lie inside the working tree —
-// util::UsageError otherwise).
+// util::UsageError otherwise). `progress` is told how far the checks have
+// got (content::ValidateOptions::progress).
 content::ValidationReport validate_worktree(const git::Repository& repo,
                                             const std::vector<std::string>& paths,
-                                            content::Scope scope = content::Scope::promoted);
+                                            content::Scope scope = content::Scope::promoted,
+                                            content::Progress progress = {});
 
 // Validate a commit's tree straight from the object database (bare
 // repositories too). `paths` are relative to the repository root.
 content::ValidationReport validate_revision(const git::Repository& repo, const std::string& rev,
                                             const std::vector<std::string>& paths,
-                                            content::Scope scope = content::Scope::promoted);
+                                            content::Scope scope = content::Scope::promoted,
+                                            content::Progress progress = {});
 
 // Validate what is staged.
 content::ValidationReport validate_index(const git::Repository& repo);

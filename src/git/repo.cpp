@@ -134,8 +134,11 @@ Repository Repository::open(const std::string& path, Open how) {
   }
   if (rc < 0) {
     throw util::IoError("not a git repository (or any parent): " +
-                        (how == Open::from_env ? std::string("$GIT_DIR") : path) + ": " +
-                        last_error());
+                            (how == Open::from_env ? std::string("$GIT_DIR") : path) + ": " +
+                            last_error(),
+                        "not-a-repository",
+                        "run it inside a git repository, or name one with -C DIR (envflow init "
+                        "makes a new one)");
   }
   return Repository(std::move(impl));
 }
@@ -683,7 +686,10 @@ RefLocked::RefLocked(std::string ref, std::vector<std::string> lock_files)
                     "(envflow never removes a lock: it cannot tell a crashed process from a " +
                     "slow one). If no envflow or git process is running in this repository, " +
                     "remove " + util::join(lock_files, " ") + " and run the command again; " +
-                    "nothing changed"),
+                    "nothing changed",
+                    "locked",
+                    "if no envflow or git process is running in this repository, remove " +
+                        util::join(lock_files, " ") + " and run the command again"),
       m_ref(std::move(ref)), m_lock_files(std::move(lock_files)) {}
 
 void Repository::update_refs(const std::vector<RefUpdate>& updates,

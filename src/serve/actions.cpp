@@ -1,5 +1,6 @@
 #include "serve/actions.h"
 
+#include "cli/output.h"
 #include "util/error.h"
 
 namespace envflow::serve {
@@ -153,10 +154,13 @@ ActionReply perform(const Action& action, const CommandRunner& runner,
   std::vector<std::string> command;
   try {
     command = action.command(request);
-  } catch (const util::UsageError& e) {
-    return {400, {{"error", {{"kind", "usage"}, {"message", std::string(e.what()) + " (" +
-                                                              action.usage + ")"},
-                             {"exit", 2}}}}};
+  } catch (const util::UsageError&) {
+    cli::ErrorReport report = cli::error_report(std::current_exception());
+    report.message += std::string(" (") + action.usage + ")";
+    if (report.hint.empty()) {
+      report.hint = action.usage;
+    }
+    return {400, cli::error_json(report)};
   }
   CommandReply reply = runner.run(command);
   return {http_status(reply), std::move(reply.body)};

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <future>
 
+#include "cli/output.h"
 #include "util/error.h"
 #include "util/process.h"
 
@@ -17,9 +18,10 @@ const std::string& self_path() {
   return path;
 }
 
-std::string error_kind(const nlohmann::json& body) {
+// The `code` of an error object (docs/json.md), "" when `body` is none.
+std::string error_code(const nlohmann::json& body) {
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-    return body["error"].value("kind", "");
+    return body["error"].value("code", "");
   }
   return {};
 }
@@ -51,7 +53,7 @@ CommandReply CommandRunner::run(const std::vector<std::string>& args) const {
   if (reply.exit < 0 || reply.exit > 3) {
     reply.exit = static_cast<int>(util::Exit::io);
   }
-  if (reply.body.is_discarded() || (reply.exit != 0 && error_kind(reply.body).empty())) {
+  if (reply.body.is_discarded() || (reply.exit != 0 && error_code(reply.body).empty())) {
     // No document: the command died, or failed before it could say why in JSON.
     std::string message = result.err.empty() ? "envflow " + (args.empty() ? "" : args[0]) +
                                                    " gave no answer (exit " +
@@ -63,9 +65,8 @@ CommandReply CommandRunner::run(const std::vector<std::string>& args) const {
     if (reply.exit == 0) {
       reply.exit = static_cast<int>(util::Exit::io);
     }
-    reply.body = {{"error", {{"kind", reply.exit == 2 ? "usage" : reply.exit == 1 ? "refused" : "io"},
-                             {"message", message},
-                             {"exit", reply.exit}}}};
+    reply.body = cli::error_json(
+        cli::ErrorReport::plain(static_cast<util::Exit>(reply.exit), message));
   }
   return reply;
 }
@@ -140,11 +141,10 @@ nlohmann::json CommandRunner::read(const std::vector<std::string>& args) const {
 }
 
 int http_status(const CommandReply& reply) {
-  const std::string kind = error_kind(reply.body);
   if (reply.exit == 0) {
     return 200;
   }
-  if (kind == "forbidden") {
+  if (error_code(reply.body) == "forbidden") {
     return 403;
   }
   switch (static_cast<util::Exit>(reply.exit)) {

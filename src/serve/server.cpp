@@ -73,10 +73,9 @@ void send_json(httplib::Response& res, int status, const Json& body) {
 
 // An error of the server itself (not of a command), in the commands' error
 // object, with what to do about it.
-Json error_body(util::Exit exit, const std::string& kind, const std::string& message,
+Json error_body(util::Exit exit, const std::string& code, const std::string& message,
                 const std::string& hint) {
-  return {{"error",
-           {{"kind", kind}, {"message", message}, {"exit", static_cast<int>(exit)}, {"hint", hint}}}};
+  return cli::error_json({exit, code, message, hint, "", ""});
 }
 
 Json refusal(const std::string& message, const std::string& hint) {
@@ -324,7 +323,7 @@ private:
         const cli::ErrorReport report = cli::error_report(std::current_exception());
         status = status_of(report);
         shown = {"Error", "<div class=\"banner banner-danger\"><p><strong>" +
-                              escape(report.kind) + ":</strong> " +
+                              escape(report.code) + ":</strong> " +
                               escape(report.message) + "</p></div>"};
       }
       const std::string html = fill(

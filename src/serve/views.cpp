@@ -427,8 +427,8 @@ View pipeline_view(const ViewContext& c) {
           for (const auto& a : approvers) {
             names += (names.empty() ? "" : ", ") + a;
           }
-          out += "<p class=\"approvals\">Approvals: <strong>" + std::to_string(approvers.size()) +
-                 " of " + std::to_string(required) + "</strong>" +
+          out += "<p class=\"approvals\">Approvals: <strong>" +
+                 escape(core::approvals_text(approvers.size(), required)) + "</strong>" +
                  (names.empty() ? std::string() : " (" + escape(names) + ")") + "</p>";
         }
         // Verification checks of the promotion into `next` (envflow check), as status says.

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace envflow::util {
 
@@ -9,40 +10,53 @@ namespace envflow::util {
 enum class Exit : int { ok = 0, refused = 1, usage = 2, io = 3 };
 
 // Base of every error envflow raises on purpose. `exit()` says how the
-// process ends when it reaches the top level.
+// process ends when it reaches the top level; `code()` a finer reason for
+// scripts (the `code` of the JSON error object, docs/json.md: a short
+// kebab-case word such as "unknown-environment"; "" when the exit code says
+// it all); `hint()` how to mend it when that is known ("" otherwise; the
+// message says it too, so the hint never has to be shown apart).
 class Error : public std::runtime_error {
 public:
-  Error(Exit exit, const std::string& message)
-      : std::runtime_error(message), m_exit(exit) {}
+  Error(Exit exit, const std::string& message, std::string code = {}, std::string hint = {})
+      : std::runtime_error(message), m_exit(exit), m_code(std::move(code)),
+        m_hint(std::move(hint)) {}
   Exit exit() const { return m_exit; }
+  const std::string& code() const { return m_code; }
+  const std::string& hint() const { return m_hint; }
 
 private:
   Exit m_exit;
+  std::string m_code;
+  std::string m_hint;
 };
 
 // A gate, policy or validation said no (exit 1).
 class Refused : public Error {
 public:
-  explicit Refused(const std::string& message) : Error(Exit::refused, message) {}
+  explicit Refused(const std::string& message, std::string code = {}, std::string hint = {})
+      : Error(Exit::refused, message, std::move(code), std::move(hint)) {}
 };
 
 // The policy does not let this identity do it (exit 1, like every refusal;
-// HTTP 403 where that matters).
+// HTTP 403 where that matters). Code "forbidden".
 class Forbidden : public Refused {
 public:
-  explicit Forbidden(const std::string& message) : Refused(message) {}
+  explicit Forbidden(const std::string& message, std::string hint = {})
+      : Refused(message, "forbidden", std::move(hint)) {}
 };
 
 // The caller's words are off (exit 2).
 class UsageError : public Error {
 public:
-  explicit UsageError(const std::string& message) : Error(Exit::usage, message) {}
+  explicit UsageError(const std::string& message, std::string code = {}, std::string hint = {})
+      : Error(Exit::usage, message, std::move(code), std::move(hint)) {}
 };
 
 // Repository or I/O failure (exit 3).
 class IoError : public Error {
 public:
-  explicit IoError(const std::string& message) : Error(Exit::io, message) {}
+  explicit IoError(const std::string& message, std::string code = {}, std::string hint = {})
+      : Error(Exit::io, message, std::move(code), std::move(hint)) {}
 };
 
 } // namespace envflow::util

@@ -24,6 +24,28 @@ std::string path_stem(std::string_view path);
 std::string first_component(std::string_view path);
 // Levenshtein distance between `a` and `b` (for "did you mean …").
 std::size_t edit_distance(std::string_view a, std::string_view b);
+// The first of `candidates` closest to `word` within edit distance 2, for
+// "did you mean …"; "" when none is that close, or only by replacing every
+// character of a short word (that is no typo).
+template <typename Strings>
+std::string closest(std::string_view word, const Strings& candidates) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const auto& candidate : candidates) {
+    const std::size_t distance = edit_distance(word, candidate);
+    if (distance < best_distance && distance < word.size()) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  return best;
+}
+// "did you mean 'x'?" with x = closest(word, candidates), or "" when none is close.
+template <typename Strings>
+std::string did_you_mean(std::string_view word, const Strings& candidates) {
+  const std::string best = closest(word, candidates);
+  return best.empty() ? best : "did you mean '" + best + "'?";
+}
 // True when `text` is valid UTF-8.
 bool is_valid_utf8(std::string_view text);
 // `text` safe to print on a terminal or in JSON, and as close to it as that

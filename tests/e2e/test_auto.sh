@@ -143,7 +143,7 @@ UAT=$(head_of uat)
 run envflow sync --auto
 expect_rc 0
 expect_out "test synced from dev"
-expect_out "promoting ${C2:0:7} into uat needs 2 approvals from qa (not counting alice@example.com); it has 0 of 2 approvals; approvers run: envflow approve uat --rev ${C2:0:7}"
+expect_out "promoting ${C2:0:7} into uat needs 2 approvals from qa (not counting alice@example.com); it has 0 approvals of 2 needed; approvers run: envflow approve uat --rev ${C2:0:7}"
 expect_eq "$(head_of uat)" "$UAT" "uat before approvals"
 run envflow --actor bob@example.com approve uat
 expect_rc 0
@@ -151,7 +151,7 @@ run envflow --format json sync --auto
 expect_rc 0
 expect_json "data['stopped_at']['reason'] == 'approvals' and data['stopped_at']['waiting_for']['approvals'] == ['bob@example.com'] and data['stopped_at']['waiting_for']['approvals_required'] == 2 and data['stopped_at']['waiting_for']['groups'] == ['qa']"
 run envflow sync --auto
-expect_out "promoting ${C2:0:7} into uat needs 2 approvals from qa (not counting alice@example.com); it has 1 of 2 approvals (bob@example.com)"
+expect_out "promoting ${C2:0:7} into uat needs 2 approvals from qa (not counting alice@example.com); it has 1 approval of 2 needed (bob@example.com)"
 run envflow --actor carol@example.com approve uat
 expect_rc 0
 run envflow sync --auto

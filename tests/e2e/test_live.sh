@@ -257,7 +257,7 @@ expect_eq "$(git for-each-ref --format='%(refname)' "refs/envflow/approvals/prod
   1 "the hotfixer's own approval is recorded"
 run envflow hotfix finish --no-sign
 expect_rc 1
-expect_err "it has 0 of 1 approval"
+expect_err "it has 0 approvals of 1 needed"
 expect_eq "$(ref_of . refs/heads/production)" "$PROD_BEFORE" "production while only the hotfixer approved"
 run env ENVFLOW_ACTOR=qa@example.com envflow approve production --rev hotfix/four-eyes
 expect_rc 0
@@ -310,7 +310,7 @@ if git -C "$SRV" rev-parse -q --verify "refs/envflow/approvals/production/$SHOT/
 fi
 push_as bob origin hotfix/srv:production
 expect_rc 1
-expect_err "it has 0 of 1 approval"
+expect_err "it has 0 approvals of 1 needed"
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$SPROD" "server production with only the hotfixer's approval"
 # A second person approves: the same raw push goes through.
 as carol approve production --rev origin/hotfix/srv --push

@@ -348,7 +348,7 @@ RACER="cd '$A' && sed -i 's/^description: .*/description: snappier/' agents/supp
 run env RACER="$RACER" PATH="$TEST_ROOT/racer:$PATH" REMOTE_USER=bob ENVFLOW_ACTOR=bob envflow -C "$B" --format json sync dev --push
 expect_rc 1
 expect_json \
-  'data["error"]["kind"] == "lost-race" and data["error"]["exit"] == 1 and data["error"]["ref"] == "refs/heads/test"' \
+  'data["error"]["code"] == "lost-race" and data["error"]["kind"] == "refused" and data["error"]["exit"] == 1 and data["error"]["ref"] == "refs/heads/test" and data["error"]["hint"] == "run it again"' \
   '"another promotion got there first" in data["error"]["message"]'
 expect_eq "$(srv refs/heads/test)" "$(git -C "$SRV" rev-parse dev)" "origin test (the winner's)"
 if [ "$(srv refs/heads/test)" != "$BEFORE_TEST" ]; then pass; else fail "the racing sync did not run: $(cat "$TEST_ROOT/racer.out")"; fi
@@ -374,7 +374,7 @@ BEFORE_TEST=$(srv refs/heads/test)
 as bob "$B" --format json sync dev --push
 expect_rc 1
 expect_json \
-  'data["error"]["kind"] == "lost-race" and data["error"]["ref"] == "refs/heads/test"' \
+  'data["error"]["code"] == "lost-race" and data["error"]["kind"] == "refused" and data["error"]["ref"] == "refs/heads/test"' \
   '"another promotion got there first" in data["error"]["message"]'
 if [ "$(srv refs/heads/test)" != "$BEFORE_TEST" ]; then pass; else fail "the racing sync did not run: $(cat "$TEST_ROOT/racer.out")"; fi
 expect_eq "$(git -C "$SRV" log --format=%B refs/envflow/audit | grep -c "^move: refs/heads/test $BEFORE_TEST ")" 1 \

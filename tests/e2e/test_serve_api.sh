@@ -88,7 +88,7 @@ test_case "POST without the CSRF token, with a wrong one, cross-origin, from ano
 before=$(ref_of . refs/heads/test)
 http POST /api/sync/dev -H "$(as bob)" -H "$JSONTYPE" -d '{}'
 expect_code 403
-expect_body_json 'data["error"]["kind"] == "forbidden" and data["error"]["exit"] == 1 and "CSRF" in data["error"]["message"]'
+expect_body_json 'data["error"]["code"] == "forbidden" and data["error"]["kind"] == "refused" and data["error"]["exit"] == 1 and "CSRF" in data["error"]["message"] and data["error"]["hint"]'
 http POST /api/sync/dev -H "$(as bob)" -H "X-Envflow-CSRF: ${TOKEN%?}0" -H "$JSONTYPE" -d '{}'
 expect_code 403
 http POST /api/sync/dev -H "$(as bob)" -H "$CSRF" -H "Origin: http://evil.example" -H "$JSONTYPE" -d '{}'
@@ -142,7 +142,7 @@ test_case "a gate: uat needs carol's approval first (409, nothing moved); approv
 before=$(ref_of . refs/heads/uat)
 http POST /api/sync/test -H "$(as bob)" -H "$CSRF" -H "$JSONTYPE" -d '{}'
 expect_code 409
-expect_body_json 'data["error"]["kind"] == "refused" and "approval" in data["error"]["message"]'
+expect_body_json 'data["error"]["kind"] == "refused" and data["error"]["code"] == "gate" and data["error"]["gate"] == "approvals" and "approval" in data["error"]["message"]'
 expect_eq "$(ref_of . refs/heads/uat)" "$before" "uat after the gate"
 http POST /api/approve/uat -H "$(as bob)" -H "$CSRF" -H "$JSONTYPE" -d '{}'
 expect_code 403
@@ -160,7 +160,7 @@ expect_eq "$(ref_of . refs/heads/uat)" "$(ref_of . refs/heads/test)" "uat after 
 test_case "usage errors: 400"
 http POST /api/sync/nowhere -H "$(as bob)" -H "$CSRF" -H "$JSONTYPE" -d '{}'
 expect_code 400
-expect_body_json 'data["error"]["kind"] == "usage" and data["error"]["exit"] == 2'
+expect_body_json 'data["error"]["kind"] == "usage" and data["error"]["code"] == "unknown-environment" and data["error"]["exit"] == 2'
 http POST /api/sync/dev -H "$(as bob)" -H "$CSRF" -H "$JSONTYPE" -d '[1]'
 expect_code 400
 http POST /api/sync/dev -H "$(as bob)" -H "$CSRF" -H "Content-Type: text/plain" -d '{}'

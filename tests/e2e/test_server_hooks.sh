@@ -237,7 +237,7 @@ test_case "approvals: production needs another release manager's approval"
 BEFORE=$(server_refs)
 push_as bob origin staging:production
 expect_rc 1
-expect_err "into production needs 1 approval from release-managers (not counting bob); it has 0 of 1 approval"
+expect_err "into production needs 1 approval from release-managers (not counting bob); it has 0 approvals of 1 needed"
 expect_unchanged "$BEFORE"
 # An approval is a ref of its own, pointing at the commit it names: carol
 # makes it with plain git.

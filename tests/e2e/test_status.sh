@@ -160,11 +160,11 @@ EOF
 run envflow config edit --file "$TEST_ROOT/cfg.yaml"
 expect_rc 0
 run envflow status
-expect_row test "test|test|${DEV2:0:7}|1 → uat|+0 ~1 -0 breaking|0/2"
+expect_row test "test|test|${DEV2:0:7}|1 → uat|+0 ~1 -0 breaking|0 approvals of 2 needed"
 expect_aligned
 envflow approve uat --actor bob@example.com >/dev/null
 run envflow status
-expect_row test "test|test|${DEV2:0:7}|1 → uat|+0 ~1 -0 breaking|1/2"
+expect_row test "test|test|${DEV2:0:7}|1 → uat|+0 ~1 -0 breaking|1 approval of 2 needed"
 run envflow status --format json
 expect_json \
   "$JSON_ENV('test')['approvals'] == {'required': 2, 'have': 1}" \
@@ -387,7 +387,7 @@ expect_eq "$(python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop("session
   "$ORIGIN_STATUS" "status in the clone equals the origin's (but for the session)"
 run envflow -C "$C" status
 expect_rc 0
-expect_row test "test|test|$(ref_of "$R" refs/heads/test | cut -c1-7)|1 → uat|+0 ~1 -0|0/2"
+expect_row test "test|test|$(ref_of "$R" refs/heads/test | cut -c1-7)|1 → uat|+0 ~1 -0|0 approvals of 2 needed"
 run envflow -C "$C" setup
 expect_rc 0
 expect_eq "$(git -C "$C" config --get-all remote.origin.fetch | grep -c 'refs/envflow/' || true)" 1 "refspec added once"

@@ -217,7 +217,7 @@ expect_err "dev is the first environment"
 test_case "approvals: 1 of 2 is not enough"
 run envflow approve uat --actor bob@example.com
 expect_rc 0
-expect_out "approved ${DEV3:0:7} into uat by bob@example.com (1 of 2 approvals)"
+expect_out "approved ${DEV3:0:7} into uat by bob@example.com (1 approval of 2 needed)"
 expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^op: ')" "op: approve" "approve audited"
 # An approval is a ref of its own (the person's name percent-encoded: '.'
 # is %2E): the record moves exactly that ref, created at the approved commit.
@@ -231,18 +231,18 @@ expect_out "already approved"
 BEFORE=$(all_refs)
 run envflow sync test
 expect_rc 1
-expect_err "has 1 of 2 approvals (bob@example.com)"
+expect_err "has 1 approval of 2 needed (bob@example.com)"
 expect_unchanged "$BEFORE"
 
 test_case "approvals: the syncing actor's own approval does not count"
 run envflow approve uat
 expect_rc 0
-expect_out "(2 of 2 approvals)"
+expect_out "(2 approvals of 2 needed)"
 BEFORE=$(all_refs)
 run envflow sync test
 expect_rc 1
 expect_err "not counting alice@example.com"
-expect_err "has 1 of 2 approvals (bob@example.com)"
+expect_err "has 1 approval of 2 needed (bob@example.com)"
 expect_unchanged "$BEFORE"
 
 test_case "approvals: an approval for an older commit does not count for a newer head"
@@ -274,7 +274,7 @@ expect_eq "$(git log -1 --format=%B refs/envflow/audit | grep '^approval: ' | so
 test_case "approvals: carol approves the new head after bob: sync passes"
 run envflow approve uat --actor bob@example.com
 expect_rc 0
-expect_out "(1 of 2 approvals)"
+expect_out "(1 approval of 2 needed)"
 run envflow sync test
 expect_rc 1
 run envflow approve uat --actor carol@example.com --format json

@@ -1,6 +1,12 @@
 #include "cli/output.h"
 
+#include <stdexcept>
+
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/rules.h"
+#include "core/session.h"
 
 using envflow::cli::github_annotation;
 using envflow::cli::github_escape_data;
@@ -55,5 +61,57 @@ TEST_CASE("cli::github_annotation") {
     d.message = "line one\nline two: 50%";
     CHECK(github_annotation(d) == "::error file=knowledge/a%2Cb%3Ac.yaml,line=2,col=7,title=x%3Ay::"
                                   "line one%0Aline two: 50%25");
+  }
+}
+
+TEST_CASE("cli::error_report and error_json: kind from the exit code, the finer reason in code") {
+  using envflow::cli::error_json;
+  using envflow::cli::error_report;
+  namespace util = envflow::util;
+  const auto json_of = [](auto error) {
+    return error_json(error_report(std::make_exception_ptr(error)))["error"];
+  };
+  SUBCASE("a plain refusal, usage error, I/O error") {
+    const auto refused = json_of(util::Refused("no"));
+    CHECK(refused["kind"] == "refused");
+    CHECK(refused["code"] == "refused");
+    CHECK(refused["exit"] == 1);
+    CHECK_FALSE(refused.contains("hint"));
+    CHECK(json_of(util::UsageError("bad"))["kind"] == "usage");
+    CHECK(json_of(util::UsageError("bad"))["code"] == "usage");
+    const auto io = json_of(util::IoError("disk"));
+    CHECK(io["kind"] == "repository");
+    CHECK(io["code"] == "io");
+    CHECK(io["exit"] == 3);
+  }
+  SUBCASE("codes and hints the error carries") {
+    const auto forbidden = json_of(util::Forbidden("dana may not"));
+    CHECK(forbidden["kind"] == "refused");
+    CHECK(forbidden["code"] == "forbidden");
+    const auto unknown = json_of(
+        util::UsageError("unknown environment 'x'", "unknown-environment", "did you mean 'y'?"));
+    CHECK(unknown["kind"] == "usage");
+    CHECK(unknown["code"] == "unknown-environment");
+    CHECK(unknown["hint"] == "did you mean 'y'?");
+    CHECK(unknown["exit"] == 2);
+  }
+  SUBCASE("a gate and a lost race") {
+    const auto gate = json_of(envflow::core::GateRefused("needs 2 approvals", "approvals",
+                                                         "envflow approve uat --rev abc1234"));
+    CHECK(gate["kind"] == "refused");
+    CHECK(gate["code"] == "gate");
+    CHECK(gate["gate"] == "approvals");
+    CHECK(gate["hint"] == "envflow approve uat --rev abc1234");
+    const auto race = json_of(envflow::core::LostRace("refs/heads/test", "test moved"));
+    CHECK(race["kind"] == "refused");
+    CHECK(race["code"] == "lost-race");
+    CHECK(race["ref"] == "refs/heads/test");
+    CHECK(race["hint"] == "run it again");
+  }
+  SUBCASE("anything else is a repository error") {
+    const auto other = json_of(std::runtime_error("boom"));
+    CHECK(other["kind"] == "repository");
+    CHECK(other["code"] == "internal");
+    CHECK(other["exit"] == 3);
   }
 }

@@ -201,3 +201,29 @@ TEST_CASE("content::validate: the attacks of issue 12, each refused where it is"
     CHECK(tags[0].mark.column == 10);
   }
 }
+
+TEST_CASE("content::validate: progress") {
+  MemorySource source = starter();
+  for (int i = 0; i < 250; ++i) {
+    const std::string name = "v" + std::to_string(i);
+    source.add("variables/" + name + ".yaml", "kind: Variable\nname: " + name +
+                                                  "\ntype: string\ndefault: x\ndescription: d\n");
+  }
+  std::vector<std::pair<std::size_t, std::size_t>> told;
+  ValidateOptions options;
+  options.progress = [&told](std::size_t done, std::size_t total) {
+    told.emplace_back(done, total);
+  };
+  const auto report = validate(source, options, SchemaSet::builtin());
+  CHECK(report.ok());
+  REQUIRE_FALSE(told.empty());
+  // Told in order, at most once a percent, the last time when all are done.
+  const std::size_t total = told.front().second;
+  CHECK(total >= 250);
+  CHECK(told.size() <= 101);
+  CHECK(told.back() == std::make_pair(total, total));
+  for (std::size_t i = 1; i < told.size(); ++i) {
+    CHECK(told[i].second == total);
+    CHECK(told[i - 1].first * 100 / total < told[i].first * 100 / total);
+  }
+}

@@ -512,6 +512,9 @@ TEST_CASE("core::diff resolve_side") {
     CHECK_THROWS_WITH_AS(core::resolve_side(repo, "nope"), "unknown environment or revision 'nope'",
                          util::UsageError);
     CHECK_THROWS_AS(core::resolve_side(repo, ""), util::UsageError);
+    CHECK_THROWS_WITH_AS(core::resolve_side(repo, "v1.0.1"),
+                         "unknown environment or revision 'v1.0.1'; did you mean 'v1.0.0'?",
+                         util::UsageError);
   }
 
   SUBCASE("environments through the config") {
@@ -532,6 +535,10 @@ TEST_CASE("core::diff resolve_side") {
     CHECK_THROWS_WITH_AS(core::resolve_side(repo, "staging"),
                          "unknown environment or revision 'staging' (environments: dev, qa, prod)",
                          util::UsageError);
+    CHECK_THROWS_WITH_AS(
+        core::resolve_side(repo, "prd"),
+        "unknown environment or revision 'prd'; did you mean 'prod'? (environments: dev, qa, prod)",
+        util::UsageError);
   }
 
   SUBCASE("an invalid config does not stop a diff") {

@@ -121,7 +121,7 @@ TEST_CASE("core::judge: approvals") {
     const auto j = p.judge({p.branch("test", next)}, "bob");
     CHECK_MESSAGE(refused(j, k_test, Gate::approvals,
                           "needs 1 approval from release-managers (not counting bob); it has 0 "
-                          "of 1 approval"),
+                          "approvals of 1 needed"),
                   refusals(j));
   }
   SUBCASE("the promoter's own approval does not count, under any of their names") {
@@ -138,7 +138,7 @@ TEST_CASE("core::judge: approvals") {
     // A ref naming `next` but pointing elsewhere (planted by hand).
     p.set_ref(core::approval_ref("test", next, "carol"), p.base);
     const auto j = p.judge({p.branch("test", next)}, "bob");
-    CHECK_MESSAGE(refused(j, k_test, Gate::approvals, "has 0 of 1"), refusals(j));
+    CHECK_MESSAGE(refused(j, k_test, Gate::approvals, "has 0 approvals of 1 needed"), refusals(j));
   }
   SUBCASE("another approver's approval counts") {
     approve("carol", next);

@@ -161,6 +161,14 @@ std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 } // namespace
 
+TEST_CASE("core::approvals_text") {
+  CHECK(core::approvals_text(1, 2) == "1 approval of 2 needed");
+  CHECK(core::approvals_text(0, 1) == "0 approvals of 1 needed");
+  CHECK(core::approvals_text(2, 1) == "2 approvals of 1 needed");
+  CHECK(core::approvals_text(1, 0) == "1 approval, none needed");
+  CHECK(core::approvals_text(0, 0) == "0 approvals, none needed");
+}
+
 TEST_CASE("core::Hold: the hold commit's message") {
   core::Hold hold;
   hold.env = "production";
@@ -468,7 +476,7 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     CHECK(one.stop->command == "envflow approve uat --rev " + short_id(c));
     CHECK(one.stop->message == "promoting " + short_id(c) +
                                    " into uat needs 2 approvals from qa (not counting "
-                                   "ci-bot@example.com); it has 1 of 2 approvals (" + k_bob +
+                                   "ci-bot@example.com); it has 1 approval of 2 needed (" + k_bob +
                                    "); approvers run: envflow approve uat --rev " + short_id(c));
     CHECK(p.head("uat") != c);
     core::Session carol = p.session(k_carol);

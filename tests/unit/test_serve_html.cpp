@@ -31,8 +31,8 @@ TEST_CASE("serve::fill") {
 }
 
 TEST_CASE("serve::http_status") {
-  const auto error = [](const char* kind, int exit) {
-    return serve::CommandReply{exit, {{"error", {{"kind", kind}, {"exit", exit}}}}};
+  const auto error = [](const char* code, int exit) {
+    return serve::CommandReply{exit, {{"error", {{"code", code}, {"exit", exit}}}}};
   };
   CHECK(serve::http_status({0, nlohmann::json::object()}) == 200);
   CHECK(serve::http_status(error("usage", 2)) == 400);
@@ -40,6 +40,9 @@ TEST_CASE("serve::http_status") {
   CHECK(serve::http_status(error("refused", 1)) == 409);   // a gate said no
   CHECK(serve::http_status(error("lost-race", 1)) == 409); // another writer won
   CHECK(serve::http_status(error("io", 3)) == 500);
+  CHECK(serve::http_status(error("gate", 1)) == 409);                // a gate, by its name
+  CHECK(serve::http_status(error("unknown-environment", 2)) == 400); // a finer usage error
+  CHECK(serve::http_status(error("not-a-repository", 3)) == 500);
 }
 
 TEST_CASE("serve::actions: a press is the command line it names") {

@@ -2,6 +2,10 @@
 
 #include "util/strings.h"
 
+#include <set>
+#include <string>
+#include <vector>
+
 using namespace envflow;
 
 TEST_CASE("util::strings") {
@@ -12,6 +16,17 @@ TEST_CASE("util::strings") {
     CHECK(util::edit_distance("suport", "support") == 1);
     CHECK(util::edit_distance("", "abc") == 3);
     CHECK(util::edit_distance("kitten", "sitting") == 3);
+  }
+  SUBCASE("closest and did_you_mean") {
+    const std::vector<std::string> envs{"dev", "test", "uat", "staging", "production"};
+    CHECK(util::closest("prodution", envs) == "production");
+    CHECK(util::closest("tset", envs) == "test");
+    CHECK(util::closest("qa", envs).empty());       // replacing every letter is no typo
+    CHECK(util::closest("deployment", envs).empty()); // too far from every one
+    CHECK(util::closest("test", envs) == "test");
+    CHECK(util::closest("v1.0.1", std::set<std::string>{"v1.0.0", "v2.0.0"}) == "v1.0.0");
+    CHECK(util::did_you_mean("stagign", envs) == "did you mean 'staging'?");
+    CHECK(util::did_you_mean("nothing-like-it", envs).empty());
   }
   SUBCASE("split and join") {
     CHECK(util::split("a,b,,c", ',') == std::vector<std::string>{"a", "b", "", "c"});
