@@ -23,6 +23,12 @@
 
 CI_DIR="$ENVFLOW_SOURCE_DIR/tests/e2e/ci"
 NODE_BIN="$ENVFLOW_SOURCE_DIR/tests/.node/node_modules/.bin"
+# The Node.js 20 that make test-deps installs next to the tools (Debian 12's
+# Node.js 18 cannot run gitlab-ci-local 4.73): first on PATH, so the tools'
+# `#!/usr/bin/env node` and the suite's own node run on it.
+for runtime in "$ENVFLOW_SOURCE_DIR"/tests/.node/node_modules/node-linux-*/bin; do
+  [ -x "$runtime/node" ] && PATH="$runtime:$PATH"
+done
 
 all_refs() { git -C "$1" for-each-ref --format='%(refname) %(objectname)'; }
 
