@@ -20,6 +20,7 @@ ROWS = [
     ("validate-cold-1thread", "  same, one thread (ENVFLOW_THREADS=1; 1 run)"),
     ("validate-warm", "envflow validate --rev dev, warm (nothing changed)"),
     ("validate-worktree-warm", "envflow validate (working tree), warm"),
+    ("floor-git-status", "  floor: git status --porcelain on the same working tree, warm"),
     ("push-10", "git push of 10 changed files, hooks installed (warm server cache)"),
     ("push-10-nocache", "  same, ENVFLOW_NO_CACHE=1 (1 run)"),
     ("floor-push", "  floor: the same git push into a copy of the server without hooks"),
@@ -216,6 +217,12 @@ def targets(times, memory, machine):
     if warm and ajv:
         out.append(("warm full validation at least 20× faster than ajv + js-yaml",
                     verdict(ajv / warm >= 20, f"{ajv / warm:.1f}× faster ({ms(warm)} vs {ms(ajv)})")))
+    worktree, status = med("validate-worktree-warm"), med("floor-git-status")
+    if worktree and status:
+        out.append(("working tree warm validation at most 3× git status (10,000 files)",
+                    verdict(worktree <= 3 * status,
+                            f"{ms(worktree)} vs {ms(status)}: {worktree / status:.1f}× git status"
+                            + cpu_note("validate-worktree-warm", "floor-git-status"))))
     for bench, what in (("push-10", "git push of 10 changed files"),
                         ("hook-10", "pre-receive hook alone, 10 changed files")):
         t = med(bench)

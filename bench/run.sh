@@ -201,6 +201,9 @@ for n in $SIZES; do
   bench validate-cold "$n" "$runs" --prepare "$E cache clear" -- "$E validate --rev dev"
   bench validate-warm "$n" "$runs" --warmup 1 -- "$E validate --rev dev"
   bench validate-worktree-warm "$n" "$runs" --warmup 1 -- "$E validate"
+  # git's own look at the same working tree (it reads the index and stats
+  # every file, as the row above does): the floor of issue 18's 3x target.
+  bench floor-git-status "$n" "$runs" --warmup 1 -- "git -C $repo status --porcelain >/dev/null"
   bench validate-cold-1thread "$n" 1 --prepare "$E cache clear" \
     -- "ENVFLOW_THREADS=1 $E validate --rev dev"
   memory validate-cold "$n" env ENVFLOW_NO_CACHE=1 $E validate --rev dev

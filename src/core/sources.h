@@ -41,17 +41,30 @@ private:
 };
 
 // The files of a working tree rooted at `root` (with a trailing '/'): the
-// workspace file and the content folders, skipping what .gitignore ignores
-// when `repo` is given. Symbolic links are listed, never followed.
+// workspace file and the content folders. Symbolic links are listed, never
+// followed. When `repo` is given (its working tree is `root`), untracked
+// files .gitignore ignores are skipped, and, with Ids::from_index, a file
+// whose stat data matches its index entry (honouring GIT_INDEX_FILE) is
+// listed with the index's blob id, unread, as `git status` trusts it: same
+// size, mtime, ctime, inode, owner, type and executable bit; not modified
+// in the second the index was written or later (racy); not converted by git
+// (line endings, filters). Other files are listed without an id.
 class WorktreeSource : public content::FileSource {
 public:
-  WorktreeSource(std::string root, const git::Repository* repo);
+  // Ids::none when every file is read anyway (no cache of results): the
+  // index would save nothing.
+  enum class Ids { none, from_index };
+  WorktreeSource(std::string root, const git::Repository* repo, Ids ids = Ids::from_index);
   std::vector<content::FileEntry> list() override;
+  // A file listed with an id is checked against it: when it changed since it
+  // was listed, the blob it had then is returned, so the contents always
+  // match the listing (and a result cached under that id is that blob's).
   std::string read(const content::FileEntry& entry) override;
 
 private:
   std::string m_root;
   const git::Repository* m_repo;
+  Ids m_ids;
 };
 
 } // namespace envflow::core

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "content/schema.h"
+#include "content/validator.h"
 #include "core/config.h"
 #include "core/view.h"
 #include "core/sources.h"
@@ -93,7 +94,9 @@ content::ValidationReport validate_worktree(const git::Repository& repo,
     }
     options.only.push_back(inside(repo.workdir(), path));
   }
-  WorktreeSource source(repo.workdir(), &repo);
+  WorktreeSource source(repo.workdir(), &repo,
+                        content::default_cache() != nullptr ? WorktreeSource::Ids::from_index
+                                                            : WorktreeSource::Ids::none);
   return run(source, options);
 }
 

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <thread>
 
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include "git/handle.h"
@@ -318,6 +321,157 @@ bool Repository::is_ignored(const std::string& path) const {
   int ignored = 0;
   check(git_ignore_path_is_ignored(&ignored, m_impl->get(), path.c_str()), "reading .gitignore");
   return ignored != 0;
+}
+
+namespace {
+
+FileTime file_time(const git_index_time& time) {
+  return FileTime{static_cast<std::uint32_t>(time.seconds), time.nanoseconds};
+}
+
+// The directories libgit2 searches at config level `level` (':'-separated).
+std::vector<std::string> search_path(int level) {
+  git_buf buf = GIT_BUF_INIT;
+  std::vector<std::string> dirs;
+  if (git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, level, &buf) == 0 && buf.ptr != nullptr) {
+    dirs = util::split(buf.ptr, ':');
+  }
+  git_buf_dispose(&buf);
+  return dirs;
+}
+
+// The attributes that make git convert a file between its blob and the
+// working tree (gitattributes(5), "Effects").
+constexpr const char* k_conversions[] = {"text",  "crlf",   "eol",
+                                         "ident", "filter", "working-tree-encoding"};
+
+// True when an attributes file that could apply to one of `paths` names an
+// attribute of k_conversions (or cannot be read): the system's, the user's,
+// core.attributesFile, info/attributes, a .gitattributes in the working
+// tree's root or in a folder of `paths`. A macro that sets one names it too.
+bool attributes_may_convert(git_repository* repo, const std::string& workdir,
+                            const std::vector<std::string>& paths) {
+  std::vector<std::string> files{"/etc/gitattributes"};
+  for (const auto& dir : search_path(GIT_CONFIG_LEVEL_SYSTEM)) {
+    files.push_back(dir + "/gitattributes");
+  }
+  for (const auto& dir : search_path(GIT_CONFIG_LEVEL_XDG)) {
+    files.push_back(dir + "/attributes");
+  }
+  ConfigPtr config;
+  check(git_repository_config_snapshot(out(config), repo), "reading git config");
+  git_buf buf = GIT_BUF_INIT;
+  if (git_config_get_path(&buf, config.get(), "core.attributesfile") == 0) {
+    files.emplace_back(buf.ptr);
+  }
+  git_buf_dispose(&buf);
+  check(git_repository_item_path(&buf, repo, GIT_REPOSITORY_ITEM_INFO), "finding info/");
+  files.push_back(std::string(buf.ptr) + "attributes");
+  git_buf_dispose(&buf);
+  std::vector<std::string> folders{""};
+  for (const auto& path : paths) {
+    for (std::size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      folders.push_back(path.substr(0, slash + 1));
+    }
+  }
+  std::sort(folders.begin(), folders.end());
+  folders.erase(std::unique(folders.begin(), folders.end()), folders.end());
+  for (const auto& folder : folders) {
+    files.push_back(workdir + folder + ".gitattributes");
+  }
+  const auto names_a_conversion = [](const std::string& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+      return false; // none there
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      return true; // there, but unreadable to us: assume the worst
+    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::any_of(std::begin(k_conversions), std::end(k_conversions),
+                       [&](const char* name) { return text.find(name) != std::string::npos; });
+  };
+  return std::any_of(files.begin(), files.end(), names_a_conversion);
+}
+
+// True when `value` may set a conversion: set, or set to a value.
+bool is_set(const char* value) {
+  const git_attr_value_t kind = git_attr_value(value);
+  return kind == GIT_ATTR_VALUE_TRUE || kind == GIT_ATTR_VALUE_STRING;
+}
+
+} // namespace
+
+IndexStat Repository::read_index_stat(const std::string& path) const {
+  std::string file = path;
+  if (file.empty()) {
+    git_buf buf = GIT_BUF_INIT;
+    check(git_repository_item_path(&buf, m_impl->get(), GIT_REPOSITORY_ITEM_INDEX),
+          "finding the index");
+    file = buf.ptr;
+    git_buf_dispose(&buf);
+  }
+  IndexStat result;
+  // Stat before reading: should the index be replaced in between, its
+  // entries are then judged against an older time, which only makes more of
+  // them racy (read again), never fewer.
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return result; // no index yet: nothing is known of any file
+  }
+  result.written = FileTime{st.st_mtim.tv_sec, static_cast<std::uint32_t>(st.st_mtim.tv_nsec)};
+  // A fresh index object, read from the file now (git_index_open reads with
+  // force); the repository's own index object would be the one it read first.
+  IndexPtr index;
+  check(git_index_open(out(index), file.c_str()), "reading the index " + file);
+  const size_t count = git_index_entrycount(index.get());
+  result.entries.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const git_index_entry* entry = git_index_get_byindex(index.get(), i);
+    if (GIT_INDEX_ENTRY_STAGE(entry) != 0 ||
+        (entry->flags_extended & GIT_INDEX_ENTRY_INTENT_TO_ADD) != 0) {
+      continue;
+    }
+    result.entries.push_back(IndexStatEntry{
+        entry->path, to_hex(entry->id), mode_of(static_cast<git_filemode_t>(entry->mode)),
+        file_time(entry->ctime), file_time(entry->mtime), entry->dev, entry->ino, entry->uid,
+        entry->gid, entry->file_size});
+  }
+  std::sort(result.entries.begin(), result.entries.end(),
+            [](const IndexStatEntry& a, const IndexStatEntry& b) { return a.path < b.path; });
+  return result;
+}
+
+std::vector<bool> Repository::may_convert(const std::vector<std::string>& paths) const {
+  if (paths.empty()) {
+    return {};
+  }
+  bool autocrlf = false;
+  if (const auto value = config_string("core.autocrlf")) {
+    int on = 0;
+    // "input" converts on add; a value git cannot read either counts as on.
+    autocrlf = git_config_parse_bool(&on, value->c_str()) < 0 || on != 0;
+  }
+  if (!attributes_may_convert(m_impl->get(), workdir(), paths)) {
+    return std::vector<bool>(paths.size(), autocrlf);
+  }
+  std::vector<bool> converts(paths.size(), false);
+  constexpr size_t k_names = std::size(k_conversions);
+  const char* names[k_names]; // libgit2 takes them as `const char**`
+  std::copy(std::begin(k_conversions), std::end(k_conversions), names);
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const char* values[k_names] = {};
+    check(git_attr_get_many(values, m_impl->get(), GIT_ATTR_CHECK_FILE_THEN_INDEX, paths[i].c_str(),
+                            k_names, names),
+          "reading the attributes of " + paths[i]);
+    const bool text_unset = git_attr_value(values[0]) == GIT_ATTR_VALUE_FALSE ||
+                            git_attr_value(values[1]) == GIT_ATTR_VALUE_FALSE;
+    converts[i] =
+        (autocrlf && !text_unset) || std::any_of(std::begin(values), std::end(values), is_set);
+  }
+  return converts;
 }
 
 namespace {

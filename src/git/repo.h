@@ -25,6 +25,39 @@ struct TreeEntry {
   std::uint64_t size = 0;
 };
 
+// A file time as git's index records it.
+struct FileTime {
+  std::int64_t seconds = 0;
+  std::uint32_t nanoseconds = 0;
+};
+
+// A stage-0 index entry with the stat data git recorded for the file when it
+// last hashed it or wrote it (git's `struct stat_data`). The index keeps 32
+// bits of each number: `seconds` of the times hold the low 32 bits of the
+// file's, `size` the low 32 bits of its size.
+struct IndexStatEntry {
+  std::string path; // '/'-separated, relative to the working tree
+  std::string id;   // blob id
+  Mode mode = Mode::regular;
+  FileTime ctime;
+  FileTime mtime;
+  std::uint32_t dev = 0;
+  std::uint32_t ino = 0;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::uint32_t size = 0;
+};
+
+// An index read from disk, with the time its file was written.
+struct IndexStat {
+  std::vector<IndexStatEntry> entries; // sorted by path
+  // The index file's modification time, taken before reading it; nullopt
+  // when there is no index file. A file modified at or after it may have
+  // changed after its entry was recorded without its stat data showing it
+  // (git's "racy git"): only reading the file tells.
+  std::optional<FileTime> written;
+};
+
 // A file to put into a new tree.
 struct NewFile {
   std::string id; // blob id (see Repository::write_blob)
@@ -149,8 +182,20 @@ public:
   std::string read_blob(const std::string& id) const;
   // Stage-0 entries of the index (or of the index file `path`), sorted by path.
   std::vector<TreeEntry> list_index(const std::string& path = "") const;
+  // The stage-0 entries of the index (or of the index file `path`) with the
+  // stat data git keeps for each, read from disk now: a concurrent
+  // `git add` is seen. Intent-to-add entries (no blob yet) are left out.
+  IndexStat read_index_stat(const std::string& path = "") const;
   // True when a path is ignored by .gitignore rules.
   bool is_ignored(const std::string& path) const;
+  // For each of `paths` (files, relative to the working tree), whether git
+  // may convert it between its blob and the working tree, so that the file's
+  // bytes can differ from its blob's: core.autocrlf (unless the `text`
+  // attribute is unset), or one of the attributes text, eol, crlf, ident,
+  // filter, working-tree-encoding set. Reads no attributes when no
+  // attributes file exists that could apply (the global and system ones,
+  // info/attributes, a .gitattributes in a folder of one of `paths`).
+  std::vector<bool> may_convert(const std::vector<std::string>& paths) const;
 
   // Files that differ between two trees (commits or trees; "" = empty
   // tree), sorted by path. Identical subtrees are skipped without reading them.

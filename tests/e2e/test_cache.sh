@@ -141,4 +141,176 @@ expect_err "$BARE/envflow/cache/"
 expect_eq "$(git -C "$BARE" for-each-ref)" "$REFS_BEFORE" "refs"
 expect_eq "$(find "$BARE/objects" -type f | sort)" "$OBJECTS_BEFORE" "objects"
 
+# ---------------------------------------------------------------------------
+# The working tree: a file whose stat data matches its index entry is known
+# by the index's blob id, unread (as `git status` does). In every state below
+# the report is the one a run without the cache gives.
+WT=$(new_repo wt)
+VALID=$'kind: Agent\nname: probe\ninstructions: Fine.\n'
+BROKEN=$'kind: Agant\nname: probe\ninstructions: Fine.\n' # same size, unknown kind
+PROBE="$WT/agents/probe.yaml"
+printf '%s' "$VALID" >"$PROBE"
+git -C "$WT" add -A
+git -C "$WT" -c core.hooksPath=/dev/null commit -qm probe
+
+# same_as_uncached WHAT [ENV=VALUE...]: `envflow validate` of the working
+# tree, twice (cold for what changed, then warm), reports what
+# ENVFLOW_NO_CACHE=1 reports; its output stays in $OUT, its code in $RC.
+same_as_uncached() {
+  local what=$1
+  shift
+  run env "$@" ENVFLOW_NO_CACHE=1 "$ENVFLOW" -C "$WT" validate
+  local reference=$OUT reference_rc=$RC
+  run env "$@" "$ENVFLOW" -C "$WT" validate
+  expect_eq "$OUT" "$reference" "$what: output"
+  run env "$@" "$ENVFLOW" -C "$WT" validate
+  expect_eq "$OUT" "$reference" "$what: output, warm"
+  expect_eq "$RC" "$reference_rc" "$what: exit code"
+}
+
+# settle: every file of the working tree last modified an hour ago, and
+# staged again, so none is "racy" (modified in the second the index was
+# written, which makes a file be read): a tree edited a while ago.
+settle() {
+  find "$WT" -path "$WT/.git" -prune -o -type f -exec touch -d '1 hour ago' {} +
+  git -C "$WT" add -A
+}
+
+# reset_probe: the probe back to its committed, valid content, staged and
+# settled, and every result of the committed tree in the cache.
+reset_probe() {
+  # Removed first: git compares times to the second (it is built without
+  # nanosecond times), so it can take a file rewritten in the same second,
+  # with its mtime restored, for unchanged and leave it.
+  rm -f "$PROBE"
+  git -C "$WT" checkout -q HEAD -- .
+  chmod -x "$PROBE"
+  settle
+  "$ENVFLOW" -C "$WT" validate --rev HEAD >/dev/null
+  "$ENVFLOW" -C "$WT" validate >/dev/null
+}
+
+test_case "worktree: unchanged files are answered from the stored report"
+reset_probe
+ENVFLOW_CACHE_TRACE=1 run "$ENVFLOW" -C "$WT" validate
+expect_rc 0
+expect_err "snapshot seen before"
+
+test_case "worktree: the same size, the mtime restored with touch -r (the ctime tells)"
+reset_probe
+touch -r "$PROBE" "$TEST_ROOT/mtime"
+printf '%s' "$BROKEN" >"$PROBE"
+touch -r "$TEST_ROOT/mtime" "$PROBE"
+same_as_uncached "touch -r"
+expect_rc 1
+expect_out "unknown-kind"
+
+test_case "worktree: the same size, the mtime restored with touch -d, the index older"
+reset_probe
+touch -d '2020-01-01 00:00:00' "$PROBE"
+git -C "$WT" add "$PROBE"
+printf '%s' "$BROKEN" >"$PROBE"
+touch -d '2020-01-01 00:00:00' "$PROBE"
+same_as_uncached "touch -d"
+expect_out "unknown-kind"
+touch -d '2019-12-31 00:00:00' "$WT/.git/index" # racy: the file is newer than the index
+same_as_uncached "touch -d, index older"
+expect_out "unknown-kind"
+
+test_case "worktree: edited right after git add, in the same second"
+reset_probe
+printf '%s' "${VALID/Fine/Good}" >"$PROBE"
+git -C "$WT" add "$PROBE"
+printf '%s' "$BROKEN" >"$PROBE"
+same_as_uncached "edited after add"
+expect_out "unknown-kind"
+
+test_case "worktree: staged, then modified"
+reset_probe
+printf '%s' "$BROKEN" >"$PROBE"
+git -C "$WT" add "$PROBE"
+printf '%s' "$VALID" >"$PROBE"
+same_as_uncached "staged then modified"
+expect_rc 0
+
+test_case "worktree: chmod +x"
+reset_probe
+chmod +x "$PROBE"
+same_as_uncached "chmod +x"
+expect_rc 0
+
+test_case "worktree: racy git, the stat data matching a blob the file no longer holds"
+# What git's index holds when a file changes within the timestamp tick git
+# recorded it in: the entry's stat data is the file's, its blob the old one.
+reset_probe
+printf '%s' "$BROKEN" >"$PROBE"
+python3 - "$WT/.git/index" agents/probe.yaml "$PROBE" <<'PY'
+import hashlib, os, struct, sys
+index, name, path = sys.argv[1:4]
+data = bytearray(open(index, "rb").read())
+assert data[:4] == b"DIRC" and struct.unpack(">I", data[4:8])[0] == 2
+st = os.lstat(path)
+at = 12
+for _ in range(struct.unpack(">I", data[8:12])[0]):
+    end = data.index(b"\0", at + 62)
+    if data[at + 62:end].decode() == name:
+        mode = struct.unpack(">I", data[at + 24:at + 28])[0]
+        fields = (st.st_ctime_ns // 10**9, st.st_ctime_ns % 10**9, st.st_mtime_ns // 10**9,
+                  st.st_mtime_ns % 10**9, st.st_dev, st.st_ino, mode, st.st_uid, st.st_gid,
+                  st.st_size)
+        struct.pack_into(">10I", data, at, *(f & 0xFFFFFFFF for f in fields))
+        break
+    at += (62 + end - (at + 62) + 8) // 8 * 8
+else:
+    sys.exit("no entry " + name)
+data[-20:] = hashlib.sha1(data[:-20]).digest()
+open(index, "wb").write(data)
+PY
+touch -r "$PROBE" "$WT/.git/index" # the index written in the file's tick
+expect_eq "$(git -C "$WT" diff --name-only)" "agents/probe.yaml" "git sees the change"
+same_as_uncached "racy"
+expect_out "unknown-kind"
+run "$ENVFLOW" -C "$WT" validate --rev HEAD
+expect_rc 0 # the committed blob's result was not overwritten
+
+test_case "worktree: a tracked file .gitignore ignores is validated"
+reset_probe
+printf 'agents/probe.yaml\n' >"$WT/.gitignore"
+printf '%s' "$BROKEN" >"$PROBE"
+git -C "$WT" add .gitignore "$PROBE"
+same_as_uncached "tracked but ignored"
+expect_out "unknown-kind"
+git -C "$WT" rm -q --cached "$PROBE"
+same_as_uncached "untracked and ignored"
+expect_no_out "unknown-kind"
+rm "$WT/.gitignore"
+
+test_case "worktree: a file a filter converts is read, not taken for its blob"
+reset_probe
+git -C "$WT" config filter.probe.clean 'sed s/Agant/Agent/'
+git -C "$WT" config filter.probe.smudge 'sed s/Agent/Agant/'
+printf 'agents/probe.yaml filter=probe\n' >"$WT/.gitattributes"
+printf '%s' "$BROKEN" >"$PROBE"
+git -C "$WT" add .gitattributes "$PROBE"
+settle # not racy: only the attribute tells
+expect_eq "$(git -C "$WT" rev-parse :agents/probe.yaml)" \
+  "$(git -C "$WT" rev-parse HEAD:agents/probe.yaml)" "the blob is the committed one"
+same_as_uncached "filter"
+expect_out "unknown-kind"
+git -C "$WT" rm -q --cached .gitattributes
+rm "$WT/.gitattributes"
+
+test_case "worktree: GIT_INDEX_FILE names the index"
+reset_probe
+ALT="$TEST_ROOT/alt-index"
+GIT_INDEX_FILE=$ALT git -C "$WT" add -A
+mv "$WT/.git/index" "$WT/.git/index.away"
+same_as_uncached "GIT_INDEX_FILE" GIT_INDEX_FILE="$ALT"
+ENVFLOW_CACHE_TRACE=1 GIT_INDEX_FILE=$ALT run "$ENVFLOW" -C "$WT" validate
+expect_err "snapshot seen before"
+printf '%s' "$BROKEN" >"$PROBE"
+same_as_uncached "GIT_INDEX_FILE, modified" GIT_INDEX_FILE="$ALT"
+expect_out "unknown-kind"
+mv "$WT/.git/index.away" "$WT/.git/index"
+
 finish

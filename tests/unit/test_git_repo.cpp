@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -174,4 +176,106 @@ TEST_CASE("git::Repository::update_refs names the refs a transaction stopped hal
   CHECK(message.find("stopped half-way: " + util::join(moved, ", ") + " moved, ") !=
         std::string::npos);
   CHECK(message.find("refs/heads/z did not") != std::string::npos);
+}
+
+namespace {
+
+// `git ARGS` in `dir`, away from the host's configuration; must succeed.
+void git_in(const std::string& dir, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"git", "-C", dir};
+  argv.insert(argv.end(), args.begin(), args.end());
+  util::BoundedRun limits;
+  limits.env = {{"GIT_CONFIG_GLOBAL", "/dev/null"}, {"GIT_CONFIG_NOSYSTEM", "1"}};
+  const auto result = util::run_bounded(argv, limits);
+  INFO("git " << util::join(args, " ") << ": " << result.output);
+  REQUIRE(result.exit_code == 0);
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+} // namespace
+
+TEST_CASE("git::Repository::read_index_stat") {
+  test::TempRepo temp;
+  const std::filesystem::path root = temp.path();
+  const std::map<std::string, std::string> files{{"a.yaml", "a: 1\n"},
+                                                 {"agents/b.yaml", "kind: Agent\n"}};
+  for (const auto& [path, text] : files) {
+    write_text(root / path, text);
+  }
+  git_in(temp.path(), {"add", "-A"});
+  const git::IndexStat index = temp.repo().read_index_stat();
+  REQUIRE(index.written);
+  REQUIRE(index.entries.size() == files.size());
+  for (const auto& entry : index.entries) {
+    struct stat st {};
+    REQUIRE(::lstat((root / entry.path).c_str(), &st) == 0);
+    const auto blob = util::run_process({"git", "-C", temp.path(), "rev-parse", ":" + entry.path});
+    CHECK(entry.id == util::trim(blob.out));
+    CHECK(entry.mode == git::Mode::regular);
+    CHECK(entry.size == st.st_size);
+    CHECK(entry.mtime.seconds == static_cast<std::uint32_t>(st.st_mtim.tv_sec));
+    CHECK(entry.mtime.nanoseconds == static_cast<std::uint32_t>(st.st_mtim.tv_nsec));
+    CHECK(entry.ctime.seconds == static_cast<std::uint32_t>(st.st_ctim.tv_sec));
+    CHECK(entry.ctime.nanoseconds == static_cast<std::uint32_t>(st.st_ctim.tv_nsec));
+    CHECK(entry.ino == static_cast<std::uint32_t>(st.st_ino));
+    CHECK(entry.uid == st.st_uid);
+    CHECK(entry.gid == st.st_gid);
+  }
+
+  SUBCASE("read from disk each time: a later `git add` is seen") {
+    write_text(root / "a.yaml", "a: 2\n");
+    git_in(temp.path(), {"add", "a.yaml"});
+    const auto blob = util::run_process({"git", "-C", temp.path(), "rev-parse", ":a.yaml"});
+    CHECK(temp.repo().read_index_stat().entries.front().id == util::trim(blob.out));
+  }
+
+  SUBCASE("an intent-to-add entry has no blob: left out") {
+    write_text(root / "c.yaml", "c: 1\n");
+    git_in(temp.path(), {"add", "-N", "c.yaml"});
+    CHECK(temp.repo().read_index_stat().entries.size() == files.size());
+  }
+
+  SUBCASE("another index file; none at all") {
+    const std::string other = (root / ".git/other-index").string();
+    util::BoundedRun limits;
+    limits.env = {{"GIT_INDEX_FILE", other}};
+    REQUIRE(util::run_bounded({"git", "-C", temp.path(), "add", "a.yaml"}, limits).exit_code == 0);
+    CHECK(temp.repo().read_index_stat(other).entries.size() == 1);
+    const git::IndexStat none = temp.repo().read_index_stat((root / "no-index").string());
+    CHECK(none.entries.empty());
+    CHECK_FALSE(none.written);
+  }
+}
+
+TEST_CASE("git::Repository::may_convert") {
+  test::TempRepo temp;
+  const std::filesystem::path root = temp.path();
+  const std::vector<std::string> paths{"a.yaml", "agents/b.yaml", "agents/c.txt"};
+  const auto says = [&] {
+    const std::vector<bool> converts = temp.repo().may_convert(paths);
+    std::string text;
+    for (const bool c : converts) {
+      text += c ? 'y' : 'n';
+    }
+    return text;
+  };
+  CHECK(says() == "nnn");
+  write_text(root / ".gitattributes", "*.yaml diff=yaml linguist-generated\n*.png binary\n");
+  CHECK(says() == "nnn"); // attributes, none that converts
+  write_text(root / ".gitattributes", "*.yaml text\nagents/b.yaml -text\n");
+  CHECK(says() == "ynn");
+  write_text(root / "agents/.gitattributes", "*.txt filter=crypt\n");
+  CHECK(says() == "yny");
+  git_in(temp.path(), {"config", "core.autocrlf", "true"});
+  CHECK(says() == "yny"); // b.yaml: -text
+  std::filesystem::remove(root / ".gitattributes");
+  std::filesystem::remove(root / "agents/.gitattributes");
+  CHECK(says() == "yyy");
+  git_in(temp.path(), {"config", "core.autocrlf", "false"});
+  write_text(root / ".git/info/attributes", "a.yaml ident\n");
+  CHECK(says() == "ynn");
 }
