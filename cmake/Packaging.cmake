@@ -26,7 +26,7 @@ if(ENVFLOW_MAN AND ENVFLOW_GO_MD2MAN)
     add_custom_command(
       OUTPUT ${page}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${ENVFLOW_MAN_DIR}
-      COMMAND ${CMAKE_COMMAND} -E env PATH=$ENV{PATH}
+      COMMAND ${CMAKE_COMMAND} -E env GO_MD2MAN=${ENVFLOW_GO_MD2MAN}
               bash ${CMAKE_SOURCE_DIR}/packaging/man-page.sh ${doc} ${page} ${PROJECT_VERSION}
       DEPENDS ${doc} ${CMAKE_SOURCE_DIR}/docs/commands/README.md
               ${CMAKE_SOURCE_DIR}/packaging/man-page.sh

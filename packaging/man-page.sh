@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # man-page.sh PAGE.md OUT VERSION: writes OUT, the gzip'd man page of
-# docs/commands/PAGE.md, rendered by go-md2man. README.md (the command index)
+# docs/commands/PAGE.md, rendered by go-md2man ($GO_MD2MAN, else the one on
+# PATH). README.md (the command index)
 # becomes envflow(1), NAME.md becomes envflow-NAME(1). The pages stay plain
 # Markdown for the web; this adds what a man page has on top:
 # - NAME, one line as whatis and apropos read it (`envflow-sync \- promote
@@ -173,5 +174,5 @@ finish() {
   fi
   printf 'The full documentation (concepts, CI, hooks, JSON output) is in '
   printf '/usr/share/doc/envflow/ (the docs/ folder of the source).\n'
-} | prepare | sed -E "s/^([[:space:]]*)([.'])/\\1$mark\\2/" | go-md2man | finish |
+} | prepare | sed -E "s/^([[:space:]]*)([.'])/\\1$mark\\2/" | "${GO_MD2MAN:-go-md2man}" | finish |
   gzip -9n >"$out"

@@ -84,10 +84,11 @@ mkdir -p "$ROOT/var/lib/dpkg/info" "$ROOT/var/lib/dpkg/updates" "$ROOT/var/lib/d
 # The root is empty, so its dpkg database has none of the Depends. dpkg reads
 # this machine's /etc/dpkg/dpkg.cfg.d, where a slim image excludes
 # /usr/share/man and /usr/share/doc (path-exclude): the last matching filter
-# wins, so the command line's include keeps every file of the package. dpkg
-# looks for ldconfig and start-stop-daemon on PATH, in sbin.
-run env PATH="$PATH:/usr/sbin:/sbin" dpkg --root="$ROOT" --force-depends --force-not-root \
-  --path-include='/*' -i "$DEB"
+# wins, so the command line's include keeps every file of the package. Its
+# log would go to this machine's /var/log/dpkg.log. dpkg looks for ldconfig
+# and start-stop-daemon on PATH, in sbin.
+run env PATH="$PATH:/usr/sbin:/sbin" dpkg --root="$ROOT" --log="$TEST_ROOT/dpkg.log" \
+  --force-depends --force-not-root --path-include='/*' -i "$DEB"
 expect_rc 0
 run dpkg --root="$ROOT" -s envflow
 expect_out "Status: install ok installed"
