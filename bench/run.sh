@@ -103,7 +103,7 @@ export REMOTE_USER=bench@example.com # the pusher, as a web server would say
 # generated content, dev one commit of 10 changed files ahead), packed.
 prepare() {
   local n=$1 ws="$WORK/ws-$n" repo="$WORK/repo-$n"
-  if [ -f "$repo/.bench-ready" ]; then
+  if [ -f "$repo/.git/bench-ready" ]; then
     return
   fi
   rm -rf "$ws" "$repo" "$WORK/srv-$n.git" "$WORK/clone-$n"
@@ -125,7 +125,7 @@ prepare() {
   git -C "$repo" -c core.hooksPath=/dev/null commit -qm "bench: 10 files changed"
   git -C "$repo" gc -q
   echo "$base" >"$repo/.git/bench-base"
-  touch "$repo/.bench-ready"
+  touch "$repo/.git/bench-ready"
 }
 
 # The server side: a bare clone with envflow's hooks, and a clone to push from.
@@ -298,15 +298,15 @@ if [ "$hist_wanted" = 1 ]; then
   prepare "$HIST_FILES"
   for h in $HISTORIES; do
     hrepo="$WORK/hist-$h"
-    if [ ! -f "$hrepo/.bench-ready" ]; then
+    if [ ! -f "$hrepo/.git/bench-ready" ]; then
       say "history of $h records"
       rm -rf "$hrepo"
       cp -a "$WORK/repo-$HIST_FILES" "$hrepo"
-      rm -f "$hrepo/.bench-ready"
+      rm -f "$hrepo/.git/bench-ready"
       python3 "$HERE/gen_history.py" "$hrepo" --records "$h" --tags $((h / 100)) \
         --backports $((h / 100))
       git -C "$hrepo" pack-refs --all
-      touch "$hrepo/.bench-ready"
+      touch "$hrepo/.git/bench-ready"
     fi
     E="$ENVFLOW -C $hrepo"
     test_head=$(git -C "$hrepo" rev-parse test) dev_head=$(git -C "$hrepo" rev-parse dev)
