@@ -3,6 +3,11 @@
 # `package` target; docs/install.md). Included by the top CMakeLists.txt,
 # after the envflow target and its install rules.
 
+# `package` and `install` do not build first: `make package` and `make
+# install` build before them, and a cpack run by the end-to-end suite
+# (test_package) must not rebuild targets that other suites are running.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
 # --- Man pages ----------------------------------------------------------------
 # docs/commands/README.md becomes envflow(1), NAME.md envflow-NAME(1), rendered
 # by go-md2man (Debian's go-md2man; packaging/man-page.sh adds NAME, SYNOPSIS
