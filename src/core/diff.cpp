@@ -11,8 +11,6 @@
 #include <set>
 #include <tuple>
 
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "content/kinds.h"
@@ -25,6 +23,7 @@
 #include "core/refs.h"
 #include "core/view.h"
 #include "git/repo.h"
+#include "util/files.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -653,23 +652,10 @@ void remember(const std::filesystem::path& folder, const std::filesystem::path& 
     items.push_back(std::move(entry));
   }
   const std::string text = nlohmann::json{{"items", items}}.dump();
+  if (!util::write_file_atomically(file, text)) {
+    return; // a cache that cannot be written is skipped
+  }
   std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  const std::filesystem::path temp =
-      folder / (".tmp-" + file.filename().string() + "-" + std::to_string(::getpid()));
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out || !out.write(text.data(), static_cast<std::streamsize>(text.size())).flush()) {
-      out.close();
-      std::filesystem::remove(temp, ec);
-      return; // a cache that cannot be written is skipped
-    }
-  }
-  std::filesystem::rename(temp, file, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    return;
-  }
   // Bounded: past the limit, the older half goes.
   std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> files;
   for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {

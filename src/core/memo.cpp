@@ -1,14 +1,12 @@
 #include "core/memo.h"
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "content/summary.h"
 #include "content/validator.h"
 #include "core/cache.h"
+#include "util/files.h"
 #include "util/strings.h"
 
 namespace envflow::core {
@@ -115,24 +113,7 @@ void ObjectMemo::save() noexcept {
     }
     m_raw = std::move(lines);
     text += "sum " + content::sha1_hex(text) + "\n";
-    namespace fs = std::filesystem;
-    const fs::path file(m_path);
-    std::error_code ec;
-    fs::create_directories(file.parent_path(), ec);
-    const fs::path temp = file.parent_path() / (".tmp-" + file.filename().string() + "-" +
-                                                std::to_string(::getpid()));
-    {
-      std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-      if (!out || !out.write(text.data(), static_cast<std::streamsize>(text.size())).flush()) {
-        out.close();
-        fs::remove(temp, ec);
-        return;
-      }
-    }
-    fs::rename(temp, file, ec);
-    if (ec) {
-      fs::remove(temp, ec);
-    }
+    util::write_file_atomically(m_path, text);
   } catch (...) {
     // A memo that cannot be written is no reason to fail a command.
   }
