@@ -1,4 +1,3 @@
-#include <ctime>
 #include <functional>
 #include <iostream>
 
@@ -14,6 +13,7 @@
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
+#include "util/time.h"
 
 namespace envflow::cli {
 
@@ -29,15 +29,6 @@ struct LogArgs {
 // Text rows are printed in pages of this many, each page aligned on its own
 // and flushed, so the newest records show at once however long the trail.
 constexpr std::size_t k_page_rows = 100;
-
-std::string iso_time(std::int64_t seconds) {
-  const auto t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 // "refs/heads/test" -> "test", "refs/tags/v1.0.0" -> "v1.0.0",
 // "refs/envflow/live" -> "envflow/live".
@@ -77,7 +68,7 @@ nlohmann::json to_json(const core::AuditRecord& record) {
           {"op", record.op},
           {"env", string_or_null(record.env)},
           {"actor", record.actor},
-          {"time", iso_time(record.time)},
+          {"time", util::iso_time(record.time)},
           {"tool", record.tool},
           {"commit", string_or_null(record.commit)},
           {"approvals", record.approvals},
@@ -195,7 +186,7 @@ Runner setup_log(CLI::App& app, Globals& globals) {
         note += (note.empty() ? "" : "; ") + std::string("approved by ") +
                 util::join(approvers, ", ");
       }
-      rows.push_back({iso_time(record.time) + (pending ? " (pending)" : ""),
+      rows.push_back({util::iso_time(record.time) + (pending ? " (pending)" : ""),
                       util::printable(record.op),
                       record.env.empty() ? "-" : util::printable(record.env),
                       util::printable(person(record.actor)),
