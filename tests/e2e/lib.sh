@@ -388,46 +388,69 @@ finish() {
   [ "$FAILED" -eq 0 ]
 }
 
+# policy_yaml [-g GROUP=MEMBER,...]... [-i VAR,... [-o]] [-s true|false]
+#             [-r LINE] [-x LINE]... [-D] ENV...: print a pipeline policy.
+# Each ENV is NAME[:APPROVALS[:APPROVERS[:LINE]]]: the first is written by
+# developers, each later one promoted into by release-managers, with
+# `approvals: APPROVALS` and `approvers: [APPROVERS]` where given, and LINE
+# (e.g. "auto: true") as one more of its lines; operators change every
+# environment's local data (-D: not the first's). -g: a group and its members
+# (in the order given); the roles admins, publishers and hotfixers are the
+# groups of those names. -i: the variables naming the pusher, required (-o:
+# optional). -s: whether releases are signed (false). -r: one more line under
+# release:, -x one more line at the top level.
+policy_yaml() {
+  local opt groups=() vars= required=true sign=false release_line= extra=() dev_local=1
+  local OPTIND=1
+  while getopts g:i:os:r:x:D opt; do
+    case $opt in
+      g) groups+=("$OPTARG") ;;
+      i) vars=$OPTARG ;;
+      o) required=false ;;
+      s) sign=$OPTARG ;;
+      r) release_line=$OPTARG ;;
+      x) extra+=("$OPTARG") ;;
+      D) dev_local= ;;
+      *) return 2 ;;
+    esac
+  done
+  shift $((OPTIND - 1))
+  local env name approvals approvers line first=1 group
+  printf 'version: 1\nenvironments:\n'
+  for env in "$@"; do
+    IFS=: read -r name approvals approvers line <<<"$env"
+    printf '  - name: %s\n    branch: %s\n' "$name" "$name"
+    if [ -n "$first" ]; then
+      echo "    write: [developers]"
+    else
+      [ -z "$line" ] || echo "    $line"
+      echo "    promote: [release-managers]"
+      [ -z "$approvals" ] || echo "    approvals: $approvals"
+      [ -z "$approvers" ] || echo "    approvers: [$approvers]"
+    fi
+    [ -z "$first" ] || [ -n "$dev_local" ] && echo "    local: [operators]"
+    first=
+  done
+  echo "groups:"
+  for group in "${groups[@]}"; do
+    echo "  ${group%%=*}: [$(sed 's/,/, /g' <<<"${group#*=}")]"
+  done
+  printf 'admins: [admins]\npublishers: [publishers]\nhotfixers: [hotfixers]\n'
+  [ -z "$vars" ] ||
+    printf 'identity:\n  env: [%s]\n  required: %s\n' "$(sed 's/,/, /g' <<<"$vars")" "$required"
+  [ "${#extra[@]}" -eq 0 ] || printf '%s\n' "${extra[@]}"
+  printf 'release:\n  sign: %s\n' "$sign"
+  [ -z "$release_line" ] || echo "  $release_line"
+}
+
 # team_policy: print a policy for a team on a shared server: alice
 # (developers) writes dev; bob promotes into test and production (no
 # approvals), publishes, finishes hotfixes and changes local data; adam is
 # the admin; the pusher must be authenticated (REMOTE_USER); unsigned releases.
 team_policy() {
-  cat <<'POLICY'
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-groups:
-  developers: [alice]
-  release-managers: [bob]
-  operators: [bob]
-  publishers: [bob]
-  hotfixers: [bob]
-  admins: [adam]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-identity:
-  env: [REMOTE_USER]
-  required: true
-release:
-  sign: false
-POLICY
+  policy_yaml -g developers=alice -g release-managers=bob -g operators=bob -g publishers=bob \
+    -g hotfixers=bob -g admins=adam -i REMOTE_USER \
+    dev test:0:release-managers production:0:release-managers
 }
 
 # role_policy REQUIRED SIGN [AUTO [RELEASE_LINE]]: print the five-environment
@@ -439,58 +462,14 @@ POLICY
 # true. AUTO, when given, is a line for test and uat ("auto: true");
 # RELEASE_LINE one more line under release: (e.g. "allowed_signers: FILE").
 role_policy() {
-  cat <<EOF
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    ${3:-}
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: uat
-    branch: uat
-    ${3:-}
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: staging
-    branch: staging
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 1
-    approvers: [release-managers]
-    local: [operators]
-groups:
-  developers: [alice]
-  release-managers: [bob, carol]
-  operators: [olga]
-  publishers: [paul]
-  hotfixers: [hank]
-  admins: [adam]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-identity:
-  env: [GL_USERNAME, GITEA_PUSHER_NAME, GL_USER, REMOTE_USER]
-  required: $1
-validation:
-  max_file_size: 1048576
-release:
-  sign: $2
-  ${4:-}
-EOF
+  local optional=()
+  [ "$1" = true ] || optional=(-o)
+  policy_yaml -g developers=alice -g release-managers=bob,carol -g operators=olga \
+    -g publishers=paul -g hotfixers=hank -g admins=adam \
+    -i GL_USERNAME,GITEA_PUSHER_NAME,GL_USER,REMOTE_USER "${optional[@]}" \
+    -x "validation:" -x "  max_file_size: 1048576" -s "$2" -r "${4:-}" \
+    dev "test:0:release-managers:${3:-}" "uat:0:release-managers:${3:-}" \
+    staging:0:release-managers production:1:release-managers
 }
 
 # team_server POLICY_FILE USER...: the team's server: $WEB/repos/shop.git

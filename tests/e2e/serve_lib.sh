@@ -87,45 +87,9 @@ same_json() {
 # publisher), carol (QA: approves into uat), olga (operator: variables),
 # dana (in no group: reads only).
 write_policy() {
-  cat >"$1" <<'POLICY'
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: uat
-    branch: uat
-    promote: [release-managers]
-    approvals: 1
-    approvers: [qa]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-groups:
-  admins: [adam]
-  developers: [alice]
-  release-managers: [bob]
-  qa: [carol]
-  operators: [olga]
-  publishers: [bob]
-  hotfixers: [bob]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-release:
-  sign: false
-POLICY
+  policy_yaml -g admins=adam -g developers=alice -g release-managers=bob -g qa=carol -g operators=olga \
+    -g publishers=bob -g hotfixers=bob \
+    dev test:0:release-managers uat:1:qa production:0:release-managers >"$1"
 }
 
 # new_pipeline NAME: a repository with the policy above and one commit on

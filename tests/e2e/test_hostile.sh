@@ -304,37 +304,8 @@ expect_err "envflow: warning: nobody may finish a hotfix (hotfixers)"
 # ===========================================================================
 SRV="$TEST_ROOT/server.git"
 ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare "$SRV" >/dev/null
-cat >"$TEST_ROOT/policy.yaml" <<'EOF'
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    promote: [release-managers]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    local: [operators]
-groups:
-  developers: [alice]
-  release-managers: [bob, carol]
-  operators: [olga]
-  publishers: [paul]
-  hotfixers: [hank]
-  admins: [adam]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-identity:
-  env: [REMOTE_USER]
-  required: true
-release:
-  sign: false
-EOF
+policy_yaml -g developers=alice -g release-managers=bob,carol -g operators=olga -g publishers=paul \
+  -g hotfixers=hank -g admins=adam -i REMOTE_USER dev test production >"$TEST_ROOT/policy.yaml"
 run env ENVFLOW_ACTOR=adam envflow -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml"
 expect_rc 0
 envflow install-hooks --server "$SRV" >/dev/null

@@ -7,44 +7,9 @@
 # server and in the *other* clones.
 . "$(dirname "$0")/lib.sh"
 
-cat >"$TEST_ROOT/policy.yaml" <<'POLICY'
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 1
-    approvers: [qa]
-    local: [operators]
-groups:
-  developers: [alice]
-  qa: [quinn]
-  release-managers: [bob]
-  operators: [bob]
-  publishers: [bob]
-  hotfixers: [bob]
-  admins: [adam]
-people:
-  bob: [bob, bob@example.com]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-identity:
-  env: [REMOTE_USER]
-  required: true
-release:
-  sign: false
-POLICY
+policy_yaml -g developers=alice -g qa=quinn -g release-managers=bob -g operators=bob -g publishers=bob \
+  -g hotfixers=bob -g admins=adam -x "people:" -x "  bob: [bob, bob@example.com]" -i REMOTE_USER \
+  dev test:0:release-managers production:1:qa >"$TEST_ROOT/policy.yaml"
 team_server "$TEST_ROOT/policy.yaml" alice bob quinn adam
 # Records on the server's trail.
 records() { git -C "$SRV" rev-list --count refs/envflow/audit; }

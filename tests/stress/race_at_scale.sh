@@ -259,48 +259,9 @@ LOCAL_CHAIN=$(grep '^CHAIN ' <<<"$CHAIN_OUT")
 # ===========================================================================
 SRV="$TEST_ROOT/server.git"
 ENVFLOW_ACTOR=adam "$ENVFLOW" init --bare "$SRV" >/dev/null
-cat >"$TEST_ROOT/policy.yaml" <<'EOF'
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-    local: [operators]
-  - name: test
-    branch: test
-    promote: [release-managers]
-    approvals: 0
-    local: [operators]
-  - name: uat
-    branch: uat
-    promote: [release-managers]
-    approvals: 0
-    local: [operators]
-  - name: staging
-    branch: staging
-    promote: [release-managers]
-    approvals: 0
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 0
-    local: [operators]
-groups:
-  developers: [dora, dave, dina]
-  release-managers: [rita, rick]
-  operators: [otto]
-  publishers: [paul]
-  admins: [adam]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [publishers]
-identity:
-  env: [REMOTE_USER]
-  required: true
-release:
-  sign: false
-EOF
+policy_yaml -g developers=dora,dave,dina -g release-managers=rita,rick -g operators=otto \
+  -g publishers=paul -g hotfixers=paul -g admins=adam -i REMOTE_USER \
+  dev test:0 uat:0 staging:0 production:0 >"$TEST_ROOT/policy.yaml"
 ENVFLOW_ACTOR=adam "$ENVFLOW" -C "$SRV" config edit --file "$TEST_ROOT/policy.yaml" >/dev/null
 envflow install-hooks --server "$SRV" >/dev/null
 

@@ -11,41 +11,9 @@
 
 ROUNDS=${TEAM_ROUNDS:-15}
 
-cat >"$TEST_ROOT/policy.yaml" <<'POLICY'
-version: 1
-environments:
-  - name: dev
-    branch: dev
-    write: [developers]
-  - name: test
-    branch: test
-    promote: [release-managers]
-    approvals: 0
-    approvers: [release-managers]
-    local: [operators]
-  - name: production
-    branch: production
-    promote: [release-managers]
-    approvals: 1
-    approvers: [qa]
-    local: [operators]
-groups:
-  developers: [alice]
-  qa: [quinn]
-  release-managers: [bob, rita]
-  operators: [olga]
-  publishers: [paul]
-  hotfixers: [paul]
-  admins: [adam]
-admins: [admins]
-publishers: [publishers]
-hotfixers: [hotfixers]
-identity:
-  env: [REMOTE_USER]
-  required: true
-release:
-  sign: false
-POLICY
+policy_yaml -D -g developers=alice -g qa=quinn -g release-managers=bob,rita -g operators=olga \
+  -g publishers=paul -g hotfixers=paul -g admins=adam -i REMOTE_USER \
+  dev test:0:release-managers production:1:qa >"$TEST_ROOT/policy.yaml"
 team_server "$TEST_ROOT/policy.yaml" alice quinn bob rita olga
 
 for who in alice quinn bob rita olga; do
