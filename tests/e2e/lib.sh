@@ -289,7 +289,9 @@ new_repo() {
 # edit_config PYTHON: rewrite envflow.yaml through `config show` / `config edit
 # --file` (must succeed; OUT and ERR stay for more checks). PYTHON edits the
 # text in variable `t`; env_block(t, NAME, fn) rewrites one environment's
-# block and set_auto(t, NAME) marks it `auto: true`.
+# block, set_auto(t, NAME) marks it `auto: true`, and qa_approves(t, NAME, N,
+# MEMBERS) adds the group qa (MEMBERS, after admins) and makes NAME wait for
+# N approvals by qa instead of the release managers' 0.
 edit_config() {
   envflow config show >"$TEST_ROOT/cfg.yaml"
   python3 - "$TEST_ROOT/cfg.yaml" "$1" <<'EOF'
@@ -304,7 +306,13 @@ def env_block(t, name, fn):
 def set_auto(t, name):
     return env_block(t, name, lambda b: b.replace("    branch: " + name + "\n",
                                                   "    branch: " + name + "\n    auto: true\n"))
-env = {"t": t, "env_block": env_block, "set_auto": set_auto}
+def qa_approves(t, name, n, members):
+    admins = '  admins: ["alice@example.com"]\n'
+    qa = "  qa: [" + ", ".join('"' + m + '"' for m in members) + "]\n"
+    t = t.replace(admins, admins + qa, 1)
+    return env_block(t, name, lambda b: b.replace("approvals: 0", "approvals: " + str(n)).replace(
+        'approvers: ["release-managers"]', 'approvers: ["qa"]'))
+env = {"t": t, "env_block": env_block, "set_auto": set_auto, "qa_approves": qa_approves}
 exec(code, env)
 open(path, "w").write(env["t"])
 EOF

@@ -146,19 +146,7 @@ envflow sync dev >/dev/null
 
 # ---------------------------------------------------------------------------
 test_case "status: pending approvals"
-envflow config show >"$TEST_ROOT/cfg.yaml"
-python3 - "$TEST_ROOT/cfg.yaml" <<'EOF'
-import sys
-p = sys.argv[1]
-t = open(p).read()
-t = t.replace('  admins: ["alice@example.com"]\n',
-              '  admins: ["alice@example.com"]\n  qa: ["bob@example.com", "carol@example.com"]\n', 1)
-i, j = t.index("  - name: uat"), t.index("  - name: staging")
-t = t[:i] + t[i:j].replace("approvals: 0", "approvals: 2").replace('approvers: ["release-managers"]', 'approvers: ["qa"]') + t[j:]
-open(p, "w").write(t)
-EOF
-run envflow config edit --file "$TEST_ROOT/cfg.yaml"
-expect_rc 0
+edit_config "t = qa_approves(t, 'uat', 2, ['bob@example.com', 'carol@example.com'])"
 run envflow status
 expect_row test "test|test|${DEV2:0:7}|1 → uat|+0 ~1 -0 breaking|0 approvals of 2 needed"
 expect_aligned

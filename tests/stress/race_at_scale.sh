@@ -163,23 +163,9 @@ check_leftovers() {
 # ===========================================================================
 R=$(new_repo pipeline)
 cd "$R"
-envflow config show >"$TEST_ROOT/cfg.yaml"
-python3 - "$TEST_ROOT/cfg.yaml" <<'EOF'
-import sys
-p = sys.argv[1]
-t = open(p).read()
-t = t.replace('  admins: ["alice@example.com"]\n',
-              '  admins: ["alice@example.com"]\n'
-              '  qa: ["qa1@example.com", "qa2@example.com", "qa3@example.com", "qa4@example.com"]\n', 1)
 # uat needs one QA approval: approve and sync of test race for real.
-i = t.index("  - name: uat")
-j = t.index("  - name: staging")
-t = t[:i] + t[i:j].replace("approvals: 0", "approvals: 1").replace(
-    'approvers: ["release-managers"]', 'approvers: ["qa"]') + t[j:]
-t = t.replace("release:\n  sign: true", "release:\n  sign: false")
-open(p, "w").write(t)
-EOF
-envflow config edit --file "$TEST_ROOT/cfg.yaml" >/dev/null
+edit_config "t = qa_approves(t, 'uat', 1, ['qa1@example.com', 'qa2@example.com', 'qa3@example.com', 'qa4@example.com'])
+t = t.replace('release:\n  sign: true', 'release:\n  sign: false')"
 
 HOTFIXES=0
 # make_hotfix: a hotfix finished on production (between rounds), which opens

@@ -162,21 +162,8 @@ expect_eq "$(git rev-list --merges --count refs/envflow/audit)" 0 "audit trail i
 
 # ---------------------------------------------------------------------------
 test_case "concurrent approvals by different actors: none lost"
-envflow config show >"$TEST_ROOT/cfg.yaml"
-python3 - "$TEST_ROOT/cfg.yaml" <<'EOF'
-import sys
-p = sys.argv[1]
-t = open(p).read()
-t = t.replace('  admins: ["alice@example.com"]\n',
-              '  admins: ["alice@example.com"]\n'
-              '  qa: ["bob@example.com", "carol@example.com", "dave@example.com", "erin@example.com", "frank@example.com"]\n', 1)
-i = t.index("  - name: uat")
-j = t.index("  - name: staging")
-t = t[:i] + t[i:j].replace("approvals: 0", "approvals: 5").replace('approvers: ["release-managers"]', 'approvers: ["qa"]') + t[j:]
-open(p, "w").write(t)
-EOF
-run envflow config edit --file "$TEST_ROOT/cfg.yaml"
-expect_rc 0
+edit_config "t = qa_approves(t, 'uat', 5, ['bob@example.com', 'carol@example.com', 'dave@example.com', 'erin@example.com',
+                                  'frank@example.com'])"
 sed -i "s/^  max_tokens: .*/  max_tokens: 700/" agents/support.yaml
 git commit -q --no-verify -am "Shorter answers"
 envflow sync dev >/dev/null
