@@ -278,6 +278,39 @@ find_locks() {
 # ref_of REPO REF: the id REF points at, or "none".
 ref_of() { git -C "$1" rev-parse -q --verify "$2^{}" 2>/dev/null || echo none; }
 
+# variable_yaml NAME TYPE DEFAULT DESCRIPTION: print a Variable file.
+variable_yaml() {
+  printf 'kind: Variable\nname: %s\ntype: %s\ndefault: %s\ndescription: %s\n' "$@"
+}
+
+# requires COMMAND...: skip the suite (exit 125) when a COMMAND is missing.
+requires() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null || { echo "$c not found: skipped"; exit 125; }
+  done
+}
+
+# expect_unchanged BEFORE: the suite's all_refs still prints BEFORE.
+expect_unchanged() { expect_eq "$(all_refs)" "$1" "refs after a refusal"; }
+
+# refs_line DIR REF...: where each REF of the repository DIR points, one
+# line (NAME=ID, none when missing), to compare before and after a refusal.
+# A REF `dev` stands for refs/heads/dev, `envflow/audit` for
+# refs/envflow/audit (named audit), `tags` for every tag (NAME=ID, commas).
+refs_line() {
+  local dir=$1 r line=""
+  shift
+  for r in "$@"; do
+    case $r in
+      tags) line+="tags=$(git -C "$dir" for-each-ref --format='%(refname:short)=%(objectname)' refs/tags | tr '\n' ,) " ;;
+      envflow/*) line+="${r#envflow/}=$(git -C "$dir" rev-parse -q --verify "refs/$r" || echo none) " ;;
+      *) line+="$r=$(ref_of "$dir" "refs/heads/$r") " ;;
+    esac
+  done
+  echo "${line% }"
+}
+
 # new_repo NAME [init args...]: `envflow init` a fresh repository; prints its path.
 new_repo() {
   local dir="$TEST_ROOT/$1"
@@ -500,6 +533,25 @@ team_server() {
 
 # url USER: the team server's URL with USER's credentials.
 url() { echo "http://$1:$1-pw@127.0.0.1:$HTTP_PORT/git/shop.git"; }
+
+# team_clones USER...: each USER's clone of the team's server, in
+# $TEST_ROOT/USER, committing and acting as USER (USER@example.com), set up.
+team_clones() {
+  local who dir
+  for who in "$@"; do
+    dir="$TEST_ROOT/$who"
+    git clone -q "$(url "$who")" "$dir"
+    git -C "$dir" config user.email "$who@example.com"
+    git -C "$dir" config user.name "$who"
+    git -C "$dir" config envflow.actor "$who"
+    (cd "$dir" && "$ENVFLOW" setup >/dev/null)
+  done
+}
+
+# json_get EXPR: evaluate a Python expression over the JSON in $OUT (as `d`).
+json_get() {
+  python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" <<<"$OUT"
+}
 
 # server_refs: every ref of the server $SRV with its id, one per line.
 server_refs() { git -C "$SRV" for-each-ref --format='%(refname) %(objectname)'; }

@@ -12,12 +12,7 @@ team_server "$TEST_ROOT/policy.yaml" alice bob dave
 
 B="$TEST_ROOT/bob"
 D="$TEST_ROOT/dave"
-for who in bob dave; do
-  git clone -q "$(url "$who")" "$TEST_ROOT/$who"
-  git -C "$TEST_ROOT/$who" config envflow.actor "$who"
-  git -C "$TEST_ROOT/$who" config user.email "$who@example.com"
-  (cd "$TEST_ROOT/$who" && "$ENVFLOW" setup >/dev/null)
-done
+team_clones bob dave
 EMPTY=$(git -C "$D" hash-object -t tree /dev/null)
 HEAD_DEV=$(git -C "$SRV" rev-parse refs/heads/dev)
 

@@ -14,13 +14,7 @@ command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; 
 
 ENVS=(dev test uat staging production)
 
-all_refs() {
-  local r line=""
-  for r in "${ENVS[@]}"; do line+="$r=$(ref_of "$R" "refs/heads/$r") "; done
-  line+="audit=$(ref_of "$R" refs/envflow/audit) live=$(git -C "$R" rev-parse -q --verify refs/envflow/live || echo none)"
-  echo "$line"
-}
-expect_unchanged() { expect_eq "$(all_refs)" "$1" "refs"; }
+all_refs() { refs_line "$R" "${ENVS[@]}" envflow/audit envflow/live; }
 
 # records OP: how many `op: OP` records the audit trail holds.
 records() { git -C "$R" log --format=%B refs/envflow/audit | grep -c "^op: $1\$" || true; }

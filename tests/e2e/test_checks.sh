@@ -269,13 +269,7 @@ printf 'alice:alice-pw\nbob:bob-pw\nadam:adam-pw\n' >"$WEB/users"
 http_server_start "$WEB"
 A="$TEST_ROOT/alice"
 B="$TEST_ROOT/bob"
-for who in alice bob; do
-  git clone -q "$(url "$who")" "$TEST_ROOT/$who"
-  git -C "$TEST_ROOT/$who" config user.email "$who@example.com"
-  git -C "$TEST_ROOT/$who" config user.name "$who"
-  git -C "$TEST_ROOT/$who" config envflow.actor "$who"
-  (cd "$TEST_ROOT/$who" && "$ENVFLOW" setup >/dev/null)
-done
+team_clones alice bob
 
 test_case "server: a raw git push promotion without a passing result is refused"
 sed -i 's/^description: .*/description: Answers FORBIDDEN things/' "$A/agents/support.yaml"

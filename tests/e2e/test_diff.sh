@@ -11,11 +11,6 @@ commit_all() {
   git -C "$1" commit -q --no-verify -m "$2"
 }
 
-# json_get EXPR: evaluate a Python expression over the JSON in $OUT (as `d`).
-json_get() {
-  python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" <<<"$OUT"
-}
-
 R=$(new_repo diff-repo)
 git -C "$R" checkout -q dev
 

@@ -13,11 +13,6 @@ commit_all() {
   git -C "$R" commit -q --no-verify -m "$1"
 }
 
-# json_get EXPR: evaluate a Python expression over the JSON in $OUT (as `d`).
-json_get() {
-  python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" <<<"$OUT"
-}
-
 R=$(new_repo readable)
 cd "$R"
 edit_config 't = t.replace("release:\n  sign: true", "release:\n  sign: false")'

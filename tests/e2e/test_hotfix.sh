@@ -13,19 +13,12 @@
 # no longer production's head is refused; doctor and fsck clean at the end.
 . "$(dirname "$0")/lib.sh"
 
-command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
-command -v ssh-keygen >/dev/null || { echo "ssh-keygen not found: skipped"; exit 125; }
+requires python3 ssh-keygen
 
 ENVS=(dev test uat staging production)
 
 # all_refs: every ref a hotfix or back-port may move, one line.
-all_refs() {
-  local r line=""
-  for r in "${ENVS[@]}"; do line+="$r=$(ref_of "$R" "refs/heads/$r") "; done
-  line+="live=$(ref_of "$R" refs/envflow/live) audit=$(ref_of "$R" refs/envflow/audit) "
-  line+="backports=$(ref_of "$R" refs/envflow/backports) tags=$(git -C "$R" tag -l | tr '\n' ,)"
-  echo "$line"
-}
+all_refs() { refs_line "$R" "${ENVS[@]}" envflow/live envflow/audit envflow/backports tags; }
 expect_unchanged() { expect_eq "$(all_refs)" "$1" "refs after a refusal"; }
 
 commit_all() { git -C "$R" add -A && git -C "$R" commit -q -m "$1"; }

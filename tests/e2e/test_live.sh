@@ -231,6 +231,16 @@ run envflow render production
 expect_rc 0
 expect_eq "$(bundle_field '["variables"].get("payments_url")')" "None" "no payments_url in the new live release"
 
+# approve_hotfix_on_server WHO: WHO approves the hotfix (origin/hotfix/srv,
+# $SHOT) into production with --push; the approval is on the server.
+approve_hotfix_on_server() {
+  as "$1" approve production --rev origin/hotfix/srv --push
+  expect_rc 0
+  if git -C "$SRV" rev-parse -q --verify "refs/envflow/approvals/production/$SHOT/$1" >/dev/null; then pass; else
+    fail "$1's approval is not on the server"
+  fi
+}
+
 test_case "four eyes on hotfixes: finish refused until a second person approves"
 # qa may approve hotfixes; rm is in qa too, but a hotfixer's own approval
 # does not count.
@@ -303,21 +313,13 @@ expect_err "needs 1 approval from qa (not counting bob)"
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$SPROD" "server production without the approval"
 expect_eq "$(srv_audit)" "$N" "no record for the refused push"
 # The hotfixer approves his own hotfix: recorded, not counted.
-as bob approve production --rev origin/hotfix/srv --push
-expect_rc 0
-if git -C "$SRV" rev-parse -q --verify "refs/envflow/approvals/production/$SHOT/bob" >/dev/null; then pass; else
-  fail "bob's approval is not on the server"
-fi
+approve_hotfix_on_server bob
 push_as bob origin hotfix/srv:production
 expect_rc 1
 expect_err "it has 0 approvals of 1 needed"
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$SPROD" "server production with only the hotfixer's approval"
 # A second person approves: the same raw push goes through.
-as carol approve production --rev origin/hotfix/srv --push
-expect_rc 0
-if git -C "$SRV" rev-parse -q --verify "refs/envflow/approvals/production/$SHOT/carol" >/dev/null; then pass; else
-  fail "carol's approval is not on the server"
-fi
+approve_hotfix_on_server carol
 push_as bob origin hotfix/srv:production
 expect_rc 0
 expect_err "remote: envflow: production: hotfix of 1 commit by bob"

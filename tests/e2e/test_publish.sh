@@ -21,20 +21,12 @@
 # trusts, but not in the policy keyring) and unsigned tag fail.
 . "$(dirname "$0")/lib.sh"
 
-command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; }
-command -v ssh-keygen >/dev/null || { echo "ssh-keygen not found: skipped"; exit 125; }
+requires python3 ssh-keygen
 
 ENVS=(dev test uat staging production)
 
 # all_refs: every ref a release operation may move, one line.
-all_refs() {
-  local r line=""
-  for r in "${ENVS[@]}"; do line+="$r=$(ref_of "$R" "refs/heads/$r") "; done
-  line+="live=$(git -C "$R" rev-parse -q --verify refs/envflow/live || echo none) "
-  line+="audit=$(ref_of "$R" refs/envflow/audit) config=$(ref_of "$R" refs/envflow/config) "
-  line+="tags=$(git -C "$R" for-each-ref --format='%(refname:short)=%(objectname)' refs/tags | tr '\n' ,)"
-  echo "$line"
-}
+all_refs() { refs_line "$R" "${ENVS[@]}" envflow/live envflow/audit envflow/config tags; }
 expect_unchanged() { expect_eq "$(all_refs)" "$1" "refs after a refusal"; }
 
 # records OP: how many `op: OP` records the audit trail holds.

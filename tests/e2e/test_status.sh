@@ -90,13 +90,7 @@ expect_json \
 test_case "status: changes waiting on dev"
 sed -i 's/temperature: 0.3/temperature: 0.5/' agents/support.yaml
 git commit -q -am "Tune the support agent"
-cat >variables/greeting.yaml <<'EOF'
-kind: Variable
-name: greeting
-type: string
-default: Hello!
-description: First line the widget shows.
-EOF
+variable_yaml greeting string Hello! "First line the widget shows." >variables/greeting.yaml
 git add variables/greeting.yaml
 git commit -q -m "Add a greeting variable"
 DEV1=$(ref_of "$R" refs/heads/dev)

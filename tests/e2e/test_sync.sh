@@ -11,12 +11,7 @@ command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 125; 
 ENVS=(dev test uat staging production)
 
 # all_refs: every environment ref, the audit and the config ref, one line.
-all_refs() {
-  local r line=""
-  for r in "${ENVS[@]}"; do line+="$r=$(ref_of "$R" "refs/heads/$r") "; done
-  line+="audit=$(ref_of "$R" refs/envflow/audit) config=$(ref_of "$R" refs/envflow/config)"
-  echo "$line"
-}
+all_refs() { refs_line "$R" "${ENVS[@]}" envflow/audit envflow/config; }
 
 # sync_records: how many `op: sync` records the audit trail holds.
 sync_records() { git -C "$R" log --format=%B refs/envflow/audit | grep -c '^op: sync' || true; }
@@ -29,7 +24,6 @@ expect_fsck_clean() {
 }
 
 # expect_unchanged BEFORE: refs (environments, audit, config) as they were.
-expect_unchanged() { expect_eq "$(all_refs)" "$1" "refs after a refusal"; }
 
 # commit_dev MESSAGE: commit everything in the work tree on dev (hook runs).
 commit_dev() { git -C "$R" add -A && git -C "$R" commit -q -m "$1"; }
@@ -48,13 +42,7 @@ expect_eq "$(sync_records)" 0 "sync records after a no-op"
 test_case "dry run: prints commits and semantic changes, moves nothing"
 sed -i 's/temperature: 0.3/temperature: 0.5/' agents/support.yaml
 commit_dev "Tune the support agent's temperature"
-cat >variables/greeting.yaml <<'EOF'
-kind: Variable
-name: greeting
-type: string
-default: Hello!
-description: First line the widget shows.
-EOF
+variable_yaml greeting string Hello! "First line the widget shows." >variables/greeting.yaml
 commit_dev "Add a greeting variable"
 DEV1=$(ref_of "$R" refs/heads/dev)
 BEFORE=$(all_refs)
@@ -352,13 +340,8 @@ git reset -q --hard HEAD~1
 test_case "override made invalid by a retyped variable: refused naming it"
 run envflow var set --env test max_turns 12
 expect_rc 0
-cat >variables/max_turns.yaml <<'EOF'
-kind: Variable
-name: max_turns
-type: string
-default: "four"
-description: Turns the triage agent takes before handing over, in words.
-EOF
+variable_yaml max_turns string '"four"' "Turns the triage agent takes before handing over, in words." \
+  >variables/max_turns.yaml
 commit_dev "Retype max_turns as a string"
 RETYPED=$(ref_of "$R" refs/heads/dev)
 BEFORE=$(all_refs)

@@ -23,14 +23,7 @@ own_refs() {
 A="$TEST_ROOT/alice"
 B="$TEST_ROOT/bob"
 Q="$TEST_ROOT/quinn"
-for who in alice bob quinn; do
-  dir="$TEST_ROOT/$who"
-  git clone -q "$(url "$who")" "$dir"
-  git -C "$dir" config user.email "$who@example.com"
-  git -C "$dir" config user.name "$who"
-  git -C "$dir" config envflow.actor "$who"
-  (cd "$dir" && "$ENVFLOW" setup >/dev/null)
-done
+team_clones alice bob quinn
 # bob acts as his email; the policy's people: maps it to bob.
 git -C "$B" config --unset envflow.actor
 

@@ -16,14 +16,7 @@ policy_yaml -D -g developers=alice -g qa=quinn -g release-managers=bob,rita -g o
   dev test:0:release-managers production:1:qa >"$TEST_ROOT/policy.yaml"
 team_server "$TEST_ROOT/policy.yaml" alice quinn bob rita olga
 
-for who in alice quinn bob rita olga; do
-  dir="$TEST_ROOT/$who"
-  git clone -q "http://$who:$who-pw@127.0.0.1:$HTTP_PORT/git/shop.git" "$dir"
-  git -C "$dir" config user.email "$who@example.com"
-  git -C "$dir" config user.name "$who"
-  git -C "$dir" config envflow.actor "$who"
-  (cd "$dir" && "$ENVFLOW" setup >/dev/null)
-done
+team_clones alice quinn bob rita olga
 records() { git -C "$SRV" rev-list --count refs/envflow/audit; }
 E=$(printf '%q' "$ENVFLOW")
 OUTS="$TEST_ROOT/outs"
