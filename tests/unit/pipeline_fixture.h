@@ -26,7 +26,7 @@
 
 namespace envflow::test {
 
-inline const std::string k_zero(git::k_zero_id);
+inline const std::string k_test = "refs/heads/test";
 
 // An authenticated actor, as a forge names them.
 inline core::Actor as(const std::string& name) {
@@ -202,10 +202,6 @@ inline std::string refusals(const core::Judgement& judgement) {
     text += r.ref + ": " + r.reason + "\n";
   }
   return text;
-}
-
-inline bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // True when `judgement` refused `ref` at `gate` with a reason containing `text`.

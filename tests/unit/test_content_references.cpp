@@ -7,10 +7,13 @@
 #include "content/references.h"
 #include "content/yaml.h"
 
+#include "support.h"
+
 using envflow::content::Catalog;
 using envflow::content::Diagnostic;
 using envflow::content::Document;
 using envflow::content::Value;
+using envflow::test::dump;
 
 namespace {
 
@@ -56,14 +59,6 @@ private:
   std::vector<Document> m_documents;
   std::vector<std::string> m_files;
 };
-
-std::string dump(const std::vector<Diagnostic>& diagnostics) {
-  std::string text;
-  for (const auto& d : diagnostics) {
-    text += d.to_text() + "\n";
-  }
-  return text;
-}
 
 void expect_one(const std::vector<Diagnostic>& diagnostics, const std::string& rule, int line,
                 int column, const std::string& needle) {

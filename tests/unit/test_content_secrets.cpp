@@ -32,7 +32,7 @@ std::string messages(const std::vector<Diagnostic>& diagnostics) {
 
 // One finding of `rule`, whose message names `what`, and the whole of
 // `secret` nowhere in it.
-void expect_one(const std::string& yaml, const std::string& rule, const std::string& what,
+void expect_secret(const std::string& yaml, const std::string& rule, const std::string& what,
                 const std::string& secret = "") {
   CAPTURE(yaml);
   const std::vector<Diagnostic> found = scan(yaml);
@@ -107,15 +107,15 @@ TEST_CASE("content::scan_secrets") {
                                "\n  MIIEowIBAAKCAQEAzY9q" + aws_key() + "\n  " + openssh_lines()[2] + "\n  -----END " +
                                label + "-----\n";
       // The body is skipped: the AWS-looking run inside it is not a second finding.
-      expect_one(yaml, "secret-literal", "private key block");
+      expect_secret(yaml, "secret-literal", "private key block");
       // On one line, in a double-quoted string with \n escapes, after armor headers.
-      expect_one("key: \"" + begin_marker(label) + "\\n" + openssh_lines()[1] + "\\n" +
+      expect_secret("key: \"" + begin_marker(label) + "\\n" + openssh_lines()[1] + "\\n" +
                      end_marker(label) + "\"\n",
                  "secret-literal", "private key block");
-      expect_one("key: \"" + begin_marker(label) + " " + openssh_lines()[1] + " " +
+      expect_secret("key: \"" + begin_marker(label) + " " + openssh_lines()[1] + " " +
                      openssh_lines()[2] + "\"\n",
                  "secret-literal", "private key block");
-      expect_one("key: |\n  " + begin_marker(label) +
+      expect_secret("key: |\n  " + begin_marker(label) +
                      "\n  Proc-Type: 4,ENCRYPTED\n  DEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n  " +
                      openssh_lines()[1] + "\n",
                  "secret-literal", "private key block");
@@ -152,50 +152,50 @@ TEST_CASE("content::scan_secrets") {
     for (const Case& c : cases) {
       CAPTURE(c.token);
       // In a plain field, inside a sentence of an agent's instructions, in a list.
-      expect_one("notes: \"" + c.token + "\"\n", "secret-literal", c.kind, c.token);
-      expect_one("instructions: \"Call the API with " + c.token + " when asked.\"\n",
+      expect_secret("notes: \"" + c.token + "\"\n", "secret-literal", c.kind, c.token);
+      expect_secret("instructions: \"Call the API with " + c.token + " when asked.\"\n",
                  "secret-literal", c.kind, c.token);
-      expect_one("examples:\n  - plain\n  - \"Bearer " + c.token + "\"\n", "secret-literal", c.kind,
+      expect_secret("examples:\n  - plain\n  - \"Bearer " + c.token + "\"\n", "secret-literal", c.kind,
                  c.token);
       // In a secret-named field the format finding stands alone (no second
       // "secret field" finding for the same value).
-      expect_one("api_key: \"" + c.token + "\"\n", "secret-literal", c.kind, c.token);
+      expect_secret("api_key: \"" + c.token + "\"\n", "secret-literal", c.kind, c.token);
     }
   }
 
   SUBCASE("URLs with inline credentials") {
     const std::string password = std::string("s3cr3t") + "Pa55";
-    expect_one("base_url: \"https://alice:" + password + "@crm.example.com/v1\"\n",
+    expect_secret("base_url: \"https://alice:" + password + "@crm.example.com/v1\"\n",
                "secret-literal", "URL with an inline password", password);
-    expect_one("dsn: \"postgres://app:" + password + "@db.internal:5432/app\"\n", "secret-literal",
+    expect_secret("dsn: \"postgres://app:" + password + "@db.internal:5432/app\"\n", "secret-literal",
                "postgres://app:\u2026@db.internal:5432", password);
   }
 
   SUBCASE("secret-named fields refuse every literal") {
-    expect_one("password: hunter2\n", "secret-literal", "probably not a real secret", "hunter2");
-    expect_one("client_secret: \"" + k_random12b + "\"\n", "secret-literal",
+    expect_secret("password: hunter2\n", "secret-literal", "probably not a real secret", "hunter2");
+    expect_secret("client_secret: \"" + k_random12b + "\"\n", "secret-literal",
                "looks like a real secret", k_random12b);
-    expect_one("passphrase: correct horse battery staple\n", "secret-literal",
+    expect_secret("passphrase: correct horse battery staple\n", "secret-literal",
                "looks like a real secret", "correct horse");
-    expect_one("password: changeme\n", "secret-literal", "looks like a placeholder", "changeme");
-    expect_one("password: \"<your password>\"\n", "secret-literal", "placeholder");
-    expect_one("db_password: 12345678\n", "secret-literal", "secret field 'db_password'",
+    expect_secret("password: changeme\n", "secret-literal", "looks like a placeholder", "changeme");
+    expect_secret("password: \"<your password>\"\n", "secret-literal", "placeholder");
+    expect_secret("db_password: 12345678\n", "secret-literal", "secret field 'db_password'",
                "12345678");
-    expect_one("auth:\n  clientSecret: abcdefghijkl\n", "secret-literal", "'auth.clientSecret'");
-    expect_one("headers:\n  X-Api-Key: " + k_random12 + "\n", "secret-literal",
+    expect_secret("auth:\n  clientSecret: abcdefghijkl\n", "secret-literal", "'auth.clientSecret'");
+    expect_secret("headers:\n  X-Api-Key: " + k_random12 + "\n", "secret-literal",
                "'headers.X-Api-Key'");
-    expect_one("auth:\n  token: \"Bearer " + k_random16 + "\"\n", "secret-literal",
+    expect_secret("auth:\n  token: \"Bearer " + k_random16 + "\"\n", "secret-literal",
                "looks like a real secret", k_random16);
-    expect_one("auth:\n  access_token: \"${secrets.PART}q8Vn3LmZ\"\n", "secret-literal",
+    expect_secret("auth:\n  access_token: \"${secrets.PART}q8Vn3LmZ\"\n", "secret-literal",
                "'auth.access_token'");
-    expect_one("private_key: abc123\n", "secret-literal", "'private_key'");
-    expect_one("AWS_SECRET_ACCESS_KEY: " + k_random28 + "\n", "secret-literal",
+    expect_secret("private_key: abc123\n", "secret-literal", "'private_key'");
+    expect_secret("AWS_SECRET_ACCESS_KEY: " + k_random28 + "\n", "secret-literal",
                "looks like a real secret");
-    expect_one("api_keys:\n  - " + k_random12 + "\n", "secret-literal", "'api_keys[0]'");
+    expect_secret("api_keys:\n  - " + k_random12 + "\n", "secret-literal", "'api_keys[0]'");
     // A `{name, value}` pair is named by its `name`; so is a Variable's default.
-    expect_one("env:\n  - name: CRM_API_TOKEN\n    value: " + k_random12 + "\n", "secret-literal",
+    expect_secret("env:\n  - name: CRM_API_TOKEN\n    value: " + k_random12 + "\n", "secret-literal",
                "'env[0].value'");
-    expect_one("kind: Variable\nname: smtp_password\ntype: string\ndefault: " + k_random12 + "\n",
+    expect_secret("kind: Variable\nname: smtp_password\ntype: string\ndefault: " + k_random12 + "\n",
                "secret-literal", "'default'");
   }
 
@@ -234,15 +234,15 @@ TEST_CASE("content::scan_secrets") {
   }
 
   SUBCASE("malformed references") {
-    expect_one("secret: \"${secret.CRM_TOKEN}\"\n", "secret-reference", "${secrets.CRM_TOKEN}");
-    expect_one("secret: \"${secrets.}\"\n", "secret-reference", "names no secret");
-    expect_one("secret: \"${secrets.bad name}\"\n", "secret-reference", "${secrets.bad_name}");
-    expect_one("secret: \"${SECRETS.Crm}\"\n", "secret-reference", "${secrets.Crm}");
-    expect_one("secret: \"${secrets.CRM\"\n", "secret-reference", "unterminated");
-    expect_one("secret: \"${secrets.crm\"\n", "secret-reference", "${secrets.crm}");
-    expect_one("secret: \"{{ secrets.CRM }}\"\n", "secret-reference", "${secrets.CRM}");
-    expect_one("secret: \"${secrets}\"\n", "secret-reference", "${secrets.NAME}");
-    expect_one("notes: \"see ${secrets.9lives}\"\n", "secret-reference", "invalid secret name");
+    expect_secret("secret: \"${secret.CRM_TOKEN}\"\n", "secret-reference", "${secrets.CRM_TOKEN}");
+    expect_secret("secret: \"${secrets.}\"\n", "secret-reference", "names no secret");
+    expect_secret("secret: \"${secrets.bad name}\"\n", "secret-reference", "${secrets.bad_name}");
+    expect_secret("secret: \"${SECRETS.Crm}\"\n", "secret-reference", "${secrets.Crm}");
+    expect_secret("secret: \"${secrets.CRM\"\n", "secret-reference", "unterminated");
+    expect_secret("secret: \"${secrets.crm\"\n", "secret-reference", "${secrets.crm}");
+    expect_secret("secret: \"{{ secrets.CRM }}\"\n", "secret-reference", "${secrets.CRM}");
+    expect_secret("secret: \"${secrets}\"\n", "secret-reference", "${secrets.NAME}");
+    expect_secret("notes: \"see ${secrets.9lives}\"\n", "secret-reference", "invalid secret name");
     expect_none("secret: \"${secrets.crm-prod_2}\"\n");
   }
 

@@ -26,6 +26,8 @@
 #include "content/validator.h"
 #include "core/cache.h"
 
+#include "support.h"
+
 namespace fs = std::filesystem;
 using envflow::content::Diagnostic;
 using envflow::content::FileEntry;
@@ -35,17 +37,9 @@ using envflow::content::SchemaSet;
 using envflow::content::ValidateOptions;
 using envflow::content::ValidationReport;
 using envflow::core::DiskCache;
+using namespace envflow::test;
 
 namespace {
-
-const fs::path k_source_dir = ENVFLOW_SOURCE_DIR;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // A snapshot in memory. With `Ids::yes` entries carry git blob ids, like a
 // commit's tree or the index; without, like a working tree.
@@ -92,13 +86,13 @@ private:
   std::size_t m_reads = 0;
 };
 
-// The starter workspace of `envflow init`, from templates/workspace.
-Snapshot starter() {
+// The starter_snapshot workspace of `envflow init`, from templates/workspace.
+Snapshot starter_snapshot() {
   Snapshot snapshot;
   const fs::path root = k_source_dir / "templates" / "workspace";
   for (const auto& item : fs::recursive_directory_iterator(root)) {
     if (item.is_regular_file()) {
-      snapshot.put(fs::relative(item.path(), root).generic_string(), read_text(item.path()));
+      snapshot.put(fs::relative(item.path(), root).generic_string(), read_file(item.path()));
     }
   }
   return snapshot;
@@ -205,14 +199,6 @@ Snapshot generated(std::size_t agents) {
 // Files of generated() the listing alone decides (the symlink): never cached.
 constexpr std::size_t k_uncached = 1;
 
-std::string dump(const std::vector<Diagnostic>& diagnostics) {
-  std::string text;
-  for (const auto& d : diagnostics) {
-    text += d.to_text() + "\n";
-  }
-  return text;
-}
-
 void expect_same(const ValidationReport& actual, const ValidationReport& expected) {
   CHECK(actual.files == expected.files);
   CHECK(dump(actual.diagnostics) == dump(expected.diagnostics));
@@ -234,27 +220,6 @@ ValidationReport with_cache(Snapshot& snapshot, DiskCache& cache, unsigned threa
   return validate(snapshot, options, schemas);
 }
 
-// A fresh temporary folder, removed afterwards.
-class TempDir {
-public:
-  TempDir() {
-    static int counter = 0;
-    m_path = fs::temp_directory_path() /
-             ("envflow-summary-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(m_path);
-    fs::create_directories(m_path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  std::string str() const { return m_path.string() + "/"; }
-  const fs::path& path() const { return m_path; }
-
-private:
-  fs::path m_path;
-};
-
 std::vector<fs::path> segments(const fs::path& dir) {
   std::vector<fs::path> found;
   for (const auto& item : fs::directory_iterator(dir)) {
@@ -271,7 +236,7 @@ SchemaSet edited_schemas(const std::string& name, const std::string& from, const
   for (const auto& item : fs::directory_iterator(k_source_dir / "schemas")) {
     const std::string file = item.path().filename().string();
     const std::string stem = file.substr(0, file.find('.'));
-    std::string text = read_text(item.path());
+    std::string text = read_file(item.path());
     if (stem == name) {
       const auto at = text.find(from);
       REQUIRE(at != std::string::npos);
@@ -422,8 +387,8 @@ TEST_CASE("content::encode and decode") {
 }
 
 TEST_CASE("content::validate: full, cached and incremental give the same report") {
-  SUBCASE("the starter workspace") {
-    Snapshot snapshot = starter();
+  SUBCASE("the starter_snapshot workspace") {
+    Snapshot snapshot = starter_snapshot();
     const ValidationReport expected = full(snapshot);
     CHECK(expected.ok());
     CHECK(expected.files > 5);
@@ -435,7 +400,7 @@ TEST_CASE("content::validate: full, cached and incremental give the same report"
     const ValidationReport warm = with_cache(snapshot, cache);
     expect_same(warm, expected);
     CHECK(warm.cached == expected.files);
-    // The starter plus an error: removing the agent the workflow calls.
+    // The starter_snapshot plus an error: removing the agent the workflow calls.
     snapshot.remove("agents/triage.yaml");
     const ValidationReport broken = full(snapshot);
     CHECK_FALSE(broken.ok());
@@ -539,7 +504,7 @@ TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
   }
   const auto written = segments(dir.path());
   REQUIRE(written.size() == 1);
-  const std::string good = read_text(written[0]);
+  const std::string good = read_file(written[0]);
 
   SUBCASE("a flipped byte") {
     std::string bad = good;
@@ -554,7 +519,7 @@ TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
   }
   SUBCASE("a damaged snapshot report") {
     for (const auto& item : fs::directory_iterator(dir.path() / "snapshots")) {
-      std::string bad = read_text(item.path());
+      std::string bad = read_file(item.path());
       bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 0x01);
       std::ofstream(item.path(), std::ios::binary | std::ios::trunc) << bad;
     }
@@ -566,7 +531,7 @@ TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
     fs::remove_all(dir.path() / "snapshots"); // so the segments are read
   }
 
-  if (read_text(written[0]) != good) {
+  if (read_file(written[0]) != good) {
     fs::remove_all(dir.path() / "snapshots"); // so the segments are read
   }
   DiskCache cache(dir.str());

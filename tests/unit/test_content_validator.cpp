@@ -13,19 +13,15 @@
 #include <sstream>
 #include <string>
 
+#include "support.h"
+
 using namespace envflow::content;
+using envflow::test::read_file;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// The starter workspace in memory.
-MemorySource starter() {
+// The starter_source workspace in memory.
+MemorySource starter_source() {
   namespace fs = std::filesystem;
   const fs::path root = ENVFLOW_SOURCE_DIR "/templates/workspace";
   MemorySource source;
@@ -47,7 +43,7 @@ std::vector<Diagnostic> with_rule(const ValidationReport& report, const std::str
 } // namespace
 
 TEST_CASE("content::validate: names that differ only in letter case") {
-  MemorySource source = starter();
+  MemorySource source = starter_source();
 
   SUBCASE("a document: both paths reported, each naming the other") {
     source.add("knowledge/product-faq/Returns.md", "# Returns\n");
@@ -98,7 +94,7 @@ std::string dump_all(const ValidationReport& report) {
 } // namespace
 
 TEST_CASE("content::validate: the attacks of issue 12, each refused where it is") {
-  MemorySource source = starter();
+  MemorySource source = starter_source();
 
   SUBCASE("a case variant of a content folder, with broken YAML and a password") {
     source.add("Agents/evil.yaml",
@@ -117,7 +113,7 @@ TEST_CASE("content::validate: the attacks of issue 12, each refused where it is"
   }
   SUBCASE("case variants of runtime and local folders") {
     for (const std::string folder : {"Secrets", "GUARDRAILS", "Conversations", "EVALUATORS"}) {
-      MemorySource copy = starter();
+      MemorySource copy = starter_source();
       copy.add(folder + "/x.yaml", "a: 1\n");
       const auto report = validate(copy, {}, SchemaSet::builtin());
       INFO(dump_all(report));
@@ -203,7 +199,7 @@ TEST_CASE("content::validate: the attacks of issue 12, each refused where it is"
 }
 
 TEST_CASE("content::validate: progress") {
-  MemorySource source = starter();
+  MemorySource source = starter_source();
   for (int i = 0; i < 250; ++i) {
     // Named, not "v" + std::to_string(i): GCC 12 at -O3 sees a false overlap
     // (-Wrestrict) in libstdc++'s operator+(const char*, std::string&&).

@@ -15,14 +15,14 @@ using Type = envflow::content::Value::Type;
 
 namespace {
 
-Value load(const std::string& text) {
+Value load_value(const std::string& text) {
   auto result = load_yaml(text, "t.yaml");
   REQUIRE(result.diagnostics.empty());
   REQUIRE(result.value);
   return std::move(*result.value);
 }
 
-const char* const k_workflow = "kind: Workflow\n"
+const char* const k_onboarding = "kind: Workflow\n"
                                "name: onboarding\n"
                                "count: 3\n"
                                "steps:\n"
@@ -34,7 +34,7 @@ const char* const k_workflow = "kind: Workflow\n"
 } // namespace
 
 TEST_CASE("content::Value") {
-  const Value root = load(k_workflow);
+  const Value root = load_value(k_onboarding);
 
   SUBCASE("find and string_at") {
     REQUIRE(root.find("name") != nullptr);
@@ -69,7 +69,7 @@ TEST_CASE("content::Value") {
   }
 
   SUBCASE("locate reads numeric-looking keys of a mapping as keys") {
-    const Value numbered = load("'1': one\n2: two\n");
+    const Value numbered = load_value("'1': one\n2: two\n");
     CHECK(numbered.locate({"<root>", "[1]"}).string == "one");
     CHECK(numbered.locate({"<root>", "[2]"}).string == "two");
   }
@@ -86,7 +86,7 @@ TEST_CASE("content::Value") {
     CHECK(json["steps"][1]["with"]["none"].is_null());
     CHECK(json["steps"][0].is_object());
 
-    const Value big = load("max: 9223372036854775807\nmin: -9223372036854775808\nhuge: "
+    const Value big = load_value("max: 9223372036854775807\nmin: -9223372036854775808\nhuge: "
                            "99999999999999999999\nstr: '8080'\nempty: {}\nlist: []\n");
     const nlohmann::json b = big.to_json();
     CHECK(b["max"].get<std::int64_t>() == std::numeric_limits<std::int64_t>::max());

@@ -156,7 +156,7 @@ Value string_value(const std::string& text) {
 }
 
 // `text` loaded, with no diagnostic.
-Value load(const std::string& text) {
+Value reload(const std::string& text) {
   const auto loaded = load_yaml(text, "written.yaml");
   std::string problems;
   for (const auto& d : loaded.diagnostics) {
@@ -186,7 +186,7 @@ TEST_CASE("content::YamlWriter: nasty strings read back as written") {
       out.key("list", quote).strings(strings, quote, layout);
       out.end_map();
       const std::string text = out.text();
-      const Value root = load(text);
+      const Value root = reload(text);
       INFO(text);
       REQUIRE(root.is_mapping());
       REQUIRE(root.members.size() == strings.size() + 1);
@@ -213,7 +213,7 @@ TEST_CASE("content::YamlWriter: a string at the top level and in a flow mapping"
     INFO(s);
     YamlWriter scalar;
     scalar.string(s);
-    const Value top = load(scalar.text());
+    const Value top = reload(scalar.text());
     CHECK(top.type == Type::string);
     CHECK(top.string == s);
 
@@ -222,7 +222,7 @@ TEST_CASE("content::YamlWriter: a string at the top level and in a flow mapping"
     map.members.push_back(Entry{s, {}, string_value(s)});
     YamlWriter flow;
     flow.value(map, Quote::when_needed, Layout::flow);
-    const Value back = load(flow.text());
+    const Value back = reload(flow.text());
     REQUIRE(back.members.size() == 1);
     CHECK(back.members[0].key == s);
     CHECK(back.members[0].value.string == s);
@@ -235,7 +235,7 @@ TEST_CASE("content::YamlWriter: what cannot be kept") {
   // value holds one.
   YamlWriter out;
   out.begin_seq().string("a\xFF" "b").string("x\xEF\xBF\xBEy").end_seq();
-  const Value back = load(out.text());
+  const Value back = reload(out.text());
   CHECK(back.items[0].string == "a\xEF\xBF\xBD" "b");
   CHECK(back.items[1].string == "x\xEF\xBF\xBDy");
   const auto escaped = load_yaml("a: \"\\uFFFE\"\n", "x.yaml");
@@ -256,7 +256,7 @@ TEST_CASE("content::YamlWriter: scalars keep their types") {
   out.integer(0).integer(-12).integer(INT64_MAX).integer(INT64_MIN);
   out.boolean(true).boolean(false).null().string_or_null("").string_or_null("x");
   out.end_seq();
-  const Value back = load(out.text());
+  const Value back = reload(out.text());
   const std::size_t n = std::size(numbers);
   REQUIRE(back.items.size() == n + 9);
   for (std::size_t i = 0; i < n; ++i) {
@@ -286,12 +286,12 @@ TEST_CASE("content::YamlWriter: loaded values written back") {
   const std::string source = "a: [1, \"two\", null, 2.5, true, {x: [], y: {}}]\n"
                              "\"odd key: yes\": {nested: {deep: [\"\\u0007\", '']}}\n"
                              "empty: []\n";
-  const Value original = load(source);
+  const Value original = reload(source);
   for (const Quote quote : {Quote::when_needed, Quote::always}) {
     for (const Layout layout : {Layout::block, Layout::flow}) {
       YamlWriter out;
       out.value(original, quote, layout);
-      const Value back = load(out.text());
+      const Value back = reload(out.text());
       CHECK(back.to_json() == original.to_json());
       // Mapping order is kept, which JSON does not show.
       CHECK(back.members[0].key == "a");
@@ -339,7 +339,7 @@ TEST_CASE("content::YamlWriter: the layout people read") {
                       "flag: false\n"
                       "half: 0.5\n"
                       "whole: 3.0\n");
-  CHECK(load(out.text()).find("whole")->type == Type::number);
+  CHECK(reload(out.text()).find("whole")->type == Type::number);
 }
 
 TEST_CASE("content::YamlWriter: escapes") {

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -10,46 +12,10 @@
 #include <vector>
 
 using namespace envflow;
+using namespace envflow::test;
 
 namespace {
 
-// A fresh repository in a temporary folder, removed afterwards.
-class TempRepo {
-public:
-  TempRepo() : m_dir(make_dir()), m_repo(git::Repository::init(m_dir.string(), false, "dev")) {}
-  TempRepo(const TempRepo&) = delete;
-  TempRepo& operator=(const TempRepo&) = delete;
-  ~TempRepo() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_dir, ec);
-  }
-
-  git::Repository& repo() { return m_repo; }
-  std::string path() const { return m_dir.string(); }
-
-  // A commit with one file holding `text`, on top of `parents`.
-  std::string commit(const std::string& text, const std::vector<std::string>& parents = {}) {
-    const std::string tree = m_repo.write_tree(
-        {{"file.txt", git::NewFile{m_repo.write_blob(text), git::Mode::regular}}});
-    return m_repo.write_commit(tree, parents, text + "\n", git::Person{"Test", "test@example.com"},
-                               1'700'000'000);
-  }
-
-private:
-  static std::filesystem::path make_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "envflow-audit-test.XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    return pattern;
-  }
-
-  std::filesystem::path m_dir;
-  git::Repository m_repo;
-};
-
-const std::string k_a(40, 'a');
-const std::string k_b(40, 'b');
-const std::string k_zero(git::k_zero_id);
 
 core::AuditRecord sample_record() {
   core::AuditRecord record;
@@ -173,8 +139,8 @@ TEST_CASE("core::AuditRecord") {
 TEST_CASE("core::commit_with_audit") {
   TempRepo temp;
   git::Repository& repo = temp.repo();
-  const std::string c1 = temp.commit("one");
-  const std::string c2 = temp.commit("two", {c1});
+  const std::string c1 = temp.commit({{"file.txt", "one"}}, {}, "one\n");
+  const std::string c2 = temp.commit({{"file.txt", "two"}}, {c1}, "two\n");
 
   core::AuditRecord record;
   record.op = "sync";

@@ -13,48 +13,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support.h"
+
 using namespace envflow;
+using namespace envflow::test;
 
 namespace {
 
-// A fresh repository in a temporary folder, removed afterwards.
-class TempRepo {
-public:
-  TempRepo() : m_dir(make_dir()), m_repo(git::Repository::init(m_dir.string(), true, "dev")) {}
-  TempRepo(const TempRepo&) = delete;
-  TempRepo& operator=(const TempRepo&) = delete;
-  ~TempRepo() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_dir, ec);
-  }
-
-  git::Repository& repo() { return m_repo; }
-
-  // A commit holding `files` (path -> text), on top of `parents`.
-  std::string commit(const std::map<std::string, std::string>& files,
-                     const std::vector<std::string>& parents = {}) {
-    std::map<std::string, git::NewFile> tree;
-    for (const auto& [path, text] : files) {
-      tree[path] = git::NewFile{m_repo.write_blob(text), git::Mode::regular};
-    }
-    return m_repo.write_commit(m_repo.write_tree(tree), parents, "test\n",
-                               git::Person{"Test", "test@example.com"}, 1'700'000'000);
-  }
-
-private:
-  static std::filesystem::path make_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "envflow-backport-test.XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    return pattern;
-  }
-
-  std::filesystem::path m_dir;
-  git::Repository m_repo;
-};
-
-const std::string k_a(40, 'a');
-const std::string k_b(40, 'b');
 const std::string k_where = "refs/envflow/backports:3.yaml";
 
 core::BackportIssue sample_issue() {
@@ -80,7 +45,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
   return text.replace(at, from.size(), to);
 }
 
-std::string refusal(const std::string& text) {
+std::string parse_refusal(const std::string& text) {
   try {
     core::BackportIssue::parse(text, k_where);
   } catch (const util::Refused& e) {
@@ -144,20 +109,20 @@ TEST_CASE("core::backport record: emit and parse round trip") {
 TEST_CASE("core::backport record: a malformed record is refused with its position") {
   const std::string good = sample_issue().to_yaml();
   SUBCASE("unknown status") {
-    const std::string why = refusal(replaced(good, "status: open", "status: maybe"));
+    const std::string why = parse_refusal(replaced(good, "status: open", "status: maybe"));
     CHECK(why.rfind(k_where + ":3:9: error: 'status' must be open or closed", 0) == 0);
     CHECK(why.find("[backport]") != std::string::npos);
   }
   SUBCASE("a commit that is not an id") {
-    const std::string why = refusal(replaced(good, "\"" + k_b + "\"", "HEAD~1"));
+    const std::string why = parse_refusal(replaced(good, "\"" + k_b + "\"", "HEAD~1"));
     CHECK(why.find(k_where + ":11:5: error: every entry of 'commits' must be a commit id") == 0);
   }
   SUBCASE("a missing field") {
-    const std::string why = refusal(replaced(good, "hotfix_tag: \"v1.0.1\"\n", ""));
+    const std::string why = parse_refusal(replaced(good, "hotfix_tag: \"v1.0.1\"\n", ""));
     CHECK(why.find("missing field 'hotfix_tag'") != std::string::npos);
   }
   SUBCASE("a bad time") {
-    const std::string why = refusal(replaced(good, "2026-01-01T00:00:00Z", "yesterday"));
+    const std::string why = parse_refusal(replaced(good, "2026-01-01T00:00:00Z", "yesterday"));
     CHECK(why.find("'opened_at' must be a UTC time") != std::string::npos);
   }
   // Found by fuzzing: a year sscanf took but iso_time writes back in
@@ -166,22 +131,22 @@ TEST_CASE("core::backport record: a malformed record is refused with its positio
     for (const char* time : {"0951-11-22T03:08:30Z", " 951-11-22T03:08:30Z", "+951-11-22T03:08:30Z",
                              "1969-12-31T23:59:59Z", "2026-1-01T00:00:00Z "}) {
       CAPTURE(time);
-      const std::string why = refusal(replaced(good, "2026-01-01T00:00:00Z", time));
+      const std::string why = parse_refusal(replaced(good, "2026-01-01T00:00:00Z", time));
       CHECK(why.find("'opened_at' must be a UTC time") != std::string::npos);
     }
   }
   SUBCASE("not YAML") {
-    const std::string why = refusal("id: [1\n");
+    const std::string why = parse_refusal("id: [1\n");
     CHECK(why.rfind(k_where + ":", 0) == 0);
   }
   SUBCASE("open with closed fields") {
-    const std::string why = refusal(replaced(good, "closed_by: null", "closed_by: \"bob\""));
+    const std::string why = parse_refusal(replaced(good, "closed_by: null", "closed_by: \"bob\""));
     CHECK(why.find("an open issue has closed_by") != std::string::npos);
   }
 }
 
 TEST_CASE("core::backport merge: a three-way merge gives a tree or lists each conflict") {
-  TempRepo t;
+  TempRepo t(true);
   const std::string base = t.commit({{"agents/a.yaml", "tone: formal\nmodel: x\n"},
                                      {"agents/b.yaml", "tone: dry\n"},
                                      {"workspace.yaml", "name: w\n"}});

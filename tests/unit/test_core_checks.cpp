@@ -18,14 +18,9 @@
 using namespace envflow;
 using core::Gate;
 using core::RefMove;
-using test::has;
-using test::k_zero;
-using test::refusals;
-using test::refused;
+using namespace envflow::test;
 
 namespace {
-
-const std::string k_test = "refs/heads/test";
 
 // A pipeline whose test environment has two checks, dev one commit ahead.
 struct Checked {

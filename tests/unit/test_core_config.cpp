@@ -5,16 +5,19 @@
 
 #include <doctest/doctest.h>
 
+#include "support.h"
+
 #include <string>
 #include <vector>
 
 using namespace envflow;
+using namespace envflow::test;
 
 namespace {
 
 // A two-environment policy with `test_lines` under the test environment and
 // `groups` as the groups block.
-std::string policy(const std::string& test_lines, const std::string& groups) {
+std::string two_env_policy(const std::string& test_lines, const std::string& groups) {
   return "version: 1\n"
          "environments:\n"
          "  - name: dev\n"
@@ -30,26 +33,11 @@ const std::string k_groups = "  developers: [alice]\n"
                              "  qa: [quinn]\n"
                              "  admins: [adam]\n";
 
-std::string problems_of(const std::string& text,
-                        core::ConfigUse use = core::ConfigUse::new_config) {
-  std::vector<content::Diagnostic> problems;
-  core::parse_config(text, "envflow.yaml", problems, use);
-  std::string out;
-  for (const auto& d : problems) {
-    out += d.to_text() + "\n";
-  }
-  return out;
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 } // namespace
 
 TEST_CASE("core::parse_config: approvals someone can give") {
   SUBCASE("fewer approvers than approvals") {
-    const auto p = problems_of(policy("    promote: [release-managers]\n    approvals: 2\n"
+    const auto p = problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 2\n"
                                       "    approvers: [qa]\n",
                                       k_groups));
     CHECK(has(p, "envflow.yaml:9:16: error: environment 'test' needs 2 approvals, but its "
@@ -57,18 +45,18 @@ TEST_CASE("core::parse_config: approvals someone can give") {
     CHECK(has(p, "[pipeline]"));
   }
   SUBCASE("approvals without approvers") {
-    CHECK(has(problems_of(policy("    promote: [release-managers]\n    approvals: 1\n", k_groups)),
+    CHECK(has(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n", k_groups)),
               "approvers (none) have 0 members"));
   }
   SUBCASE("an empty approver group") {
-    CHECK(has(problems_of(policy("    promote: [release-managers]\n    approvals: 1\n"
+    CHECK(has(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n"
                                  "    approvers: [qa]\n",
                                  "  qa: []\n  developers: [alice]\n  release-managers: [bob]\n"
                                  "  admins: [adam]\n")),
               "approvers (qa) have 0 members"));
   }
   SUBCASE("every promoter is one of exactly `approvals` approvers: a warning") {
-    const std::string text = policy("    promote: [release-managers]\n    approvals: 2\n"
+    const std::string text = two_env_policy("    promote: [release-managers]\n    approvals: 2\n"
                                     "    approvers: [release-managers]\n",
                                     k_groups);
     CHECK(problems_of(text).empty());
@@ -83,21 +71,21 @@ TEST_CASE("core::parse_config: approvals someone can give") {
                          "yet; add an approver, or a promoter who is not one");
   }
   SUBCASE("enough approvers besides the one who syncs") {
-    CHECK(problems_of(policy("    promote: [release-managers]\n    approvals: 1\n"
+    CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n"
                              "    approvers: [release-managers]\n",
                              k_groups))
               .empty());
-    CHECK(problems_of(policy("    promote: [release-managers]\n    approvals: 1\n"
+    CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n"
                              "    approvers: [qa]\n",
                              k_groups))
               .empty());
-    CHECK(problems_of(policy("    promote: [release-managers]\n    approvals: 5\n"
+    CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 5\n"
                              "    approvers: [\"*\"]\n",
                              k_groups))
               .empty());
   }
   SUBCASE("the config in force is only read: it keeps loading") {
-    CHECK(problems_of(policy("    promote: [release-managers]\n    approvals: 2\n"
+    CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 2\n"
                              "    approvers: [qa]\n",
                              k_groups),
                       core::ConfigUse::in_force)
@@ -107,10 +95,10 @@ TEST_CASE("core::parse_config: approvals someone can give") {
 
 TEST_CASE("core::parse_config: admin groups with members") {
   const std::string empty_admins = "  developers: [alice]\n  release-managers: [bob]\n  admins: []\n";
-  CHECK(has(problems_of(policy("    promote: [release-managers]\n", empty_admins)),
+  CHECK(has(problems_of(two_env_policy("    promote: [release-managers]\n", empty_admins)),
             "the admin groups (admins) have no members: nobody could change the pipeline config "
             "any more"));
-  CHECK(problems_of(policy("    promote: [release-managers]\n", empty_admins),
+  CHECK(problems_of(two_env_policy("    promote: [release-managers]\n", empty_admins),
                     core::ConfigUse::in_force)
             .empty());
 }
@@ -118,7 +106,7 @@ TEST_CASE("core::parse_config: admin groups with members") {
 TEST_CASE("core::policy_warnings") {
   std::vector<content::Diagnostic> problems;
   const auto config = core::parse_config(
-      policy("    promote: []\n",
+      two_env_policy("    promote: []\n",
              "  developers: []\n  release-managers: [bob]\n  admins: [adam]\n  publishers: []\n") +
           "publishers: [publishers]\n",
       "envflow.yaml", problems);
@@ -170,7 +158,7 @@ TEST_CASE("core::render_config reads back as the same config") {
 }
 
 TEST_CASE("core::parse_config: secret_allowlist") {
-  const std::string base = policy("    promote: [release-managers]\n", k_groups);
+  const std::string base = two_env_policy("    promote: [release-managers]\n", k_groups);
   SUBCASE("read, and rendered back the same") {
     const std::string text = base +
                              "secret_allowlist:\n"

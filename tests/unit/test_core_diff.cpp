@@ -15,51 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "support.h"
+
 using namespace envflow;
+using envflow::test::TempRepo;
 using core::ItemChange;
+using envflow::test::variable;
 
 namespace {
 
 using Files = std::map<std::string, std::string>; // path -> contents
-
-// A fresh repository in a temporary folder, removed afterwards.
-class TempRepo {
-public:
-  TempRepo() : m_dir(make_dir()), m_repo(git::Repository::init(m_dir.string(), false, "dev")) {}
-  TempRepo(const TempRepo&) = delete;
-  TempRepo& operator=(const TempRepo&) = delete;
-  ~TempRepo() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_dir, ec);
-  }
-
-  git::Repository& repo() { return m_repo; }
-
-  // A commit holding exactly `files`.
-  std::string commit(const Files& files, const std::vector<std::string>& parents = {}) {
-    std::map<std::string, git::NewFile> tree;
-    for (const auto& [path, data] : files) {
-      tree[path] = git::NewFile{m_repo.write_blob(data), git::Mode::regular};
-    }
-    return m_repo.write_commit(m_repo.write_tree(tree), parents, "test commit\n",
-                               git::Person{"Test", "test@example.com"}, 1'700'000'000);
-  }
-
-  void set_ref(const std::string& name, const std::string& id) {
-    m_repo.update_refs({{name, m_repo.ref_target(name), id}}, "test");
-  }
-
-private:
-  static std::filesystem::path make_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "envflow-diff-test.XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    return pattern;
-  }
-
-  std::filesystem::path m_dir;
-  git::Repository m_repo;
-};
 
 const std::string k_workspace = "kind: Workspace\nname: ws\nschema_version: 1\n";
 
@@ -92,11 +57,6 @@ steps:
 
 const std::string k_channel =
     "kind: Channel\nname: web\nworkflow: support-request\nagent: triage\n";
-
-std::string variable(const std::string& name, const std::string& type,
-                     const std::string& default_value) {
-  return "kind: Variable\nname: " + name + "\ntype: " + type + "\ndefault: " + default_value + "\n";
-}
 
 Files base_files() {
   return {

@@ -17,24 +17,27 @@
 #include <string>
 #include <vector>
 
+#include "support.h"
+
 using namespace envflow;
 using Level = core::Finding::Level;
+using envflow::test::short_id;
 
 namespace {
 
 // `envflow init` in a temporary folder, removed afterwards.
-class Pipeline {
+class InitPipeline {
 public:
-  Pipeline() : m_dir(make_dir()) {
+  InitPipeline() : m_dir(make_dir()) {
     core::InitOptions options;
     options.dir = m_dir.string();
     options.actor = "alice@example.com";
     m_base = core::init_repository(options).commit;
     m_repo.emplace(git::Repository::open(m_dir.string()));
   }
-  Pipeline(const Pipeline&) = delete;
-  Pipeline& operator=(const Pipeline&) = delete;
-  ~Pipeline() {
+  InitPipeline(const InitPipeline&) = delete;
+  InitPipeline& operator=(const InitPipeline&) = delete;
+  ~InitPipeline() {
     m_repo.reset();
     std::error_code ec;
     std::filesystem::remove_all(m_dir, ec);
@@ -111,7 +114,7 @@ const core::Finding* find(const std::vector<core::Finding>& findings, Level leve
   return nullptr;
 }
 
-std::string dump(const std::vector<core::Finding>& findings) {
+std::string dump_findings(const std::vector<core::Finding>& findings) {
   std::string text;
   for (const auto& f : findings) {
     text += std::string(core::Finding::level_name(f.level)) + " " + f.check + ": " + f.message +
@@ -120,17 +123,15 @@ std::string dump(const std::vector<core::Finding>& findings) {
   return text;
 }
 
-std::string short_id(const std::string& id) { return id.substr(0, 7); }
-
 } // namespace
 
 TEST_CASE("core::run_doctor") {
-  Pipeline p;
+  InitPipeline p;
   git::Repository& repo = p.repo();
 
   SUBCASE("a fresh pipeline is healthy") {
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(count(findings, Level::error) == 0);
     CHECK(count(findings, Level::warning) == 0);
     for (const char* check :
@@ -145,7 +146,7 @@ TEST_CASE("core::run_doctor") {
     const std::string d2 = p.commit("d2", {d1});
     p.move_by_hand("refs/heads/dev", d2);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(count(findings, Level::error) == 0);
   }
 
@@ -154,7 +155,7 @@ TEST_CASE("core::run_doctor") {
     p.move_by_hand("refs/heads/dev", d1);
     p.move_by_hand("refs/heads/test", d1);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     const auto* f = find(findings, Level::error, "invariant-2", "refs/heads/test");
     REQUIRE(f != nullptr);
     CHECK(f->message == "refs/heads/test is at " + short_id(d1) +
@@ -170,7 +171,7 @@ TEST_CASE("core::run_doctor") {
     p.move_by_hand("refs/heads/dev", d1);
     p.move_audited("refs/heads/test", d1);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(count(findings, Level::error) == 0);
   }
 
@@ -180,7 +181,7 @@ TEST_CASE("core::run_doctor") {
     const std::string other = p.commit("unrelated", {});
     p.move_by_hand("refs/heads/dev", other);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(find(findings, Level::error, "invariant-2",
                "refs/heads/dev is at " + short_id(other) + ", which does not contain") != nullptr);
   }
@@ -191,7 +192,7 @@ TEST_CASE("core::run_doctor") {
     p.move_audited("refs/heads/test", d1);
     p.move_by_hand("refs/heads/test", p.base());
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(count(findings, Level::error) == 0);
     CHECK(find(findings, Level::warning, "invariant-2", "earlier audited position") != nullptr);
   }
@@ -200,7 +201,7 @@ TEST_CASE("core::run_doctor") {
     const std::string t1 = p.commit("made on test", {p.base()});
     p.move_audited("refs/heads/test", t1);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     const auto* f = find(findings, Level::error, "invariant-1", "test is not an ancestor of dev");
     REQUIRE(f != nullptr);
     CHECK(f->message.find(short_id(t1) + " \"made on test\"") != std::string::npos);
@@ -222,14 +223,14 @@ TEST_CASE("core::run_doctor") {
 
     SUBCASE("without a back-port: an error") {
       const auto findings = p.doctor();
-      INFO(dump(findings));
+      INFO(dump_findings(findings));
       CHECK(find(findings, Level::error, "invariant-1",
                  "production is not an ancestor of staging") != nullptr);
     }
     SUBCASE("with its back-port open: a warning") {
       with_backport("open");
       const auto findings = p.doctor();
-      INFO(dump(findings));
+      INFO(dump_findings(findings));
       CHECK(count(findings, Level::error) == 0);
       const auto* f = find(findings, Level::warning, "invariant-1", "open back-port 7");
       REQUIRE(f != nullptr);
@@ -238,7 +239,7 @@ TEST_CASE("core::run_doctor") {
     SUBCASE("back-port closed but not brought back: an error") {
       with_backport("closed");
       const auto findings = p.doctor();
-      INFO(dump(findings));
+      INFO(dump_findings(findings));
       CHECK(find(findings, Level::error, "invariant-1") != nullptr);
     }
     SUBCASE("back in dev and on its way up: a warning") {
@@ -246,7 +247,7 @@ TEST_CASE("core::run_doctor") {
       const std::string merge = p.commit("bring the hotfix back", {p.base(), hotfix});
       p.move_audited("refs/heads/dev", merge, "backport-apply");
       const auto findings = p.doctor();
-      INFO(dump(findings));
+      INFO(dump_findings(findings));
       CHECK(count(findings, Level::error) == 0);
       CHECK(find(findings, Level::warning, "invariant-1", "on their way") != nullptr);
     }
@@ -255,7 +256,7 @@ TEST_CASE("core::run_doctor") {
   SUBCASE("a missing environment branch") {
     p.move_by_hand("refs/heads/uat", std::nullopt);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(find(findings, Level::error, "branches", "refs/heads/uat is missing") != nullptr);
     CHECK(find(findings, Level::error, "invariant-2", "refs/heads/uat") == nullptr);
   }
@@ -266,7 +267,7 @@ TEST_CASE("core::run_doctor") {
     p.move_by_hand("refs/envflow/local/test", p.base());
     p.move_by_hand("refs/envflow/config", std::nullopt);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(find(findings, Level::error, "invariant-2",
                "refs/tags/v1.0.0 is at " + short_id(p.base()) +
                    " but the audit trail has no record of it") != nullptr);
@@ -283,7 +284,7 @@ TEST_CASE("core::run_doctor") {
     p.move_by_hand("refs/heads/test", d1); // unrecorded...
     p.move_audited("refs/heads/test", d2); // ...then recorded from there
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(find(findings, Level::error, "audit-chain",
                "moves refs/heads/test from " + short_id(d1) + ", but the previous record") !=
           nullptr);
@@ -301,7 +302,7 @@ TEST_CASE("core::run_doctor") {
                                                 record.to_message(), git::Person{"x", "x@y"});
     p.move_by_hand(core::k_audit_ref, merge);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(find(findings, Level::error, "audit-chain", short_id(merge) + " is a merge commit") !=
           nullptr);
     CHECK(find(findings, Level::error, "audit-chain",
@@ -312,7 +313,7 @@ TEST_CASE("core::run_doctor") {
   SUBCASE("no audit trail") {
     p.move_by_hand(core::k_audit_ref, std::nullopt);
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(find(findings, Level::error, "audit-chain", "refs/envflow/audit is missing") != nullptr);
   }
 
@@ -320,7 +321,7 @@ TEST_CASE("core::run_doctor") {
     p.move_audited(core::k_config_ref, p.tree_commit({{"envflow.yaml", "environments: 3\n"}}),
                    "config-edit");
     const auto findings = p.doctor();
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     const auto* f = find(findings, Level::error, "config", "invalid");
     REQUIRE(f != nullptr);
     CHECK(f->mend.find("envflow config edit") != std::string::npos);
@@ -404,7 +405,7 @@ TEST_CASE("core::run_doctor") {
     repo.update_refs(drops, "gone");
     const core::RemoteRefs view(repo, "origin", {});
     const auto findings = core::run_doctor(repo, view);
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     CHECK(count(findings, Level::error) == 0);
     CHECK(find(findings, Level::ok, "audit-chain") != nullptr);
     CHECK(find(findings, Level::ok, "invariant-2") != nullptr);
@@ -420,7 +421,7 @@ TEST_CASE("core::run_doctor outside a pipeline") {
     const git::Repository repo = git::Repository::init(pattern, false, "main");
     const core::OwnRefs own(repo);
     const auto findings = core::run_doctor(repo, own);
-    INFO(dump(findings));
+    INFO(dump_findings(findings));
     const auto* f = find(findings, Level::error, "config", "refs/envflow/config is missing");
     REQUIRE(f != nullptr);
     CHECK(f->mend.find("envflow init") != std::string::npos);

@@ -6,14 +6,17 @@
 
 #include <doctest/doctest.h>
 
+#include "support.h"
+
 #include <string>
 #include <vector>
 
 using namespace envflow;
+using namespace envflow::test;
 
 namespace {
 
-std::string policy(const std::string& events) {
+std::string events_policy(const std::string& events) {
   return "version: 1\n"
          "environments:\n"
          "  - name: dev\n"
@@ -26,24 +29,10 @@ std::string policy(const std::string& events) {
          events;
 }
 
-std::string problems_of(const std::string& text) {
-  std::vector<content::Diagnostic> problems;
-  core::parse_config(text, "envflow.yaml", problems);
-  std::string out;
-  for (const auto& d : problems) {
-    out += d.to_text() + "\n";
-  }
-  return out;
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 core::EventPolicy parsed(const std::string& events) {
   std::vector<content::Diagnostic> problems;
-  const auto config = core::parse_config(policy(events), "envflow.yaml", problems);
-  INFO(problems_of(policy(events)));
+  const auto config = core::parse_config(events_policy(events), "envflow.yaml", problems);
+  INFO(problems_of(events_policy(events)));
   REQUIRE(config);
   return config->events;
 }
@@ -75,19 +64,19 @@ TEST_CASE("core::parse_config: events") {
     CHECK(p.timeout_seconds == core::k_events_timeout_default);
   }
   SUBCASE("an unknown key, at its line and column") {
-    const auto p = problems_of(policy("events:\n"
+    const auto p = problems_of(events_policy("events:\n"
                                       "  - url: http://127.0.0.1/hook\n"
                                       "    secret_env: S\n"
                                       "    secret: hunter2hunter2\n"));
     CHECK(has(p, "envflow.yaml:13:5: error: unknown field 'secret'"));
   }
   SUBCASE("secret_env is required") {
-    CHECK(has(problems_of(policy("events:\n  - url: http://127.0.0.1/hook\n")),
+    CHECK(has(problems_of(events_policy("events:\n  - url: http://127.0.0.1/hook\n")),
               "envflow.yaml:11:5: error:"));
-    CHECK(has(problems_of(policy("events:\n  - url: http://127.0.0.1/hook\n")), "secret_env"));
+    CHECK(has(problems_of(events_policy("events:\n  - url: http://127.0.0.1/hook\n")), "secret_env"));
   }
   SUBCASE("an event type that does not exist") {
-    const auto p = problems_of(policy("events:\n"
+    const auto p = problems_of(events_policy("events:\n"
                                       "  - url: http://127.0.0.1/hook\n"
                                       "    secret_env: S\n"
                                       "    on: [sync, pubish]\n"));
@@ -95,60 +84,60 @@ TEST_CASE("core::parse_config: events") {
     CHECK(has(p, "did you mean 'publish'?"));
   }
   SUBCASE("an empty `on`") {
-    CHECK(has(problems_of(policy("events:\n  - url: http://h/x\n    secret_env: S\n    on: []\n")),
+    CHECK(has(problems_of(events_policy("events:\n  - url: http://h/x\n    secret_env: S\n    on: []\n")),
               "envflow.yaml:13:9: error:"));
   }
   SUBCASE("schemes other than http and https, spaces, controls") {
     for (const char* url : {"ftp://h/x", "file:///etc/passwd", "\"http://h/a b\"",
                             "\"http://h/\\e[31m\""}) {
       CAPTURE(url);
-      CHECK(has(problems_of(policy("events:\n  - url: " + std::string(url) +
+      CHECK(has(problems_of(events_policy("events:\n  - url: " + std::string(url) +
                                    "\n    secret_env: S\n")),
                 "envflow.yaml:11:10: error:"));
     }
   }
   SUBCASE("a URL without host, or with a bad port") {
-    CHECK(has(problems_of(policy("events:\n  - url: http:///x\n    secret_env: S\n")),
+    CHECK(has(problems_of(events_policy("events:\n  - url: http:///x\n    secret_env: S\n")),
               "envflow.yaml:11:10: error: events: the URL names no host"));
-    CHECK(has(problems_of(policy("events:\n  - url: http://h:99999/x\n    secret_env: S\n")),
+    CHECK(has(problems_of(events_policy("events:\n  - url: http://h:99999/x\n    secret_env: S\n")),
               "port '99999' is not a number from 1 to 65535"));
-    CHECK(problems_of(policy("events:\n  - url: http://[::1]:8080/x\n    secret_env: S\n")).empty());
+    CHECK(problems_of(events_policy("events:\n  - url: http://[::1]:8080/x\n    secret_env: S\n")).empty());
   }
   SUBCASE("no credential in the URL") {
     const auto user = problems_of(
-        policy("events:\n  - url: https://bot:hunter2@hooks.example.com/x\n    secret_env: S\n"));
+        events_policy("events:\n  - url: https://bot:hunter2@hooks.example.com/x\n    secret_env: S\n"));
     CHECK(has(user, "envflow.yaml:11:10: error: events: the URL carries a user or password"));
     CHECK_FALSE(has(user, "hunter2"));
-    CHECK(has(problems_of(policy(
+    CHECK(has(problems_of(events_policy(
                   "events:\n  - url: https://h.example.com/x?api_token=abc\n    secret_env: S\n")),
               "query parameter 'api_token' looks like a credential"));
-    CHECK(has(problems_of(policy("events:\n  - url: "
+    CHECK(has(problems_of(events_policy("events:\n  - url: "
                                  "https://h.example.com/ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n"
                                  "    secret_env: S\n")),
               "the URL looks like it holds a credential"));
   }
   SUBCASE("secret_env holding the secret itself") {
     const auto p = problems_of(
-        policy("events:\n  - url: http://h/x\n    secret_env: Zx8kQ2mN7pL4vR9tW3yB\n"));
+        events_policy("events:\n  - url: http://h/x\n    secret_env: Zx8kQ2mN7pL4vR9tW3yB\n"));
     CHECK(has(p, "envflow.yaml:12:17: error: events: secret_env must name an environment "
                  "variable"));
-    CHECK(has(problems_of(policy("events:\n  - url: http://h/x\n    secret_env: \"1ABC\"\n")),
+    CHECK(has(problems_of(events_policy("events:\n  - url: http://h/x\n    secret_env: \"1ABC\"\n")),
               "envflow.yaml:12:17: error:"));
   }
   SUBCASE("a receiver listed twice") {
-    CHECK(has(problems_of(policy("events:\n"
+    CHECK(has(problems_of(events_policy("events:\n"
                                  "  - {url: http://h/x, secret_env: A, on: [sync]}\n"
                                  "  - {url: http://h/x, secret_env: A, on: [publish]}\n")),
               "envflow.yaml:12:11: error: events: receiver http://h/x is listed twice"));
   }
   SUBCASE("events_timeout within 1 to 30 seconds") {
-    CHECK(has(problems_of(policy("events_timeout: 0\n")), "envflow.yaml:10:17: error:"));
-    CHECK(has(problems_of(policy("events_timeout: 31\n")), "envflow.yaml:10:17: error:"));
-    CHECK(has(problems_of(policy("events_timeout: 2.5\n")), "envflow.yaml:10:17: error:"));
+    CHECK(has(problems_of(events_policy("events_timeout: 0\n")), "envflow.yaml:10:17: error:"));
+    CHECK(has(problems_of(events_policy("events_timeout: 31\n")), "envflow.yaml:10:17: error:"));
+    CHECK(has(problems_of(events_policy("events_timeout: 2.5\n")), "envflow.yaml:10:17: error:"));
   }
   SUBCASE("render_config writes it back as it was") {
     std::vector<content::Diagnostic> problems;
-    auto config = core::parse_config(policy("events:\n"
+    auto config = core::parse_config(events_policy("events:\n"
                                             "  - url: \"http://127.0.0.1:9000/hook?a=1&b=#x\"\n"
                                             "    secret_env: \"null\"\n"
                                             "    on: [backport-open, check-failed]\n"

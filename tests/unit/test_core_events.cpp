@@ -20,14 +20,11 @@
 #include "util/crypto.h"
 
 using namespace envflow;
+using test::has;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
 namespace {
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // A fake world: a clock that moves only when slept on or when `post` says,
 // a transport answering from a script, recorded requests and warnings.

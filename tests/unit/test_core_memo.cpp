@@ -9,23 +9,9 @@
 
 namespace fs = std::filesystem;
 using envflow::core::ObjectMemo;
-using envflow::test::TempDir;
+using namespace envflow::test;
 
 namespace {
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-const std::string k_a(40, 'a');
-const std::string k_b(40, 'b');
 
 } // namespace
 

@@ -26,15 +26,9 @@
 
 using namespace envflow;
 using content::Value;
+using namespace envflow::test;
 
 namespace {
-
-const std::string k_alice = "alice@example.com";
-
-std::string variable(const std::string& name, const std::string& type,
-                     const std::string& default_yaml) {
-  return "kind: Variable\nname: " + name + "\ntype: " + type + "\ndefault: " + default_yaml + "\n";
-}
 
 const std::map<std::string, std::string> k_content{
     {"workspace.yaml", "kind: Workspace\nname: ws\nschema_version: 1\n"},
@@ -51,12 +45,12 @@ const std::map<std::string, std::string> k_content{
 // A bare repository whose three environments hold k_content, with the
 // default policy (alice in every group) on refs/envflow/config (by hand: the
 // audit trail starts empty).
-struct Pipeline {
+struct BarePipeline {
   test::TempRepo dir{true};
   core::PipelineConfig config = core::default_config({"dev", "test", "production"}, k_alice);
   std::string head;
 
-  Pipeline() {
+  BarePipeline() {
     const std::string policy = dir.commit({{core::k_config_file, core::render_config(config)}});
     set_ref(core::k_config_ref, policy);
     head = dir.commit(k_content);
@@ -82,7 +76,7 @@ struct Pipeline {
   }
 };
 
-Value integer(std::int64_t n) {
+Value integer_value(std::int64_t n) {
   Value v;
   v.type = Value::Type::integer;
   v.integer = n;
@@ -97,7 +91,14 @@ Value string(const std::string& s) {
   return v;
 }
 
-std::string refusal(const std::function<void()>& action) {
+Value number_value(double n) {
+  Value v;
+  v.type = Value::Type::number;
+  v.number = n;
+  return v;
+}
+
+std::string refusal_of(const std::function<void()>& action) {
   try {
     action();
   } catch (const util::Refused& e) {
@@ -117,19 +118,10 @@ TEST_CASE("core::emit_overrides") {
   values["empty"] = string("");
   values["looks_like_number"] = string("12");
   values["looks_like_bool"] = string("true");
-  values["count"] = integer(-12);
-  Value half;
-  half.type = Value::Type::number;
-  half.number = 0.5;
-  values["half"] = half;
-  Value whole;
-  whole.type = Value::Type::number;
-  whole.number = 3.0;
-  values["whole"] = whole;
-  Value big;
-  big.type = Value::Type::number;
-  big.number = 1e300;
-  values["big"] = big;
+  values["count"] = integer_value(-12);
+  values["half"] = number_value(0.5);
+  values["whole"] = number_value(3.0);
+  values["big"] = number_value(1e300);
   Value flag;
   flag.type = Value::Type::boolean;
   flag.boolean = true;
@@ -137,15 +129,15 @@ TEST_CASE("core::emit_overrides") {
   values["nothing"] = Value{};
   Value list;
   list.type = Value::Type::sequence;
-  list.items = {integer(1), string("two"), Value{}};
+  list.items = {integer_value(1), string("two"), Value{}};
   Value map;
   map.type = Value::Type::mapping;
   map.members.push_back(content::Entry{"z key", {}, list});
-  map.members.push_back(content::Entry{"a", {}, integer(1)});
+  map.members.push_back(content::Entry{"a", {}, integer_value(1)});
   map.members.push_back(content::Entry{"null", {}, string("x")});
   values["json"] = map;
   values["true"] = string("a reserved key");
-  values["odd key: yes"] = integer(1);
+  values["odd key: yes"] = integer_value(1);
 
   const std::string text = core::emit_overrides("staging", values);
 
@@ -205,18 +197,18 @@ TEST_CASE("core::parse_overrides") {
   CHECK(core::parse_overrides("", "o.yaml").empty());
   CHECK(core::parse_overrides("variables:\n", "o.yaml").empty());
   CHECK(core::parse_overrides("variables:\n  a: 1\n", "o.yaml").at("a").integer == 1);
-  CHECK(refusal([] { core::parse_overrides("- a\n", "o.yaml"); }) ==
+  CHECK(refusal_of([] { core::parse_overrides("- a\n", "o.yaml"); }) ==
         "o.yaml:1:1: error: expected a mapping with a 'variables' mapping");
-  CHECK(refusal([] {
+  CHECK(refusal_of([] {
           core::parse_overrides("variables: [a]\n", "o.yaml");
         }).find("o.yaml:1:12: error: 'variables' must be a mapping") == 0);
-  CHECK(refusal([] {
+  CHECK(refusal_of([] {
           core::parse_overrides("variables: {a: 1, a: 2}\n", "o.yaml");
         }).find("yaml-duplicate-key") != std::string::npos);
 }
 
 TEST_CASE("core::set_override") {
-  Pipeline p;
+  BarePipeline p;
   auto& repo = p.repo();
   core::Session s = p.session();
   const std::string ref = "refs/envflow/local/test";
@@ -281,24 +273,24 @@ TEST_CASE("core::set_override") {
   }
 
   SUBCASE("refusals change nothing") {
-    CHECK(refusal([&] { core::set_override(s, "test", "max_turns", "many"); })
+    CHECK(refusal_of([&] { core::set_override(s, "test", "max_turns", "many"); })
               .find("invalid value for max_turns (type number, variables/max_turns.yaml on "
                     "test): ") == 0);
-    CHECK(refusal([&] { core::set_override(s, "test", "tier", "gold"); })
+    CHECK(refusal_of([&] { core::set_override(s, "test", "tier", "gold"); })
               .find("expected one of 'free', 'pro'") != std::string::npos);
-    CHECK(refusal([&] { core::set_override(s, "test", "colour", "red"); })
+    CHECK(refusal_of([&] { core::set_override(s, "test", "colour", "red"); })
               .find("unknown variable 'colour': test (" + p.head.substr(0, 7) +
                     ") declares max_turns, support_email, tier") == 0);
-    CHECK(refusal([&] { core::set_override(s, "dev", "max_turns", "5"); }) ==
+    CHECK(refusal_of([&] { core::set_override(s, "dev", "max_turns", "5"); }) ==
           "dev is the first environment and takes no overrides: change the default in "
           "variables/max_turns.yaml on dev instead");
     core::Session mallory = p.session("mallory@example.com");
-    CHECK(refusal([&] { core::set_override(mallory, "test", "max_turns", "5"); })
+    CHECK(refusal_of([&] { core::set_override(mallory, "test", "max_turns", "5"); })
               .find("mallory@example.com may not change the local data of test") == 0);
     CHECK_THROWS_AS(core::set_override(mallory, "test", "max_turns", "5"), util::Forbidden);
-    CHECK(refusal([&] { core::unset_override(s, "test", "colour"); })
+    CHECK(refusal_of([&] { core::unset_override(s, "test", "colour"); })
               .find("unknown variable 'colour'") == 0);
-    CHECK(refusal([&] {
+    CHECK(refusal_of([&] {
             core::set_override(s, "test", "support_email", "ghp_" + std::string(36, 'a'));
           }).find("refusing to store support_email") == 0);
     CHECK_THROWS_AS(core::set_override(s, "qa", "max_turns", "5"), util::UsageError);
@@ -309,7 +301,7 @@ TEST_CASE("core::set_override") {
   SUBCASE("an unset by someone outside the local groups") {
     core::set_override(s, "test", "max_turns", "7");
     core::Session mallory = p.session("mallory@example.com");
-    CHECK(refusal([&] { core::unset_override(mallory, "test", "max_turns"); })
+    CHECK(refusal_of([&] { core::unset_override(mallory, "test", "max_turns"); })
               .find("mallory@example.com may not change") == 0);
   }
 
@@ -343,7 +335,7 @@ TEST_CASE("core::set_override") {
 }
 
 TEST_CASE("core::effective_variables") {
-  Pipeline p;
+  BarePipeline p;
   core::Session s = p.session();
   core::set_override(s, "test", "max_turns", "12");
   // An override of a variable the content no longer declares.
@@ -369,7 +361,7 @@ TEST_CASE("core::effective_variables") {
 }
 
 TEST_CASE("core::override_problems / dropped_overrides: what a promotion would break") {
-  Pipeline p;
+  BarePipeline p;
   core::Session s = p.session();
   core::set_override(s, "test", "max_turns", "12");
   core::set_override(s, "test", "support_email", "ops@example.com");
@@ -437,7 +429,7 @@ TEST_CASE("core::override_problems / dropped_overrides: what a promotion would b
 }
 
 TEST_CASE("core::render_bundle") {
-  Pipeline p;
+  BarePipeline p;
   core::Session s = p.session();
   core::set_override(s, "test", "max_turns", "12");
 

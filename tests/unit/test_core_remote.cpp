@@ -16,18 +16,12 @@
 #include <vector>
 
 using namespace envflow;
+using namespace envflow::test;
 using core::RefMove;
 
 namespace {
 
-const std::string k_a(40, 'a');
-const std::string k_b(40, 'b');
 const std::string k_c(40, 'c');
-const std::string k_zero(git::k_zero_id);
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 } // namespace
 

@@ -17,15 +17,11 @@
 using namespace envflow;
 using core::Gate;
 using core::RefMove;
-using test::has;
-using test::k_zero;
-using test::refusals;
-using test::refused;
+using namespace envflow::test;
 
 namespace {
 
 const std::string k_dev = "refs/heads/dev";
-const std::string k_test = "refs/heads/test";
 const std::string k_production = "refs/heads/production";
 
 } // namespace

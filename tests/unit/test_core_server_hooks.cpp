@@ -25,10 +25,7 @@
 
 using namespace envflow;
 using core::RefMove;
-using test::as;
-using test::has;
-using test::k_zero;
-using test::refusals;
+using namespace envflow::test;
 
 namespace {
 

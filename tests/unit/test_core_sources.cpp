@@ -21,6 +21,7 @@
 #include <string>
 
 using namespace envflow;
+using namespace envflow::test;
 
 namespace {
 
@@ -117,24 +118,6 @@ TEST_CASE("core::TreeSource") {
 }
 
 namespace {
-
-// `git ARGS` in `dir`, away from the host's configuration; must succeed.
-void git_in(const std::string& dir, const std::vector<std::string>& args,
-            const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  std::vector<std::string> argv{"git", "-C", dir};
-  argv.insert(argv.end(), args.begin(), args.end());
-  util::BoundedRun limits;
-  limits.env = {{"GIT_CONFIG_GLOBAL", "/dev/null"}, {"GIT_CONFIG_NOSYSTEM", "1"}};
-  limits.env.insert(limits.env.end(), env.begin(), env.end());
-  const auto result = util::run_bounded(argv, limits);
-  INFO("git " << util::join(args, " ") << ": " << result.output);
-  REQUIRE(result.exit_code == 0);
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
 
 // Set the modification time of `path` (the access time too).
 void set_mtime(const std::string& path, timespec when) {

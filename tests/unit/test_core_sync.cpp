@@ -26,10 +26,10 @@
 using namespace envflow;
 using Reason = core::AutoStop::Reason;
 using Result = core::AutoStep::Result;
+using namespace envflow::test;
 
 namespace {
 
-const std::string k_alice = "alice@example.com";
 const std::string k_bob = "bob@example.com";
 const std::string k_carol = "carol@example.com";
 constexpr std::int64_t k_time = 1'767'225'600; // 2026-01-01T00:00:00Z
@@ -37,9 +37,9 @@ constexpr std::int64_t k_time = 1'767'225'600; // 2026-01-01T00:00:00Z
 // `envflow init` (five environments, alice in every group) in a temporary
 // folder. The policy is kept in memory; each session() writes it to
 // refs/envflow/config first when a test changed it (an audited config change).
-class Pipeline {
+class SyncPipeline {
 public:
-  Pipeline() {
+  SyncPipeline() {
     core::InitOptions options;
     options.dir = m_dir.path().string();
     options.actor = k_alice;
@@ -145,8 +145,8 @@ private:
   std::optional<core::Session> m_last;
 };
 
-// "test:promoted uat:in_sync ..." for compact checks of the walk.
-std::string walk(const core::AutoResult& result) {
+// "test:promoted uat:in_sync ..." for compact checks of the walked.
+std::string walked(const core::AutoResult& result) {
   std::string text;
   for (const auto& step : result.steps) {
     text += step.plan.target->name + (step.result == Result::promoted ? ":promoted " : ":in_sync ");
@@ -156,8 +156,6 @@ std::string walk(const core::AutoResult& result) {
   }
   return text;
 }
-
-std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 } // namespace
 
@@ -210,7 +208,7 @@ TEST_CASE("core::Hold: the hold commit's message") {
 }
 
 TEST_CASE("core::hold_on: holds are refs, the newest in force") {
-  Pipeline p;
+  SyncPipeline p;
   core::Session s = p.session();
   SUBCASE("none") {
     CHECK_FALSE(core::hold_on(s.pipeline(), "production"));
@@ -257,7 +255,7 @@ TEST_CASE("core::hold_on: holds are refs, the newest in force") {
 }
 
 TEST_CASE("core::set_hold / release_hold") {
-  Pipeline p;
+  SyncPipeline p;
   SUBCASE("set, set again (nothing written), release, release again (nothing written)") {
     core::Session s = p.session();
     const auto set = core::set_hold(s, "uat", "  freeze  ");
@@ -300,7 +298,7 @@ TEST_CASE("core::set_hold / release_hold") {
 }
 
 TEST_CASE("core::plan_sync / apply_sync / approve") {
-  Pipeline p;
+  SyncPipeline p;
   const std::string c = p.commit_dev("Tone");
   SUBCASE("a plan moves nothing; applying it moves the target with one record") {
     core::Session s = p.session();
@@ -373,19 +371,19 @@ TEST_CASE("core::plan_sync / apply_sync / approve") {
   }
 }
 
-TEST_CASE("core::auto_sync: walk order and where it stops") {
-  Pipeline p;
+TEST_CASE("core::auto_sync: walked order and where it stops") {
+  SyncPipeline p;
   SUBCASE("nothing waiting anywhere: every environment in sync, no stop") {
     p.set_auto({"test", "uat"});
     const auto result = p.run();
-    CHECK(walk(result) == "test:in_sync uat:in_sync staging:in_sync production:in_sync ");
+    CHECK(walked(result) == "test:in_sync uat:in_sync staging:in_sync production:in_sync ");
     CHECK_FALSE(result.stop);
   }
   SUBCASE("promotes test then uat, stops at staging (not auto)") {
     p.set_auto({"test", "uat"});
     const std::string c = p.commit_dev("Tone");
     const auto result = p.run();
-    CHECK(walk(result) == "test:promoted uat:promoted staging:not-auto");
+    CHECK(walked(result) == "test:promoted uat:promoted staging:not-auto");
     CHECK(p.head("test") == c);
     CHECK(p.head("uat") == c);
     CHECK(p.head("staging") != c);
@@ -402,7 +400,7 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
           "release-managers) to run envflow sync uat");
     SUBCASE("a second run promotes nothing and stops at the same place") {
       const auto again = p.run();
-      CHECK(walk(again) == "test:in_sync uat:in_sync staging:not-auto");
+      CHECK(walked(again) == "test:in_sync uat:in_sync staging:not-auto");
       CHECK(p.records("sync") == 2);
     }
   }
@@ -410,7 +408,7 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
     p.set_auto({"uat", "staging"});
     p.commit_dev("Tone");
     const auto result = p.run();
-    CHECK(walk(result) == "test:not-auto");
+    CHECK(walked(result) == "test:not-auto");
     CHECK(p.records("sync") == 0);
   }
   SUBCASE("passes over a non-auto environment that is in sync") {
@@ -419,14 +417,14 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
     core::Session s = p.session();
     core::apply_sync(s, core::plan_sync(s, s.pipeline(), {"dev", ""}));
     const auto result = p.run();
-    CHECK(walk(result) == "test:in_sync uat:promoted staging:not-auto");
+    CHECK(walked(result) == "test:in_sync uat:promoted staging:not-auto");
     CHECK(p.head("uat") == c);
   }
   SUBCASE("the last environment too, when every one is auto") {
     p.set_auto({"test", "uat", "staging", "production"});
     const std::string c = p.commit_dev("Tone");
     const auto result = p.run();
-    CHECK(walk(result) == "test:promoted uat:promoted staging:promoted production:promoted ");
+    CHECK(walked(result) == "test:promoted uat:promoted staging:promoted production:promoted ");
     CHECK_FALSE(result.stop);
     CHECK(p.head("production") == c);
   }
@@ -438,7 +436,7 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
     p.commit_dev("Tone");
     const auto result = p.run(k_alice, core::DryRun::yes);
     CHECK(result.dry_run);
-    CHECK(walk(result) == "test:promoted uat:promoted staging:promoted production:not-auto");
+    CHECK(walked(result) == "test:promoted uat:promoted staging:promoted production:not-auto");
     CHECK(p.head("test") == before);
     CHECK(p.head("uat") == before);
     CHECK(*p.repo().ref_target(core::k_audit_ref) == audit);
@@ -447,7 +445,7 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
 }
 
 TEST_CASE("core::auto_sync: approvals, holds and refusals") {
-  Pipeline p;
+  SyncPipeline p;
   p.set_auto({"test", "uat", "staging", "production"});
   SUBCASE("stops at missing approvals and says who must approve; goes on once approved") {
     p.env("uat").approvals = 2;
@@ -455,19 +453,19 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     p.config().groups["qa"] = {k_alice, k_bob, k_carol};
     const std::string c = p.commit_dev("Tone");
     const auto result = p.run("ci-bot@example.com");
-    CHECK(walk(result) == "test:refused");
-    // ci-bot is in no promote group yet: the walk refuses at test.
+    CHECK(walked(result) == "test:refused");
+    // ci-bot is in no promote group yet: the walked refuses at test.
     REQUIRE(result.stop);
     CHECK(result.stop->reason == Reason::refused);
     CHECK(result.stop->message.find("ci-bot@example.com may not promote into test") == 0);
     p.config().groups["release-managers"].push_back("ci-bot@example.com");
     const auto waiting = p.run("ci-bot@example.com");
-    CHECK(walk(waiting) == "test:promoted uat:approvals");
+    CHECK(walked(waiting) == "test:promoted uat:approvals");
     // Approvals are given for commits of the previous environment: now c is on test.
     core::Session bob = p.session(k_bob);
     core::approve(bob, "uat", c);
     const auto one = p.run("ci-bot@example.com");
-    CHECK(walk(one) == "test:in_sync uat:approvals");
+    CHECK(walked(one) == "test:in_sync uat:approvals");
     REQUIRE(one.stop);
     CHECK(one.stop->waiting());
     CHECK(one.stop->approvals_required == 2);
@@ -482,18 +480,18 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     core::Session carol = p.session(k_carol);
     core::approve(carol, "uat", c);
     const auto after = p.run("ci-bot@example.com");
-    CHECK(walk(after) == "test:in_sync uat:promoted staging:promoted production:promoted ");
+    CHECK(walked(after) == "test:in_sync uat:promoted staging:promoted production:promoted ");
     CHECK(p.head("production") == c);
   }
   SUBCASE("the actor's own approval does not count") {
     p.env("uat").approvals = 1;
     p.env("uat").approvers = {"release-managers"};
     const std::string c = p.commit_dev("Tone");
-    CHECK(walk(p.run()) == "test:promoted uat:approvals");
+    CHECK(walked(p.run()) == "test:promoted uat:approvals");
     core::Session alice = p.session();
     core::approve(alice, "uat", c);
     const auto result = p.run();
-    CHECK(walk(result) == "test:in_sync uat:approvals");
+    CHECK(walked(result) == "test:in_sync uat:approvals");
     CHECK(result.stop->message.find("not counting alice@example.com") != std::string::npos);
   }
   SUBCASE("a rollback's hold holds the last environment until it is released") {
@@ -501,7 +499,7 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
         p.hold("production", core::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
     const std::string c = p.commit_dev("Tone");
     const auto result = p.run();
-    CHECK(walk(result) == "test:promoted uat:promoted staging:promoted production:held");
+    CHECK(walked(result) == "test:promoted uat:promoted staging:promoted production:held");
     REQUIRE(result.stop);
     CHECK(result.stop->waiting());
     REQUIRE(result.stop->hold);
@@ -522,14 +520,14 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
       core::Session s = p.session();
       CHECK(core::release_hold(s, "production", "").changed);
       const auto after = p.run();
-      CHECK(walk(after) == "test:in_sync uat:in_sync staging:in_sync production:promoted ");
+      CHECK(walked(after) == "test:in_sync uat:in_sync staging:in_sync production:promoted ");
       CHECK(p.head("production") == c);
     }
   }
-  SUBCASE("a held environment that is in sync does not stop the walk") {
+  SUBCASE("a held environment that is in sync does not stop the walked") {
     p.hold("uat", core::Hold::Kind::manual, "freeze");
     const auto result = p.run();
-    CHECK(walk(result) == "test:in_sync uat:in_sync staging:in_sync production:in_sync ");
+    CHECK(walked(result) == "test:in_sync uat:in_sync staging:in_sync production:in_sync ");
   }
   SUBCASE("invalid content: refused at the first step, nothing moved") {
     const std::string test = p.head("test");
@@ -537,7 +535,7 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     const std::string audit = *p.repo().ref_target(core::k_audit_ref);
     p.commit_dev_invalid();
     const auto result = p.run();
-    CHECK(walk(result) == "test:refused");
+    CHECK(walked(result) == "test:refused");
     CHECK_FALSE(result.stop->waiting());
     CHECK(result.stop->message.find("does not validate") != std::string::npos);
     CHECK(p.head("test") == test);

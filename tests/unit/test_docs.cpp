@@ -15,18 +15,13 @@
 #include <string>
 #include <string_view>
 
+#include "support.h"
+
 namespace fs = std::filesystem;
 
+using namespace envflow::test;
+
 namespace {
-
-const fs::path k_source_dir = ENVFLOW_SOURCE_DIR;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // Commands whose pages are written together with the command by whoever
 // builds it. A missing page is only a warning for these, so a new command can
@@ -58,7 +53,7 @@ std::string sources_in(const fs::path& folder) {
   std::string all;
   for (const auto& entry : fs::directory_iterator(folder)) {
     if (entry.path().extension() == ".cpp") {
-      all += read_text(entry.path());
+      all += read_file(entry.path());
       all += '\n';
     }
   }
@@ -70,7 +65,7 @@ std::string sources_in(const fs::path& folder) {
 TEST_CASE("docs: every command has a page") {
   const fs::path pages = k_source_dir / "docs" / "commands";
   REQUIRE(fs::is_directory(pages));
-  const std::string index = read_text(pages / "README.md");
+  const std::string index = read_file(pages / "README.md");
   REQUIRE_FALSE(index.empty());
   for (const auto& command : envflow::cli::commands()) {
     const std::string name = command.name;
@@ -85,7 +80,7 @@ TEST_CASE("docs: every command has a page") {
     CHECK_MESSAGE(index.find("(" + name + ".md)") != std::string::npos,
                   "docs/commands/README.md does not link " << name << ".md");
     if (has_page) {
-      const std::string text = read_text(page);
+      const std::string text = read_file(page);
       CHECK_MESSAGE(text.rfind("# envflow " + name, 0) == 0,
                     "docs/commands/" << name << ".md does not start with '# envflow " << name
                                      << "'");
@@ -94,7 +89,7 @@ TEST_CASE("docs: every command has a page") {
 }
 
 TEST_CASE("docs: every validator rule id is documented and real") {
-  const std::string doc = read_text(k_source_dir / "docs" / "commands" / "validate.md");
+  const std::string doc = read_file(k_source_dir / "docs" / "commands" / "validate.md");
   REQUIRE_FALSE(doc.empty());
   const std::string code = sources_in(k_source_dir / "src" / "content") +
                            sources_in(k_source_dir / "src" / "core");

@@ -15,6 +15,7 @@
 #include <string>
 
 using namespace envflow;
+using envflow::test::git_in;
 
 namespace {
 
@@ -179,17 +180,6 @@ TEST_CASE("git::Repository::update_refs names the refs a transaction stopped hal
 }
 
 namespace {
-
-// `git ARGS` in `dir`, away from the host's configuration; must succeed.
-void git_in(const std::string& dir, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"git", "-C", dir};
-  argv.insert(argv.end(), args.begin(), args.end());
-  util::BoundedRun limits;
-  limits.env = {{"GIT_CONFIG_GLOBAL", "/dev/null"}, {"GIT_CONFIG_NOSYSTEM", "1"}};
-  const auto result = util::run_bounded(argv, limits);
-  INFO("git " << util::join(args, " ") << ": " << result.output);
-  REQUIRE(result.exit_code == 0);
-}
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
