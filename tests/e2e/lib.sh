@@ -294,6 +294,23 @@ requires() {
 # expect_unchanged BEFORE: the suite's all_refs still prints BEFORE.
 expect_unchanged() { expect_eq "$(all_refs)" "$1" "refs after a refusal"; }
 
+# expect_override_dropped REPO VAR LOCAL_BEFORE TEST_BEFORE TEST_AFTER: a sync
+# into test (TEST_BEFORE to TEST_AFTER) that removed the variable VAR took
+# its override on test with it: a local commit after LOCAL_BEFORE without
+# it, and the sync's record (the newest) moves both refs.
+expect_override_dropped() {
+  local local_after
+  local_after=$(ref_of "$1" refs/envflow/local/test)
+  expect_eq "$(ref_of "$1" refs/heads/test)" "$5" "test after the sync"
+  expect_eq "$(git -C "$1" rev-parse -q --verify "$local_after^")" "$3" "the local commit follows the previous one"
+  if git -C "$1" show "$local_after:overrides.yaml" | grep -q "$2"; then
+    fail "the override of $2 is still on test"
+  else pass; fi
+  expect_eq "$(git -C "$1" log -1 --format=%B refs/envflow/audit | grep '^move: ' | sort | tr '\n' ' ')" \
+    "move: refs/envflow/local/test $3 $local_after move: refs/heads/test $4 $5 " \
+    "the sync's record moves the branch and the local ref"
+}
+
 # refs_line DIR REF...: where each REF of the repository DIR points, one
 # line (NAME=ID, none when missing), to compare before and after a refusal.
 # A REF `dev` stands for refs/heads/dev, `envflow/audit` for

@@ -19,6 +19,16 @@ HEAD_DEV=$(git -C "$SRV" rev-parse refs/heads/dev)
 # refused WHAT PUSH-ARGS...: dave's raw push is refused by the server's
 # hook (not lost on the way) and moves nothing. refused_as USER WHAT
 # PUSH-ARGS...: the same push from dave's clone, authenticated as USER.
+# bob_refused DIR WHAT REFSPEC: bob's push of REFSPEC from the clone DIR is
+# refused and the server's refs stay as they were.
+bob_refused() {
+  local before
+  before=$(server_refs)
+  run git -C "$1" push "$(url bob)" "$3"
+  if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
+    fail "$2: rc $RC: $ERR"
+  fi
+}
 refused() { refused_as dave "$@"; }
 refused_as() {
   local who=$1 what=$2
@@ -93,11 +103,7 @@ expect_eq "$NEW_DEV" "$(git -C "$D" rev-parse dev)" "alice's change on the serve
 refused "test promoted by a developer" "$NEW_DEV:refs/heads/test"
 refused "dev rewound by a developer" "+$HEAD_DEV:refs/heads/dev"
 refused "production deleted" ":refs/heads/production"
-before=$(server_refs)
-run git -C "$D" push "$(url bob)" "+$HEAD_DEV:refs/heads/dev"
-if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
-  fail "dev rewound by the release manager: rc $RC: $ERR"
-fi
+bob_refused "$D" "dev rewound by the release manager" "+$HEAD_DEV:refs/heads/dev"
 expect_err "not a fast-forward"
 
 test_case "live moves back only with a hold on production"
@@ -115,11 +121,7 @@ expect_eq "$(git -C "$SRV" for-each-ref refs/envflow/holds/production)" "" "hold
 V100=$(git -C "$SRV" rev-parse refs/tags/v1.0.0)
 git -C "$D" fetch -q
 refused "live moved back by a developer" "+$V100:refs/envflow/live"
-before=$(server_refs)
-run git -C "$B" push "$(url bob)" "+$V100:refs/envflow/live"
-if [ "$RC" -ne 0 ] && [ "$(server_refs)" = "$before" ]; then pass; else
-  fail "live moved back by the publisher without a hold: rc $RC: $ERR"
-fi
+bob_refused "$B" "live moved back by the publisher without a hold" "+$V100:refs/envflow/live"
 expect_err "is a rollback: it puts a hold on production"
 
 test_case "the server's trail is one record per accepted change, linear"

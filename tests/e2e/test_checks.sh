@@ -270,13 +270,19 @@ http_server_start "$WEB"
 A="$TEST_ROOT/alice"
 B="$TEST_ROOT/bob"
 team_clones alice bob
+# alice_pushes DESCRIPTION MESSAGE: alice commits the support agent with
+# DESCRIPTION on dev and pushes it (must succeed); PUSHED is the commit.
+alice_pushes() {
+  sed -i "s/^description: .*/description: $1/" "$A/agents/support.yaml"
+  git -C "$A" commit -q -am "$2"
+  PUSHED=$(git -C "$A" rev-parse HEAD)
+  run git -C "$A" push origin dev
+  expect_rc 0
+}
 
 test_case "server: a raw git push promotion without a passing result is refused"
-sed -i 's/^description: .*/description: Answers FORBIDDEN things/' "$A/agents/support.yaml"
-git -C "$A" commit -q -am "FORBIDDEN"
-S1=$(git -C "$A" rev-parse HEAD)
-run git -C "$A" push origin dev
-expect_rc 0
+alice_pushes "Answers FORBIDDEN things" "FORBIDDEN"
+S1=$PUSHED
 git -C "$B" fetch -q origin
 BEFORE=$(server_refs)
 run git -C "$B" push origin "$S1:refs/heads/test"
@@ -320,11 +326,8 @@ expect_err "may not record check results of test"
 expect_eq "$(server_refs)" "$BEFORE" "server refs"
 
 test_case "server: a passing result recorded with --push lets the same raw push through"
-sed -i 's/^description: .*/description: Answers questions/' "$A/agents/support.yaml"
-git -C "$A" commit -q -am "fixed"
-S2=$(git -C "$A" rev-parse HEAD)
-run git -C "$A" push origin dev
-expect_rc 0
+alice_pushes "Answers questions" "fixed"
+S2=$PUSHED
 run "$ENVFLOW" -C "$B" check test --push
 expect_rc 0
 expect_eq "$(git -C "$SRV" cat-file -p "refs/envflow/checks/test/$S2/no-forbidden:result.yaml" | grep '^exit_status:')" \

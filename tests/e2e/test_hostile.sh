@@ -397,14 +397,20 @@ fi
 expect_eq "$(server_refs)" "$BEFORE" "server refs"
 refresh
 
+# alice_pushes_change MESSAGE: alice commits "MESSAGE." as the support
+# agent's description on dev, pushes it (must succeed) and refreshes.
+alice_pushes_change() {
+  sed -i "s/^description: .*/description: $1./" "$W/agents/support.yaml"
+  git -C "$W" commit -q -am "$1"
+  push_as alice origin dev
+  expect_rc 0
+  refresh
+}
+
 test_case "server: a forged record of a move the push does not make: refused"
 # The audit trail is written by the server alone (post-receive, one record per
 # accepted push): a record made by hand is refused whatever it says.
-sed -i 's/^description: .*/description: A valid change./' "$W/agents/support.yaml"
-git -C "$W" commit -q -am "A valid change"
-push_as alice origin dev
-expect_rc 0
-refresh
+alice_pushes_change "A valid change"
 BEFORE=$(server_refs)
 TEST_HEAD=$(ref_of "$SRV" refs/heads/test)
 DEV_HEAD=$(ref_of "$SRV" refs/heads/dev)
@@ -455,11 +461,7 @@ expect_err "refs/envflow/audit is written by the server itself"
 expect_eq "$(server_refs)" "$BEFORE" "server refs"
 
 test_case "server: a move pushed with a record of its own: all refused; alone: one record, the server's"
-sed -i 's/^description: .*/description: One more change./' "$W/agents/support.yaml"
-git -C "$W" commit -q -am "One more change"
-push_as alice origin dev
-expect_rc 0
-refresh
+alice_pushes_change "One more change"
 BEFORE=$(server_refs)
 RECORDS=$(records)
 TEST_HEAD=$(ref_of "$SRV" refs/heads/test)

@@ -235,12 +235,17 @@ expect_err "agents/triage.yaml:"
 expect_eq "$(envflow_refs "$BROKEN")" "" "no refs/envflow/* after a refused adopt"
 expect_eq "$(ref_of "$BROKEN" refs/heads/test)" none "no test branch after a refused adopt"
 
+# one_commit_repo DIR: a plain git repository on dev, one commit of file.txt.
+one_commit_repo() {
+  git init -q -b dev "$1"
+  echo one >"$1/file.txt"
+  git -C "$1" add file.txt
+  git -C "$1" commit -qm one
+}
+
 test_case "adopt refused with uncommitted changes"
 DIRTY="$TEST_ROOT/dirty"
-git init -q -b dev "$DIRTY"
-echo one >"$DIRTY/file.txt"
-git -C "$DIRTY" add file.txt
-git -C "$DIRTY" commit -qm one
+one_commit_repo "$DIRTY"
 echo two >"$DIRTY/file.txt"
 DIRTY_BEFORE=$(all_refs "$DIRTY")
 run "$ENVFLOW" init "$DIRTY"
@@ -254,10 +259,7 @@ expect_eq "$(cat "$DIRTY/file.txt")" two "working tree change kept"
 
 test_case "adopt refused with staged changes"
 STAGED="$TEST_ROOT/staged"
-git init -q -b dev "$STAGED"
-echo one >"$STAGED/file.txt"
-git -C "$STAGED" add file.txt
-git -C "$STAGED" commit -qm one
+one_commit_repo "$STAGED"
 echo new >"$STAGED/new.txt"
 git -C "$STAGED" add new.txt
 run "$ENVFLOW" init "$STAGED"
@@ -267,10 +269,7 @@ expect_eq "$(envflow_refs "$STAGED")" "" "no refs/envflow/* after a refused adop
 
 test_case "adopt refused when a 'test' branch exists"
 HAS_TEST="$TEST_ROOT/has-test"
-git init -q -b dev "$HAS_TEST"
-echo one >"$HAS_TEST/file.txt"
-git -C "$HAS_TEST" add file.txt
-git -C "$HAS_TEST" commit -qm one
+one_commit_repo "$HAS_TEST"
 git -C "$HAS_TEST" branch test
 HAS_TEST_BEFORE=$(all_refs "$HAS_TEST")
 run "$ENVFLOW" init "$HAS_TEST"

@@ -36,6 +36,32 @@ tone: formal
 '
 # The duplicate key sits at 5:1.
 
+# commit_refused LOCATION RULE ARGS...: `commit "$REPO" ARGS` is refused at
+# LOCATION for RULE (expect_refused) and HEAD is still $BEFORE.
+commit_refused() {
+  local location=$1 rule=$2
+  shift 2
+  commit "$REPO" "$@"
+  expect_refused "$location" "$rule"
+  expect_eq "$(head_of "$REPO")" "$BEFORE" "HEAD"
+}
+
+# broken_commit_refused DIR HOW: committing BROKEN_AGENT as agents/triage.yaml
+# in DIR is refused through HOW (the framework, the manifest), naming
+# file:line:col and the rule; HEAD stays. ALL is what the commit printed.
+broken_commit_refused() {
+  local before
+  before=$(head_of "$1")
+  printf '%s' "$BROKEN_AGENT" >"$1/agents/triage.yaml"
+  git -C "$1" add agents/triage.yaml
+  commit "$1" -m "broken through $2"
+  if [ "$RC" -ne 0 ]; then pass; else fail "commit accepted"$'\n'"$OUT"$'\n'"$ERR"; fi
+  ALL="$OUT"$'\n'"$ERR"
+  grep -qF "agents/triage.yaml:5:1: error: " <<<"$ALL" && pass || fail "no file:line:col through $2: $ALL"
+  grep -qF "[yaml-duplicate-key]" <<<"$ALL" && pass || fail "no rule through $2: $ALL"
+  expect_eq "$(head_of "$1")" "$before" "HEAD after a refused commit"
+}
+
 # ---------------------------------------------------------------------------
 test_case "hook is installed by init"
 [ -x "$REPO/.git/hooks/pre-commit" ] && pass || fail "no executable pre-commit hook"
@@ -86,9 +112,7 @@ cp "$REPO/agents/triage.yaml" "$TEST_ROOT/triage.good"
 printf '%s' "$BROKEN_AGENT" >"$REPO/agents/triage.yaml"
 git -C "$REPO" add agents/triage.yaml
 cp "$TEST_ROOT/triage.good" "$REPO/agents/triage.yaml" # fixed, not staged
-commit "$REPO" -m "staged is broken"
-expect_refused "agents/triage.yaml:5:1" yaml-duplicate-key
-expect_eq "$(head_of "$REPO")" "$BEFORE" "HEAD"
+commit_refused "agents/triage.yaml:5:1" yaml-duplicate-key -m "staged is broken"
 git -C "$REPO" reset -q --hard
 
 test_case "index, not working tree: staged good, broken only in the working tree"
@@ -106,17 +130,13 @@ test_case "index, not working tree: a staged deletion is seen"
 BEFORE=$(head_of "$REPO")
 LINE=$(grep -nF 'agent: support' "$REPO/workflows/support-request.yaml" | head -1 | cut -d: -f1)
 git -C "$REPO" rm -q --cached agents/support.yaml # workflow still names agent 'support'
-commit "$REPO" -m "remove support agent from the index only"
-expect_refused "workflows/support-request.yaml:$LINE:12" ref-agent
-expect_eq "$(head_of "$REPO")" "$BEFORE" "HEAD"
+commit_refused "workflows/support-request.yaml:$LINE:12" ref-agent -m "remove support agent from the index only"
 git -C "$REPO" reset -q --hard
 
 test_case "git commit -a (temporary index) refuses broken content"
 BEFORE=$(head_of "$REPO")
 printf '%s' "$BROKEN_AGENT" >"$REPO/agents/triage.yaml"
-commit "$REPO" -a -m "commit -a broken"
-expect_refused "agents/triage.yaml:5:1" yaml-duplicate-key
-expect_eq "$(head_of "$REPO")" "$BEFORE" "HEAD"
+commit_refused "agents/triage.yaml:5:1" yaml-duplicate-key -a -m "commit -a broken"
 expect_eq "$(git -C "$REPO" diff --cached --name-only)" "" "index untouched by a refused commit -a"
 git -C "$REPO" reset -q --hard
 
@@ -129,9 +149,7 @@ expect_eq "$(git -C "$REPO" show HEAD:agents/triage.yaml | grep -c '^tone: conci
 test_case "partial commit (git commit PATH) is validated on its temporary index"
 BEFORE=$(head_of "$REPO")
 printf '%s' "$BROKEN_AGENT" >"$REPO/agents/triage.yaml"
-commit "$REPO" -m "partial" -- agents/triage.yaml
-expect_refused "agents/triage.yaml:5:1" yaml-duplicate-key
-expect_eq "$(head_of "$REPO")" "$BEFORE" "HEAD"
+commit_refused "agents/triage.yaml:5:1" yaml-duplicate-key -m "partial" -- agents/triage.yaml
 git -C "$REPO" reset -q --hard
 
 test_case "secret literal refused at commit"
@@ -140,18 +158,14 @@ FAKE_TOKEN="gh""p_""$(printf 'Zy9XwV8uT7%.0s' 1 2 3 4)"
 sed -i "s|^  secret: \${secrets.CRM_API_TOKEN}\$|  secret: $FAKE_TOKEN|" "$REPO/integrations/crm.yaml"
 LINE=$(grep -nF "$FAKE_TOKEN" "$REPO/integrations/crm.yaml" | cut -d: -f1)
 git -C "$REPO" add integrations/crm.yaml
-commit "$REPO" -m "inline token"
-expect_refused "integrations/crm.yaml:$LINE:11" secret-literal
-expect_eq "$(head_of "$REPO")" "$BEFORE" "HEAD"
+commit_refused "integrations/crm.yaml:$LINE:11" secret-literal -m "inline token"
 git -C "$REPO" reset -q --hard
 
 test_case "staged symlink refused at commit"
 BEFORE=$(head_of "$REPO")
 ln -s /etc/hostname "$REPO/agents/host.yaml"
 git -C "$REPO" add agents/host.yaml
-commit "$REPO" -m "a link"
-expect_refused "agents/host.yaml:1:1" file-symlink
-expect_eq "$(head_of "$REPO")" "$BEFORE" "HEAD"
+commit_refused "agents/host.yaml:1:1" file-symlink -m "a link"
 git -C "$REPO" reset -q --hard
 rm -f "$REPO/agents/host.yaml"
 
@@ -299,16 +313,8 @@ FW=$(framework_repo fw-local 'repos:
 ')
 grep -qF "pre-commit" "$FW/.git/hooks/pre-commit" && ! grep -qF "envflow hook pre-commit" "$FW/.git/hooks/pre-commit" &&
   pass || fail "the framework's hook did not replace envflow's"
-BEFORE=$(head_of "$FW")
-printf '%s' "$BROKEN_AGENT" >"$FW/agents/triage.yaml"
-git -C "$FW" add agents/triage.yaml
-commit "$FW" -m "broken through the framework"
-if [ "$RC" -ne 0 ]; then pass; else fail "commit accepted"$'\n'"$OUT"$'\n'"$ERR"; fi
-ALL="$OUT"$'\n'"$ERR"
-grep -qF "agents/triage.yaml:5:1: error: " <<<"$ALL" && pass || fail "no file:line:col through the framework: $ALL"
-grep -qF "[yaml-duplicate-key]" <<<"$ALL" && pass || fail "no rule through the framework: $ALL"
+broken_commit_refused "$FW" "the framework"
 grep -qF "Failed" <<<"$ALL" && pass || fail "framework did not report a failure: $ALL"
-expect_eq "$(head_of "$FW")" "$BEFORE" "HEAD after a refused commit"
 # Index, not working tree, through the framework too (it stashes unstaged changes).
 git -C "$FW" reset -q --hard
 sed -i 's/^tone: friendly$/tone: formal/' "$FW/agents/triage.yaml"
@@ -356,16 +362,8 @@ FW2=$(framework_repo fw-manifest "repos:
 run bash -c 'cd "$1" && pre-commit run --all-files' _ "$FW2"
 expect_rc 0
 expect_out "envflow validate"
-BEFORE=$(head_of "$FW2")
-printf '%s' "$BROKEN_AGENT" >"$FW2/agents/triage.yaml"
-git -C "$FW2" add agents/triage.yaml
-commit "$FW2" -m "broken through the manifest"
-if [ "$RC" -ne 0 ]; then pass; else fail "commit accepted"$'\n'"$OUT"$'\n'"$ERR"; fi
-ALL="$OUT"$'\n'"$ERR"
-grep -qF "agents/triage.yaml:5:1: error: " <<<"$ALL" && pass || fail "no file:line:col through the manifest: $ALL"
-grep -qF "[yaml-duplicate-key]" <<<"$ALL" && pass || fail "no rule through the manifest: $ALL"
+broken_commit_refused "$FW2" "the manifest"
 grep -qF "envflow validate" <<<"$ALL" && pass || fail "hook name from the manifest not shown: $ALL"
-expect_eq "$(head_of "$FW2")" "$BEFORE" "HEAD after a refused commit"
 git -C "$FW2" reset -q --hard
 sed -i 's/^tone: friendly$/tone: formal/' "$FW2/agents/triage.yaml"
 commit "$FW2" -a -m "good through the manifest"

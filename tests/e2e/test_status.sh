@@ -253,15 +253,22 @@ check_invalid() {
 # line_of TEXT FILE [NTH]: the line number of the NTH (default 1st) line containing TEXT.
 line_of() { grep -nF -- "$1" "$2" | sed -n "${3:-1}p" | cut -d: -f1; }
 
-test_case "invalid config: schema error, file:line:col"
-envflow config show >"$TEST_ROOT/good.yaml"
-python3 - "$TEST_ROOT/good.yaml" "$TEST_ROOT/bad1.yaml" <<'EOF'
+# good_but ENV FROM TO OUT: good.yaml with the first FROM at or after
+# ENV's entry replaced by TO, written to OUT.
+good_but() {
+  python3 - "$TEST_ROOT/good.yaml" "$@" <<'EOF'
 import sys
 t = open(sys.argv[1]).read()
-i = t.index("  - name: staging")
-t = t[:i] + t[i:].replace("approvals: 0", "approvals: -1", 1)
-open(sys.argv[2], "w").write(t)
+env, old, new, out = sys.argv[2:6]
+i = t.index("  - name: " + env)
+t = t[:i] + t[i:].replace(old, new, 1)
+open(out, "w").write(t)
 EOF
+}
+
+test_case "invalid config: schema error, file:line:col"
+envflow config show >"$TEST_ROOT/good.yaml"
+good_but staging "approvals: 0" "approvals: -1" "$TEST_ROOT/bad1.yaml"
 check_invalid "$TEST_ROOT/bad1.yaml" "$(line_of 'approvals: -1' "$TEST_ROOT/bad1.yaml")" 16 "environments[3].approvals"
 
 test_case "invalid config: unknown field"
@@ -289,13 +296,7 @@ check_invalid "$TEST_ROOT/bad4.yaml" "$(line_of '  - name: dev' "$TEST_ROOT/bad4
 # Semantic errors must point at the offending entry too ("Errors name the
 # file, line and column where there is one", docs/commands/README.md).
 test_case "invalid config: a group that does not exist, located at its use"
-python3 - "$TEST_ROOT/good.yaml" "$TEST_ROOT/bad5.yaml" <<'EOF'
-import sys
-t = open(sys.argv[1]).read()
-i = t.index("  - name: production")
-t = t[:i] + t[i:].replace('promote: ["release-managers"]', 'promote: ["ghosts"]', 1)
-open(sys.argv[2], "w").write(t)
-EOF
+good_but production 'promote: ["release-managers"]' 'promote: ["ghosts"]' "$TEST_ROOT/bad5.yaml"
 check_invalid "$TEST_ROOT/bad5.yaml" "$(line_of 'promote: ["ghosts"]' "$TEST_ROOT/bad5.yaml")" '*' \
   "environment 'production' names group 'ghosts', which is not defined"
 

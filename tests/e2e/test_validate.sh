@@ -79,15 +79,20 @@ validate_ws
 expect_rc 1
 expect_diag "agents/triage.yaml:6:" yaml-syntax
 
-test_case "duplicate key"
-reset_ws
-write agents/dup.yaml <<'EOF'
+# write_dup_agent: agents/dup.yaml with the key `tone` twice.
+write_dup_agent() {
+  write agents/dup.yaml <<'EOF'
 kind: Agent
 name: dup
 instructions: Say hello.
 tone: friendly
 tone: formal
 EOF
+}
+
+test_case "duplicate key"
+reset_ws
+write_dup_agent
 validate_ws
 expect_rc 1
 expect_diag "agents/dup.yaml:5:1" yaml-duplicate-key
@@ -410,13 +415,7 @@ expect_diag "workspace.yaml:1:1" workspace-missing
 # ---------------------------------------------------------------------------
 test_case "all problems in one run, sorted"
 reset_ws
-write agents/dup.yaml <<'EOF'
-kind: Agent
-name: dup
-instructions: Say hello.
-tone: friendly
-tone: formal
-EOF
+write_dup_agent
 write agents/helper.yaml <<'EOF'
 kind: Agent
 name: assistant
@@ -516,13 +515,7 @@ expect_rc 2
 test_case "--rev on a commit and on HEAD~1"
 reset_ws
 GOOD=$(git -C "$WS" rev-parse HEAD)
-write agents/dup.yaml <<'EOF'
-kind: Agent
-name: dup
-instructions: Say hello.
-tone: friendly
-tone: formal
-EOF
+write_dup_agent
 git -C "$WS" add agents/dup.yaml
 git -C "$WS" commit -qm "broken on purpose" --no-verify
 BAD=$(git -C "$WS" rev-parse HEAD)

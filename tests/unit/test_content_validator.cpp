@@ -20,7 +20,7 @@ using envflow::test::read_file;
 
 namespace {
 
-// The starter_source workspace in memory.
+// The starter workspace in memory.
 MemorySource starter_source() {
   namespace fs = std::filesystem;
   const fs::path root = ENVFLOW_SOURCE_DIR "/templates/workspace";

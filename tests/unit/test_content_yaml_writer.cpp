@@ -13,7 +13,6 @@
 #include "content/yaml.h"
 #include "content/yaml_writer.h"
 
-using envflow::content::Entry;
 using envflow::content::Layout;
 using envflow::content::load_yaml;
 using envflow::content::Quote;
@@ -219,7 +218,7 @@ TEST_CASE("content::YamlWriter: a string at the top level and in a flow mapping"
 
     Value map;
     map.type = Type::mapping;
-    map.members.push_back(Entry{s, {}, string_value(s)});
+    map.members.push_back(envflow::content::Entry{s, {}, string_value(s)});
     YamlWriter flow;
     flow.value(map, Quote::when_needed, Layout::flow);
     const Value back = reload(flow.text());

@@ -29,6 +29,15 @@ std::string events_policy(const std::string& events) {
          events;
 }
 
+// The problems of one receiver, http://127.0.0.1/hook with secret_env S,
+// with `lines` added to it.
+std::string hook_problems(const std::string& lines) {
+  return problems_of(events_policy("events:\n"
+                                   "  - url: http://127.0.0.1/hook\n"
+                                   "    secret_env: S\n" +
+                                   lines));
+}
+
 core::EventPolicy parsed(const std::string& events) {
   std::vector<content::Diagnostic> problems;
   const auto config = core::parse_config(events_policy(events), "envflow.yaml", problems);
@@ -64,10 +73,7 @@ TEST_CASE("core::parse_config: events") {
     CHECK(p.timeout_seconds == core::k_events_timeout_default);
   }
   SUBCASE("an unknown key, at its line and column") {
-    const auto p = problems_of(events_policy("events:\n"
-                                      "  - url: http://127.0.0.1/hook\n"
-                                      "    secret_env: S\n"
-                                      "    secret: hunter2hunter2\n"));
+    const auto p = hook_problems("    secret: hunter2hunter2\n");
     CHECK(has(p, "envflow.yaml:13:5: error: unknown field 'secret'"));
   }
   SUBCASE("secret_env is required") {
@@ -76,10 +82,7 @@ TEST_CASE("core::parse_config: events") {
     CHECK(has(problems_of(events_policy("events:\n  - url: http://127.0.0.1/hook\n")), "secret_env"));
   }
   SUBCASE("an event type that does not exist") {
-    const auto p = problems_of(events_policy("events:\n"
-                                      "  - url: http://127.0.0.1/hook\n"
-                                      "    secret_env: S\n"
-                                      "    on: [sync, pubish]\n"));
+    const auto p = hook_problems("    on: [sync, pubish]\n");
     CHECK(has(p, "envflow.yaml:13:16: error:"));
     CHECK(has(p, "did you mean 'publish'?"));
   }

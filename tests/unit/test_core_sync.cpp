@@ -1,6 +1,6 @@
 // Promotion through a session (core/sync.h): plan_sync / apply_sync,
-// approve, sync --auto (walk order, where it stops and why, dry runs), and
-// the holds it honours (core/hold.h: refs of their own, the newest in force).
+// approve, sync --auto (walk order, where it stops and why, dry runs, the
+// holds it honours). Holds themselves: test_core_hold.cpp.
 
 #include "core/approvals.h"
 #include "core/audit.h"
@@ -14,6 +14,7 @@
 #include "util/error.h"
 
 #include "support.h"
+#include "sync_fixture.h"
 
 #include <doctest/doctest.h>
 
@@ -30,122 +31,7 @@ using namespace envflow::test;
 
 namespace {
 
-const std::string k_bob = "bob@example.com";
-const std::string k_carol = "carol@example.com";
-constexpr std::int64_t k_time = 1'767'225'600; // 2026-01-01T00:00:00Z
-
-// `envflow init` (five environments, alice in every group) in a temporary
-// folder. The policy is kept in memory; each session() writes it to
-// refs/envflow/config first when a test changed it (an audited config change).
-class SyncPipeline {
-public:
-  SyncPipeline() {
-    core::InitOptions options;
-    options.dir = m_dir.path().string();
-    options.actor = k_alice;
-    m_base = core::init_repository(options).commit;
-    m_repo.emplace(git::Repository::open(m_dir.path().string()));
-    m_config = *core::load_config(*m_repo);
-    m_written = core::render_config(m_config);
-  }
-
-  git::Repository& repo() { return *m_repo; }
-  core::PipelineConfig& config() { return m_config; }
-  core::Environment& env(const std::string& name) {
-    return m_config.environments[static_cast<size_t>(m_config.index_of(name))];
-  }
-  void set_auto(const std::vector<std::string>& names) {
-    for (const auto& name : names) {
-      env(name).auto_promote = true;
-    }
-  }
-
-  // A session on this repository (its own authority) acting as `actor`.
-  core::Session session(const std::string& actor = k_alice) {
-    const std::string text = core::render_config(m_config);
-    if (text != m_written) {
-      const auto old = m_repo->ref_target(core::k_config_ref);
-      const std::string commit = m_repo->write_commit(
-          m_repo->write_tree(
-              {{core::k_config_file, git::NewFile{m_repo->write_blob(text), git::Mode::regular}}}),
-          {*old}, "config\n", git::Person{"Test", k_alice}, k_time);
-      core::AuditRecord record;
-      record.op = "config";
-      record.actor = k_alice;
-      record.time = k_time;
-      core::commit_with_audit(*m_repo, {{core::k_config_ref, old, commit}}, record);
-      m_written = text;
-    }
-    return core::Session::local(git::Repository::open(m_dir.path().string()), actor);
-  }
-
-  std::string head(const std::string& env) {
-    return m_repo->ref_target("refs/heads/" + env).value_or("none");
-  }
-
-  // A developer's commit on dev (valid content: the starter tree), by plain git.
-  std::string commit_dev(const std::string& summary) {
-    const std::string parent = head("dev");
-    const std::string id = m_repo->write_commit(m_repo->tree_of(m_base), {parent}, summary + "\n",
-                                                git::Person{"Dev", k_alice}, k_time);
-    m_repo->update_refs({{"refs/heads/dev", parent, id}}, "commit");
-    return id;
-  }
-
-  // A commit on dev whose tree does not validate.
-  std::string commit_dev_invalid() {
-    const std::string parent = head("dev");
-    std::map<std::string, git::NewFile> tree;
-    tree["agents/broken.yaml"] =
-        git::NewFile{m_repo->write_blob("kind: Agent\nname: other\n"), git::Mode::regular};
-    const std::string id = m_repo->write_commit(m_repo->write_tree(tree), {parent}, "broken\n",
-                                                git::Person{"Dev", k_alice}, k_time);
-    m_repo->update_refs({{"refs/heads/dev", parent, id}}, "commit");
-    return id;
-  }
-
-  // A hold on `env` put there by hand (audited), as a rollback or `hold set` leaves it.
-  core::Hold hold(const std::string& env, core::Hold::Kind kind, const std::string& reason,
-                  std::int64_t time = k_time) {
-    core::Hold h;
-    h.env = env;
-    h.kind = kind;
-    h.actor = k_alice;
-    h.time = time;
-    h.reason = reason;
-    const git::RefUpdate update = core::stage_hold(*m_repo, h);
-    core::AuditRecord record;
-    record.op = "hold";
-    record.actor = k_alice;
-    record.time = k_time;
-    core::commit_with_audit(*m_repo, {update}, record);
-    return h;
-  }
-
-  size_t records(const std::string& op) {
-    const auto trail = core::read_audit(*m_repo);
-    return static_cast<size_t>(std::count_if(trail.begin(), trail.end(),
-                                             [&](const auto& r) { return r.op == op; }));
-  }
-
-  // The result's plans point into the session's policy: the session stays
-  // alive until the next run (as the CLI keeps it while it prints).
-  core::AutoResult run(const std::string& actor = k_alice, core::DryRun dry = core::DryRun::no) {
-    m_last.reset();
-    m_last.emplace(session(actor));
-    return core::auto_sync(*m_last, dry);
-  }
-
-private:
-  test::TempDir m_dir;
-  std::string m_base;
-  std::optional<git::Repository> m_repo;
-  core::PipelineConfig m_config;
-  std::string m_written;
-  std::optional<core::Session> m_last;
-};
-
-// "test:promoted uat:in_sync ..." for compact checks of the walked.
+// "test:promoted uat:in_sync ..." for compact checks of the walk.
 std::string walked(const core::AutoResult& result) {
   std::string text;
   for (const auto& step : result.steps) {
@@ -165,136 +51,6 @@ TEST_CASE("core::approvals_text") {
   CHECK(core::approvals_text(2, 1) == "2 approvals of 1 needed");
   CHECK(core::approvals_text(1, 0) == "1 approval, none needed");
   CHECK(core::approvals_text(0, 0) == "0 approvals, none needed");
-}
-
-TEST_CASE("core::Hold: the hold commit's message") {
-  core::Hold hold;
-  hold.env = "production";
-  hold.kind = core::Hold::Kind::rollback;
-  hold.actor = "dana";
-  hold.time = k_time;
-  hold.reason = "live v1.1.0 -> v1.0.0";
-  hold.commit = std::string(40, 'c');
-  const std::string message = hold.to_message();
-  const auto back = core::Hold::parse(message);
-  REQUIRE(back);
-  CHECK(back->env == "production");
-  CHECK(back->kind == core::Hold::Kind::rollback);
-  CHECK(back->actor == "dana");
-  CHECK(back->time == k_time);
-  CHECK(back->reason == hold.reason);
-  CHECK(back->commit == hold.commit);
-  CHECK(hold.describe() == "rollback by dana at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0");
-  hold.kind = core::Hold::Kind::manual;
-  CHECK(hold.kind_name() == "manual");
-  CHECK(hold.describe() == "held by dana at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0");
-
-  SUBCASE("a reason cannot add a field") {
-    hold.reason = "x\nactor: mallory";
-    const auto parsed = core::Hold::parse(hold.to_message());
-    REQUIRE(parsed);
-    CHECK(parsed->actor == "dana");
-    CHECK(parsed->reason == "x actor: mallory");
-  }
-  SUBCASE("messages envflow does not write") {
-    CHECK_FALSE(core::Hold::parse(""));
-    CHECK_FALSE(core::Hold::parse("envflow hold production\n\nenv: production\n"));
-    CHECK_FALSE(core::Hold::parse(message + "extra: 1\n"));
-    CHECK_FALSE(core::Hold::parse(message + "\n\n"));
-    std::string long_reason = message;
-    long_reason.insert(long_reason.find("reason: ") + 8, std::string(core::k_max_hold_message, 'x'));
-    CHECK_FALSE(core::Hold::parse(long_reason));
-  }
-}
-
-TEST_CASE("core::hold_on: holds are refs, the newest in force") {
-  SyncPipeline p;
-  core::Session s = p.session();
-  SUBCASE("none") {
-    CHECK_FALSE(core::hold_on(s.pipeline(), "production"));
-    CHECK(core::holds_in_force(s.pipeline()).empty());
-  }
-  SUBCASE("a hold holds its environment, and only that one") {
-    const auto h = p.hold("production", core::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
-    const auto found = core::hold_on(s.pipeline(), "production");
-    REQUIRE(found);
-    CHECK(found->id == h.id);
-    CHECK(found->kind == core::Hold::Kind::rollback);
-    CHECK(found->reason == "live v1.1.0 -> v1.0.0");
-    CHECK_FALSE(core::hold_on(s.pipeline(), "staging"));
-  }
-  SUBCASE("the newest is shown; releasing it puts the older one in force again") {
-    const auto older = p.hold("production", core::Hold::Kind::manual, "incident freeze", k_time);
-    const auto newer = p.hold("production", core::Hold::Kind::rollback, "rollback", k_time + 60);
-    CHECK(core::hold_on(s.pipeline(), "production")->id == newer.id);
-    CHECK(core::holds_on(s.pipeline(), "production").size() == 2);
-    p.repo().update_refs({{core::hold_ref("production", newer.id), newer.id, std::nullopt}}, "t");
-    CHECK(core::hold_on(s.pipeline(), "production")->id == older.id);
-  }
-  SUBCASE("refs that are not holds envflow wrote are ignored") {
-    const auto h = p.hold("uat", core::Hold::Kind::manual, "freeze");
-    // Its commit under another environment's name, and under a name that is not its id.
-    p.repo().update_refs({{core::hold_ref("staging", h.id), std::nullopt, h.id}}, "t");
-    const std::string other(40, 'e');
-    p.repo().update_refs({{core::hold_ref("staging", other), std::nullopt, h.id}}, "t");
-    CHECK_FALSE(core::hold_on(s.pipeline(), "staging"));
-    // A commit that is not a hold.
-    const std::string dev = p.head("dev");
-    p.repo().update_refs({{core::hold_ref("test", dev), std::nullopt, dev}}, "t");
-    CHECK_FALSE(core::hold_on(s.pipeline(), "test"));
-    CHECK_FALSE(core::read_hold(p.repo(), dev));
-  }
-  SUBCASE("holds_in_force: pipeline order") {
-    p.hold("production", core::Hold::Kind::rollback, "x");
-    p.hold("uat", core::Hold::Kind::manual, "y");
-    const auto holds = core::holds_in_force(s.pipeline());
-    REQUIRE(holds.size() == 2);
-    CHECK(holds[0].env == "uat");
-    CHECK(holds[1].env == "production");
-  }
-}
-
-TEST_CASE("core::set_hold / release_hold") {
-  SyncPipeline p;
-  SUBCASE("set, set again (nothing written), release, release again (nothing written)") {
-    core::Session s = p.session();
-    const auto set = core::set_hold(s, "uat", "  freeze  ");
-    CHECK(set.changed);
-    REQUIRE(set.hold);
-    CHECK(set.hold->reason == "freeze");
-    CHECK(p.repo().ref_target(core::hold_ref("uat", set.hold->id)) == set.hold->id);
-    CHECK(p.records("hold") == 1);
-    CHECK(core::read_audit(p.repo()).back().note == "freeze");
-    const auto again = core::set_hold(s, "uat", "other");
-    CHECK_FALSE(again.changed);
-    CHECK(again.hold->id == set.hold->id);
-    CHECK(p.records("hold") == 1);
-    const auto released = core::release_hold(s, "uat", "done");
-    CHECK(released.changed);
-    CHECK_FALSE(p.repo().ref_target(core::hold_ref("uat", set.hold->id)));
-    const auto trail = core::read_audit(p.repo());
-    CHECK(trail.back().op == "hold-release");
-    CHECK(trail.back().commit == set.hold->id);
-    CHECK(trail.back().note.find("(done)") != std::string::npos);
-    CHECK_FALSE(core::hold_on(s.pipeline(), "uat"));
-    CHECK_FALSE(core::release_hold(s, "uat", "").changed);
-    CHECK(p.records("hold-release") == 1);
-  }
-  SUBCASE("errors") {
-    core::Session s = p.session();
-    CHECK_THROWS_AS(core::set_hold(s, "dev", "x"), util::UsageError);
-    CHECK_THROWS_AS(core::set_hold(s, "nope", "x"), util::UsageError);
-    CHECK_THROWS_AS(core::set_hold(s, "uat", " "), util::UsageError);
-    core::Session mallory = p.session("mallory");
-    CHECK_THROWS_AS(core::set_hold(mallory, "uat", "x"), util::Forbidden);
-    CHECK_THROWS_AS(core::release_hold(mallory, "uat", ""), util::Forbidden);
-    // A publisher who is not in the promote groups may.
-    p.config().groups["publishers"].push_back(k_bob);
-    CHECK(core::may(p.config(), k_bob, core::Right::hold, "uat"));
-    CHECK_FALSE(core::may(p.config(), "mallory", core::Right::hold, "uat"));
-    core::Session bob = p.session(k_bob);
-    CHECK(core::set_hold(bob, "uat", "publisher's freeze").changed);
-  }
 }
 
 TEST_CASE("core::plan_sync / apply_sync / approve") {
@@ -371,7 +127,7 @@ TEST_CASE("core::plan_sync / apply_sync / approve") {
   }
 }
 
-TEST_CASE("core::auto_sync: walked order and where it stops") {
+TEST_CASE("core::auto_sync: walk order and where it stops") {
   SyncPipeline p;
   SUBCASE("nothing waiting anywhere: every environment in sync, no stop") {
     p.set_auto({"test", "uat"});
@@ -454,7 +210,7 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     const std::string c = p.commit_dev("Tone");
     const auto result = p.run("ci-bot@example.com");
     CHECK(walked(result) == "test:refused");
-    // ci-bot is in no promote group yet: the walked refuses at test.
+    // ci-bot is in no promote group yet: the walk refuses at test.
     REQUIRE(result.stop);
     CHECK(result.stop->reason == Reason::refused);
     CHECK(result.stop->message.find("ci-bot@example.com may not promote into test") == 0);
@@ -524,7 +280,7 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
       CHECK(p.head("production") == c);
     }
   }
-  SUBCASE("a held environment that is in sync does not stop the walked") {
+  SUBCASE("a held environment that is in sync does not stop the walk") {
     p.hold("uat", core::Hold::Kind::manual, "freeze");
     const auto result = p.run();
     CHECK(walked(result) == "test:in_sync uat:in_sync staging:in_sync production:in_sync ");
