@@ -117,8 +117,8 @@ public:
 
   size_t records(const std::string& op) {
     const auto trail = core::read_audit(*m_repo);
-    return static_cast<size_t>(std::count_if(trail.begin(), trail.end(),
-                                             [&](const auto& r) { return r.op == op; }));
+    return static_cast<size_t>(
+        std::count_if(trail.begin(), trail.end(), [&](const auto& r) { return r.op == op; }));
   }
 
   // The result's plans point into the session's policy: the session stays

@@ -33,7 +33,7 @@ std::string messages(const std::vector<Diagnostic>& diagnostics) {
 // One finding of `rule`, whose message names `what`, and the whole of
 // `secret` nowhere in it.
 void expect_secret(const std::string& yaml, const std::string& rule, const std::string& what,
-                const std::string& secret = "") {
+                   const std::string& secret = "") {
   CAPTURE(yaml);
   const std::vector<Diagnostic> found = scan(yaml);
   INFO(messages(found));
@@ -110,15 +110,16 @@ TEST_CASE("content::scan_secrets") {
       expect_secret(yaml, "secret-literal", "private key block");
       // On one line, in a double-quoted string with \n escapes, after armor headers.
       expect_secret("key: \"" + begin_marker(label) + "\\n" + openssh_lines()[1] + "\\n" +
-                     end_marker(label) + "\"\n",
-                 "secret-literal", "private key block");
+                        end_marker(label) + "\"\n",
+                    "secret-literal", "private key block");
       expect_secret("key: \"" + begin_marker(label) + " " + openssh_lines()[1] + " " +
-                     openssh_lines()[2] + "\"\n",
-                 "secret-literal", "private key block");
-      expect_secret("key: |\n  " + begin_marker(label) +
-                     "\n  Proc-Type: 4,ENCRYPTED\n  DEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n  " +
-                     openssh_lines()[1] + "\n",
-                 "secret-literal", "private key block");
+                        openssh_lines()[2] + "\"\n",
+                    "secret-literal", "private key block");
+      expect_secret(
+          "key: |\n  " + begin_marker(label) +
+              "\n  Proc-Type: 4,ENCRYPTED\n  DEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n  " +
+              openssh_lines()[1] + "\n",
+          "secret-literal", "private key block");
       // A header alone, or followed by prose, is documentation.
       expect_none("note: \"" + begin_marker(label) + "\"\n");
       expect_none("note: \"A key file starts with " + begin_marker(label) +
@@ -154,9 +155,9 @@ TEST_CASE("content::scan_secrets") {
       // In a plain field, inside a sentence of an agent's instructions, in a list.
       expect_secret("notes: \"" + c.token + "\"\n", "secret-literal", c.kind, c.token);
       expect_secret("instructions: \"Call the API with " + c.token + " when asked.\"\n",
-                 "secret-literal", c.kind, c.token);
-      expect_secret("examples:\n  - plain\n  - \"Bearer " + c.token + "\"\n", "secret-literal", c.kind,
-                 c.token);
+                    "secret-literal", c.kind, c.token);
+      expect_secret("examples:\n  - plain\n  - \"Bearer " + c.token + "\"\n", "secret-literal",
+                    c.kind, c.token);
       // In a secret-named field the format finding stands alone (no second
       // "secret field" finding for the same value).
       expect_secret("api_key: \"" + c.token + "\"\n", "secret-literal", c.kind, c.token);
@@ -166,37 +167,38 @@ TEST_CASE("content::scan_secrets") {
   SUBCASE("URLs with inline credentials") {
     const std::string password = std::string("s3cr3t") + "Pa55";
     expect_secret("base_url: \"https://alice:" + password + "@crm.example.com/v1\"\n",
-               "secret-literal", "URL with an inline password", password);
-    expect_secret("dsn: \"postgres://app:" + password + "@db.internal:5432/app\"\n", "secret-literal",
-               "postgres://app:\u2026@db.internal:5432", password);
+                  "secret-literal", "URL with an inline password", password);
+    expect_secret("dsn: \"postgres://app:" + password + "@db.internal:5432/app\"\n",
+                  "secret-literal", "postgres://app:\u2026@db.internal:5432", password);
   }
 
   SUBCASE("secret-named fields refuse every literal") {
     expect_secret("password: hunter2\n", "secret-literal", "probably not a real secret", "hunter2");
     expect_secret("client_secret: \"" + k_random12b + "\"\n", "secret-literal",
-               "looks like a real secret", k_random12b);
+                  "looks like a real secret", k_random12b);
     expect_secret("passphrase: correct horse battery staple\n", "secret-literal",
-               "looks like a real secret", "correct horse");
+                  "looks like a real secret", "correct horse");
     expect_secret("password: changeme\n", "secret-literal", "looks like a placeholder", "changeme");
     expect_secret("password: \"<your password>\"\n", "secret-literal", "placeholder");
     expect_secret("db_password: 12345678\n", "secret-literal", "secret field 'db_password'",
-               "12345678");
+                  "12345678");
     expect_secret("auth:\n  clientSecret: abcdefghijkl\n", "secret-literal", "'auth.clientSecret'");
     expect_secret("headers:\n  X-Api-Key: " + k_random12 + "\n", "secret-literal",
-               "'headers.X-Api-Key'");
+                  "'headers.X-Api-Key'");
     expect_secret("auth:\n  token: \"Bearer " + k_random16 + "\"\n", "secret-literal",
-               "looks like a real secret", k_random16);
+                  "looks like a real secret", k_random16);
     expect_secret("auth:\n  access_token: \"${secrets.PART}q8Vn3LmZ\"\n", "secret-literal",
-               "'auth.access_token'");
+                  "'auth.access_token'");
     expect_secret("private_key: abc123\n", "secret-literal", "'private_key'");
     expect_secret("AWS_SECRET_ACCESS_KEY: " + k_random28 + "\n", "secret-literal",
-               "looks like a real secret");
+                  "looks like a real secret");
     expect_secret("api_keys:\n  - " + k_random12 + "\n", "secret-literal", "'api_keys[0]'");
     // A `{name, value}` pair is named by its `name`; so is a Variable's default.
-    expect_secret("env:\n  - name: CRM_API_TOKEN\n    value: " + k_random12 + "\n", "secret-literal",
-               "'env[0].value'");
-    expect_secret("kind: Variable\nname: smtp_password\ntype: string\ndefault: " + k_random12 + "\n",
-               "secret-literal", "'default'");
+    expect_secret("env:\n  - name: CRM_API_TOKEN\n    value: " + k_random12 + "\n",
+                  "secret-literal", "'env[0].value'");
+    expect_secret("kind: Variable\nname: smtp_password\ntype: string\ndefault: " + k_random12 +
+                      "\n",
+                  "secret-literal", "'default'");
   }
 
   SUBCASE("no false positives") {

@@ -23,13 +23,13 @@ Value load_value(const std::string& text) {
 }
 
 const char* const k_onboarding = "kind: Workflow\n"
-                               "name: onboarding\n"
-                               "count: 3\n"
-                               "steps:\n"
-                               "  - agent: greeter\n"
-                               "    retries: 2\n"
-                               "  - agent: helper\n"
-                               "    with: {ratio: 0.5, on: true, none: ~}\n";
+                                 "name: onboarding\n"
+                                 "count: 3\n"
+                                 "steps:\n"
+                                 "  - agent: greeter\n"
+                                 "    retries: 2\n"
+                                 "  - agent: helper\n"
+                                 "    with: {ratio: 0.5, on: true, none: ~}\n";
 
 } // namespace
 
@@ -87,7 +87,7 @@ TEST_CASE("content::Value") {
     CHECK(json["steps"][0].is_object());
 
     const Value big = load_value("max: 9223372036854775807\nmin: -9223372036854775808\nhuge: "
-                           "99999999999999999999\nstr: '8080'\nempty: {}\nlist: []\n");
+                                 "99999999999999999999\nstr: '8080'\nempty: {}\nlist: []\n");
     const nlohmann::json b = big.to_json();
     CHECK(b["max"].get<std::int64_t>() == std::numeric_limits<std::int64_t>::max());
     CHECK(b["min"].get<std::int64_t>() == std::numeric_limits<std::int64_t>::min());

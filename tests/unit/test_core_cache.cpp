@@ -40,11 +40,10 @@ TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
     std::ofstream(written[0], std::ios::binary | std::ios::trunc) << bad;
   }
   SUBCASE("truncated") {
-    std::ofstream(written[0], std::ios::binary | std::ios::trunc) << good.substr(0, good.size() / 3);
+    std::ofstream(written[0], std::ios::binary | std::ios::trunc)
+        << good.substr(0, good.size() / 3);
   }
-  SUBCASE("empty") {
-    std::ofstream(written[0], std::ios::binary | std::ios::trunc);
-  }
+  SUBCASE("empty") { std::ofstream(written[0], std::ios::binary | std::ios::trunc); }
   SUBCASE("a damaged snapshot report") {
     for (const auto& item : fs::directory_iterator(dir.path() / "snapshots")) {
       std::string bad = read_file(item.path());
@@ -82,8 +81,8 @@ TEST_CASE("core::DiskCache: a change of schema, options or version is a miss") {
 
   SUBCASE("schema digest") {
     // An agent's kind must now be spelled differently: every agent fails.
-    const content::SchemaSet strict = edited_schemas("agent", "\"const\": \"Agent\"",
-                                            "\"const\": \"Agentx\"");
+    const content::SchemaSet strict =
+        edited_schemas("agent", "\"const\": \"Agent\"", "\"const\": \"Agentx\"");
     CHECK(strict.digest() != content::SchemaSet::builtin().digest());
     const ValidationReport expected = full(snapshot, 1, strict);
     const ValidationReport report = with_cache(snapshot, cache, 2, strict);
@@ -118,8 +117,8 @@ TEST_CASE("core::DiskCache stays bounded") {
   limits.max_files = 3;
   // Twelve runs, each changing one file: at most max_files segments remain.
   for (int run = 0; run < 12; ++run) {
-    snapshot.put("variables/v1.yaml", "kind: Variable\nname: v1\ntype: number\ndefault: " +
-                                          std::to_string(run) + "\n");
+    snapshot.put("variables/v1.yaml",
+                 "kind: Variable\nname: v1\ntype: number\ndefault: " + std::to_string(run) + "\n");
     DiskCache cache(dir.str(), limits);
     expect_same(with_cache(snapshot, cache), full(snapshot));
     CHECK(segments(dir.path()).size() <= limits.max_files);

@@ -38,27 +38,29 @@ const std::string k_groups = "  developers: [alice]\n"
 TEST_CASE("core::parse_config: approvals someone can give") {
   SUBCASE("fewer approvers than approvals") {
     const auto p = problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 2\n"
-                                      "    approvers: [qa]\n",
-                                      k_groups));
+                                              "    approvers: [qa]\n",
+                                              k_groups));
     CHECK(has(p, "envflow.yaml:9:16: error: environment 'test' needs 2 approvals, but its "
                  "approvers (qa) have 1 member: nothing could ever be synced into test"));
     CHECK(has(p, "[pipeline]"));
   }
   SUBCASE("approvals without approvers") {
-    CHECK(has(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n", k_groups)),
+    CHECK(has(problems_of(
+                  two_env_policy("    promote: [release-managers]\n    approvals: 1\n", k_groups)),
               "approvers (none) have 0 members"));
   }
   SUBCASE("an empty approver group") {
-    CHECK(has(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n"
-                                 "    approvers: [qa]\n",
-                                 "  qa: []\n  developers: [alice]\n  release-managers: [bob]\n"
-                                 "  admins: [adam]\n")),
-              "approvers (qa) have 0 members"));
+    CHECK(has(
+        problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n"
+                                   "    approvers: [qa]\n",
+                                   "  qa: []\n  developers: [alice]\n  release-managers: [bob]\n"
+                                   "  admins: [adam]\n")),
+        "approvers (qa) have 0 members"));
   }
   SUBCASE("every promoter is one of exactly `approvals` approvers: a warning") {
     const std::string text = two_env_policy("    promote: [release-managers]\n    approvals: 2\n"
-                                    "    approvers: [release-managers]\n",
-                                    k_groups);
+                                            "    approvers: [release-managers]\n",
+                                            k_groups);
     CHECK(problems_of(text).empty());
     std::vector<content::Diagnostic> problems;
     const auto config = core::parse_config(text, "envflow.yaml", problems);
@@ -72,22 +74,22 @@ TEST_CASE("core::parse_config: approvals someone can give") {
   }
   SUBCASE("enough approvers besides the one who syncs") {
     CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n"
-                             "    approvers: [release-managers]\n",
-                             k_groups))
+                                     "    approvers: [release-managers]\n",
+                                     k_groups))
               .empty());
     CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 1\n"
-                             "    approvers: [qa]\n",
-                             k_groups))
+                                     "    approvers: [qa]\n",
+                                     k_groups))
               .empty());
     CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 5\n"
-                             "    approvers: [\"*\"]\n",
-                             k_groups))
+                                     "    approvers: [\"*\"]\n",
+                                     k_groups))
               .empty());
   }
   SUBCASE("the config in force is only read: it keeps loading") {
     CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 2\n"
-                             "    approvers: [qa]\n",
-                             k_groups),
+                                     "    approvers: [qa]\n",
+                                     k_groups),
                       core::ConfigUse::in_force)
               .empty());
   }
@@ -106,8 +108,9 @@ TEST_CASE("core::parse_config: admin groups with members") {
 TEST_CASE("core::policy_warnings") {
   std::vector<content::Diagnostic> problems;
   const auto config = core::parse_config(
-      two_env_policy("    promote: []\n",
-             "  developers: []\n  release-managers: [bob]\n  admins: [adam]\n  publishers: []\n") +
+      two_env_policy(
+          "    promote: []\n",
+          "  developers: []\n  release-managers: [bob]\n  admins: [adam]\n  publishers: []\n") +
           "publishers: [publishers]\n",
       "envflow.yaml", problems);
   REQUIRE(config);

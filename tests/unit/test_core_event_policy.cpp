@@ -79,7 +79,8 @@ TEST_CASE("core::parse_config: events") {
   SUBCASE("secret_env is required") {
     CHECK(has(problems_of(events_policy("events:\n  - url: http://127.0.0.1/hook\n")),
               "envflow.yaml:11:5: error:"));
-    CHECK(has(problems_of(events_policy("events:\n  - url: http://127.0.0.1/hook\n")), "secret_env"));
+    CHECK(
+        has(problems_of(events_policy("events:\n  - url: http://127.0.0.1/hook\n")), "secret_env"));
   }
   SUBCASE("an event type that does not exist") {
     const auto p = hook_problems("    on: [sync, pubish]\n");
@@ -87,15 +88,16 @@ TEST_CASE("core::parse_config: events") {
     CHECK(has(p, "did you mean 'publish'?"));
   }
   SUBCASE("an empty `on`") {
-    CHECK(has(problems_of(events_policy("events:\n  - url: http://h/x\n    secret_env: S\n    on: []\n")),
-              "envflow.yaml:13:9: error:"));
+    CHECK(has(
+        problems_of(events_policy("events:\n  - url: http://h/x\n    secret_env: S\n    on: []\n")),
+        "envflow.yaml:13:9: error:"));
   }
   SUBCASE("schemes other than http and https, spaces, controls") {
     for (const char* url : {"ftp://h/x", "file:///etc/passwd", "\"http://h/a b\"",
                             "\"http://h/\\e[31m\""}) {
       CAPTURE(url);
       CHECK(has(problems_of(events_policy("events:\n  - url: " + std::string(url) +
-                                   "\n    secret_env: S\n")),
+                                          "\n    secret_env: S\n")),
                 "envflow.yaml:11:10: error:"));
     }
   }
@@ -104,33 +106,36 @@ TEST_CASE("core::parse_config: events") {
               "envflow.yaml:11:10: error: events: the URL names no host"));
     CHECK(has(problems_of(events_policy("events:\n  - url: http://h:99999/x\n    secret_env: S\n")),
               "port '99999' is not a number from 1 to 65535"));
-    CHECK(problems_of(events_policy("events:\n  - url: http://[::1]:8080/x\n    secret_env: S\n")).empty());
+    CHECK(problems_of(events_policy("events:\n  - url: http://[::1]:8080/x\n    secret_env: S\n"))
+              .empty());
   }
   SUBCASE("no credential in the URL") {
-    const auto user = problems_of(
-        events_policy("events:\n  - url: https://bot:hunter2@hooks.example.com/x\n    secret_env: S\n"));
+    const auto user = problems_of(events_policy(
+        "events:\n  - url: https://bot:hunter2@hooks.example.com/x\n    secret_env: S\n"));
     CHECK(has(user, "envflow.yaml:11:10: error: events: the URL carries a user or password"));
     CHECK_FALSE(has(user, "hunter2"));
     CHECK(has(problems_of(events_policy(
                   "events:\n  - url: https://h.example.com/x?api_token=abc\n    secret_env: S\n")),
               "query parameter 'api_token' looks like a credential"));
-    CHECK(has(problems_of(events_policy("events:\n  - url: "
-                                 "https://h.example.com/ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n"
-                                 "    secret_env: S\n")),
-              "the URL looks like it holds a credential"));
+    CHECK(has(
+        problems_of(events_policy("events:\n  - url: "
+                                  "https://h.example.com/ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n"
+                                  "    secret_env: S\n")),
+        "the URL looks like it holds a credential"));
   }
   SUBCASE("secret_env holding the secret itself") {
     const auto p = problems_of(
         events_policy("events:\n  - url: http://h/x\n    secret_env: Zx8kQ2mN7pL4vR9tW3yB\n"));
     CHECK(has(p, "envflow.yaml:12:17: error: events: secret_env must name an environment "
                  "variable"));
-    CHECK(has(problems_of(events_policy("events:\n  - url: http://h/x\n    secret_env: \"1ABC\"\n")),
-              "envflow.yaml:12:17: error:"));
+    CHECK(
+        has(problems_of(events_policy("events:\n  - url: http://h/x\n    secret_env: \"1ABC\"\n")),
+            "envflow.yaml:12:17: error:"));
   }
   SUBCASE("a receiver listed twice") {
     CHECK(has(problems_of(events_policy("events:\n"
-                                 "  - {url: http://h/x, secret_env: A, on: [sync]}\n"
-                                 "  - {url: http://h/x, secret_env: A, on: [publish]}\n")),
+                                        "  - {url: http://h/x, secret_env: A, on: [sync]}\n"
+                                        "  - {url: http://h/x, secret_env: A, on: [publish]}\n")),
               "envflow.yaml:12:11: error: events: receiver http://h/x is listed twice"));
   }
   SUBCASE("events_timeout within 1 to 30 seconds") {
@@ -140,14 +145,15 @@ TEST_CASE("core::parse_config: events") {
   }
   SUBCASE("render_config writes it back as it was") {
     std::vector<content::Diagnostic> problems;
-    auto config = core::parse_config(events_policy("events:\n"
-                                            "  - url: \"http://127.0.0.1:9000/hook?a=1&b=#x\"\n"
-                                            "    secret_env: \"null\"\n"
-                                            "    on: [backport-open, check-failed]\n"
-                                            "  - url: https://h/x\n"
-                                            "    secret_env: B\n"
-                                            "events_timeout: 2\n"),
-                                     "envflow.yaml", problems);
+    auto config =
+        core::parse_config(events_policy("events:\n"
+                                         "  - url: \"http://127.0.0.1:9000/hook?a=1&b=#x\"\n"
+                                         "    secret_env: \"null\"\n"
+                                         "    on: [backport-open, check-failed]\n"
+                                         "  - url: https://h/x\n"
+                                         "    secret_env: B\n"
+                                         "events_timeout: 2\n"),
+                           "envflow.yaml", problems);
     REQUIRE(config);
     const std::string text = core::render_config(*config);
     INFO(text);

@@ -53,7 +53,8 @@ TEST_CASE("core::Hold: the hold commit's message") {
     CHECK_FALSE(core::Hold::parse(message + "extra: 1\n"));
     CHECK_FALSE(core::Hold::parse(message + "\n\n"));
     std::string long_reason = message;
-    long_reason.insert(long_reason.find("reason: ") + 8, std::string(core::k_max_hold_message, 'x'));
+    long_reason.insert(long_reason.find("reason: ") + 8,
+                       std::string(core::k_max_hold_message, 'x'));
     CHECK_FALSE(core::Hold::parse(long_reason));
   }
 }

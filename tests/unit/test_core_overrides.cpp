@@ -276,8 +276,9 @@ TEST_CASE("core::set_override") {
     CHECK(refusal_of([&] { core::set_override(s, "test", "max_turns", "many"); })
               .find("invalid value for max_turns (type number, variables/max_turns.yaml on "
                     "test): ") == 0);
-    CHECK(refusal_of([&] { core::set_override(s, "test", "tier", "gold"); })
-              .find("expected one of 'free', 'pro'") != std::string::npos);
+    CHECK(refusal_of([&] {
+            core::set_override(s, "test", "tier", "gold");
+          }).find("expected one of 'free', 'pro'") != std::string::npos);
     CHECK(refusal_of([&] { core::set_override(s, "test", "colour", "red"); })
               .find("unknown variable 'colour': test (" + p.head.substr(0, 7) +
                     ") declares max_turns, support_email, tier") == 0);
@@ -285,11 +286,13 @@ TEST_CASE("core::set_override") {
           "dev is the first environment and takes no overrides: change the default in "
           "variables/max_turns.yaml on dev instead");
     core::Session mallory = p.session("mallory@example.com");
-    CHECK(refusal_of([&] { core::set_override(mallory, "test", "max_turns", "5"); })
-              .find("mallory@example.com may not change the local data of test") == 0);
+    CHECK(refusal_of([&] {
+            core::set_override(mallory, "test", "max_turns", "5");
+          }).find("mallory@example.com may not change the local data of test") == 0);
     CHECK_THROWS_AS(core::set_override(mallory, "test", "max_turns", "5"), util::Forbidden);
-    CHECK(refusal_of([&] { core::unset_override(s, "test", "colour"); })
-              .find("unknown variable 'colour'") == 0);
+    CHECK(refusal_of([&] {
+            core::unset_override(s, "test", "colour");
+          }).find("unknown variable 'colour'") == 0);
     CHECK(refusal_of([&] {
             core::set_override(s, "test", "support_email", "ghp_" + std::string(36, 'a'));
           }).find("refusing to store support_email") == 0);
@@ -301,8 +304,9 @@ TEST_CASE("core::set_override") {
   SUBCASE("an unset by someone outside the local groups") {
     core::set_override(s, "test", "max_turns", "7");
     core::Session mallory = p.session("mallory@example.com");
-    CHECK(refusal_of([&] { core::unset_override(mallory, "test", "max_turns"); })
-              .find("mallory@example.com may not change") == 0);
+    CHECK(refusal_of([&] {
+            core::unset_override(mallory, "test", "max_turns");
+          }).find("mallory@example.com may not change") == 0);
   }
 
   SUBCASE("a set after another writer moved the local ref builds on its commit") {

@@ -73,7 +73,8 @@ inline Snapshot starter_snapshot() {
   const std::filesystem::path root = k_source_dir / "templates" / "workspace";
   for (const auto& item : std::filesystem::recursive_directory_iterator(root)) {
     if (item.is_regular_file()) {
-      snapshot.put(std::filesystem::relative(item.path(), root).generic_string(), read_file(item.path()));
+      snapshot.put(std::filesystem::relative(item.path(), root).generic_string(),
+                   read_file(item.path()));
     }
   }
   return snapshot;
@@ -115,8 +116,9 @@ inline Snapshot generated(std::size_t agents) {
               "${secrets.I_TOKEN}\nendpoints:\n  - name: get\n    method: GET\n    path: /x\n"
               "  - name: put\n    method: PUT\n    path: /y\n");
   }
-  s.put("knowledge/kb.yaml", "kind: KnowledgeBase\nname: kb\nsources:\n  - type: file\n"
-                             "    path: knowledge/kb/a.md\n  - type: file\n    path: knowledge/kb/\n");
+  s.put("knowledge/kb.yaml",
+        "kind: KnowledgeBase\nname: kb\nsources:\n  - type: file\n"
+        "    path: knowledge/kb/a.md\n  - type: file\n    path: knowledge/kb/\n");
   s.put("knowledge/kb/a.md", "# A\n");
   s.put("channels/web.yaml", "kind: Channel\nname: web\ntype: web\nagent: a0\n");
   for (std::size_t i = 0; i < agents; ++i) {
@@ -124,11 +126,14 @@ inline Snapshot generated(std::size_t agents) {
     s.put("agents/a" + num(i) + ".yaml",
           "kind: Agent\nname: a" + num(i) + "\ninstructions: |\n  Help. Write to {{ vars.v" +
               num(rng.below(variables)) + " }} when stuck.\ntools:\n  - integration: i" +
-              num(integration) + "\n    endpoint: get\nknowledge:\n  - kb\nfallback:\n"
-              "  message: sorry\n  handoff_agent: a" + num(rng.below(agents)) + "\n");
+              num(integration) +
+              "\n    endpoint: get\nknowledge:\n  - kb\nfallback:\n"
+              "  message: sorry\n  handoff_agent: a" +
+              num(rng.below(agents)) + "\n");
   }
   for (std::size_t i = 0; i < workflows; ++i) {
-    std::string text = "kind: Workflow\nname: w" + num(i) + "\ntrigger:\n  type: message\n"
+    std::string text = "kind: Workflow\nname: w" + num(i) +
+                       "\ntrigger:\n  type: message\n"
                        "  channel: web\nsteps:\n";
     const std::size_t steps = 3 + rng.below(6);
     for (std::size_t k = 0; k < steps; ++k) {
@@ -153,8 +158,9 @@ inline Snapshot generated(std::size_t agents) {
   s.put("agents/a5.yaml", "kind: Agent\nname: not-a5\ninstructions: x\n");
   s.put("agents/a6.yaml", "kind: Agent\nname: a6\ninstructions: x\nkey: a\nkey: b\n");
   s.put("agents/a7.yaml", "kind: Agent\nname: a7\ninstructions: [unclosed\n");
-  s.put("agents/a8.yaml", "kind: Agent\nname: a8\ninstructions: x\ndescription: "
-                          "AKIAIOSFODNN7EXAMPLE\napi_token: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n");
+  s.put("agents/a8.yaml",
+        "kind: Agent\nname: a8\ninstructions: x\ndescription: "
+        "AKIAIOSFODNN7EXAMPLE\napi_token: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n");
   s.put("agents/a9.yaml", std::string("kind: Agent\nname: a9\0\n", 23));
   s.put("agents/a10.yaml", "kind: Agent\nname: a10\ninstructions: \xff\xfe\n");
   s.put("agents/a11.yaml", "- just\n- a list\n");
@@ -180,21 +186,24 @@ inline Snapshot generated(std::size_t agents) {
 // Files of generated() the listing alone decides (the symlink): never cached.
 inline constexpr std::size_t k_uncached = 1;
 
-inline void expect_same(const content::ValidationReport& actual, const content::ValidationReport& expected) {
+inline void expect_same(const content::ValidationReport& actual,
+                        const content::ValidationReport& expected) {
   CHECK(actual.files == expected.files);
   CHECK(dump(actual.diagnostics) == dump(expected.diagnostics));
   CHECK(actual.diagnostics == expected.diagnostics);
 }
 
-inline content::ValidationReport full(Snapshot& snapshot, unsigned threads = 1,
-                      const content::SchemaSet& schemas = content::SchemaSet::builtin()) {
+inline content::ValidationReport
+full(Snapshot& snapshot, unsigned threads = 1,
+     const content::SchemaSet& schemas = content::SchemaSet::builtin()) {
   content::ValidateOptions options;
   options.threads = threads;
   return content::validate(snapshot, options, schemas);
 }
 
-inline content::ValidationReport with_cache(Snapshot& snapshot, core::DiskCache& cache, unsigned threads = 2,
-                            const content::SchemaSet& schemas = content::SchemaSet::builtin()) {
+inline content::ValidationReport
+with_cache(Snapshot& snapshot, core::DiskCache& cache, unsigned threads = 2,
+           const content::SchemaSet& schemas = content::SchemaSet::builtin()) {
   content::ValidateOptions options;
   options.threads = threads;
   options.cache = &cache;
@@ -212,7 +221,8 @@ inline std::vector<std::filesystem::path> segments(const std::filesystem::path& 
 }
 
 // The builtin schemas, read from schemas/, with `edit` applied to one of them.
-inline content::SchemaSet edited_schemas(const std::string& name, const std::string& from, const std::string& to) {
+inline content::SchemaSet edited_schemas(const std::string& name, const std::string& from,
+                                         const std::string& to) {
   std::vector<std::pair<std::string, std::string>> sources;
   for (const auto& item : std::filesystem::directory_iterator(k_source_dir / "schemas")) {
     const std::string file = item.path().filename().string();
