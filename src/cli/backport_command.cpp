@@ -3,14 +3,14 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/backport.h"
-#include "core/config.h"
-#include "core/context.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
+#include "core/policy/context.h"
+#include "core/records/backport.h"
 #include "git/repo.h"
+#include "util/error.h"
 #include "util/strings.h"
 #include "util/time.h"
-#include "util/error.h"
 
 namespace envflow::cli {
 
@@ -25,7 +25,7 @@ std::string date_of(std::int64_t time) {
   return time == 0 ? std::string("-") : util::iso_time(time).substr(0, 10);
 }
 
-int run_list(const std::vector<core::BackportIssue>& issues, const Globals& globals) {
+int run_list(const std::vector<core::records::BackportIssue>& issues, const Globals& globals) {
   if (globals.format == Format::json) {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& issue : issues) {
@@ -41,8 +41,8 @@ int run_list(const std::vector<core::BackportIssue>& issues, const Globals& glob
   std::vector<std::vector<std::string>> rows{{"ID", "STATUS", "HOTFIX", "OPENED", "BY", "CLOSED",
                                               "SUMMARY"}};
   for (const auto& issue : issues) {
-    rows.push_back({std::to_string(issue.id), core::status_name(issue.status), issue.hotfix_tag,
-                    date_of(issue.opened_at), issue.opened_by,
+    rows.push_back({std::to_string(issue.id), core::records::status_name(issue.status),
+                    issue.hotfix_tag, date_of(issue.opened_at), issue.opened_by,
                     issue.is_open() ? std::string("-")
                                     : date_of(issue.closed_at) + " (" + issue.closed_by + ")",
                     issue.summary});
@@ -51,14 +51,14 @@ int run_list(const std::vector<core::BackportIssue>& issues, const Globals& glob
   return 0;
 }
 
-int run_show(const core::BackportIssue& issue, const Globals& globals) {
+int run_show(const core::records::BackportIssue& issue, const Globals& globals) {
   if (globals.format == Format::json) {
     print_json(issue.to_json());
     return 0;
   }
   std::printf("back-port issue %d: %s\n", issue.id,
               paint(stdout, issue.is_open() ? Color::yellow : Color::green,
-                    core::status_name(issue.status))
+                    core::records::status_name(issue.status))
                   .c_str());
   std::printf("hotfix:      %s%s\n", issue.hotfix_tag.c_str(),
               issue.hotfix.empty() ? "" : (" (hotfix/" + issue.hotfix + ")").c_str());
@@ -97,9 +97,9 @@ int run_show(const core::BackportIssue& issue, const Globals& globals) {
 }
 
 int run_apply(int id, const Globals& globals) {
-  core::Session session = open_session(globals);
-  const core::BackportApplyResult result = core::apply_backport(session, id);
-  const core::PipelineConfig& config = session.config();
+  core::pipeline::Session session = open_session(globals);
+  const core::records::BackportApplyResult result = core::records::apply_backport(session, id);
+  const core::policy::PipelineConfig& config = session.config();
   if (!result.worktree_note.empty()) {
     std::fprintf(stderr, "envflow: warning: %s\n", result.worktree_note.c_str());
   }
@@ -158,13 +158,14 @@ Runner setup_backport(CLI::App& app, Globals& globals) {
     }
     // Read only: an issue whose hotfix is back shows as closed; the server
     // (or the next operation here) stores that.
-    core::Session session = open_session(globals);
+    core::pipeline::Session session = open_session(globals);
     if (globals.format == Format::json) {
       print_notes(session);
     }
-    const std::vector<core::BackportIssue> issues = core::effective_backports(session.pipeline());
+    const std::vector<core::records::BackportIssue> issues =
+        core::records::effective_backports(session.pipeline());
     if (args->which == "show") {
-      return run_show(core::find_backport(issues, args->id), globals);
+      return run_show(core::records::find_backport(issues, args->id), globals);
     }
     return run_list(issues, globals);
   };

@@ -10,7 +10,7 @@ namespace CLI {
 class App;
 }
 
-namespace envflow::core {
+namespace envflow::core::pipeline {
 class Session;
 }
 
@@ -36,11 +36,11 @@ struct Globals {
 // global options say, in the current directory (-C applied). In text mode
 // its notes ("fetched origin", "offline: view 3 minutes old") go to stderr
 // now; under --format json print_result adds them to the command's object.
-core::Session open_session(const Globals& globals);
+core::pipeline::Session open_session(const Globals& globals);
 
 // The session's notes on stderr, whatever the format: for commands whose
 // output is not theirs to extend (render's bundle, a JSON array).
-void print_notes(const core::Session& session);
+void print_notes(const core::pipeline::Session& session);
 
 // Under --format json: `value` on stdout with member "session" (route,
 // remote, notes) and, when the session applied operations in a clone,
@@ -49,7 +49,7 @@ void print_notes(const core::Session& session);
 // mode: where the session's operations went, after the command's own lines
 // (nothing for a repository that holds the pipeline itself), and what the
 // server's hooks said, on stderr.
-void print_result(const nlohmann::json& value, const core::Session& session,
+void print_result(const nlohmann::json& value, const core::pipeline::Session& session,
                   const Globals& globals);
 
 // A command's runner: called after parsing, returns the exit code.

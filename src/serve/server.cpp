@@ -14,8 +14,8 @@
 #include <pthread.h>
 
 #include "cli/output.h"
-#include "core/config.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
 #include "git/repo.h"
 #include "serve/actions.h"
 #include "serve/html.h"
@@ -253,7 +253,7 @@ private:
               {"read_only", m_options.read_only},
               {"csrf_token", m_csrf}};
       try {
-        const core::Session session = open_session(actor);
+        const core::pipeline::Session session = open_session(actor);
         me["may"] = session.has_config() && !m_options.read_only
                         ? rights_json(session.config(), actor)
                         : Json(nullptr);
@@ -284,9 +284,9 @@ private:
   }
 
   // The state a page shows, read once per request (a clone fetches its server).
-  core::Session open_session(const std::string& actor) const {
-    return core::Session::open(m_options.repo_path,
-                               core::SessionOptions{actor, false, m_options.remote, false});
+  core::pipeline::Session open_session(const std::string& actor) const {
+    return core::pipeline::Session::open(
+        m_options.repo_path, core::pipeline::SessionOptions{actor, false, m_options.remote, false});
   }
 
   // A GET of the JSON API: the document of the command `args` names (it reads, never writes).
@@ -309,13 +309,13 @@ private:
     m_http.Get(path, [this, path, view](const httplib::Request& req, httplib::Response& res) {
       const std::string actor = actor_of(req);
       const std::uint64_t version = m_watch.version();
-      std::optional<core::PipelineConfig> config;
+      std::optional<core::policy::PipelineConfig> config;
       View shown;
       int status = 200;
       try {
-        const core::Session session = open_session(actor);
+        const core::pipeline::Session session = open_session(actor);
         config = session.config();
-        const core::Pipeline pipeline = session.pipeline();
+        const core::model::Pipeline pipeline = session.pipeline();
         const CommandRunner commands = runner(actor, true);
         shown = view({pipeline, pipeline.repo, pipeline.config, commands, actor,
                       m_options.read_only, query_of(req)});

@@ -19,12 +19,12 @@
 
 #include "content/kinds.h"
 #include "content/references.h"
-#include "content/yaml.h"
 #include "content/schema.h"
 #include "content/source.h"
 #include "content/summary.h"
 #include "content/validator.h"
-#include "core/cache.h"
+#include "content/yaml.h"
+#include "core/workspace/cache.h"
 
 namespace fs = std::filesystem;
 using envflow::content::Diagnostic;
@@ -34,7 +34,7 @@ using envflow::content::FileSummary;
 using envflow::content::SchemaSet;
 using envflow::content::ValidateOptions;
 using envflow::content::ValidationReport;
-using envflow::core::DiskCache;
+using envflow::core::workspace::DiskCache;
 
 namespace {
 
@@ -529,7 +529,7 @@ TEST_CASE("content::validate: a listing without sizes reports the same") {
   expect_same(validate(snapshot, options, SchemaSet::builtin()), sized);
 }
 
-TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
+TEST_CASE("core::workspace::DiskCache tolerates corrupt, truncated and foreign files") {
   Snapshot snapshot = generated(30);
   const ValidationReport expected = full(snapshot);
   TempDir dir;
@@ -580,7 +580,7 @@ TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
   CHECK(segments(dir.path()).size() == 1);
 }
 
-TEST_CASE("core::DiskCache: a change of schema, options or version is a miss") {
+TEST_CASE("core::workspace::DiskCache: a change of schema, options or version is a miss") {
   Snapshot snapshot = generated(20);
   TempDir dir;
   DiskCache cache(dir.str());
@@ -618,10 +618,10 @@ TEST_CASE("core::DiskCache: a change of schema, options or version is a miss") {
   }
 }
 
-TEST_CASE("core::DiskCache stays bounded") {
+TEST_CASE("core::workspace::DiskCache stays bounded") {
   Snapshot snapshot = generated(30);
   TempDir dir;
-  envflow::core::CacheLimits limits;
+  envflow::core::workspace::CacheLimits limits;
   limits.max_files = 3;
   // Twelve runs, each changing one file: at most max_files segments remain.
   for (int run = 0; run < 12; ++run) {

@@ -1,8 +1,3 @@
-#include "core/backport.h"
-#include "core/hotfix.h"
-#include "git/repo.h"
-#include "util/error.h"
-
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -12,6 +7,12 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/records/backport.h"
+#include "core/release/hotfix.h"
+#include "git/repo.h"
+#include "util/error.h"
+#include "util/process.h"
 
 using namespace envflow;
 
@@ -57,8 +58,8 @@ const std::string k_a(40, 'a');
 const std::string k_b(40, 'b');
 const std::string k_where = "refs/envflow/backports:3.yaml";
 
-core::BackportIssue sample_issue() {
-  core::BackportIssue issue;
+core::records::BackportIssue sample_issue() {
+  core::records::BackportIssue issue;
   issue.id = 3;
   issue.hotfix = "fix-tone";
   issue.hotfix_tag = "v1.0.1";
@@ -82,7 +83,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 
 std::string refusal(const std::string& text) {
   try {
-    core::BackportIssue::parse(text, k_where);
+    core::records::BackportIssue::parse(text, k_where);
   } catch (const util::Refused& e) {
     return e.what();
   }
@@ -93,13 +94,13 @@ std::string refusal(const std::string& text) {
 
 TEST_CASE("core::backport record: emit and parse round trip") {
   SUBCASE("an open issue") {
-    const core::BackportIssue issue = sample_issue();
+    const core::records::BackportIssue issue = sample_issue();
     const std::string text = issue.to_yaml();
     CHECK(text.find("\nid: 3\n") != std::string::npos);
     CHECK(text.find("\nstatus: open\n") != std::string::npos);
     CHECK(text.find("\nopened_at: \"2026-01-01T00:00:00Z\"\n") != std::string::npos);
     CHECK(text.find("\nclosed_at: null\n") != std::string::npos);
-    const core::BackportIssue back = core::BackportIssue::parse(text, k_where);
+    const core::records::BackportIssue back = core::records::BackportIssue::parse(text, k_where);
     CHECK(back.to_yaml() == text);
     CHECK(back.to_json() == issue.to_json());
     CHECK(back.summary == issue.summary);
@@ -110,12 +111,13 @@ TEST_CASE("core::backport record: emit and parse round trip") {
     CHECK(back.is_open());
   }
   SUBCASE("a closed issue") {
-    core::BackportIssue issue = sample_issue();
-    issue.status = core::BackportIssue::Status::closed;
+    core::records::BackportIssue issue = sample_issue();
+    issue.status = core::records::BackportIssue::Status::closed;
     issue.closed_by = "auto";
     issue.closed_at = 1'767'312'000;
     issue.closed_in = k_b;
-    const core::BackportIssue back = core::BackportIssue::parse(issue.to_yaml(), k_where);
+    const core::records::BackportIssue back =
+        core::records::BackportIssue::parse(issue.to_yaml(), k_where);
     CHECK_FALSE(back.is_open());
     CHECK(back.closed_by == "auto");
     CHECK(back.closed_at == 1'767'312'000);
@@ -123,11 +125,12 @@ TEST_CASE("core::backport record: emit and parse round trip") {
     CHECK(back.to_json()["closed_at"] == "2026-01-02T00:00:00Z");
   }
   SUBCASE("any text reads back as written") {
-    core::BackportIssue issue = sample_issue();
+    core::records::BackportIssue issue = sample_issue();
     issue.summary = std::string("tab\tnul") + '\0' +
                     "del\x7f nel\xc2\x85 ls\xe2\x80\xa8 bom\xef\xbb\xbf \"q\" \\ \xf0\x9f\x9a\x80";
     issue.hotfix = "#not-a-comment: {x}";
-    const core::BackportIssue back = core::BackportIssue::parse(issue.to_yaml(), k_where);
+    const core::records::BackportIssue back =
+        core::records::BackportIssue::parse(issue.to_yaml(), k_where);
     CHECK(back.summary == issue.summary);
     CHECK(back.hotfix == issue.hotfix);
     CHECK(back.to_yaml() == issue.to_yaml());
@@ -219,19 +222,19 @@ TEST_CASE("core::backport merge: a three-way merge gives a tree or lists each co
 }
 
 TEST_CASE("core::backport notify command and hotfix names") {
-  CHECK(core::split_command("  gh issue  create\t--label hotfix ") ==
+  CHECK(util::split_command("  gh issue  create\t--label hotfix ") ==
         std::vector<std::string>{"gh", "issue", "create", "--label", "hotfix"});
-  CHECK(core::split_command("   ").empty());
-  CHECK(core::valid_hotfix_name("fix-tone"));
-  CHECK(core::valid_hotfix_name("2026.01_tone"));
-  CHECK(core::valid_hotfix_name("Fix.2-b_c"));
-  CHECK(core::valid_hotfix_name(std::string(100, 'a')));
+  CHECK(util::split_command("   ").empty());
+  CHECK(core::release::valid_hotfix_name("fix-tone"));
+  CHECK(core::release::valid_hotfix_name("2026.01_tone"));
+  CHECK(core::release::valid_hotfix_name("Fix.2-b_c"));
+  CHECK(core::release::valid_hotfix_name(std::string(100, 'a')));
   for (const char* bad : {"", "a/b", "a b", "a..b", "-x", ".x", "x.", "x.lock", "a~1", "a:b",
                           "a@{1}", "a*", "_x", "a'b", "a\"b", "a$b", "$(id)", "a;b", "a`b`",
                           "a|b", "a&b", "a\\b", "a\x1b[2J", "caf\xc3\xa9", "a\nb", "a@b",
                           "a+b", "a,b", "a=b", "a%b"}) {
     INFO(bad);
-    CHECK_FALSE(core::valid_hotfix_name(bad));
+    CHECK_FALSE(core::release::valid_hotfix_name(bad));
   }
-  CHECK_FALSE(core::valid_hotfix_name(std::string(101, 'a')));
+  CHECK_FALSE(core::release::valid_hotfix_name(std::string(101, 'a')));
 }

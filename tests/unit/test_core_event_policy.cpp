@@ -2,12 +2,12 @@
 // refused where it is written (a credential in git above all), and that
 // render_config writes it back as it was.
 
-#include "core/config.h"
-
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
+
+#include "core/policy/config.h"
 
 using namespace envflow;
 
@@ -28,7 +28,7 @@ std::string policy(const std::string& events) {
 
 std::string problems_of(const std::string& text) {
   std::vector<content::Diagnostic> problems;
-  core::parse_config(text, "envflow.yaml", problems);
+  core::policy::parse_config(text, "envflow.yaml", problems);
   std::string out;
   for (const auto& d : problems) {
     out += d.to_text() + "\n";
@@ -40,9 +40,9 @@ bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-core::EventPolicy parsed(const std::string& events) {
+core::policy::EventPolicy parsed(const std::string& events) {
   std::vector<content::Diagnostic> problems;
-  const auto config = core::parse_config(policy(events), "envflow.yaml", problems);
+  const auto config = core::policy::parse_config(policy(events), "envflow.yaml", problems);
   INFO(problems_of(policy(events)));
   REQUIRE(config);
   return config->events;
@@ -50,7 +50,7 @@ core::EventPolicy parsed(const std::string& events) {
 
 } // namespace
 
-TEST_CASE("core::parse_config: events") {
+TEST_CASE("core::policy::parse_config: events") {
   SUBCASE("receivers, types and the timeout") {
     const auto p = parsed("events:\n"
                           "  - url: http://127.0.0.1:9000/hook\n"
@@ -72,7 +72,7 @@ TEST_CASE("core::parse_config: events") {
   SUBCASE("no events: nothing to send, the default bound") {
     const auto p = parsed("");
     CHECK(p.receivers.empty());
-    CHECK(p.timeout_seconds == core::k_events_timeout_default);
+    CHECK(p.timeout_seconds == core::policy::k_events_timeout_default);
   }
   SUBCASE("an unknown key, at its line and column") {
     const auto p = problems_of(policy("events:\n"
@@ -148,23 +148,24 @@ TEST_CASE("core::parse_config: events") {
   }
   SUBCASE("render_config writes it back as it was") {
     std::vector<content::Diagnostic> problems;
-    auto config = core::parse_config(policy("events:\n"
-                                            "  - url: \"http://127.0.0.1:9000/hook?a=1&b=#x\"\n"
-                                            "    secret_env: \"null\"\n"
-                                            "    on: [backport-open, check-failed]\n"
-                                            "  - url: https://h/x\n"
-                                            "    secret_env: B\n"
-                                            "events_timeout: 2\n"),
-                                     "envflow.yaml", problems);
+    auto config =
+        core::policy::parse_config(policy("events:\n"
+                                          "  - url: \"http://127.0.0.1:9000/hook?a=1&b=#x\"\n"
+                                          "    secret_env: \"null\"\n"
+                                          "    on: [backport-open, check-failed]\n"
+                                          "  - url: https://h/x\n"
+                                          "    secret_env: B\n"
+                                          "events_timeout: 2\n"),
+                                   "envflow.yaml", problems);
     REQUIRE(config);
-    const std::string text = core::render_config(*config);
+    const std::string text = core::policy::render_config(*config);
     INFO(text);
     // `on` quoted: a YAML 1.1 reader (PyYAML) would read the key as `true`.
     CHECK(has(text, "\"on\": [backport-open, check-failed]"));
     std::vector<content::Diagnostic> again_problems;
-    const auto again = core::parse_config(text, "rendered.yaml", again_problems);
+    const auto again = core::policy::parse_config(text, "rendered.yaml", again_problems);
     REQUIRE(again);
     CHECK(again->events == config->events);
-    CHECK(core::render_config(*again) == text);
+    CHECK(core::policy::render_config(*again) == text);
   }
 }

@@ -4,11 +4,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/memo.h"
+#include "core/workspace/memo.h"
 #include "support.h"
 
 namespace fs = std::filesystem;
-using envflow::core::ObjectMemo;
+using envflow::core::workspace::ObjectMemo;
 using envflow::test::TempDir;
 
 namespace {
@@ -29,7 +29,7 @@ const std::string k_b(40, 'b');
 
 } // namespace
 
-TEST_CASE("core::ObjectMemo") {
+TEST_CASE("core::workspace::ObjectMemo") {
   TempDir dir;
   const fs::path file = dir.path() / "memo" / "kind-1";
 

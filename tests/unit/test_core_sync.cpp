@@ -1,19 +1,6 @@
-// Promotion through a session (core/sync.h): plan_sync / apply_sync,
+// Promotion through a session (core/pipeline/sync.h): plan_sync / apply_sync,
 // approve, sync --auto (walk order, where it stops and why, dry runs), and
-// the holds it honours (core/hold.h: refs of their own, the newest in force).
-
-#include "core/approvals.h"
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/hold.h"
-#include "core/init.h"
-#include "core/session.h"
-#include "core/sync.h"
-#include "core/view.h"
-#include "git/repo.h"
-#include "util/error.h"
-
-#include "support.h"
+// the holds it honours (core/records/hold.h: refs of their own, the newest in force).
 
 #include <doctest/doctest.h>
 
@@ -23,9 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "core/admin/init.h"
+#include "core/model/audit.h"
+#include "core/model/view.h"
+#include "core/pipeline/session.h"
+#include "core/pipeline/sync.h"
+#include "core/policy/config.h"
+#include "core/records/approvals.h"
+#include "core/records/hold.h"
+#include "git/repo.h"
+#include "support.h"
+#include "util/error.h"
+
 using namespace envflow;
-using Reason = core::AutoStop::Reason;
-using Result = core::AutoStep::Result;
+using Reason = core::pipeline::AutoStop::Reason;
+using Result = core::pipeline::AutoStep::Result;
 
 namespace {
 
@@ -40,18 +39,18 @@ constexpr std::int64_t k_time = 1'767'225'600; // 2026-01-01T00:00:00Z
 class Pipeline {
 public:
   Pipeline() {
-    core::InitOptions options;
+    core::admin::InitOptions options;
     options.dir = m_dir.path().string();
     options.actor = k_alice;
-    m_base = core::init_repository(options).commit;
+    m_base = core::admin::init_repository(options).commit;
     m_repo.emplace(git::Repository::open(m_dir.path().string()));
-    m_config = *core::load_config(*m_repo);
-    m_written = core::render_config(m_config);
+    m_config = *core::policy::load_config(*m_repo);
+    m_written = core::policy::render_config(m_config);
   }
 
   git::Repository& repo() { return *m_repo; }
-  core::PipelineConfig& config() { return m_config; }
-  core::Environment& env(const std::string& name) {
+  core::policy::PipelineConfig& config() { return m_config; }
+  core::policy::Environment& env(const std::string& name) {
     return m_config.environments[static_cast<size_t>(m_config.index_of(name))];
   }
   void set_auto(const std::vector<std::string>& names) {
@@ -61,22 +60,22 @@ public:
   }
 
   // A session on this repository (its own authority) acting as `actor`.
-  core::Session session(const std::string& actor = k_alice) {
-    const std::string text = core::render_config(m_config);
+  core::pipeline::Session session(const std::string& actor = k_alice) {
+    const std::string text = core::policy::render_config(m_config);
     if (text != m_written) {
-      const auto old = m_repo->ref_target(core::k_config_ref);
+      const auto old = m_repo->ref_target(core::model::k_config_ref);
       const std::string commit = m_repo->write_commit(
-          m_repo->write_tree(
-              {{core::k_config_file, git::NewFile{m_repo->write_blob(text), git::Mode::regular}}}),
+          m_repo->write_tree({{core::model::k_config_file,
+                               git::NewFile{m_repo->write_blob(text), git::Mode::regular}}}),
           {*old}, "config\n", git::Person{"Test", k_alice}, k_time);
-      core::AuditRecord record;
+      core::model::AuditRecord record;
       record.op = "config";
       record.actor = k_alice;
       record.time = k_time;
-      core::commit_with_audit(*m_repo, {{core::k_config_ref, old, commit}}, record);
+      core::model::commit_with_audit(*m_repo, {{core::model::k_config_ref, old, commit}}, record);
       m_written = text;
     }
-    return core::Session::local(git::Repository::open(m_dir.path().string()), actor);
+    return core::pipeline::Session::local(git::Repository::open(m_dir.path().string()), actor);
   }
 
   std::string head(const std::string& env) {
@@ -105,48 +104,49 @@ public:
   }
 
   // A hold on `env` put there by hand (audited), as a rollback or `hold set` leaves it.
-  core::Hold hold(const std::string& env, core::Hold::Kind kind, const std::string& reason,
-                  std::int64_t time = k_time) {
-    core::Hold h;
+  core::records::Hold hold(const std::string& env, core::records::Hold::Kind kind,
+                           const std::string& reason, std::int64_t time = k_time) {
+    core::records::Hold h;
     h.env = env;
     h.kind = kind;
     h.actor = k_alice;
     h.time = time;
     h.reason = reason;
-    const git::RefUpdate update = core::stage_hold(*m_repo, h);
-    core::AuditRecord record;
+    const git::RefUpdate update = core::records::stage_hold(*m_repo, h);
+    core::model::AuditRecord record;
     record.op = "hold";
     record.actor = k_alice;
     record.time = k_time;
-    core::commit_with_audit(*m_repo, {update}, record);
+    core::model::commit_with_audit(*m_repo, {update}, record);
     return h;
   }
 
   size_t records(const std::string& op) {
-    const auto trail = core::read_audit(*m_repo);
+    const auto trail = core::model::read_audit(*m_repo);
     return static_cast<size_t>(std::count_if(trail.begin(), trail.end(),
                                              [&](const auto& r) { return r.op == op; }));
   }
 
   // The result's plans point into the session's policy: the session stays
   // alive until the next run (as the CLI keeps it while it prints).
-  core::AutoResult run(const std::string& actor = k_alice, core::DryRun dry = core::DryRun::no) {
+  core::pipeline::AutoResult run(const std::string& actor = k_alice,
+                                 core::pipeline::DryRun dry = core::pipeline::DryRun::no) {
     m_last.reset();
     m_last.emplace(session(actor));
-    return core::auto_sync(*m_last, dry);
+    return core::pipeline::auto_sync(*m_last, dry);
   }
 
 private:
   test::TempDir m_dir;
   std::string m_base;
   std::optional<git::Repository> m_repo;
-  core::PipelineConfig m_config;
+  core::policy::PipelineConfig m_config;
   std::string m_written;
-  std::optional<core::Session> m_last;
+  std::optional<core::pipeline::Session> m_last;
 };
 
 // "test:promoted uat:in_sync ..." for compact checks of the walk.
-std::string walk(const core::AutoResult& result) {
+std::string walk(const core::pipeline::AutoResult& result) {
   std::string text;
   for (const auto& step : result.steps) {
     text += step.plan.target->name + (step.result == Result::promoted ? ":promoted " : ":in_sync ");
@@ -161,150 +161,155 @@ std::string short_id(const std::string& id) { return id.substr(0, 7); }
 
 } // namespace
 
-TEST_CASE("core::approvals_text") {
-  CHECK(core::approvals_text(1, 2) == "1 approval of 2 needed");
-  CHECK(core::approvals_text(0, 1) == "0 approvals of 1 needed");
-  CHECK(core::approvals_text(2, 1) == "2 approvals of 1 needed");
-  CHECK(core::approvals_text(1, 0) == "1 approval, none needed");
-  CHECK(core::approvals_text(0, 0) == "0 approvals, none needed");
+TEST_CASE("core::records::approvals_text") {
+  CHECK(core::records::approvals_text(1, 2) == "1 approval of 2 needed");
+  CHECK(core::records::approvals_text(0, 1) == "0 approvals of 1 needed");
+  CHECK(core::records::approvals_text(2, 1) == "2 approvals of 1 needed");
+  CHECK(core::records::approvals_text(1, 0) == "1 approval, none needed");
+  CHECK(core::records::approvals_text(0, 0) == "0 approvals, none needed");
 }
 
-TEST_CASE("core::Hold: the hold commit's message") {
-  core::Hold hold;
+TEST_CASE("core::records::Hold: the hold commit's message") {
+  core::records::Hold hold;
   hold.env = "production";
-  hold.kind = core::Hold::Kind::rollback;
+  hold.kind = core::records::Hold::Kind::rollback;
   hold.actor = "dana";
   hold.time = k_time;
   hold.reason = "live v1.1.0 -> v1.0.0";
   hold.commit = std::string(40, 'c');
   const std::string message = hold.to_message();
-  const auto back = core::Hold::parse(message);
+  const auto back = core::records::Hold::parse(message);
   REQUIRE(back);
   CHECK(back->env == "production");
-  CHECK(back->kind == core::Hold::Kind::rollback);
+  CHECK(back->kind == core::records::Hold::Kind::rollback);
   CHECK(back->actor == "dana");
   CHECK(back->time == k_time);
   CHECK(back->reason == hold.reason);
   CHECK(back->commit == hold.commit);
   CHECK(hold.describe() == "rollback by dana at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0");
-  hold.kind = core::Hold::Kind::manual;
+  hold.kind = core::records::Hold::Kind::manual;
   CHECK(hold.kind_name() == "manual");
   CHECK(hold.describe() == "held by dana at 2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0");
 
   SUBCASE("a reason cannot add a field") {
     hold.reason = "x\nactor: mallory";
-    const auto parsed = core::Hold::parse(hold.to_message());
+    const auto parsed = core::records::Hold::parse(hold.to_message());
     REQUIRE(parsed);
     CHECK(parsed->actor == "dana");
     CHECK(parsed->reason == "x actor: mallory");
   }
   SUBCASE("messages envflow does not write") {
-    CHECK_FALSE(core::Hold::parse(""));
-    CHECK_FALSE(core::Hold::parse("envflow hold production\n\nenv: production\n"));
-    CHECK_FALSE(core::Hold::parse(message + "extra: 1\n"));
-    CHECK_FALSE(core::Hold::parse(message + "\n\n"));
+    CHECK_FALSE(core::records::Hold::parse(""));
+    CHECK_FALSE(core::records::Hold::parse("envflow hold production\n\nenv: production\n"));
+    CHECK_FALSE(core::records::Hold::parse(message + "extra: 1\n"));
+    CHECK_FALSE(core::records::Hold::parse(message + "\n\n"));
     std::string long_reason = message;
-    long_reason.insert(long_reason.find("reason: ") + 8, std::string(core::k_max_hold_message, 'x'));
-    CHECK_FALSE(core::Hold::parse(long_reason));
+    long_reason.insert(long_reason.find("reason: ") + 8,
+                       std::string(core::records::k_max_hold_message, 'x'));
+    CHECK_FALSE(core::records::Hold::parse(long_reason));
   }
 }
 
-TEST_CASE("core::hold_on: holds are refs, the newest in force") {
+TEST_CASE("core::records::hold_on: holds are refs, the newest in force") {
   Pipeline p;
-  core::Session s = p.session();
+  core::pipeline::Session s = p.session();
   SUBCASE("none") {
-    CHECK_FALSE(core::hold_on(s.pipeline(), "production"));
-    CHECK(core::holds_in_force(s.pipeline()).empty());
+    CHECK_FALSE(core::records::hold_on(s.pipeline(), "production"));
+    CHECK(core::records::holds_in_force(s.pipeline()).empty());
   }
   SUBCASE("a hold holds its environment, and only that one") {
-    const auto h = p.hold("production", core::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
-    const auto found = core::hold_on(s.pipeline(), "production");
+    const auto h =
+        p.hold("production", core::records::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
+    const auto found = core::records::hold_on(s.pipeline(), "production");
     REQUIRE(found);
     CHECK(found->id == h.id);
-    CHECK(found->kind == core::Hold::Kind::rollback);
+    CHECK(found->kind == core::records::Hold::Kind::rollback);
     CHECK(found->reason == "live v1.1.0 -> v1.0.0");
-    CHECK_FALSE(core::hold_on(s.pipeline(), "staging"));
+    CHECK_FALSE(core::records::hold_on(s.pipeline(), "staging"));
   }
   SUBCASE("the newest is shown; releasing it puts the older one in force again") {
-    const auto older = p.hold("production", core::Hold::Kind::manual, "incident freeze", k_time);
-    const auto newer = p.hold("production", core::Hold::Kind::rollback, "rollback", k_time + 60);
-    CHECK(core::hold_on(s.pipeline(), "production")->id == newer.id);
-    CHECK(core::holds_on(s.pipeline(), "production").size() == 2);
-    p.repo().update_refs({{core::hold_ref("production", newer.id), newer.id, std::nullopt}}, "t");
-    CHECK(core::hold_on(s.pipeline(), "production")->id == older.id);
+    const auto older =
+        p.hold("production", core::records::Hold::Kind::manual, "incident freeze", k_time);
+    const auto newer =
+        p.hold("production", core::records::Hold::Kind::rollback, "rollback", k_time + 60);
+    CHECK(core::records::hold_on(s.pipeline(), "production")->id == newer.id);
+    CHECK(core::records::holds_on(s.pipeline(), "production").size() == 2);
+    p.repo().update_refs({{core::model::hold_ref("production", newer.id), newer.id, std::nullopt}},
+                         "t");
+    CHECK(core::records::hold_on(s.pipeline(), "production")->id == older.id);
   }
   SUBCASE("refs that are not holds envflow wrote are ignored") {
-    const auto h = p.hold("uat", core::Hold::Kind::manual, "freeze");
+    const auto h = p.hold("uat", core::records::Hold::Kind::manual, "freeze");
     // Its commit under another environment's name, and under a name that is not its id.
-    p.repo().update_refs({{core::hold_ref("staging", h.id), std::nullopt, h.id}}, "t");
+    p.repo().update_refs({{core::model::hold_ref("staging", h.id), std::nullopt, h.id}}, "t");
     const std::string other(40, 'e');
-    p.repo().update_refs({{core::hold_ref("staging", other), std::nullopt, h.id}}, "t");
-    CHECK_FALSE(core::hold_on(s.pipeline(), "staging"));
+    p.repo().update_refs({{core::model::hold_ref("staging", other), std::nullopt, h.id}}, "t");
+    CHECK_FALSE(core::records::hold_on(s.pipeline(), "staging"));
     // A commit that is not a hold.
     const std::string dev = p.head("dev");
-    p.repo().update_refs({{core::hold_ref("test", dev), std::nullopt, dev}}, "t");
-    CHECK_FALSE(core::hold_on(s.pipeline(), "test"));
-    CHECK_FALSE(core::read_hold(p.repo(), dev));
+    p.repo().update_refs({{core::model::hold_ref("test", dev), std::nullopt, dev}}, "t");
+    CHECK_FALSE(core::records::hold_on(s.pipeline(), "test"));
+    CHECK_FALSE(core::records::read_hold(p.repo(), dev));
   }
   SUBCASE("holds_in_force: pipeline order") {
-    p.hold("production", core::Hold::Kind::rollback, "x");
-    p.hold("uat", core::Hold::Kind::manual, "y");
-    const auto holds = core::holds_in_force(s.pipeline());
+    p.hold("production", core::records::Hold::Kind::rollback, "x");
+    p.hold("uat", core::records::Hold::Kind::manual, "y");
+    const auto holds = core::records::holds_in_force(s.pipeline());
     REQUIRE(holds.size() == 2);
     CHECK(holds[0].env == "uat");
     CHECK(holds[1].env == "production");
   }
 }
 
-TEST_CASE("core::set_hold / release_hold") {
+TEST_CASE("core::records::set_hold / release_hold") {
   Pipeline p;
   SUBCASE("set, set again (nothing written), release, release again (nothing written)") {
-    core::Session s = p.session();
-    const auto set = core::set_hold(s, "uat", "  freeze  ");
+    core::pipeline::Session s = p.session();
+    const auto set = core::records::set_hold(s, "uat", "  freeze  ");
     CHECK(set.changed);
     REQUIRE(set.hold);
     CHECK(set.hold->reason == "freeze");
-    CHECK(p.repo().ref_target(core::hold_ref("uat", set.hold->id)) == set.hold->id);
+    CHECK(p.repo().ref_target(core::model::hold_ref("uat", set.hold->id)) == set.hold->id);
     CHECK(p.records("hold") == 1);
-    CHECK(core::read_audit(p.repo()).back().note == "freeze");
-    const auto again = core::set_hold(s, "uat", "other");
+    CHECK(core::model::read_audit(p.repo()).back().note == "freeze");
+    const auto again = core::records::set_hold(s, "uat", "other");
     CHECK_FALSE(again.changed);
     CHECK(again.hold->id == set.hold->id);
     CHECK(p.records("hold") == 1);
-    const auto released = core::release_hold(s, "uat", "done");
+    const auto released = core::records::release_hold(s, "uat", "done");
     CHECK(released.changed);
-    CHECK_FALSE(p.repo().ref_target(core::hold_ref("uat", set.hold->id)));
-    const auto trail = core::read_audit(p.repo());
+    CHECK_FALSE(p.repo().ref_target(core::model::hold_ref("uat", set.hold->id)));
+    const auto trail = core::model::read_audit(p.repo());
     CHECK(trail.back().op == "hold-release");
     CHECK(trail.back().commit == set.hold->id);
     CHECK(trail.back().note.find("(done)") != std::string::npos);
-    CHECK_FALSE(core::hold_on(s.pipeline(), "uat"));
-    CHECK_FALSE(core::release_hold(s, "uat", "").changed);
+    CHECK_FALSE(core::records::hold_on(s.pipeline(), "uat"));
+    CHECK_FALSE(core::records::release_hold(s, "uat", "").changed);
     CHECK(p.records("hold-release") == 1);
   }
   SUBCASE("errors") {
-    core::Session s = p.session();
-    CHECK_THROWS_AS(core::set_hold(s, "dev", "x"), util::UsageError);
-    CHECK_THROWS_AS(core::set_hold(s, "nope", "x"), util::UsageError);
-    CHECK_THROWS_AS(core::set_hold(s, "uat", " "), util::UsageError);
-    core::Session mallory = p.session("mallory");
-    CHECK_THROWS_AS(core::set_hold(mallory, "uat", "x"), util::Forbidden);
-    CHECK_THROWS_AS(core::release_hold(mallory, "uat", ""), util::Forbidden);
+    core::pipeline::Session s = p.session();
+    CHECK_THROWS_AS(core::records::set_hold(s, "dev", "x"), util::UsageError);
+    CHECK_THROWS_AS(core::records::set_hold(s, "nope", "x"), util::UsageError);
+    CHECK_THROWS_AS(core::records::set_hold(s, "uat", " "), util::UsageError);
+    core::pipeline::Session mallory = p.session("mallory");
+    CHECK_THROWS_AS(core::records::set_hold(mallory, "uat", "x"), util::Forbidden);
+    CHECK_THROWS_AS(core::records::release_hold(mallory, "uat", ""), util::Forbidden);
     // A publisher who is not in the promote groups may.
     p.config().groups["publishers"].push_back(k_bob);
-    CHECK(core::may(p.config(), k_bob, core::Right::hold, "uat"));
-    CHECK_FALSE(core::may(p.config(), "mallory", core::Right::hold, "uat"));
-    core::Session bob = p.session(k_bob);
-    CHECK(core::set_hold(bob, "uat", "publisher's freeze").changed);
+    CHECK(core::pipeline::may(p.config(), k_bob, core::pipeline::Right::hold, "uat"));
+    CHECK_FALSE(core::pipeline::may(p.config(), "mallory", core::pipeline::Right::hold, "uat"));
+    core::pipeline::Session bob = p.session(k_bob);
+    CHECK(core::records::set_hold(bob, "uat", "publisher's freeze").changed);
   }
 }
 
-TEST_CASE("core::plan_sync / apply_sync / approve") {
+TEST_CASE("core::pipeline::plan_sync / apply_sync / approve") {
   Pipeline p;
   const std::string c = p.commit_dev("Tone");
   SUBCASE("a plan moves nothing; applying it moves the target with one record") {
-    core::Session s = p.session();
-    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    core::pipeline::Session s = p.session();
+    const auto plan = core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""});
     CHECK(plan.target->name == "test");
     CHECK(plan.to == c);
     CHECK_FALSE(plan.noop);
@@ -312,37 +317,39 @@ TEST_CASE("core::plan_sync / apply_sync / approve") {
     CHECK(plan.commits[0].summary == "Tone");
     CHECK(plan.judgement.ok());
     CHECK(p.head("test") != c);
-    const auto applied = core::apply_sync(s, plan);
-    CHECK(applied.route == core::Route::local);
+    const auto applied = core::pipeline::apply_sync(s, plan);
+    CHECK(applied.route == core::pipeline::Route::local);
     CHECK(applied.record.op == "sync");
     CHECK(p.head("test") == c);
     CHECK(p.records("sync") == 1);
-    CHECK(core::plan_sync(s, s.pipeline(), {"dev", ""}).noop);
+    CHECK(core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""}).noop);
   }
   SUBCASE("errors") {
-    core::Session s = p.session();
-    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"production", ""}), util::UsageError);
-    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"nope", ""}), util::UsageError);
-    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"dev", "no-such-rev"}), util::UsageError);
-    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"test", c}), util::Refused);
+    core::pipeline::Session s = p.session();
+    CHECK_THROWS_AS(core::pipeline::plan_sync(s, s.pipeline(), {"production", ""}),
+                    util::UsageError);
+    CHECK_THROWS_AS(core::pipeline::plan_sync(s, s.pipeline(), {"nope", ""}), util::UsageError);
+    CHECK_THROWS_AS(core::pipeline::plan_sync(s, s.pipeline(), {"dev", "no-such-rev"}),
+                    util::UsageError);
+    CHECK_THROWS_AS(core::pipeline::plan_sync(s, s.pipeline(), {"test", c}), util::Refused);
   }
   SUBCASE("a refused plan says why and applying it throws") {
-    core::Session s = p.session("mallory");
-    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    core::pipeline::Session s = p.session("mallory");
+    const auto plan = core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""});
     REQUIRE_FALSE(plan.judgement.ok());
-    CHECK(plan.judgement.refusals[0].gate == core::Gate::identity);
-    CHECK_THROWS_AS(core::apply_sync(s, plan), util::Forbidden);
+    CHECK(plan.judgement.refusals[0].gate == core::pipeline::Gate::identity);
+    CHECK_THROWS_AS(core::pipeline::apply_sync(s, plan), util::Forbidden);
     CHECK(p.head("test") != c);
   }
   SUBCASE("a lost race names the target") {
-    core::Session s = p.session();
-    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    core::pipeline::Session s = p.session();
+    const auto plan = core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""});
     const std::string other = p.commit_dev("Other");
     p.repo().update_refs({{"refs/heads/test", p.head("test"), other}}, "meanwhile");
     try {
-      core::apply_sync(s, plan);
+      core::pipeline::apply_sync(s, plan);
       FAIL("not refused");
-    } catch (const core::LostRace& race) {
+    } catch (const util::LostRace& race) {
       CHECK(race.ref() == "refs/heads/test");
       CHECK(std::string(race.what()).find("test moved since this sync began") == 0);
     }
@@ -351,29 +358,29 @@ TEST_CASE("core::plan_sync / apply_sync / approve") {
   SUBCASE("approve: approvers of commits of the previous environment") {
     p.env("test").approvals = 1;
     p.config().groups["release-managers"].push_back(k_bob);
-    core::Session bob = p.session(k_bob);
-    const auto result = core::approve(bob, "test", "");
+    core::pipeline::Session bob = p.session(k_bob);
+    const auto result = core::pipeline::approve(bob, "test", "");
     CHECK(result.commit == c);
     CHECK_FALSE(result.already);
     CHECK(result.approvals == std::vector<std::string>{k_bob});
     CHECK(result.required == 1);
-    CHECK(p.repo().ref_target(core::approval_ref("test", c, k_bob)) == c);
-    CHECK(core::read_audit(p.repo()).back().op == "approve");
-    CHECK(core::approve(bob, "test", c).already);
-    CHECK_THROWS_AS(core::approve(bob, "dev", ""), util::UsageError);
+    CHECK(p.repo().ref_target(core::model::approval_ref("test", c, k_bob)) == c);
+    CHECK(core::model::read_audit(p.repo()).back().op == "approve");
+    CHECK(core::pipeline::approve(bob, "test", c).already);
+    CHECK_THROWS_AS(core::pipeline::approve(bob, "dev", ""), util::UsageError);
     // Not a commit of uat's predecessor (test does not have it yet).
-    CHECK_THROWS_AS(core::approve(bob, "uat", c), util::Refused);
-    core::Session mallory = p.session("mallory");
-    CHECK_THROWS_AS(core::approve(mallory, "test", c), util::Forbidden);
+    CHECK_THROWS_AS(core::pipeline::approve(bob, "uat", c), util::Refused);
+    core::pipeline::Session mallory = p.session("mallory");
+    CHECK_THROWS_AS(core::pipeline::approve(mallory, "test", c), util::Forbidden);
     // alice promotes: bob's approval counts.
-    core::Session alice = p.session();
-    const auto plan = core::plan_sync(alice, alice.pipeline(), {"dev", ""});
+    core::pipeline::Session alice = p.session();
+    const auto plan = core::pipeline::plan_sync(alice, alice.pipeline(), {"dev", ""});
     CHECK(plan.approved());
     CHECK(plan.judgement.ok());
   }
 }
 
-TEST_CASE("core::auto_sync: walk order and where it stops") {
+TEST_CASE("core::pipeline::auto_sync: walk order and where it stops") {
   Pipeline p;
   SUBCASE("nothing waiting anywhere: every environment in sync, no stop") {
     p.set_auto({"test", "uat"});
@@ -416,8 +423,8 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
   SUBCASE("passes over a non-auto environment that is in sync") {
     p.set_auto({"uat"});
     const std::string c = p.commit_dev("Tone");
-    core::Session s = p.session();
-    core::apply_sync(s, core::plan_sync(s, s.pipeline(), {"dev", ""}));
+    core::pipeline::Session s = p.session();
+    core::pipeline::apply_sync(s, core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""}));
     const auto result = p.run();
     CHECK(walk(result) == "test:in_sync uat:promoted staging:not-auto");
     CHECK(p.head("uat") == c);
@@ -434,19 +441,19 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
     p.set_auto({"test", "uat", "staging"});
     const std::string before = p.head("test");
     p.session(); // the policy change is written before the audit head is read
-    const std::string audit = *p.repo().ref_target(core::k_audit_ref);
+    const std::string audit = *p.repo().ref_target(core::model::k_audit_ref);
     p.commit_dev("Tone");
-    const auto result = p.run(k_alice, core::DryRun::yes);
+    const auto result = p.run(k_alice, core::pipeline::DryRun::yes);
     CHECK(result.dry_run);
     CHECK(walk(result) == "test:promoted uat:promoted staging:promoted production:not-auto");
     CHECK(p.head("test") == before);
     CHECK(p.head("uat") == before);
-    CHECK(*p.repo().ref_target(core::k_audit_ref) == audit);
+    CHECK(*p.repo().ref_target(core::model::k_audit_ref) == audit);
     CHECK(result.stop->waiting_commits == 1);
   }
 }
 
-TEST_CASE("core::auto_sync: approvals, holds and refusals") {
+TEST_CASE("core::pipeline::auto_sync: approvals, holds and refusals") {
   Pipeline p;
   p.set_auto({"test", "uat", "staging", "production"});
   SUBCASE("stops at missing approvals and says who must approve; goes on once approved") {
@@ -464,8 +471,8 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     const auto waiting = p.run("ci-bot@example.com");
     CHECK(walk(waiting) == "test:promoted uat:approvals");
     // Approvals are given for commits of the previous environment: now c is on test.
-    core::Session bob = p.session(k_bob);
-    core::approve(bob, "uat", c);
+    core::pipeline::Session bob = p.session(k_bob);
+    core::pipeline::approve(bob, "uat", c);
     const auto one = p.run("ci-bot@example.com");
     CHECK(walk(one) == "test:in_sync uat:approvals");
     REQUIRE(one.stop);
@@ -479,8 +486,8 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
                                    "ci-bot@example.com); it has 1 approval of 2 needed (" + k_bob +
                                    "); approvers run: envflow approve uat --rev " + short_id(c));
     CHECK(p.head("uat") != c);
-    core::Session carol = p.session(k_carol);
-    core::approve(carol, "uat", c);
+    core::pipeline::Session carol = p.session(k_carol);
+    core::pipeline::approve(carol, "uat", c);
     const auto after = p.run("ci-bot@example.com");
     CHECK(walk(after) == "test:in_sync uat:promoted staging:promoted production:promoted ");
     CHECK(p.head("production") == c);
@@ -490,15 +497,15 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     p.env("uat").approvers = {"release-managers"};
     const std::string c = p.commit_dev("Tone");
     CHECK(walk(p.run()) == "test:promoted uat:approvals");
-    core::Session alice = p.session();
-    core::approve(alice, "uat", c);
+    core::pipeline::Session alice = p.session();
+    core::pipeline::approve(alice, "uat", c);
     const auto result = p.run();
     CHECK(walk(result) == "test:in_sync uat:approvals");
     CHECK(result.stop->message.find("not counting alice@example.com") != std::string::npos);
   }
   SUBCASE("a rollback's hold holds the last environment until it is released") {
     const auto rollback =
-        p.hold("production", core::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
+        p.hold("production", core::records::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
     const std::string c = p.commit_dev("Tone");
     const auto result = p.run();
     CHECK(walk(result) == "test:promoted uat:promoted staging:promoted production:held");
@@ -511,36 +518,37 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
                                     "2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0)") == 0);
     CHECK(p.head("production") != c);
     SUBCASE("a sync by hand goes ahead and reports the hold") {
-      core::Session s = p.session();
-      const core::SyncPlan plan = core::plan_sync(s, s.pipeline(), {"staging", ""});
+      core::pipeline::Session s = p.session();
+      const core::pipeline::SyncPlan plan =
+          core::pipeline::plan_sync(s, s.pipeline(), {"staging", ""});
       REQUIRE(plan.hold);
       CHECK(plan.hold->id == rollback.id);
       CHECK_FALSE(plan.noop);
       CHECK(plan.judgement.ok());
     }
     SUBCASE("released: auto-promotion goes on") {
-      core::Session s = p.session();
-      CHECK(core::release_hold(s, "production", "").changed);
+      core::pipeline::Session s = p.session();
+      CHECK(core::records::release_hold(s, "production", "").changed);
       const auto after = p.run();
       CHECK(walk(after) == "test:in_sync uat:in_sync staging:in_sync production:promoted ");
       CHECK(p.head("production") == c);
     }
   }
   SUBCASE("a held environment that is in sync does not stop the walk") {
-    p.hold("uat", core::Hold::Kind::manual, "freeze");
+    p.hold("uat", core::records::Hold::Kind::manual, "freeze");
     const auto result = p.run();
     CHECK(walk(result) == "test:in_sync uat:in_sync staging:in_sync production:in_sync ");
   }
   SUBCASE("invalid content: refused at the first step, nothing moved") {
     const std::string test = p.head("test");
     p.session();
-    const std::string audit = *p.repo().ref_target(core::k_audit_ref);
+    const std::string audit = *p.repo().ref_target(core::model::k_audit_ref);
     p.commit_dev_invalid();
     const auto result = p.run();
     CHECK(walk(result) == "test:refused");
     CHECK_FALSE(result.stop->waiting());
     CHECK(result.stop->message.find("does not validate") != std::string::npos);
     CHECK(p.head("test") == test);
-    CHECK(*p.repo().ref_target(core::k_audit_ref) == audit);
+    CHECK(*p.repo().ref_target(core::model::k_audit_ref) == audit);
   }
 }
