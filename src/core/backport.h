@@ -93,6 +93,15 @@ std::vector<BackportIssue> effective_backports(const Pipeline& pipeline);
 // follows the open issues, not every issue ever opened.
 std::vector<BackportIssue> open_backports(const Pipeline& pipeline);
 
+// Which issues a listing shows, by their effective status.
+enum class BackportState { open, closed, all };
+// The issues of `state`, by id, as effective_backports reports them: the
+// `limit` highest ids among them (all of them when nullopt). The open ones
+// are read as open_backports reads them, so the default listing costs the
+// same however many issues were ever closed.
+std::vector<BackportIssue> list_backports(const Pipeline& pipeline, BackportState state,
+                                          std::optional<std::size_t> limit);
+
 // The open issues stored at `backports` whose hotfix commits are all
 // reachable from `first_head`, closed (closed_by "auto"): what the server
 // stores after a push brings a hotfix back by hand.
