@@ -68,8 +68,7 @@ int run_list(const core::Pipeline& pipeline, const BackportArgs& args, const Glo
   }
   print_table(rows);
   if (more) {
-    std::fprintf(stderr, "the newest %zu; envflow backport list --all lists every one\n",
-                 shown);
+    std::fprintf(stderr, "the newest %zu; envflow backport list --all lists every one\n", shown);
   }
   return 0;
 }

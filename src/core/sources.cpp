@@ -239,14 +239,13 @@ std::vector<FileEntry> WorktreeSource::list() {
     for (const Child& child : children) {
       const std::string relative = prefix + child.name;
       if (child.folder) {
-        if (prefix.empty() &&
-            (!content_folder(child.name) ||
-             (m_repo != nullptr && m_repo->is_ignored(relative + '/') &&
-              !tracks_under(relative + '/')))) {
+        if (prefix.empty() && (!content_folder(child.name) ||
+                               (m_repo != nullptr && m_repo->is_ignored(relative + '/') &&
+                                !tracks_under(relative + '/')))) {
           continue;
         }
-        const int sub = ::openat(dir, child.name.c_str(),
-                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const int sub =
+            ::openat(dir, child.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0) {
           if (errno == ENOENT) {
             continue; // removed since the folder was read

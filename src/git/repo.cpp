@@ -433,7 +433,8 @@ std::optional<std::vector<IndexStatEntry>> parse_index_stat(std::string_view dat
   const std::uint32_t count = be(bytes + 8, 4);
   const std::size_t end = data.size() - k_sum;
   if ((version != 2 && version != 3) ||
-      util::sha1_hex(data.substr(0, end)) != to_hex(*reinterpret_cast<const git_oid*>(bytes + end))) {
+      util::sha1_hex(data.substr(0, end)) !=
+          to_hex(*reinterpret_cast<const git_oid*>(bytes + end))) {
     return std::nullopt;
   }
   std::vector<IndexStatEntry> entries;
@@ -481,11 +482,11 @@ std::optional<std::vector<IndexStatEntry>> parse_index_stat(std::string_view dat
     const bool stage0 = ((flags >> 12) & 3) == 0;
     const bool intent_to_add = (extended & 0x2000) != 0;
     if (stage0 && !intent_to_add) {
-      entries.push_back(IndexStatEntry{
-          std::string(data.substr(name, nul - name)),
-          to_hex(*reinterpret_cast<const git_oid*>(e + 40)), kind,
-          FileTime{be(e, 4), be(e + 4, 4)}, FileTime{be(e + 8, 4), be(e + 12, 4)}, be(e + 16, 4),
-          be(e + 20, 4), be(e + 28, 4), be(e + 32, 4), be(e + 36, 4)});
+      entries.push_back(IndexStatEntry{std::string(data.substr(name, nul - name)),
+                                       to_hex(*reinterpret_cast<const git_oid*>(e + 40)), kind,
+                                       FileTime{be(e, 4), be(e + 4, 4)},
+                                       FileTime{be(e + 8, 4), be(e + 12, 4)}, be(e + 16, 4),
+                                       be(e + 20, 4), be(e + 28, 4), be(e + 32, 4), be(e + 36, 4)});
     }
     pos = next;
   }

@@ -1,11 +1,4 @@
-#include "git/repo.h"
-#include "support.h"
-#include "util/process.h"
-#include "util/strings.h"
-
 #include <doctest/doctest.h>
-
-#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -14,6 +7,13 @@
 #include <map>
 #include <sstream>
 #include <string>
+
+#include <sys/stat.h>
+
+#include "git/repo.h"
+#include "support.h"
+#include "util/process.h"
+#include "util/strings.h"
 
 using namespace envflow;
 
