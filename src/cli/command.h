@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -54,6 +55,10 @@ void print_result(const nlohmann::json& value, const core::pipeline::Session& se
 
 // A command's runner: called after parsing, returns the exit code.
 using Runner = std::function<int()>;
+
+// How many rows a listing that grows with history (releases, back-port
+// issues) shows unless told otherwise, as gh's lists do.
+inline constexpr std::size_t k_list_limit = 30;
 
 // In Command::push: the command itself (rather than one of its subcommands).
 inline constexpr const char* k_itself = "";
