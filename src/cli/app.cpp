@@ -14,9 +14,9 @@
 #include "cli/command.h"
 #include "cli/complete.h"
 #include "cli/output.h"
-#include "core/cache.h"
-#include "core/refs.h"
-#include "core/session.h"
+#include "core/model/refs.h"
+#include "core/pipeline/session.h"
+#include "core/workspace/cache.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -75,24 +75,24 @@ void add_push_option(CLI::App& app, Globals& globals) {
 }
 
 nlohmann::json id_or_null(const std::string& id) {
-  return core::is_zero(id) ? nlohmann::json(nullptr) : nlohmann::json(id);
+  return core::model::is_zero(id) ? nlohmann::json(nullptr) : nlohmann::json(id);
 }
 
-const char* route_name(core::Route route) {
+const char* route_name(core::pipeline::Route route) {
   switch (route) {
-  case core::Route::local:
+  case core::pipeline::Route::local:
     return "local";
-  case core::Route::pending:
+  case core::pipeline::Route::pending:
     return "pending";
-  case core::Route::push:
+  case core::pipeline::Route::push:
     return "push";
   }
   return "local";
 }
 
 // Every ref the session's operations moved, by name: first old, last new.
-std::vector<core::RefMove> moves_of(const std::vector<core::Applied>& applied) {
-  std::map<std::string, core::RefMove> by_ref;
+std::vector<core::model::RefMove> moves_of(const std::vector<core::pipeline::Applied>& applied) {
+  std::map<std::string, core::model::RefMove> by_ref;
   for (const auto& one : applied) {
     for (const auto& move : one.moves) {
       auto [it, added] = by_ref.emplace(move.ref, move);
@@ -101,14 +101,14 @@ std::vector<core::RefMove> moves_of(const std::vector<core::Applied>& applied) {
       }
     }
   }
-  std::vector<core::RefMove> moves;
+  std::vector<core::model::RefMove> moves;
   for (auto& [ref, move] : by_ref) {
     moves.push_back(std::move(move));
   }
   return moves;
 }
 
-nlohmann::json refs_json(const std::vector<core::RefMove>& moves) {
+nlohmann::json refs_json(const std::vector<core::model::RefMove>& moves) {
   nlohmann::json refs = nlohmann::json::array();
   for (const auto& move : moves) {
     refs.push_back(
@@ -117,7 +117,7 @@ nlohmann::json refs_json(const std::vector<core::RefMove>& moves) {
   return refs;
 }
 
-std::vector<std::string> remote_said(const core::Session& session) {
+std::vector<std::string> remote_said(const core::pipeline::Session& session) {
   std::vector<std::string> lines;
   for (const auto& one : session.applied()) {
     lines.insert(lines.end(), one.remote_said.begin(), one.remote_said.end());
@@ -126,17 +126,17 @@ std::vector<std::string> remote_said(const core::Session& session) {
 }
 
 // "test 1a2b3c4..5d6e7f8", "new at …", "deleted (was …)".
-std::string move_text(const core::RefMove& move) {
-  if (core::is_zero(move.old_id)) {
-    return "new at " + core::short_id(move.new_id);
+std::string move_text(const core::model::RefMove& move) {
+  if (core::model::is_zero(move.old_id)) {
+    return "new at " + core::model::short_id(move.new_id);
   }
-  if (core::is_zero(move.new_id)) {
-    return "deleted (was " + core::short_id(move.old_id) + ")";
+  if (core::model::is_zero(move.new_id)) {
+    return "deleted (was " + core::model::short_id(move.old_id) + ")";
   }
-  return core::short_id(move.old_id) + ".." + core::short_id(move.new_id);
+  return core::model::short_id(move.old_id) + ".." + core::model::short_id(move.new_id);
 }
 
-void print_moves(const std::vector<core::RefMove>& moves) {
+void print_moves(const std::vector<core::model::RefMove>& moves) {
   size_t width = 0;
   for (const auto& move : moves) {
     width = std::max(width, move.ref.size());
@@ -191,25 +191,26 @@ const std::vector<Command>& commands() {
   return table;
 }
 
-core::Session open_session(const Globals& globals) {
-  core::Session session = core::Session::open(
-      ".", core::SessionOptions{globals.actor, globals.push, globals.remote, globals.offline});
+core::pipeline::Session open_session(const Globals& globals) {
+  core::pipeline::Session session = core::pipeline::Session::open(
+      ".",
+      core::pipeline::SessionOptions{globals.actor, globals.push, globals.remote, globals.offline});
   if (globals.format != Format::json) {
     print_notes(session);
   }
   return session;
 }
 
-void print_notes(const core::Session& session) {
+void print_notes(const core::pipeline::Session& session) {
   for (const auto& note : session.notes()) {
     std::fprintf(stderr, "envflow: note: %s\n", printable_lines(note).c_str());
   }
 }
 
-void print_result(const nlohmann::json& value, const core::Session& session,
+void print_result(const nlohmann::json& value, const core::pipeline::Session& session,
                   const Globals& globals) {
-  const std::vector<core::Applied>& applied = session.applied();
-  const std::vector<core::RefMove> moves = moves_of(applied);
+  const std::vector<core::pipeline::Applied>& applied = session.applied();
+  const std::vector<core::model::RefMove> moves = moves_of(applied);
   if (globals.format == Format::json) {
     if (!value.is_object()) {
       print_json(value); // the caller printed the notes (print_notes)
@@ -220,11 +221,11 @@ void print_result(const nlohmann::json& value, const core::Session& session,
                       {"remote", session.is_clone() ? nlohmann::json(session.remote())
                                                     : nlohmann::json(nullptr)},
                       {"notes", session.notes()}};
-    if (session.route() == core::Route::push) {
+    if (session.route() == core::pipeline::Route::push) {
       out["pushed"] = {{"remote", session.remote()},
                        {"refs", refs_json(moves)},
                        {"remote_said", remote_said(session)}};
-    } else if (session.route() == core::Route::pending && !applied.empty()) {
+    } else if (session.route() == core::pipeline::Route::pending && !applied.empty()) {
       out["pending"] = {{"remote", session.remote()},
                         {"refs", refs_json(moves)},
                         {"operations", session.pending().size()}};
@@ -235,11 +236,11 @@ void print_result(const nlohmann::json& value, const core::Session& session,
   for (const auto& line : remote_said(session)) {
     std::fprintf(stderr, "%s\n", util::printable(line).c_str()); // the server's hooks, as git shows them
   }
-  if (applied.empty() || session.route() == core::Route::local) {
+  if (applied.empty() || session.route() == core::pipeline::Route::local) {
     return;
   }
   const std::string remote = util::printable(session.remote());
-  if (session.route() == core::Route::push) {
+  if (session.route() == core::pipeline::Route::push) {
     std::printf("%s to %s (one atomic push per operation):\n",
                 paint(stdout, Color::green, "pushed").c_str(), remote.c_str());
     print_moves(moves);
@@ -278,7 +279,7 @@ int run(int argc, char** argv) {
   // Every validation this process makes (validate, sync, the hooks) reuses
   // per-file results from the repository's cache; nothing is opened until a
   // validation starts. `validate --no-cache` and ENVFLOW_NO_CACHE=1 turn it off.
-  core::use_repository_cache(core::CacheMode::on);
+  core::workspace::use_repository_cache(core::workspace::CacheMode::on);
 
   Runner runner;
   for (const auto& command : commands()) {

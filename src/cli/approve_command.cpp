@@ -3,10 +3,10 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/approvals.h"
-#include "core/refs.h"
-#include "core/session.h"
-#include "core/sync.h"
+#include "core/model/refs.h"
+#include "core/pipeline/session.h"
+#include "core/pipeline/sync.h"
+#include "core/records/approvals.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -18,9 +18,10 @@ Runner setup_approve(CLI::App& app, Globals& globals) {
   app.add_option("--rev", *rev, "Commit to approve (default: the previous environment's head)")
       ->option_text("REV");
   return [env, rev, &globals] {
-    core::Session session = open_session(globals);
-    const core::ApproveResult result = core::approve(session, *env, *rev);
-    const std::string counted = core::approvals_text(result.approvals.size(), result.required);
+    core::pipeline::Session session = open_session(globals);
+    const core::pipeline::ApproveResult result = core::pipeline::approve(session, *env, *rev);
+    const std::string counted =
+        core::records::approvals_text(result.approvals.size(), result.required);
     if (globals.format == Format::json) {
       print_result({{"env", result.env},
                     {"commit", result.commit},
@@ -33,7 +34,7 @@ Runner setup_approve(CLI::App& app, Globals& globals) {
       return 0;
     }
     std::printf("%s %s%s into %s by %s (%s)\n", result.already ? "already approved" : "approved",
-                result.hotfix ? "hotfix " : "", core::short_id(result.commit).c_str(),
+                result.hotfix ? "hotfix " : "", core::model::short_id(result.commit).c_str(),
                 util::printable(result.env).c_str(), util::printable(session.actor()).c_str(),
                 counted.c_str());
     print_result(nullptr, session, globals);

@@ -3,14 +3,14 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/backport.h"
-#include "core/config.h"
-#include "core/context.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
+#include "core/policy/context.h"
+#include "core/records/backport.h"
 #include "git/repo.h"
+#include "util/error.h"
 #include "util/strings.h"
 #include "util/time.h"
-#include "util/error.h"
 
 namespace envflow::cli {
 
@@ -19,13 +19,29 @@ namespace {
 struct BackportArgs {
   std::string which;
   int id = 0;
+  std::string state = "open";
+  std::size_t limit = k_list_limit;
+  bool all = false;
 };
 
 std::string date_of(std::int64_t time) {
   return time == 0 ? std::string("-") : util::iso_time(time).substr(0, 10);
 }
 
-int run_list(const std::vector<core::BackportIssue>& issues, const Globals& globals) {
+int run_list(const core::model::Pipeline& pipeline, const BackportArgs& args,
+             const Globals& globals) {
+  const core::records::BackportState state =
+      args.all || args.state == "all" ? core::records::BackportState::all
+      : args.state == "closed"        ? core::records::BackportState::closed
+                                      : core::records::BackportState::open;
+  const std::size_t shown = args.all ? 0 : args.limit; // 0: all
+  // One more than shown says whether there are more.
+  std::vector<core::records::BackportIssue> issues = core::records::list_backports(
+      pipeline, state, shown == 0 ? std::nullopt : std::optional<std::size_t>(shown + 1));
+  const bool more = shown != 0 && issues.size() > shown;
+  if (more) {
+    issues.erase(issues.begin());
+  }
   if (globals.format == Format::json) {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& issue : issues) {
@@ -35,30 +51,38 @@ int run_list(const std::vector<core::BackportIssue>& issues, const Globals& glob
     return 0;
   }
   if (issues.empty()) {
-    std::printf("no back-port issues (a hotfix opens one: envflow hotfix finish)\n");
+    if (state == core::records::BackportState::all) {
+      std::printf("no back-port issues (a hotfix opens one: envflow hotfix finish)\n");
+    } else {
+      std::printf("no %s back-port issues (envflow backport list --all lists every one)\n",
+                  args.state.c_str());
+    }
     return 0;
   }
   std::vector<std::vector<std::string>> rows{{"ID", "STATUS", "HOTFIX", "OPENED", "BY", "CLOSED",
                                               "SUMMARY"}};
   for (const auto& issue : issues) {
-    rows.push_back({std::to_string(issue.id), core::status_name(issue.status), issue.hotfix_tag,
-                    date_of(issue.opened_at), issue.opened_by,
+    rows.push_back({std::to_string(issue.id), core::records::status_name(issue.status),
+                    issue.hotfix_tag, date_of(issue.opened_at), issue.opened_by,
                     issue.is_open() ? std::string("-")
                                     : date_of(issue.closed_at) + " (" + issue.closed_by + ")",
                     issue.summary});
   }
   print_table(rows);
+  if (more) {
+    std::fprintf(stderr, "the newest %zu; envflow backport list --all lists every one\n", shown);
+  }
   return 0;
 }
 
-int run_show(const core::BackportIssue& issue, const Globals& globals) {
+int run_show(const core::records::BackportIssue& issue, const Globals& globals) {
   if (globals.format == Format::json) {
     print_json(issue.to_json());
     return 0;
   }
   std::printf("back-port issue %d: %s\n", issue.id,
               paint(stdout, issue.is_open() ? Color::yellow : Color::green,
-                    core::status_name(issue.status))
+                    core::records::status_name(issue.status))
                   .c_str());
   std::printf("hotfix:      %s%s\n", issue.hotfix_tag.c_str(),
               issue.hotfix.empty() ? "" : (" (hotfix/" + issue.hotfix + ")").c_str());
@@ -97,9 +121,9 @@ int run_show(const core::BackportIssue& issue, const Globals& globals) {
 }
 
 int run_apply(int id, const Globals& globals) {
-  core::Session session = open_session(globals);
-  const core::BackportApplyResult result = core::apply_backport(session, id);
-  const core::PipelineConfig& config = session.config();
+  core::pipeline::Session session = open_session(globals);
+  const core::records::BackportApplyResult result = core::records::apply_backport(session, id);
+  const core::policy::PipelineConfig& config = session.config();
   if (!result.worktree_note.empty()) {
     std::fprintf(stderr, "envflow: warning: %s\n", result.worktree_note.c_str());
   }
@@ -143,7 +167,15 @@ int run_apply(int id, const Globals& globals) {
 Runner setup_backport(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);
   auto args = std::make_shared<BackportArgs>();
-  CLI::App* list = app.add_subcommand("list", "Every back-port issue, with its status");
+  CLI::App* list = app.add_subcommand("list", "The open back-port issues (--all: every one)");
+  list->add_option("-s,--state", args->state, "Which issues: open (the default), closed or all")
+      ->check(CLI::IsMember({"open", "closed", "all"}))
+      ->option_text("STATE");
+  list->add_option("-n,--limit", args->limit,
+                   "Only the newest N of them (default " + std::to_string(k_list_limit) +
+                       "); all when 0")
+      ->option_text("N");
+  list->add_flag("--all", args->all, "Every issue, open or closed, however many");
   list->callback([args] { args->which = "list"; });
   CLI::App* show = app.add_subcommand("show", "One back-port issue");
   show->add_option("id", args->id, "Issue number")->required()->option_text("ID");
@@ -158,15 +190,16 @@ Runner setup_backport(CLI::App& app, Globals& globals) {
     }
     // Read only: an issue whose hotfix is back shows as closed; the server
     // (or the next operation here) stores that.
-    core::Session session = open_session(globals);
+    core::pipeline::Session session = open_session(globals);
     if (globals.format == Format::json) {
       print_notes(session);
     }
-    const std::vector<core::BackportIssue> issues = core::effective_backports(session.pipeline());
     if (args->which == "show") {
-      return run_show(core::find_backport(issues, args->id), globals);
+      return run_show(core::records::find_backport(
+                          core::records::effective_backports(session.pipeline()), args->id),
+                      globals);
     }
-    return run_list(issues, globals);
+    return run_list(session.pipeline(), *args, globals);
   };
 }
 

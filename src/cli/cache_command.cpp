@@ -3,7 +3,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/cache.h"
+#include "core/workspace/cache.h"
 #include "git/repo.h"
 
 namespace envflow::cli {
@@ -27,16 +27,16 @@ Runner setup_cache(CLI::App& app, Globals& globals) {
   return [args, &globals]() -> int {
     const git::Repository repo = git::Repository::open(".");
     if (args->which == "clear") {
-      const std::size_t removed = core::clear_cache(repo);
+      const std::size_t removed = core::workspace::clear_cache(repo);
       if (globals.format == Format::json) {
-        print_json({{"dir", core::cache_dir(repo)}, {"removed", removed}});
+        print_json({{"dir", core::workspace::cache_dir(repo)}, {"removed", removed}});
       } else {
-        std::printf("cleared %s (%zu file%s removed)\n", core::cache_dir(repo).c_str(), removed,
-                    removed == 1 ? "" : "s");
+        std::printf("cleared %s (%zu file%s removed)\n", core::workspace::cache_dir(repo).c_str(),
+                    removed, removed == 1 ? "" : "s");
       }
       return 0;
     }
-    const core::CacheUsage usage = core::cache_usage(repo);
+    const core::workspace::CacheUsage usage = core::workspace::cache_usage(repo);
     if (globals.format == Format::json) {
       print_json({{"dir", usage.dir}, {"files", usage.files}, {"bytes", usage.bytes}});
     } else {

@@ -3,9 +3,9 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/checks.h"
-#include "core/refs.h"
-#include "core/session.h"
+#include "core/model/refs.h"
+#include "core/pipeline/checks.h"
+#include "core/pipeline/session.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -16,12 +16,12 @@ namespace {
 // Output lines of a failed check shown in text mode (all of it is recorded).
 constexpr size_t k_shown_lines = 10;
 
-nlohmann::json report_json(const core::CheckReport& report) {
+nlohmann::json report_json(const core::pipeline::CheckReport& report) {
   nlohmann::json checks = nlohmann::json::array();
   for (const auto& run : report.runs) {
     nlohmann::json item = run.result.to_json();
     item["ran"] = run.ran;
-    item["ref"] = core::check_ref(report.env, report.commit, run.result.name);
+    item["ref"] = core::model::check_ref(report.env, report.commit, run.result.name);
     checks.push_back(std::move(item));
   }
   return {{"env", report.env},       {"source", report.source},
@@ -29,13 +29,13 @@ nlohmann::json report_json(const core::CheckReport& report) {
           {"ok", report.ok()},       {"checks", checks}};
 }
 
-void print_report(const core::CheckReport& report) {
+void print_report(const core::pipeline::CheckReport& report) {
   for (const auto& run : report.runs) {
-    const core::CheckResult& r = run.result;
+    const core::pipeline::CheckResult& r = run.result;
     const std::string outcome = r.passed() ? paint(stdout, Color::green, "passed")
                                            : paint(stdout, Color::red, r.outcome());
     std::printf("check %s on %s for %s: %s (%s)\n", util::printable(r.name).c_str(),
-                util::printable(report.env).c_str(), core::short_id(report.commit).c_str(),
+                util::printable(report.env).c_str(), core::model::short_id(report.commit).c_str(),
                 outcome.c_str(),
                 run.ran ? (std::to_string(r.duration_ms) + " ms").c_str()
                         : "recorded earlier, kept");
@@ -60,8 +60,8 @@ Runner setup_check(CLI::App& app, Globals& globals) {
   app.add_option("--rev", *rev, "Commit to check (default: the previous environment's head)")
       ->option_text("REV");
   return [env, rev, &globals] {
-    core::Session session = open_session(globals);
-    const core::CheckReport report = core::run_checks(session, *env, *rev);
+    core::pipeline::Session session = open_session(globals);
+    const core::pipeline::CheckReport report = core::pipeline::run_checks(session, *env, *rev);
     if (globals.format == Format::json) {
       print_result(report_json(report), session, globals);
     } else {
@@ -79,7 +79,7 @@ Runner setup_check(CLI::App& app, Globals& globals) {
     std::fprintf(stderr,
                  "envflow: error: %zu of %zu checks failed for promoting %s into %s; the results "
                  "are recorded, and a sync into %s is refused until they pass\n",
-                 failed, report.runs.size(), core::short_id(report.commit).c_str(),
+                 failed, report.runs.size(), core::model::short_id(report.commit).c_str(),
                  util::printable(report.env).c_str(), util::printable(report.env).c_str());
     return static_cast<int>(util::Exit::refused);
   };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -10,7 +11,7 @@ namespace CLI {
 class App;
 }
 
-namespace envflow::core {
+namespace envflow::core::pipeline {
 class Session;
 }
 
@@ -36,11 +37,11 @@ struct Globals {
 // global options say, in the current directory (-C applied). In text mode
 // its notes ("fetched origin", "offline: view 3 minutes old") go to stderr
 // now; under --format json print_result adds them to the command's object.
-core::Session open_session(const Globals& globals);
+core::pipeline::Session open_session(const Globals& globals);
 
 // The session's notes on stderr, whatever the format: for commands whose
 // output is not theirs to extend (render's bundle, a JSON array).
-void print_notes(const core::Session& session);
+void print_notes(const core::pipeline::Session& session);
 
 // Under --format json: `value` on stdout with member "session" (route,
 // remote, notes) and, when the session applied operations in a clone,
@@ -49,11 +50,15 @@ void print_notes(const core::Session& session);
 // mode: where the session's operations went, after the command's own lines
 // (nothing for a repository that holds the pipeline itself), and what the
 // server's hooks said, on stderr.
-void print_result(const nlohmann::json& value, const core::Session& session,
+void print_result(const nlohmann::json& value, const core::pipeline::Session& session,
                   const Globals& globals);
 
 // A command's runner: called after parsing, returns the exit code.
 using Runner = std::function<int()>;
+
+// How many rows a listing that grows with history (releases, back-port
+// issues) shows unless told otherwise, as gh's lists do.
+inline constexpr std::size_t k_list_limit = 30;
 
 // In Command::push: the command itself (rather than one of its subcommands).
 inline constexpr const char* k_itself = "";

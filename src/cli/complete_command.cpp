@@ -1,16 +1,15 @@
 // envflow __complete: the candidates shell completion offers. The rules are
 // the command table's own (names, options, option_text), so a new command or
 // option completes without touching the shell scripts in completion/.
-#include "cli/complete.h"
-
 #include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include <CLI/CLI.hpp>
 
-#include "core/release.h"
-#include "core/session.h"
+#include "cli/complete.h"
+#include "core/pipeline/session.h"
+#include "core/release/release.h"
 
 namespace envflow::cli {
 
@@ -69,16 +68,16 @@ private:
     }
     m_read = true;
     try {
-      core::SessionOptions options;
+      core::pipeline::SessionOptions options;
       options.offline = true;
-      const core::Session session = core::Session::open(".", options);
+      const core::pipeline::Session session = core::pipeline::Session::open(".", options);
       if (!session.has_config()) {
         return;
       }
       for (const auto& env : session.config().environments) {
         m_environments.push_back(env.name);
       }
-      for (const auto& release : core::list_releases(session.pipeline())) {
+      for (const auto& release : core::release::list_releases(session.pipeline())) {
         m_tags.push_back(release.tag);
       }
     } catch (...) {

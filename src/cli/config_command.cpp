@@ -11,12 +11,11 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "content/yaml.h"
-#include "core/config.h"
-#include "core/config_edit.h"
-#include "core/context.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
+#include "core/policy/context.h"
+#include "core/records/config_edit.h"
 #include "git/repo.h"
-#include "util/strings.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -28,8 +27,8 @@ namespace {
 // What the new policy grants nobody: legal, so a warning (stderr) only.
 void warn_about_grants(const std::string& text) {
   std::vector<content::Diagnostic> problems;
-  if (const auto config = core::parse_config(text, core::k_config_file, problems)) {
-    for (const auto& warning : core::policy_warnings(*config)) {
+  if (const auto config = core::policy::parse_config(text, core::model::k_config_file, problems)) {
+    for (const auto& warning : core::policy::policy_warnings(*config)) {
       std::fprintf(stderr, "envflow: warning: %s\n", warning.c_str());
     }
   }
@@ -65,19 +64,20 @@ Runner setup_config(CLI::App& app, Globals& globals) {
   show->callback([which] { *which = "show"; });
   edit->callback([which] { *which = "edit"; });
   return [which, file, put_name, put_file, &globals] {
-    core::Session session = open_session(globals);
+    core::pipeline::Session session = open_session(globals);
     git::Repository& repo = session.repo();
     if (*which == "put") {
-      const bool changed = core::put_config_file(session, *put_name, read_text(*put_file));
-      std::printf("%s %s on %s\n", changed ? "stored" : "unchanged:",
-                  util::printable(*put_name).c_str(), core::k_config_ref);
+      const bool changed = core::records::put_config_file(session, *put_name, read_text(*put_file));
+      std::printf("%s %s on %s\n",
+                  changed ? "stored" : "unchanged:", util::printable(*put_name).c_str(),
+                  core::model::k_config_ref);
       print_result(nullptr, session, globals);
       return 0;
     }
     if (*which == "show") {
-      const std::string text = core::config_text(session);
+      const std::string text = core::records::config_text(session);
       if (globals.format == Format::json) {
-        const auto loaded = content::load_yaml(text, core::k_config_file);
+        const auto loaded = content::load_yaml(text, core::model::k_config_file);
         print_json(loaded.value ? loaded.value->to_json() : nlohmann::json(nullptr));
       } else {
         std::fputs(text.c_str(), stdout);
@@ -92,12 +92,12 @@ Runner setup_config(CLI::App& app, Globals& globals) {
     } else if (!file->empty()) {
       text = read_text(*file);
     } else {
-      const auto started_at = session.refs().target(core::k_config_ref);
+      const auto started_at = session.refs().target(core::model::k_config_ref);
       const std::string path = repo.git_dir() + "envflow/envflow.yaml.edit";
       std::filesystem::create_directories(repo.git_dir() + "envflow");
       {
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out << core::config_text(session);
+        out << core::records::config_text(session);
       }
       const int rc = util::run_interactive({"sh", "-c", editor() + " \"$1\"", "sh", path});
       if (rc != 0) {
@@ -106,7 +106,7 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       }
       text = read_text(path);
       try {
-        if (!core::write_config(session, text, started_at)) {
+        if (!core::records::write_config(session, text, started_at)) {
           std::printf("no change\n");
           return 0;
         }
@@ -121,7 +121,7 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       print_result(nullptr, session, globals);
       return 0;
     }
-    if (!core::write_config(session, text)) {
+    if (!core::records::write_config(session, text)) {
       std::printf("no change\n");
       return 0;
     }

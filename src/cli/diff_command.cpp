@@ -8,12 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-
 #include "cli/output.h"
-#include "core/config.h"
-#include "core/diff.h"
-#include "core/diff_values.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
+#include "core/workspace/diff.h"
+#include "core/workspace/diff_values.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -79,7 +78,8 @@ std::string fields_text(const std::vector<std::string>& fields) {
 
 class TextPrinter {
 public:
-  TextPrinter(const git::Repository& repo, const core::SemanticDiff& diff, const DiffArgs& args)
+  TextPrinter(const git::Repository& repo, const core::workspace::SemanticDiff& diff,
+              const DiffArgs& args)
       : m_repo(repo), m_diff(diff), m_args(args) {}
 
   void print() const {
@@ -92,7 +92,7 @@ public:
     }
     std::printf("%s (%s)\n", title.c_str(), m_diff.summary().c_str());
     std::string kind;
-    for (const core::ItemChange& item : m_diff.items) {
+    for (const core::workspace::ItemChange& item : m_diff.items) {
       if (!item.listed()) {
         continue; // shown with the removed side, as one rename
       }
@@ -112,11 +112,12 @@ public:
   }
 
 private:
-  void print_item(const core::ItemChange& item) const {
-    const Color color = item.renamed_to                                       ? Color::blue
-                        : item.change == core::ItemChange::Change::added     ? Color::green
-                        : item.change == core::ItemChange::Change::removed   ? Color::red
-                                                                             : Color::yellow;
+  void print_item(const core::workspace::ItemChange& item) const {
+    const Color color = item.renamed_to                                             ? Color::blue
+                        : item.change == core::workspace::ItemChange::Change::added ? Color::green
+                        : item.change == core::workspace::ItemChange::Change::removed
+                            ? Color::red
+                            : Color::yellow;
     std::string line =
         paint(stdout, color, std::string(item.mark()) + " " + util::printable(item.title()));
     if (!item.fields.empty()) {
@@ -127,27 +128,27 @@ private:
     }
     std::printf("  %s\n", line.c_str());
     if (!m_args.no_values) {
-      print_values(core::field_values(m_repo, m_diff, item));
+      print_values(core::workspace::field_values(m_repo, m_diff, item));
     }
   }
 
   // Each field as `name  old → new`, names in one column; a value that does
   // not fit on a line as a unified diff under its name.
-  void print_values(const std::vector<core::FieldValues>& values) const {
+  void print_values(const std::vector<core::workspace::FieldValues>& values) const {
     std::size_t column = 0;
-    for (const core::FieldValues& v : values) {
+    for (const core::workspace::FieldValues& v : values) {
       const std::size_t width = columns(util::printable(v.field));
       if (width <= k_max_field_column) {
         column = std::max(column, width);
       }
     }
-    for (const core::FieldValues& v : values) {
+    for (const core::workspace::FieldValues& v : values) {
       const std::string field = util::printable(v.field);
       const std::string before = inline_value(v.before);
       const std::string after = inline_value(v.after);
       std::vector<std::string> lines = v.text_diff;
-      const bool fits = lines.empty() && columns(before) <= core::k_inline_text_limit &&
-                        columns(after) <= core::k_inline_text_limit;
+      const bool fits = lines.empty() && columns(before) <= core::workspace::k_inline_text_limit &&
+                        columns(after) <= core::workspace::k_inline_text_limit;
       if (fits) {
         const std::size_t width = columns(field);
         const std::string pad(width < column ? column - width : 0, ' ');
@@ -156,7 +157,7 @@ private:
         continue;
       }
       if (lines.empty()) {
-        lines = core::text_diff(block_value(v.before), block_value(v.after));
+        lines = core::workspace::text_diff(block_value(v.before), block_value(v.after));
       }
       const char* note = !v.before ? " (added)" : !v.after ? " (removed)" : "";
       std::printf("      %s%s\n", field.c_str(), note);
@@ -183,7 +184,7 @@ private:
   }
 
   const git::Repository& m_repo;
-  const core::SemanticDiff& m_diff;
+  const core::workspace::SemanticDiff& m_diff;
   const DiffArgs& m_args;
   mutable bool m_cut = false;
 };
@@ -191,15 +192,15 @@ private:
 // `envflow diff FROM TO --format json`: `diff` with the sides as given and,
 // with --values, the old and new value of every changed field (opt-in, so
 // scripts and `envflow serve` that do not ask read no more blobs than before).
-nlohmann::json diff_document(const git::Repository& repo, const core::SemanticDiff& diff,
+nlohmann::json diff_document(const git::Repository& repo, const core::workspace::SemanticDiff& diff,
                              const DiffArgs& args) {
   nlohmann::json json = diff.to_json();
   json["from_rev"] = args.from;
   json["to_rev"] = args.to;
   if (args.values) {
     for (std::size_t i = 0; i < diff.items.size(); ++i) {
-      json["items"][i]["values"] =
-          core::field_values_json(core::field_values(repo, diff, diff.items[i]));
+      json["items"][i]["values"] = core::workspace::field_values_json(
+          core::workspace::field_values(repo, diff, diff.items[i]));
     }
   }
   return json;
@@ -227,12 +228,13 @@ Runner setup_diff(CLI::App& app, Globals& globals) {
              "whether or not they differ; 2 when a side is unknown.");
   return [args, &globals] {
     // Environments are read through the session: in a clone, the server's view.
-    const core::Session session = open_session(globals);
+    const core::pipeline::Session session = open_session(globals);
     const git::Repository& repo = session.repo();
-    const core::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
-    const std::string from = core::resolve_side(repo, session.refs(), config, args->from);
-    const std::string to = core::resolve_side(repo, session.refs(), config, args->to);
-    const core::SemanticDiff diff = core::semantic_diff(repo, from, to);
+    const core::policy::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
+    const std::string from =
+        core::workspace::resolve_side(repo, session.refs(), config, args->from);
+    const std::string to = core::workspace::resolve_side(repo, session.refs(), config, args->to);
+    const core::workspace::SemanticDiff diff = core::workspace::semantic_diff(repo, from, to);
     if (globals.format == Format::json) {
       print_json(diff_document(repo, diff, *args));
       return 0;

@@ -3,15 +3,15 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/doctor.h"
-#include "core/session.h"
+#include "core/admin/doctor.h"
+#include "core/pipeline/session.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
 
 namespace {
 
-using Level = core::Finding::Level;
+using Level = core::admin::Finding::Level;
 
 std::string marker(Level level) {
   switch (level) {
@@ -29,11 +29,12 @@ std::string marker(Level level) {
 
 Runner setup_doctor(CLI::App& /*app*/, Globals& globals) {
   return [&globals] {
-    core::Session session = open_session(globals);
+    core::pipeline::Session session = open_session(globals);
     if (globals.format == Format::json) {
       print_notes(session); // the output is an array: the notes go to stderr
     }
-    const std::vector<core::Finding> findings = core::run_doctor(session.repo(), session.refs());
+    const std::vector<core::admin::Finding> findings =
+        core::admin::run_doctor(session.repo(), session.refs());
     size_t errors = 0;
     size_t warnings = 0;
     for (const auto& f : findings) {
@@ -47,7 +48,7 @@ Runner setup_doctor(CLI::App& /*app*/, Globals& globals) {
       for (const auto& f : findings) {
         array.push_back(
             {{"check", f.check},
-             {"level", core::Finding::level_name(f.level)},
+             {"level", core::admin::Finding::level_name(f.level)},
              {"message", f.message},
              {"mend", f.mend.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.mend)}});
       }

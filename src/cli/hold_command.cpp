@@ -6,9 +6,9 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/hold.h"
-#include "core/refs.h"
-#include "core/session.h"
+#include "core/model/refs.h"
+#include "core/pipeline/session.h"
+#include "core/records/hold.h"
 #include "util/strings.h"
 #include "util/time.h"
 
@@ -22,17 +22,18 @@ struct HoldArgs {
   std::string reason;
 };
 
-nlohmann::json hold_json(const core::Hold& hold, const core::PipelineConfig& config) {
+nlohmann::json hold_json(const core::records::Hold& hold,
+                         const core::policy::PipelineConfig& config) {
   nlohmann::json value = hold.to_json();
-  const core::Environment* env = config.find(hold.env);
+  const core::policy::Environment* env = config.find(hold.env);
   value["auto"] = env != nullptr && env->auto_promote;
   return value;
 }
 
 int run_hold_list(const Globals& globals) {
-  const core::Session session = open_session(globals);
-  const core::PipelineConfig& config = session.config();
-  const std::vector<core::Hold> holds = core::holds_in_force(session.pipeline());
+  const core::pipeline::Session session = open_session(globals);
+  const core::policy::PipelineConfig& config = session.config();
+  const std::vector<core::records::Hold> holds = core::records::holds_in_force(session.pipeline());
   if (globals.format == Format::json) {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& hold : holds) {
@@ -49,7 +50,7 @@ int run_hold_list(const Globals& globals) {
   for (const auto& hold : holds) {
     std::string reason = hold.reason;
     if (!hold.commit.empty()) {
-      reason += " (" + core::short_id(hold.commit) + ")";
+      reason += " (" + core::model::short_id(hold.commit) + ")";
     }
     rows.push_back({hold.env, hold.kind_name(), util::iso_time(hold.time), hold.actor, reason});
   }
@@ -60,10 +61,11 @@ int run_hold_list(const Globals& globals) {
 }
 
 int run_change(const HoldArgs& args, const Globals& globals) {
-  core::Session session = open_session(globals);
+  core::pipeline::Session session = open_session(globals);
   const bool set = args.which == "set";
-  const core::HoldChange change = set ? core::set_hold(session, args.env, args.reason)
-                                      : core::release_hold(session, args.env, args.reason);
+  const core::records::HoldChange change =
+      set ? core::records::set_hold(session, args.env, args.reason)
+          : core::records::release_hold(session, args.env, args.reason);
   if (globals.format == Format::json) {
     print_result(
         {{"env", change.env},

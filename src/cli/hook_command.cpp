@@ -7,13 +7,13 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/events.h"
-#include "core/hooks.h"
-#include "core/remote.h"
-#include "core/rules.h"
-#include "core/server_hooks.h"
+#include "core/admin/hooks.h"
+#include "core/model/audit.h"
+#include "core/pipeline/events.h"
+#include "core/pipeline/rules.h"
+#include "core/policy/config.h"
+#include "core/remote/remote.h"
+#include "core/server/server_hooks.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -39,9 +39,9 @@ std::string read_stdin() {
 
 // The policy as it is now, for identifying the pusher; nullptr when there is
 // none or it does not load (decide_push reports the latter).
-std::optional<core::PipelineConfig> policy(const git::Repository& repo) {
+std::optional<core::policy::PipelineConfig> policy(const git::Repository& repo) {
   try {
-    return core::load_config(repo);
+    return core::policy::load_config(repo);
   } catch (const util::Error&) {
     return std::nullopt;
   }
@@ -49,9 +49,9 @@ std::optional<core::PipelineConfig> policy(const git::Repository& repo) {
 
 // What the client said with its push options (git push -o / --push-option):
 // GIT_PUSH_OPTION_COUNT and GIT_PUSH_OPTION_<n>.
-core::PushIntent push_intent() {
+core::remote::PushIntent push_intent() {
   std::vector<std::string> options;
-  const auto count = core::process_env("GIT_PUSH_OPTION_COUNT");
+  const auto count = core::server::process_env("GIT_PUSH_OPTION_COUNT");
   int n = 0;
   try {
     n = count ? std::stoi(*count) : 0;
@@ -59,20 +59,21 @@ core::PushIntent push_intent() {
     n = 0;
   }
   for (int i = 0; i < n && i < 100; ++i) {
-    if (auto option = core::process_env("GIT_PUSH_OPTION_" + std::to_string(i))) {
+    if (auto option = core::server::process_env("GIT_PUSH_OPTION_" + std::to_string(i))) {
       options.push_back(*option);
     }
   }
-  return core::intent_from_push_options(options);
+  return core::remote::intent_from_push_options(options);
 }
 
-int decide(const std::vector<core::RefMove>& updates) {
+int decide(const std::vector<core::model::RefMove>& updates) {
   // From the environment: during pre-receive git keeps the pushed objects
   // in quarantine, which only GIT_OBJECT_DIRECTORY and its alternates show.
   const git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
   const auto config = policy(repo);
-  const core::Actor pusher = core::identify_pusher(config ? &*config : nullptr);
-  const core::Judgement decision = core::decide_push(repo, updates, pusher, push_intent());
+  const core::pipeline::Actor pusher = core::server::identify_pusher(config ? &*config : nullptr);
+  const core::pipeline::Judgement decision =
+      core::server::decide_push(repo, updates, pusher, push_intent());
   if (decision.ok()) {
     for (const auto& note : decision.notes) {
       say(note);
@@ -90,23 +91,24 @@ int decide(const std::vector<core::RefMove>& updates) {
 }
 
 // Send the events of the records this hook wrote, with the policy in force.
-void announce(const git::Repository& repo, const std::optional<core::PipelineConfig>& config,
-              const std::vector<core::AuditRecord>& written) {
+void announce(const git::Repository& repo,
+              const std::optional<core::policy::PipelineConfig>& config,
+              const std::vector<core::model::AuditRecord>& written) {
   if (config && !written.empty()) {
-    core::emit_events_for_records(repo, *config, written);
+    core::pipeline::emit_events_for_records(repo, *config, written);
   }
 }
 
-int record(const std::vector<core::RefMove>& updates) {
+int record(const std::vector<core::model::RefMove>& updates) {
   git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
   const auto config = policy(repo);
-  const core::Actor pusher = core::identify_pusher(config ? &*config : nullptr);
+  const core::pipeline::Actor pusher = core::server::identify_pusher(config ? &*config : nullptr);
   // The records this hook writes are announced here: the server is the one
   // writer of the trail, so it is the one sender of events.
-  std::vector<core::AuditRecord> written;
+  std::vector<core::model::AuditRecord> written;
   try {
-    const core::PushRecord result =
-        core::record_push(repo, updates, pusher, push_intent(), &written);
+    const core::server::PushRecord result =
+        core::server::record_push(repo, updates, pusher, push_intent(), &written);
     for (const auto& appended : result.appended) {
       say("audit: " + appended.op + " recorded for " + pusher.describe());
     }
@@ -136,7 +138,7 @@ Runner setup_hook(CLI::App& app, Globals& globals) {
   app.add_option("args", *rest, "Arguments git passes to the hook");
   return [name, rest, &globals] {
     if (*name == "pre-receive") {
-      return decide(core::parse_ref_updates(read_stdin()));
+      return decide(core::server::parse_ref_updates(read_stdin()));
     }
     if (*name == "update") {
       // git's update hook: REF OLD NEW, one ref at a time. It sees a single
@@ -144,13 +146,14 @@ Runner setup_hook(CLI::App& app, Globals& globals) {
       if (rest->size() != 3) {
         throw util::UsageError("the update hook takes REF OLD NEW");
       }
-      return decide(core::parse_ref_updates((*rest)[1] + " " + (*rest)[2] + " " + (*rest)[0]));
+      return decide(
+          core::server::parse_ref_updates((*rest)[1] + " " + (*rest)[2] + " " + (*rest)[0]));
     }
     if (*name == "post-receive") {
-      return record(core::parse_ref_updates(read_stdin()));
+      return record(core::server::parse_ref_updates(read_stdin()));
     }
     const git::Repository repo = git::Repository::open(".");
-    const content::ValidationReport report = core::run_pre_commit(repo);
+    const content::ValidationReport report = core::admin::run_pre_commit(repo);
     if (!report.ok()) {
       print_diagnostics(stderr, report.diagnostics, globals.format);
       throw util::Refused("commit refused: " + std::to_string(report.diagnostics.size()) +

@@ -3,10 +3,10 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/config.h"
-#include "core/context.h"
-#include "core/hotfix.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
+#include "core/policy/context.h"
+#include "core/release/hotfix.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -17,13 +17,14 @@ namespace {
 struct HotfixArgs {
   std::string which;
   std::string start_name;
-  core::HotfixFinishOptions finish;
+  core::release::HotfixFinishOptions finish;
 };
 
 int run_start(const HotfixArgs& args, const Globals& globals) {
-  core::Session session = open_session(globals);
-  const core::HotfixStartResult result = core::start_hotfix(session, args.start_name);
-  const core::PipelineConfig& config = session.config();
+  core::pipeline::Session session = open_session(globals);
+  const core::release::HotfixStartResult result =
+      core::release::start_hotfix(session, args.start_name);
+  const core::policy::PipelineConfig& config = session.config();
   if (globals.format == Format::json) {
     print_result({{"name", result.name},
                   {"branch", result.branch},
@@ -59,14 +60,15 @@ int run_start(const HotfixArgs& args, const Globals& globals) {
 }
 
 int run_finish(HotfixArgs& args, const Globals& globals) {
-  core::Session session = open_session(globals);
-  const core::HotfixFinishResult result = core::finish_hotfix(session, args.finish);
+  core::pipeline::Session session = open_session(globals);
+  const core::release::HotfixFinishResult result =
+      core::release::finish_hotfix(session, args.finish);
   if (result.notify.ran && !result.notify.ok) {
     std::fprintf(stderr,
                  "envflow: warning: backport.notify (%s) failed: %s; back-port issue %d is "
                  "recorded on %s all the same (envflow backport show %d)\n",
                  result.notify.command.c_str(), result.notify.detail.c_str(), result.issue.id,
-                 core::k_backports_ref, result.issue.id);
+                 core::model::k_backports_ref, result.issue.id);
   }
   if (!result.worktree_note.empty()) {
     std::fprintf(stderr, "envflow: warning: %s\n", result.worktree_note.c_str());

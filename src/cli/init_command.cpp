@@ -3,15 +3,15 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/ci.h"
-#include "core/init.h"
+#include "core/admin/ci.h"
+#include "core/admin/init.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
 
 Runner setup_init(CLI::App& app, Globals& globals) {
-  auto options = std::make_shared<core::InitOptions>();
-  auto envs = std::make_shared<std::string>(util::join(core::k_default_envs, ","));
+  auto options = std::make_shared<core::admin::InitOptions>();
+  auto envs = std::make_shared<std::string>(util::join(core::admin::k_default_envs, ","));
   app.add_option("dir", options->dir, "Where the repository is or goes (default: here)")
       ->option_text("DIR");
   app.add_option("--envs", *envs, "Environments in promotion order, comma-separated")
@@ -24,11 +24,11 @@ Runner setup_init(CLI::App& app, Globals& globals) {
   ci->option_text("github|gitlab");
   return [options, envs, ci, &globals] {
     if (ci->count() > 0) {
-      core::check_ci_system(options->ci); // an explicit empty value too
+      core::admin::check_ci_system(options->ci); // an explicit empty value too
     }
     options->envs = util::split(*envs, ',');
     options->actor = globals.actor;
-    const core::InitResult result = core::init_repository(*options);
+    const core::admin::InitResult result = core::admin::init_repository(*options);
     if (globals.format == Format::json) {
       print_json({{"root", result.root},
                   {"commit", result.commit},

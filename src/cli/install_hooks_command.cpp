@@ -1,7 +1,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
-#include "core/hooks.h"
+#include "core/admin/hooks.h"
 #include "git/repo.h"
 
 namespace envflow::cli {
@@ -17,12 +17,12 @@ Runner setup_install_hooks(CLI::App& app, Globals& /*globals*/) {
   return [repo_path, server] {
     git::Repository repo = git::Repository::open(*repo_path);
     if (!*server) {
-      for (const auto& path : core::install_client_hooks(repo)) {
+      for (const auto& path : core::admin::install_client_hooks(repo)) {
         std::printf("installed %s\n", path.c_str());
       }
       return 0;
     }
-    const core::ServerHooksResult result = core::install_server_hooks(repo);
+    const core::admin::ServerHooksResult result = core::admin::install_server_hooks(repo);
     for (const auto& path : result.hooks) {
       std::printf("installed %s\n", path.c_str());
     }

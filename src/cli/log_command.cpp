@@ -6,10 +6,10 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/overrides.h"
-#include "core/session.h"
+#include "core/model/audit.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
+#include "core/records/overrides.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -42,7 +42,7 @@ std::string short_ref(const std::string& ref) {
 }
 
 // "test 1a2b3c4..5d6e7f8"; "+5d6e7f8" when created, "-1a2b3c4" when deleted.
-std::string describe_move(const core::RefMove& move) {
+std::string describe_move(const core::model::RefMove& move) {
   const bool created = move.old_id == git::k_zero_id;
   const bool deleted = move.new_id == git::k_zero_id;
   std::string text = short_ref(move.ref) + " ";
@@ -59,7 +59,7 @@ nlohmann::json string_or_null(const std::string& text) {
   return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
 }
 
-nlohmann::json to_json(const core::AuditRecord& record) {
+nlohmann::json to_json(const core::model::AuditRecord& record) {
   nlohmann::json moves = nlohmann::json::array();
   for (const auto& move : record.moves) {
     moves.push_back({{"ref", move.ref}, {"old", move.old_id}, {"new", move.new_id}});
@@ -78,7 +78,8 @@ nlohmann::json to_json(const core::AuditRecord& record) {
 
 // True when `record` concerns environment `env`: it names it, or moves its
 // branch or its local ref.
-bool concerns(const core::AuditRecord& record, const std::string& env, const std::string& branch) {
+bool concerns(const core::model::AuditRecord& record, const std::string& env,
+              const std::string& branch) {
   if (record.env == env) {
     return true;
   }
@@ -105,42 +106,44 @@ Runner setup_log(CLI::App& app, Globals& globals) {
                  "Only the newest N records (as git log -n); all when 0")
       ->option_text("N");
   return [args, &globals] {
-    core::Session session = open_session(globals);
+    core::pipeline::Session session = open_session(globals);
     if (globals.format == Format::json) {
       print_notes(session); // the output is an array
     }
-    const auto trail = session.refs().target(core::k_audit_ref);
+    const auto trail = session.refs().target(core::model::k_audit_ref);
     if (!session.has_config() && !trail) {
       session.config(); // says how to start; throws
     }
-    const core::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
+    const core::policy::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
     std::string branch = args->env;
     if (!args->env.empty() && config) {
-      branch = core::require_environment(*config, args->env).branch;
+      branch = core::records::require_environment(*config, args->env).branch;
     }
 
     // Newest first: the operations this clone keeps until envflow push
     // (marked pending), then the authority's trail (in a clone: the
     // server's, as fetched) from its tip back, read only as far as needed.
-    const auto wanted = [&](const core::AuditRecord& record) {
+    const auto wanted = [&](const core::model::AuditRecord& record) {
       return (args->env.empty() || concerns(record, args->env, branch)) &&
              (args->op.empty() || record.op == args->op) &&
              (args->by.empty() ||
               record.actor == (config ? config->person(args->by) : args->by));
     };
-    const auto visit_newest_first = [&](const std::function<bool(const core::AuditRecord&, bool)>& visit) {
-      std::vector<core::AuditRecord> pending = session.pending();
-      for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
-        if (wanted(*it) && !visit(*it, true)) {
-          return;
-        }
-      }
-      if (trail) {
-        core::walk_audit(session.repo(), *trail, [&](const core::AuditRecord& record) {
-          return !wanted(record) || visit(record, false);
-        });
-      }
-    };
+    const auto visit_newest_first =
+        [&](const std::function<bool(const core::model::AuditRecord&, bool)>& visit) {
+          std::vector<core::model::AuditRecord> pending = session.pending();
+          for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
+            if (wanted(*it) && !visit(*it, true)) {
+              return;
+            }
+          }
+          if (trail) {
+            core::model::walk_audit(session.repo(), *trail,
+                                    [&](const core::model::AuditRecord& record) {
+                                      return !wanted(record) || visit(record, false);
+                                    });
+          }
+        };
     const auto room = [&](std::size_t shown) {
       return args->max_count == 0 || shown < args->max_count;
     };
@@ -148,7 +151,7 @@ Runner setup_log(CLI::App& app, Globals& globals) {
     if (globals.format == Format::json) {
       // Oldest first, as documented: the selected records, then reversed.
       std::vector<nlohmann::json> rows;
-      visit_newest_first([&](const core::AuditRecord& record, bool pending) {
+      visit_newest_first([&](const core::model::AuditRecord& record, bool pending) {
         nlohmann::json row = to_json(record);
         row["pending"] = pending;
         rows.push_back(std::move(row));
@@ -171,7 +174,7 @@ Runner setup_log(CLI::App& app, Globals& globals) {
       std::cout.flush();
       rows.clear();
     };
-    visit_newest_first([&](const core::AuditRecord& record, bool pending) {
+    visit_newest_first([&](const core::model::AuditRecord& record, bool pending) {
       std::vector<std::string> moves;
       for (const auto& move : record.moves) {
         moves.push_back(describe_move(move));

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "core/rules.h"
-#include "core/session.h"
+#include "core/pipeline/rules.h"
+#include "core/pipeline/session.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -265,7 +265,7 @@ ErrorReport error_report(std::exception_ptr error) {
   const std::string got_there = "\nanother operation on the same thing got there first; " + again;
   try {
     std::rethrow_exception(error);
-  } catch (const core::LostRace& e) {
+  } catch (const util::LostRace& e) {
     std::string message = e.what();
     if (message.find("got there first") == std::string::npos) {
       message += got_there;
@@ -275,7 +275,7 @@ ErrorReport error_report(std::exception_ptr error) {
     return {util::Exit::refused, "lost-race", e.what() + got_there, again, e.ref(), ""};
   } catch (const git::RefLocked& e) {
     return {e.exit(), e.code(), e.what(), e.hint(), e.ref(), ""};
-  } catch (const core::GateRefused& e) {
+  } catch (const core::pipeline::GateRefused& e) {
     return {e.exit(), e.code(), e.what(), e.hint(), "", e.gate()};
   } catch (const util::Error& e) {
     ErrorReport report = ErrorReport::plain(e.exit(), e.what());

@@ -3,9 +3,9 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/hold.h"
-#include "core/session.h"
-#include "core/release.h"
+#include "core/pipeline/session.h"
+#include "core/records/hold.h"
+#include "core/release/release.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -15,7 +15,7 @@ namespace envflow::cli {
 Runner setup_publish(CLI::App& app, Globals& globals) {
   auto bump = std::make_shared<std::string>("auto");
   auto version = std::make_shared<std::string>();
-  auto options = std::make_shared<core::PublishOptions>();
+  auto options = std::make_shared<core::release::PublishOptions>();
   app.add_option("--bump", *bump, "Version bump: auto (from the semantic diff), patch, minor, major")
       ->option_text("auto|patch|minor|major")
       ->capture_default_str();
@@ -30,19 +30,19 @@ Runner setup_publish(CLI::App& app, Globals& globals) {
   app.add_flag("--dry-run", options->dry_run,
                "Say the version, the bump and the release notes; move nothing");
   return [bump, version, options, &globals] {
-    options->bump = core::parse_bump(*bump);
+    options->bump = core::release::parse_bump(*bump);
     if (!version->empty()) {
-      options->exact = core::Version::parse(*version);
+      options->exact = core::release::Version::parse(*version);
       if (!options->exact) {
         throw util::UsageError("--version takes vMAJOR.MINOR.PATCH, not '" + *version + "'");
       }
     }
-    core::Session session = open_session(globals);
-    const core::PublishResult result = core::publish(session, *options);
-    const char* outcome = result.outcome == core::PublishResult::Outcome::published ? "published"
-                          : result.outcome == core::PublishResult::Outcome::republished
-                              ? "republished"
-                              : "nothing";
+    core::pipeline::Session session = open_session(globals);
+    const core::release::PublishResult result = core::release::publish(session, *options);
+    const char* outcome =
+        result.outcome == core::release::PublishResult::Outcome::published     ? "published"
+        : result.outcome == core::release::PublishResult::Outcome::republished ? "republished"
+                                                                               : "nothing";
     if (globals.format == Format::json) {
       print_result({{"outcome", outcome},
                     {"tag", result.tag},
@@ -54,22 +54,22 @@ Runner setup_publish(CLI::App& app, Globals& globals) {
                    session, globals);
       return 0;
     }
-    if (options->dry_run && result.outcome == core::PublishResult::Outcome::published) {
+    if (options->dry_run && result.outcome == core::release::PublishResult::Outcome::published) {
       std::printf("would publish %s at %s (%s bump); nothing moved\n\n%s", result.tag.c_str(),
                   result.commit.substr(0, 7).c_str(), result.bump.c_str(),
                   printable_lines(result.notes).c_str());
       return 0;
     }
     switch (result.outcome) {
-    case core::PublishResult::Outcome::nothing:
+    case core::release::PublishResult::Outcome::nothing:
       std::printf("nothing to publish: %s (%s) is already live\n", result.tag.c_str(),
                   result.commit.substr(0, 7).c_str());
       break;
-    case core::PublishResult::Outcome::republished:
+    case core::release::PublishResult::Outcome::republished:
       std::printf("%s %s is live again (was %s)\n", paint(stdout, Color::green, "republished").c_str(),
                   result.tag.c_str(), result.previous_live.c_str());
       break;
-    case core::PublishResult::Outcome::published:
+    case core::release::PublishResult::Outcome::published:
       std::printf("%s %s at %s; live: %s -> %s\n", paint(stdout, Color::green, "published").c_str(),
                   result.tag.c_str(), result.commit.substr(0, 7).c_str(),
                   result.previous_live.empty() ? "(none)" : result.previous_live.c_str(),
@@ -86,8 +86,9 @@ Runner setup_verify(CLI::App& app, Globals& globals) {
   auto tag = std::make_shared<std::string>();
   app.add_option("tag", *tag, "Release tag to check")->required()->option_text("TAG");
   return [tag, &globals] {
-    core::Session session = open_session(globals);
-    const core::VerifyResult result = core::verify_release(session.pipeline(), *tag);
+    core::pipeline::Session session = open_session(globals);
+    const core::release::VerifyResult result =
+        core::release::verify_release(session.pipeline(), *tag);
     if (globals.format == Format::json) {
       print_result({{"tag", result.tag},
                   {"ok", result.ok()},
@@ -112,10 +113,24 @@ Runner setup_verify(CLI::App& app, Globals& globals) {
   };
 }
 
-Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
-  return [&globals] {
-    core::Session session = open_session(globals);
-    const auto releases = core::list_releases(session.pipeline());
+Runner setup_releases(CLI::App& app, Globals& globals) {
+  auto limit = std::make_shared<std::size_t>(k_list_limit);
+  auto all = std::make_shared<bool>(false);
+  app.add_option("-n,--limit", *limit,
+                 "Only the newest N releases (default " + std::to_string(k_list_limit) +
+                     "); all when 0")
+      ->option_text("N");
+  app.add_flag("--all", *all, "Every release ever made");
+  return [limit, all, &globals] {
+    core::pipeline::Session session = open_session(globals);
+    const std::size_t shown = *all ? 0 : *limit; // 0: all
+    // One more than shown says whether there are more.
+    auto releases = core::release::newest_releases(
+        session.pipeline(), shown == 0 ? std::nullopt : std::optional<std::size_t>(shown + 1));
+    const bool more = shown != 0 && releases.size() > shown;
+    if (more) {
+      releases.erase(releases.begin());
+    }
     if (globals.format == Format::json) {
       print_notes(session);
       nlohmann::json array = nlohmann::json::array();
@@ -150,6 +165,10 @@ Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
                           (it->is_signed ? "" : " (unsigned)")});
     }
     print_table(rows);
+    if (more) {
+      std::fprintf(stderr, "the newest %zu releases; envflow releases --all lists every one\n",
+                   shown);
+    }
     return 0;
   };
 }
@@ -160,8 +179,8 @@ Runner setup_rollback(CLI::App& app, Globals& globals) {
   app.add_option("tag", *tag, "Earlier release to make live")->required()->option_text("TAG");
   app.add_option("--reason", *reason, "Why (recorded in the audit trail)")->option_text("TEXT");
   return [tag, reason, &globals] {
-    core::Session session = open_session(globals);
-    const core::RollbackResult result = core::rollback(session, *tag, *reason);
+    core::pipeline::Session session = open_session(globals);
+    const core::release::RollbackResult result = core::release::rollback(session, *tag, *reason);
     if (globals.format == Format::json) {
       print_result({{"tag", result.tag},
                     {"previous_live", result.previous_live},
@@ -178,7 +197,8 @@ Runner setup_rollback(CLI::App& app, Globals& globals) {
                                                : util::printable(result.previous_live).c_str(),
                   util::printable(result.tag).c_str());
       if (result.hold) {
-        // The rollback also holds the last environment (core/hold.h): say so where it is made.
+        // The rollback also holds the last environment (core/records/hold.h): say so where it is
+        // made.
         const std::string env = util::printable(result.hold->env);
         std::printf("auto-promotion into %s is held until envflow hold release %s\n",
                     env.c_str(), env.c_str());

@@ -3,8 +3,8 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/audit.h"
-#include "core/session.h"
+#include "core/model/audit.h"
+#include "core/pipeline/session.h"
 #include "util/error.h"
 #include "util/strings.h"
 #include "util/time.h"
@@ -13,7 +13,7 @@ namespace envflow::cli {
 
 namespace {
 
-nlohmann::json record_json(const core::AuditRecord& record) {
+nlohmann::json record_json(const core::model::AuditRecord& record) {
   nlohmann::json moves = nlohmann::json::array();
   for (const auto& move : record.moves) {
     moves.push_back({{"ref", move.ref}, {"old", move.old_id}, {"new", move.new_id}});
@@ -22,7 +22,7 @@ nlohmann::json record_json(const core::AuditRecord& record) {
           {"time", util::iso_time(record.time)}, {"note", record.note}, {"moves", moves}};
 }
 
-nlohmann::json records_json(const std::vector<core::AuditRecord>& records) {
+nlohmann::json records_json(const std::vector<core::model::AuditRecord>& records) {
   nlohmann::json array = nlohmann::json::array();
   for (const auto& record : records) {
     array.push_back(record_json(record));
@@ -30,7 +30,7 @@ nlohmann::json records_json(const std::vector<core::AuditRecord>& records) {
   return array;
 }
 
-void print_records(const std::vector<core::AuditRecord>& records) {
+void print_records(const std::vector<core::model::AuditRecord>& records) {
   std::vector<std::vector<std::string>> rows{{"#", "TIME", "OP", "ENV", "NOTE"}};
   for (size_t i = 0; i < records.size(); ++i) {
     const auto& r = records[i];
@@ -52,7 +52,7 @@ Runner setup_push(CLI::App& app, Globals& globals) {
     if (*list && *discard) {
       throw util::UsageError("push takes --list or --discard, not both");
     }
-    core::Session session = open_session(globals);
+    core::pipeline::Session session = open_session(globals);
     if (!session.is_clone()) {
       throw util::UsageError("this repository holds the pipeline itself: nothing to push "
                              "(envflow push sends a clone's offline operations to its server)");
@@ -85,7 +85,7 @@ Runner setup_push(CLI::App& app, Globals& globals) {
       return 0;
     }
     const size_t before = session.pending().size();
-    core::Session::Sent sent;
+    core::pipeline::Session::Sent sent;
     try {
       sent = session.send_pending();
     } catch (const util::Error& e) {

@@ -12,11 +12,11 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/config.h"
-#include "core/render.h"
-#include "core/session.h"
-#include "util/strings.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
+#include "core/release/render.h"
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace envflow::cli {
 
@@ -27,7 +27,7 @@ struct RenderArgs {
   std::string out;
   bool check = false;
   std::string expect;     // --expect ENV (with --check)
-  core::RenderAt at;      // --head, --release TAG
+  core::release::RenderAt at; // --head, --release TAG
 };
 
 // The environment this consumer runs in: --expect, else ENVFLOW_EXPECT_ENV,
@@ -91,11 +91,11 @@ void write_atomically(const std::string& path, const std::string& text) {
 }
 
 int check(const std::vector<std::string>& files, const std::string& expected, Format format) {
-  std::vector<core::BundleFile> bundles;
+  std::vector<core::release::BundleFile> bundles;
   for (const auto& file : files) {
-    bundles.push_back(core::BundleFile{file, read_text(file)});
+    bundles.push_back(core::release::BundleFile{file, read_text(file)});
   }
-  const core::BundleCheck result = core::check_bundles(bundles, expected);
+  const core::release::BundleCheck result = core::release::check_bundles(bundles, expected);
   if (format == Format::json) {
     print_json({
         {"ok", result.ok},
@@ -162,12 +162,12 @@ Runner setup_render(CLI::App& app, Globals& globals) {
     if (args->args.size() != 1) {
       throw util::UsageError("render takes one environment (or --check BUNDLE...)");
     }
-    core::Session session = open_session(globals);
+    core::pipeline::Session session = open_session(globals);
     if (globals.format == Format::json) {
       print_notes(session); // the bundle is the output, whatever the format
     }
-    const std::string text =
-        core::bundle_text(core::render_bundle(session.pipeline(), args->args[0], args->at));
+    const std::string text = core::release::bundle_text(
+        core::release::render_bundle(session.pipeline(), args->args[0], args->at));
     if (args->out.empty() || args->out == "-") {
       std::fwrite(text.data(), 1, text.size(), stdout);
     } else {

@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
 #include "git/repo.h"
 #include "serve/security.h"
 #include "serve/server.h"
@@ -72,7 +72,8 @@ Runner setup_serve(CLI::App& app, Globals& globals) {
     } else {
       try {
         options.local_actor =
-            core::Session::open(".", core::SessionOptions{globals.actor, false, globals.remote, true})
+            core::pipeline::Session::open(
+                ".", core::pipeline::SessionOptions{globals.actor, false, globals.remote, true})
                 .actor();
       } catch (const util::UsageError& e) {
         std::fprintf(stderr, "envflow serve: warning: %s; the page is read only\n", e.what());

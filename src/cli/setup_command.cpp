@@ -3,7 +3,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/setup.h"
+#include "core/admin/setup.h"
 #include "git/repo.h"
 #include "util/strings.h"
 
@@ -16,10 +16,10 @@ Runner setup_setup(CLI::App& app, Globals& globals) {
       ->capture_default_str();
   return [remote, &globals] {
     git::Repository repo = git::Repository::open(".");
-    const core::SetupResult result = core::setup_clone(repo, *remote);
+    const core::admin::SetupResult result = core::admin::setup_clone(repo, *remote);
     if (globals.format == Format::json) {
       print_json({{"remote", result.remote},
-                  {"refspec", core::envflow_refspec(result.remote)},
+                  {"refspec", core::admin::envflow_refspec(result.remote)},
                   {"refspec_added", result.refspec_added},
                   {"refspecs_removed", result.refspecs_removed},
                   {"branches_created", result.branches_created},
@@ -32,7 +32,7 @@ Runner setup_setup(CLI::App& app, Globals& globals) {
     const std::string name = util::printable(result.remote);
     std::printf("this clone reads the pipeline from %s (git config envflow.remote)\n",
                 name.c_str());
-    std::printf("fetch refspec %s %s\n", core::envflow_refspec(result.remote).c_str(),
+    std::printf("fetch refspec %s %s\n", core::admin::envflow_refspec(result.remote).c_str(),
                 result.refspec_added ? "added" : "already set");
     for (const auto& spec : result.refspecs_removed) {
       std::printf("removed the old refspec %s\n", spec.c_str());

@@ -3,17 +3,18 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/approvals.h"
-#include "core/status.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
+#include "core/pipeline/status.h"
+#include "core/records/approvals.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
 
 Runner setup_status(CLI::App& /*app*/, Globals& globals) {
   return [&globals] {
-    core::Session session = open_session(globals);
-    const core::PipelineStatus status = core::pipeline_status(session.pipeline());
+    core::pipeline::Session session = open_session(globals);
+    const core::pipeline::PipelineStatus status =
+        core::pipeline::pipeline_status(session.pipeline());
     const size_t pending = session.pending().size();
     if (globals.format == Format::json) {
       nlohmann::json out = status.to_json();
@@ -38,8 +39,8 @@ Runner setup_status(CLI::App& /*app*/, Globals& globals) {
             changes += " breaking";
           }
           if (e.approvals_required > 0) {
-            approvals =
-                core::approvals_text(static_cast<size_t>(e.approvals), e.approvals_required);
+            approvals = core::records::approvals_text(static_cast<size_t>(e.approvals),
+                                                      e.approvals_required);
           }
         }
       }

@@ -3,9 +3,9 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/refs.h"
-#include "core/session.h"
-#include "core/sync.h"
+#include "core/model/refs.h"
+#include "core/pipeline/session.h"
+#include "core/pipeline/sync.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -14,16 +14,16 @@ namespace envflow::cli {
 namespace {
 
 struct SyncArgs {
-  core::SyncRequest request;
+  core::pipeline::SyncRequest request;
   bool dry_run = false;
   bool auto_walk = false;
 };
 
-using core::short_id;
+using core::model::short_id;
 
 std::string shown(const std::string& text) { return util::printable(text); }
 
-nlohmann::json plan_json(const core::SyncPlan& plan, bool dry_run, bool done) {
+nlohmann::json plan_json(const core::pipeline::SyncPlan& plan, bool dry_run, bool done) {
   nlohmann::json commits = nlohmann::json::array();
   for (const auto& c : plan.commits) {
     commits.push_back({{"id", c.id}, {"summary", c.summary}, {"author", c.author}});
@@ -43,11 +43,11 @@ nlohmann::json plan_json(const core::SyncPlan& plan, bool dry_run, bool done) {
           {"dropped_overrides", plan.dropped_overrides}};
 }
 
-nlohmann::json auto_json(const core::AutoResult& result) {
+nlohmann::json auto_json(const core::pipeline::AutoResult& result) {
   nlohmann::json promoted = nlohmann::json::array();
   nlohmann::json in_sync = nlohmann::json::array();
   for (const auto& step : result.steps) {
-    if (step.result == core::AutoStep::Result::in_sync) {
+    if (step.result == core::pipeline::AutoStep::Result::in_sync) {
       in_sync.push_back(step.plan.target->name);
       continue;
     }
@@ -65,7 +65,7 @@ nlohmann::json auto_json(const core::AutoResult& result) {
   }
   nlohmann::json stopped = nullptr;
   if (result.stop) {
-    const core::AutoStop& stop = *result.stop;
+    const core::pipeline::AutoStop& stop = *result.stop;
     nlohmann::json waiting_for = nullptr;
     if (stop.waiting()) {
       waiting_for = {{"groups", stop.groups},
@@ -90,10 +90,10 @@ nlohmann::json auto_json(const core::AutoResult& result) {
           {"stopped_at", stopped}};
 }
 
-void print_auto(const core::AutoResult& result) {
+void print_auto(const core::pipeline::AutoResult& result) {
   for (const auto& step : result.steps) {
-    const core::SyncPlan& plan = step.plan;
-    if (step.result == core::AutoStep::Result::in_sync) {
+    const core::pipeline::SyncPlan& plan = step.plan;
+    if (step.result == core::pipeline::AutoStep::Result::in_sync) {
       std::printf("%s is in sync with %s (%s)\n", shown(plan.target->name).c_str(),
                   shown(plan.source->name).c_str(), short_id(plan.to).c_str());
       continue;
@@ -123,9 +123,9 @@ int run_auto(const SyncArgs& args, const Globals& globals) {
     throw util::UsageError("--auto walks the whole pipeline: drop ENV and --rev, or drop --auto "
                            "to sync one environment");
   }
-  core::Session session = open_session(globals);
-  const core::AutoResult result =
-      core::auto_sync(session, args.dry_run ? core::DryRun::yes : core::DryRun::no);
+  core::pipeline::Session session = open_session(globals);
+  const core::pipeline::AutoResult result = core::pipeline::auto_sync(
+      session, args.dry_run ? core::pipeline::DryRun::yes : core::pipeline::DryRun::no);
   if (globals.format == Format::json) {
     print_result(auto_json(result), session, globals);
   } else {
@@ -144,7 +144,7 @@ int run_auto(const SyncArgs& args, const Globals& globals) {
   return 0;
 }
 
-void print_plan(const core::SyncPlan& plan) {
+void print_plan(const core::pipeline::SyncPlan& plan) {
   std::printf("%zu commit%s from %s to %s:\n", plan.commits.size(),
               plan.commits.size() == 1 ? "" : "s", shown(plan.source->name).c_str(),
               shown(plan.target->name).c_str());
@@ -195,14 +195,15 @@ Runner setup_sync(CLI::App& app, Globals& globals) {
       throw util::UsageError("sync needs ENV, the environment to promote from (envflow sync "
                              "dev), or --auto to walk the pipeline");
     }
-    core::Session session = open_session(globals);
-    const core::SyncPlan plan = core::plan_sync(session, session.pipeline(), args->request);
+    core::pipeline::Session session = open_session(globals);
+    const core::pipeline::SyncPlan plan =
+        core::pipeline::plan_sync(session, session.pipeline(), args->request);
     if (!plan.noop) {
       plan.judgement.enforce(); // a dry run fails as the sync would
     }
     const bool move = !plan.noop && !args->dry_run;
     if (move) {
-      core::apply_sync(session, plan);
+      core::pipeline::apply_sync(session, plan);
     }
     if (globals.format == Format::json) {
       print_result(plan_json(plan, args->dry_run, move), session, globals);

@@ -3,8 +3,8 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/cache.h"
-#include "core/workspace.h"
+#include "core/workspace/cache.h"
+#include "core/workspace/workspace.h"
 #include "git/repo.h"
 
 namespace envflow::cli {
@@ -59,7 +59,7 @@ Runner setup_validate(CLI::App& app, Globals& globals) {
                "Check every file afresh: neither read nor write the cache of results");
   return [args, &globals] {
     if (args->no_cache) {
-      core::use_repository_cache(core::CacheMode::off);
+      core::workspace::use_repository_cache(core::workspace::CacheMode::off);
     }
     const git::Repository repo = git::Repository::open(".");
     content::ValidationReport result;
@@ -68,10 +68,11 @@ Runner setup_validate(CLI::App& app, Globals& globals) {
       const content::Progress progress = [&line](std::size_t done, std::size_t total) {
         line.update(done, total);
       };
-      result = args->rev.empty() ? core::validate_worktree(repo, args->paths,
-                                                           content::Scope::promoted, progress)
-                                 : core::validate_revision(repo, args->rev, args->paths,
-                                                           content::Scope::promoted, progress);
+      result = args->rev.empty()
+                   ? core::workspace::validate_worktree(repo, args->paths, content::Scope::promoted,
+                                                        progress)
+                   : core::workspace::validate_revision(repo, args->rev, args->paths,
+                                                        content::Scope::promoted, progress);
     }
     return report(result, globals.format);
   };

@@ -5,9 +5,9 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/config.h"
-#include "core/session.h"
-#include "core/overrides.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
+#include "core/records/overrides.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -37,7 +37,7 @@ std::string cell(const std::optional<content::Value>& value) {
       return value->string;
     }
   }
-  return core::emit_value(*value);
+  return core::records::emit_value(*value);
 }
 
 nlohmann::json json_of(const std::optional<content::Value>& value) {
@@ -48,8 +48,8 @@ nlohmann::json json_of(const std::optional<std::string>& id) {
   return id ? nlohmann::json(*id) : nlohmann::json(nullptr);
 }
 
-int report_change(const core::OverrideChange& change, bool set, const core::Session& session,
-                  const Globals& globals) {
+int report_change(const core::records::OverrideChange& change, bool set,
+                  const core::pipeline::Session& session, const Globals& globals) {
   if (globals.format == Format::json) {
     print_result({
         {"environment", change.env},
@@ -91,14 +91,15 @@ int report_change(const core::OverrideChange& change, bool set, const core::Sess
                 util::printable(change.name).c_str(), util::printable(change.declared_on).c_str(),
                 util::printable(change.env).c_str());
   }
-  std::printf("%s now at %s\n", util::printable(core::local_ref(change.env)).c_str(),
+  std::printf("%s now at %s\n", util::printable(core::model::local_ref(change.env)).c_str(),
               change.new_commit.substr(0, 7).c_str());
   print_result(nullptr, session, globals);
   return 0;
 }
 
-int list_variables(const core::Session& session, const std::string& env, Format format) {
-  const core::EffectiveVariables result = core::effective_variables(session.pipeline(), env);
+int list_variables(const core::pipeline::Session& session, const std::string& env, Format format) {
+  const core::records::EffectiveVariables result =
+      core::records::effective_variables(session.pipeline(), env);
   if (format == Format::json) {
     print_notes(session);
     nlohmann::json array = nlohmann::json::array();
@@ -109,7 +110,7 @@ int list_variables(const core::Session& session, const std::string& env, Format 
           {"default", json_of(v.default_value)},
           {"override", json_of(v.override_value)},
           {"effective", json_of(v.effective)},
-          {"source", std::string(core::source_name(v.source))},
+          {"source", std::string(core::records::source_name(v.source))},
           {"problem", v.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.problem)},
       });
     }
@@ -120,9 +121,9 @@ int list_variables(const core::Session& session, const std::string& env, Format 
       {"NAME", "TYPE", "DEFAULT", "OVERRIDE", "EFFECTIVE", "SOURCE"}};
   for (const auto& v : result.variables) {
     rows.push_back({util::printable(v.name), v.type.empty() ? "-" : util::printable(v.type),
-                    util::printable(cell(v.default_value)),
-                    util::printable(cell(v.override_value)), util::printable(cell(v.effective)),
-                    std::string(core::source_name(v.source))});
+                    util::printable(cell(v.default_value)), util::printable(cell(v.override_value)),
+                    util::printable(cell(v.effective)),
+                    std::string(core::records::source_name(v.source))});
   }
   print_table(rows);
   for (const auto& v : result.variables) {
@@ -161,16 +162,17 @@ Runner setup_var(CLI::App& app, Globals& globals) {
   list_app->callback([args] { args->which = "list"; });
 
   return [args, &globals]() -> int {
-    core::Session session = open_session(globals);
+    core::pipeline::Session session = open_session(globals);
     if (args->which == "list") {
       return list_variables(session, args->env, globals.format);
     }
     if (args->which == "set") {
-      const core::OverrideChange change =
-          core::set_override(session, args->env, args->name, args->value);
+      const core::records::OverrideChange change =
+          core::records::set_override(session, args->env, args->name, args->value);
       return report_change(change, true, session, globals);
     }
-    const core::OverrideChange change = core::unset_override(session, args->env, args->name);
+    const core::records::OverrideChange change =
+        core::records::unset_override(session, args->env, args->name);
     return report_change(change, false, session, globals);
   };
 }

@@ -20,7 +20,7 @@ class SchemaSet;
 // case-collision) changes: cached results of other versions are then never used.
 inline constexpr int k_validator_version = 6;
 
-// Where validation keeps per-file results between runs (core::DiskCache keeps
+// Where validation keeps per-file results between runs (core::workspace::DiskCache keeps
 // them under the git dir). A result is an encoded FileSummary (see
 // content/summary.h) keyed by the file's blob id and path. `find` and
 // `insert` may be called from several threads at once.

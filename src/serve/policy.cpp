@@ -2,34 +2,34 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/rules.h"
+#include "core/pipeline/rules.h"
 
 namespace envflow::serve {
 
-bool may(const core::PipelineConfig& config, const std::string& actor, Right right,
+bool may(const core::policy::PipelineConfig& config, const std::string& actor, Right right,
          const std::string& env) {
-  // The rulebook's own membership rules (core::may), so a button shows
+  // The rulebook's own membership rules (core::pipeline::may), so a button shows
   // exactly when the rule behind its command would let this person act.
   switch (right) {
   case Right::promote:
-    return core::may(config, actor, core::Right::promote, env);
+    return core::pipeline::may(config, actor, core::pipeline::Right::promote, env);
   case Right::approve:
-    return core::may(config, actor, core::Right::approve, env);
+    return core::pipeline::may(config, actor, core::pipeline::Right::approve, env);
   case Right::hold:
-    return core::may(config, actor, core::Right::hold, env);
+    return core::pipeline::may(config, actor, core::pipeline::Right::hold, env);
   case Right::local:
-    return core::may(config, actor, core::Right::local, env);
+    return core::pipeline::may(config, actor, core::pipeline::Right::local, env);
   case Right::publish:
   case Right::rollback:
-    return core::may(config, actor, core::Right::publish);
+    return core::pipeline::may(config, actor, core::pipeline::Right::publish);
   case Right::backport:
     return !config.environments.empty() &&
-           core::may(config, actor, core::Right::write, config.first().name);
+           core::pipeline::may(config, actor, core::pipeline::Right::write, config.first().name);
   }
   return false;
 }
 
-nlohmann::json rights_json(const core::PipelineConfig& config, const std::string& actor) {
+nlohmann::json rights_json(const core::policy::PipelineConfig& config, const std::string& actor) {
   nlohmann::json envs = nlohmann::json::object();
   for (const auto& e : config.environments) {
     envs[e.name] = {{"promote", may(config, actor, Right::promote, e.name)},

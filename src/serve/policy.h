@@ -4,10 +4,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/config.h"
+#include "core/policy/config.h"
 
 // Which buttons a person sees. The rulebook's membership rules decide
-// (core::may); the core functions still
+// (core::pipeline::may); the core functions still
 // decide every press (a button shown is no permission: a gate may refuse,
 // and the policy may have changed since the page was drawn).
 namespace envflow::serve {
@@ -25,12 +25,12 @@ enum class Right {
 // True when `actor` holds `right` on environment `env` (ignored for publish
 // and rollback; the first environment for backport). False for an unknown
 // environment and for an empty actor.
-bool may(const core::PipelineConfig& config, const std::string& actor, Right right,
+bool may(const core::policy::PipelineConfig& config, const std::string& actor, Right right,
          const std::string& env = "");
 
 // What `actor` may do, per environment, as JSON (GET /api/me):
 // {"publish": bool, "rollback": bool, "backport": bool,
 //  "environments": {"test": {"promote": bool, "approve": bool, "hold": bool, "local": bool}}}.
-nlohmann::json rights_json(const core::PipelineConfig& config, const std::string& actor);
+nlohmann::json rights_json(const core::policy::PipelineConfig& config, const std::string& actor);
 
 } // namespace envflow::serve

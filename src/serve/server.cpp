@@ -14,8 +14,8 @@
 #include <pthread.h>
 
 #include "cli/output.h"
-#include "core/config.h"
-#include "core/session.h"
+#include "core/pipeline/session.h"
+#include "core/policy/config.h"
 #include "git/repo.h"
 #include "serve/actions.h"
 #include "serve/html.h"
@@ -216,8 +216,27 @@ private:
     });
 
     read("/api/status", [](const httplib::Request&) { return Args{"status"}; });
-    read("/api/releases", [](const httplib::Request&) { return Args{"releases"}; });
-    read("/api/backports", [](const httplib::Request&) { return Args{"backport", "list"}; });
+    // As the commands list them: the newest releases, the open issues;
+    // `limit` (0: all) and, for issues, `state` (open, closed or all) as
+    // their options.
+    const auto listing = [](Args args, const httplib::Request& req) {
+      if (const std::string limit = req.get_param_value("limit");
+          !limit.empty() && limit.size() < 10 &&
+          limit.find_first_not_of("0123456789") == std::string::npos) {
+        args.push_back("--limit=" + limit);
+      }
+      return args;
+    };
+    read("/api/releases",
+         [listing](const httplib::Request& req) { return listing(Args{"releases"}, req); });
+    read("/api/backports", [listing](const httplib::Request& req) {
+      Args args{"backport", "list"};
+      if (const std::string state = req.get_param_value("state");
+          state == "open" || state == "closed" || state == "all") {
+        args.push_back("--state=" + state);
+      }
+      return listing(std::move(args), req);
+    });
     read("/api/holds", [](const httplib::Request&) { return Args{"hold", "list"}; });
     read("/api/log", [](const httplib::Request& req) {
       Args args{"log"};
@@ -253,7 +272,7 @@ private:
               {"read_only", m_options.read_only},
               {"csrf_token", m_csrf}};
       try {
-        const core::Session session = open_session(actor);
+        const core::pipeline::Session session = open_session(actor);
         me["may"] = session.has_config() && !m_options.read_only
                         ? rights_json(session.config(), actor)
                         : Json(nullptr);
@@ -284,9 +303,9 @@ private:
   }
 
   // The state a page shows, read once per request (a clone fetches its server).
-  core::Session open_session(const std::string& actor) const {
-    return core::Session::open(m_options.repo_path,
-                               core::SessionOptions{actor, false, m_options.remote, false});
+  core::pipeline::Session open_session(const std::string& actor) const {
+    return core::pipeline::Session::open(
+        m_options.repo_path, core::pipeline::SessionOptions{actor, false, m_options.remote, false});
   }
 
   // A GET of the JSON API: the document of the command `args` names (it reads, never writes).
@@ -309,13 +328,13 @@ private:
     m_http.Get(path, [this, path, view](const httplib::Request& req, httplib::Response& res) {
       const std::string actor = actor_of(req);
       const std::uint64_t version = m_watch.version();
-      std::optional<core::PipelineConfig> config;
+      std::optional<core::policy::PipelineConfig> config;
       View shown;
       int status = 200;
       try {
-        const core::Session session = open_session(actor);
+        const core::pipeline::Session session = open_session(actor);
         config = session.config();
-        const core::Pipeline pipeline = session.pipeline();
+        const core::model::Pipeline pipeline = session.pipeline();
         const CommandRunner commands = runner(actor, true);
         shown = view({pipeline, pipeline.repo, pipeline.config, commands, actor,
                       m_options.read_only, query_of(req)});

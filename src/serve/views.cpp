@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/approvals.h"
+#include "core/records/approvals.h"
 #include "git/repo.h"
 #include "serve/html.h"
 #include "serve/policy.h"
@@ -306,7 +306,7 @@ std::string navigation(const std::string& current) {
   return out;
 }
 
-std::string identity_text(const core::PipelineConfig* config, const std::string& actor,
+std::string identity_text(const core::policy::PipelineConfig* config, const std::string& actor,
                           bool read_only, const std::string& identity_header) {
   if (actor.empty()) {
     return "<span class=\"who who-nobody\">" +
@@ -419,16 +419,16 @@ View pipeline_view(const ViewContext& c) {
         }
         out += "</p>";
         const int required = e["approvals"].value("required", 0);
-        const core::Environment& next_env = c.config.environments[i + 1];
+        const core::policy::Environment& next_env = c.config.environments[i + 1];
         const std::vector<std::string> approvers =
-            core::approvals_for(c.pipeline, next_env, head);
+            core::records::approvals_for(c.pipeline, next_env, head);
         if (required > 0) {
           std::string names;
           for (const auto& a : approvers) {
             names += (names.empty() ? "" : ", ") + a;
           }
           out += "<p class=\"approvals\">Approvals: <strong>" +
-                 escape(core::approvals_text(approvers.size(), required)) + "</strong>" +
+                 escape(core::records::approvals_text(approvers.size(), required)) + "</strong>" +
                  (names.empty() ? std::string() : " (" + escape(names) + ")") + "</p>";
         }
         // Verification checks of the promotion into `next` (envflow check), as status says.
@@ -516,7 +516,7 @@ View diff_view(const ViewContext& c) {
 }
 
 View releases_view(const ViewContext& c) {
-  const Json releases = c.commands.read({"releases"});
+  const Json releases = c.commands.read({"releases", "--all"});
   std::string out = "<h2>Releases</h2>";
   if (releases.empty()) {
     out += "<p class=\"quiet\">No releases yet: Publish on the pipeline page makes the first "
@@ -552,7 +552,7 @@ View releases_view(const ViewContext& c) {
 }
 
 View backports_view(const ViewContext& c) {
-  const Json issues = c.commands.read({"backport", "list"});
+  const Json issues = c.commands.read({"backport", "list", "--all"});
   std::string out = "<h2>Back-ports</h2><p class=\"quiet\">A hotfix on " +
                     escape(c.config.last().name) + " opens one; it closes once the fix is in " +
                     escape(c.config.first().name) + ".</p>";

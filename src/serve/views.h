@@ -3,8 +3,8 @@
 #include <map>
 #include <string>
 
-#include "core/config.h"
-#include "core/view.h"
+#include "core/model/view.h"
+#include "core/policy/config.h"
 #include "serve/documents.h"
 
 // The pages of `envflow serve`, as HTML fragments for the page shell
@@ -15,9 +15,9 @@
 namespace envflow::serve {
 
 struct ViewContext {
-  const core::Pipeline& pipeline;      // the state the page shows (the session's view)
+  const core::model::Pipeline& pipeline; // the state the page shows (the session's view)
   const git::Repository& repo;         // pipeline.repo
-  const core::PipelineConfig& config;  // pipeline.config
+  const core::policy::PipelineConfig& config; // pipeline.config
   const CommandRunner& commands;       // the documents: `envflow ... --format json`, offline
   std::string actor;      // "" when nobody is known: nothing to press
   bool read_only = false; // --read-only: nothing to press
@@ -52,7 +52,7 @@ std::string navigation(const std::string& current);
 
 // Who is acting, for the top bar: "alice · qa, release-managers", or why
 // nothing can be pressed.
-std::string identity_text(const core::PipelineConfig* config, const std::string& actor,
+std::string identity_text(const core::policy::PipelineConfig* config, const std::string& actor,
                           bool read_only, const std::string& identity_header);
 
 } // namespace envflow::serve

@@ -37,6 +37,18 @@ public:
       : Error(Exit::refused, message, std::move(code), std::move(hint)) {}
 };
 
+// Another operation moved a ref this one leases (only operations on the
+// same thing race): nothing changed; run it again.
+class LostRace : public Refused {
+public:
+  LostRace(std::string ref, const std::string& message)
+      : Refused(message, "lost-race", "run it again"), m_ref(std::move(ref)) {}
+  const std::string& ref() const { return m_ref; }
+
+private:
+  std::string m_ref;
+};
+
 // The policy does not let this identity do it (exit 1, like every refusal;
 // HTTP 403 where that matters). Code "forbidden".
 class Forbidden : public Refused {

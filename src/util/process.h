@@ -47,4 +47,8 @@ struct BoundedResult {
 // made; a command that cannot start exits 127.
 BoundedResult run_bounded(const std::vector<std::string>& argv, const BoundedRun& limits);
 
+// Split `command` into argv words at runs of spaces and tabs. No shell: no
+// quoting, no variables, no globbing (wrap anything fancier in a script).
+std::vector<std::string> split_command(const std::string& command);
+
 } // namespace envflow::util

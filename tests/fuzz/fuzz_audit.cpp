@@ -1,4 +1,4 @@
-// Fuzz target: core::AuditRecord::from_message, the reader of the commit
+// Fuzz target: core::model::AuditRecord::from_message, the reader of the commit
 // messages on refs/envflow/audit (`envflow log`, `envflow doctor`), and its
 // writer to_message: a record envflow writes must read back as itself, or
 // the trail could say someone did what they did not.
@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "core/audit.h"
+#include "core/model/audit.h"
 #include "fuzz_check.h"
 #include "util/strings.h"
 
 namespace {
 
-using envflow::core::AuditRecord;
+using envflow::core::model::AuditRecord;
 using envflow::fuzz::expect;
 
 // The input as a message: what is read back is written and read back alike.

@@ -1,4 +1,4 @@
-// Fuzz target: core::BackportIssue::parse, the reader of the `<id>.yaml`
+// Fuzz target: core::records::BackportIssue::parse, the reader of the `<id>.yaml`
 // records on refs/envflow/backports.
 #include <cstddef>
 #include <cstdint>
@@ -6,13 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/backport.h"
+#include "core/records/backport.h"
 #include "fuzz_check.h"
 #include "util/error.h"
 
 namespace {
 
-using envflow::core::BackportIssue;
+using envflow::core::records::BackportIssue;
 using envflow::fuzz::expect;
 
 constexpr const char* k_where = "refs/envflow/backports:fuzz.yaml";

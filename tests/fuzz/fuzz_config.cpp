@@ -1,4 +1,4 @@
-// Fuzz target: core::parse_config, the policy parser of envflow.yaml at
+// Fuzz target: core::policy::parse_config, the policy parser of envflow.yaml at
 // refs/envflow/config (YAML, the pipeline schema, then the rules the schema
 // cannot say).
 #include <cstddef>
@@ -7,15 +7,15 @@
 #include <vector>
 
 #include "content/yaml.h"
-#include "core/config.h"
+#include "core/policy/config.h"
 #include "fuzz_check.h"
 
 namespace {
 
 using envflow::content::Diagnostic;
-using envflow::core::parse_config;
-using envflow::core::PipelineConfig;
-using envflow::core::render_config;
+using envflow::core::policy::parse_config;
+using envflow::core::policy::PipelineConfig;
+using envflow::core::policy::render_config;
 using envflow::fuzz::expect;
 
 void check_diagnostics(const std::vector<Diagnostic>& problems, const std::string& path) {

@@ -55,7 +55,7 @@ constexpr std::size_t k_slot_count = sizeof k_slots / sizeof k_slots[0];
 
 constexpr std::string_view k_template_root = "templates/workspace/";
 
-// Per-file results kept in memory, as core::DiskCache keeps them on disk.
+// Per-file results kept in memory, as core::workspace::DiskCache keeps them on disk.
 // Results for the starter workspace's own files outlive one input (they are
 // computed once, so each run spends its time on the fuzzed file); the others
 // last for one input.

@@ -10,27 +10,26 @@
 #include <string>
 #include <vector>
 
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/hold.h"
-#include "core/overrides.h"
-#include "core/refs.h"
-#include "core/release.h"
-#include "core/rules.h"
-#include "core/view.h"
+#include "core/model/audit.h"
+#include "core/model/refs.h"
+#include "core/model/view.h"
+#include "core/pipeline/rules.h"
+#include "core/policy/config.h"
+#include "core/records/hold.h"
+#include "core/records/overrides.h"
+#include "core/release/release.h"
 #include "git/repo.h"
+#include "support.h"
 #include "util/embedded.h"
 #include "util/strings.h"
-
-#include "support.h"
 
 namespace envflow::test {
 
 inline const std::string k_test = "refs/heads/test";
 
 // An authenticated actor, as a forge names them.
-inline core::Actor as(const std::string& name) {
-  return core::Actor{name, "REMOTE_USER", true};
+inline core::pipeline::Actor as(const std::string& name) {
+  return core::pipeline::Actor{name, "REMOTE_USER", true};
 }
 
 // dev -> test -> production. Groups: developers alice, release-managers bob
@@ -39,7 +38,7 @@ inline core::Actor as(const std::string& name) {
 class PipelineRepo {
 public:
   PipelineRepo() : m_dir(true) {
-    config = core::default_config({"dev", "test", "production"}, "nobody");
+    config = core::policy::default_config({"dev", "test", "production"}, "nobody");
     config.groups["developers"] = {"alice"};
     config.groups["release-managers"] = {"bob", "carol"};
     config.groups["operators"] = {"olga"};
@@ -68,8 +67,8 @@ public:
 
   // Store `config` on refs/envflow/config (a new commit, by hand).
   void write_config() {
-    const auto old = repo().ref_target(core::k_config_ref);
-    set_ref(core::k_config_ref, config_commit(core::render_config(config), old));
+    const auto old = repo().ref_target(core::model::k_config_ref);
+    set_ref(core::model::k_config_ref, config_commit(core::policy::render_config(config), old));
   }
 
   std::string config_commit(const std::string& text, const std::optional<std::string>& parent) {
@@ -78,8 +77,8 @@ public:
       parents.push_back(*parent);
     }
     return repo().write_commit(
-        repo().write_tree({{core::k_config_file, git::NewFile{repo().write_blob(text)}}}), parents,
-        "config\n", person(), 1'700'000'000);
+        repo().write_tree({{core::model::k_config_file, git::NewFile{repo().write_blob(text)}}}),
+        parents, "config\n", person(), 1'700'000'000);
   }
 
   // A commit whose tree is the first parent's (or empty) with `files` set and `removed` dropped.
@@ -122,10 +121,10 @@ public:
 
   std::string head(const std::string& branch) { return *repo().ref_target("refs/heads/" + branch); }
 
-  core::RefMove move(const std::string& ref, const std::string& to) {
-    return core::RefMove{ref, repo().ref_target(ref).value_or(k_zero), to};
+  core::model::RefMove move(const std::string& ref, const std::string& to) {
+    return core::model::RefMove{ref, repo().ref_target(ref).value_or(k_zero), to};
   }
-  core::RefMove branch(const std::string& name, const std::string& to) {
+  core::model::RefMove branch(const std::string& name, const std::string& to) {
     return move("refs/heads/" + name, to);
   }
 
@@ -133,7 +132,7 @@ public:
   // manifest that matches its tree.
   std::string release_tag(const std::string& name, const std::string& commit,
                           const std::string& title = "Release", bool hotfix = false) {
-    core::Manifest manifest;
+    core::release::Manifest manifest;
     manifest.environment = "production";
     manifest.commit = commit;
     manifest.version = name;
@@ -151,42 +150,45 @@ public:
   }
 
   // A hold commit on `env` by `actor` (not on any ref yet); its ref is hold_ref(env, id).
-  core::Hold hold(const std::string& env, const std::string& actor,
-                  const std::string& reason = "freeze",
-                  core::Hold::Kind kind = core::Hold::Kind::manual) {
-    core::Hold h;
+  core::records::Hold hold(const std::string& env, const std::string& actor,
+                           const std::string& reason = "freeze",
+                           core::records::Hold::Kind kind = core::records::Hold::Kind::manual) {
+    core::records::Hold h;
     h.env = env;
     h.kind = kind;
     h.actor = actor;
     h.time = 1'700'000'000;
     h.reason = reason;
-    core::stage_hold(repo(), h);
+    core::records::stage_hold(repo(), h);
     return h;
   }
-  core::RefMove set_hold(const core::Hold& h) {
-    return core::RefMove{core::hold_ref(h.env, h.id), k_zero, h.id};
+  core::model::RefMove set_hold(const core::records::Hold& h) {
+    return core::model::RefMove{core::model::hold_ref(h.env, h.id), k_zero, h.id};
   }
 
   // A commit holding `overrides.yaml` (the local data of an environment).
   std::string local(const std::string& overrides, const std::vector<std::string>& parents = {}) {
-    return commit({{core::k_overrides_file, overrides}}, parents, "local");
+    return commit({{core::records::k_overrides_file, overrides}}, parents, "local");
   }
 
   // What the rulebook says about `moves` by `who`, against the refs as they are.
-  core::Judgement judge(const std::vector<core::RefMove>& moves, const std::string& who,
-                        core::Automatic automatic = core::Automatic::no) {
-    const core::OwnRefs own(repo());
-    return core::judge(core::Pipeline{repo(), own, config}, moves, as(who), automatic);
+  core::pipeline::Judgement
+  judge(const std::vector<core::model::RefMove>& moves, const std::string& who,
+        core::pipeline::Automatic automatic = core::pipeline::Automatic::no) {
+    const core::model::OwnRefs own(repo());
+    return core::pipeline::judge(core::model::Pipeline{repo(), own, config}, moves, as(who),
+                                 automatic);
   }
 
   // The record describe() makes of `moves` by `who`.
-  core::AuditRecord describe(const std::vector<core::RefMove>& moves, const std::string& who,
-                             const std::string& reason = "") {
-    const core::OwnRefs own(repo());
-    return core::describe(core::Pipeline{repo(), own, config}, moves, as(who), reason);
+  core::model::AuditRecord describe(const std::vector<core::model::RefMove>& moves,
+                                    const std::string& who, const std::string& reason = "") {
+    const core::model::OwnRefs own(repo());
+    return core::pipeline::describe(core::model::Pipeline{repo(), own, config}, moves, as(who),
+                                    reason);
   }
 
-  core::PipelineConfig config;
+  core::policy::PipelineConfig config;
   std::string base;
 
 private:
@@ -196,7 +198,7 @@ private:
 };
 
 // Every refusal of `judgement`, "ref: reason" per line.
-inline std::string refusals(const core::Judgement& judgement) {
+inline std::string refusals(const core::pipeline::Judgement& judgement) {
   std::string text;
   for (const auto& r : judgement.refusals) {
     text += r.ref + ": " + r.reason + "\n";
@@ -205,8 +207,8 @@ inline std::string refusals(const core::Judgement& judgement) {
 }
 
 // True when `judgement` refused `ref` at `gate` with a reason containing `text`.
-inline bool refused(const core::Judgement& judgement, const std::string& ref, core::Gate gate,
-                    const std::string& text = "") {
+inline bool refused(const core::pipeline::Judgement& judgement, const std::string& ref,
+                    core::pipeline::Gate gate, const std::string& text = "") {
   for (const auto& r : judgement.refusals) {
     if (r.ref == ref && r.gate == gate && has(r.reason, text)) {
       return true;

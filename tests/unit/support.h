@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "content/diagnostic.h"
-#include "core/config.h"
+#include "core/policy/config.h"
 #include "git/repo.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -46,9 +46,9 @@ inline std::string dump(const std::vector<content::Diagnostic>& diagnostics) {
 
 // The diagnostics of parsing `text` as envflow.yaml for `use`, one a line.
 inline std::string problems_of(const std::string& text,
-                               core::ConfigUse use = core::ConfigUse::new_config) {
+                               core::policy::ConfigUse use = core::policy::ConfigUse::new_config) {
   std::vector<content::Diagnostic> problems;
-  core::parse_config(text, "envflow.yaml", problems, use);
+  core::policy::parse_config(text, "envflow.yaml", problems, use);
   return dump(problems);
 }
 

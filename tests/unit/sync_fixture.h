@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/hold.h"
-#include "core/init.h"
-#include "core/session.h"
-#include "core/sync.h"
+#include "core/model/audit.h"
+#include "core/policy/config.h"
+#include "core/records/hold.h"
+#include "core/admin/init.h"
+#include "core/pipeline/session.h"
+#include "core/pipeline/sync.h"
 #include "git/repo.h"
 
 #include "support.h"
@@ -33,18 +33,18 @@ inline constexpr std::int64_t k_time = 1'767'225'600; // 2026-01-01T00:00:00Z
 class SyncPipeline {
 public:
   SyncPipeline() {
-    core::InitOptions options;
+    core::admin::InitOptions options;
     options.dir = m_dir.path().string();
     options.actor = k_alice;
-    m_base = core::init_repository(options).commit;
+    m_base = core::admin::init_repository(options).commit;
     m_repo.emplace(git::Repository::open(m_dir.path().string()));
-    m_config = *core::load_config(*m_repo);
-    m_written = core::render_config(m_config);
+    m_config = *core::policy::load_config(*m_repo);
+    m_written = core::policy::render_config(m_config);
   }
 
   git::Repository& repo() { return *m_repo; }
-  core::PipelineConfig& config() { return m_config; }
-  core::Environment& env(const std::string& name) {
+  core::policy::PipelineConfig& config() { return m_config; }
+  core::policy::Environment& env(const std::string& name) {
     return m_config.environments[static_cast<size_t>(m_config.index_of(name))];
   }
   void set_auto(const std::vector<std::string>& names) {
@@ -54,22 +54,22 @@ public:
   }
 
   // A session on this repository (its own authority) acting as `actor`.
-  core::Session session(const std::string& actor = k_alice) {
-    const std::string text = core::render_config(m_config);
+  core::pipeline::Session session(const std::string& actor = k_alice) {
+    const std::string text = core::policy::render_config(m_config);
     if (text != m_written) {
-      const auto old = m_repo->ref_target(core::k_config_ref);
+      const auto old = m_repo->ref_target(core::model::k_config_ref);
       const std::string commit = m_repo->write_commit(
           m_repo->write_tree(
-              {{core::k_config_file, git::NewFile{m_repo->write_blob(text), git::Mode::regular}}}),
+              {{core::model::k_config_file, git::NewFile{m_repo->write_blob(text), git::Mode::regular}}}),
           {*old}, "config\n", git::Person{"Test", k_alice}, k_time);
-      core::AuditRecord record;
+      core::model::AuditRecord record;
       record.op = "config";
       record.actor = k_alice;
       record.time = k_time;
-      core::commit_with_audit(*m_repo, {{core::k_config_ref, old, commit}}, record);
+      core::model::commit_with_audit(*m_repo, {{core::model::k_config_ref, old, commit}}, record);
       m_written = text;
     }
-    return core::Session::local(git::Repository::open(m_dir.path().string()), actor);
+    return core::pipeline::Session::local(git::Repository::open(m_dir.path().string()), actor);
   }
 
   std::string head(const std::string& env) {
@@ -98,44 +98,44 @@ public:
   }
 
   // A hold on `env` put there by hand (audited), as a rollback or `hold set` leaves it.
-  core::Hold hold(const std::string& env, core::Hold::Kind kind, const std::string& reason,
+  core::records::Hold hold(const std::string& env, core::records::Hold::Kind kind, const std::string& reason,
                   std::int64_t time = k_time) {
-    core::Hold h;
+    core::records::Hold h;
     h.env = env;
     h.kind = kind;
     h.actor = k_alice;
     h.time = time;
     h.reason = reason;
-    const git::RefUpdate update = core::stage_hold(*m_repo, h);
-    core::AuditRecord record;
+    const git::RefUpdate update = core::records::stage_hold(*m_repo, h);
+    core::model::AuditRecord record;
     record.op = "hold";
     record.actor = k_alice;
     record.time = k_time;
-    core::commit_with_audit(*m_repo, {update}, record);
+    core::model::commit_with_audit(*m_repo, {update}, record);
     return h;
   }
 
   size_t records(const std::string& op) {
-    const auto trail = core::read_audit(*m_repo);
+    const auto trail = core::model::read_audit(*m_repo);
     return static_cast<size_t>(
         std::count_if(trail.begin(), trail.end(), [&](const auto& r) { return r.op == op; }));
   }
 
   // The result's plans point into the session's policy: the session stays
   // alive until the next run (as the CLI keeps it while it prints).
-  core::AutoResult run(const std::string& actor = k_alice, core::DryRun dry = core::DryRun::no) {
+  core::pipeline::AutoResult run(const std::string& actor = k_alice, core::pipeline::DryRun dry = core::pipeline::DryRun::no) {
     m_last.reset();
     m_last.emplace(session(actor));
-    return core::auto_sync(*m_last, dry);
+    return core::pipeline::auto_sync(*m_last, dry);
   }
 
 private:
   TempDir m_dir;
   std::string m_base;
   std::optional<git::Repository> m_repo;
-  core::PipelineConfig m_config;
+  core::policy::PipelineConfig m_config;
   std::string m_written;
-  std::optional<core::Session> m_last;
+  std::optional<core::pipeline::Session> m_last;
 };
 
 } // namespace envflow::test

@@ -1,12 +1,12 @@
-#include "cli/output.h"
+#include <doctest/doctest.h>
 
 #include <stdexcept>
 
-#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "core/rules.h"
-#include "core/session.h"
+#include "cli/output.h"
+#include "core/pipeline/rules.h"
+#include "core/pipeline/session.h"
 
 using envflow::cli::github_annotation;
 using envflow::cli::github_escape_data;
@@ -96,13 +96,13 @@ TEST_CASE("cli::error_report and error_json: kind from the exit code, the finer 
     CHECK(unknown["exit"] == 2);
   }
   SUBCASE("a gate and a lost race") {
-    const auto gate = json_of(envflow::core::GateRefused("needs 2 approvals", "approvals",
-                                                         "envflow approve uat --rev abc1234"));
+    const auto gate = json_of(envflow::core::pipeline::GateRefused(
+        "needs 2 approvals", "approvals", "envflow approve uat --rev abc1234"));
     CHECK(gate["kind"] == "refused");
     CHECK(gate["code"] == "gate");
     CHECK(gate["gate"] == "approvals");
     CHECK(gate["hint"] == "envflow approve uat --rev abc1234");
-    const auto race = json_of(envflow::core::LostRace("refs/heads/test", "test moved"));
+    const auto race = json_of(util::LostRace("refs/heads/test", "test moved"));
     CHECK(race["kind"] == "refused");
     CHECK(race["code"] == "lost-race");
     CHECK(race["ref"] == "refs/heads/test");

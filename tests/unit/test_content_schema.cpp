@@ -14,7 +14,7 @@
 #include "content/source.h"
 #include "content/validator.h"
 #include "content/yaml.h"
-#include "core/config.h"
+#include "core/policy/config.h"
 #include "util/embedded.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -627,9 +627,9 @@ TEST_CASE("content::schema pipeline") {
                         "at admins[0]: '**' is not valid");
   }
   SUBCASE("the envflow.yaml init writes") {
-    const auto config = envflow::core::default_config({"dev", "test", "uat", "staging", "production"},
+    const auto config = envflow::core::policy::default_config({"dev", "test", "uat", "staging", "production"},
                                                       "alice@example.com");
-    expect_schema_clean("pipeline", envflow::core::render_config(config));
+    expect_schema_clean("pipeline", envflow::core::policy::render_config(config));
   }
   SUBCASE("too few environments") {
     expect_schema_error("pipeline", "version: 1\nenvironments:\n  - name: dev\n    branch: dev\n",

@@ -24,7 +24,7 @@
 #include "content/source.h"
 #include "content/summary.h"
 #include "content/validator.h"
-#include "core/cache.h"
+#include "core/workspace/cache.h"
 
 #include "support.h"
 #include "validation_fixture.h"
@@ -37,7 +37,7 @@ using envflow::content::FileSummary;
 using envflow::content::SchemaSet;
 using envflow::content::ValidateOptions;
 using envflow::content::ValidationReport;
-using envflow::core::DiskCache;
+using envflow::core::workspace::DiskCache;
 using namespace envflow::test;
 
 TEST_CASE("content::git_blob_id") {

@@ -1,6 +1,3 @@
-#include "core/audit.h"
-#include "git/repo.h"
-
 #include <doctest/doctest.h>
 
 #include "support.h"
@@ -11,14 +8,17 @@
 #include <thread>
 #include <vector>
 
+#include "core/model/audit.h"
+#include "git/repo.h"
+
 using namespace envflow;
 using namespace envflow::test;
 
 namespace {
 
 
-core::AuditRecord sample_record() {
-  core::AuditRecord record;
+core::model::AuditRecord sample_record() {
+  core::model::AuditRecord record;
   record.op = "sync";
   record.env = "test";
   record.actor = "alice@example.com";
@@ -33,7 +33,7 @@ core::AuditRecord sample_record() {
 
 } // namespace
 
-TEST_CASE("core::AuditRecord") {
+TEST_CASE("core::model::AuditRecord") {
   SUBCASE("the message holds one key: value line per field") {
     const std::string message = sample_record().to_message();
     CHECK(message.rfind("envflow sync test\n\n", 0) == 0);
@@ -52,8 +52,8 @@ TEST_CASE("core::AuditRecord") {
   }
 
   SUBCASE("round trip") {
-    const core::AuditRecord record = sample_record();
-    const auto back = core::AuditRecord::from_message(record.to_message());
+    const core::model::AuditRecord record = sample_record();
+    const auto back = core::model::AuditRecord::from_message(record.to_message());
     REQUIRE(back.has_value());
     CHECK(back->op == record.op);
     CHECK(back->env == record.env);
@@ -73,7 +73,7 @@ TEST_CASE("core::AuditRecord") {
   }
 
   SUBCASE("a minimal record leaves optional fields out") {
-    core::AuditRecord record;
+    core::model::AuditRecord record;
     record.op = "init";
     record.actor = "alice@example.com";
     record.time = 1;
@@ -83,7 +83,7 @@ TEST_CASE("core::AuditRecord") {
     CHECK(message.find("env:") == std::string::npos);
     CHECK(message.find("commit:") == std::string::npos);
     CHECK(message.find("note:") == std::string::npos);
-    const auto back = core::AuditRecord::from_message(message);
+    const auto back = core::model::AuditRecord::from_message(message);
     REQUIRE(back.has_value());
     CHECK(back->env.empty());
     CHECK(back->moves.empty());
@@ -91,21 +91,21 @@ TEST_CASE("core::AuditRecord") {
   }
 
   SUBCASE("a note stays on one line") {
-    core::AuditRecord record = sample_record();
+    core::model::AuditRecord record = sample_record();
     record.note = "first line\nsecond line";
-    const auto back = core::AuditRecord::from_message(record.to_message());
+    const auto back = core::model::AuditRecord::from_message(record.to_message());
     REQUIRE(back.has_value());
     CHECK(back->note == "first line second line");
   }
 
   SUBCASE("no field can add another: line breaks in any field become spaces (fuzz finding)") {
-    core::AuditRecord record = sample_record();
+    core::model::AuditRecord record = sample_record();
     record.actor = "eve\nop: publish";
     record.env = "test\nnote: forged";
     record.approvals = {"bob\napproval: mallory"};
     const std::string message = record.to_message();
     CHECK(message.find("\nop: publish") == std::string::npos);
-    const auto back = core::AuditRecord::from_message(message);
+    const auto back = core::model::AuditRecord::from_message(message);
     REQUIRE(back.has_value());
     CHECK(back->op == "sync");
     CHECK(back->actor == "eve op: publish");
@@ -116,19 +116,20 @@ TEST_CASE("core::AuditRecord") {
   }
 
   SUBCASE("malformed records") {
-    CHECK_FALSE(core::AuditRecord::from_message("").has_value());
-    CHECK_FALSE(core::AuditRecord::from_message("just a commit message\n").has_value());
-    CHECK_FALSE(core::AuditRecord::from_message("envflow sync\n\nenv: test\nactor: a\n")
+    CHECK_FALSE(core::model::AuditRecord::from_message("").has_value());
+    CHECK_FALSE(core::model::AuditRecord::from_message("just a commit message\n").has_value());
+    CHECK_FALSE(core::model::AuditRecord::from_message("envflow sync\n\nenv: test\nactor: a\n")
                     .has_value()); // no op
-    CHECK_FALSE(core::AuditRecord::from_message("op: sync\nmove: refs/heads/test " + k_a + "\n")
-                    .has_value()); // move with two fields
-    CHECK_FALSE(core::AuditRecord::from_message("op: sync\nmove: refs/heads/test " + k_a + " " +
-                                                k_b + " extra\n")
+    CHECK_FALSE(
+        core::model::AuditRecord::from_message("op: sync\nmove: refs/heads/test " + k_a + "\n")
+            .has_value()); // move with two fields
+    CHECK_FALSE(core::model::AuditRecord::from_message("op: sync\nmove: refs/heads/test " + k_a +
+                                                       " " + k_b + " extra\n")
                     .has_value());
   }
 
   SUBCASE("unknown keys and lines are ignored; a bad time reads as 0") {
-    const auto back = core::AuditRecord::from_message(
+    const auto back = core::model::AuditRecord::from_message(
         "envflow sync\n\nop: sync\nfuture: field\nfree text line\ntime: yesterday\n");
     REQUIRE(back.has_value());
     CHECK(back->op == "sync");
@@ -136,33 +137,33 @@ TEST_CASE("core::AuditRecord") {
   }
 }
 
-TEST_CASE("core::commit_with_audit") {
+TEST_CASE("core::model::commit_with_audit") {
   TempRepo temp;
   git::Repository& repo = temp.repo();
   const std::string c1 = temp.commit({{"file.txt", "one"}}, {}, "one\n");
   const std::string c2 = temp.commit({{"file.txt", "two"}}, {c1}, "two\n");
 
-  core::AuditRecord record;
+  core::model::AuditRecord record;
   record.op = "sync";
   record.env = "test";
   record.actor = "alice@example.com";
   record.time = 1'767'225'600;
 
   SUBCASE("refs and the record move together") {
-    core::commit_with_audit(
+    core::model::commit_with_audit(
         repo, {{"refs/heads/test", std::nullopt, c1}, {"refs/envflow/live", std::nullopt, c2}},
         record);
     CHECK(repo.ref_target("refs/heads/test") == c1);
     CHECK(repo.ref_target("refs/envflow/live") == c2);
-    const auto records = core::read_audit(repo);
+    const auto records = core::model::read_audit(repo);
     REQUIRE(records.size() == 1);
-    const core::AuditRecord& written = records[0];
+    const core::model::AuditRecord& written = records[0];
     CHECK(written.op == "sync");
     CHECK(written.env == "test");
     CHECK(written.actor == "alice@example.com");
     CHECK(written.time == 1'767'225'600);
     CHECK(written.tool == std::string("envflow ") + ENVFLOW_VERSION);
-    CHECK(written.id == repo.ref_target(core::k_audit_ref));
+    CHECK(written.id == repo.ref_target(core::model::k_audit_ref));
     REQUIRE(written.moves.size() == 2);
     CHECK(written.moves[0].ref == "refs/heads/test");
     CHECK(written.moves[0].old_id == k_zero);
@@ -175,8 +176,8 @@ TEST_CASE("core::commit_with_audit") {
 
   SUBCASE("moves the record names are kept (a pending deletion of a ref this clone lacks)") {
     record.moves = {{"refs/envflow/holds/uat/" + k_a, k_a, k_zero}, {"refs/heads/test", k_zero, c1}};
-    core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
-    const auto records = core::read_audit(repo);
+    core::model::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
+    const auto records = core::model::read_audit(repo);
     REQUIRE(records.size() == 1);
     REQUIRE(records[0].moves.size() == 2);
     CHECK(records[0].moves[0].ref == "refs/envflow/holds/uat/" + k_a);
@@ -184,13 +185,13 @@ TEST_CASE("core::commit_with_audit") {
   }
 
   SUBCASE("records chain, oldest first") {
-    core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
+    core::model::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
     record.op = "rollback";
-    core::commit_with_audit(repo, {{"refs/heads/test", c1, c2}}, record);
+    core::model::commit_with_audit(repo, {{"refs/heads/test", c1, c2}}, record);
     record.op = "unset";
-    core::commit_with_audit(repo, {{"refs/heads/test", c2, std::nullopt}}, record);
+    core::model::commit_with_audit(repo, {{"refs/heads/test", c2, std::nullopt}}, record);
     CHECK_FALSE(repo.ref_target("refs/heads/test").has_value());
-    const auto records = core::read_audit(repo);
+    const auto records = core::model::read_audit(repo);
     REQUIRE(records.size() == 3);
     CHECK(records[0].op == "sync");
     CHECK(records[1].op == "rollback");
@@ -205,21 +206,21 @@ TEST_CASE("core::commit_with_audit") {
   SUBCASE("a record with no ref updates still appends") {
     record.op = "approve";
     record.commit = c1;
-    core::commit_with_audit(repo, {}, record);
-    const auto records = core::read_audit(repo);
+    core::model::commit_with_audit(repo, {}, record);
+    const auto records = core::model::read_audit(repo);
     REQUIRE(records.size() == 1);
     CHECK(records[0].moves.empty());
     CHECK(records[0].commit == c1);
   }
 
   SUBCASE("a moved ref refuses and changes nothing") {
-    core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
-    const auto audit_before = repo.ref_target(core::k_audit_ref);
+    core::model::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
+    const auto audit_before = repo.ref_target(core::model::k_audit_ref);
     // Someone moved test to c2 since this operation read c1... expected is stale.
     repo.update_refs({{"refs/heads/test", c1, c2}}, "someone else");
     bool conflict = false;
     try {
-      core::commit_with_audit(
+      core::model::commit_with_audit(
           repo, {{"refs/heads/test", c1, c1}, {"refs/heads/uat", std::nullopt, c1}}, record);
     } catch (const git::RefConflict& e) {
       conflict = true;
@@ -228,25 +229,26 @@ TEST_CASE("core::commit_with_audit") {
     CHECK(conflict);
     CHECK(repo.ref_target("refs/heads/test") == c2);
     CHECK_FALSE(repo.ref_target("refs/heads/uat").has_value());
-    CHECK(repo.ref_target(core::k_audit_ref) == audit_before);
-    CHECK(core::read_audit(repo).size() == 1);
+    CHECK(repo.ref_target(core::model::k_audit_ref) == audit_before);
+    CHECK(core::model::read_audit(repo).size() == 1);
   }
 
   SUBCASE("a ref that must not exist but does refuses") {
     repo.update_refs({{"refs/heads/test", std::nullopt, c1}}, "by hand");
-    CHECK_THROWS_AS(core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c2}}, record),
-                    git::RefConflict);
+    CHECK_THROWS_AS(
+        core::model::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c2}}, record),
+        git::RefConflict);
     CHECK(repo.ref_target("refs/heads/test") == c1);
-    CHECK_FALSE(repo.ref_target(core::k_audit_ref).has_value());
+    CHECK_FALSE(repo.ref_target(core::model::k_audit_ref).has_value());
   }
 
   SUBCASE("time and tool are filled in when left empty") {
     setenv("ENVFLOW_NOW", "1767225601", 1);
     record.time = 0;
     record.tool.clear();
-    core::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
+    core::model::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c1}}, record);
     unsetenv("ENVFLOW_NOW");
-    const auto records = core::read_audit(repo);
+    const auto records = core::model::read_audit(repo);
     REQUIRE(records.size() == 1);
     CHECK(records[0].time == 1'767'225'601);
     CHECK(records[0].tool == std::string("envflow ") + ENVFLOW_VERSION);
@@ -267,9 +269,9 @@ TEST_CASE("core::commit_with_audit") {
           std::optional<std::string> at;
           for (int i = 0; i < k_rounds; ++i) {
             const std::string next = i % 2 == 0 ? c1 : c2;
-            core::AuditRecord r = record;
+            core::model::AuditRecord r = record;
             r.op = "writer" + std::to_string(w);
-            core::commit_with_audit(own, {{ref, at, next}}, r);
+            core::model::commit_with_audit(own, {{ref, at, next}}, r);
             at = next;
           }
         } catch (const std::exception& e) {
@@ -282,7 +284,7 @@ TEST_CASE("core::commit_with_audit") {
     }
     CHECK(failures[0] == "");
     CHECK(failures[1] == "");
-    const auto records = core::read_audit(repo);
+    const auto records = core::model::read_audit(repo);
     CHECK(records.size() == 2 * k_rounds);
     for (size_t i = 1; i < records.size(); ++i) {
       CHECK(repo.commit(records[i].id).parents == std::vector<std::string>{records[i - 1].id});

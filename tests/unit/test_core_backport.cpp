@@ -1,7 +1,8 @@
-#include "core/backport.h"
-#include "core/hotfix.h"
+#include "core/records/backport.h"
+#include "core/release/hotfix.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/process.h"
 
 #include <doctest/doctest.h>
 
@@ -22,8 +23,8 @@ namespace {
 
 const std::string k_where = "refs/envflow/backports:3.yaml";
 
-core::BackportIssue sample_issue() {
-  core::BackportIssue issue;
+core::records::BackportIssue sample_issue() {
+  core::records::BackportIssue issue;
   issue.id = 3;
   issue.hotfix = "fix-tone";
   issue.hotfix_tag = "v1.0.1";
@@ -47,7 +48,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 
 std::string parse_refusal(const std::string& text) {
   try {
-    core::BackportIssue::parse(text, k_where);
+    core::records::BackportIssue::parse(text, k_where);
   } catch (const util::Refused& e) {
     return e.what();
   }
@@ -58,13 +59,13 @@ std::string parse_refusal(const std::string& text) {
 
 TEST_CASE("core::backport record: emit and parse round trip") {
   SUBCASE("an open issue") {
-    const core::BackportIssue issue = sample_issue();
+    const core::records::BackportIssue issue = sample_issue();
     const std::string text = issue.to_yaml();
     CHECK(text.find("\nid: 3\n") != std::string::npos);
     CHECK(text.find("\nstatus: open\n") != std::string::npos);
     CHECK(text.find("\nopened_at: \"2026-01-01T00:00:00Z\"\n") != std::string::npos);
     CHECK(text.find("\nclosed_at: null\n") != std::string::npos);
-    const core::BackportIssue back = core::BackportIssue::parse(text, k_where);
+    const core::records::BackportIssue back = core::records::BackportIssue::parse(text, k_where);
     CHECK(back.to_yaml() == text);
     CHECK(back.to_json() == issue.to_json());
     CHECK(back.summary == issue.summary);
@@ -75,12 +76,12 @@ TEST_CASE("core::backport record: emit and parse round trip") {
     CHECK(back.is_open());
   }
   SUBCASE("a closed issue") {
-    core::BackportIssue issue = sample_issue();
-    issue.status = core::BackportIssue::Status::closed;
+    core::records::BackportIssue issue = sample_issue();
+    issue.status = core::records::BackportIssue::Status::closed;
     issue.closed_by = "auto";
     issue.closed_at = 1'767'312'000;
     issue.closed_in = k_b;
-    const core::BackportIssue back = core::BackportIssue::parse(issue.to_yaml(), k_where);
+    const core::records::BackportIssue back = core::records::BackportIssue::parse(issue.to_yaml(), k_where);
     CHECK_FALSE(back.is_open());
     CHECK(back.closed_by == "auto");
     CHECK(back.closed_at == 1'767'312'000);
@@ -88,11 +89,11 @@ TEST_CASE("core::backport record: emit and parse round trip") {
     CHECK(back.to_json()["closed_at"] == "2026-01-02T00:00:00Z");
   }
   SUBCASE("any text reads back as written") {
-    core::BackportIssue issue = sample_issue();
+    core::records::BackportIssue issue = sample_issue();
     issue.summary = std::string("tab\tnul") + '\0' +
                     "del\x7f nel\xc2\x85 ls\xe2\x80\xa8 bom\xef\xbb\xbf \"q\" \\ \xf0\x9f\x9a\x80";
     issue.hotfix = "#not-a-comment: {x}";
-    const core::BackportIssue back = core::BackportIssue::parse(issue.to_yaml(), k_where);
+    const core::records::BackportIssue back = core::records::BackportIssue::parse(issue.to_yaml(), k_where);
     CHECK(back.summary == issue.summary);
     CHECK(back.hotfix == issue.hotfix);
     CHECK(back.to_yaml() == issue.to_yaml());
@@ -184,7 +185,7 @@ TEST_CASE("core::backport merge: a three-way merge gives a tree or lists each co
 }
 
 TEST_CASE("core::backport notify command") {
-  CHECK(core::split_command("  gh issue  create\t--label hotfix ") ==
+  CHECK(util::split_command("  gh issue  create\t--label hotfix ") ==
         std::vector<std::string>{"gh", "issue", "create", "--label", "hotfix"});
-  CHECK(core::split_command("   ").empty());
+  CHECK(util::split_command("   ").empty());
 }

@@ -1,4 +1,4 @@
-// The result cache on disk (core::DiskCache): damaged files, a change of
+// The result cache on disk (core::workspace::DiskCache): damaged files, a change of
 // schema, options or version, and its bound. A validation through it reports
 // exactly what a full validation does.
 
@@ -11,7 +11,7 @@
 
 #include "content/schema.h"
 #include "content/validator.h"
-#include "core/cache.h"
+#include "core/workspace/cache.h"
 
 #include "support.h"
 #include "validation_fixture.h"
@@ -19,10 +19,10 @@
 namespace fs = std::filesystem;
 using namespace envflow;
 using envflow::content::ValidationReport;
-using envflow::core::DiskCache;
+using envflow::core::workspace::DiskCache;
 using namespace envflow::test;
 
-TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
+TEST_CASE("core::workspace::DiskCache tolerates corrupt, truncated and foreign files") {
   Snapshot snapshot = generated(30);
   const ValidationReport expected = full(snapshot);
   TempDir dir;
@@ -72,7 +72,7 @@ TEST_CASE("core::DiskCache tolerates corrupt, truncated and foreign files") {
   CHECK(segments(dir.path()).size() == 1);
 }
 
-TEST_CASE("core::DiskCache: a change of schema, options or version is a miss") {
+TEST_CASE("core::workspace::DiskCache: a change of schema, options or version is a miss") {
   Snapshot snapshot = generated(20);
   TempDir dir;
   DiskCache cache(dir.str());
@@ -110,10 +110,10 @@ TEST_CASE("core::DiskCache: a change of schema, options or version is a miss") {
   }
 }
 
-TEST_CASE("core::DiskCache stays bounded") {
+TEST_CASE("core::workspace::DiskCache stays bounded") {
   Snapshot snapshot = generated(30);
   TempDir dir;
-  envflow::core::CacheLimits limits;
+  envflow::core::workspace::CacheLimits limits;
   limits.max_files = 3;
   // Twelve runs, each changing one file: at most max_files segments remain.
   for (int run = 0; run < 12; ++run) {

@@ -3,10 +3,10 @@
 // and commit and never moves; a promotion into an environment with checks
 // needs a passing result of each for that commit and bundle.
 
-#include "core/checks.h"
+#include "core/pipeline/checks.h"
 
 #include <nlohmann/json.hpp>
-#include "core/rules.h"
+#include "core/pipeline/rules.h"
 
 #include "pipeline_fixture.h"
 
@@ -16,8 +16,8 @@
 #include <vector>
 
 using namespace envflow;
-using core::Gate;
-using core::RefMove;
+using core::pipeline::Gate;
+using core::model::RefMove;
 using namespace envflow::test;
 
 namespace {
@@ -28,24 +28,24 @@ struct Checked {
   std::string next;
 
   Checked() {
-    p.config.environments[1].checks = {core::Check{"lint", {"true"}, 60},
-                                       core::Check{"eval", {"true"}, 60}};
+    p.config.environments[1].checks = {core::policy::Check{"lint", {"true"}, 60},
+                                       core::policy::Check{"eval", {"true"}, 60}};
     p.write_config();
     next = p.tweak(p.base, "concise");
     p.set_ref("refs/heads/dev", next);
   }
 
   std::string digest(const std::string& commit) {
-    const core::OwnRefs own(p.repo());
-    const core::Pipeline pipeline{p.repo(), own, p.config};
-    return core::bundle_digest(
-        core::candidate_bundle(pipeline, p.config.environments[1], commit));
+    const core::model::OwnRefs own(p.repo());
+    const core::model::Pipeline pipeline{p.repo(), own, p.config};
+    return core::pipeline::bundle_digest(
+        core::pipeline::candidate_bundle(pipeline, p.config.environments[1], commit));
   }
 
   // A result commit as envflow check writes it (not on any ref yet).
-  core::CheckResult result(const std::string& name, const std::string& commit, int exit_status,
+  core::pipeline::CheckResult result(const std::string& name, const std::string& commit, int exit_status,
                            const std::string& actor = "bob") {
-    core::CheckResult r;
+    core::pipeline::CheckResult r;
     r.env = "test";
     r.commit = commit;
     r.name = name;
@@ -58,22 +58,22 @@ struct Checked {
     r.output = exit_status == 0 ? "" : "FORBIDDEN found\n";
     const std::string blob = p.repo().write_blob(r.to_yaml());
     const std::string tree = p.repo().write_tree(
-        {{core::k_check_result_file, git::NewFile{blob, git::Mode::regular}}});
+        {{core::pipeline::k_check_result_file, git::NewFile{blob, git::Mode::regular}}});
     r.id = p.repo().write_commit(tree, {}, "envflow check\n", {"Test", "test@example.com"},
                                  1'700'000'000);
     return r;
   }
 
-  RefMove record(const core::CheckResult& r) {
-    return RefMove{core::check_ref(r.env, r.commit, r.name), k_zero, r.id};
+  RefMove record(const core::pipeline::CheckResult& r) {
+    return RefMove{core::model::check_ref(r.env, r.commit, r.name), k_zero, r.id};
   }
-  void store(const core::CheckResult& r) { p.set_ref(core::check_ref(r.env, r.commit, r.name), r.id); }
+  void store(const core::pipeline::CheckResult& r) { p.set_ref(core::model::check_ref(r.env, r.commit, r.name), r.id); }
 };
 
 } // namespace
 
-TEST_CASE("core::CheckResult: result.yaml reads back as written, and nothing else does") {
-  core::CheckResult r;
+TEST_CASE("core::pipeline::CheckResult: result.yaml reads back as written, and nothing else does") {
+  core::pipeline::CheckResult r;
   r.env = "test";
   r.commit = std::string(40, 'a');
   r.name = "no-forbidden";
@@ -84,18 +84,18 @@ TEST_CASE("core::CheckResult: result.yaml reads back as written, and nothing els
   r.actor = "bob";
   r.time = 1'700'000'000;
   r.output = "line \"one\"\n\tü \x01 end";
-  const auto back = core::CheckResult::parse(r.to_yaml());
+  const auto back = core::pipeline::CheckResult::parse(r.to_yaml());
   REQUIRE(back);
   CHECK(back->output == r.output);
   CHECK(back->to_yaml() == r.to_yaml());
   CHECK_FALSE(back->passed());
   std::string edited = r.to_yaml();
   edited.replace(edited.find("exit_status: 1"), 14, "exit_status: 0 ");
-  CHECK_FALSE(core::CheckResult::parse(edited));
-  CHECK_FALSE(core::CheckResult::parse("env: test\n"));
+  CHECK_FALSE(core::pipeline::CheckResult::parse(edited));
+  CHECK_FALSE(core::pipeline::CheckResult::parse("env: test\n"));
 }
 
-TEST_CASE("core::judge: a promotion into an environment with checks") {
+TEST_CASE("core::pipeline::judge: a promotion into an environment with checks") {
   Checked c;
   auto& p = c.p;
 
@@ -128,7 +128,7 @@ TEST_CASE("core::judge: a promotion into an environment with checks") {
   SUBCASE("a result for another bundle of the same commit is stale") {
     c.store(c.result("lint", c.next, 0));
     c.store(c.result("eval", c.next, 0));
-    p.set_ref(core::local_ref("test"), p.local("max_turns: 5\n"));
+    p.set_ref(core::model::local_ref("test"), p.local("max_turns: 5\n"));
     const auto j = p.judge({p.branch("test", c.next)}, "bob");
     CHECK_MESSAGE(refused(j, k_test, Gate::checks, "ran on another bundle"), refusals(j));
   }
@@ -144,11 +144,11 @@ TEST_CASE("core::judge: a promotion into an environment with checks") {
   }
 }
 
-TEST_CASE("core::judge: check result refs") {
+TEST_CASE("core::pipeline::judge: check result refs") {
   Checked c;
   auto& p = c.p;
   const auto lint = c.result("lint", c.next, 0);
-  const std::string ref = core::check_ref("test", c.next, "lint");
+  const std::string ref = core::model::check_ref("test", c.next, "lint");
 
   SUBCASE("recorded by a promoter of the environment") {
     const auto j = p.judge({c.record(lint)}, "bob");
@@ -171,15 +171,15 @@ TEST_CASE("core::judge: check result refs") {
     const auto other = c.result("eval", c.next, 0);
     CHECK(refused(p.judge({RefMove{ref, k_zero, other.id}}, "bob"), ref, Gate::record,
                   "but it is recorded as"));
-    const std::string older = core::check_ref("test", p.base, "lint");
+    const std::string older = core::model::check_ref("test", p.base, "lint");
     CHECK(refused(p.judge({RefMove{older, k_zero, lint.id}}, "bob"), older, Gate::record,
                   "but it is recorded as"));
   }
   SUBCASE("a check the policy does not have, on the first or an unknown environment") {
-    const std::string unknown = core::check_ref("test", c.next, "nope");
+    const std::string unknown = core::model::check_ref("test", c.next, "nope");
     CHECK(refused(p.judge({RefMove{unknown, k_zero, lint.id}}, "bob"), unknown, Gate::record,
                   "no check named 'nope'"));
-    const std::string first = core::check_ref("dev", c.next, "lint");
+    const std::string first = core::model::check_ref("dev", c.next, "lint");
     CHECK(refused(p.judge({RefMove{first, k_zero, lint.id}}, "adam"), first, Gate::record,
                   "dev is the first environment"));
   }

@@ -1,16 +1,15 @@
-#include "core/ci.h"
-
 #include <doctest/doctest.h>
 
 #include <stdexcept>
 
+#include "core/admin/ci.h"
 #include "util/error.h"
 
-using envflow::core::check_ci_system;
-using envflow::core::ci_files;
-using envflow::core::render_ci_template;
+using envflow::core::admin::check_ci_system;
+using envflow::core::admin::ci_files;
+using envflow::core::admin::render_ci_template;
 
-TEST_CASE("core::render_ci_template") {
+TEST_CASE("core::admin::render_ci_template") {
   const std::vector<std::string> envs{"dev", "qa", "prod"};
 
   SUBCASE("a block is repeated for every environment but the last") {
@@ -35,7 +34,7 @@ TEST_CASE("core::render_ci_template") {
   }
 }
 
-TEST_CASE("core::ci_files") {
+TEST_CASE("core::admin::ci_files") {
   const std::vector<std::string> envs{"dev", "test", "prod"};
 
   SUBCASE("github: three workflows, rendered") {

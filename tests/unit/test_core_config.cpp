@@ -1,7 +1,7 @@
 // The pipeline config's own rules beyond its schema: what a new policy must
 // grant (issue 8: a policy granting nobody).
 
-#include "core/config.h"
+#include "core/policy/config.h"
 
 #include <doctest/doctest.h>
 
@@ -35,7 +35,7 @@ const std::string k_groups = "  developers: [alice]\n"
 
 } // namespace
 
-TEST_CASE("core::parse_config: approvals someone can give") {
+TEST_CASE("core::policy::parse_config: approvals someone can give") {
   SUBCASE("fewer approvers than approvals") {
     const auto p = problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 2\n"
                                               "    approvers: [qa]\n",
@@ -63,9 +63,9 @@ TEST_CASE("core::parse_config: approvals someone can give") {
                                             k_groups);
     CHECK(problems_of(text).empty());
     std::vector<content::Diagnostic> problems;
-    const auto config = core::parse_config(text, "envflow.yaml", problems);
+    const auto config = core::policy::parse_config(text, "envflow.yaml", problems);
     REQUIRE(config);
-    const auto warnings = core::policy_warnings(*config);
+    const auto warnings = core::policy::policy_warnings(*config);
     REQUIRE(warnings.size() == 3); // and nobody publishes or finishes hotfixes
     CHECK(warnings[0] == "environment 'test' needs 2 approvals from release-managers (2 members), "
                          "and everyone who may promote into it is one of them: a sync does not "
@@ -90,45 +90,45 @@ TEST_CASE("core::parse_config: approvals someone can give") {
     CHECK(problems_of(two_env_policy("    promote: [release-managers]\n    approvals: 2\n"
                                      "    approvers: [qa]\n",
                                      k_groups),
-                      core::ConfigUse::in_force)
+                      core::policy::ConfigUse::in_force)
               .empty());
   }
 }
 
-TEST_CASE("core::parse_config: admin groups with members") {
+TEST_CASE("core::policy::parse_config: admin groups with members") {
   const std::string empty_admins = "  developers: [alice]\n  release-managers: [bob]\n  admins: []\n";
   CHECK(has(problems_of(two_env_policy("    promote: [release-managers]\n", empty_admins)),
             "the admin groups (admins) have no members: nobody could change the pipeline config "
             "any more"));
   CHECK(problems_of(two_env_policy("    promote: [release-managers]\n", empty_admins),
-                    core::ConfigUse::in_force)
+                    core::policy::ConfigUse::in_force)
             .empty());
 }
 
-TEST_CASE("core::policy_warnings") {
+TEST_CASE("core::policy::policy_warnings") {
   std::vector<content::Diagnostic> problems;
-  const auto config = core::parse_config(
+  const auto config = core::policy::parse_config(
       two_env_policy(
           "    promote: []\n",
           "  developers: []\n  release-managers: [bob]\n  admins: [adam]\n  publishers: []\n") +
           "publishers: [publishers]\n",
       "envflow.yaml", problems);
   REQUIRE(config);
-  const auto warnings = core::policy_warnings(*config);
+  const auto warnings = core::policy::policy_warnings(*config);
   REQUIRE(warnings.size() == 4);
   CHECK(warnings[0] == "nobody may push content to dev (write: developers)");
   CHECK(warnings[1] == "nobody may promote into test (promote: none): the pipeline stops before it");
   CHECK(warnings[2] == "nobody may publish a release or roll back (publishers)");
   CHECK(warnings[3] == "nobody may finish a hotfix (hotfixers)");
-  CHECK(core::policy_warnings(core::default_config({"dev", "prod"}, "you")).empty());
+  CHECK(core::policy::policy_warnings(core::policy::default_config({"dev", "prod"}, "you")).empty());
 }
 
 // Found by fuzzing the policy parser: render_config wrote strings as they
 // were, so an actor with a quote (`envflow --actor 'a"b' init`), a branch
 // like 1.0 or an environment named true gave a config that did not read
 // back, or read back as another.
-TEST_CASE("core::render_config reads back as the same config") {
-  core::PipelineConfig config = core::default_config({"dev", "true", "null"}, "o\"brien\\x@example.com");
+TEST_CASE("core::policy::render_config reads back as the same config") {
+  core::policy::PipelineConfig config = core::policy::default_config({"dev", "true", "null"}, "o\"brien\\x@example.com");
   config.environments[1].branch = "1.0";
   config.environments[2].branch = "release/2026.1";
   config.groups["123"] = {"tab\there", "caf\xc3\xa9", "#hash: {x}"};
@@ -137,11 +137,11 @@ TEST_CASE("core::render_config reads back as the same config") {
   config.release_signing_key = "~/.ssh/key \"quoted\".pub";
   config.release_allowed_signers = "signers\\file";
   config.backport_notify = "notify --title \"back-port\"";
-  const std::string rendered = core::render_config(config);
+  const std::string rendered = core::policy::render_config(config);
   CHECK(rendered.find("  - name: dev\n    branch: dev\n") != std::string::npos); // plain stays plain
   CHECK(rendered.find("  - name: \"true\"\n    branch: \"1.0\"\n") != std::string::npos);
   std::vector<content::Diagnostic> problems;
-  const auto back = core::parse_config(rendered, "envflow.yaml", problems);
+  const auto back = core::policy::parse_config(rendered, "envflow.yaml", problems);
   std::string why;
   for (const auto& d : problems) {
     why += d.to_text() + "\n";
@@ -157,10 +157,10 @@ TEST_CASE("core::render_config reads back as the same config") {
   CHECK(back->release_signing_key == config.release_signing_key);
   CHECK(back->release_allowed_signers == config.release_allowed_signers);
   CHECK(back->backport_notify == config.backport_notify);
-  CHECK(core::render_config(*back) == rendered);
+  CHECK(core::policy::render_config(*back) == rendered);
 }
 
-TEST_CASE("core::parse_config: secret_allowlist") {
+TEST_CASE("core::policy::parse_config: secret_allowlist") {
   const std::string base = two_env_policy("    promote: [release-managers]\n", k_groups);
   SUBCASE("read, and rendered back the same") {
     const std::string text = base +
@@ -170,7 +170,7 @@ TEST_CASE("core::parse_config: secret_allowlist") {
                              "  - fingerprint: \"fedcba9876543210\"\n"
                              "    reason: \"the public sandbox token: \\\"demo\\\"\"\n";
     std::vector<content::Diagnostic> problems;
-    const auto config = core::parse_config(text, "envflow.yaml", problems);
+    const auto config = core::policy::parse_config(text, "envflow.yaml", problems);
     INFO(problems_of(text));
     REQUIRE(config);
     REQUIRE(config->secret_allowlist.size() == 2);
@@ -178,15 +178,15 @@ TEST_CASE("core::parse_config: secret_allowlist") {
     CHECK(config->secret_allowlist[0].reason ==
           "AWS's documented example key in knowledge/aws/setup.md");
     CHECK(config->secret_allowlist[1].reason == "the public sandbox token: \"demo\"");
-    const std::string rendered = core::render_config(*config);
+    const std::string rendered = core::policy::render_config(*config);
     CHECK(rendered.find("secret_allowlist:\n  - fingerprint: \"0123456789abcdef\"\n") !=
           std::string::npos);
-    const auto back = core::parse_config(rendered, "envflow.yaml", problems);
+    const auto back = core::policy::parse_config(rendered, "envflow.yaml", problems);
     REQUIRE(back);
     CHECK(back->secret_allowlist.size() == 2);
     CHECK(back->secret_allowlist[1].reason == config->secret_allowlist[1].reason);
-    CHECK(core::render_config(*back) == rendered);
-    CHECK(core::render_config(core::default_config({"dev", "prod"}, "a")).find("secret_allowlist") ==
+    CHECK(core::policy::render_config(*back) == rendered);
+    CHECK(core::policy::render_config(core::policy::default_config({"dev", "prod"}, "a")).find("secret_allowlist") ==
           std::string::npos);
   }
   SUBCASE("refused: a bad fingerprint, no reason, a fingerprint twice") {

@@ -1,7 +1,7 @@
 #include "content/validator.h"
-#include "core/cache.h"
-#include "core/config.h"
-#include "core/diff.h"
+#include "core/workspace/cache.h"
+#include "core/policy/config.h"
+#include "core/workspace/diff.h"
 #include "git/repo.h"
 #include "util/error.h"
 
@@ -19,7 +19,7 @@
 
 using namespace envflow;
 using envflow::test::TempRepo;
-using core::ItemChange;
+using core::workspace::ItemChange;
 using envflow::test::variable;
 
 namespace {
@@ -76,18 +76,18 @@ Files base_files() {
 }
 
 // Diff `before` against `after` in a fresh repository.
-core::SemanticDiff diff_of(const Files& before, const Files& after) {
+core::workspace::SemanticDiff diff_of(const Files& before, const Files& after) {
   TempRepo temp;
   const std::string from = temp.commit(before);
   const std::string to = temp.commit(after, {from});
-  core::SemanticDiff diff = core::semantic_diff(temp.repo(), from, to);
+  core::workspace::SemanticDiff diff = core::workspace::semantic_diff(temp.repo(), from, to);
   CHECK(diff.from == from);
   CHECK(diff.to == to);
   return diff;
 }
 
 // The only item of `diff` (fails the test when there is not exactly one).
-ItemChange only_item(const core::SemanticDiff& diff) {
+ItemChange only_item(const core::workspace::SemanticDiff& diff) {
   REQUIRE(diff.items.size() == 1);
   return diff.items.front();
 }
@@ -105,11 +105,11 @@ using Strings = std::vector<std::string>;
 
 } // namespace
 
-TEST_CASE("core::semantic_diff items") {
+TEST_CASE("core::workspace::semantic_diff items") {
   const Files base = base_files();
 
   SUBCASE("identical trees give an empty diff") {
-    const core::SemanticDiff diff = diff_of(base, base);
+    const core::workspace::SemanticDiff diff = diff_of(base, base);
     CHECK(diff.empty());
     CHECK_FALSE(diff.breaking());
     CHECK(diff.summary() == "no semantic differences");
@@ -122,7 +122,7 @@ TEST_CASE("core::semantic_diff items") {
     after["workspace.yaml"] = "kind: Workspace\nname: ws\nschema_version: 2\n";
     after["integrations/billing.yaml"] = "kind: Integration\nname: billing\n";
     after.erase("variables/unused.yaml");
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     REQUIRE(diff.items.size() == 5);
 
     CHECK(diff.items[0].kind == "Workspace");
@@ -149,7 +149,7 @@ TEST_CASE("core::semantic_diff items") {
     CHECK(diff.items[4].change == ItemChange::Change::removed);
 
     CHECK(diff.summary() == "5 items: 2 added, 1 removed, 2 changed, 1 breaking");
-    const core::ChangeCounts agents = diff.counts("Agent");
+    const core::workspace::ChangeCounts agents = diff.counts("Agent");
     CHECK(agents.added == 1);
     CHECK(agents.changed == 1);
     CHECK(agents.total() == 2);
@@ -178,7 +178,7 @@ TEST_CASE("core::semantic_diff items") {
     after["knowledge/faq/returns.md"] = "# Returns\n\n30 days.\n";
     after["knowledge/faq/shipping/eu.md"] = "# Shipping\n";
     after["knowledge/faq.yaml"] = "kind: KnowledgeBase\nname: faq\ndescription: FAQ\n";
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     REQUIRE(diff.items.size() == 3);
     CHECK(diff.items[0].kind == "KnowledgeBase");
     CHECK(diff.items[0].fields == Strings{"description"});
@@ -195,7 +195,7 @@ TEST_CASE("core::semantic_diff items") {
   SUBCASE("a document removed with its knowledge base") {
     Files after = base;
     after.erase("knowledge/faq/returns.md");
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     const ItemChange item = only_item(diff);
     CHECK(item.kind == "Document");
     CHECK(item.change == ItemChange::Change::removed);
@@ -206,7 +206,7 @@ TEST_CASE("core::semantic_diff items") {
     Files after = base;
     after["channels/chat.yml"] = "kind: Channel\nname: chat\n";
     after["guardrails/pii.yaml"] = "kind: Guardrail\nname: pii\n";
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     REQUIRE(diff.items.size() == 2);
     CHECK(diff.items[0].kind == "Channel");
     CHECK(diff.items[0].name == "chat");
@@ -217,14 +217,14 @@ TEST_CASE("core::semantic_diff items") {
     TempRepo temp;
     const std::string first = temp.commit({});
     const std::string second = temp.commit(base, {first});
-    const core::SemanticDiff diff = core::semantic_diff(temp.repo(), first, second);
+    const core::workspace::SemanticDiff diff = core::workspace::semantic_diff(temp.repo(), first, second);
     CHECK(diff.items.size() == base.size() - 1); // README.md is not content
     CHECK(diff.counts().added == diff.items.size());
     CHECK_FALSE(diff.breaking());
   }
 }
 
-TEST_CASE("core::semantic_diff fields") {
+TEST_CASE("core::workspace::semantic_diff fields") {
   const std::string path = "agents/a.yaml";
 
   SUBCASE("top-level scalar") {
@@ -279,7 +279,7 @@ TEST_CASE("core::semantic_diff fields") {
   }
 }
 
-TEST_CASE("core::semantic_diff breaking") {
+TEST_CASE("core::workspace::semantic_diff breaking") {
   const Files base = base_files();
 
   SUBCASE("a removed variable is breaking even when unused") {
@@ -384,7 +384,7 @@ TEST_CASE("core::semantic_diff breaking") {
     Files after = base;
     after.erase("channels/web.yaml");
     after["agents/new.yaml"] = "kind: Agent\nname: new\n";
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     REQUIRE(diff.items.size() == 2);
     CHECK_FALSE(diff.breaking());
   }
@@ -393,7 +393,7 @@ TEST_CASE("core::semantic_diff breaking") {
     Files after = base;
     after.erase("integrations/crm.yaml");
     after["agents/support.yaml"] = "kind: Agent\nname: support\ninstructions: x\n";
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     REQUIRE(diff.items.size() == 2);
     CHECK(diff.items[1].kind == "Integration");
     CHECK(diff.items[1].breaking);
@@ -408,13 +408,13 @@ TEST_CASE("core::semantic_diff breaking") {
   }
 }
 
-TEST_CASE("core::SemanticDiff to_json (diff)") {
+TEST_CASE("core::workspace::SemanticDiff to_json (diff)") {
   Files before = base_files();
   Files after = before;
   after.erase("variables/unused.yaml");
   after["agents/triage.yaml"] = "kind: Agent\nname: triage\ninstructions: Route fast.\n";
   after["agents/billing.yaml"] = "kind: Agent\nname: billing\n";
-  const core::SemanticDiff diff = diff_of(before, after);
+  const core::workspace::SemanticDiff diff = diff_of(before, after);
   const nlohmann::json json = diff.to_json();
   CHECK(json["from"] == diff.from);
   CHECK(json["to"] == diff.to);
@@ -464,82 +464,82 @@ TEST_CASE("core::diff resolve_side") {
   temp.set_ref("refs/tags/v1.0.0", first);
 
   SUBCASE("revisions without a config") {
-    CHECK(core::resolve_side(repo, "dev") == second);
-    CHECK(core::resolve_side(repo, "v1.0.0") == first);
-    CHECK(core::resolve_side(repo, "dev~1") == first);
-    CHECK(core::resolve_side(repo, second) == second);
-    CHECK(core::resolve_side(repo, second.substr(0, 10)) == second);
-    CHECK_THROWS_WITH_AS(core::resolve_side(repo, "nope"), "unknown environment or revision 'nope'",
+    CHECK(core::workspace::resolve_side(repo, "dev") == second);
+    CHECK(core::workspace::resolve_side(repo, "v1.0.0") == first);
+    CHECK(core::workspace::resolve_side(repo, "dev~1") == first);
+    CHECK(core::workspace::resolve_side(repo, second) == second);
+    CHECK(core::workspace::resolve_side(repo, second.substr(0, 10)) == second);
+    CHECK_THROWS_WITH_AS(core::workspace::resolve_side(repo, "nope"), "unknown environment or revision 'nope'",
                          util::UsageError);
-    CHECK_THROWS_AS(core::resolve_side(repo, ""), util::UsageError);
-    CHECK_THROWS_WITH_AS(core::resolve_side(repo, "v1.0.1"),
+    CHECK_THROWS_AS(core::workspace::resolve_side(repo, ""), util::UsageError);
+    CHECK_THROWS_WITH_AS(core::workspace::resolve_side(repo, "v1.0.1"),
                          "unknown environment or revision 'v1.0.1'; did you mean 'v1.0.0'?",
                          util::UsageError);
   }
 
   SUBCASE("environments through the config") {
-    core::PipelineConfig config = core::default_config({"dev", "qa", "prod"}, "a@example.com");
+    core::policy::PipelineConfig config = core::policy::default_config({"dev", "qa", "prod"}, "a@example.com");
     config.environments[1].branch = "qa-branch";
-    const std::string text = core::render_config(config);
+    const std::string text = core::policy::render_config(config);
     std::vector<content::Diagnostic> problems;
-    REQUIRE(core::parse_config(text, "envflow.yaml", problems).has_value());
-    const std::string config_commit = temp.commit({{core::k_config_file, text}});
-    temp.set_ref(core::k_config_ref, config_commit);
+    REQUIRE(core::policy::parse_config(text, "envflow.yaml", problems).has_value());
+    const std::string config_commit = temp.commit({{core::model::k_config_file, text}});
+    temp.set_ref(core::model::k_config_ref, config_commit);
 
-    CHECK(core::resolve_side(repo, "qa") == first);
-    CHECK(core::resolve_side(repo, "dev") == second);
-    CHECK(core::resolve_side(repo, "v1.0.0") == first); // revisions still work
-    CHECK_THROWS_WITH_AS(core::resolve_side(repo, "prod"),
+    CHECK(core::workspace::resolve_side(repo, "qa") == first);
+    CHECK(core::workspace::resolve_side(repo, "dev") == second);
+    CHECK(core::workspace::resolve_side(repo, "v1.0.0") == first); // revisions still work
+    CHECK_THROWS_WITH_AS(core::workspace::resolve_side(repo, "prod"),
                          "environment 'prod' has no commits: branch 'prod' does not exist",
                          util::UsageError);
-    CHECK_THROWS_WITH_AS(core::resolve_side(repo, "staging"),
+    CHECK_THROWS_WITH_AS(core::workspace::resolve_side(repo, "staging"),
                          "unknown environment or revision 'staging' (environments: dev, qa, prod)",
                          util::UsageError);
     CHECK_THROWS_WITH_AS(
-        core::resolve_side(repo, "prd"),
+        core::workspace::resolve_side(repo, "prd"),
         "unknown environment or revision 'prd'; did you mean 'prod'? (environments: dev, qa, prod)",
         util::UsageError);
   }
 
   SUBCASE("an invalid config does not stop a diff") {
-    const std::string config_commit = temp.commit({{core::k_config_file, "environments: 3\n"}});
-    temp.set_ref(core::k_config_ref, config_commit);
-    CHECK(core::resolve_side(repo, "dev") == second);
+    const std::string config_commit = temp.commit({{core::model::k_config_file, "environments: 3\n"}});
+    temp.set_ref(core::model::k_config_ref, config_commit);
+    CHECK(core::workspace::resolve_side(repo, "dev") == second);
   }
 }
 
-TEST_CASE("core::semantic_diff is remembered per pair of trees when the cache is on") {
+TEST_CASE("core::workspace::semantic_diff is remembered per pair of trees when the cache is on") {
   TempRepo temp;
   Files after = base_files();
   after.erase("variables/support_email.yaml");
   after["variables/unused.yaml"] = variable("unused", "number", "2");
   const std::string from = temp.commit(base_files());
   const std::string to = temp.commit(after, {from});
-  const nlohmann::json expected = core::semantic_diff(temp.repo(), from, to).to_json();
+  const nlohmann::json expected = core::workspace::semantic_diff(temp.repo(), from, to).to_json();
   const std::filesystem::path folder =
-      std::filesystem::path(core::cache_dir(temp.repo())) / "diffs";
+      std::filesystem::path(core::workspace::cache_dir(temp.repo())) / "diffs";
   CHECK_FALSE(std::filesystem::exists(folder)); // cache off: nothing kept
 
-  core::DiskCache cache(core::cache_dir(temp.repo()));
+  core::workspace::DiskCache cache(core::workspace::cache_dir(temp.repo()));
   content::set_default_cache(&cache);
   struct Reset {
     ~Reset() { content::set_default_cache(nullptr); }
   } reset;
-  const nlohmann::json first = core::semantic_diff(temp.repo(), from, to).to_json();
+  const nlohmann::json first = core::workspace::semantic_diff(temp.repo(), from, to).to_json();
   CHECK(first == expected);
   REQUIRE(std::distance(std::filesystem::directory_iterator(folder),
                         std::filesystem::directory_iterator()) == 1);
   const std::filesystem::path file = std::filesystem::directory_iterator(folder)->path();
 
   SUBCASE("a second run reads it back") {
-    CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected);
+    CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected);
     // Proof it came from the file: a doctored file is believed.
     std::ofstream(file) << R"({"items":[]})";
-    CHECK(core::semantic_diff(temp.repo(), from, to).empty());
+    CHECK(core::workspace::semantic_diff(temp.repo(), from, to).empty());
   }
   SUBCASE("a damaged file is a miss, computed again") {
     std::ofstream(file) << "{\"items\": [{\"k\": 1";
-    CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected);
+    CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected);
   }
 }
 
@@ -561,7 +561,7 @@ Files triage_renamed(bool updated) {
   return after;
 }
 
-const ItemChange& item_named(const core::SemanticDiff& diff, const std::string& name) {
+const ItemChange& item_named(const core::workspace::SemanticDiff& diff, const std::string& name) {
   for (const ItemChange& item : diff.items) {
     if (item.name == name) {
       return item;
@@ -573,11 +573,11 @@ const ItemChange& item_named(const core::SemanticDiff& diff, const std::string& 
 
 } // namespace
 
-TEST_CASE("core::semantic_diff renames") {
+TEST_CASE("core::workspace::semantic_diff renames") {
   const Files base = base_files();
 
   SUBCASE("same content under a new name, references updated: a rename, not breaking") {
-    const core::SemanticDiff diff = diff_of(base, triage_renamed(true));
+    const core::workspace::SemanticDiff diff = diff_of(base, triage_renamed(true));
     REQUIRE(diff.items.size() == 4);
     const ItemChange& old = item_named(diff, "triage");
     const ItemChange& now = item_named(diff, "router");
@@ -599,7 +599,7 @@ TEST_CASE("core::semantic_diff renames") {
   }
 
   SUBCASE("the old name still used after the change: breaking, naming who") {
-    const core::SemanticDiff diff = diff_of(base, triage_renamed(false));
+    const core::workspace::SemanticDiff diff = diff_of(base, triage_renamed(false));
     const ItemChange& old = item_named(diff, "triage");
     REQUIRE(old.renamed_to);
     CHECK(old.breaking);
@@ -613,7 +613,7 @@ TEST_CASE("core::semantic_diff renames") {
     after.erase("integrations/crm.yaml");
     after["integrations/sales-crm.yaml"] =
         "# moved\nbase_url: 'https://x'\nname: sales-crm\nkind: Integration\n";
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     REQUIRE(diff.items.size() == 2);
     CHECK(item_named(diff, "crm").renamed_to);
     // The unchanged agent still uses the old name afterwards.
@@ -626,7 +626,7 @@ TEST_CASE("core::semantic_diff renames") {
   SUBCASE("any other change makes it a removal and an addition") {
     Files after = triage_renamed(true);
     after["agents/router.yaml"] = "kind: Agent\nname: router\ninstructions: Route well.\n";
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     CHECK_FALSE(item_named(diff, "triage").renamed_to);
     CHECK_FALSE(item_named(diff, "router").renamed_from);
     CHECK(diff.counts().renamed == 0);
@@ -641,7 +641,7 @@ TEST_CASE("core::semantic_diff renames") {
     std::string workflow = k_workflow;
     workflow.replace(workflow.find("vars.greeting"), 13, "vars.salutation");
     after["workflows/support-request.yaml"] = workflow;
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     const ItemChange& old = item_named(diff, "greeting");
     REQUIRE(old.renamed_to);
     CHECK(old.breaking);
@@ -655,7 +655,7 @@ TEST_CASE("core::semantic_diff renames") {
     workflow.replace(workflow.find("name: support-request"), 21, "name: requests");
     after["workflows/requests.yaml"] = workflow;
     after["channels/web.yaml"] = "kind: Channel\nname: web\nworkflow: requests\nagent: triage\n";
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     const ItemChange& old = item_named(diff, "support-request");
     REQUIRE(old.renamed_to);
     CHECK(old.breaking);
@@ -666,7 +666,7 @@ TEST_CASE("core::semantic_diff renames") {
     Files after = base;
     after.erase("knowledge/faq/returns.md");
     after["knowledge/faq/refunds.md"] = "# Returns\n";
-    const core::SemanticDiff diff = diff_of(base, after);
+    const core::workspace::SemanticDiff diff = diff_of(base, after);
     REQUIRE(diff.items.size() == 2);
     REQUIRE(item_named(diff, "faq/returns.md").renamed_to);
     CHECK(item_named(diff, "faq/returns.md").renamed_to->name == "faq/refunds.md");
@@ -681,7 +681,7 @@ TEST_CASE("core::semantic_diff renames") {
     before["channels/b.yaml"] = "kind: Channel\nname: b\nagent: triage\n";
     Files after = base;
     after["channels/c.yaml"] = "kind: Channel\nname: c\nagent: triage\n";
-    const core::SemanticDiff diff = diff_of(before, after);
+    const core::workspace::SemanticDiff diff = diff_of(before, after);
     REQUIRE(diff.items.size() == 3);
     REQUIRE(item_named(diff, "a").renamed_to);
     CHECK(item_named(diff, "a").renamed_to->name == "c");
@@ -718,17 +718,17 @@ TEST_CASE("core::semantic_diff renames") {
   }
 }
 
-TEST_CASE("core::semantic_diff remembers renames") {
+TEST_CASE("core::workspace::semantic_diff remembers renames") {
   TempRepo temp;
   const std::string from = temp.commit(base_files());
   const std::string to = temp.commit(triage_renamed(true), {from});
-  const nlohmann::json expected = core::semantic_diff(temp.repo(), from, to).to_json();
-  core::DiskCache cache(core::cache_dir(temp.repo()));
+  const nlohmann::json expected = core::workspace::semantic_diff(temp.repo(), from, to).to_json();
+  core::workspace::DiskCache cache(core::workspace::cache_dir(temp.repo()));
   content::set_default_cache(&cache);
   struct Reset {
     ~Reset() { content::set_default_cache(nullptr); }
   } reset;
-  CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected); // computed, kept
-  CHECK(core::semantic_diff(temp.repo(), from, to).to_json() == expected); // read back
+  CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected); // computed, kept
+  CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected); // read back
   CHECK(expected["counts"]["renamed"] == 1);
 }

@@ -1,9 +1,9 @@
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/doctor.h"
-#include "core/init.h"
-#include "core/setup.h"
-#include "core/view.h"
+#include "core/model/audit.h"
+#include "core/policy/config.h"
+#include "core/admin/doctor.h"
+#include "core/admin/init.h"
+#include "core/admin/setup.h"
+#include "core/model/view.h"
 #include "git/repo.h"
 
 #include <doctest/doctest.h>
@@ -20,7 +20,7 @@
 #include "support.h"
 
 using namespace envflow;
-using Level = core::Finding::Level;
+using Level = core::admin::Finding::Level;
 using envflow::test::short_id;
 
 namespace {
@@ -29,10 +29,10 @@ namespace {
 class InitPipeline {
 public:
   InitPipeline() : m_dir(make_dir()) {
-    core::InitOptions options;
+    core::admin::InitOptions options;
     options.dir = m_dir.string();
     options.actor = "alice@example.com";
-    m_base = core::init_repository(options).commit;
+    m_base = core::admin::init_repository(options).commit;
     m_repo.emplace(git::Repository::open(m_dir.string()));
   }
   InitPipeline(const InitPipeline&) = delete;
@@ -62,11 +62,11 @@ public:
   // Move `ref` the way envflow does: with its audit record.
   void move_audited(const std::string& ref, const std::string& target,
                     const std::string& op = "sync") {
-    core::AuditRecord record;
+    core::model::AuditRecord record;
     record.op = op;
     record.actor = "alice@example.com";
     record.time = 1'767'225'600;
-    core::commit_with_audit(*m_repo, {{ref, m_repo->ref_target(ref), target}}, record);
+    core::model::commit_with_audit(*m_repo, {{ref, m_repo->ref_target(ref), target}}, record);
   }
 
   // A commit with `files` as its whole tree.
@@ -80,9 +80,9 @@ public:
                                 git::Person{"Test", "test@example.com"}, 1'767'225'600);
   }
 
-  std::vector<core::Finding> doctor() {
-    const core::OwnRefs own(*m_repo);
-    return core::run_doctor(*m_repo, own);
+  std::vector<core::admin::Finding> doctor() {
+    const core::model::OwnRefs own(*m_repo);
+    return core::admin::run_doctor(*m_repo, own);
   }
 
 private:
@@ -98,13 +98,13 @@ private:
   std::optional<git::Repository> m_repo;
 };
 
-size_t count(const std::vector<core::Finding>& findings, Level level) {
+size_t count(const std::vector<core::admin::Finding>& findings, Level level) {
   return static_cast<size_t>(std::count_if(findings.begin(), findings.end(),
                                            [&](const auto& f) { return f.level == level; }));
 }
 
 // The finding of `check` at `level` whose message contains `text`, or nullptr.
-const core::Finding* find(const std::vector<core::Finding>& findings, Level level,
+const core::admin::Finding* find(const std::vector<core::admin::Finding>& findings, Level level,
                           const std::string& check, const std::string& text = "") {
   for (const auto& f : findings) {
     if (f.level == level && f.check == check && f.message.find(text) != std::string::npos) {
@@ -114,10 +114,10 @@ const core::Finding* find(const std::vector<core::Finding>& findings, Level leve
   return nullptr;
 }
 
-std::string dump_findings(const std::vector<core::Finding>& findings) {
+std::string dump_findings(const std::vector<core::admin::Finding>& findings) {
   std::string text;
   for (const auto& f : findings) {
-    text += std::string(core::Finding::level_name(f.level)) + " " + f.check + ": " + f.message +
+    text += std::string(core::admin::Finding::level_name(f.level)) + " " + f.check + ": " + f.message +
             " | " + f.mend + "\n";
   }
   return text;
@@ -125,7 +125,7 @@ std::string dump_findings(const std::vector<core::Finding>& findings) {
 
 } // namespace
 
-TEST_CASE("core::run_doctor") {
+TEST_CASE("core::admin::run_doctor") {
   InitPipeline p;
   git::Repository& repo = p.repo();
 
@@ -292,15 +292,15 @@ TEST_CASE("core::run_doctor") {
   }
 
   SUBCASE("a merge in the trail and a record that does not parse") {
-    const std::string head = *repo.ref_target(core::k_audit_ref);
+    const std::string head = *repo.ref_target(core::model::k_audit_ref);
     const std::string side = repo.write_commit(std::string(git::k_empty_tree_id), {head},
                                                "not a record\n", git::Person{"x", "x@y"});
-    core::AuditRecord record;
+    core::model::AuditRecord record;
     record.op = "sync";
     record.time = 1;
     const std::string merge = repo.write_commit(std::string(git::k_empty_tree_id), {head, side},
                                                 record.to_message(), git::Person{"x", "x@y"});
-    p.move_by_hand(core::k_audit_ref, merge);
+    p.move_by_hand(core::model::k_audit_ref, merge);
     const auto findings = p.doctor();
     INFO(dump_findings(findings));
     CHECK(find(findings, Level::error, "audit-chain", short_id(merge) + " is a merge commit") !=
@@ -311,14 +311,14 @@ TEST_CASE("core::run_doctor") {
   }
 
   SUBCASE("no audit trail") {
-    p.move_by_hand(core::k_audit_ref, std::nullopt);
+    p.move_by_hand(core::model::k_audit_ref, std::nullopt);
     const auto findings = p.doctor();
     INFO(dump_findings(findings));
     CHECK(find(findings, Level::error, "audit-chain", "refs/envflow/audit is missing") != nullptr);
   }
 
   SUBCASE("an invalid config") {
-    p.move_audited(core::k_config_ref, p.tree_commit({{"envflow.yaml", "environments: 3\n"}}),
+    p.move_audited(core::model::k_config_ref, p.tree_commit({{"envflow.yaml", "environments: 3\n"}}),
                    "config-edit");
     const auto findings = p.doctor();
     INFO(dump_findings(findings));
@@ -361,14 +361,14 @@ TEST_CASE("core::run_doctor") {
       CHECK(find(findings, Level::error, "remote") == nullptr);
     }
     SUBCASE("with the tracking refspec setup adds") {
-      repo.set_config_string("remote.origin.fetch", core::envflow_refspec("origin"));
+      repo.set_config_string("remote.origin.fetch", core::admin::envflow_refspec("origin"));
       const auto findings = p.doctor();
       const auto* f = find(findings, Level::ok, "remote");
       REQUIRE(f != nullptr);
       CHECK(f->message == "origin fetches +refs/envflow/*:refs/envflow-remote/origin/envflow/*");
     }
     SUBCASE("the old refspecs onto this clone's own refs are errors") {
-      for (const char* spec : {core::k_old_envflow_refspec, core::k_old_forced_envflow_refspec}) {
+      for (const char* spec : {core::admin::k_old_envflow_refspec, core::admin::k_old_forced_envflow_refspec}) {
         CAPTURE(spec);
         repo.set_config_string("remote.origin.fetch", spec);
         const auto findings = p.doctor();
@@ -380,7 +380,7 @@ TEST_CASE("core::run_doctor") {
     SUBCASE("envflow.remote names the remote checked") {
       repo.set_config_string("envflow.remote", "upstream");
       repo.set_config_string("remote.upstream.url", "https://example.com/up.git");
-      repo.set_config_string("remote.upstream.fetch", core::envflow_refspec("upstream"));
+      repo.set_config_string("remote.upstream.fetch", core::admin::envflow_refspec("upstream"));
       CHECK(find(p.doctor(), Level::ok, "remote", "upstream fetches") != nullptr);
     }
   }
@@ -391,7 +391,7 @@ TEST_CASE("core::run_doctor") {
     std::vector<git::RefUpdate> copies;
     std::vector<git::RefUpdate> drops;
     for (const auto& ref : repo.list_refs("refs/*")) {
-      const std::string tracking = core::RemoteRefs::tracking_name("origin", ref);
+      const std::string tracking = core::model::RemoteRefs::tracking_name("origin", ref);
       if (tracking.empty()) {
         continue;
       }
@@ -403,8 +403,8 @@ TEST_CASE("core::run_doctor") {
     REQUIRE_FALSE(drops.empty());
     repo.update_refs(copies, "fetch");
     repo.update_refs(drops, "gone");
-    const core::RemoteRefs view(repo, "origin", {});
-    const auto findings = core::run_doctor(repo, view);
+    const core::model::RemoteRefs view(repo, "origin", {});
+    const auto findings = core::admin::run_doctor(repo, view);
     INFO(dump_findings(findings));
     CHECK(count(findings, Level::error) == 0);
     CHECK(find(findings, Level::ok, "audit-chain") != nullptr);
@@ -413,14 +413,14 @@ TEST_CASE("core::run_doctor") {
   }
 }
 
-TEST_CASE("core::run_doctor outside a pipeline") {
+TEST_CASE("core::admin::run_doctor outside a pipeline") {
   std::string pattern =
       (std::filesystem::temp_directory_path() / "envflow-doctor-plain.XXXXXX").string();
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   {
     const git::Repository repo = git::Repository::init(pattern, false, "main");
-    const core::OwnRefs own(repo);
-    const auto findings = core::run_doctor(repo, own);
+    const core::model::OwnRefs own(repo);
+    const auto findings = core::admin::run_doctor(repo, own);
     INFO(dump_findings(findings));
     const auto* f = find(findings, Level::error, "config", "refs/envflow/config is missing");
     REQUIRE(f != nullptr);

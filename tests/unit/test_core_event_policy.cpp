@@ -2,7 +2,7 @@
 // refused where it is written (a credential in git above all), and that
 // render_config writes it back as it was.
 
-#include "core/config.h"
+#include "core/policy/config.h"
 
 #include <doctest/doctest.h>
 
@@ -38,9 +38,9 @@ std::string hook_problems(const std::string& lines) {
                                    lines));
 }
 
-core::EventPolicy parsed(const std::string& events) {
+core::policy::EventPolicy parsed(const std::string& events) {
   std::vector<content::Diagnostic> problems;
-  const auto config = core::parse_config(events_policy(events), "envflow.yaml", problems);
+  const auto config = core::policy::parse_config(events_policy(events), "envflow.yaml", problems);
   INFO(problems_of(events_policy(events)));
   REQUIRE(config);
   return config->events;
@@ -48,7 +48,7 @@ core::EventPolicy parsed(const std::string& events) {
 
 } // namespace
 
-TEST_CASE("core::parse_config: events") {
+TEST_CASE("core::policy::parse_config: events") {
   SUBCASE("receivers, types and the timeout") {
     const auto p = parsed("events:\n"
                           "  - url: http://127.0.0.1:9000/hook\n"
@@ -70,7 +70,7 @@ TEST_CASE("core::parse_config: events") {
   SUBCASE("no events: nothing to send, the default bound") {
     const auto p = parsed("");
     CHECK(p.receivers.empty());
-    CHECK(p.timeout_seconds == core::k_events_timeout_default);
+    CHECK(p.timeout_seconds == core::policy::k_events_timeout_default);
   }
   SUBCASE("an unknown key, at its line and column") {
     const auto p = hook_problems("    secret: hunter2hunter2\n");
@@ -146,7 +146,7 @@ TEST_CASE("core::parse_config: events") {
   SUBCASE("render_config writes it back as it was") {
     std::vector<content::Diagnostic> problems;
     auto config =
-        core::parse_config(events_policy("events:\n"
+        core::policy::parse_config(events_policy("events:\n"
                                          "  - url: \"http://127.0.0.1:9000/hook?a=1&b=#x\"\n"
                                          "    secret_env: \"null\"\n"
                                          "    on: [backport-open, check-failed]\n"
@@ -155,14 +155,14 @@ TEST_CASE("core::parse_config: events") {
                                          "events_timeout: 2\n"),
                            "envflow.yaml", problems);
     REQUIRE(config);
-    const std::string text = core::render_config(*config);
+    const std::string text = core::policy::render_config(*config);
     INFO(text);
     // `on` quoted: a YAML 1.1 reader (PyYAML) would read the key as `true`.
     CHECK(has(text, "\"on\": [backport-open, check-failed]"));
     std::vector<content::Diagnostic> again_problems;
-    const auto again = core::parse_config(text, "rendered.yaml", again_problems);
+    const auto again = core::policy::parse_config(text, "rendered.yaml", again_problems);
     REQUIRE(again);
     CHECK(again->events == config->events);
-    CHECK(core::render_config(*again) == text);
+    CHECK(core::policy::render_config(*again) == text);
   }
 }

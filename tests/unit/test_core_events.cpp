@@ -2,8 +2,6 @@
 // signature, filtering by `on`, retries and the time bound — through a fake
 // transport and clock (no network, no waiting).
 
-#include "core/events.h"
-
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -14,8 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/backport.h"
-#include "core/config.h"
+#include "core/pipeline/events.h"
+#include "core/policy/config.h"
+#include "core/records/backport.h"
 #include "support.h"
 #include "util/crypto.h"
 
@@ -41,8 +40,8 @@ struct FakeWorld {
   std::map<std::string, std::vector<util::HttpResponse>> script;
   int next_id = 0;
 
-  core::EventIo io() {
-    core::EventIo io;
+  core::pipeline::EventIo io() {
+    core::pipeline::EventIo io;
     io.now = [this] {
       return std::chrono::steady_clock::time_point(milliseconds(clock_ms.load()));
     };
@@ -96,21 +95,21 @@ struct FakeWorld {
   }
 };
 
-core::Event event(const std::string& type, const std::string& body = "{\"x\":1}") {
-  return core::Event{type, "id-" + type, body};
+core::pipeline::Event event(const std::string& type, const std::string& body = "{\"x\":1}") {
+  return core::pipeline::Event{type, "id-" + type, body};
 }
 
-core::EventPolicy one_receiver(const std::string& url, std::vector<std::string> on = {},
-                               int timeout = 5) {
-  core::EventPolicy p;
-  p.receivers.push_back(core::EventReceiver{url, "HOOK_SECRET", std::move(on)});
+core::policy::EventPolicy one_receiver(const std::string& url, std::vector<std::string> on = {},
+                                       int timeout = 5) {
+  core::policy::EventPolicy p;
+  p.receivers.push_back(core::policy::EventReceiver{url, "HOOK_SECRET", std::move(on)});
   p.timeout_seconds = timeout;
   return p;
 }
 
 } // namespace
 
-TEST_CASE("core::events_for_record") {
+TEST_CASE("core::pipeline::events_for_record") {
   test::TempRepo temp;
   git::Repository& repo = temp.repo();
   const std::string base = temp.commit({{"workspace.yaml", "kind: Workspace\nname: acme\n"}});
@@ -120,7 +119,7 @@ TEST_CASE("core::events_for_record") {
   const std::string c2 = temp.commit({{"workspace.yaml", "kind: Workspace\nname: acme\n"},
                                       {"a.txt", "2"}},
                                      {c1}, "Change a\n");
-  core::AuditRecord record;
+  core::model::AuditRecord record;
   record.op = "sync";
   record.env = "test";
   record.actor = "alice@example.com";
@@ -129,10 +128,10 @@ TEST_CASE("core::events_for_record") {
   record.commit = c2;
   record.note = "dev -> test";
   record.id = std::string(40, 'e');
-  record.moves.push_back(core::RefMove{"refs/heads/test", base, c2});
+  record.moves.push_back(core::model::RefMove{"refs/heads/test", base, c2});
 
   SUBCASE("a sync: the body") {
-    const auto events = core::events_for_record(repo, record);
+    const auto events = core::pipeline::events_for_record(repo, record);
     REQUIRE(events.size() == 1);
     CHECK(events[0].type == "sync");
     const json body = json::parse(events[0].body);
@@ -159,21 +158,21 @@ TEST_CASE("core::events_for_record") {
     CHECK(body["commits"][1]["id"] == c2);
     // Compact, and the same bytes every time: what is signed.
     CHECK(events[0].body.find('\n') == std::string::npos);
-    CHECK(core::events_for_record(repo, record)[0].body == events[0].body);
+    CHECK(core::pipeline::events_for_record(repo, record)[0].body == events[0].body);
   }
   SUBCASE("the id is the record's, stable wherever it is computed") {
-    const auto first = core::events_for_record(repo, record);
-    CHECK(first[0].id == core::events_for_record(repo, record)[0].id);
-    core::AuditRecord other = record;
+    const auto first = core::pipeline::events_for_record(repo, record);
+    CHECK(first[0].id == core::pipeline::events_for_record(repo, record)[0].id);
+    core::model::AuditRecord other = record;
     other.id = std::string(40, 'f');
-    CHECK(core::events_for_record(repo, other)[0].id != first[0].id);
+    CHECK(core::pipeline::events_for_record(repo, other)[0].id != first[0].id);
   }
   SUBCASE("records that are no event") {
     for (const char* op : {"approve", "var-set", "init", "hotfix-start", "config", "hold"}) {
-      core::AuditRecord r = record;
+      core::model::AuditRecord r = record;
       r.op = op;
       CAPTURE(op);
-      CHECK(core::events_for_record(repo, r).empty());
+      CHECK(core::pipeline::events_for_record(repo, r).empty());
     }
   }
   SUBCASE("a publish names its release; a rollback both") {
@@ -186,49 +185,49 @@ TEST_CASE("core::events_for_record") {
     };
     const std::string v1 = tag_object("v1.0.0");
     const std::string v2 = tag_object("v1.1.0");
-    core::AuditRecord publish = record;
+    core::model::AuditRecord publish = record;
     publish.op = "publish";
     publish.env = "production";
-    publish.moves = {core::RefMove{"refs/tags/v1.1.0", std::string(git::k_zero_id), v2},
-                     core::RefMove{"refs/envflow/live", v1, v2}};
-    json body = json::parse(core::events_for_record(repo, publish).at(0).body);
+    publish.moves = {core::model::RefMove{"refs/tags/v1.1.0", std::string(git::k_zero_id), v2},
+                     core::model::RefMove{"refs/envflow/live", v1, v2}};
+    json body = json::parse(core::pipeline::events_for_record(repo, publish).at(0).body);
     CHECK(body["type"] == "publish");
     CHECK(body["release"] == "v1.1.0");
     CHECK(body["previous_release"] == "v1.0.0");
     CHECK(body["refs"][0]["old"].is_null());
     CHECK(body["commits"].empty());
-    core::AuditRecord rollback = record;
+    core::model::AuditRecord rollback = record;
     rollback.op = "rollback";
-    rollback.moves = {core::RefMove{"refs/envflow/live", v2, v1}};
-    body = json::parse(core::events_for_record(repo, rollback).at(0).body);
+    rollback.moves = {core::model::RefMove{"refs/envflow/live", v2, v1}};
+    body = json::parse(core::pipeline::events_for_record(repo, rollback).at(0).body);
     CHECK(body["type"] == "rollback");
     CHECK(body["release"] == "v1.0.0");
     CHECK(body["previous_release"] == "v1.1.0");
   }
   SUBCASE("a hotfix opens a back-port issue: hotfix, then backport-open") {
-    core::BackportIssue issue{.id = 3,
-                              .status = core::BackportIssue::Status::open,
-                              .hotfix = "fix-tone",
-                              .hotfix_tag = "v1.0.1",
-                              .commits = {c2},
-                              .changes = {},
-                              .summary = "Friendlier tone",
-                              .environment = "production",
-                              .target = "dev",
-                              .opened_by = "alice@example.com",
-                              .opened_at = 1'767'225'600,
-                              .closed_by = "",
-                              .closed_at = 0,
-                              .closed_in = ""};
+    core::records::BackportIssue issue{.id = 3,
+                                       .status = core::records::BackportIssue::Status::open,
+                                       .hotfix = "fix-tone",
+                                       .hotfix_tag = "v1.0.1",
+                                       .commits = {c2},
+                                       .changes = {},
+                                       .summary = "Friendlier tone",
+                                       .environment = "production",
+                                       .target = "dev",
+                                       .opened_by = "alice@example.com",
+                                       .opened_at = 1'767'225'600,
+                                       .closed_by = "",
+                                       .closed_at = 0,
+                                       .closed_in = ""};
     const git::RefUpdate opened =
-        core::stage_backports(repo, std::nullopt, {issue}, "open\n", "alice@example.com");
-    core::AuditRecord hotfix = record;
+        core::records::stage_backports(repo, std::nullopt, {issue}, "open\n", "alice@example.com");
+    core::model::AuditRecord hotfix = record;
     hotfix.op = "hotfix";
     hotfix.env = "production";
-    hotfix.moves = {core::RefMove{"refs/heads/production", c1, c2},
-                    core::RefMove{core::k_backports_ref, std::string(git::k_zero_id),
-                                  *opened.target}};
-    const auto events = core::events_for_record(repo, hotfix);
+    hotfix.moves = {core::model::RefMove{"refs/heads/production", c1, c2},
+                    core::model::RefMove{core::model::k_backports_ref, std::string(git::k_zero_id),
+                                         *opened.target}};
+    const auto events = core::pipeline::events_for_record(repo, hotfix);
     REQUIRE(events.size() == 2);
     CHECK(events[0].type == "hotfix");
     CHECK(json::parse(events[0].body)["backport"].is_null());
@@ -240,37 +239,39 @@ TEST_CASE("core::events_for_record") {
     CHECK(body["backport"]["hotfix_tag"] == "v1.0.1");
 
     // backport apply closes it: one backport-close.
-    issue.status = core::BackportIssue::Status::closed;
+    issue.status = core::records::BackportIssue::Status::closed;
     issue.closed_by = "bob@example.com";
     issue.closed_at = 1'767'225'700;
     issue.closed_in = c2;
     const git::RefUpdate closed =
-        core::stage_backports(repo, opened.target, {issue}, "close\n", "bob@example.com");
-    core::AuditRecord apply = record;
+        core::records::stage_backports(repo, opened.target, {issue}, "close\n", "bob@example.com");
+    core::model::AuditRecord apply = record;
     apply.op = "backport-apply";
     apply.env = "dev";
-    apply.moves = {core::RefMove{core::k_backports_ref, *opened.target, *closed.target}};
-    const auto after = core::events_for_record(repo, apply);
+    apply.moves = {
+        core::model::RefMove{core::model::k_backports_ref, *opened.target, *closed.target}};
+    const auto after = core::pipeline::events_for_record(repo, apply);
     REQUIRE(after.size() == 1);
     CHECK(after[0].type == "backport-close");
     CHECK(json::parse(after[0].body)["backport"]["closed_by"] == "bob@example.com");
   }
   SUBCASE("text that is not UTF-8 does not stop the event") {
-    core::AuditRecord odd = record;
+    core::model::AuditRecord odd = record;
     odd.note = "caf\xe9";
-    const auto events = core::events_for_record(repo, odd);
+    const auto events = core::pipeline::events_for_record(repo, odd);
     REQUIRE(events.size() == 1);
     CHECK(json::parse(events[0].body)["note"] == "caf\xef\xbf\xbd");
   }
 }
 
-TEST_CASE("core::send_events") {
+TEST_CASE("core::pipeline::send_events") {
   FakeWorld world;
   const std::string url = "http://127.0.0.1:9000/hook";
 
   SUBCASE("headers and a signature over the exact body") {
     const std::string body = R"({"type":"sync","x":"é"})";
-    const auto reports = core::send_events(one_receiver(url), {event("sync", body)}, world.io());
+    const auto reports =
+        core::pipeline::send_events(one_receiver(url), {event("sync", body)}, world.io());
     REQUIRE(world.requests.size() == 1);
     CHECK(world.requests[0].url == url);
     CHECK(world.requests[0].body == body);
@@ -287,27 +288,28 @@ TEST_CASE("core::send_events") {
   }
   SUBCASE("the signature is GitHub's: a known HMAC test vector") {
     world.environment["HOOK_SECRET"] = "It's a Secret to Everybody";
-    core::send_events(one_receiver(url), {event("sync", "Hello, World!")}, world.io());
+    core::pipeline::send_events(one_receiver(url), {event("sync", "Hello, World!")}, world.io());
     CHECK(world.header(0, "X-Envflow-Signature-256") ==
           "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
   }
   SUBCASE("only the types a receiver takes, in order") {
-    core::send_events(one_receiver(url, {"publish", "rollback"}),
-                      {event("sync"), event("publish"), event("hotfix"), event("rollback")},
-                      world.io());
+    core::pipeline::send_events(
+        one_receiver(url, {"publish", "rollback"}),
+        {event("sync"), event("publish"), event("hotfix"), event("rollback")}, world.io());
     REQUIRE(world.requests.size() == 2);
     CHECK(world.header(0, "X-Envflow-Event") == "publish");
     CHECK(world.header(1, "X-Envflow-Event") == "rollback");
     CHECK(world.header(0, "X-Envflow-Delivery") != world.header(1, "X-Envflow-Delivery"));
   }
   SUBCASE("nothing to send: no request, no warning") {
-    core::send_events(one_receiver(url, {"publish"}), {event("sync")}, world.io());
+    core::pipeline::send_events(one_receiver(url, {"publish"}), {event("sync")}, world.io());
     CHECK(world.requests.empty());
     CHECK(world.warnings.empty());
   }
   SUBCASE("5xx and 429 are retried with backoff, the delivery id kept") {
     world.script[url] = {{503, ""}, {429, ""}, {200, ""}};
-    const auto reports = core::send_events(one_receiver(url), {event("sync")}, world.io());
+    const auto reports =
+        core::pipeline::send_events(one_receiver(url), {event("sync")}, world.io());
     CHECK(world.requests.size() == 3);
     CHECK(world.sleeps == std::vector<long long>{250, 500});
     CHECK(world.header(0, "X-Envflow-Delivery") == world.header(2, "X-Envflow-Delivery"));
@@ -317,7 +319,8 @@ TEST_CASE("core::send_events") {
   }
   SUBCASE("4xx other than 408 and 429 is final") {
     world.script[url] = {{404, ""}};
-    const auto reports = core::send_events(one_receiver(url), {event("sync")}, world.io());
+    const auto reports =
+        core::pipeline::send_events(one_receiver(url), {event("sync")}, world.io());
     CHECK(world.requests.size() == 1);
     CHECK(world.sleeps.empty());
     REQUIRE(world.warnings.size() == 1);
@@ -327,8 +330,8 @@ TEST_CASE("core::send_events") {
   SUBCASE("a dead receiver: bounded attempts, within the time bound") {
     world.script[url] = {{0, "Couldn't connect to server"}};
     const auto reports =
-        core::send_events(one_receiver(url, {}, 30), {event("sync")}, world.io());
-    CHECK(world.requests.size() == core::k_event_max_attempts);
+        core::pipeline::send_events(one_receiver(url, {}, 30), {event("sync")}, world.io());
+    CHECK(world.requests.size() == core::pipeline::k_event_max_attempts);
     CHECK(world.sleeps == std::vector<long long>{250, 500, 1000, 2000});
     CHECK(reports[0].delivered == 0);
     REQUIRE(world.warnings.size() == 1);
@@ -338,7 +341,8 @@ TEST_CASE("core::send_events") {
   }
   SUBCASE("retries stop when the bound would be passed; every attempt ends by it") {
     world.script[url] = {{0, "Couldn't connect to server"}};
-    core::send_events(one_receiver(url, {}, 1), {event("sync"), event("publish")}, world.io());
+    core::pipeline::send_events(one_receiver(url, {}, 1), {event("sync"), event("publish")},
+                                world.io());
     // sync at 0, 250 and 750 ms (the next would start at 1750 ms, past the
     // 1 s bound), then publish once with what is left.
     CHECK(world.sent_at == std::vector<long long>{0, 250, 750, 750});
@@ -353,7 +357,7 @@ TEST_CASE("core::send_events") {
   }
   SUBCASE("a receiver that never answers takes the bound, no more") {
     world.script[url] = {{-1, ""}};
-    core::send_events(one_receiver(url, {}, 5), {event("sync")}, world.io());
+    core::pipeline::send_events(one_receiver(url, {}, 5), {event("sync")}, world.io());
     CHECK(world.requests.size() == 1);
     CHECK(world.requests[0].timeout == milliseconds(5000));
     CHECK(world.clock_ms.load() == 5000);
@@ -365,14 +369,15 @@ TEST_CASE("core::send_events") {
     world.warnings.clear();
     world.requests.clear();
     world.clock_ms = 0;
-    core::send_events(one_receiver(url, {}, 5), {event("sync"), event("publish")}, world.io());
+    core::pipeline::send_events(one_receiver(url, {}, 5), {event("sync"), event("publish")},
+                                world.io());
     CHECK(world.requests.size() == 1);
     CHECK(has(world.warnings.at(0), "2 of 2 events not delivered (sync, publish): Operation timed "
                                     "out (1 attempt, then events_timeout (5 s) ran out)"));
   }
   SUBCASE("no secret, nothing sent: never unsigned") {
     world.environment.clear();
-    core::send_events(one_receiver(url), {event("sync"), event("publish")}, world.io());
+    core::pipeline::send_events(one_receiver(url), {event("sync"), event("publish")}, world.io());
     CHECK(world.requests.empty());
     REQUIRE(world.warnings.size() == 1);
     CHECK(world.warnings[0] == "event receiver " + url +
@@ -380,18 +385,18 @@ TEST_CASE("core::send_events") {
                                    "are never sent unsigned)");
     world.environment["HOOK_SECRET"] = "";
     world.warnings.clear();
-    core::send_events(one_receiver(url), {event("sync")}, world.io());
+    core::pipeline::send_events(one_receiver(url), {event("sync")}, world.io());
     CHECK(world.requests.empty());
     CHECK(has(world.warnings.at(0), "$HOOK_SECRET is empty, so 1 event was not sent"));
   }
   SUBCASE("several receivers: one warning for each that failed, in policy order") {
-    core::EventPolicy p = one_receiver("http://a/hook");
-    p.receivers.push_back(core::EventReceiver{"http://b/hook", "HOOK_SECRET", {}});
-    p.receivers.push_back(core::EventReceiver{"http://c/hook", "NOT_SET", {}});
-    p.receivers.push_back(core::EventReceiver{"http://d/hook", "HOOK_SECRET", {}});
+    core::policy::EventPolicy p = one_receiver("http://a/hook");
+    p.receivers.push_back(core::policy::EventReceiver{"http://b/hook", "HOOK_SECRET", {}});
+    p.receivers.push_back(core::policy::EventReceiver{"http://c/hook", "NOT_SET", {}});
+    p.receivers.push_back(core::policy::EventReceiver{"http://d/hook", "HOOK_SECRET", {}});
     world.script["http://a/hook"] = {{410, ""}};
     world.script["http://d/hook"] = {{400, ""}};
-    const auto reports = core::send_events(p, {event("sync")}, world.io());
+    const auto reports = core::pipeline::send_events(p, {event("sync")}, world.io());
     REQUIRE(reports.size() == 4);
     CHECK(reports[1].delivered == 1);
     REQUIRE(world.warnings.size() == 3);
@@ -400,11 +405,11 @@ TEST_CASE("core::send_events") {
     CHECK(has(world.warnings[2], "event receiver http://d/hook: 1 of 1 event not delivered (sync): HTTP 400"));
   }
   SUBCASE("a transport that throws is a warning, not a failure") {
-    core::EventIo io = world.io();
+    core::pipeline::EventIo io = world.io();
     io.post = [](const util::HttpRequest&) -> util::HttpResponse {
       throw std::runtime_error("boom");
     };
-    const auto reports = core::send_events(one_receiver(url), {event("sync")}, io);
+    const auto reports = core::pipeline::send_events(one_receiver(url), {event("sync")}, io);
     REQUIRE(world.warnings.size() == 1);
     CHECK(world.warnings[0] == "event receiver " + url + ": sending failed: boom");
   }

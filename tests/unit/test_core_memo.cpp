@@ -4,18 +4,18 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/memo.h"
+#include "core/workspace/memo.h"
 #include "support.h"
 
 namespace fs = std::filesystem;
-using envflow::core::ObjectMemo;
+using envflow::core::workspace::ObjectMemo;
 using namespace envflow::test;
 
 namespace {
 
 } // namespace
 
-TEST_CASE("core::ObjectMemo") {
+TEST_CASE("core::workspace::ObjectMemo") {
   TempDir dir;
   const fs::path file = dir.path() / "memo" / "kind-1";
 

@@ -3,13 +3,13 @@
 // effective variables, the overrides gate a promotion passes, and render.
 
 #include "content/yaml.h"
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/overrides.h"
-#include "core/release.h"
-#include "core/render.h"
-#include "core/session.h"
-#include "core/view.h"
+#include "core/model/audit.h"
+#include "core/policy/config.h"
+#include "core/records/overrides.h"
+#include "core/release/release.h"
+#include "core/release/render.h"
+#include "core/pipeline/session.h"
+#include "core/model/view.h"
 #include "git/repo.h"
 #include "util/error.h"
 
@@ -47,12 +47,12 @@ const std::map<std::string, std::string> k_content{
 // audit trail starts empty).
 struct BarePipeline {
   test::TempRepo dir{true};
-  core::PipelineConfig config = core::default_config({"dev", "test", "production"}, k_alice);
+  core::policy::PipelineConfig config = core::policy::default_config({"dev", "test", "production"}, k_alice);
   std::string head;
 
   BarePipeline() {
-    const std::string policy = dir.commit({{core::k_config_file, core::render_config(config)}});
-    set_ref(core::k_config_ref, policy);
+    const std::string policy = dir.commit({{core::model::k_config_file, core::policy::render_config(config)}});
+    set_ref(core::model::k_config_ref, policy);
     head = dir.commit(k_content);
     for (const char* branch : {"refs/heads/dev", "refs/heads/test", "refs/heads/production"}) {
       set_ref(branch, head);
@@ -61,8 +61,8 @@ struct BarePipeline {
 
   git::Repository& repo() { return dir.repo(); }
 
-  core::Session session(const std::string& actor = k_alice) {
-    return core::Session::local(git::Repository::open(dir.path()), actor);
+  core::pipeline::Session session(const std::string& actor = k_alice) {
+    return core::pipeline::Session::local(git::Repository::open(dir.path()), actor);
   }
 
   // Point `ref` at `id`, whatever it was.
@@ -109,7 +109,7 @@ std::string refusal_of(const std::function<void()>& action) {
 
 } // namespace
 
-TEST_CASE("core::emit_overrides") {
+TEST_CASE("core::records::emit_overrides") {
   std::map<std::string, Value> values;
   values["a_string"] = string("help@staging.example.com");
   values["escapes"] = string("quote \" backslash \\ tab \t newline \n bell \x07 del \x7f");
@@ -139,7 +139,7 @@ TEST_CASE("core::emit_overrides") {
   values["true"] = string("a reserved key");
   values["odd key: yes"] = integer_value(1);
 
-  const std::string text = core::emit_overrides("staging", values);
+  const std::string text = core::records::emit_overrides("staging", values);
 
   SUBCASE("the layout is fixed") {
     CHECK(text.rfind("# envflow variable overrides for staging\nvariables:\n", 0) == 0);
@@ -159,7 +159,7 @@ TEST_CASE("core::emit_overrides") {
   SUBCASE("load_yaml reads back the same values and types") {
     const auto loaded = content::load_yaml(text, "overrides.yaml");
     REQUIRE(loaded.diagnostics.empty());
-    const auto back = core::parse_overrides(text, "overrides.yaml");
+    const auto back = core::records::parse_overrides(text, "overrides.yaml");
     REQUIRE(back.size() == values.size());
     for (const auto& [name, value] : values) {
       INFO(name);
@@ -167,57 +167,57 @@ TEST_CASE("core::emit_overrides") {
       const Value& read = back.at(name);
       CHECK(read.type == value.type);
       CHECK(read.to_json() == value.to_json());
-      CHECK(core::emit_value(read) == core::emit_value(value));
+      CHECK(core::records::emit_value(read) == core::records::emit_value(value));
     }
     SUBCASE("and emitting again gives the same bytes") {
-      CHECK(core::emit_overrides("staging", back) == text);
+      CHECK(core::records::emit_overrides("staging", back) == text);
     }
   }
 
   SUBCASE("no overrides") {
-    const std::string empty = core::emit_overrides("test", {});
+    const std::string empty = core::records::emit_overrides("test", {});
     CHECK(empty == "# envflow variable overrides for test\nvariables: {}\n");
-    CHECK(core::parse_overrides(empty, "overrides.yaml").empty());
+    CHECK(core::records::parse_overrides(empty, "overrides.yaml").empty());
   }
 
   SUBCASE("finite values without DEL, U+2028 or U+2029 are JSON text") {
-    CHECK(nlohmann::json::parse(core::emit_value(map)) == map.to_json());
+    CHECK(nlohmann::json::parse(core::records::emit_value(map)) == map.to_json());
     const Value controls = string("quote \" backslash \\ tab \t newline \n bell \x07 nul " +
                                   std::string(1, '\0'));
-    CHECK(nlohmann::json::parse(core::emit_value(controls)) == controls.to_json());
-    CHECK(nlohmann::json::parse(core::emit_value(values["unicode"])) ==
+    CHECK(nlohmann::json::parse(core::records::emit_value(controls)) == controls.to_json());
+    CHECK(nlohmann::json::parse(core::records::emit_value(values["unicode"])) ==
           values["unicode"].to_json());
     // DEL: every non-ASCII character escaped, YAML's way.
-    CHECK(core::emit_value(values["escapes"]) ==
+    CHECK(core::records::emit_value(values["escapes"]) ==
           "\"quote \\\" backslash \\\\ tab \\t newline \\n bell \\x07 del \\x7f\"");
   }
 }
 
-TEST_CASE("core::parse_overrides") {
-  CHECK(core::parse_overrides("", "o.yaml").empty());
-  CHECK(core::parse_overrides("variables:\n", "o.yaml").empty());
-  CHECK(core::parse_overrides("variables:\n  a: 1\n", "o.yaml").at("a").integer == 1);
-  CHECK(refusal_of([] { core::parse_overrides("- a\n", "o.yaml"); }) ==
+TEST_CASE("core::records::parse_overrides") {
+  CHECK(core::records::parse_overrides("", "o.yaml").empty());
+  CHECK(core::records::parse_overrides("variables:\n", "o.yaml").empty());
+  CHECK(core::records::parse_overrides("variables:\n  a: 1\n", "o.yaml").at("a").integer == 1);
+  CHECK(refusal_of([] { core::records::parse_overrides("- a\n", "o.yaml"); }) ==
         "o.yaml:1:1: error: expected a mapping with a 'variables' mapping");
   CHECK(refusal_of([] {
-          core::parse_overrides("variables: [a]\n", "o.yaml");
+          core::records::parse_overrides("variables: [a]\n", "o.yaml");
         }).find("o.yaml:1:12: error: 'variables' must be a mapping") == 0);
   CHECK(refusal_of([] {
-          core::parse_overrides("variables: {a: 1, a: 2}\n", "o.yaml");
+          core::records::parse_overrides("variables: {a: 1, a: 2}\n", "o.yaml");
         }).find("yaml-duplicate-key") != std::string::npos);
 }
 
-TEST_CASE("core::set_override") {
+TEST_CASE("core::records::set_override") {
   BarePipeline p;
   auto& repo = p.repo();
-  core::Session s = p.session();
+  core::pipeline::Session s = p.session();
   const std::string ref = "refs/envflow/local/test";
 
   SUBCASE("a typed value is stored, audited, and other local files are kept") {
     const std::string local = p.commit(
         {{"guardrails/pii.yaml", "kind: Guardrail\nname: pii\ntype: pii_redaction\naction: redact\n"}});
     p.set_ref(ref, local);
-    const auto change = core::set_override(s, "test", "max_turns", "12");
+    const auto change = core::records::set_override(s, "test", "max_turns", "12");
     CHECK(change.changed);
     CHECK(change.old_commit == local);
     CHECK_FALSE(change.pending);
@@ -230,7 +230,7 @@ TEST_CASE("core::set_override") {
     REQUIRE(text);
     CHECK(*text == "# envflow variable overrides for test\nvariables:\n  max_turns: 12\n");
 
-    const auto records = core::read_audit(repo);
+    const auto records = core::model::read_audit(repo);
     REQUIRE(!records.empty());
     const auto& record = records.back();
     CHECK(record.op == "var-set");
@@ -242,80 +242,80 @@ TEST_CASE("core::set_override") {
     CHECK(record.moves[0].old_id == local);
     CHECK(record.moves[0].new_id == change.new_commit);
 
-    const auto overrides = core::read_overrides(s.pipeline(), "test");
+    const auto overrides = core::records::read_overrides(s.pipeline(), "test");
     CHECK(overrides.commit == change.new_commit);
     CHECK(overrides.values.at("max_turns").type == Value::Type::integer);
 
     SUBCASE("the same value again changes nothing") {
-      const auto again = core::set_override(s, "test", "max_turns", "12");
+      const auto again = core::records::set_override(s, "test", "max_turns", "12");
       CHECK_FALSE(again.changed);
       CHECK(repo.ref_target(ref) == change.new_commit);
-      CHECK(core::read_audit(repo).size() == records.size());
+      CHECK(core::model::read_audit(repo).size() == records.size());
     }
     SUBCASE("unset removes it, in a new commit") {
-      const auto unset = core::unset_override(s, "test", "max_turns");
+      const auto unset = core::records::unset_override(s, "test", "max_turns");
       CHECK(unset.changed);
       CHECK(repo.ref_target(ref) == unset.new_commit);
-      CHECK(core::read_overrides(s.pipeline(), "test").values.empty());
-      CHECK(core::read_audit(repo).back().op == "var-unset");
-      CHECK(core::read_audit(repo).back().note == "max_turns");
+      CHECK(core::records::read_overrides(s.pipeline(), "test").values.empty());
+      CHECK(core::model::read_audit(repo).back().op == "var-unset");
+      CHECK(core::model::read_audit(repo).back().note == "max_turns");
       CHECK(repo.read_path(unset.new_commit, "guardrails/pii.yaml").has_value());
-      const auto twice = core::unset_override(s, "test", "max_turns");
+      const auto twice = core::records::unset_override(s, "test", "max_turns");
       CHECK_FALSE(twice.changed);
     }
   }
 
   SUBCASE("the first local commit has no parent") {
-    const auto change = core::set_override(s, "test", "support_email", "help@test.example.com");
+    const auto change = core::records::set_override(s, "test", "support_email", "help@test.example.com");
     CHECK(repo.commit(change.new_commit).parents.empty());
-    CHECK(core::read_overrides(s.pipeline(), "test").values.at("support_email").string ==
+    CHECK(core::records::read_overrides(s.pipeline(), "test").values.at("support_email").string ==
           "help@test.example.com");
   }
 
   SUBCASE("refusals change nothing") {
-    CHECK(refusal_of([&] { core::set_override(s, "test", "max_turns", "many"); })
+    CHECK(refusal_of([&] { core::records::set_override(s, "test", "max_turns", "many"); })
               .find("invalid value for max_turns (type number, variables/max_turns.yaml on "
                     "test): ") == 0);
     CHECK(refusal_of([&] {
-            core::set_override(s, "test", "tier", "gold");
+            core::records::set_override(s, "test", "tier", "gold");
           }).find("expected one of 'free', 'pro'") != std::string::npos);
-    CHECK(refusal_of([&] { core::set_override(s, "test", "colour", "red"); })
+    CHECK(refusal_of([&] { core::records::set_override(s, "test", "colour", "red"); })
               .find("unknown variable 'colour': test (" + p.head.substr(0, 7) +
                     ") declares max_turns, support_email, tier") == 0);
-    CHECK(refusal_of([&] { core::set_override(s, "dev", "max_turns", "5"); }) ==
+    CHECK(refusal_of([&] { core::records::set_override(s, "dev", "max_turns", "5"); }) ==
           "dev is the first environment and takes no overrides: change the default in "
           "variables/max_turns.yaml on dev instead");
-    core::Session mallory = p.session("mallory@example.com");
+    core::pipeline::Session mallory = p.session("mallory@example.com");
     CHECK(refusal_of([&] {
-            core::set_override(mallory, "test", "max_turns", "5");
+            core::records::set_override(mallory, "test", "max_turns", "5");
           }).find("mallory@example.com may not change the local data of test") == 0);
-    CHECK_THROWS_AS(core::set_override(mallory, "test", "max_turns", "5"), util::Forbidden);
+    CHECK_THROWS_AS(core::records::set_override(mallory, "test", "max_turns", "5"), util::Forbidden);
     CHECK(refusal_of([&] {
-            core::unset_override(s, "test", "colour");
+            core::records::unset_override(s, "test", "colour");
           }).find("unknown variable 'colour'") == 0);
     CHECK(refusal_of([&] {
-            core::set_override(s, "test", "support_email", "ghp_" + std::string(36, 'a'));
+            core::records::set_override(s, "test", "support_email", "ghp_" + std::string(36, 'a'));
           }).find("refusing to store support_email") == 0);
-    CHECK_THROWS_AS(core::set_override(s, "qa", "max_turns", "5"), util::UsageError);
+    CHECK_THROWS_AS(core::records::set_override(s, "qa", "max_turns", "5"), util::UsageError);
     CHECK_FALSE(repo.ref_target(ref).has_value());
-    CHECK(core::read_audit(repo).empty());
+    CHECK(core::model::read_audit(repo).empty());
   }
 
   SUBCASE("an unset by someone outside the local groups") {
-    core::set_override(s, "test", "max_turns", "7");
-    core::Session mallory = p.session("mallory@example.com");
+    core::records::set_override(s, "test", "max_turns", "7");
+    core::pipeline::Session mallory = p.session("mallory@example.com");
     CHECK(refusal_of([&] {
-            core::unset_override(mallory, "test", "max_turns");
+            core::records::unset_override(mallory, "test", "max_turns");
           }).find("mallory@example.com may not change") == 0);
   }
 
   SUBCASE("a set after another writer moved the local ref builds on its commit") {
-    const auto first = core::set_override(s, "test", "max_turns", "7");
-    CHECK(core::read_overrides(s.pipeline(), "test").commit == first.new_commit);
+    const auto first = core::records::set_override(s, "test", "max_turns", "7");
+    CHECK(core::records::read_overrides(s.pipeline(), "test").commit == first.new_commit);
     const std::string other =
         p.commit({{"overrides.yaml", "variables: {max_turns: 9}\n"}}, {first.new_commit});
     p.set_ref(ref, other);
-    const auto second = core::set_override(s, "test", "max_turns", "8");
+    const auto second = core::records::set_override(s, "test", "max_turns", "8");
     CHECK(repo.commit(second.new_commit).parents == std::vector<std::string>{other});
     CHECK(second.before->integer == 9);
   }
@@ -325,56 +325,56 @@ TEST_CASE("core::set_override") {
     files["variables/colour.yaml"] = variable("colour", "string", "blue");
     const std::string incoming = p.commit(files, {p.head});
     p.set_ref("refs/heads/dev", incoming);
-    const auto change = core::set_override(s, "production", "colour", "red");
+    const auto change = core::records::set_override(s, "production", "colour", "red");
     CHECK(change.changed);
     CHECK(change.pending);
     CHECK(change.declared_on == "dev");
-    const auto effective = core::effective_variables(s.pipeline(), "production");
+    const auto effective = core::records::effective_variables(s.pipeline(), "production");
     const auto it = std::find_if(effective.variables.begin(), effective.variables.end(),
                                  [](const auto& v) { return v.name == "colour"; });
     REQUIRE(it != effective.variables.end());
-    CHECK(it->source == core::ValueSource::pending);
+    CHECK(it->source == core::records::ValueSource::pending);
     CHECK(it->problem.empty());
   }
 }
 
-TEST_CASE("core::effective_variables") {
+TEST_CASE("core::records::effective_variables") {
   BarePipeline p;
-  core::Session s = p.session();
-  core::set_override(s, "test", "max_turns", "12");
+  core::pipeline::Session s = p.session();
+  core::records::set_override(s, "test", "max_turns", "12");
   // An override of a variable the content no longer declares.
   const auto local = *p.repo().ref_target("refs/envflow/local/test");
   p.set_ref("refs/envflow/local/test",
             p.commit({{"overrides.yaml", "variables:\n  max_turns: 12\n  gone: 1\n"}}, {local}));
 
-  const auto result = core::effective_variables(s.pipeline(), "test");
+  const auto result = core::records::effective_variables(s.pipeline(), "test");
   CHECK(result.commit == p.head);
   REQUIRE(result.variables.size() == 4);
   CHECK(result.variables[0].name == "gone");
-  CHECK(result.variables[0].source == core::ValueSource::undeclared);
+  CHECK(result.variables[0].source == core::records::ValueSource::undeclared);
   CHECK_FALSE(result.variables[0].problem.empty());
   CHECK(result.variables[1].name == "max_turns");
-  CHECK(result.variables[1].source == core::ValueSource::override_value);
+  CHECK(result.variables[1].source == core::records::ValueSource::override_value);
   CHECK(result.variables[1].effective->integer == 12);
   CHECK(result.variables[1].default_value->integer == 4);
   CHECK(result.variables[2].name == "support_email");
-  CHECK(result.variables[2].source == core::ValueSource::default_value);
+  CHECK(result.variables[2].source == core::records::ValueSource::default_value);
   CHECK(result.variables[2].effective->string == "help@example.com");
-  CHECK(core::source_name(result.variables[3].source) == "default");
-  CHECK_THROWS_AS(core::effective_variables(s.pipeline(), "qa"), util::UsageError);
+  CHECK(core::records::source_name(result.variables[3].source) == "default");
+  CHECK_THROWS_AS(core::records::effective_variables(s.pipeline(), "qa"), util::UsageError);
 }
 
-TEST_CASE("core::override_problems / dropped_overrides: what a promotion would break") {
+TEST_CASE("core::records::override_problems / dropped_overrides: what a promotion would break") {
   BarePipeline p;
-  core::Session s = p.session();
-  core::set_override(s, "test", "max_turns", "12");
-  core::set_override(s, "test", "support_email", "ops@example.com");
-  core::set_override(s, "test", "tier", "pro");
-  const core::Environment& test = *s.config().find("test");
+  core::pipeline::Session s = p.session();
+  core::records::set_override(s, "test", "max_turns", "12");
+  core::records::set_override(s, "test", "support_email", "ops@example.com");
+  core::records::set_override(s, "test", "tier", "pro");
+  const core::policy::Environment& test = *s.config().find("test");
 
   SUBCASE("unchanged content is fine") {
-    CHECK(core::override_problems(s.pipeline(), test, p.head).empty());
-    CHECK(core::dropped_overrides(s.pipeline(), test, p.head).empty());
+    CHECK(core::records::override_problems(s.pipeline(), test, p.head).empty());
+    CHECK(core::records::dropped_overrides(s.pipeline(), test, p.head).empty());
   }
 
   SUBCASE("removed and retyped variables are named") {
@@ -385,7 +385,7 @@ TEST_CASE("core::override_problems / dropped_overrides: what a promotion would b
         "kind: Variable\nname: tier\ntype: enum\nvalues: [free, team]\ndefault: free\n";
     const std::string incoming = p.commit(files, {p.head});
     p.set_ref("refs/heads/dev", incoming); // where a promotion into test comes from
-    const auto problems = core::override_problems(s.pipeline(), test, incoming);
+    const auto problems = core::records::override_problems(s.pipeline(), test, incoming);
     REQUIRE(problems.size() == 3);
     CHECK(problems[0].find("max_turns: value 12 does not fit variables/max_turns.yaml on test "
                            "(type string") == 0);
@@ -394,7 +394,7 @@ TEST_CASE("core::override_problems / dropped_overrides: what a promotion would b
     CHECK(problems[2].find("tier: value \"pro\" does not fit variables/tier.yaml on test (type "
                            "enum") == 0);
     // The sync drops the overrides of removed variables in the same move.
-    CHECK(core::dropped_overrides(s.pipeline(), test, incoming) ==
+    CHECK(core::records::dropped_overrides(s.pipeline(), test, incoming) ==
           std::vector<std::string>{"support_email"});
   }
 
@@ -402,15 +402,15 @@ TEST_CASE("core::override_problems / dropped_overrides: what a promotion would b
     auto files = k_content;
     files.erase("variables/support_email.yaml");
     const std::string incoming = p.commit(files, {p.head});
-    CHECK(core::dropped_overrides(s.pipeline(), test, incoming).empty());
-    CHECK(core::override_problems(s.pipeline(), test, incoming).empty());
+    CHECK(core::records::dropped_overrides(s.pipeline(), test, incoming).empty());
+    CHECK(core::records::override_problems(s.pipeline(), test, incoming).empty());
   }
 
   SUBCASE("a type change the value still fits is compatible") {
     auto files = k_content;
     files["variables/max_turns.yaml"] = variable("max_turns", "json", "4");
     const std::string incoming = p.commit(files, {p.head});
-    CHECK(core::override_problems(s.pipeline(), test, incoming).empty());
+    CHECK(core::records::override_problems(s.pipeline(), test, incoming).empty());
   }
 
   SUBCASE("a scope: environment variable needs a value of its own") {
@@ -418,26 +418,26 @@ TEST_CASE("core::override_problems / dropped_overrides: what a promotion would b
     files["variables/region.yaml"] =
         "kind: Variable\nname: region\ntype: string\ndefault: eu\nscope: environment\n";
     const std::string incoming = p.commit(files, {p.head});
-    const auto problems = core::override_problems(s.pipeline(), test, incoming);
+    const auto problems = core::records::override_problems(s.pipeline(), test, incoming);
     REQUIRE(problems.size() == 1);
     CHECK(problems[0].find("region is scope: environment") == 0);
     p.set_ref("refs/heads/dev", incoming); // the value is set before the variable arrives
-    CHECK(core::set_override(s, "test", "region", "us").pending);
-    CHECK(core::override_problems(s.pipeline(), test, incoming).empty());
+    CHECK(core::records::set_override(s, "test", "region", "us").pending);
+    CHECK(core::records::override_problems(s.pipeline(), test, incoming).empty());
   }
 
   SUBCASE("an environment without overrides has nothing to break") {
-    const core::Environment& production = *s.config().find("production");
-    CHECK(core::override_problems(s.pipeline(), production, p.head).empty());
+    const core::policy::Environment& production = *s.config().find("production");
+    CHECK(core::records::override_problems(s.pipeline(), production, p.head).empty());
   }
 }
 
-TEST_CASE("core::render_bundle") {
+TEST_CASE("core::release::render_bundle") {
   BarePipeline p;
-  core::Session s = p.session();
-  core::set_override(s, "test", "max_turns", "12");
+  core::pipeline::Session s = p.session();
+  core::records::set_override(s, "test", "max_turns", "12");
 
-  const auto bundle = core::render_bundle(s.pipeline(), "test");
+  const auto bundle = core::release::render_bundle(s.pipeline(), "test");
   CHECK(bundle["environment"] == "test");
   CHECK(bundle["branch"] == "test");
   CHECK(bundle["commit"] == p.head);
@@ -451,16 +451,16 @@ TEST_CASE("core::render_bundle") {
         nlohmann::json{{"type", "number"}, {"value", 12}, {"source", "override"}});
   CHECK(bundle["variables"]["tier"] ==
         nlohmann::json{{"type", "enum"}, {"value", "free"}, {"source", "default"}});
-  CHECK(core::bundle_text(bundle) == core::bundle_text(core::render_bundle(s.pipeline(), "test")));
+  CHECK(core::release::bundle_text(bundle) == core::release::bundle_text(core::release::render_bundle(s.pipeline(), "test")));
 
-  const auto production = core::render_bundle(s.pipeline(), "production");
+  const auto production = core::release::render_bundle(s.pipeline(), "production");
   CHECK(production["local_ref"].is_null());
   CHECK(production["variables"]["max_turns"]["source"] == "default");
 
   SUBCASE("a release tag on the commit is named: the live one, else the highest") {
     // A release tag object with a manifest, as publish writes it.
     const auto release = [&](const std::string& name) {
-      core::Manifest manifest;
+      core::release::Manifest manifest;
       manifest.environment = "production";
       manifest.commit = p.head;
       manifest.version = name;
@@ -473,30 +473,30 @@ TEST_CASE("core::render_bundle") {
     };
     const std::string v1_2 = release("v1.2.0");
     release("v1.10.0");
-    CHECK(core::render_bundle(s.pipeline(), "production")["release"] == "v1.10.0");
+    CHECK(core::release::render_bundle(s.pipeline(), "production")["release"] == "v1.10.0");
     p.set_ref("refs/envflow/live", v1_2);
-    CHECK(core::render_bundle(s.pipeline(), "production")["release"] == "v1.2.0");
+    CHECK(core::release::render_bundle(s.pipeline(), "production")["release"] == "v1.2.0");
     // A lightweight tag is no release.
     p.set_ref("refs/tags/v9.0.0", p.head);
-    CHECK(core::render_bundle(s.pipeline(), "test")["release"] == "v1.2.0");
+    CHECK(core::release::render_bundle(s.pipeline(), "test")["release"] == "v1.2.0");
   }
 }
 
-TEST_CASE("core::check_bundles") {
+TEST_CASE("core::release::check_bundles") {
   const std::string a(40, 'a');
   const std::string b(40, 'b');
   const auto bundle = [](const std::string& env, const std::string& commit) {
     return nlohmann::json{{"environment", env}, {"commit", commit}}.dump();
   };
   SUBCASE("agreeing bundles") {
-    const auto check = core::check_bundles(
+    const auto check = core::release::check_bundles(
         {{"backend.json", bundle("production", a)}, {"frontend.json", bundle("production", a)}});
     CHECK(check.ok);
     CHECK(check.environment == "production");
     CHECK(check.differences.empty());
   }
   SUBCASE("the odd one out is named, against the majority") {
-    const auto check = core::check_bundles({{"frontend.json", bundle("test", b)},
+    const auto check = core::release::check_bundles({{"frontend.json", bundle("test", b)},
                                             {"backend.json", bundle("production", a)},
                                             {"worker.json", bundle("production", a)}});
     CHECK_FALSE(check.ok);
@@ -506,17 +506,17 @@ TEST_CASE("core::check_bundles") {
           "(from backend.json)");
   }
   SUBCASE("a bundle for another environment than the consumer's, whatever the majority") {
-    const auto check = core::check_bundles(
+    const auto check = core::release::check_bundles(
         {{"backend.json", bundle("test", a)}, {"frontend.json", bundle("test", a)}}, "production");
     CHECK_FALSE(check.ok);
     REQUIRE(check.differences.size() == 2);
     CHECK(check.differences[0] == "backend.json: a bundle for test, but this is production: "
                                   "refuse it (render the bundle for production)");
-    CHECK(core::check_bundles({{"backend.json", bundle("production", a)}}, "production").ok);
+    CHECK(core::release::check_bundles({{"backend.json", bundle("production", a)}}, "production").ok);
   }
   SUBCASE("not a bundle") {
     const auto check =
-        core::check_bundles({{"backend.json", bundle("production", a)}, {"notes.txt", "hello"}});
+        core::release::check_bundles({{"backend.json", bundle("production", a)}, {"notes.txt", "hello"}});
     CHECK_FALSE(check.ok);
     REQUIRE(check.differences.size() == 1);
     CHECK(check.differences[0].find("notes.txt: not JSON") == 0);

@@ -6,14 +6,14 @@
 
 #include <string>
 
-#include "core/release.h"
+#include "core/release/release.h"
 #include "util/error.h"
 
 using namespace envflow;
-using core::Manifest;
-using core::Version;
+using core::release::Manifest;
+using core::release::Version;
 
-TEST_CASE("core::Version") {
+TEST_CASE("core::release::Version") {
   SUBCASE("parse and str") {
     for (const char* text : {"v1.2.3", "1.2.3"}) {
       INFO(std::string(text));
@@ -42,17 +42,17 @@ TEST_CASE("core::Version") {
   }
 }
 
-TEST_CASE("core::parse_bump") {
-  CHECK(core::parse_bump("auto") == core::Bump::auto_);
-  CHECK(core::parse_bump("patch") == core::Bump::patch);
-  CHECK(core::parse_bump("minor") == core::Bump::minor);
-  CHECK(core::parse_bump("major") == core::Bump::major);
-  CHECK_THROWS_WITH_AS(core::parse_bump("huge"),
+TEST_CASE("core::release::parse_bump") {
+  CHECK(core::release::parse_bump("auto") == core::release::Bump::auto_);
+  CHECK(core::release::parse_bump("patch") == core::release::Bump::patch);
+  CHECK(core::release::parse_bump("minor") == core::release::Bump::minor);
+  CHECK(core::release::parse_bump("major") == core::release::Bump::major);
+  CHECK_THROWS_WITH_AS(core::release::parse_bump("huge"),
                        "--bump takes auto, patch, minor or major, not 'huge'", util::UsageError);
-  CHECK_THROWS_AS(core::parse_bump("Patch"), util::UsageError);
+  CHECK_THROWS_AS(core::release::parse_bump("Patch"), util::UsageError);
 }
 
-TEST_CASE("core::Manifest: to_text and parse") {
+TEST_CASE("core::release::Manifest: to_text and parse") {
   Manifest m;
   m.environment = "production";
   m.commit = std::string(40, 'c');

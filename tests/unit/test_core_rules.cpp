@@ -2,8 +2,8 @@
 // table of moves per rule, and describe(): the operation a record names for
 // each kind of change, whichever route the moves took.
 
-#include "core/approvals.h"
-#include "core/rules.h"
+#include "core/records/approvals.h"
+#include "core/pipeline/rules.h"
 
 #include "util/error.h"
 
@@ -15,8 +15,8 @@
 #include <vector>
 
 using namespace envflow;
-using core::Gate;
-using core::RefMove;
+using core::pipeline::Gate;
+using core::model::RefMove;
 using namespace envflow::test;
 
 namespace {
@@ -26,7 +26,7 @@ const std::string k_production = "refs/heads/production";
 
 } // namespace
 
-TEST_CASE("core::judge: environment branches never move backwards") {
+TEST_CASE("core::pipeline::judge: environment branches never move backwards") {
   test::PipelineRepo p;
   const std::string next = p.tweak(p.base, "concise");
   p.set_ref(k_dev, next);
@@ -65,7 +65,7 @@ TEST_CASE("core::judge: environment branches never move backwards") {
   }
 }
 
-TEST_CASE("core::judge: promotion only of what the previous environment holds") {
+TEST_CASE("core::pipeline::judge: promotion only of what the previous environment holds") {
   test::PipelineRepo p;
   const std::string next = p.tweak(p.base, "concise");
 
@@ -104,13 +104,13 @@ TEST_CASE("core::judge: promotion only of what the previous environment holds") 
   }
 }
 
-TEST_CASE("core::judge: approvals") {
+TEST_CASE("core::pipeline::judge: approvals") {
   test::PipelineRepo p;
   p.config.environments[1].approvals = 1;
   const std::string next = p.tweak(p.base, "concise");
   p.set_ref(k_dev, next);
   const auto approve = [&](const std::string& who, const std::string& commit) {
-    p.set_ref(core::approval_ref("test", commit, who), commit);
+    p.set_ref(core::model::approval_ref("test", commit, who), commit);
   };
 
   SUBCASE("none") {
@@ -132,7 +132,7 @@ TEST_CASE("core::judge: approvals") {
     approve("alice", next);  // not an approver
     approve("carol", p.base); // another commit
     // A ref naming `next` but pointing elsewhere (planted by hand).
-    p.set_ref(core::approval_ref("test", next, "carol"), p.base);
+    p.set_ref(core::model::approval_ref("test", next, "carol"), p.base);
     const auto j = p.judge({p.branch("test", next)}, "bob");
     CHECK_MESSAGE(refused(j, k_test, Gate::approvals, "has 0 approvals of 1 needed"), refusals(j));
   }
@@ -142,14 +142,14 @@ TEST_CASE("core::judge: approvals") {
     CHECK_MESSAGE(j.ok(), refusals(j));
   }
   SUBCASE("the promoter cannot bring a forged approval along") {
-    const std::string forged = core::approval_ref("test", next, "carol");
+    const std::string forged = core::model::approval_ref("test", next, "carol");
     const auto j = p.judge({RefMove{forged, k_zero, next}, p.branch("test", next)}, "bob");
     CHECK_MESSAGE(refused(j, forged, Gate::identity, "an approval is given by its author only"),
                   refusals(j));
     CHECK_FALSE(j.ok());
   }
   SUBCASE("nor their own in the same change") {
-    const std::string own = core::approval_ref("test", next, "bob");
+    const std::string own = core::model::approval_ref("test", next, "bob");
     const auto j = p.judge({RefMove{own, k_zero, next}, p.branch("test", next)}, "bob");
     CHECK(j.refusals.size() == 1);
     CHECK(refused(j, k_test, Gate::approvals));
@@ -161,11 +161,11 @@ TEST_CASE("core::judge: approvals") {
   }
 }
 
-TEST_CASE("core::judge: approval refs") {
+TEST_CASE("core::pipeline::judge: approval refs") {
   test::PipelineRepo p;
   const std::string next = p.tweak(p.base, "concise");
   p.set_ref(k_dev, next);
-  const std::string carols = core::approval_ref("test", next, "carol");
+  const std::string carols = core::model::approval_ref("test", next, "carol");
 
   SUBCASE("an approver approves a commit of the previous environment") {
     const auto j = p.judge({RefMove{carols, k_zero, next}}, "carol");
@@ -176,13 +176,13 @@ TEST_CASE("core::judge: approval refs") {
                   "names carol, and bob (REMOTE_USER) is bob"));
   }
   SUBCASE("by someone who is not an approver") {
-    const std::string ref = core::approval_ref("test", next, "alice");
+    const std::string ref = core::model::approval_ref("test", next, "alice");
     CHECK(refused(p.judge({RefMove{ref, k_zero, next}}, "alice"), ref, Gate::identity,
                   "is not an approver for test"));
   }
   SUBCASE("a commit that is not on the previous environment") {
     const std::string elsewhere = p.tweak(p.base, "friendly");
-    const std::string ref = core::approval_ref("test", elsewhere, "carol");
+    const std::string ref = core::model::approval_ref("test", elsewhere, "carol");
     CHECK(refused(p.judge({RefMove{ref, k_zero, elsewhere}}, "carol"), ref, Gate::record,
                   "is not on dev"));
   }
@@ -191,10 +191,10 @@ TEST_CASE("core::judge: approval refs") {
                   "must point at the commit it names"));
   }
   SUBCASE("for the first environment, or one that does not exist") {
-    const std::string first = core::approval_ref("dev", next, "carol");
+    const std::string first = core::model::approval_ref("dev", next, "carol");
     CHECK(refused(p.judge({RefMove{first, k_zero, next}}, "carol"), first, Gate::record,
                   "dev is the first environment"));
-    const std::string unknown = core::approval_ref("qa", next, "carol");
+    const std::string unknown = core::model::approval_ref("qa", next, "carol");
     CHECK(refused(p.judge({RefMove{unknown, k_zero, next}}, "carol"), unknown, Gate::record,
                   "no environment named 'qa'"));
   }
@@ -214,7 +214,7 @@ TEST_CASE("core::judge: approval refs") {
   }
 }
 
-TEST_CASE("core::judge: holds") {
+TEST_CASE("core::pipeline::judge: holds") {
   test::PipelineRepo p;
 
   SUBCASE("a promoter of the environment, or a publisher, sets one") {
@@ -256,55 +256,55 @@ TEST_CASE("core::judge: holds") {
     const auto move = p.set_hold(carols);
     CHECK(refused(p.judge({move}, "bob"), move.ref, Gate::record,
                   "the hold says it is on test by carol"));
-    const std::string elsewhere = core::hold_ref("production", carols.id);
+    const std::string elsewhere = core::model::hold_ref("production", carols.id);
     CHECK(refused(p.judge({RefMove{elsewhere, k_zero, carols.id}}, "carol"), elsewhere,
                   Gate::record, "but it is pushed to production"));
   }
   SUBCASE("not a hold commit, or not the one the ref names") {
-    const std::string fake = core::hold_ref("test", p.base);
+    const std::string fake = core::model::hold_ref("test", p.base);
     CHECK(refused(p.judge({RefMove{fake, k_zero, p.base}}, "bob"), fake, Gate::record,
                   "is not a hold envflow writes"));
     const auto h = p.hold("test", "bob");
-    const std::string other = core::hold_ref("test", p.base);
+    const std::string other = core::model::hold_ref("test", p.base);
     CHECK(refused(p.judge({RefMove{other, k_zero, h.id}}, "bob"), other, Gate::record,
                   "must point at the hold commit it names"));
   }
   SUBCASE("without a reason") {
     const auto h = p.hold("test", "bob", "");
-    CHECK(refused(p.judge({p.set_hold(h)}, "bob"), core::hold_ref("test", h.id), Gate::record,
+    CHECK(refused(p.judge({p.set_hold(h)}, "bob"), core::model::hold_ref("test", h.id), Gate::record,
                   "a hold needs a reason"));
   }
   SUBCASE("on the first environment") {
     const auto h = p.hold("dev", "alice");
-    CHECK(refused(p.judge({p.set_hold(h)}, "alice"), core::hold_ref("dev", h.id), Gate::record,
+    CHECK(refused(p.judge({p.set_hold(h)}, "alice"), core::model::hold_ref("dev", h.id), Gate::record,
                   "nothing to hold"));
   }
   SUBCASE("a hold stops an automatic promotion, not a person") {
     const std::string next = p.tweak(p.base, "concise");
     p.set_ref(k_dev, next);
     const auto h = p.hold("test", "carol");
-    p.set_ref(core::hold_ref("test", h.id), h.id);
-    CHECK(refused(p.judge({p.branch("test", next)}, "bob", core::Automatic::yes), k_test,
+    p.set_ref(core::model::hold_ref("test", h.id), h.id);
+    CHECK(refused(p.judge({p.branch("test", next)}, "bob", core::pipeline::Automatic::yes), k_test,
                   Gate::hold, "test is held (held by carol at"));
     CHECK(p.judge({p.branch("test", next)}, "bob").ok());
     // Releasing it in the same change lets the automatic promotion through.
-    CHECK(p.judge({RefMove{core::hold_ref("test", h.id), h.id, k_zero}, p.branch("test", next)},
-                  "bob", core::Automatic::yes)
+    CHECK(p.judge({RefMove{core::model::hold_ref("test", h.id), h.id, k_zero}, p.branch("test", next)},
+                  "bob", core::pipeline::Automatic::yes)
               .ok());
   }
 }
 
-TEST_CASE("core::judge: envflow's own records") {
+TEST_CASE("core::pipeline::judge: envflow's own records") {
   test::PipelineRepo p;
   const std::string record =
       p.repo().write_commit(std::string(git::k_empty_tree_id), {}, "op: sync\n",
                             git::Person{"x", "x@y"}, 1);
   for (const char* who : {"alice", "adam"}) {
     CAPTURE(who);
-    CHECK(refused(p.judge({RefMove{core::k_audit_ref, k_zero, record}}, who), core::k_audit_ref,
+    CHECK(refused(p.judge({RefMove{core::model::k_audit_ref, k_zero, record}}, who), core::model::k_audit_ref,
                   Gate::record, "written by the server itself"));
-    CHECK(refused(p.judge({RefMove{core::k_pending_ref, k_zero, record}}, who),
-                  core::k_pending_ref, Gate::record, "never goes to the server"));
+    CHECK(refused(p.judge({RefMove{core::model::k_pending_ref, k_zero, record}}, who),
+                  core::model::k_pending_ref, Gate::record, "never goes to the server"));
   }
   SUBCASE("other refs under refs/envflow/: admins only; feature branches: anyone") {
     CHECK(refused(p.judge({RefMove{"refs/envflow/other", k_zero, p.base}}, "alice"),
@@ -314,7 +314,7 @@ TEST_CASE("core::judge: envflow's own records") {
   }
 }
 
-TEST_CASE("core::judge: invalid content hidden in the history of a push to dev") {
+TEST_CASE("core::pipeline::judge: invalid content hidden in the history of a push to dev") {
   test::PipelineRepo p;
   const std::string bad = p.broken(p.base);
   const auto fixed = [&](const std::string& parent) {
@@ -354,24 +354,24 @@ TEST_CASE("core::judge: invalid content hidden in the history of a push to dev")
   }
 }
 
-TEST_CASE("core::judge: the policy") {
+TEST_CASE("core::pipeline::judge: the policy") {
   test::PipelineRepo p;
-  const auto old = p.repo().ref_target(core::k_config_ref);
-  const std::string good = p.config_commit(core::render_config(p.config), old);
+  const auto old = p.repo().ref_target(core::model::k_config_ref);
+  const std::string good = p.config_commit(core::policy::render_config(p.config), old);
 
   SUBCASE("a config push by a non-admin") {
     for (const char* who : {"alice", "bob", "paul", "hank", ""}) {
       CAPTURE(who);
-      CHECK(refused(p.judge({p.move(core::k_config_ref, good)}, who), core::k_config_ref,
+      CHECK(refused(p.judge({p.move(core::model::k_config_ref, good)}, who), core::model::k_config_ref,
                     Gate::identity, "may not change the pipeline config (admins: admins)"));
     }
-    CHECK(p.judge({p.move(core::k_config_ref, good)}, "adam").ok());
+    CHECK(p.judge({p.move(core::model::k_config_ref, good)}, "adam").ok());
   }
   SUBCASE("a developer making themselves admin in the same push") {
     auto promoted = p.config;
     promoted.groups["admins"].push_back("alice");
-    const std::string mine = p.config_commit(core::render_config(promoted), old);
-    CHECK(refused(p.judge({p.move(core::k_config_ref, mine)}, "alice"), core::k_config_ref,
+    const std::string mine = p.config_commit(core::policy::render_config(promoted), old);
+    CHECK(refused(p.judge({p.move(core::model::k_config_ref, mine)}, "alice"), core::model::k_config_ref,
                   Gate::identity));
   }
   SUBCASE("a new policy applies after the change, not to the rest of it") {
@@ -379,49 +379,49 @@ TEST_CASE("core::judge: the policy") {
     widened.groups["release-managers"].push_back("adam");
     const std::string next = p.tweak(p.base, "concise");
     p.set_ref(k_dev, next);
-    const std::string wider = p.config_commit(core::render_config(widened), old);
-    const auto j = p.judge({p.move(core::k_config_ref, wider), p.branch("test", next)}, "adam");
+    const std::string wider = p.config_commit(core::policy::render_config(widened), old);
+    const auto j = p.judge({p.move(core::model::k_config_ref, wider), p.branch("test", next)}, "adam");
     CHECK(j.refusals.size() == 1);
     CHECK(refused(j, k_test, Gate::identity, "may not promote into test"));
   }
   SUBCASE("invalid, deleted, rewritten") {
-    CHECK(refused(p.judge({p.move(core::k_config_ref, p.config_commit("environments: 12\n", old))},
+    CHECK(refused(p.judge({p.move(core::model::k_config_ref, p.config_commit("environments: 12\n", old))},
                           "adam"),
-                  core::k_config_ref, Gate::content, "the config is invalid"));
-    CHECK(refused(p.judge({p.move(core::k_config_ref, k_zero)}, "adam"), core::k_config_ref,
+                  core::model::k_config_ref, Gate::content, "the config is invalid"));
+    CHECK(refused(p.judge({p.move(core::model::k_config_ref, k_zero)}, "adam"), core::model::k_config_ref,
                   Gate::fast_forward, "deleting the pipeline config is not allowed"));
     const std::string orphan =
-        p.config_commit(core::render_config(p.config) + "# rewritten\n", std::nullopt);
-    CHECK(refused(p.judge({p.move(core::k_config_ref, orphan)}, "adam"), core::k_config_ref,
+        p.config_commit(core::policy::render_config(p.config) + "# rewritten\n", std::nullopt);
+    CHECK(refused(p.judge({p.move(core::model::k_config_ref, orphan)}, "adam"), core::model::k_config_ref,
                   Gate::fast_forward, "not a fast-forward"));
   }
 }
 
-TEST_CASE("core::judge: releases and live") {
+TEST_CASE("core::pipeline::judge: releases and live") {
   test::PipelineRepo p;
   const std::string next = p.tweak(p.base, "concise");
   const std::string v1 = p.release_tag("v1.0.0", p.base);
   const std::string v1_ref = "refs/tags/v1.0.0";
 
   SUBCASE("a publisher publishes") {
-    const auto j = p.judge({RefMove{v1_ref, k_zero, v1}, p.move(core::k_live_ref, v1)}, "paul");
+    const auto j = p.judge({RefMove{v1_ref, k_zero, v1}, p.move(core::model::k_live_ref, v1)}, "paul");
     CHECK_MESSAGE(j.ok(), refusals(j));
   }
   SUBCASE("live moved to something that is not a release") {
-    CHECK(refused(p.judge({p.move(core::k_live_ref, p.base)}, "paul"), core::k_live_ref,
+    CHECK(refused(p.judge({p.move(core::model::k_live_ref, p.base)}, "paul"), core::model::k_live_ref,
                   Gate::release, "must point at a release tag object"));
     // The release tag object exists, but no release tag ref points at it.
-    CHECK(refused(p.judge({p.move(core::k_live_ref, v1)}, "paul"), core::k_live_ref,
+    CHECK(refused(p.judge({p.move(core::model::k_live_ref, v1)}, "paul"), core::model::k_live_ref,
                   Gate::release, "must point at a release tag object"));
     // An annotated tag under another name.
     const std::string beta = p.release_tag("beta", p.base);
     p.set_ref("refs/tags/beta", beta);
-    CHECK(refused(p.judge({p.move(core::k_live_ref, beta)}, "paul"), core::k_live_ref,
+    CHECK(refused(p.judge({p.move(core::model::k_live_ref, beta)}, "paul"), core::model::k_live_ref,
                   Gate::release));
   }
   SUBCASE("live moved by someone who may not release") {
     p.set_ref(v1_ref, v1);
-    CHECK(refused(p.judge({p.move(core::k_live_ref, v1)}, "alice"), core::k_live_ref,
+    CHECK(refused(p.judge({p.move(core::model::k_live_ref, v1)}, "alice"), core::model::k_live_ref,
                   Gate::identity, "may not move refs/envflow/live"));
   }
   SUBCASE("a release tag moved or deleted") {
@@ -446,8 +446,8 @@ TEST_CASE("core::judge: releases and live") {
   }
   SUBCASE("live is never deleted") {
     p.set_ref(v1_ref, v1);
-    p.set_ref(core::k_live_ref, v1);
-    CHECK(refused(p.judge({p.move(core::k_live_ref, k_zero)}, "paul"), core::k_live_ref,
+    p.set_ref(core::model::k_live_ref, v1);
+    CHECK(refused(p.judge({p.move(core::model::k_live_ref, k_zero)}, "paul"), core::model::k_live_ref,
                   Gate::release, "deleting refs/envflow/live is not allowed"));
   }
   SUBCASE("a rollback without a hold") {
@@ -457,23 +457,23 @@ TEST_CASE("core::judge: releases and live") {
     const std::string v2 = p.release_tag("v1.1.0", next);
     p.set_ref(v1_ref, v1);
     p.set_ref("refs/tags/v1.1.0", v2);
-    p.set_ref(core::k_live_ref, v2);
-    const auto back = p.move(core::k_live_ref, v1);
-    CHECK(refused(p.judge({back}, "paul"), core::k_live_ref, Gate::release,
+    p.set_ref(core::model::k_live_ref, v2);
+    const auto back = p.move(core::model::k_live_ref, v1);
+    CHECK(refused(p.judge({back}, "paul"), core::model::k_live_ref, Gate::release,
                   "moving live back from v1.1.0 to v1.0.0 is a rollback"));
-    const auto h = p.hold("production", "paul", "live v1.1.0 -> v1.0.0", core::Hold::Kind::rollback);
+    const auto h = p.hold("production", "paul", "live v1.1.0 -> v1.0.0", core::records::Hold::Kind::rollback);
     const auto with_hold = p.judge({back, p.set_hold(h)}, "paul");
     CHECK_MESSAGE(with_hold.ok(), refusals(with_hold));
     // A hold already in force will do.
-    p.set_ref(core::hold_ref("production", h.id), h.id);
+    p.set_ref(core::model::hold_ref("production", h.id), h.id);
     CHECK(p.judge({back}, "paul").ok());
     // Forward again needs none.
-    p.set_ref(core::k_live_ref, v1);
-    CHECK(p.judge({p.move(core::k_live_ref, v2)}, "paul").ok());
+    p.set_ref(core::model::k_live_ref, v1);
+    CHECK(p.judge({p.move(core::model::k_live_ref, v2)}, "paul").ok());
   }
 }
 
-TEST_CASE("core::judge: hotfixes") {
+TEST_CASE("core::pipeline::judge: hotfixes") {
   test::PipelineRepo p;
   const std::string hotfix = p.tweak(p.base, "calm");
   SUBCASE("by a hotfixer") {
@@ -488,21 +488,21 @@ TEST_CASE("core::judge: hotfixes") {
     p.config.hotfix_approvals = 1;
     p.config.hotfix_approvers = {"release-managers"};
     p.config.groups["release-managers"].push_back("hank");
-    p.set_ref(core::approval_ref("production", hotfix, "hank"), hotfix);
+    p.set_ref(core::model::approval_ref("production", hotfix, "hank"), hotfix);
     CHECK(refused(p.judge({p.branch("production", hotfix)}, "hank"), k_production,
                   Gate::approvals, "not counting hank"));
-    p.set_ref(core::approval_ref("production", hotfix, "carol"), hotfix);
+    p.set_ref(core::model::approval_ref("production", hotfix, "carol"), hotfix);
     CHECK(p.judge({p.branch("production", hotfix)}, "hank").ok());
   }
 }
 
-TEST_CASE("core::judge: a hotfixer releases their hotfix, a publisher everything") {
+TEST_CASE("core::pipeline::judge: a hotfixer releases their hotfix, a publisher everything") {
   test::PipelineRepo p;
   const std::string hotfix = p.tweak(p.base, "calm");
   const std::string hotfix_tag = p.release_tag("v1.0.1", hotfix, "Hotfix", true);
   const std::string promoted_tag = p.release_tag("v1.0.0", p.base);
   const RefMove tag_hotfix{"refs/tags/v1.0.1", k_zero, hotfix_tag};
-  const RefMove live_hotfix{core::k_live_ref, k_zero, hotfix_tag};
+  const RefMove live_hotfix{core::model::k_live_ref, k_zero, hotfix_tag};
 
   SUBCASE("the hotfix, its tag and live in one change (envflow hotfix finish)") {
     const auto j = p.judge({p.branch("production", hotfix), tag_hotfix, live_hotfix}, "hank");
@@ -510,26 +510,26 @@ TEST_CASE("core::judge: a hotfixer releases their hotfix, a publisher everything
   }
   SUBCASE("a commit the previous environment holds is a publish, not a hotfix") {
     const auto j = p.judge({RefMove{"refs/tags/v1.0.0", k_zero, promoted_tag},
-                            RefMove{core::k_live_ref, k_zero, promoted_tag}},
+                            RefMove{core::model::k_live_ref, k_zero, promoted_tag}},
                            "hank");
     CHECK_MESSAGE(refused(j, "refs/tags/v1.0.0", Gate::identity, "that is a publish"), refusals(j));
     CHECK(p.judge({RefMove{"refs/tags/v1.0.0", k_zero, promoted_tag},
-                   RefMove{core::k_live_ref, k_zero, promoted_tag}},
+                   RefMove{core::model::k_live_ref, k_zero, promoted_tag}},
                   "paul")
               .ok());
   }
   SUBCASE("live moved to an existing release (a rollback) is for publishers") {
     p.set_ref("refs/tags/v1.0.0", promoted_tag);
-    const auto j = p.judge({RefMove{core::k_live_ref, k_zero, promoted_tag}}, "hank");
-    CHECK_MESSAGE(refused(j, core::k_live_ref, Gate::identity, "is for publishers"), refusals(j));
+    const auto j = p.judge({RefMove{core::model::k_live_ref, k_zero, promoted_tag}}, "hank");
+    CHECK_MESSAGE(refused(j, core::model::k_live_ref, Gate::identity, "is for publishers"), refusals(j));
   }
 }
 
-TEST_CASE("core::may: each right, from the policy's groups") {
+TEST_CASE("core::pipeline::may: each right, from the policy's groups") {
   test::PipelineRepo p;
-  using core::Right;
+  using core::pipeline::Right;
   const auto may = [&](const std::string& who, Right right, const std::string& env = "") {
-    return core::may(p.config, who, right, env);
+    return core::pipeline::may(p.config, who, right, env);
   };
   CHECK(may("alice", Right::write, "dev"));
   CHECK_FALSE(may("bob", Right::write, "dev"));
@@ -549,12 +549,12 @@ TEST_CASE("core::may: each right, from the policy's groups") {
   CHECK_FALSE(may("bob", Right::promote, "nowhere"));
 }
 
-TEST_CASE("core::judge_authority: who may, without the gates that read content or counts") {
+TEST_CASE("core::pipeline::judge_authority: who may, without the gates that read content or counts") {
   test::PipelineRepo p;
   p.config.environments[1].approvals = 1;
   const auto authority = [&](const std::vector<RefMove>& moves, const std::string& who) {
-    const core::OwnRefs own(p.repo());
-    return core::judge_authority(core::Pipeline{p.repo(), own, p.config}, moves, test::as(who));
+    const core::model::OwnRefs own(p.repo());
+    return core::pipeline::judge_authority(core::model::Pipeline{p.repo(), own, p.config}, moves, test::as(who));
   };
   const std::string bad = p.broken(p.base);
 
@@ -581,8 +581,8 @@ TEST_CASE("core::judge_authority: who may, without the gates that read content o
   }
 }
 
-TEST_CASE("core::Judgement") {
-  core::Judgement j;
+TEST_CASE("core::pipeline::Judgement") {
+  core::pipeline::Judgement j;
   CHECK(j.ok());
   CHECK_NOTHROW(j.enforce());
   j.refusals.push_back({"refs/heads/test", "first", Gate::content});
@@ -591,20 +591,20 @@ TEST_CASE("core::Judgement") {
   j.refusals.push_back({"", "second", Gate::identity});
   CHECK(j.reasons() == "refs/heads/test: first\nchange: second");
   CHECK_THROWS_AS(j.enforce(), util::Forbidden);
-  CHECK(core::Actor{"dana", "REMOTE_USER", true}.describe() == "dana (REMOTE_USER)");
-  CHECK(core::Actor{"dana", "", false}.describe() == "dana");
-  CHECK(core::Actor{}.describe() == "an unknown pusher");
+  CHECK(core::pipeline::Actor{"dana", "REMOTE_USER", true}.describe() == "dana (REMOTE_USER)");
+  CHECK(core::pipeline::Actor{"dana", "", false}.describe() == "dana");
+  CHECK(core::pipeline::Actor{}.describe() == "an unknown pusher");
 }
 
-TEST_CASE("core::describe: the operation a change makes") {
+TEST_CASE("core::pipeline::describe: the operation a change makes") {
   test::PipelineRepo p;
   p.config.environments[1].approvals = 1;
   const std::string next = p.tweak(p.base, "concise");
   p.set_ref(k_dev, next);
 
   SUBCASE("sync: one step, with the approvals counted and the reason") {
-    p.set_ref(core::approval_ref("test", next, "carol"), next);
-    p.set_ref(core::approval_ref("test", next, "bob"), next);
+    p.set_ref(core::model::approval_ref("test", next, "carol"), next);
+    p.set_ref(core::model::approval_ref("test", next, "bob"), next);
     const auto r = p.describe({p.branch("test", next)}, "bob@example.com", "  ticket 7 ");
     CHECK(r.op == "sync");
     CHECK(r.env == "test");
@@ -624,7 +624,7 @@ TEST_CASE("core::describe: the operation a change makes") {
     CHECK(r.moves.size() == 2);
   }
   SUBCASE("approve and unapprove") {
-    const std::string ref = core::approval_ref("test", next, "carol");
+    const std::string ref = core::model::approval_ref("test", next, "carol");
     auto r = p.describe({RefMove{ref, k_zero, next}}, "carol");
     CHECK(r.op == "approve");
     CHECK(r.env == "test");
@@ -641,15 +641,15 @@ TEST_CASE("core::describe: the operation a change makes") {
     CHECK(r.op == "hold");
     CHECK(r.env == "test");
     CHECK(r.note == "freeze for the audit");
-    p.set_ref(core::hold_ref("test", h.id), h.id);
-    r = p.describe({RefMove{core::hold_ref("test", h.id), h.id, k_zero}}, "carol", "done");
+    p.set_ref(core::model::hold_ref("test", h.id), h.id);
+    r = p.describe({RefMove{core::model::hold_ref("test", h.id), h.id, k_zero}}, "carol", "done");
     CHECK(r.op == "hold-release");
     CHECK(r.env == "test");
     CHECK(r.commit == h.id);
     CHECK(r.note == "released manual hold set by bob at 2023-11-14T22:13:20Z (done)");
   }
   SUBCASE("var-set and var-unset") {
-    const std::string ref = core::local_ref("test");
+    const std::string ref = core::model::local_ref("test");
     const std::string set = p.local("variables:\n  max_turns: 5\n");
     auto r = p.describe({RefMove{ref, k_zero, set}}, "olga");
     CHECK(r.op == "var-set");
@@ -668,7 +668,7 @@ TEST_CASE("core::describe: the operation a change makes") {
   }
   SUBCASE("publish, re-publish, rollback") {
     const std::string v1 = p.release_tag("v1.0.0", p.base);
-    auto r = p.describe({RefMove{"refs/tags/v1.0.0", k_zero, v1}, p.move(core::k_live_ref, v1)},
+    auto r = p.describe({RefMove{"refs/tags/v1.0.0", k_zero, v1}, p.move(core::model::k_live_ref, v1)},
                         "paul");
     CHECK(r.op == "publish");
     CHECK(r.env == "production");
@@ -680,28 +680,28 @@ TEST_CASE("core::describe: the operation a change makes") {
     const std::string v2 = p.release_tag("v1.1.0", next);
     p.set_ref("refs/tags/v1.0.0", v1);
     p.set_ref("refs/tags/v1.1.0", v2);
-    p.set_ref(core::k_live_ref, v2);
-    const auto h = p.hold("production", "paul", "live v1.1.0 -> v1.0.0", core::Hold::Kind::rollback);
-    r = p.describe({p.move(core::k_live_ref, v1), p.set_hold(h)}, "paul", "bad prompt");
+    p.set_ref(core::model::k_live_ref, v2);
+    const auto h = p.hold("production", "paul", "live v1.1.0 -> v1.0.0", core::records::Hold::Kind::rollback);
+    r = p.describe({p.move(core::model::k_live_ref, v1), p.set_hold(h)}, "paul", "bad prompt");
     CHECK(r.op == "rollback");
     CHECK(r.env == "production");
     CHECK(r.commit == p.base);
     CHECK(r.note == "live v1.1.0 -> v1.0.0 (bad prompt)");
     CHECK(r.moves.size() == 2);
 
-    p.set_ref(core::k_live_ref, v1);
-    r = p.describe({p.move(core::k_live_ref, v2)}, "paul");
+    p.set_ref(core::model::k_live_ref, v1);
+    r = p.describe({p.move(core::model::k_live_ref, v2)}, "paul");
     CHECK(r.op == "publish");
     CHECK(r.note == "re-published v1.1.0");
   }
   SUBCASE("hotfix: with its release, or pushed alone") {
     const std::string v1 = p.release_tag("v1.0.0", p.base);
     p.set_ref("refs/tags/v1.0.0", v1);
-    p.set_ref(core::k_live_ref, v1);
+    p.set_ref(core::model::k_live_ref, v1);
     const std::string hotfix = p.tweak(p.base, "calm");
     const std::string v101 = p.release_tag("v1.0.1", hotfix, "Hotfix", true);
     auto r = p.describe({p.branch("production", hotfix), RefMove{"refs/tags/v1.0.1", k_zero, v101},
-                         p.move(core::k_live_ref, v101)},
+                         p.move(core::model::k_live_ref, v101)},
                         "hank");
     CHECK(r.op == "hotfix");
     CHECK(r.env == "production");
@@ -718,8 +718,8 @@ TEST_CASE("core::describe: the operation a change makes") {
     CHECK(r.env == "production");
     CHECK(r.note == "hotfix/typo at " + p.base.substr(0, 7));
     const std::string config =
-        p.config_commit(core::render_config(p.config), p.repo().ref_target(core::k_config_ref));
-    r = p.describe({p.move(core::k_config_ref, config)}, "adam");
+        p.config_commit(core::policy::render_config(p.config), p.repo().ref_target(core::model::k_config_ref));
+    r = p.describe({p.move(core::model::k_config_ref, config)}, "adam");
     CHECK(r.op == "config");
     r = p.describe({p.branch("dev", p.tweak(next, "x"))}, "");
     CHECK(r.op == "push");

@@ -3,14 +3,14 @@
 // identity.required, a repository being seeded) and the one record
 // post-receive writes per push.
 
-#include "core/approvals.h"
-#include "core/audit.h"
-#include "core/backport.h"
-#include "core/config.h"
-#include "core/overrides.h"
-#include "core/release.h"
-#include "core/remote.h"
-#include "core/server_hooks.h"
+#include "core/records/approvals.h"
+#include "core/model/audit.h"
+#include "core/records/backport.h"
+#include "core/policy/config.h"
+#include "core/records/overrides.h"
+#include "core/release/release.h"
+#include "core/remote/remote.h"
+#include "core/server/server_hooks.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -24,7 +24,7 @@
 #include <vector>
 
 using namespace envflow;
-using core::RefMove;
+using core::model::RefMove;
 using namespace envflow::test;
 
 namespace {
@@ -32,64 +32,64 @@ namespace {
 // The server: the fixture's pipeline, judged by decide_push as the hook does.
 class Server : public test::PipelineRepo {
 public:
-  core::Judgement decide(const std::vector<RefMove>& updates, const std::string& who,
-                         const core::PushIntent& intent = {}) {
-    return core::decide_push(repo(), updates, as(who), intent);
+  core::pipeline::Judgement decide(const std::vector<RefMove>& updates, const std::string& who,
+                         const core::remote::PushIntent& intent = {}) {
+    return core::server::decide_push(repo(), updates, as(who), intent);
   }
 };
 
 } // namespace
 
-TEST_CASE("core::parse_ref_updates") {
+TEST_CASE("core::server::parse_ref_updates") {
   const std::string a(40, 'a');
   const std::string b(40, 'b');
-  const auto updates = core::parse_ref_updates(a + " " + b + " refs/heads/dev\n\n" + k_zero + " " +
+  const auto updates = core::server::parse_ref_updates(a + " " + b + " refs/heads/dev\n\n" + k_zero + " " +
                                                b + " refs/tags/v1.0.0\n");
   REQUIRE(updates.size() == 2);
   CHECK(updates[0].ref == "refs/heads/dev");
   CHECK(updates[0].old_id == a);
   CHECK(updates[0].new_id == b);
   CHECK(updates[1].old_id == k_zero);
-  CHECK_THROWS_AS(core::parse_ref_updates("nonsense\n"), util::UsageError);
-  CHECK_THROWS_AS(core::parse_ref_updates(a + " xyz refs/heads/dev\n"), util::UsageError);
+  CHECK_THROWS_AS(core::server::parse_ref_updates("nonsense\n"), util::UsageError);
+  CHECK_THROWS_AS(core::server::parse_ref_updates(a + " xyz refs/heads/dev\n"), util::UsageError);
 }
 
-TEST_CASE("core::identify_pusher") {
-  core::PipelineConfig config;
+TEST_CASE("core::server::identify_pusher") {
+  core::policy::PipelineConfig config;
   std::map<std::string, std::string> env;
-  const core::EnvLookup lookup = [&](const std::string& name) -> std::optional<std::string> {
+  const core::server::EnvLookup lookup = [&](const std::string& name) -> std::optional<std::string> {
     const auto it = env.find(name);
     return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
   };
   SUBCASE("the first set identity variable wins, in the policy's order") {
     env = {{"REMOTE_USER", "web-user"}, {"GL_USERNAME", "gitlab-user"}, {"ENVFLOW_ACTOR", "x"}};
-    const auto pusher = core::identify_pusher(&config, lookup);
+    const auto pusher = core::server::identify_pusher(&config, lookup);
     CHECK(pusher.name == "gitlab-user");
     CHECK(pusher.source == "GL_USERNAME");
     CHECK(pusher.authenticated);
   }
   SUBCASE("empty values are skipped") {
     env = {{"GL_USERNAME", ""}, {"GITEA_PUSHER_NAME", "gitea-user"}};
-    CHECK(core::identify_pusher(&config, lookup).name == "gitea-user");
+    CHECK(core::server::identify_pusher(&config, lookup).name == "gitea-user");
   }
   SUBCASE("ENVFLOW_ACTOR is a claim, accepted only when identity is not required") {
     env = {{"ENVFLOW_ACTOR", "claimed"}};
-    auto pusher = core::identify_pusher(&config, lookup);
+    auto pusher = core::server::identify_pusher(&config, lookup);
     CHECK(pusher.name == "claimed");
     CHECK_FALSE(pusher.authenticated);
     config.identity_required = true;
-    pusher = core::identify_pusher(&config, lookup);
+    pusher = core::server::identify_pusher(&config, lookup);
     CHECK(pusher.name.empty());
     CHECK(pusher.describe() == "an unknown pusher");
   }
   SUBCASE("the policy's own variable list") {
     config.identity_env = {"USER"};
     env = {{"USER", "ssh-user"}, {"REMOTE_USER", "web-user"}};
-    CHECK(core::identify_pusher(&config, lookup).name == "ssh-user");
+    CHECK(core::server::identify_pusher(&config, lookup).name == "ssh-user");
   }
 }
 
-TEST_CASE("core::decide_push: the first environment") {
+TEST_CASE("core::server::decide_push: the first environment") {
   Server s;
   const std::string next = s.tweak(s.base, "concise");
 
@@ -151,7 +151,7 @@ TEST_CASE("core::decide_push: the first environment") {
   }
 }
 
-TEST_CASE("core::decide_push: promotions") {
+TEST_CASE("core::server::decide_push: promotions") {
   Server s;
   const std::string next = s.tweak(s.base, "concise");
   s.set_ref("refs/heads/dev", next);
@@ -190,17 +190,17 @@ TEST_CASE("core::decide_push: promotions") {
               "needed"));
 
     // Approvals are refs of their own, one per person.
-    s.set_ref(core::approval_ref("test", next, "bob"), next);
+    s.set_ref(core::model::approval_ref("test", next, "bob"), next);
     d = s.decide({s.branch("test", next)}, "bob");
     CHECK_MESSAGE(!d.ok(), "the promoter's own approval does not count");
 
-    s.set_ref(core::approval_ref("test", next, "carol"), next);
+    s.set_ref(core::model::approval_ref("test", next, "carol"), next);
     d = s.decide({s.branch("test", next)}, "bob");
     CHECK_MESSAGE(d.ok(), refusals(d));
 
     SUBCASE("an approval pushed with the promotion, in someone else's name") {
-      s.set_ref(core::approval_ref("test", next, "carol"), std::nullopt);
-      const std::string forged = core::approval_ref("test", next, "carol");
+      s.set_ref(core::model::approval_ref("test", next, "carol"), std::nullopt);
+      const std::string forged = core::model::approval_ref("test", next, "carol");
       d = s.decide({RefMove{forged, k_zero, next}, s.branch("test", next)}, "bob");
       CHECK(has(refusals(d), "an approval is given by its author only"));
     }
@@ -215,7 +215,7 @@ TEST_CASE("core::decide_push: promotions") {
     s.set_ref("refs/heads/test", with);
     const std::string overrides =
         s.commit({{"overrides.yaml", "variables:\n  colour: red\n"}}, {}, "overrides");
-    s.set_ref(core::local_ref("test"), overrides);
+    s.set_ref(core::model::local_ref("test"), overrides);
     const std::string removed = s.commit({}, {with}, "drop colour", {"variables/colour.yaml"});
     s.set_ref("refs/heads/dev", removed);
     const auto d = s.decide({s.branch("test", removed)}, "bob");
@@ -225,7 +225,7 @@ TEST_CASE("core::decide_push: promotions") {
   }
 }
 
-TEST_CASE("core::decide_push: hotfixes on the last environment") {
+TEST_CASE("core::server::decide_push: hotfixes on the last environment") {
   Server s;
   const std::string hotfix = s.tweak(s.base, "calm");
 
@@ -257,13 +257,13 @@ TEST_CASE("core::decide_push: hotfixes on the last environment") {
   }
 }
 
-TEST_CASE("core::decide_push: release tags and live") {
+TEST_CASE("core::server::decide_push: release tags and live") {
   Server s;
   const std::string tag = s.release_tag("v1.0.0", s.base);
   const RefMove create{"refs/tags/v1.0.0", k_zero, tag};
 
   SUBCASE("a publisher creates an annotated release of production") {
-    const auto d = s.decide({create, s.move(core::k_live_ref, tag)}, "paul");
+    const auto d = s.decide({create, s.move(core::model::k_live_ref, tag)}, "paul");
     CHECK_MESSAGE(d.ok(), refusals(d));
   }
   SUBCASE("others may not") {
@@ -310,64 +310,64 @@ TEST_CASE("core::decide_push: release tags and live") {
     CHECK(has(refusals(d), "v1.0.1 does not verify:\n  agents/support.yaml differs: manifest"));
   }
   SUBCASE("live points at release tags only") {
-    CHECK(has(refusals(s.decide({s.move(core::k_live_ref, s.base)}, "paul")),
+    CHECK(has(refusals(s.decide({s.move(core::model::k_live_ref, s.base)}, "paul")),
               "must point at a release tag object"));
     s.set_ref("refs/tags/v1.0.0", tag);
-    CHECK(s.decide({s.move(core::k_live_ref, tag)}, "paul").ok());
-    CHECK(has(refusals(s.decide({s.move(core::k_live_ref, tag)}, "alice")),
+    CHECK(s.decide({s.move(core::model::k_live_ref, tag)}, "paul").ok());
+    CHECK(has(refusals(s.decide({s.move(core::model::k_live_ref, tag)}, "alice")),
               "may not move refs/envflow/live"));
-    s.set_ref(core::k_live_ref, tag);
-    CHECK(has(refusals(s.decide({s.move(core::k_live_ref, k_zero)}, "paul")),
+    s.set_ref(core::model::k_live_ref, tag);
+    CHECK(has(refusals(s.decide({s.move(core::model::k_live_ref, k_zero)}, "paul")),
               "deleting refs/envflow/live"));
   }
 }
 
-TEST_CASE("core::decide_push: local data and config") {
+TEST_CASE("core::server::decide_push: local data and config") {
   Server s;
   const auto local = [&](const std::string& overrides) {
     return s.commit({{"overrides.yaml", overrides}}, {}, "local");
   };
   SUBCASE("an operator sets a fitting override") {
     const auto d =
-        s.decide({s.move(core::local_ref("test"), local("variables:\n  max_turns: 5\n"))}, "olga");
+        s.decide({s.move(core::model::local_ref("test"), local("variables:\n  max_turns: 5\n"))}, "olga");
     CHECK_MESSAGE(d.ok(), refusals(d));
   }
   SUBCASE("wrong type, unknown variable, malformed file") {
     CHECK(has(refusals(s.decide(
-                  {s.move(core::local_ref("test"), local("variables:\n  max_turns: lots\n"))},
+                  {s.move(core::model::local_ref("test"), local("variables:\n  max_turns: lots\n"))},
                   "olga")),
               "max_turns: value"));
     CHECK(has(refusals(s.decide(
-                  {s.move(core::local_ref("test"), local("variables:\n  nope: 1\n"))}, "olga")),
+                  {s.move(core::model::local_ref("test"), local("variables:\n  nope: 1\n"))}, "olga")),
               "nope: no environment up to test declares this variable"));
     CHECK_FALSE(
-        s.decide({s.move(core::local_ref("test"), local("variables: [\n"))}, "olga").ok());
+        s.decide({s.move(core::model::local_ref("test"), local("variables: [\n"))}, "olga").ok());
   }
   SUBCASE("a local guardrail that does not validate") {
     const std::string bad = s.commit({{"guardrails/pii.yaml", "kind: Guardrail\nname: other\n"}},
                                      {}, "guardrail");
-    CHECK(has(refusals(s.decide({s.move(core::local_ref("test"), bad)}, "olga")),
+    CHECK(has(refusals(s.decide({s.move(core::model::local_ref("test"), bad)}, "olga")),
               "does not validate"));
   }
   SUBCASE("outside the local groups, unknown environment, first environment") {
     const std::string fine = local("variables:\n  max_turns: 5\n");
-    CHECK(has(refusals(s.decide({s.move(core::local_ref("test"), fine)}, "alice")),
+    CHECK(has(refusals(s.decide({s.move(core::model::local_ref("test"), fine)}, "alice")),
               "may not change the local data of test"));
-    CHECK(has(refusals(s.decide({s.move(core::local_ref("qa"), fine)}, "olga")),
+    CHECK(has(refusals(s.decide({s.move(core::model::local_ref("qa"), fine)}, "olga")),
               "no environment named 'qa'"));
-    CHECK(has(refusals(s.decide({s.move(core::local_ref("dev"), fine)}, "olga")),
+    CHECK(has(refusals(s.decide({s.move(core::model::local_ref("dev"), fine)}, "olga")),
               "takes no overrides"));
   }
   SUBCASE("config: admins, and it must validate") {
-    const auto old = s.repo().ref_target(core::k_config_ref);
-    const std::string good = s.config_commit(core::render_config(s.config), old);
-    CHECK(s.decide({s.move(core::k_config_ref, good)}, "adam").ok());
-    CHECK(has(refusals(s.decide({s.move(core::k_config_ref, good)}, "alice")),
+    const auto old = s.repo().ref_target(core::model::k_config_ref);
+    const std::string good = s.config_commit(core::policy::render_config(s.config), old);
+    CHECK(s.decide({s.move(core::model::k_config_ref, good)}, "adam").ok());
+    CHECK(has(refusals(s.decide({s.move(core::model::k_config_ref, good)}, "alice")),
               "may not change the pipeline config (admins: admins)"));
     const std::string bad = s.config_commit("environments: 12\n", old);
-    CHECK(has(refusals(s.decide({s.move(core::k_config_ref, bad)}, "adam")),
+    CHECK(has(refusals(s.decide({s.move(core::model::k_config_ref, bad)}, "adam")),
               "the config is invalid"));
-    CHECK(has(refusals(s.decide({s.move(core::k_config_ref, k_zero)}, "adam")),
+    CHECK(has(refusals(s.decide({s.move(core::model::k_config_ref, k_zero)}, "adam")),
               "deleting the pipeline config is not allowed"));
   }
   SUBCASE("other refs/envflow refs: admins only; other refs: free") {
@@ -378,74 +378,74 @@ TEST_CASE("core::decide_push: local data and config") {
   SUBCASE("identity required") {
     s.config.identity_required = true;
     s.write_config();
-    const auto d = core::decide_push(s.repo(), {s.branch("dev", s.tweak(s.base, "x"))},
-                                     core::Actor{"alice", "ENVFLOW_ACTOR", false});
+    const auto d = core::server::decide_push(s.repo(), {s.branch("dev", s.tweak(s.base, "x"))},
+                                     core::pipeline::Actor{"alice", "ENVFLOW_ACTOR", false});
     REQUIRE(d.refusals.size() == 1);
     CHECK(d.refusals[0].ref.empty());
     CHECK(has(d.refusals[0].reason, "did not say who is pushing"));
   }
   SUBCASE("no policy yet: a repository is seeded") {
-    s.repo().update_refs({git::RefUpdate{core::k_config_ref, s.repo().ref_target(core::k_config_ref),
+    s.repo().update_refs({git::RefUpdate{core::model::k_config_ref, s.repo().ref_target(core::model::k_config_ref),
                                          std::nullopt}},
                          "test");
     CHECK(s.decide({s.branch("production", s.tweak(s.base, "x"))}, "anyone").ok());
   }
 }
 
-TEST_CASE("core::decide_push: the audit trail is the server's") {
+TEST_CASE("core::server::decide_push: the audit trail is the server's") {
   Server s;
   const std::string next = s.tweak(s.base, "concise");
   s.set_ref("refs/heads/dev", next);
-  core::AuditRecord sync;
+  core::model::AuditRecord sync;
   sync.op = "sync";
   sync.env = "test";
   sync.actor = "bob";
   sync.time = 1'700'000'000;
   sync.moves = {RefMove{"refs/heads/test", s.base, next}};
   // A record as a client would write it, on top of the trail.
-  const auto record = [&](const core::AuditRecord& r) {
-    const auto head = s.repo().ref_target(core::k_audit_ref);
+  const auto record = [&](const core::model::AuditRecord& r) {
+    const auto head = s.repo().ref_target(core::model::k_audit_ref);
     return s.repo().write_commit(std::string(git::k_empty_tree_id),
                                  head ? std::vector<std::string>{*head} : std::vector<std::string>{},
                                  r.to_message(), {"T", "t@x"}, 1'700'000'000);
   };
 
   SUBCASE("a client's record pushed with the moves it records") {
-    const auto d = s.decide({s.branch("test", next), s.move(core::k_audit_ref, record(sync))}, "bob");
+    const auto d = s.decide({s.branch("test", next), s.move(core::model::k_audit_ref, record(sync))}, "bob");
     REQUIRE(d.refusals.size() == 1);
-    CHECK(d.refusals[0].ref == core::k_audit_ref);
-    CHECK(d.refusals[0].gate == core::Gate::record);
+    CHECK(d.refusals[0].ref == core::model::k_audit_ref);
+    CHECK(d.refusals[0].gate == core::pipeline::Gate::record);
     CHECK(has(d.refusals[0].reason, "written by the server itself"));
   }
   SUBCASE("a forged record alone, even by an admin") {
-    core::AuditRecord approval;
+    core::model::AuditRecord approval;
     approval.op = "approve";
     approval.env = "test";
     approval.actor = "carol";
     approval.commit = next;
     approval.time = 1;
-    CHECK(has(refusals(s.decide({s.move(core::k_audit_ref, record(approval))}, "adam")),
+    CHECK(has(refusals(s.decide({s.move(core::model::k_audit_ref, record(approval))}, "adam")),
               "written by the server itself"));
   }
   SUBCASE("never rewound or deleted") {
-    s.set_ref(core::k_audit_ref, record(sync));
-    CHECK_FALSE(s.decide({s.move(core::k_audit_ref, k_zero)}, "adam").ok());
+    s.set_ref(core::model::k_audit_ref, record(sync));
+    CHECK_FALSE(s.decide({s.move(core::model::k_audit_ref, k_zero)}, "adam").ok());
     s.set_ref("refs/envflow/backports", s.base);
     CHECK(has(refusals(s.decide({s.move("refs/envflow/backports", k_zero)}, "bob")),
               "deleting the back-port issues is not allowed"));
   }
   SUBCASE("nor a clone's pending chain") {
-    CHECK(has(refusals(s.decide({s.move(core::k_pending_ref, record(sync))}, "bob")),
+    CHECK(has(refusals(s.decide({s.move(core::model::k_pending_ref, record(sync))}, "bob")),
               "never goes to the server"));
   }
 }
 
-TEST_CASE("core::decide_push: back-port issues") {
+TEST_CASE("core::server::decide_push: back-port issues") {
   Server s;
   // A hotfix on production and its open issue 1, as `hotfix finish` leaves them.
   const std::string hotfix = s.tweak(s.base, "hotfixed");
   s.set_ref("refs/heads/production", hotfix);
-  core::BackportIssue issue;
+  core::records::BackportIssue issue;
   issue.id = 1;
   issue.hotfix = "x";
   issue.hotfix_tag = "v1.0.1";
@@ -455,7 +455,7 @@ TEST_CASE("core::decide_push: back-port issues") {
   issue.target = "dev";
   issue.opened_by = "hank";
   issue.opened_at = 1'700'000'000;
-  const auto issues_commit = [&](const std::vector<core::BackportIssue>& issues,
+  const auto issues_commit = [&](const std::vector<core::records::BackportIssue>& issues,
                                  const std::vector<std::string>& parents) {
     std::map<std::string, std::string> files;
     for (const auto& i : issues) {
@@ -469,7 +469,7 @@ TEST_CASE("core::decide_push: back-port issues") {
                                  {"T", "t@x"}, 1'700'000'000);
   };
   const std::string opened = issues_commit({issue}, {});
-  const auto backports = [&](const std::string& to) { return s.move(core::k_backports_ref, to); };
+  const auto backports = [&](const std::string& to) { return s.move(core::model::k_backports_ref, to); };
 
   SUBCASE("a hotfixer opens an issue for hotfix commits on production") {
     const auto d = s.decide({backports(opened)}, "hank");
@@ -477,9 +477,9 @@ TEST_CASE("core::decide_push: back-port issues") {
     CHECK(has(refusals(s.decide({backports(opened)}, "bob")),
               "back-port issue 1 is opened by bob (REMOTE_USER), who is not a hotfixer"));
   }
-  s.set_ref(core::k_backports_ref, opened);
-  core::BackportIssue closed = issue;
-  closed.status = core::BackportIssue::Status::closed;
+  s.set_ref(core::model::k_backports_ref, opened);
+  core::records::BackportIssue closed = issue;
+  closed.status = core::records::BackportIssue::Status::closed;
   closed.closed_by = "auto";
   closed.closed_at = 1'700'000'100;
 
@@ -496,7 +496,7 @@ TEST_CASE("core::decide_push: back-port issues") {
     CHECK_MESSAGE(d.ok(), refusals(d));
   }
   SUBCASE("rewriting, deleting, reopening") {
-    core::BackportIssue rewritten = issue;
+    core::records::BackportIssue rewritten = issue;
     rewritten.commits = {s.base};
     CHECK(has(refusals(s.decide({backports(issues_commit({rewritten}, {opened}))}, "bob")),
               "back-port issue 1 is rewritten"));
@@ -506,7 +506,7 @@ TEST_CASE("core::decide_push: back-port issues") {
     s.set_ref("refs/heads/dev", merge);
     closed.closed_in = merge;
     const std::string done = issues_commit({closed}, {opened});
-    s.set_ref(core::k_backports_ref, done);
+    s.set_ref(core::model::k_backports_ref, done);
     CHECK(has(refusals(s.decide({backports(issues_commit({issue}, {done}))}, "bob")),
               "back-port issue 1 is closed; a closed issue never changes"));
   }
@@ -518,38 +518,38 @@ TEST_CASE("core::decide_push: back-port issues") {
     CHECK(has(refusals(s.decide({backports(junk)}, "bob")), "is not a back-port issue file"));
   }
   SUBCASE("an admin may mend by hand") {
-    core::BackportIssue mended = issue;
+    core::records::BackportIssue mended = issue;
     mended.summary = "Hotfix (mended)";
     const auto d = s.decide({backports(issues_commit({mended}, {opened}))}, "adam");
     CHECK_MESSAGE(d.ok(), refusals(d));
   }
 }
 
-TEST_CASE("core::decide_push: a pushed config must grant what it asks for") {
+TEST_CASE("core::server::decide_push: a pushed config must grant what it asks for") {
   Server s;
   s.config.environments[1].approvals = 3;
   s.config.environments[1].approvers = {"release-managers"};
   const std::string impossible =
-      s.config_commit(core::render_config(s.config), s.repo().ref_target(core::k_config_ref));
-  CHECK(has(refusals(s.decide({s.move(core::k_config_ref, impossible)}, "adam")),
+      s.config_commit(core::policy::render_config(s.config), s.repo().ref_target(core::model::k_config_ref));
+  CHECK(has(refusals(s.decide({s.move(core::model::k_config_ref, impossible)}, "adam")),
             "needs 3 approvals, but its approvers (release-managers) have 2 members"));
 }
 
-TEST_CASE("core::record_push") {
+TEST_CASE("core::server::record_push") {
   Server s;
   const std::string next = s.tweak(s.base, "concise");
-  const auto count = [&] { return core::read_audit(s.repo()).size(); };
+  const auto count = [&] { return core::model::read_audit(s.repo()).size(); };
 
   SUBCASE("one record per push, with the pusher as the person they are") {
     const RefMove test{"refs/heads/test", s.base, next};
     s.set_ref("refs/heads/dev", next);
     s.set_ref("refs/heads/test", next);
-    s.set_ref(core::approval_ref("test", next, "carol"), next);
+    s.set_ref(core::model::approval_ref("test", next, "carol"), next);
     const auto result =
-        core::record_push(s.repo(), {test, RefMove{"refs/heads/feature", k_zero, next}},
-                          as("bob@example.com"), core::PushIntent{"ticket 7", false});
+        core::server::record_push(s.repo(), {test, RefMove{"refs/heads/feature", k_zero, next}},
+                          as("bob@example.com"), core::remote::PushIntent{"ticket 7", false});
     REQUIRE(result.appended.size() == 1);
-    const auto records = core::read_audit(s.repo());
+    const auto records = core::model::read_audit(s.repo());
     REQUIRE(records.size() == 1);
     CHECK(records[0].op == "sync");
     CHECK(records[0].env == "test");
@@ -566,7 +566,7 @@ TEST_CASE("core::record_push") {
   SUBCASE("several moves in one push: still one record, holding them all") {
     s.set_ref("refs/heads/dev", next);
     s.set_ref("refs/heads/test", next);
-    const auto result = core::record_push(
+    const auto result = core::server::record_push(
         s.repo(), {RefMove{"refs/heads/dev", s.base, next}, RefMove{"refs/heads/test", s.base, next}},
         as("adam"));
     REQUIRE(result.appended.size() == 1);
@@ -575,51 +575,51 @@ TEST_CASE("core::record_push") {
   }
   SUBCASE("a push that moves nothing audited writes nothing") {
     const auto result =
-        core::record_push(s.repo(), {RefMove{"refs/heads/feature", k_zero, next}}, as("alice"));
+        core::server::record_push(s.repo(), {RefMove{"refs/heads/feature", k_zero, next}}, as("alice"));
     CHECK(result.appended.empty());
-    CHECK_FALSE(s.repo().ref_target(core::k_audit_ref));
+    CHECK_FALSE(s.repo().ref_target(core::model::k_audit_ref));
   }
   SUBCASE("a move that repeats an older one is recorded again") {
     const std::string a = s.release_tag("v1.0.0", s.base);
     const std::string b = s.release_tag("v1.0.1", s.base);
     s.set_ref("refs/tags/v1.0.0", a);
     s.set_ref("refs/tags/v1.0.1", b);
-    core::record_push(s.repo(), {RefMove{core::k_live_ref, k_zero, a}}, as("paul"));
-    core::record_push(s.repo(), {RefMove{core::k_live_ref, a, b}}, as("paul"));
-    core::record_push(s.repo(), {RefMove{core::k_live_ref, b, a}}, as("paul"));
-    const auto again = core::record_push(s.repo(), {RefMove{core::k_live_ref, a, b}}, as("paul"));
+    core::server::record_push(s.repo(), {RefMove{core::model::k_live_ref, k_zero, a}}, as("paul"));
+    core::server::record_push(s.repo(), {RefMove{core::model::k_live_ref, a, b}}, as("paul"));
+    core::server::record_push(s.repo(), {RefMove{core::model::k_live_ref, b, a}}, as("paul"));
+    const auto again = core::server::record_push(s.repo(), {RefMove{core::model::k_live_ref, a, b}}, as("paul"));
     CHECK(again.appended.size() == 1);
     CHECK(count() == 4);
   }
   SUBCASE("appends on top of a record written meanwhile") {
-    core::AuditRecord other;
+    core::model::AuditRecord other;
     other.op = "approve";
     other.actor = "carol";
     other.time = 1;
-    core::commit_with_audit(s.repo(), {}, other);
+    core::model::commit_with_audit(s.repo(), {}, other);
     s.set_ref("refs/heads/dev", next);
-    core::record_push(s.repo(), {RefMove{"refs/heads/dev", s.base, next}}, as("alice"));
+    core::server::record_push(s.repo(), {RefMove{"refs/heads/dev", s.base, next}}, as("alice"));
     CHECK(count() == 2);
-    CHECK(core::read_audit(s.repo()).back().op == "push");
+    CHECK(core::model::read_audit(s.repo()).back().op == "push");
   }
   SUBCASE("a hotfix pushed without its issue gets one, with its own record") {
     const std::string hotfix = s.tweak(s.base, "calm");
     s.set_ref("refs/heads/production", hotfix);
-    const auto result = core::record_push(
+    const auto result = core::server::record_push(
         s.repo(), {RefMove{"refs/heads/production", s.base, hotfix}}, as("hank"));
     CHECK(result.appended.size() == 1);
     CHECK(result.appended[0].op == "hotfix");
     REQUIRE(result.notes.size() == 1);
     CHECK(has(result.notes[0], "back-port issue 1 opened for the hotfix pushed to production: "
                                "envflow backport apply 1 brings it into dev"));
-    const auto records = core::read_audit(s.repo());
+    const auto records = core::model::read_audit(s.repo());
     REQUIRE(records.size() == 2);
     CHECK(records[1].op == "backport-open");
-    REQUIRE(s.repo().ref_target(core::k_backports_ref));
+    REQUIRE(s.repo().ref_target(core::model::k_backports_ref));
   }
   SUBCASE("no policy: nothing to audit") {
-    s.set_ref(core::k_config_ref, std::nullopt);
-    CHECK(core::record_push(s.repo(), {RefMove{"refs/heads/dev", s.base, next}}, as("x"))
+    s.set_ref(core::model::k_config_ref, std::nullopt);
+    CHECK(core::server::record_push(s.repo(), {RefMove{"refs/heads/dev", s.base, next}}, as("x"))
               .appended.empty());
   }
 }

@@ -1,17 +1,4 @@
-#include "core/cache.h"
-#include "core/sources.h"
-#include "content/schema.h"
-#include "content/validator.h"
-#include "support.h"
-#include "content/summary.h"
-#include "git/repo.h"
-#include "util/process.h"
-#include "util/strings.h"
-
 #include <doctest/doctest.h>
-
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <ctime>
@@ -20,13 +7,26 @@
 #include <map>
 #include <string>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "content/schema.h"
+#include "content/summary.h"
+#include "content/validator.h"
+#include "core/workspace/cache.h"
+#include "core/workspace/sources.h"
+#include "git/repo.h"
+#include "support.h"
+#include "util/process.h"
+#include "util/strings.h"
+
 using namespace envflow;
 using namespace envflow::test;
 
 namespace {
 
 // A TreeSource that counts what the validator asks of it.
-class CountingTree : public core::TreeSource {
+class CountingTree : public core::workspace::TreeSource {
 public:
   using TreeSource::TreeSource;
   std::vector<content::FileEntry> list() override {
@@ -58,12 +58,12 @@ bool has_rule(const content::ValidationReport& report, const std::string& path,
 
 } // namespace
 
-TEST_CASE("core::TreeSource") {
+TEST_CASE("core::workspace::TreeSource") {
   test::TempRepo temp;
   const std::string commit = temp.commit(k_files);
 
   SUBCASE("lists without sizes, answers size() from the blob header") {
-    core::TreeSource source(temp.repo(), commit);
+    core::workspace::TreeSource source(temp.repo(), commit);
     const auto entries = source.list();
     REQUIRE(entries.size() == k_files.size());
     for (const auto& entry : entries) {
@@ -86,7 +86,7 @@ TEST_CASE("core::TreeSource") {
 
   SUBCASE("a tree validated before is answered by its id, without listing it") {
     test::TempDir dir;
-    core::DiskCache cache((dir.path() / "cache").string());
+    core::workspace::DiskCache cache((dir.path() / "cache").string());
     content::ValidateOptions options;
     options.cache = &cache;
     CountingTree first(temp.repo(), commit);
@@ -204,7 +204,7 @@ public:
   std::string index_file() const { return m_temp.path() + "/.git/index"; }
   // The working tree's listing, by path.
   std::map<std::string, content::FileEntry> list() {
-    core::WorktreeSource source(m_temp.path() + "/", &m_temp.repo());
+    core::workspace::WorktreeSource source(m_temp.path() + "/", &m_temp.repo());
     std::map<std::string, content::FileEntry> entries;
     for (auto& entry : source.list()) {
       entries.emplace(entry.path, entry);
@@ -226,7 +226,7 @@ private:
 };
 
 // A WorktreeSource that records what the validator reads.
-class CountingWorktree : public core::WorktreeSource {
+class CountingWorktree : public core::workspace::WorktreeSource {
 public:
   using WorktreeSource::WorktreeSource;
   std::string read(const content::FileEntry& entry) override {
@@ -238,7 +238,7 @@ public:
 
 } // namespace
 
-TEST_CASE("core::WorktreeSource takes the index's blob id when the stat data matches") {
+TEST_CASE("core::workspace::WorktreeSource takes the index's blob id when the stat data matches") {
   Staged tree;
 
   SUBCASE("every unchanged file: the index's id, and a warm validation reads none") {
@@ -249,7 +249,7 @@ TEST_CASE("core::WorktreeSource takes the index's blob id when the stat data mat
       CHECK(entry.size == k_files.at(path).size());
     }
     test::TempDir dir;
-    core::DiskCache cache((dir.path() / "cache").string());
+    core::workspace::DiskCache cache((dir.path() / "cache").string());
     content::ValidateOptions options;
     options.cache = &cache;
     CountingWorktree cold(tree.file(""), &tree.repo());
@@ -335,7 +335,7 @@ TEST_CASE("core::WorktreeSource takes the index's blob id when the stat data mat
   }
 
   SUBCASE("changed after it was listed: read gives the blob it was listed with") {
-    core::WorktreeSource source(tree.file(""), &tree.repo());
+    core::workspace::WorktreeSource source(tree.file(""), &tree.repo());
     const auto entries = source.list();
     const auto it = std::find_if(entries.begin(), entries.end(),
                                  [](const auto& e) { return e.path == "agents/a.yaml"; });
@@ -396,7 +396,8 @@ TEST_CASE("core::WorktreeSource takes the index's blob id when the stat data mat
 
   SUBCASE("Ids::none (no cache to use them): no ids, the same files") {
     tree.write(".gitignore", "agents/a.yaml\n"); // tracked: listed all the same
-    core::WorktreeSource source(tree.file(""), &tree.repo(), core::WorktreeSource::Ids::none);
+    core::workspace::WorktreeSource source(tree.file(""), &tree.repo(),
+                                           core::workspace::WorktreeSource::Ids::none);
     const auto entries = source.list();
     CHECK(entries.size() == k_files.size() + 1);
     for (const auto& entry : entries) {
@@ -405,7 +406,7 @@ TEST_CASE("core::WorktreeSource takes the index's blob id when the stat data mat
   }
 
   SUBCASE("without a repository: no ids") {
-    core::WorktreeSource source(tree.file(""), nullptr);
+    core::workspace::WorktreeSource source(tree.file(""), nullptr);
     for (const auto& entry : source.list()) {
       CHECK(entry.id.empty());
     }

@@ -5,24 +5,24 @@
 
 #include <string>
 
-#include "core/hold.h"
-#include "core/session.h"
-#include "core/status.h"
+#include "core/records/hold.h"
+#include "core/pipeline/session.h"
+#include "core/pipeline/status.h"
 #include "support.h"
 #include "sync_fixture.h"
 
 using namespace envflow;
 using namespace envflow::test;
 
-TEST_CASE("core::pipeline_status") {
+TEST_CASE("core::pipeline::pipeline_status") {
   SyncPipeline p;
   const auto status_now = [&] {
-    const core::Session session = p.session();
-    return core::pipeline_status(session.pipeline());
+    const core::pipeline::Session session = p.session();
+    return core::pipeline::pipeline_status(session.pipeline());
   };
 
   SUBCASE("a fresh pipeline: every environment at init's commit, nothing waiting") {
-    const core::PipelineStatus status = status_now();
+    const core::pipeline::PipelineStatus status = status_now();
     REQUIRE(status.environments.size() == 5);
     for (const auto& env : status.environments) {
       CAPTURE(env.name);
@@ -38,7 +38,7 @@ TEST_CASE("core::pipeline_status") {
   }
   SUBCASE("a commit on dev waits for test") {
     const std::string id = p.commit_dev("Tune the support agent");
-    const core::PipelineStatus status = status_now();
+    const core::pipeline::PipelineStatus status = status_now();
     const auto& dev = status.environments[0];
     CHECK(dev.head == id);
     CHECK(dev.head_summary == "Tune the support agent");
@@ -46,12 +46,12 @@ TEST_CASE("core::pipeline_status") {
     CHECK(status.environments[1].waiting_commits == 0);
   }
   SUBCASE("a hold on production") {
-    p.hold("production", core::Hold::Kind::manual, "incident freeze");
-    const core::PipelineStatus status = status_now();
+    p.hold("production", core::records::Hold::Kind::manual, "incident freeze");
+    const core::pipeline::PipelineStatus status = status_now();
     const auto& production = status.environments.back();
     REQUIRE(production.hold);
     CHECK(production.hold->reason == "incident freeze");
-    CHECK(production.hold->kind == core::Hold::Kind::manual);
+    CHECK(production.hold->kind == core::records::Hold::Kind::manual);
     CHECK_FALSE(status.environments[3].hold);
   }
 }

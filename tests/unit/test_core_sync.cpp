@@ -2,14 +2,14 @@
 // approve, sync --auto (walk order, where it stops and why, dry runs, the
 // holds it honours). Holds themselves: test_core_hold.cpp.
 
-#include "core/approvals.h"
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/hold.h"
-#include "core/init.h"
-#include "core/session.h"
-#include "core/sync.h"
-#include "core/view.h"
+#include "core/records/approvals.h"
+#include "core/model/audit.h"
+#include "core/policy/config.h"
+#include "core/records/hold.h"
+#include "core/admin/init.h"
+#include "core/pipeline/session.h"
+#include "core/pipeline/sync.h"
+#include "core/model/view.h"
 #include "git/repo.h"
 #include "util/error.h"
 
@@ -25,14 +25,14 @@
 #include <vector>
 
 using namespace envflow;
-using Reason = core::AutoStop::Reason;
-using Result = core::AutoStep::Result;
+using Reason = core::pipeline::AutoStop::Reason;
+using Result = core::pipeline::AutoStep::Result;
 using namespace envflow::test;
 
 namespace {
 
 // "test:promoted uat:in_sync ..." for compact checks of the walk.
-std::string walked(const core::AutoResult& result) {
+std::string walked(const core::pipeline::AutoResult& result) {
   std::string text;
   for (const auto& step : result.steps) {
     text += step.plan.target->name + (step.result == Result::promoted ? ":promoted " : ":in_sync ");
@@ -45,20 +45,20 @@ std::string walked(const core::AutoResult& result) {
 
 } // namespace
 
-TEST_CASE("core::approvals_text") {
-  CHECK(core::approvals_text(1, 2) == "1 approval of 2 needed");
-  CHECK(core::approvals_text(0, 1) == "0 approvals of 1 needed");
-  CHECK(core::approvals_text(2, 1) == "2 approvals of 1 needed");
-  CHECK(core::approvals_text(1, 0) == "1 approval, none needed");
-  CHECK(core::approvals_text(0, 0) == "0 approvals, none needed");
+TEST_CASE("core::records::approvals_text") {
+  CHECK(core::records::approvals_text(1, 2) == "1 approval of 2 needed");
+  CHECK(core::records::approvals_text(0, 1) == "0 approvals of 1 needed");
+  CHECK(core::records::approvals_text(2, 1) == "2 approvals of 1 needed");
+  CHECK(core::records::approvals_text(1, 0) == "1 approval, none needed");
+  CHECK(core::records::approvals_text(0, 0) == "0 approvals, none needed");
 }
 
-TEST_CASE("core::plan_sync / apply_sync / approve") {
+TEST_CASE("core::pipeline::plan_sync / apply_sync / approve") {
   SyncPipeline p;
   const std::string c = p.commit_dev("Tone");
   SUBCASE("a plan moves nothing; applying it moves the target with one record") {
-    core::Session s = p.session();
-    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    core::pipeline::Session s = p.session();
+    const auto plan = core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""});
     CHECK(plan.target->name == "test");
     CHECK(plan.to == c);
     CHECK_FALSE(plan.noop);
@@ -66,37 +66,37 @@ TEST_CASE("core::plan_sync / apply_sync / approve") {
     CHECK(plan.commits[0].summary == "Tone");
     CHECK(plan.judgement.ok());
     CHECK(p.head("test") != c);
-    const auto applied = core::apply_sync(s, plan);
-    CHECK(applied.route == core::Route::local);
+    const auto applied = core::pipeline::apply_sync(s, plan);
+    CHECK(applied.route == core::pipeline::Route::local);
     CHECK(applied.record.op == "sync");
     CHECK(p.head("test") == c);
     CHECK(p.records("sync") == 1);
-    CHECK(core::plan_sync(s, s.pipeline(), {"dev", ""}).noop);
+    CHECK(core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""}).noop);
   }
   SUBCASE("errors") {
-    core::Session s = p.session();
-    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"production", ""}), util::UsageError);
-    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"nope", ""}), util::UsageError);
-    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"dev", "no-such-rev"}), util::UsageError);
-    CHECK_THROWS_AS(core::plan_sync(s, s.pipeline(), {"test", c}), util::Refused);
+    core::pipeline::Session s = p.session();
+    CHECK_THROWS_AS(core::pipeline::plan_sync(s, s.pipeline(), {"production", ""}), util::UsageError);
+    CHECK_THROWS_AS(core::pipeline::plan_sync(s, s.pipeline(), {"nope", ""}), util::UsageError);
+    CHECK_THROWS_AS(core::pipeline::plan_sync(s, s.pipeline(), {"dev", "no-such-rev"}), util::UsageError);
+    CHECK_THROWS_AS(core::pipeline::plan_sync(s, s.pipeline(), {"test", c}), util::Refused);
   }
   SUBCASE("a refused plan says why and applying it throws") {
-    core::Session s = p.session("mallory");
-    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    core::pipeline::Session s = p.session("mallory");
+    const auto plan = core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""});
     REQUIRE_FALSE(plan.judgement.ok());
-    CHECK(plan.judgement.refusals[0].gate == core::Gate::identity);
-    CHECK_THROWS_AS(core::apply_sync(s, plan), util::Forbidden);
+    CHECK(plan.judgement.refusals[0].gate == core::pipeline::Gate::identity);
+    CHECK_THROWS_AS(core::pipeline::apply_sync(s, plan), util::Forbidden);
     CHECK(p.head("test") != c);
   }
   SUBCASE("a lost race names the target") {
-    core::Session s = p.session();
-    const auto plan = core::plan_sync(s, s.pipeline(), {"dev", ""});
+    core::pipeline::Session s = p.session();
+    const auto plan = core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""});
     const std::string other = p.commit_dev("Other");
     p.repo().update_refs({{"refs/heads/test", p.head("test"), other}}, "meanwhile");
     try {
-      core::apply_sync(s, plan);
+      core::pipeline::apply_sync(s, plan);
       FAIL("not refused");
-    } catch (const core::LostRace& race) {
+    } catch (const util::LostRace& race) {
       CHECK(race.ref() == "refs/heads/test");
       CHECK(std::string(race.what()).find("test moved since this sync began") == 0);
     }
@@ -105,29 +105,29 @@ TEST_CASE("core::plan_sync / apply_sync / approve") {
   SUBCASE("approve: approvers of commits of the previous environment") {
     p.env("test").approvals = 1;
     p.config().groups["release-managers"].push_back(k_bob);
-    core::Session bob = p.session(k_bob);
-    const auto result = core::approve(bob, "test", "");
+    core::pipeline::Session bob = p.session(k_bob);
+    const auto result = core::pipeline::approve(bob, "test", "");
     CHECK(result.commit == c);
     CHECK_FALSE(result.already);
     CHECK(result.approvals == std::vector<std::string>{k_bob});
     CHECK(result.required == 1);
-    CHECK(p.repo().ref_target(core::approval_ref("test", c, k_bob)) == c);
-    CHECK(core::read_audit(p.repo()).back().op == "approve");
-    CHECK(core::approve(bob, "test", c).already);
-    CHECK_THROWS_AS(core::approve(bob, "dev", ""), util::UsageError);
+    CHECK(p.repo().ref_target(core::model::approval_ref("test", c, k_bob)) == c);
+    CHECK(core::model::read_audit(p.repo()).back().op == "approve");
+    CHECK(core::pipeline::approve(bob, "test", c).already);
+    CHECK_THROWS_AS(core::pipeline::approve(bob, "dev", ""), util::UsageError);
     // Not a commit of uat's predecessor (test does not have it yet).
-    CHECK_THROWS_AS(core::approve(bob, "uat", c), util::Refused);
-    core::Session mallory = p.session("mallory");
-    CHECK_THROWS_AS(core::approve(mallory, "test", c), util::Forbidden);
+    CHECK_THROWS_AS(core::pipeline::approve(bob, "uat", c), util::Refused);
+    core::pipeline::Session mallory = p.session("mallory");
+    CHECK_THROWS_AS(core::pipeline::approve(mallory, "test", c), util::Forbidden);
     // alice promotes: bob's approval counts.
-    core::Session alice = p.session();
-    const auto plan = core::plan_sync(alice, alice.pipeline(), {"dev", ""});
+    core::pipeline::Session alice = p.session();
+    const auto plan = core::pipeline::plan_sync(alice, alice.pipeline(), {"dev", ""});
     CHECK(plan.approved());
     CHECK(plan.judgement.ok());
   }
 }
 
-TEST_CASE("core::auto_sync: walk order and where it stops") {
+TEST_CASE("core::pipeline::auto_sync: walk order and where it stops") {
   SyncPipeline p;
   SUBCASE("nothing waiting anywhere: every environment in sync, no stop") {
     p.set_auto({"test", "uat"});
@@ -170,8 +170,8 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
   SUBCASE("passes over a non-auto environment that is in sync") {
     p.set_auto({"uat"});
     const std::string c = p.commit_dev("Tone");
-    core::Session s = p.session();
-    core::apply_sync(s, core::plan_sync(s, s.pipeline(), {"dev", ""}));
+    core::pipeline::Session s = p.session();
+    core::pipeline::apply_sync(s, core::pipeline::plan_sync(s, s.pipeline(), {"dev", ""}));
     const auto result = p.run();
     CHECK(walked(result) == "test:in_sync uat:promoted staging:not-auto");
     CHECK(p.head("uat") == c);
@@ -188,19 +188,19 @@ TEST_CASE("core::auto_sync: walk order and where it stops") {
     p.set_auto({"test", "uat", "staging"});
     const std::string before = p.head("test");
     p.session(); // the policy change is written before the audit head is read
-    const std::string audit = *p.repo().ref_target(core::k_audit_ref);
+    const std::string audit = *p.repo().ref_target(core::model::k_audit_ref);
     p.commit_dev("Tone");
-    const auto result = p.run(k_alice, core::DryRun::yes);
+    const auto result = p.run(k_alice, core::pipeline::DryRun::yes);
     CHECK(result.dry_run);
     CHECK(walked(result) == "test:promoted uat:promoted staging:promoted production:not-auto");
     CHECK(p.head("test") == before);
     CHECK(p.head("uat") == before);
-    CHECK(*p.repo().ref_target(core::k_audit_ref) == audit);
+    CHECK(*p.repo().ref_target(core::model::k_audit_ref) == audit);
     CHECK(result.stop->waiting_commits == 1);
   }
 }
 
-TEST_CASE("core::auto_sync: approvals, holds and refusals") {
+TEST_CASE("core::pipeline::auto_sync: approvals, holds and refusals") {
   SyncPipeline p;
   p.set_auto({"test", "uat", "staging", "production"});
   SUBCASE("stops at missing approvals and says who must approve; goes on once approved") {
@@ -218,8 +218,8 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     const auto waiting = p.run("ci-bot@example.com");
     CHECK(walked(waiting) == "test:promoted uat:approvals");
     // Approvals are given for commits of the previous environment: now c is on test.
-    core::Session bob = p.session(k_bob);
-    core::approve(bob, "uat", c);
+    core::pipeline::Session bob = p.session(k_bob);
+    core::pipeline::approve(bob, "uat", c);
     const auto one = p.run("ci-bot@example.com");
     CHECK(walked(one) == "test:in_sync uat:approvals");
     REQUIRE(one.stop);
@@ -233,8 +233,8 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
                                    "ci-bot@example.com); it has 1 approval of 2 needed (" + k_bob +
                                    "); approvers run: envflow approve uat --rev " + short_id(c));
     CHECK(p.head("uat") != c);
-    core::Session carol = p.session(k_carol);
-    core::approve(carol, "uat", c);
+    core::pipeline::Session carol = p.session(k_carol);
+    core::pipeline::approve(carol, "uat", c);
     const auto after = p.run("ci-bot@example.com");
     CHECK(walked(after) == "test:in_sync uat:promoted staging:promoted production:promoted ");
     CHECK(p.head("production") == c);
@@ -244,15 +244,15 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
     p.env("uat").approvers = {"release-managers"};
     const std::string c = p.commit_dev("Tone");
     CHECK(walked(p.run()) == "test:promoted uat:approvals");
-    core::Session alice = p.session();
-    core::approve(alice, "uat", c);
+    core::pipeline::Session alice = p.session();
+    core::pipeline::approve(alice, "uat", c);
     const auto result = p.run();
     CHECK(walked(result) == "test:in_sync uat:approvals");
     CHECK(result.stop->message.find("not counting alice@example.com") != std::string::npos);
   }
   SUBCASE("a rollback's hold holds the last environment until it is released") {
     const auto rollback =
-        p.hold("production", core::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
+        p.hold("production", core::records::Hold::Kind::rollback, "live v1.1.0 -> v1.0.0");
     const std::string c = p.commit_dev("Tone");
     const auto result = p.run();
     CHECK(walked(result) == "test:promoted uat:promoted staging:promoted production:held");
@@ -265,36 +265,36 @@ TEST_CASE("core::auto_sync: approvals, holds and refusals") {
                                     "2026-01-01T00:00:00Z: live v1.1.0 -> v1.0.0)") == 0);
     CHECK(p.head("production") != c);
     SUBCASE("a sync by hand goes ahead and reports the hold") {
-      core::Session s = p.session();
-      const core::SyncPlan plan = core::plan_sync(s, s.pipeline(), {"staging", ""});
+      core::pipeline::Session s = p.session();
+      const core::pipeline::SyncPlan plan = core::pipeline::plan_sync(s, s.pipeline(), {"staging", ""});
       REQUIRE(plan.hold);
       CHECK(plan.hold->id == rollback.id);
       CHECK_FALSE(plan.noop);
       CHECK(plan.judgement.ok());
     }
     SUBCASE("released: auto-promotion goes on") {
-      core::Session s = p.session();
-      CHECK(core::release_hold(s, "production", "").changed);
+      core::pipeline::Session s = p.session();
+      CHECK(core::records::release_hold(s, "production", "").changed);
       const auto after = p.run();
       CHECK(walked(after) == "test:in_sync uat:in_sync staging:in_sync production:promoted ");
       CHECK(p.head("production") == c);
     }
   }
   SUBCASE("a held environment that is in sync does not stop the walk") {
-    p.hold("uat", core::Hold::Kind::manual, "freeze");
+    p.hold("uat", core::records::Hold::Kind::manual, "freeze");
     const auto result = p.run();
     CHECK(walked(result) == "test:in_sync uat:in_sync staging:in_sync production:in_sync ");
   }
   SUBCASE("invalid content: refused at the first step, nothing moved") {
     const std::string test = p.head("test");
     p.session();
-    const std::string audit = *p.repo().ref_target(core::k_audit_ref);
+    const std::string audit = *p.repo().ref_target(core::model::k_audit_ref);
     p.commit_dev_invalid();
     const auto result = p.run();
     CHECK(walked(result) == "test:refused");
     CHECK_FALSE(result.stop->waiting());
     CHECK(result.stop->message.find("does not validate") != std::string::npos);
     CHECK(p.head("test") == test);
-    CHECK(*p.repo().ref_target(core::k_audit_ref) == audit);
+    CHECK(*p.repo().ref_target(core::model::k_audit_ref) == audit);
   }
 }

@@ -16,7 +16,7 @@
 #include "content/source.h"
 #include "content/summary.h"
 #include "content/validator.h"
-#include "core/cache.h"
+#include "core/workspace/cache.h"
 
 #include "support.h"
 
@@ -202,7 +202,7 @@ full(Snapshot& snapshot, unsigned threads = 1,
 }
 
 inline content::ValidationReport
-with_cache(Snapshot& snapshot, core::DiskCache& cache, unsigned threads = 2,
+with_cache(Snapshot& snapshot, core::workspace::DiskCache& cache, unsigned threads = 2,
            const content::SchemaSet& schemas = content::SchemaSet::builtin()) {
   content::ValidateOptions options;
   options.threads = threads;
