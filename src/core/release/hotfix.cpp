@@ -10,6 +10,7 @@
 #include "core/pipeline/session.h"
 #include "core/records/overrides.h"
 #include "core/release/release.h"
+#include "core/release/worktree.h"
 #include "core/workspace/diff.h"
 #include "core/workspace/sources.h"
 #include "util/error.h"
@@ -83,7 +84,7 @@ HotfixStartResult start_hotfix(pipeline::Session& session, const std::string& na
   const bool worktree = !repo.is_bare();
   std::optional<util::FileLock> lock;
   if (worktree) {
-    lock = records::lock_worktree(repo); // from the clean check to the switch
+    lock = lock_worktree(repo); // from the clean check to the switch
   }
   if (const auto existing = repo.ref_target(ref)) {
     // A run stopped (killed) after creating the branch but before switching
@@ -93,7 +94,7 @@ HotfixStartResult start_hotfix(pipeline::Session& session, const std::string& na
     if (worktree && repo.head_branch() != result.branch &&
         *existing == from.commit) {
       result.commit = *existing;
-      const bool files_done = records::index_holds(repo, *existing);
+      const bool files_done = index_holds(repo, *existing);
       if (!files_done) {
         const auto dirty = repo.dirty_paths();
         if (!dirty.empty()) {
@@ -161,7 +162,7 @@ HotfixFinishResult finish_hotfix(pipeline::Session& session, const HotfixFinishO
   const model::Pipeline pipeline = session.pipeline();
   std::optional<util::FileLock> lock;
   if (!repo.is_bare()) {
-    lock = records::lock_worktree(
+    lock = lock_worktree(
         repo); // from the clean check to the update of the last environment's files
   }
   HotfixFinishResult result;
@@ -305,7 +306,7 @@ HotfixFinishResult finish_hotfix(pipeline::Session& session, const HotfixFinishO
   result.issue = issue;
   if (!session.is_clone()) {
     result.worktree_note =
-        records::update_checked_out(repo, last.branch, result.previous_head, result.commit);
+        update_checked_out(repo, last.branch, result.previous_head, result.commit);
   }
   result.notify = notify_backport(repo, config, issue);
   return result;
