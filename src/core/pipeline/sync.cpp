@@ -280,72 +280,59 @@ AutoStop judged_stop(AutoStop stop, const policy::PipelineConfig& config,
   return stop;
 }
 
-} // namespace
-
-AutoResult auto_sync(Session& session, DryRun dry_run) {
-  AutoResult result;
-  result.dry_run = dry_run == DryRun::yes;
-  // The policy as the walk began (a session keeps every policy it read alive).
-  const policy::PipelineConfig& config = session.config();
-  // Dry run: where the steps before would have moved each environment, so
-  // the next step plans against that instead of the unmoved branch.
-  std::vector<model::RefMove> assumed;
+// Phase of auto_sync: one step of the walk, from `source` into `target`
+// (`assumed`: where a dry run's earlier steps moved refs). Appends the step
+// taken to `steps`, or returns the stop that ends the walk.
+std::optional<AutoStop> auto_step(Session& session, const policy::PipelineConfig& config,
+                                  const policy::Environment& source,
+                                  const policy::Environment& target, DryRun dry_run,
+                                  std::vector<model::RefMove>& assumed,
+                                  std::vector<AutoStep>& steps) {
   constexpr int k_attempts = 3;
-  for (size_t i = 1; i < config.environments.size(); ++i) {
-    const policy::Environment& source = config.environments[i - 1];
-    const policy::Environment& target = config.environments[i];
-    AutoStop stop;
-    stop.source = source.name;
-    stop.env = target.name;
-    bool checked = false;
-    for (int attempt = 1;; ++attempt) {
-      const model::MovedRefs refs(session.refs(), assumed);
-      const model::Pipeline pipeline{session.repo(), refs, config};
-      const std::string source_head = pipeline.require_head(source);
-      const std::string target_head = pipeline.require_head(target);
-      if (session.repo().is_ancestor(source_head, target_head)) {
-        result.steps.push_back(up_to_date_step(source, target, target_head, source_head));
-        break;
-      }
-      stop.commit = source_head;
-      stop.waiting_commits =
-          static_cast<int>(session.repo().commits_between(target_head, source_head).size());
-      const std::string waiting =
-          util::plural(static_cast<size_t>(stop.waiting_commits), "commit") + " of " + source.name +
-          (stop.waiting_commits == 1 ? " waits" : " wait");
-      if (!target.auto_promote) {
-        result.stop = not_auto_stop(std::move(stop), source, target, waiting);
-        return result;
-      }
-      if (!target.checks.empty() && dry_run == DryRun::no && !checked) {
-        // The checks run here, for the commit about to go in; their results
-        // are recorded, and the rulebook reads them like any others.
-        checked = true;
-        try {
-          run_checks(session, target.name, source_head);
-        } catch (const util::Refused& refused) {
-          result.stop = refused_stop(std::move(stop), refused.what());
-          return result;
-        }
-        continue; // read the state again, with the results
-      }
-      SyncPlan plan;
+  AutoStop stop;
+  stop.source = source.name;
+  stop.env = target.name;
+  bool checked = false;
+  for (int attempt = 1;; ++attempt) {
+    const model::MovedRefs refs(session.refs(), assumed);
+    const model::Pipeline pipeline{session.repo(), refs, config};
+    const std::string source_head = pipeline.require_head(source);
+    const std::string target_head = pipeline.require_head(target);
+    if (session.repo().is_ancestor(source_head, target_head)) {
+      steps.push_back(up_to_date_step(source, target, target_head, source_head));
+      return std::nullopt;
+    }
+    stop.commit = source_head;
+    stop.waiting_commits =
+        static_cast<int>(session.repo().commits_between(target_head, source_head).size());
+    const std::string waiting =
+        util::plural(static_cast<size_t>(stop.waiting_commits), "commit") + " of " + source.name +
+        (stop.waiting_commits == 1 ? " waits" : " wait");
+    if (!target.auto_promote) {
+      return not_auto_stop(std::move(stop), source, target, waiting);
+    }
+    if (!target.checks.empty() && dry_run == DryRun::no && !checked) {
+      // The checks run here, for the commit about to go in; their results
+      // are recorded, and the rulebook reads them like any others.
+      checked = true;
       try {
-        plan = plan_sync(session, pipeline, SyncRequest{source.name, ""}, Automatic::yes);
+        run_checks(session, target.name, source_head);
       } catch (const util::Refused& refused) {
-        result.stop = refused_stop(std::move(stop), refused.what());
-        return result;
+        return refused_stop(std::move(stop), refused.what());
       }
-      if (!plan.judgement.ok()) {
-        result.stop = judged_stop(std::move(stop), config, target, plan);
-        return result;
-      }
-      if (plan.noop) {
-        AutoStep step;
-        step.plan = std::move(plan);
-        result.steps.push_back(std::move(step));
-        break;
-      }
+      continue; // read the state again, with the results
+    }
+    SyncPlan plan;
+    try {
+      plan = plan_sync(session, pipeline, SyncRequest{source.name, ""}, Automatic::yes);
+    } catch (const util::Refused& refused) {
+      return refused_stop(std::move(stop), refused.what());
+    }
+    if (!plan.judgement.ok()) {
+      return judged_stop(std::move(stop), config, target, plan);
+    }
+    AutoStep step;
+    if (!plan.noop) {
       if (dry_run == DryRun::yes) {
         const std::vector<model::RefMove> moves = moves_of(plan.operation.updates);
         assumed.insert(assumed.end(), moves.begin(), moves.end());
@@ -356,21 +343,37 @@ AutoResult auto_sync(Session& session, DryRun dry_run) {
           // Another promotion moved the target since this plan read it: read
           // the state again and plan again (it usually finds the work done).
           if (attempt == k_attempts) {
-            result.stop = refused_stop(std::move(stop), race.what());
-            return result;
+            return refused_stop(std::move(stop), race.what());
           }
           session.refresh();
           continue;
         } catch (const util::Refused& refused) {
-          result.stop = refused_stop(std::move(stop), refused.what());
-          return result;
+          return refused_stop(std::move(stop), refused.what());
         }
       }
-      AutoStep step;
       step.result = AutoStep::Result::promoted;
-      step.plan = std::move(plan);
-      result.steps.push_back(std::move(step));
-      break;
+    }
+    step.plan = std::move(plan);
+    steps.push_back(std::move(step));
+    return std::nullopt;
+  }
+}
+
+} // namespace
+
+AutoResult auto_sync(Session& session, DryRun dry_run) {
+  AutoResult result;
+  result.dry_run = dry_run == DryRun::yes;
+  // The policy as the walk began (a session keeps every policy it read alive).
+  const policy::PipelineConfig& config = session.config();
+  // Dry run: where the steps before would have moved each environment, so
+  // the next step plans against that instead of the unmoved branch.
+  std::vector<model::RefMove> assumed;
+  for (size_t i = 1; i < config.environments.size(); ++i) {
+    if (auto stop = auto_step(session, config, config.environments[i - 1],
+                              config.environments[i], dry_run, assumed, result.steps)) {
+      result.stop = std::move(stop);
+      return result;
     }
   }
   return result;
