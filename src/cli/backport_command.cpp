@@ -7,6 +7,7 @@
 #include "core/policy/config.h"
 #include "core/policy/context.h"
 #include "core/records/backport.h"
+#include "core/release/backport_apply.h"
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -122,7 +123,7 @@ int run_show(const core::records::BackportIssue& issue, const Globals& globals) 
 
 int run_apply(int id, const Globals& globals) {
   core::pipeline::Session session = open_session(globals);
-  const core::records::BackportApplyResult result = core::records::apply_backport(session, id);
+  const core::release::BackportApplyResult result = core::release::apply_backport(session, id);
   const core::policy::PipelineConfig& config = session.config();
   if (!result.worktree_note.empty()) {
     std::fprintf(stderr, "envflow: warning: %s\n", result.worktree_note.c_str());

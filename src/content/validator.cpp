@@ -498,48 +498,32 @@ std::string cache_context(const ValidateOptions& options, const SchemaSet& schem
          (options.scope == Scope::promoted ? "promoted" : "local");
 }
 
-ValidationReport validate(FileSource& source, const ValidateOptions& options,
-                          const SchemaSet& schemas) {
-  ValidationReport report;
-  std::vector<Diagnostic> all;
-  ResultCache* cache = options.cache != nullptr ? options.cache : default_cache();
-  // A snapshot seen before gets the report it got then, unfiltered: a git
-  // tree is known by its id before it is listed, other sources by a digest
-  // of their listing (every path and blob id).
-  std::string snapshot_key;
-  std::string snapshot_result; // outlives the cache's close(), below
-  const auto answered = [&] {
-    if (auto hit = cache->find_snapshot(snapshot_key)) {
-      if (auto stored = decode_snapshot(*hit)) {
-        cache->close();
-        report.files = stored->first;
-        report.cached = report.files;
-        for (auto& d : stored->second.diagnostics) {
-          keep(d, options, report);
-        }
-        return true; // stored sorted
-      }
-    }
-    return false;
-  };
-  if (cache != nullptr) {
-    cache->open(cache_context(options, schemas));
-    snapshot_key = source.snapshot_id();
-    if (!snapshot_key.empty() && answered()) {
-      return report;
-    }
-  }
-  const std::vector<FileEntry> entries = source.list();
-  // A listing seen before (every file with its blob id) was answered whole,
-  // with what the path checks below said of it: nothing here is needed.
-  if (cache != nullptr && snapshot_key.empty()) {
-    snapshot_key = snapshot_id(entries);
-    if (!snapshot_key.empty() && answered()) {
-      return report;
-    }
-  }
+namespace {
 
-  // Which files need checks of their own; the rest is decided by path.
+// Phase of validate: the report `cache` kept for snapshot `key` (filtered as
+// `options` say), and true; false when it has none (or a damaged one).
+bool answer_from_snapshot(ResultCache& cache, const std::string& key,
+                          const ValidateOptions& options, ValidationReport& report) {
+  if (auto hit = cache.find_snapshot(key)) {
+    if (auto stored = decode_snapshot(*hit)) {
+      cache.close();
+      report.files = stored->first;
+      report.cached = report.files;
+      for (auto& d : stored->second.diagnostics) {
+        keep(d, options, report);
+      }
+      return true; // stored sorted
+    }
+  }
+  return false;
+}
+
+// Phase of validate: which files need checks of their own (one job each);
+// the rest is decided by path, into `all`, with the problems of the listing
+// as a whole (paths, a missing workspace.yaml).
+std::vector<Job> plan_file_jobs(const std::vector<FileEntry>& entries,
+                                const ValidateOptions& options, ValidationReport& report,
+                                std::vector<Diagnostic>& all) {
   std::vector<Job> jobs;
   bool has_workspace = false;
   for (const auto& entry : entries) {
@@ -585,37 +569,33 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
                                   "no workspace.yaml at the root: add one with 'kind: Workspace', "
                                   "'name' and 'schema_version: 1' (envflow init writes a starter)"));
   }
+  return jobs;
+}
 
-  // Each file's own checks, from the cache or computed, on every core.
-  const FileChecker checker(options, schemas);
-  std::mutex read_mutex; // FileSource promises no thread safety: reads are serialized
-  const auto read = [&](const FileEntry& entry) {
-    const std::lock_guard<std::mutex> lock(read_mutex);
-    return source.read(entry);
-  };
-  const auto size_of = [&](const FileEntry& entry) {
-    const std::lock_guard<std::mutex> lock(read_mutex);
-    return source.size(entry);
-  };
-  const auto lookup = [&](Job& job, const std::string& id) {
-    if (auto hit = cache->find(id, job.entry->path)) {
-      job.result = *hit;
-      job.cached = true;
-      return true;
-    }
-    return false;
-  };
-  const auto compute = [&](Job& job, const std::string& data) {
-    job.set(encode(checker.from_data(*job.entry, data, job.kind, job.check), job.entry->path));
-  };
-  const auto check = [&](std::size_t i) {
-    Job& job = jobs[i];
+// Phase of validate: runs a job, each file's own checks, from the cache (when
+// there is one) or computed. Safe to call from several threads at once.
+class JobRunner {
+public:
+  JobRunner(FileSource& source, ResultCache* cache, const FileChecker& checker)
+      : m_source(source), m_cache(cache), m_checker(checker) {}
+
+  // FileSource promises no thread safety: reads are serialized.
+  std::string read(const FileEntry& entry) {
+    const std::lock_guard<std::mutex> lock(m_read_mutex);
+    return m_source.read(entry);
+  }
+
+  void compute(Job& job, const std::string& data) const {
+    job.set(encode(m_checker.from_data(*job.entry, data, job.kind, job.check), job.entry->path));
+  }
+
+  void run(Job& job) {
     const FileEntry& entry = *job.entry;
-    if (auto decided = checker.from_listing(entry, job.check)) {
+    if (auto decided = m_checker.from_listing(entry, job.check)) {
       job.set(encode(*decided, entry.path));
       return;
     }
-    if (cache != nullptr && !entry.id.empty() && lookup(job, entry.id)) {
+    if (m_cache != nullptr && !entry.id.empty() && lookup(job, entry.id)) {
       return;
     }
     if (entry.size == 0 && !entry.id.empty()) {
@@ -623,57 +603,79 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       // blob is refused without being loaded.
       FileEntry sized = entry;
       sized.size = size_of(entry);
-      if (auto decided = checker.from_listing(sized, job.check)) {
+      if (auto decided = m_checker.from_listing(sized, job.check)) {
         job.set(encode(*decided, entry.path));
         return;
       }
     }
     const std::string data = read(entry);
     std::string id = entry.id;
-    if (cache != nullptr && id.empty()) {
+    if (m_cache != nullptr && id.empty()) {
       id = git_blob_id(data); // a working tree file: key it as git would
       if (lookup(job, id)) {
         return;
       }
     }
     compute(job, data);
-    if (cache != nullptr) {
-      cache->insert(id, entry.path, job.computed); // `jobs` outlives the cache's close()
+    if (m_cache != nullptr) {
+      m_cache->insert(id, entry.path, job.computed); // `jobs` outlives the cache's close()
     }
-  };
-  // The cache's bytes are used until the references are checked.
-  struct Closer {
-    ResultCache* cache;
-    ~Closer() {
-      if (cache != nullptr) {
-        cache->close();
-      }
+  }
+
+private:
+  std::uint64_t size_of(const FileEntry& entry) {
+    const std::lock_guard<std::mutex> lock(m_read_mutex);
+    return m_source.size(entry);
+  }
+
+  bool lookup(Job& job, const std::string& id) const {
+    if (auto hit = m_cache->find(id, job.entry->path)) {
+      job.result = *hit;
+      job.cached = true;
+      return true;
     }
-  } closer{cache};
-  const unsigned threads = thread_count(options, jobs.size());
+    return false;
+  }
+
+  FileSource& m_source;
+  ResultCache* m_cache;
+  const FileChecker& m_checker;
+  std::mutex m_read_mutex;
+};
+
+// Phase of validate: every job run on `threads` threads, telling
+// options.progress as they finish.
+void run_file_jobs(std::vector<Job>& jobs, unsigned threads, const ValidateOptions& options,
+                   JobRunner& runner) {
   if (threads > 1) {
     fill_narrow_table();
   }
-  if (options.progress) {
-    std::atomic<std::size_t> done{0};
-    std::mutex progress_mutex;
-    std::size_t told = 0; // percent last told; under progress_mutex
-    parallel_for(jobs.size(), threads, [&](std::size_t i) {
-      check(i);
-      const std::size_t now = done.fetch_add(1, std::memory_order_relaxed) + 1;
-      const std::size_t percent = now * 100 / jobs.size();
-      const std::lock_guard<std::mutex> lock(progress_mutex);
-      if (percent > told || now == jobs.size()) {
-        told = percent;
-        options.progress(now, jobs.size());
-      }
-    });
-  } else {
+  const auto check = [&](std::size_t i) { runner.run(jobs[i]); };
+  if (!options.progress) {
     parallel_for(jobs.size(), threads, check);
+    return;
   }
+  std::atomic<std::size_t> done{0};
+  std::mutex progress_mutex;
+  std::size_t told = 0; // percent last told; under progress_mutex
+  parallel_for(jobs.size(), threads, [&](std::size_t i) {
+    check(i);
+    const std::size_t now = done.fetch_add(1, std::memory_order_relaxed) + 1;
+    const std::size_t percent = now * 100 / jobs.size();
+    const std::lock_guard<std::mutex> lock(progress_mutex);
+    if (percent > told || now == jobs.size()) {
+      told = percent;
+      options.progress(now, jobs.size());
+    }
+  });
+}
 
-  // References across files, from the summaries alone. Only files under
-  // knowledge/ can be named by one (see the reference check).
+// Phase of validate: each job's diagnostics into `all`, then references
+// across files, from the summaries alone. Only files under knowledge/ can be
+// named by one (see the reference check).
+void collect_and_check_references(const std::vector<FileEntry>& entries, std::vector<Job>& jobs,
+                                  JobRunner& runner, ValidationReport& report,
+                                  std::vector<Diagnostic>& all) {
   Catalog catalog;
   for (const auto& entry : entries) {
     if (util::starts_with(entry.path, "knowledge/")) {
@@ -685,7 +687,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     Job& job = jobs[i];
     std::optional<FileSummary> summary = decode(job.result, job.entry->path, Part::declarations);
     if (!summary && job.cached) {
-      compute(job, read(*job.entry)); // a damaged cache entry: check the file again
+      runner.compute(job, runner.read(*job.entry)); // a damaged cache entry: check the file again
       summary = decode(job.result, job.entry->path, Part::declarations);
     }
     if (!summary) {
@@ -707,6 +709,52 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
       all.push_back(std::move(d));
     }
   }
+}
+
+} // namespace
+
+ValidationReport validate(FileSource& source, const ValidateOptions& options,
+                          const SchemaSet& schemas) {
+  ValidationReport report;
+  std::vector<Diagnostic> all;
+  ResultCache* cache = options.cache != nullptr ? options.cache : default_cache();
+  // A snapshot seen before gets the report it got then, unfiltered: a git
+  // tree is known by its id before it is listed, other sources by a digest
+  // of their listing (every path and blob id).
+  std::string snapshot_key;
+  std::string snapshot_result; // outlives the cache's close(), below
+  if (cache != nullptr) {
+    cache->open(cache_context(options, schemas));
+    snapshot_key = source.snapshot_id();
+    if (!snapshot_key.empty() && answer_from_snapshot(*cache, snapshot_key, options, report)) {
+      return report;
+    }
+  }
+  const std::vector<FileEntry> entries = source.list();
+  // A listing seen before (every file with its blob id) was answered whole,
+  // with what the path checks below said of it: nothing here is needed.
+  if (cache != nullptr && snapshot_key.empty()) {
+    snapshot_key = snapshot_id(entries);
+    if (!snapshot_key.empty() && answer_from_snapshot(*cache, snapshot_key, options, report)) {
+      return report;
+    }
+  }
+  std::vector<Job> jobs = plan_file_jobs(entries, options, report, all);
+
+  // Each file's own checks, from the cache or computed, on every core.
+  const FileChecker checker(options, schemas);
+  JobRunner runner(source, cache, checker);
+  // The cache's bytes are used until the references are checked.
+  struct Closer {
+    ResultCache* cache;
+    ~Closer() {
+      if (cache != nullptr) {
+        cache->close();
+      }
+    }
+  } closer{cache};
+  run_file_jobs(jobs, thread_count(options, jobs.size()), options, runner);
+  collect_and_check_references(entries, jobs, runner, report, all);
   sort_diagnostics(all);
   if (!snapshot_key.empty()) {
     FileSummary whole;

@@ -99,6 +99,162 @@ void check_environment_names(const std::vector<std::string>& envs) {
   }
 }
 
+namespace {
+
+// Phase of init_repository: refuse when another environment's branch exists
+// or an existing working tree has uncommitted changes.
+void refuse_taken_branches_or_dirty(const git::Repository& repo, const InitOptions& options,
+                                    bool existed) {
+  for (size_t i = 1; i < options.envs.size(); ++i) {
+    if (repo.ref_target("refs/heads/" + options.envs[i])) {
+      throw util::Refused("branch '" + options.envs[i] +
+                          "' already exists; envflow creates every environment branch itself. "
+                          "Rename or delete it, or pick other names with --envs");
+    }
+  }
+  if (existed && !repo.is_bare()) {
+    const auto dirty = repo.dirty_paths();
+    if (!dirty.empty()) {
+      throw util::Refused("uncommitted changes (" + dirty.front() +
+                          (dirty.size() > 1 ? " and " + std::to_string(dirty.size() - 1) + " more"
+                                            : std::string()) +
+                          "): commit or stash them before envflow init");
+    }
+  }
+}
+
+// Phase of init_repository: adopt the workspace committed at `base` (it must
+// validate); the commit the environments start at, with the CI files if asked.
+std::string adopt_workspace(git::Repository& repo, const std::string& base,
+                            const InitOptions& options,
+                            const std::map<std::string, std::string>& ci_files,
+                            InitResult& result) {
+  workspace::TreeSource source(repo, base);
+  const auto report = content::validate(source, {}, content::SchemaSet::builtin());
+  if (!report.ok()) {
+    std::string message = "the existing workspace does not validate; fix it before envflow init:";
+    for (const auto& d : report.diagnostics) {
+      message += "\n  " + d.to_text();
+    }
+    throw util::Refused(message);
+  }
+  result.adopted = true;
+  if (ci_files.empty()) {
+    return base;
+  }
+  std::map<std::string, git::NewFile> files;
+  add_ci_files(repo, base, options.ci, ci_files, files, result);
+  return repo.write_commit(repo.update_tree(base, files), {base},
+                           "Add envflow's " + ci_title(options.ci) +
+                               " jobs\n\nFrom envflow init --ci " + options.ci +
+                               ": validate, promote automatically, promote by hand.\n",
+                           repo.default_person());
+}
+
+// Phase of init_repository: the commit of the starter workspace (and CI
+// files) on top of `base`; never over a file `base` has.
+std::string starter_workspace(git::Repository& repo, const std::optional<std::string>& base,
+                              const InitOptions& options,
+                              const std::map<std::string, std::string>& ci_files,
+                              InitResult& result) {
+  std::map<std::string, git::NewFile> files;
+  for (const auto& file : util::embedded_files()) {
+    if (!util::starts_with(file.path, k_template_root)) {
+      continue;
+    }
+    const std::string path(file.path.substr(k_template_root.size()));
+    if (base && repo.read_path(*base, path)) {
+      throw util::Refused("the starter workspace would overwrite " + path +
+                          "; move it away or add a workspace.yaml to adopt your own content");
+    }
+    files[path] = git::NewFile{repo.write_blob(file.data), git::Mode::regular};
+  }
+  add_ci_files(repo, base, options.ci, ci_files, files, result);
+  const std::string tree = repo.update_tree(base ? *base : "", files);
+  const git::Person author = repo.default_person();
+  return repo.write_commit(tree, base ? std::vector<std::string>{*base}
+                                      : std::vector<std::string>{},
+                           "Start the envflow workspace\n\nStarter content from "
+                           "envflow init: two agents, a workflow, a knowledge base, an "
+                           "integration, a channel and three variables." +
+                               (ci_files.empty() ? std::string()
+                                                 : " With " + ci_title(options.ci) +
+                                                       " jobs (envflow init --ci " +
+                                                       options.ci + ").") +
+                               "\n",
+                           author);
+}
+
+// Phase of init_repository: checkout must not fail after the refs moved:
+// refuse now if a file `commit` adds is already in the working tree
+// (untracked).
+void refuse_untracked_overwrites(const git::Repository& repo,
+                                 const std::optional<std::string>& head,
+                                 const std::string& commit) {
+  const std::string checked_out = head ? *head : "";
+  for (const auto& change : repo.diff_trees(checked_out, commit)) {
+    std::error_code ec;
+    if (change.status == git::Change::Status::added &&
+        fs::exists(fs::symlink_status(repo.workdir() + change.path, ec))) {
+      throw util::Refused(change.path + " is in the working tree but not committed, and "
+                          "envflow init would write it: move it away (or commit it) and run "
+                          "envflow init again");
+    }
+  }
+}
+
+// Phase of init_repository: the commit of the starter policy (envflow.yaml).
+std::string write_config_commit(git::Repository& repo, const InitOptions& options,
+                                const std::string& actor) {
+  const policy::PipelineConfig config = policy::default_config(options.envs, actor);
+  const policy::SuggestedCheck starter = starter_check(config);
+  const std::string config_blob = repo.write_blob(render_config(config, &starter));
+  const std::string config_tree =
+      repo.write_tree({{model::k_config_file, git::NewFile{config_blob, git::Mode::regular}}});
+  return repo.write_commit(config_tree, {}, "envflow init: pipeline config\n",
+                           repo.default_person());
+}
+
+// Phase of init_repository: every environment branch at `commit` (the first
+// one left alone when it is there already) and the config ref.
+std::vector<git::RefUpdate> init_updates(const InitOptions& options,
+                                         const std::optional<std::string>& first_existing,
+                                         const std::string& commit,
+                                         const std::string& config_commit) {
+  const std::string first_branch = "refs/heads/" + options.envs.front();
+  std::vector<git::RefUpdate> updates;
+  for (const auto& env : options.envs) {
+    const std::string ref = "refs/heads/" + env;
+    updates.push_back(
+        git::RefUpdate{ref, ref == first_branch ? first_existing : std::nullopt, commit});
+  }
+  if (updates.front().expected == updates.front().target) {
+    updates.erase(updates.begin()); // adopted: the first branch already points there
+  }
+  updates.push_back(git::RefUpdate{model::k_config_ref, std::nullopt, config_commit});
+  return updates;
+}
+
+// Phase of init_repository, once the refs are written: check out the first
+// environment and install the client hooks (a failure there is a warning).
+void check_out_first(git::Repository& repo, const InitOptions& options,
+                     const std::optional<std::string>& head, const std::string& commit,
+                     InitResult& result) {
+  if (repo.head_branch() != options.envs.front() || head != std::optional<std::string>(commit)) {
+    repo.checkout_branch(options.envs.front(), head ? *head : "");
+  }
+  // The repository is complete at this point: a hook that cannot be
+  // installed is a warning, not a refusal of what already happened.
+  try {
+    result.hooks = install_client_hooks(repo);
+  } catch (const util::Error& e) {
+    result.warnings.push_back(std::string("pre-commit hook not installed: ") + e.what() +
+                              "; fix it and run envflow install-hooks");
+  }
+}
+
+} // namespace
+
 InitResult init_repository(const InitOptions& options) {
   check_environment_names(options.envs);
   const std::map<std::string, std::string> ci_files =
@@ -133,114 +289,26 @@ InitResult init_repository(const InitOptions& options) {
     throw util::Refused("already an envflow repository (" + std::string(model::k_config_ref) +
                         " exists): nothing to do; see envflow status");
   }
-  const std::string first_branch = "refs/heads/" + options.envs.front();
-  const std::optional<std::string> first_existing = repo.ref_target(first_branch);
+  const std::optional<std::string> first_existing =
+      repo.ref_target("refs/heads/" + options.envs.front());
   // What the working tree matches now (HEAD), and what the workspace builds on.
   const std::optional<std::string> head =
       repo.head_unborn() ? std::nullopt : repo.resolve_commit("HEAD");
   const std::optional<std::string> base = first_existing ? first_existing : head;
-  for (size_t i = 1; i < options.envs.size(); ++i) {
-    if (repo.ref_target("refs/heads/" + options.envs[i])) {
-      throw util::Refused("branch '" + options.envs[i] +
-                          "' already exists; envflow creates every environment branch itself. "
-                          "Rename or delete it, or pick other names with --envs");
-    }
-  }
-  if (existed && !repo.is_bare()) {
-    const auto dirty = repo.dirty_paths();
-    if (!dirty.empty()) {
-      throw util::Refused("uncommitted changes (" + dirty.front() +
-                          (dirty.size() > 1 ? " and " + std::to_string(dirty.size() - 1) + " more"
-                                            : std::string()) +
-                          "): commit or stash them before envflow init");
-    }
-  }
+  refuse_taken_branches_or_dirty(repo, options, existed);
 
   // Objects first.
-  std::string commit;
   const bool adopt = base && repo.read_path(*base, std::string(content::k_workspace_file));
-  if (adopt) {
-    workspace::TreeSource source(repo, *base);
-    const auto report = content::validate(source, {}, content::SchemaSet::builtin());
-    if (!report.ok()) {
-      std::string message = "the existing workspace does not validate; fix it before envflow init:";
-      for (const auto& d : report.diagnostics) {
-        message += "\n  " + d.to_text();
-      }
-      throw util::Refused(message);
-    }
-    commit = *base;
-    result.adopted = true;
-    if (!ci_files.empty()) {
-      std::map<std::string, git::NewFile> files;
-      add_ci_files(repo, base, options.ci, ci_files, files, result);
-      commit = repo.write_commit(repo.update_tree(*base, files), {*base},
-                                 "Add envflow's " + ci_title(options.ci) +
-                                     " jobs\n\nFrom envflow init --ci " + options.ci +
-                                     ": validate, promote automatically, promote by hand.\n",
-                                 repo.default_person());
-    }
-  } else {
-    std::map<std::string, git::NewFile> files;
-    for (const auto& file : util::embedded_files()) {
-      if (!util::starts_with(file.path, k_template_root)) {
-        continue;
-      }
-      const std::string path(file.path.substr(k_template_root.size()));
-      if (base && repo.read_path(*base, path)) {
-        throw util::Refused("the starter workspace would overwrite " + path +
-                            "; move it away or add a workspace.yaml to adopt your own content");
-      }
-      files[path] = git::NewFile{repo.write_blob(file.data), git::Mode::regular};
-    }
-    add_ci_files(repo, base, options.ci, ci_files, files, result);
-    const std::string tree = repo.update_tree(base ? *base : "", files);
-    const git::Person author = repo.default_person();
-    commit = repo.write_commit(tree, base ? std::vector<std::string>{*base}
-                                          : std::vector<std::string>{},
-                               "Start the envflow workspace\n\nStarter content from "
-                               "envflow init: two agents, a workflow, a knowledge base, an "
-                               "integration, a channel and three variables." +
-                                   (ci_files.empty() ? std::string()
-                                                     : " With " + ci_title(options.ci) +
-                                                           " jobs (envflow init --ci " +
-                                                           options.ci + ").") +
-                                   "\n",
-                               author);
-  }
+  const std::string commit = adopt ? adopt_workspace(repo, *base, options, ci_files, result)
+                                   : starter_workspace(repo, base, options, ci_files, result);
   if (!repo.is_bare()) {
-    // Checkout must not fail after the refs moved: refuse now if a file the
-    // new head adds is already in the working tree (untracked).
-    const std::string checked_out = head ? *head : "";
-    for (const auto& change : repo.diff_trees(checked_out, commit)) {
-      std::error_code ec;
-      if (change.status == git::Change::Status::added &&
-          fs::exists(fs::symlink_status(repo.workdir() + change.path, ec))) {
-        throw util::Refused(change.path + " is in the working tree but not committed, and "
-                            "envflow init would write it: move it away (or commit it) and run "
-                            "envflow init again");
-      }
-    }
+    refuse_untracked_overwrites(repo, head, commit);
   }
-  const policy::PipelineConfig config = policy::default_config(options.envs, result.actor);
-  const policy::SuggestedCheck starter = starter_check(config);
-  const std::string config_blob = repo.write_blob(render_config(config, &starter));
-  const std::string config_tree =
-      repo.write_tree({{model::k_config_file, git::NewFile{config_blob, git::Mode::regular}}});
-  const std::string config_commit =
-      repo.write_commit(config_tree, {}, "envflow init: pipeline config\n", repo.default_person());
+  const std::string config_commit = write_config_commit(repo, options, result.actor);
 
   // Then every ref in one transaction, with its audit record.
-  std::vector<git::RefUpdate> updates;
-  for (const auto& env : options.envs) {
-    const std::string ref = "refs/heads/" + env;
-    updates.push_back(
-        git::RefUpdate{ref, ref == first_branch ? first_existing : std::nullopt, commit});
-  }
-  if (updates.front().expected == updates.front().target) {
-    updates.erase(updates.begin()); // adopted: the first branch already points there
-  }
-  updates.push_back(git::RefUpdate{model::k_config_ref, std::nullopt, config_commit});
+  const std::vector<git::RefUpdate> updates =
+      init_updates(options, first_existing, commit, config_commit);
   model::AuditRecord record;
   record.op = "init";
   record.actor = result.actor;
@@ -255,17 +323,7 @@ InitResult init_repository(const InitOptions& options) {
   result.commit = commit;
 
   if (!repo.is_bare()) {
-    if (repo.head_branch() != options.envs.front() || head != std::optional<std::string>(commit)) {
-      repo.checkout_branch(options.envs.front(), head ? *head : "");
-    }
-    // The repository is complete at this point: a hook that cannot be
-    // installed is a warning, not a refusal of what already happened.
-    try {
-      result.hooks = install_client_hooks(repo);
-    } catch (const util::Error& e) {
-      result.warnings.push_back(std::string("pre-commit hook not installed: ") + e.what() +
-                                "; fix it and run envflow install-hooks");
-    }
+    check_out_first(repo, options, head, commit, result);
   }
   return result;
 }

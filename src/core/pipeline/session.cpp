@@ -18,15 +18,6 @@ std::optional<std::string> as_optional(const std::string& id) {
   return model::is_zero(id) ? std::nullopt : std::optional<std::string>(id);
 }
 
-std::vector<model::RefMove> moves_of(const std::vector<git::RefUpdate>& updates) {
-  std::vector<model::RefMove> moves;
-  for (const auto& u : updates) {
-    moves.push_back(model::RefMove{u.name, u.expected.value_or(std::string(git::k_zero_id)),
-                                   u.target.value_or(std::string(git::k_zero_id))});
-  }
-  return moves;
-}
-
 // The refs a clone's pending operations moved (they are read from this
 // clone's own refs until pushed).
 std::vector<std::string> pending_refs(const git::Repository& repo) {
@@ -58,6 +49,15 @@ std::string age_text(long long seconds) {
 }
 
 } // namespace
+
+std::vector<model::RefMove> moves_of(const std::vector<git::RefUpdate>& updates) {
+  std::vector<model::RefMove> moves;
+  for (const auto& u : updates) {
+    moves.push_back(model::RefMove{u.name, u.expected.value_or(std::string(git::k_zero_id)),
+                                   u.target.value_or(std::string(git::k_zero_id))});
+  }
+  return moves;
+}
 
 struct Session::Impl {
   git::Repository repo;

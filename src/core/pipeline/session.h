@@ -51,6 +51,10 @@ struct Operation {
   std::optional<model::AuditRecord> record;
 };
 
+// The moves `updates` make, as the rulebook and the audit record read them
+// (a missing side is the zero id).
+std::vector<model::RefMove> moves_of(const std::vector<git::RefUpdate>& updates);
+
 // What applying an operation did.
 struct Applied {
   Route route = Route::local;

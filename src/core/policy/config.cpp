@@ -256,60 +256,48 @@ PipelineConfig default_config(const std::vector<std::string>& envs, const std::s
   return config;
 }
 
-std::optional<PipelineConfig> parse_config(const std::string& text, const std::string& path,
-                                           std::vector<content::Diagnostic>& problems,
-                                           ConfigUse use) {
-  content::YamlResult loaded = content::load_yaml(text, path);
-  problems = std::move(loaded.diagnostics);
-  if (!loaded.value) {
-    return std::nullopt;
+namespace {
+
+// Phase of parse_config: one environment as the (schema-valid) node `item`
+// says it.
+Environment read_environment(const Value& item) {
+  Environment env;
+  env.name = item.string_at("name");
+  env.branch = item.string_at("branch");
+  if (env.branch.empty()) {
+    env.branch = env.name;
   }
-  const Value& root = *loaded.value;
-  for (auto& d : content::SchemaSet::builtin().validate("pipeline", root, path)) {
-    problems.push_back(std::move(d));
+  env.write = strings_at(item, "write");
+  env.promote = strings_at(item, "promote");
+  env.approvers = strings_at(item, "approvers");
+  env.local = strings_at(item, "local");
+  if (const Value* n = item.find("approvals"); n != nullptr && n->type == Value::Type::integer) {
+    env.approvals = static_cast<int>(n->integer);
   }
-  if (!problems.empty()) {
-    content::sort_diagnostics(problems);
-    return std::nullopt;
-  }
-  PipelineConfig config;
-  config.identity_env.clear();
-  if (const Value* envs = root.find("environments")) {
-    for (const auto& item : envs->items) {
-      Environment env;
-      env.name = item.string_at("name");
-      env.branch = item.string_at("branch");
-      if (env.branch.empty()) {
-        env.branch = env.name;
-      }
-      env.write = strings_at(item, "write");
-      env.promote = strings_at(item, "promote");
-      env.approvers = strings_at(item, "approvers");
-      env.local = strings_at(item, "local");
-      if (const Value* n = item.find("approvals"); n != nullptr && n->type == Value::Type::integer) {
-        env.approvals = static_cast<int>(n->integer);
-      }
-      env.auto_promote = bool_at(item, "auto", false);
-      if (const Value* checks = item.find("checks"); checks != nullptr && checks->is_sequence()) {
-        for (const auto& node : checks->items) {
-          Check check;
-          check.name = node.string_at("name");
-          if (const Value* run = node.find("run"); run != nullptr && run->is_sequence()) {
-            for (const auto& word : run->items) {
-              check.run.push_back(word.string);
-            }
-          } else {
-            check.run = util::split_command(node.string_at("run"));
-          }
-          if (const Value* n = node.find("timeout"); n != nullptr && n->type == Value::Type::integer) {
-            check.timeout_seconds = static_cast<int>(n->integer);
-          }
-          env.checks.push_back(std::move(check));
+  env.auto_promote = bool_at(item, "auto", false);
+  if (const Value* checks = item.find("checks"); checks != nullptr && checks->is_sequence()) {
+    for (const auto& node : checks->items) {
+      Check check;
+      check.name = node.string_at("name");
+      if (const Value* run = node.find("run"); run != nullptr && run->is_sequence()) {
+        for (const auto& word : run->items) {
+          check.run.push_back(word.string);
         }
+      } else {
+        check.run = util::split_command(node.string_at("run"));
       }
-      config.environments.push_back(std::move(env));
+      if (const Value* n = node.find("timeout"); n != nullptr && n->type == Value::Type::integer) {
+        check.timeout_seconds = static_cast<int>(n->integer);
+      }
+      env.checks.push_back(std::move(check));
     }
   }
+  return env;
+}
+
+// Phase of parse_config: everything but the environments and events, from
+// the (schema-valid) `root`.
+void read_settings(const Value& root, PipelineConfig& config) {
   if (const Value* groups = root.find("groups")) {
     for (const auto& entry : groups->members) {
       config.groups[entry.key] = strings_at(*groups, entry.key);
@@ -348,15 +336,31 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
   if (const Value* backport = root.find("backport")) {
     config.backport_notify = backport->string_at("notify");
   }
-  config.events = parse_event_policy(root, path, problems);
-  parse_secret_allowlist(root, path, config, problems);
-  // Rules the schema cannot say, each at the node it is about.
+}
+
+// Where parse_config's rules the schema cannot say report: an error of rule
+// [pipeline] in file `path`, at the node it is about.
+class PolicyProblems {
+public:
+  PolicyProblems(const std::string& path, std::vector<content::Diagnostic>& out)
+      : m_path(path), m_out(out) {}
+
+  void operator()(const std::string& message, content::Mark mark) const {
+    m_out.push_back(content::Diagnostic{m_path, mark, content::Severity::error, message,
+                                        "pipeline"});
+  }
+
+private:
+  const std::string& m_path;
+  std::vector<content::Diagnostic>& m_out;
+};
+
+// Phase of parse_config: each environment's name, branch and checks once;
+// the first has no checks; every group it names is defined.
+void check_environments(const Value& root, const PipelineConfig& config,
+                        const PolicyProblems& problem) {
   std::vector<std::string> seen_names;
   std::vector<std::string> seen_branches;
-  const auto problem = [&](const std::string& message, content::Mark mark) {
-    problems.push_back(content::Diagnostic{path, mark, content::Severity::error, message,
-                                           "pipeline"});
-  };
   const Value* env_nodes = root.find("environments");
   for (size_t i = 0; i < config.environments.size(); ++i) {
     const Environment& env = config.environments[i];
@@ -407,24 +411,35 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
       }
     }
   }
-  if (const Value* people = root.find("people")) {
-    // One name, one person: an alias under two people (or a person listed as
-    // someone else's alias) would let records and approvals name either.
-    std::map<std::string, std::string> owner;
-    for (const auto& entry : people->members) {
-      owner.emplace(entry.key, entry.key);
-    }
-    for (const auto& entry : people->members) {
-      for (const auto& alias : entry.value.items) {
-        const auto [it, fresh] = owner.emplace(alias.string, entry.key);
-        if (!fresh && it->second != entry.key) {
-          problem("'" + alias.string + "' is listed for " + entry.key + " but already names " +
-                      it->second + ": a name belongs to one person",
-                  alias.mark);
-        }
+}
+
+// Phase of parse_config: one name, one person: an alias under two people (or
+// a person listed as someone else's alias) would let records and approvals
+// name either.
+void check_people(const Value& root, const PolicyProblems& problem) {
+  const Value* people = root.find("people");
+  if (people == nullptr) {
+    return;
+  }
+  std::map<std::string, std::string> owner;
+  for (const auto& entry : people->members) {
+    owner.emplace(entry.key, entry.key);
+  }
+  for (const auto& entry : people->members) {
+    for (const auto& alias : entry.value.items) {
+      const auto [it, fresh] = owner.emplace(alias.string, entry.key);
+      if (!fresh && it->second != entry.key) {
+        problem("'" + alias.string + "' is listed for " + entry.key + " but already names " +
+                    it->second + ": a name belongs to one person",
+                alias.mark);
       }
     }
   }
+}
+
+// Phase of parse_config: the groups of admins, publishers, hotfixers and
+// hotfix approvers are defined; hotfix approvals can be given; admins exist.
+void check_roles(const Value& root, const PipelineConfig& config, const PolicyProblems& problem) {
   for (const char* key : {"admins", "publishers", "hotfixers"}) {
     const Value* list = root.find(key);
     if (list == nullptr || !list->is_sequence()) {
@@ -459,22 +474,63 @@ std::optional<PipelineConfig> parse_config(const std::string& text, const std::s
             "one group",
             root.find("admins") != nullptr ? root.find("admins")->mark : root.mark);
   }
+}
+
+// Phase of parse_config, for a policy being written: refuse one that grants
+// nobody what it asks for (admins, approvals).
+void check_grants(const Value& root, const PipelineConfig& config,
+                  const PolicyProblems& problem) {
+  if (const auto admins = members_of(config, config.admins);
+      !config.admins.empty() && admins && admins->empty()) {
+    problem("the admin groups (" + util::join(config.admins, ", ") +
+                ") have no members: nobody could change the pipeline config any more; add "
+                "yourself to one",
+            root.find("admins")->mark);
+  }
+  const Value* env_nodes = root.find("environments");
+  for (size_t i = 0; i < config.environments.size(); ++i) {
+    if (const std::string why = approvals_problem(config, config.environments[i]); !why.empty()) {
+      const Value& node = env_nodes->items[i];
+      problem(why, node.find("approvals") != nullptr ? node.find("approvals")->mark : node.mark);
+    }
+  }
+}
+
+} // namespace
+
+std::optional<PipelineConfig> parse_config(const std::string& text, const std::string& path,
+                                           std::vector<content::Diagnostic>& problems,
+                                           ConfigUse use) {
+  content::YamlResult loaded = content::load_yaml(text, path);
+  problems = std::move(loaded.diagnostics);
+  if (!loaded.value) {
+    return std::nullopt;
+  }
+  const Value& root = *loaded.value;
+  for (auto& d : content::SchemaSet::builtin().validate("pipeline", root, path)) {
+    problems.push_back(std::move(d));
+  }
+  if (!problems.empty()) {
+    content::sort_diagnostics(problems);
+    return std::nullopt;
+  }
+  PipelineConfig config;
+  config.identity_env.clear();
+  if (const Value* envs = root.find("environments")) {
+    for (const auto& item : envs->items) {
+      config.environments.push_back(read_environment(item));
+    }
+  }
+  read_settings(root, config);
+  config.events = parse_event_policy(root, path, problems);
+  parse_secret_allowlist(root, path, config, problems);
+  // Rules the schema cannot say, each at the node it is about.
+  const PolicyProblems problem(path, problems);
+  check_environments(root, config, problem);
+  check_people(root, problem);
+  check_roles(root, config, problem);
   if (use == ConfigUse::new_config) {
-    // A policy that grants nobody what it asks for: refused when written.
-    if (const auto admins = members_of(config, config.admins);
-        !config.admins.empty() && admins && admins->empty()) {
-      problem("the admin groups (" + util::join(config.admins, ", ") +
-                  ") have no members: nobody could change the pipeline config any more; add "
-                  "yourself to one",
-              root.find("admins")->mark);
-    }
-    for (size_t i = 0; i < config.environments.size(); ++i) {
-      if (const std::string why = approvals_problem(config, config.environments[i]);
-          !why.empty()) {
-        const Value& node = env_nodes->items[i];
-        problem(why, node.find("approvals") != nullptr ? node.find("approvals")->mark : node.mark);
-      }
-    }
+    check_grants(root, config, problem);
   }
   if (!problems.empty()) {
     return std::nullopt;

@@ -1,11 +1,9 @@
 #include "core/records/backport.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <map>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -14,8 +12,6 @@
 #include "content/yaml.h"
 #include "content/yaml_writer.h"
 #include "core/model/audit.h"
-#include "core/pipeline/rules.h"
-#include "core/pipeline/session.h"
 #include "core/workspace/memo.h"
 #include "core/workspace/sources.h"
 #include "util/error.h"
@@ -146,89 +142,6 @@ private:
   std::string m_where;
 };
 
-// The value of field `field` (a path as semantic_diff reports it:
-// "tone", "model.temperature", "steps[1].agent", `x["a.b"]`, "(document)")
-// of file `path` at `commit`, as canonical JSON text, or the raw file for
-// "(unparsed)" and unparsable files; nullopt when the file or field is absent.
-std::optional<std::string> field_value(const git::Repository& repo, const std::string& commit,
-                                       const std::string& path, const std::string& field) {
-  const std::optional<std::string> text = repo.read_path(commit, path);
-  if (!text) {
-    return std::nullopt;
-  }
-  if (field == "(unparsed)") {
-    return text;
-  }
-  const content::YamlResult loaded = content::load_yaml(*text, path);
-  if (!loaded.value) {
-    return text;
-  }
-  const Value* node = &*loaded.value;
-  if (field == "(document)" || field.empty()) {
-    return node->to_json().dump();
-  }
-  size_t i = 0;
-  while (i < field.size() && node != nullptr) {
-    if (field[i] == '.') {
-      ++i;
-      continue;
-    }
-    if (field[i] == '[' && i + 1 < field.size() && field[i + 1] == '"') {
-      std::string key;
-      size_t j = i + 2;
-      for (; j < field.size() && field[j] != '"'; ++j) {
-        if (field[j] == '\\' && j + 1 < field.size()) {
-          ++j;
-        }
-        key += field[j];
-      }
-      i = j + 2; // past `"]`
-      node = node->is_mapping() ? node->find(key) : nullptr;
-      continue;
-    }
-    if (field[i] == '[') {
-      const size_t close = field.find(']', i);
-      const std::string digits = field.substr(i + 1, close - i - 1);
-      i = close == std::string::npos ? field.size() : close + 1;
-      size_t index = 0;
-      try {
-        index = static_cast<size_t>(std::stoul(digits));
-      } catch (const std::exception&) {
-        return std::nullopt;
-      }
-      node = node->is_sequence() && index < node->items.size() ? &node->items[index] : nullptr;
-      continue;
-    }
-    size_t end = field.find_first_of(".[", i);
-    if (end == std::string::npos) {
-      end = field.size();
-    }
-    const std::string key = field.substr(i, end - i);
-    i = end;
-    node = node->is_mapping() ? node->find(key) : nullptr;
-  }
-  if (node == nullptr) {
-    return std::nullopt;
-  }
-  return node->to_json().dump();
-}
-
-std::string shown(const std::optional<std::string>& value) {
-  if (!value) {
-    return "(absent)";
-  }
-  constexpr size_t k_max = 60;
-  return value->size() > k_max ? value->substr(0, k_max) + "…" : *value;
-}
-
-// The fields of `change` whose values are compared to tell an undone hotfix.
-std::vector<std::string> compared_fields(const BackportChange& change) {
-  if (change.change != "changed" || change.fields.empty()) {
-    return {"(document)"};
-  }
-  return change.fields;
-}
-
 } // namespace
 
 namespace {
@@ -292,6 +205,49 @@ std::optional<BackportIssue> remembered_issue(workspace::ObjectMemo& memo,
   }
 }
 
+// Phase of read_backports_at: the files of back-port commit `head`, from
+// `heads` (the open ones, remembered per commit) when it knows them, else
+// from the tree; `listed` says which.
+std::vector<git::TreeEntry> backport_files(const git::Repository& repo, const std::string& head,
+                                           workspace::ObjectMemo& heads, bool& listed) {
+  std::vector<git::TreeEntry> entries;
+  listed = false;
+  if (const nlohmann::json* known = heads.find(head)) {
+    try {
+      for (const auto& pair : *known) {
+        git::TreeEntry entry;
+        entry.path = pair.at(0).get<std::string>();
+        entry.id = pair.at(1).get<std::string>();
+        entries.push_back(std::move(entry));
+      }
+      listed = true;
+    } catch (const nlohmann::json::exception&) {
+      entries.clear();
+    }
+  }
+  if (!listed) {
+    entries = repo.list_tree(head);
+  }
+  return entries;
+}
+
+// Phase of read_backports_at: the issue file `entry` holds, parsed (and
+// remembered) unless `memo` knows it; throws util::Refused for a malformed
+// file or one named after another issue.
+BackportIssue read_issue_file(const git::Repository& repo, workspace::ObjectMemo& memo,
+                              const git::TreeEntry& entry) {
+  const std::string where = std::string(model::k_backports_ref) + ":" + entry.path;
+  BackportIssue issue = BackportIssue::parse(repo.read_blob(entry.id), where);
+  if (issue.file_name() != entry.path) {
+    throw util::Refused(where + ":1:1: error: the file holds issue " + std::to_string(issue.id) +
+                        " but is named " + entry.path + "; repair the file on " +
+                        model::k_backports_ref + " [" + k_rule + "]");
+  }
+  remember_issue(memo, entry.id, issue);
+  memo.insert("open:" + entry.id, issue.is_open());
+  return issue;
+}
+
 } // namespace
 
 std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
@@ -308,24 +264,8 @@ std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
   workspace::ObjectMemo heads(which == BackportsRead::open
                                   ? workspace::ObjectMemo(repo, "backports-open-1")
                                   : workspace::ObjectMemo(std::string()));
-  std::vector<git::TreeEntry> entries;
   bool listed = false;
-  if (const nlohmann::json* known = heads.find(*head)) {
-    try {
-      for (const auto& pair : *known) {
-        git::TreeEntry entry;
-        entry.path = pair.at(0).get<std::string>();
-        entry.id = pair.at(1).get<std::string>();
-        entries.push_back(std::move(entry));
-      }
-      listed = true;
-    } catch (const nlohmann::json::exception&) {
-      entries.clear();
-    }
-  }
-  if (!listed) {
-    entries = repo.list_tree(*head);
-  }
+  const std::vector<git::TreeEntry> entries = backport_files(repo, *head, heads, listed);
   nlohmann::json open_entries = nlohmann::json::array();
   for (const auto& entry : entries) {
     if (entry.path.find('/') != std::string::npos || !util::ends_with(entry.path, ".yaml")) {
@@ -347,15 +287,7 @@ std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
         continue;
       }
     }
-    const std::string where = std::string(model::k_backports_ref) + ":" + entry.path;
-    BackportIssue issue = BackportIssue::parse(repo.read_blob(entry.id), where);
-    if (issue.file_name() != entry.path) {
-      throw util::Refused(where + ":1:1: error: the file holds issue " + std::to_string(issue.id) +
-                          " but is named " + entry.path + "; repair the file on " +
-                          model::k_backports_ref + " [" + k_rule + "]");
-    }
-    remember_issue(memo, entry.id, issue);
-    memo.insert("open:" + entry.id, issue.is_open());
+    BackportIssue issue = read_issue_file(repo, memo, entry);
     if (issue.is_open()) {
       open_entries.push_back({entry.path, entry.id});
     } else if (which == BackportsRead::open) {
@@ -698,148 +630,6 @@ NotifyResult notify_backport(const git::Repository& repo, const policy::Pipeline
   return result;
 }
 
-util::FileLock lock_worktree(const git::Repository& repo) {
-  return util::FileLock(repo.git_dir() + "envflow-worktree.flock", std::chrono::seconds(30),
-                        "another envflow operation has been updating the working tree of " +
-                            repo.workdir() + " for 30 s; nothing was changed; run this again "
-                            "when it is done");
-}
-
-std::string update_checked_out(git::Repository& repo, const std::string& branch,
-                               const std::string& old_head, const std::string& new_head,
-                               bool* updated) {
-  if (updated != nullptr) {
-    *updated = false;
-  }
-  if (repo.is_bare() || repo.head_branch() != branch || old_head == new_head) {
-    return {};
-  }
-  try {
-    repo.checkout_commit_over(new_head, old_head);
-  } catch (const util::Error& e) {
-    return "the working tree and index still hold " + branch + "'s previous head " +
-           model::short_id(old_head) + " (" + e.what() +
-           "); bring them up to date with: git read-tree " + "-m -u " + model::short_id(old_head) +
-           " " + model::short_id(new_head);
-  }
-  if (updated != nullptr) {
-    *updated = true;
-  }
-  return {};
-}
-
-bool index_holds(const git::Repository& repo, const std::string& commit) {
-  const std::vector<git::TreeEntry> index = repo.list_index();
-  const std::vector<git::TreeEntry> tree = repo.list_tree_ids(commit);
-  return std::equal(index.begin(), index.end(), tree.begin(), tree.end(),
-                    [](const git::TreeEntry& a, const git::TreeEntry& b) {
-                      return a.path == b.path && a.mode == b.mode && a.id == b.id;
-                    });
-}
-
-BackportApplyResult apply_backport(pipeline::Session& session, int id) {
-  const policy::PipelineConfig& config = session.config();
-  const model::Pipeline pipeline = session.pipeline();
-  git::Repository& repo = session.repo();
-  const policy::Environment& first = config.first();
-  // The working tree follows the first environment's branch when it is
-  // checked out here and this clone's branch moves (not when the operation
-  // goes straight to the server: git pull brings it then).
-  const bool worktree = session.route() != pipeline::Route::push && !repo.is_bare() &&
-                        repo.head_branch() == first.branch;
-  // Held from the clean check to the update: a concurrent run must not
-  // hash files this one is rewriting.
-  std::optional<util::FileLock> lock;
-  if (worktree) {
-    lock = lock_worktree(repo);
-  }
-  BackportApplyResult result;
-  result.branch = first.branch;
-  result.issue = find_backport(effective_backports(pipeline), id);
-  const std::string first_head = pipeline.require_head(first);
-  result.previous_head = first_head;
-  if (!result.issue.is_open()) {
-    result.already = true;
-    // A run stopped (killed) between moving the branch and updating the
-    // checked-out working tree left index and files at the merge's first
-    // parent: finish that update, safely, as that run would have.
-    const std::string& merge = result.issue.closed_in;
-    if (worktree && !merge.empty() && first_head == merge) {
-      const std::vector<std::string> parents = repo.commit(merge).parents;
-      if (parents.size() == 2 && index_holds(repo, parents.front())) {
-        result.worktree_note = update_checked_out(repo, first.branch, parents.front(), merge,
-                                                  &result.worktree_updated);
-      }
-    }
-    return result;
-  }
-  // Said before merging (the rulebook judges the merge's push to the first
-  // environment the same way): a person who may not write there learns that,
-  // not whether the merge would conflict.
-  if (!may(config, session.actor(), pipeline::Right::write, first.name)) {
-    throw util::Forbidden(session.actor() + " may not push to " + first.name +
-                          " (write groups: " + policy::PipelineConfig::groups_text(first.write) +
-                          "), and back-port apply merges into it: ask one of them");
-  }
-  // Read every ref once: the change compares and swaps against these.
-  const auto backports_head = pipeline.refs.target(model::k_backports_ref);
-  BackportIssue issue = find_backport(read_backports_at(repo, backports_head), id);
-  if (worktree) {
-    const auto dirty = repo.dirty_paths();
-    if (!dirty.empty()) {
-      throw util::Refused(first.branch + " is checked out with uncommitted changes (" +
-                          util::join(dirty, ", ") + "); commit or stash them, then run " +
-                          "envflow backport apply " + std::to_string(id) + " again");
-    }
-  }
-  const std::string hotfix = hotfix_head(repo, issue);
-  const std::string label = "back-port issue " + std::to_string(id) + " (hotfix " +
-                            issue.hotfix_tag + ")";
-  const git::MergeResult merge = repo.merge_commits(first_head, hotfix);
-  if (!merge.tree) {
-    std::string message = "merging " + label + " into " + first.name + " conflicts in " +
-                          std::to_string(merge.conflicts.size()) + " file" +
-                          (merge.conflicts.size() == 1 ? "" : "s") + ":";
-    for (const auto& path : merge.conflicts) {
-      message += "\n  CONFLICT " + path;
-    }
-    message += "\nnothing was written. Resolve it by hand: git switch " + first.branch +
-               " && git merge " + issue.hotfix_tag + ", fix the files, git commit and push; the "
-               "issue closes itself once " + first.name + " contains the hotfix";
-    throw util::Refused(message);
-  }
-  std::string commit_message = "Back-port hotfix " + issue.hotfix_tag + " into " + first.name +
-                               " (back-port issue " + std::to_string(id) + ")\n";
-  if (!issue.summary.empty()) {
-    commit_message += "\n" + issue.summary + "\n";
-  }
-  const std::string actor = session.actor();
-  git::Person author = repo.default_person();
-  if (actor.find('@') != std::string::npos) {
-    author.email = actor;
-  }
-  result.merge_commit =
-      repo.write_commit(*merge.tree, {first_head, hotfix}, commit_message, author, util::now());
-  issue.status = BackportIssue::Status::closed;
-  issue.closed_by = actor;
-  issue.closed_at = util::now();
-  issue.closed_in = result.merge_commit;
-  pipeline::Operation operation;
-  operation.updates.push_back(
-      git::RefUpdate{model::branch_ref(first), first_head, result.merge_commit});
-  operation.updates.push_back(stage_backports(repo, backports_head, {issue},
-                                              "applied " + label + " to " + first.name + " as " +
-                                                  model::short_id(result.merge_commit) + "\n",
-                                              actor));
-  session.apply(operation);
-  result.issue = issue;
-  if (worktree) {
-    result.worktree_note = update_checked_out(repo, first.branch, first_head, result.merge_commit,
-                                              &result.worktree_updated);
-  }
-  return result;
-}
-
 std::string describe_hotfix_commits(const model::Pipeline& pipeline,
                                     const std::vector<std::string>& extra) {
   std::vector<BackportIssue> issues;
@@ -868,68 +658,6 @@ std::string describe_hotfix_commits(const model::Pipeline& pipeline,
     }
   }
   return text;
-}
-
-std::vector<std::string> hotfix_undo_problems(const model::Pipeline& before,
-                                              const std::string& from, const std::string& to,
-                                              const workspace::SemanticDiff& diff) {
-  const git::Repository& repo = before.repo;
-  std::vector<std::string> problems;
-  if (diff.empty()) {
-    return problems;
-  }
-  std::set<std::string> incoming_paths;
-  for (const auto& item : diff.items) {
-    incoming_paths.insert(item.path);
-  }
-  const std::vector<BackportIssue> issues = read_backports(before);
-  for (const auto& issue : issues) {
-    const std::string head = hotfix_head(repo, issue);
-    if (!contains_hotfix(repo, issue, to)) {
-      continue; // the fast-forward gate refuses this sync anyway
-    }
-    for (const auto& change : issue.changes) {
-      if (incoming_paths.count(change.path) == 0) {
-        continue; // this sync leaves the file alone
-      }
-      for (const auto& field : compared_fields(change)) {
-        const auto fixed = field_value(repo, head, change.path, field);
-        const auto incoming = field_value(repo, to, change.path, field);
-        if (incoming == fixed) {
-          continue;
-        }
-        const auto current = field_value(repo, from, change.path, field);
-        if (current == incoming || current != fixed) {
-          continue; // nothing changes, or the hotfix's value was already changed on purpose
-        }
-        // Changed deliberately after the hotfix came back: some commit whose
-        // first parent already has the hotfix changed the field.
-        bool deliberate = false;
-        for (const auto& id : repo.commits_between(head, to)) {
-          const git::CommitInfo info = repo.commit(id);
-          if (info.parents.empty() || !repo.is_ancestor(head, info.parents[0])) {
-            continue;
-          }
-          const auto changed = repo.diff_trees(info.parents[0], id);
-          const bool touches = std::any_of(changed.begin(), changed.end(), [&](const auto& c) {
-            return c.path == change.path;
-          });
-          if (touches && field_value(repo, info.parents[0], change.path, field) !=
-                             field_value(repo, id, change.path, field)) {
-            deliberate = true;
-            break;
-          }
-        }
-        if (!deliberate) {
-          problems.push_back(change.path + " field " + field + ": hotfix " + issue.hotfix_tag +
-                             " (back-port issue " + std::to_string(issue.id) + ") set it to " +
-                             shown(fixed) + ", the incoming " + model::short_id(to) + " has " +
-                             shown(incoming));
-        }
-      }
-    }
-  }
-  return problems;
 }
 
 } // namespace envflow::core::records

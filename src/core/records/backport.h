@@ -12,24 +12,11 @@
 #include "core/policy/config.h"
 #include "core/workspace/diff.h"
 #include "git/repo.h"
-#include "util/file_lock.h"
 
 // Back-port tracking issues: one YAML file per issue, `<id>.yaml`, in the
 // tree of the commit refs/envflow/backports points at. A hotfix opens one;
 // it closes once every hotfix commit is reachable from the first
 // environment's branch (`envflow backport apply`, or a merge made by hand).
-namespace envflow::core::pipeline {}
-
-namespace envflow::core::pipeline {
-}
-
-namespace envflow::core::pipeline {
-}
-
-namespace envflow::core::pipeline {
-class Session;
-}
-
 namespace envflow::core::records {
 
 // One item the hotfix changed, from the semantic diff between the
@@ -143,24 +130,6 @@ struct NotifyResult {
 NotifyResult notify_backport(const git::Repository& repo, const policy::PipelineConfig& config,
                              const BackportIssue& issue);
 
-struct BackportApplyResult {
-  BackportIssue issue;        // as it is now
-  bool already = false;       // it was closed before: nothing written
-  std::string branch;         // the first environment's branch
-  std::string previous_head;
-  std::string merge_commit;   // "" when already
-  bool worktree_updated = false;
-  std::string worktree_note;  // what the user should do about the working tree, "" when nothing
-};
-
-// `envflow backport apply ID`: three-way merge of the hotfix head into the
-// first environment's head (a merge commit with parents [head, hotfix head]);
-// conflicts are refused listing each file; then the branch moves and the
-// issue closes in one operation, judged by the rulebook (the merged content
-// must validate). Nothing is written on refusal. The checked-out first
-// branch follows when this clone's branch moved.
-BackportApplyResult apply_backport(pipeline::Session& session, int id);
-
 // The issue `id`, or util::UsageError naming the ids that exist.
 const BackportIssue& find_backport(const std::vector<BackportIssue>& issues, int id);
 
@@ -179,26 +148,5 @@ std::string describe_hotfix_commits(const model::Pipeline& pipeline,
 std::vector<std::string> hotfix_undo_problems(const model::Pipeline& before,
                                               const std::string& from, const std::string& to,
                                               const workspace::SemanticDiff& diff);
-
-// Hold the working tree of `repo` for one envflow operation that checks it
-// is clean and then updates it (back-port apply, hotfix start and finish):
-// a second one waits for the first, up to 30 s, instead of reading files the
-// first is rewriting; then it is refused, to be run again. An flock(2) on
-// envflow-worktree.flock in the git directory: the file stays (it is not a
-// lock file in git's sense, whose presence means "held"), and the kernel
-// releases the lock when the process ends, however it ends.
-util::FileLock lock_worktree(const git::Repository& repo);
-
-// If `branch` is checked out in the (non-bare) working tree, bring the
-// working tree and index from `old_head` to `new_head` safely. Returns "" when
-// done or not needed, else what the user should run.
-std::string update_checked_out(git::Repository& repo, const std::string& branch,
-                               const std::string& old_head, const std::string& new_head,
-                               bool* updated = nullptr);
-
-// True when the index holds exactly `commit`'s tree (every stage-0 entry's
-// path, mode and blob, and nothing else): a checkout of it got as far as the
-// index, or never began when `commit` is the old head.
-bool index_holds(const git::Repository& repo, const std::string& commit);
 
 } // namespace envflow::core::records

@@ -3,14 +3,6 @@
 #include <optional>
 #include <string>
 
-namespace envflow::core::pipeline {}
-
-namespace envflow::core::pipeline {
-}
-
-namespace envflow::core::pipeline {
-}
-
 namespace envflow::core::pipeline {
 class Session;
 }

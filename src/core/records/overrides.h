@@ -15,14 +15,6 @@ namespace envflow::git {
 class Repository;
 }
 
-namespace envflow::core::pipeline {}
-
-namespace envflow::core::pipeline {
-}
-
-namespace envflow::core::pipeline {
-}
-
 namespace envflow::core::pipeline {
 class Session;
 }

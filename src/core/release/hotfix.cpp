@@ -10,6 +10,7 @@
 #include "core/pipeline/session.h"
 #include "core/records/overrides.h"
 #include "core/release/release.h"
+#include "core/release/worktree.h"
 #include "core/workspace/diff.h"
 #include "core/workspace/sources.h"
 #include "util/error.h"
@@ -83,7 +84,7 @@ HotfixStartResult start_hotfix(pipeline::Session& session, const std::string& na
   const bool worktree = !repo.is_bare();
   std::optional<util::FileLock> lock;
   if (worktree) {
-    lock = records::lock_worktree(repo); // from the clean check to the switch
+    lock = lock_worktree(repo); // from the clean check to the switch
   }
   if (const auto existing = repo.ref_target(ref)) {
     // A run stopped (killed) after creating the branch but before switching
@@ -93,7 +94,7 @@ HotfixStartResult start_hotfix(pipeline::Session& session, const std::string& na
     if (worktree && repo.head_branch() != result.branch &&
         *existing == from.commit) {
       result.commit = *existing;
-      const bool files_done = records::index_holds(repo, *existing);
+      const bool files_done = index_holds(repo, *existing);
       if (!files_done) {
         const auto dirty = repo.dirty_paths();
         if (!dirty.empty()) {
@@ -155,47 +156,34 @@ HotfixStartResult start_hotfix(pipeline::Session& session, const std::string& na
   return result;
 }
 
-HotfixFinishResult finish_hotfix(pipeline::Session& session, const HotfixFinishOptions& options) {
-  git::Repository& repo = session.repo();
-  const policy::PipelineConfig& config = session.config();
-  const model::Pipeline pipeline = session.pipeline();
-  std::optional<util::FileLock> lock;
-  if (!repo.is_bare()) {
-    lock = records::lock_worktree(
-        repo); // from the clean check to the update of the last environment's files
-  }
-  HotfixFinishResult result;
-  result.name = options.name;
-  if (result.name.empty()) {
+namespace {
+
+// Phase of finish_hotfix: the hotfix's name, from `--name` or the branch
+// checked out, checked as start_hotfix checks it.
+std::string finishing_name(const git::Repository& repo, const HotfixFinishOptions& options) {
+  std::string name = options.name;
+  if (name.empty()) {
     const std::string current = repo.head_branch();
     if (!util::starts_with(current, k_hotfix_prefix)) {
       throw util::UsageError("not on a hotfix branch (HEAD is " +
                              (current.empty() ? std::string("detached") : current) +
                              "): switch to hotfix/NAME or pass --name NAME");
     }
-    result.name = current.substr(std::string(k_hotfix_prefix).size());
+    name = current.substr(std::string(k_hotfix_prefix).size());
   }
-  if (!valid_hotfix_name(result.name)) {
-    throw util::UsageError(util::shell_quoted(util::printable(result.name), util::Quote::always) +
+  if (!valid_hotfix_name(name)) {
+    throw util::UsageError(util::shell_quoted(util::printable(name), util::Quote::always) +
                            " is not a hotfix name (see envflow hotfix start)");
   }
-  result.branch = std::string(k_hotfix_prefix) + result.name;
-  const std::string branch_ref_name = "refs/heads/" + result.branch;
+  return name;
+}
 
-  const policy::Environment& last = config.last();
-  const policy::Environment& first = config.first();
-  result.environment = last.name;
-  result.previous_head = pipeline.require_head(last);
-  const StartPoint from = start_point(pipeline);
-  // The branch as this clone has it: the hotfix is what was committed here.
-  const auto hotfix = repo.ref_target(branch_ref_name);
-  if (!hotfix) {
-    throw util::UsageError("no branch " + result.branch + " (start one with envflow hotfix start " +
-                           result.name + ")");
-  }
-  result.commit = *hotfix;
-  const std::vector<records::BackportIssue> issues = records::read_backports(pipeline);
-
+// Phase of finish_hotfix: refuse a hotfix that cannot finish: uncommitted
+// changes on it, nothing committed (or finished already), not built on
+// `from`.
+void refuse_unfinished_branch(const git::Repository& repo, const policy::Environment& last,
+                              const StartPoint& from, const HotfixFinishResult& result,
+                              const std::vector<records::BackportIssue>& issues) {
   if (!repo.is_bare() && repo.head_branch() == result.branch) {
     const auto dirty = repo.dirty_paths();
     if (!dirty.empty()) {
@@ -225,15 +213,15 @@ HotfixFinishResult finish_hotfix(pipeline::Session& session, const HotfixFinishO
                         " does not contain; rebase it: git rebase " + model::short_id(from.commit) +
                         " " + result.branch);
   }
-  result.from_note = from.note;
-  const std::vector<std::string> newest_first = repo.commits_between(from.commit, result.commit);
-  result.commits.assign(newest_first.rbegin(), newest_first.rend());
-  if (options.no_sign && config.release_sign) {
-    throw util::Refused("the policy requires signed releases (release.sign: true in "
-                        "envflow.yaml); drop --no-sign and set up a signing key");
-  }
+}
 
-  // The issue: what changed, field by field.
+// Phase of finish_hotfix: the back-port issue it opens (all but its tag),
+// with what changed, field by field, since `from`.
+records::BackportIssue hotfix_issue(pipeline::Session& session, const StartPoint& from,
+                                    const HotfixFinishResult& result,
+                                    const HotfixFinishOptions& options,
+                                    const std::vector<records::BackportIssue>& issues) {
+  git::Repository& repo = session.repo();
   records::BackportIssue issue;
   for (const auto& existing : issues) {
     issue.id = std::max(issue.id, existing.id);
@@ -251,15 +239,26 @@ HotfixFinishResult finish_hotfix(pipeline::Session& session, const HotfixFinishO
   if (issue.summary.empty()) {
     issue.summary = repo.commit(result.commit).summary;
   }
-  issue.environment = last.name;
-  issue.target = first.name;
+  issue.environment = session.config().last().name;
+  issue.target = session.config().first().name;
   issue.opened_by = session.actor();
   issue.opened_at = model::now();
+  return issue;
+}
 
+// Phase of finish_hotfix: every ref update of the one operation: the last
+// environment to the hotfix, the release (tag, live), the issue (given its
+// tag here), and the server's copy of the branch.
+std::vector<git::RefUpdate> finishing_updates(pipeline::Session& session,
+                                              const model::Pipeline& pipeline,
+                                              const HotfixFinishOptions& options,
+                                              HotfixFinishResult& result,
+                                              records::BackportIssue& issue) {
+  git::Repository& repo = session.repo();
   // The last environment moves to the hotfix: a fast-forward, or after a
   // rollback from live (the rulebook accepts dropping the rolled-back
   // commits only while the previous environment still has them).
-  const std::string env_ref = model::branch_ref(last);
+  const std::string env_ref = model::branch_ref(session.config().last());
   std::vector<git::RefUpdate> updates;
   updates.push_back(git::RefUpdate{env_ref, result.previous_head, result.commit});
   const model::MovedRefs moved(session.refs(),
@@ -288,13 +287,55 @@ HotfixFinishResult finish_hotfix(pipeline::Session& session, const HotfixFinishO
                                    prepared.tag + " (" + result.branch + ")\n",
                                session.actor()));
   // The server's copy of the branch follows (a clone pushed it at start).
+  const std::string branch_ref_name = "refs/heads/" + result.branch;
   if (session.is_clone()) {
     if (const auto theirs = session.refs().target(branch_ref_name); theirs && *theirs != result.commit) {
       updates.push_back(git::RefUpdate{branch_ref_name, theirs, result.commit});
     }
   }
+  return updates;
+}
+
+} // namespace
+
+HotfixFinishResult finish_hotfix(pipeline::Session& session, const HotfixFinishOptions& options) {
+  git::Repository& repo = session.repo();
+  const policy::PipelineConfig& config = session.config();
+  const model::Pipeline pipeline = session.pipeline();
+  std::optional<util::FileLock> lock;
+  if (!repo.is_bare()) {
+    lock = lock_worktree(
+        repo); // from the clean check to the update of the last environment's files
+  }
+  HotfixFinishResult result;
+  result.name = finishing_name(repo, options);
+  result.branch = std::string(k_hotfix_prefix) + result.name;
+  const std::string branch_ref_name = "refs/heads/" + result.branch;
+
+  const policy::Environment& last = config.last();
+  result.environment = last.name;
+  result.previous_head = pipeline.require_head(last);
+  const StartPoint from = start_point(pipeline);
+  // The branch as this clone has it: the hotfix is what was committed here.
+  const auto hotfix = repo.ref_target(branch_ref_name);
+  if (!hotfix) {
+    throw util::UsageError("no branch " + result.branch + " (start one with envflow hotfix start " +
+                           result.name + ")");
+  }
+  result.commit = *hotfix;
+  const std::vector<records::BackportIssue> issues = records::read_backports(pipeline);
+  refuse_unfinished_branch(repo, last, from, result, issues);
+  result.from_note = from.note;
+  const std::vector<std::string> newest_first = repo.commits_between(from.commit, result.commit);
+  result.commits.assign(newest_first.rbegin(), newest_first.rend());
+  if (options.no_sign && config.release_sign) {
+    throw util::Refused("the policy requires signed releases (release.sign: true in "
+                        "envflow.yaml); drop --no-sign and set up a signing key");
+  }
+
+  records::BackportIssue issue = hotfix_issue(session, from, result, options, issues);
   pipeline::Operation operation;
-  operation.updates = updates;
+  operation.updates = finishing_updates(session, pipeline, options, result, issue);
   operation.reason = options.message;
   try {
     session.apply(operation);
@@ -305,7 +346,7 @@ HotfixFinishResult finish_hotfix(pipeline::Session& session, const HotfixFinishO
   result.issue = issue;
   if (!session.is_clone()) {
     result.worktree_note =
-        records::update_checked_out(repo, last.branch, result.previous_head, result.commit);
+        update_checked_out(repo, last.branch, result.previous_head, result.commit);
   }
   result.notify = notify_backport(repo, config, issue);
   return result;

@@ -14,18 +14,6 @@
 #include "core/records/hold.h"
 #include "git/repo.h"
 
-namespace envflow::core::pipeline {}
-
-namespace envflow::core::pipeline {}
-
-namespace envflow::core::pipeline {}
-
-namespace envflow::core::pipeline {
-}
-
-namespace envflow::core::pipeline {
-}
-
 namespace envflow::core::pipeline {
 class Session;
 }

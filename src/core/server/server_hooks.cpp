@@ -243,6 +243,62 @@ std::vector<records::BackportIssue> untracked_hotfixes(const model::Pipeline& no
   return opened;
 }
 
+// Phase of record_push: the audit record of the push itself, described
+// against the refs as they were before it (the refs are already moved, in
+// post-receive: the moves undone give them back).
+model::AuditRecord audit_push(git::Repository& repo, const policy::PipelineConfig& config,
+                              const std::vector<model::RefMove>& moves,
+                              const pipeline::Actor& pusher, const remote::PushIntent& intent) {
+  const model::OwnRefs own(repo);
+  const std::vector<model::RefMove> undo = inverse(moves);
+  const model::MovedRefs before_refs(own, undo);
+  const model::Pipeline before{repo, before_refs, config};
+  model::AuditRecord record = describe(before, moves, pusher, intent.reason);
+  record.moves = moves;
+  // How the server knows who pushed: authenticated by the web server
+  // (REMOTE_USER, ...) or only claimed by the client (ENVFLOW_ACTOR).
+  if (!pusher.source.empty()) {
+    record.note += (record.note.empty() ? "" : " ") + std::string("(pusher from ") +
+                   pusher.source + ")";
+  }
+  record.id = commit_with_audit(repo, {}, record);
+  return record;
+}
+
+// Phase of record_push: the follow-ups the server owes, each with its own
+// record: open an issue for a hotfix pushed without one, close the issues
+// whose hotfix reached the first environment. Returns what to tell the pusher.
+std::vector<std::string> follow_up_issues(git::Repository& repo,
+                                          const policy::PipelineConfig& config,
+                                          const std::vector<model::RefMove>& moves,
+                                          const pipeline::Actor& pusher,
+                                          std::vector<model::AuditRecord>* written) {
+  std::vector<std::string> notes;
+  const std::string actor = pusher.name.empty() ? std::string("unknown") : pusher.name;
+  if (const auto opened = store_issues(
+          repo, config, pusher,
+          [&](const model::Pipeline& now_) { return untracked_hotfixes(now_, moves, actor); },
+          "open back-port issues for a pushed hotfix\n", written);
+      !opened.empty()) {
+    notes.push_back("back-port " + issue_ids(opened) + " opened for the hotfix pushed to " +
+                    config.last().name + ": envflow backport apply " +
+                    std::to_string(opened.front().id) + " brings it into " + config.first().name);
+  }
+  pipeline::Actor server{"envflow", "post-receive", true};
+  if (const auto closed = store_issues(
+          repo, config, server,
+          [&](const model::Pipeline& now_) {
+            return records::closed_by_reachability(repo, now_.refs.target(model::k_backports_ref),
+                                                   now_.head(config.first()));
+          },
+          "close back-port issues whose hotfix is back\n", written);
+      !closed.empty()) {
+    notes.push_back("back-port " + issue_ids(closed) + " closed: the hotfix reached " +
+                    config.first().name);
+  }
+  return notes;
+}
+
 } // namespace
 
 PushRecord record_push(git::Repository& repo, const std::vector<model::RefMove>& updates,
@@ -257,50 +313,12 @@ PushRecord record_push(git::Repository& repo, const std::vector<model::RefMove>&
   if (moves.empty()) {
     return result;
   }
-  // The refs are already moved (post-receive): describe the push against the
-  // refs as they were before it, which the moves undone give back.
-  const model::OwnRefs own(repo);
-  const std::vector<model::RefMove> undo = inverse(moves);
-  const model::MovedRefs before_refs(own, undo);
-  const model::Pipeline before{repo, before_refs, *config};
-  model::AuditRecord record = describe(before, moves, pusher, intent.reason);
-  record.moves = moves;
-  // How the server knows who pushed: authenticated by the web server
-  // (REMOTE_USER, ...) or only claimed by the client (ENVFLOW_ACTOR).
-  if (!pusher.source.empty()) {
-    record.note += (record.note.empty() ? "" : " ") + std::string("(pusher from ") +
-                   pusher.source + ")";
-  }
-  record.id = commit_with_audit(repo, {}, record);
+  const model::AuditRecord record = audit_push(repo, *config, moves, pusher, intent);
   result.appended.push_back(record);
   if (written != nullptr) {
     written->push_back(record);
   }
-
-  // Follow-ups the server owes, each with its own record.
-  const std::string actor = pusher.name.empty() ? std::string("unknown") : pusher.name;
-  if (const auto opened = store_issues(
-          repo, *config, pusher,
-          [&](const model::Pipeline& now_) { return untracked_hotfixes(now_, moves, actor); },
-          "open back-port issues for a pushed hotfix\n", written);
-      !opened.empty()) {
-    result.notes.push_back("back-port " + issue_ids(opened) + " opened for the hotfix pushed to " +
-                           config->last().name + ": envflow backport apply " +
-                           std::to_string(opened.front().id) + " brings it into " +
-                           config->first().name);
-  }
-  pipeline::Actor server{"envflow", "post-receive", true};
-  if (const auto closed = store_issues(
-          repo, *config, server,
-          [&](const model::Pipeline& now_) {
-            return records::closed_by_reachability(repo, now_.refs.target(model::k_backports_ref),
-                                                   now_.head(config->first()));
-          },
-          "close back-port issues whose hotfix is back\n", written);
-      !closed.empty()) {
-    result.notes.push_back("back-port " + issue_ids(closed) + " closed: the hotfix reached " +
-                           config->first().name);
-  }
+  result.notes = follow_up_issues(repo, *config, moves, pusher, written);
   return result;
 }
 

@@ -12,22 +12,6 @@ namespace envflow::git {
 class Repository;
 }
 
-namespace envflow::core::model {}
-
-namespace envflow::core::policy {}
-
-namespace envflow::core::model {
-}
-
-namespace envflow::core::policy {
-}
-
-namespace envflow::core::model {
-}
-
-namespace envflow::core::policy {
-}
-
 namespace envflow::core::model {
 class RefView;
 }

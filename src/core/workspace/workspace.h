@@ -10,14 +10,6 @@ namespace envflow::git {
 class Repository;
 }
 
-namespace envflow::core::policy {}
-
-namespace envflow::core::policy {
-}
-
-namespace envflow::core::policy {
-}
-
 namespace envflow::core::policy {
 struct PipelineConfig;
 }
