@@ -29,7 +29,8 @@ TEST_CASE("core::release::Version") {
   }
   SUBCASE("not a version") {
     for (const char* text : {"", "v", "v1.2", "v1.2.3.4", "v01.2.3", "v1.02.3", "v1.2.x", "v1..3",
-                             "v1234567890.0.0", "V1.2.3", "v1.2.3-rc1", " v1.2.3"}) {
+                             "v1234567890.0.0", "V1.2.3", "v1.2.3-rc1", " v1.2.3",
+                             "v1.-2.3", "v+1.2.3", "-1.2.3"}) {
       INFO(std::string(text));
       CHECK_FALSE(Version::parse(text));
     }

@@ -198,8 +198,9 @@ std::optional<Version> Version::parse(std::string_view text) {
   int* fields[] = {&v.major, &v.minor, &v.patch};
   for (size_t i = 0; i < 3; ++i) {
     const auto& p = parts[i];
-    if (p.empty() || p.size() > 9 || (p.size() > 1 && p[0] == '0')) {
-      return std::nullopt;
+    if (p.empty() || p.size() > 9 || (p.size() > 1 && p[0] == '0') ||
+        !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt; // digits only: from_chars would take "-2"
     }
     const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), *fields[i]);
     if (ec != std::errc() || ptr != p.data() + p.size()) {
