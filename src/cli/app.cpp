@@ -18,6 +18,7 @@
 #include "core/pipeline/session.h"
 #include "core/workspace/cache.h"
 #include "git/repo.h"
+#include "util/enum_names.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/strings.h"
@@ -79,15 +80,10 @@ nlohmann::json id_or_null(const std::string& id) {
 }
 
 const char* route_name(core::pipeline::Route route) {
-  switch (route) {
-  case core::pipeline::Route::local:
-    return "local";
-  case core::pipeline::Route::pending:
-    return "pending";
-  case core::pipeline::Route::push:
-    return "push";
-  }
-  return "local";
+  using core::pipeline::Route;
+  static constexpr auto k_names = std::to_array<util::EnumName<Route>>(
+      {{Route::local, "local"}, {Route::pending, "pending"}, {Route::push, "push"}});
+  return util::name_of(k_names, route, "local").data();
 }
 
 // Every ref the session's operations moved, by name: first old, last new.

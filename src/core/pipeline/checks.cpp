@@ -15,6 +15,7 @@
 #include "core/release/release.h"
 #include "core/release/render.h"
 #include "util/crypto.h"
+#include "util/enum_names.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -227,17 +228,11 @@ std::string bundle_digest(const nlohmann::json& bundle) {
 }
 
 std::string CheckState::state_name() const {
-  switch (state) {
-  case State::passed:
-    return "passed";
-  case State::failed:
-    return "failed";
-  case State::stale:
-    return "stale";
-  case State::missing:
-    return "missing";
-  }
-  return "missing";
+  static constexpr auto k_names = std::to_array<util::EnumName<State>>({{State::passed, "passed"},
+                                                                        {State::failed, "failed"},
+                                                                        {State::stale, "stale"},
+                                                                        {State::missing, "missing"}});
+  return std::string(util::name_of(k_names, state, "missing"));
 }
 
 std::vector<CheckState> check_states(const model::Pipeline& pipeline,
