@@ -187,6 +187,13 @@ const std::vector<Command>& commands() {
   return table;
 }
 
+CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
+                     const std::string& name, const std::string& help) {
+  CLI::App* sub = app.add_subcommand(name, help);
+  sub->callback([which, name] { *which = name; });
+  return sub;
+}
+
 core::pipeline::Session open_session(const Globals& globals) {
   core::pipeline::Session session = core::pipeline::Session::open(
       ".",

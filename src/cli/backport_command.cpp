@@ -143,15 +143,14 @@ int run_apply(int id, const Globals& globals) {
 Runner setup_backport(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);
   auto args = std::make_shared<BackportArgs>();
-  CLI::App* list = app.add_subcommand("list", "Every back-port issue, with its status");
-  list->callback([args] { args->which = "list"; });
-  CLI::App* show = app.add_subcommand("show", "One back-port issue");
-  show->add_option("id", args->id, "Issue number")->required()->option_text("ID");
-  show->callback([args] { args->which = "show"; });
+  const std::shared_ptr<std::string> which(args, &args->which);
+  add_choice(app, which, "list", "Every back-port issue, with its status");
+  CLI::App* show = add_choice(app, which, "show", "One back-port issue");
   CLI::App* apply =
-      app.add_subcommand("apply", "Merge the hotfix into the first environment and close it");
-  apply->add_option("id", args->id, "Issue number")->required()->option_text("ID");
-  apply->callback([args] { args->which = "apply"; });
+      add_choice(app, which, "apply", "Merge the hotfix into the first environment and close it");
+  for (CLI::App* sub : {show, apply}) {
+    sub->add_option("id", args->id, "Issue number")->required()->option_text("ID");
+  }
   return [args, &globals] {
     if (args->which == "apply") {
       return run_apply(args->id, globals);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,11 @@ void print_result(const nlohmann::json& value, const core::pipeline::Session& se
 
 // A command's runner: called after parsing, returns the exit code.
 using Runner = std::function<int()>;
+
+// Add subcommand `name` (one-line `help`) to `app`; when the command line
+// chooses it, `*which` becomes `name`, for the runner to dispatch on.
+CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
+                     const std::string& name, const std::string& help);
 
 // In Command::push: the command itself (rather than one of its subcommands).
 inline constexpr const char* k_itself = "";
