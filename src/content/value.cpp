@@ -92,12 +92,8 @@ nlohmann::json Value::to_json() const {
 
 std::string_view Value::type_name(Type type) {
   static constexpr auto k_names = std::to_array<util::EnumName<Type>>(
-      {{Type::null, "null"},
-       {Type::boolean, "boolean"},
-       {Type::integer, "integer"},
-       {Type::number, "number"},
-       {Type::string, "string"},
-       {Type::sequence, "array"},
+      {{Type::null, "null"},         {Type::boolean, "boolean"}, {Type::integer, "integer"},
+       {Type::number, "number"},     {Type::string, "string"},   {Type::sequence, "array"},
        {Type::mapping, "object"}});
   return util::name_of(k_names, type, "null");
 }
