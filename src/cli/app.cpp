@@ -17,7 +17,6 @@
 #include "core/model/refs.h"
 #include "core/pipeline/session.h"
 #include "core/workspace/cache.h"
-#include "git/repo.h"
 #include "util/enum_names.h"
 #include "util/error.h"
 #include "util/fault.h"

@@ -7,7 +7,6 @@
 #include "core/policy/config.h"
 #include "core/policy/context.h"
 #include "core/records/backport.h"
-#include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
 #include "util/time.h"

@@ -7,7 +7,6 @@
 #include "core/policy/config.h"
 #include "core/policy/context.h"
 #include "core/release/hotfix.h"
-#include "git/repo.h"
 #include "util/strings.h"
 
 namespace envflow::cli {

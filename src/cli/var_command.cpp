@@ -8,7 +8,6 @@
 #include "core/pipeline/session.h"
 #include "core/policy/config.h"
 #include "core/records/overrides.h"
-#include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
 
