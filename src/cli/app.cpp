@@ -186,6 +186,17 @@ const std::vector<Command>& commands() {
   return table;
 }
 
+std::shared_ptr<Candidate> add_candidate(CLI::App& app, const std::string& verb) {
+  auto candidate = std::make_shared<Candidate>();
+  app.add_option("env", candidate->env, "Environment the promotion goes into")
+      ->required()
+      ->option_text("ENV");
+  app.add_option("--rev", candidate->rev,
+                 "Commit to " + verb + " (default: the previous environment's head)")
+      ->option_text("REV");
+  return candidate;
+}
+
 CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
                      const std::string& name, const std::string& help) {
   CLI::App* sub = app.add_subcommand(name, help);
