@@ -326,9 +326,9 @@ int run(int argc, char** argv) {
                 json);
   }
 
-  globals.format = globals.format_name == "json"     ? Format::json
-                   : globals.format_name == "github" ? Format::github
-                                                     : Format::text;
+  static constexpr auto k_format_names = std::to_array<util::EnumName<Format>>(
+      {{Format::text, "text"}, {Format::json, "json"}, {Format::github, "github"}});
+  globals.format = util::value_of(k_format_names, globals.format_name).value_or(Format::text);
   const bool json = globals.format == Format::json;
   try {
     if (!globals.directory.empty()) {
