@@ -302,6 +302,18 @@ bool CheckReport::ok() const {
                      [](const CheckRun& run) { return run.result.passed(); });
 }
 
+std::string candidate_commit(Session& session, const model::Pipeline& pipeline,
+                             const policy::Environment& source, const std::string& rev) {
+  if (rev.empty()) {
+    return pipeline.require_head(source);
+  }
+  const auto resolved = session.repo().resolve_commit(rev);
+  if (!resolved) {
+    throw util::UsageError("unknown revision '" + rev + "'");
+  }
+  return *resolved;
+}
+
 CheckReport run_checks(Session& session, const std::string& env, const std::string& rev) {
   const policy::PipelineConfig& config = session.config();
   const policy::Environment& target = records::require_environment(config, env);
@@ -319,15 +331,7 @@ CheckReport run_checks(Session& session, const std::string& env, const std::stri
   CheckReport report;
   report.env = target.name;
   report.source = source.name;
-  if (rev.empty()) {
-    report.commit = pipeline.require_head(source);
-  } else {
-    const auto resolved = session.repo().resolve_commit(rev);
-    if (!resolved) {
-      throw util::UsageError("unknown revision '" + rev + "'");
-    }
-    report.commit = *resolved;
-  }
+  report.commit = candidate_commit(session, pipeline, source, rev);
   const std::string from = pipeline.head(target).value_or("");
   const nlohmann::json bundle = candidate_bundle(pipeline, target, report.commit);
   report.digest = bundle_digest(bundle);
