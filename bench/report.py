@@ -96,15 +96,13 @@ HISTORY_ROWS = [
     ("hist-sync", "envflow sync dev --dry-run"),
     ("hist-approve", "envflow approve test --rev dev"),
     ("hist-hold", "envflow hold set test"),
-    ("hist-releases", "envflow releases (lists every release)"),
-    ("hist-backports", "envflow backport list (lists every issue)"),
+    ("hist-releases", "envflow releases (the newest 30)"),
+    ("hist-backports", "envflow backport list (the open ones: none)"),
     ("hist-render", "envflow render production"),
     ("hist-log", "envflow log \\| head -20 (the newest 20)"),
     ("hist-hook", "envflow hook pre-receive, a promotion of dev into test"),
     ("hist-post-hook", "envflow hook post-receive, the same promotion recorded"),
 ]
-# Rows whose output is the whole history: they list every tag or issue.
-LISTINGS = {"hist-releases", "hist-backports"}
 
 
 def history_table(times, histories):
@@ -141,8 +139,6 @@ def history_targets(times, histories):
         what = f"{text} with {most:,} records, {most // 100:,} tags and issues: within 1.5× of none"
         note = (f"CPU {ms(cpu_t)} vs {ms(cpu_none)}: {ratio:.2f}× (wall {ms(t['median'])} vs "
                 f"{ms(none['median'])})")
-        if bench in LISTINGS:
-            note += " (prints every one: output grows with them)"
         out.append((what, verdict(ratio <= 1.5, note)))
     return out
 
@@ -218,11 +214,15 @@ def targets(times, memory, machine):
         out.append(("warm full validation at least 20× faster than ajv + js-yaml",
                     verdict(ajv / warm >= 20, f"{ajv / warm:.1f}× faster ({ms(warm)} vs {ms(ajv)})")))
     worktree, status = med("validate-worktree-warm"), med("floor-git-status")
-    if worktree and status:
-        out.append(("working tree warm validation at most 3× git status (10,000 files)",
-                    verdict(worktree <= 3 * status,
-                            f"{ms(worktree)} vs {ms(status)}: {worktree / status:.1f}× git status"
-                            + cpu_note("validate-worktree-warm", "floor-git-status"))))
+    cpu_worktree, cpu_status = cpu("validate-worktree-warm"), cpu("floor-git-status")
+    if cpu_worktree and cpu_status:
+        # Judged on CPU time, as the history rows (issue 18): the wall clock
+        # of a 15 ms command on a shared machine measures the machine.
+        out.append(("working tree warm validation at most 3× git status (10,000 files), CPU",
+                    verdict(cpu_worktree <= 3 * cpu_status,
+                            f"CPU {ms(cpu_worktree)} vs {ms(cpu_status)}: "
+                            f"{cpu_worktree / cpu_status:.1f}× git status (wall {ms(worktree)} vs "
+                            f"{ms(status)}: {worktree / status:.1f}×)")))
     for bench, what in (("push-10", "git push of 10 changed files"),
                         ("hook-10", "pre-receive hook alone, 10 changed files")):
         t = med(bench)

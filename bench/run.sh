@@ -102,7 +102,8 @@ export REMOTE_USER=bench@example.com # the pusher, as a web server would say
 # prepare N: workspace ws-N, repository repo-N (every environment at the
 # generated content, dev one commit of 10 changed files ahead), packed.
 prepare() {
-  local n=$1 ws="$WORK/ws-$n" repo="$WORK/repo-$n"
+  local n=$1
+  local ws="$WORK/ws-$n" repo="$WORK/repo-$n"
   if [ -f "$repo/.git/bench-ready" ]; then
     return
   fi
@@ -130,7 +131,8 @@ prepare() {
 
 # The server side: a bare clone with envflow's hooks, and a clone to push from.
 prepare_server() {
-  local n=$1 repo="$WORK/repo-$n" srv="$WORK/srv-$n.git" clone="$WORK/clone-$n"
+  local n=$1
+  local repo="$WORK/repo-$n" srv="$WORK/srv-$n.git" clone="$WORK/clone-$n"
   rm -rf "$srv" "$clone"
   git clone -q --bare "$repo" "$srv"
   git -C "$repo" push -q "$srv" 'refs/envflow/*:refs/envflow/*'

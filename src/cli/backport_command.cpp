@@ -18,13 +18,29 @@ namespace {
 struct BackportArgs {
   std::string which;
   int id = 0;
+  std::string state = "open";
+  std::size_t limit = k_list_limit;
+  bool all = false;
 };
 
 std::string date_of(std::int64_t time) {
   return time == 0 ? std::string("-") : util::iso_time(time).substr(0, 10);
 }
 
-int run_list(const std::vector<core::records::BackportIssue>& issues, const Globals& globals) {
+int run_list(const core::model::Pipeline& pipeline, const BackportArgs& args,
+             const Globals& globals) {
+  const core::records::BackportState state =
+      args.all || args.state == "all" ? core::records::BackportState::all
+      : args.state == "closed"        ? core::records::BackportState::closed
+                                      : core::records::BackportState::open;
+  const std::size_t shown = args.all ? 0 : args.limit; // 0: all
+  // One more than shown says whether there are more.
+  std::vector<core::records::BackportIssue> issues = core::records::list_backports(
+      pipeline, state, shown == 0 ? std::nullopt : std::optional<std::size_t>(shown + 1));
+  const bool more = shown != 0 && issues.size() > shown;
+  if (more) {
+    issues.erase(issues.begin());
+  }
   if (globals.format == Format::json) {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& issue : issues) {
@@ -34,7 +50,12 @@ int run_list(const std::vector<core::records::BackportIssue>& issues, const Glob
     return 0;
   }
   if (issues.empty()) {
-    std::printf("no back-port issues (a hotfix opens one: envflow hotfix finish)\n");
+    if (state == core::records::BackportState::all) {
+      std::printf("no back-port issues (a hotfix opens one: envflow hotfix finish)\n");
+    } else {
+      std::printf("no %s back-port issues (envflow backport list --all lists every one)\n",
+                  args.state.c_str());
+    }
     return 0;
   }
   std::vector<std::vector<std::string>> rows{{"ID", "STATUS", "HOTFIX", "OPENED", "BY", "CLOSED",
@@ -47,6 +68,9 @@ int run_list(const std::vector<core::records::BackportIssue>& issues, const Glob
                     issue.summary});
   }
   print_table(rows);
+  if (more) {
+    std::fprintf(stderr, "the newest %zu; envflow backport list --all lists every one\n", shown);
+  }
   return 0;
 }
 
@@ -143,7 +167,15 @@ Runner setup_backport(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);
   auto args = std::make_shared<BackportArgs>();
   const std::shared_ptr<std::string> which(args, &args->which);
-  add_choice(app, which, "list", "Every back-port issue, with its status");
+  CLI::App* list = add_choice(app, which, "list", "The open back-port issues (--all: every one)");
+  list->add_option("-s,--state", args->state, "Which issues: open (the default), closed or all")
+      ->check(CLI::IsMember({"open", "closed", "all"}))
+      ->option_text("STATE");
+  list->add_option("-n,--limit", args->limit,
+                   "Only the newest N of them (default " + std::to_string(k_list_limit) +
+                       "); all when 0")
+      ->option_text("N");
+  list->add_flag("--all", args->all, "Every issue, open or closed, however many");
   CLI::App* show = add_choice(app, which, "show", "One back-port issue");
   CLI::App* apply =
       add_choice(app, which, "apply", "Merge the hotfix into the first environment and close it");
@@ -160,12 +192,12 @@ Runner setup_backport(CLI::App& app, Globals& globals) {
     if (globals.format == Format::json) {
       print_notes(session);
     }
-    const std::vector<core::records::BackportIssue> issues =
-        core::records::effective_backports(session.pipeline());
     if (args->which == "show") {
-      return run_show(core::records::find_backport(issues, args->id), globals);
+      return run_show(core::records::find_backport(
+                          core::records::effective_backports(session.pipeline()), args->id),
+                      globals);
     }
-    return run_list(issues, globals);
+    return run_list(session.pipeline(), *args, globals);
   };
 }
 

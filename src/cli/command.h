@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -71,6 +72,10 @@ std::shared_ptr<Candidate> add_candidate(CLI::App& app, const std::string& verb)
 // chooses it, `*which` becomes `name`, for the runner to dispatch on.
 CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
                      const std::string& name, const std::string& help);
+
+// How many rows a listing that grows with history (releases, back-port
+// issues) shows unless told otherwise, as gh's lists do.
+inline constexpr std::size_t k_list_limit = 30;
 
 // In Command::push: the command itself (rather than one of its subcommands).
 inline constexpr const char* k_itself = "";

@@ -112,10 +112,24 @@ Runner setup_verify(CLI::App& app, Globals& globals) {
   };
 }
 
-Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
-  return [&globals] {
+Runner setup_releases(CLI::App& app, Globals& globals) {
+  auto limit = std::make_shared<std::size_t>(k_list_limit);
+  auto all = std::make_shared<bool>(false);
+  app.add_option("-n,--limit", *limit,
+                 "Only the newest N releases (default " + std::to_string(k_list_limit) +
+                     "); all when 0")
+      ->option_text("N");
+  app.add_flag("--all", *all, "Every release ever made");
+  return [limit, all, &globals] {
     core::pipeline::Session session = open_session(globals);
-    const auto releases = core::release::list_releases(session.pipeline());
+    const std::size_t shown = *all ? 0 : *limit; // 0: all
+    // One more than shown says whether there are more.
+    auto releases = core::release::newest_releases(
+        session.pipeline(), shown == 0 ? std::nullopt : std::optional<std::size_t>(shown + 1));
+    const bool more = shown != 0 && releases.size() > shown;
+    if (more) {
+      releases.erase(releases.begin());
+    }
     if (globals.format == Format::json) {
       print_notes(session);
       nlohmann::json array = nlohmann::json::array();
@@ -150,6 +164,10 @@ Runner setup_releases(CLI::App& /*app*/, Globals& globals) {
                           (it->is_signed ? "" : " (unsigned)")});
     }
     print_table(rows);
+    if (more) {
+      std::fprintf(stderr, "the newest %zu releases; envflow releases --all lists every one\n",
+                   shown);
+    }
     return 0;
   };
 }

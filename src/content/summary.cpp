@@ -5,6 +5,8 @@
 #include <cstring>
 #include <iterator>
 
+#include "util/crypto.h"
+
 namespace envflow::content {
 
 namespace {
@@ -366,11 +368,7 @@ std::optional<FileSummary> decode(std::string_view bytes, const std::string& pat
   return summary;
 }
 
-std::string sha1_hex(std::string_view data) {
-  Sha1 sha;
-  sha.update(data);
-  return sha.hex();
-}
+std::string sha1_hex(std::string_view data) { return util::sha1_hex(data); }
 
 std::string git_blob_id(std::string_view data) {
   Sha1 sha;

@@ -530,6 +530,14 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
     }
   }
   const std::vector<FileEntry> entries = source.list();
+  // A listing seen before (every file with its blob id) was answered whole,
+  // with what the path checks below said of it: nothing here is needed.
+  if (cache != nullptr && snapshot_key.empty()) {
+    snapshot_key = snapshot_id(entries);
+    if (!snapshot_key.empty() && answered()) {
+      return report;
+    }
+  }
 
   // Which files need checks of their own; the rest is decided by path.
   std::vector<Job> jobs;
@@ -579,12 +587,6 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
   }
 
   // Each file's own checks, from the cache or computed, on every core.
-  if (cache != nullptr && snapshot_key.empty()) {
-    snapshot_key = snapshot_id(entries);
-    if (!snapshot_key.empty() && answered()) {
-      return report;
-    }
-  }
   const FileChecker checker(options, schemas);
   std::mutex read_mutex; // FileSource promises no thread safety: reads are serialized
   const auto read = [&](const FileEntry& entry) {

@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 
 #include "git/handle.h"
+#include "util/crypto.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/strings.h"
@@ -399,6 +400,108 @@ bool is_set(const char* value) {
 
 } // namespace
 
+namespace {
+
+// The big-endian number of `bytes` bytes at `at`.
+std::uint32_t be(const unsigned char* at, int bytes) {
+  std::uint32_t value = 0;
+  for (int i = 0; i < bytes; ++i) {
+    value = (value << 8) | at[i];
+  }
+  return value;
+}
+
+// The stage-0 entries of the index file `data` (version 2 or 3, as git
+// writes it unless told otherwise), read straight from its bytes: libgit2
+// builds a whole index object (an allocation and a hash-map entry per file)
+// where a listing needs only the stat data. nullopt for anything else (a
+// bad checksum, version 4's compressed paths, a split or sparse index, a
+// mode this does not know): the caller asks libgit2, which decides.
+std::optional<std::vector<IndexStatEntry>> parse_index_stat(std::string_view data) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+  constexpr std::size_t k_header = 12;
+  constexpr std::size_t k_sum = 20;
+  if (data.size() < k_header + k_sum || data.substr(0, 4) != "DIRC") {
+    return std::nullopt;
+  }
+  const std::uint32_t version = be(bytes + 4, 4);
+  const std::uint32_t count = be(bytes + 8, 4);
+  const std::size_t end = data.size() - k_sum;
+  if ((version != 2 && version != 3) ||
+      util::sha1_hex(data.substr(0, end)) !=
+          to_hex(*reinterpret_cast<const git_oid*>(bytes + end))) {
+    return std::nullopt;
+  }
+  std::vector<IndexStatEntry> entries;
+  entries.reserve(count);
+  std::size_t pos = k_header;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    constexpr std::size_t k_fixed = 62; // stat data, id and flags
+    if (pos + k_fixed > end) {
+      return std::nullopt;
+    }
+    const unsigned char* e = bytes + pos;
+    const std::uint32_t flags = be(e + 60, 2);
+    std::size_t name = pos + k_fixed;
+    std::uint32_t extended = 0;
+    if ((flags & 0x4000) != 0) {
+      if (version < 3 || name + 2 > end) {
+        return std::nullopt;
+      }
+      extended = be(bytes + name, 2);
+      name += 2;
+    }
+    const std::size_t nul = data.find('\0', name);
+    if (nul == std::string_view::npos || nul >= end) {
+      return std::nullopt;
+    }
+    // Padded with 1 to 8 NULs to a multiple of 8 bytes from the entry's start.
+    const std::size_t next = pos + ((name - pos + (nul - name) + 8) & ~std::size_t{7});
+    const std::uint32_t mode = be(e + 24, 4);
+    Mode kind = Mode::regular;
+    switch (mode) {
+    case 0100644:
+      break;
+    case 0100755:
+      kind = Mode::executable;
+      break;
+    case 0120000:
+      kind = Mode::symlink;
+      break;
+    case 0160000:
+      kind = Mode::submodule;
+      break;
+    default:
+      return std::nullopt; // a sparse index's folder, or something stranger
+    }
+    const bool stage0 = ((flags >> 12) & 3) == 0;
+    const bool intent_to_add = (extended & 0x2000) != 0;
+    if (stage0 && !intent_to_add) {
+      entries.push_back(IndexStatEntry{std::string(data.substr(name, nul - name)),
+                                       to_hex(*reinterpret_cast<const git_oid*>(e + 40)), kind,
+                                       FileTime{be(e, 4), be(e + 4, 4)},
+                                       FileTime{be(e + 8, 4), be(e + 12, 4)}, be(e + 16, 4),
+                                       be(e + 20, 4), be(e + 28, 4), be(e + 32, 4), be(e + 36, 4)});
+    }
+    pos = next;
+  }
+  // Extensions: a split index keeps its entries elsewhere, a sparse one
+  // folds folders into one entry.
+  while (pos + 8 <= end) {
+    const std::string_view signature = data.substr(pos, 4);
+    if (signature == "link" || signature == "sdir") {
+      return std::nullopt;
+    }
+    pos += 8 + be(bytes + pos + 4, 4);
+  }
+  if (pos != end) {
+    return std::nullopt;
+  }
+  return entries;
+}
+
+} // namespace
+
 IndexStat Repository::read_index_stat(const std::string& path) const {
   std::string file = path;
   if (file.empty()) {
@@ -417,6 +520,25 @@ IndexStat Repository::read_index_stat(const std::string& path) const {
     return result; // no index yet: nothing is known of any file
   }
   result.written = FileTime{st.st_mtim.tv_sec, static_cast<std::uint32_t>(st.st_mtim.tv_nsec)};
+  const auto by_path = [](const IndexStatEntry& a, const IndexStatEntry& b) {
+    return a.path < b.path;
+  };
+  {
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
+    std::string data;
+    if (in) {
+      data.resize(static_cast<std::size_t>(in.tellg()));
+      in.seekg(0);
+      in.read(data.data(), static_cast<std::streamsize>(data.size()));
+    }
+    if (auto entries = in ? parse_index_stat(data) : std::nullopt) {
+      result.entries = std::move(*entries);
+      if (!std::is_sorted(result.entries.begin(), result.entries.end(), by_path)) {
+        std::sort(result.entries.begin(), result.entries.end(), by_path);
+      }
+      return result;
+    }
+  }
   // A fresh index object, read from the file now (git_index_open reads with
   // force); the repository's own index object would be the one it read first.
   IndexPtr index;
@@ -434,8 +556,10 @@ IndexStat Repository::read_index_stat(const std::string& path) const {
         file_time(entry->ctime), file_time(entry->mtime), entry->dev, entry->ino, entry->uid,
         entry->gid, entry->file_size});
   }
-  std::sort(result.entries.begin(), result.entries.end(),
-            [](const IndexStatEntry& a, const IndexStatEntry& b) { return a.path < b.path; });
+  // In the index's own order already, unless it sorts names ignoring case.
+  if (!std::is_sorted(result.entries.begin(), result.entries.end(), by_path)) {
+    std::sort(result.entries.begin(), result.entries.end(), by_path);
+  }
   return result;
 }
 

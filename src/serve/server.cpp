@@ -216,8 +216,27 @@ private:
     });
 
     read("/api/status", [](const httplib::Request&) { return Args{"status"}; });
-    read("/api/releases", [](const httplib::Request&) { return Args{"releases"}; });
-    read("/api/backports", [](const httplib::Request&) { return Args{"backport", "list"}; });
+    // As the commands list them: the newest releases, the open issues;
+    // `limit` (0: all) and, for issues, `state` (open, closed or all) as
+    // their options.
+    const auto listing = [](Args args, const httplib::Request& req) {
+      if (const std::string limit = req.get_param_value("limit");
+          !limit.empty() && limit.size() < 10 &&
+          limit.find_first_not_of("0123456789") == std::string::npos) {
+        args.push_back("--limit=" + limit);
+      }
+      return args;
+    };
+    read("/api/releases",
+         [listing](const httplib::Request& req) { return listing(Args{"releases"}, req); });
+    read("/api/backports", [listing](const httplib::Request& req) {
+      Args args{"backport", "list"};
+      if (const std::string state = req.get_param_value("state");
+          state == "open" || state == "closed" || state == "all") {
+        args.push_back("--state=" + state);
+      }
+      return listing(std::move(args), req);
+    });
     read("/api/holds", [](const httplib::Request&) { return Args{"hold", "list"}; });
     read("/api/log", [](const httplib::Request& req) {
       Args args{"log"};

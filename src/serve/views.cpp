@@ -516,7 +516,7 @@ View diff_view(const ViewContext& c) {
 }
 
 View releases_view(const ViewContext& c) {
-  const Json releases = c.commands.read({"releases"});
+  const Json releases = c.commands.read({"releases", "--all"});
   std::string out = "<h2>Releases</h2>";
   if (releases.empty()) {
     out += "<p class=\"quiet\">No releases yet: Publish on the pipeline page makes the first "
@@ -552,7 +552,7 @@ View releases_view(const ViewContext& c) {
 }
 
 View backports_view(const ViewContext& c) {
-  const Json issues = c.commands.read({"backport", "list"});
+  const Json issues = c.commands.read({"backport", "list", "--all"});
   std::string out = "<h2>Back-ports</h2><p class=\"quiet\">A hotfix on " +
                     escape(c.config.last().name) + " opens one; it closes once the fix is in " +
                     escape(c.config.first().name) + ".</p>";

@@ -51,6 +51,12 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   return hex(mac.data(), size);
 }
 
+std::string sha1_hex(std::string_view data) {
+  std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
+  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+  return hex(digest.data(), digest.size());
+}
+
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());

@@ -10,6 +10,10 @@ namespace envflow::util {
 // HMAC-SHA256 of `data` under `key`, as 64 lowercase hex digits.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 
+// SHA-1 of `data`, as 40 lowercase hex digits (for git's object ids and
+// checksums, not for security).
+std::string sha1_hex(std::string_view data);
+
 // SHA-256 of `data`, as 64 lowercase hex digits.
 std::string sha256_hex(std::string_view data);
 

@@ -313,4 +313,27 @@ same_as_uncached "GIT_INDEX_FILE, modified" GIT_INDEX_FILE="$ALT"
 expect_out "unknown-kind"
 mv "$WT/.git/index.away" "$WT/.git/index"
 
+test_case "worktree: the policy's size limit, remembered by its commit, follows a change"
+# What the policy sets for validation is remembered per config commit
+# (cache/memo/policy-options-1): a new policy is a new commit, read afresh;
+# a damaged memo is read as none.
+reset_probe
+cd "$WT"
+edit_config 't = t.replace("max_file_size: 1048576", "max_file_size: 20")'
+cd - >/dev/null
+same_as_uncached "a 20-byte limit"
+expect_rc 1
+expect_out "file-too-large"
+if [ -s "$WT/.git/envflow/cache/memo/policy-options-1" ]; then pass; else
+  fail "no policy memo written"
+fi
+sed -i 's/"max_file_size":20/"max_file_size":1048576/' "$WT/.git/envflow/cache/memo/policy-options-1"
+same_as_uncached "the memo edited by hand (its sum no longer holds)"
+expect_out "file-too-large"
+cd "$WT"
+edit_config 't = t.replace("max_file_size: 20", "max_file_size: 1048576")'
+cd - >/dev/null
+same_as_uncached "the limit raised again"
+expect_rc 0
+
 finish

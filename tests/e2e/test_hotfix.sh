@@ -242,7 +242,7 @@ git merge -q v1.1.1 >/dev/null 2>&1 || true
 git checkout -q --ours agents/support.yaml
 git add agents/support.yaml
 git commit -q --no-edit
-run envflow backport list --format json
+run envflow backport list --all --format json
 expect_rc 0
 expect_json "[i['status'] for i in data] == ['closed', 'closed'] and data[1]['closed_by'] == 'auto'"
 expect_eq "$(ref_of "$R" refs/envflow/audit)" "$TRAIL" "alone, a commit by plain git writes no record"
@@ -305,7 +305,7 @@ if grep -q "response_length: short" agents/support.yaml; then pass; else
   fail "working tree lacks hotfix 3"; fi
 promote dev test uat staging
 expect_eq "$(ref_of "$R" refs/heads/production)" "$(ref_of "$R" refs/heads/dev)" "production"
-run envflow backport list --format json
+run envflow backport list --all --format json
 expect_json "all(i['status'] == 'closed' for i in data) and len(data) == 3"
 
 test_case "doctor and fsck clean at the end"

@@ -323,6 +323,43 @@ expect_rc 0
 expect_err "remote: envflow: production: hotfix of 1 commit by bob"
 expect_eq "$(ref_of "$SRV" refs/heads/production)" "$SHOT" "server production after the approved hotfix"
 
+test_case "releases and backport list show the newest and the open ones unless told otherwise"
+# Lists that grow with history are cut as gh's are: the newest 30 releases,
+# the open back-port issues; -n/--limit, --state and --all widen them.
+cd "$R"
+# pick JSON EXPR: EXPR (Python, of `data`) on the JSON document JSON, as JSON.
+pick() { python3 -c 'import json, sys; data = json.loads(sys.argv[1]); print(json.dumps(eval(sys.argv[2])))' "$1" "$2"; }
+ALL_RELEASES=$(envflow releases --all --format json)
+ALL_ISSUES=$(envflow backport list --all --format json)
+expect_eq "$(pick "$ALL_RELEASES" 'len(data) > 1')" "true" "more than one release to list"
+expect_eq "$(pick "$ALL_ISSUES" 'sorted({i["status"] for i in data})')" '["closed", "open"]' \
+  "open and closed issues to list"
+run envflow releases --format json
+expect_eq "$OUT" "$ALL_RELEASES" "releases by default (fewer than 30)"
+run envflow releases -n 1 --format json
+expect_eq "$(pick "$OUT" '[r["tag"] for r in data]')" \
+  "$(pick "$ALL_RELEASES" '[max(data, key=lambda r: [int(x) for x in r["tag"][1:].split(".")])["tag"]]')" \
+  "releases -n 1: the newest version"
+run envflow releases --limit 1
+expect_rc 0
+expect_err "envflow releases --all lists every one"
+run envflow releases --limit 0 --format json
+expect_eq "$OUT" "$ALL_RELEASES" "releases --limit 0"
+run envflow backport list --format json
+expect_eq "$(pick "$OUT" 'data')" "$(pick "$ALL_ISSUES" '[i for i in data if i["status"] == "open"]')" \
+  "backport list: the open issues"
+run envflow backport list --state closed --format json
+expect_eq "$(pick "$OUT" 'data')" "$(pick "$ALL_ISSUES" '[i for i in data if i["status"] == "closed"]')" \
+  "backport list --state closed"
+run envflow backport list --state all -n 1 --format json
+expect_eq "$(pick "$OUT" 'data')" "$(pick "$ALL_ISSUES" 'data[-1:]')" "backport list --state all -n 1"
+run envflow backport list --state closed
+expect_rc 0
+expect_out "closed"
+expect_no_out " open "
+run envflow backport list --state maybe
+expect_rc 2
+
 test_case "remembered releases and back-port issues answer as a full read does"
 # Each release tag and each back-port issue is read once and remembered by
 # its object id (docs/architecture.md, "Derived state"); a run without the
@@ -333,7 +370,7 @@ export ENVFLOW_NOW=1900000000 # auto-closed issues carry "now"
 MEMO=.git/envflow/cache/memo
 same_as_full() {
   local what
-  for what in releases "backport list" status; do
+  for what in releases "releases --all" "backport list" "backport list --all" status; do
     # shellcheck disable=SC2086
     expect_eq "$(envflow $what --format json)" "$(ENVFLOW_NO_CACHE=1 envflow $what --format json)" \
       "$1: envflow $what with the memo"

@@ -1,18 +1,19 @@
-#include "git/repo.h"
-#include "support.h"
-#include "util/process.h"
-#include "util/strings.h"
-
 #include <doctest/doctest.h>
-
-#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
+
+#include <sys/stat.h>
+
+#include "git/repo.h"
+#include "support.h"
+#include "util/process.h"
+#include "util/strings.h"
 
 using namespace envflow;
 
@@ -237,6 +238,46 @@ TEST_CASE("git::Repository::read_index_stat") {
     write_text(root / "c.yaml", "c: 1\n");
     git_in(temp.path(), {"add", "-N", "c.yaml"});
     CHECK(temp.repo().read_index_stat().entries.size() == files.size());
+  }
+
+  SUBCASE("index versions 2, 3 and 4 read alike; an executable and a link") {
+    write_text(root / "run.sh", "#!/bin/sh\n");
+    std::filesystem::permissions(root / "run.sh", std::filesystem::perms::owner_exec,
+                                 std::filesystem::perm_options::add);
+    std::filesystem::create_symlink("a.yaml", root / "link.yaml");
+    git_in(temp.path(), {"add", "-A"});
+    const auto text = [&] {
+      std::string out;
+      for (const auto& e : temp.repo().read_index_stat().entries) {
+        out += e.path + " " + e.id + " " + std::to_string(static_cast<int>(e.mode)) + " " +
+               std::to_string(e.mtime.seconds) + "." + std::to_string(e.mtime.nanoseconds) + " " +
+               std::to_string(e.ino) + " " + std::to_string(e.size) + "\n";
+      }
+      return out;
+    };
+    git_in(temp.path(), {"update-index", "--index-version", "2"});
+    const std::string v2 = text();
+    CHECK(v2.find("run.sh") != std::string::npos);
+    CHECK(v2.find("link.yaml") != std::string::npos);
+    git_in(temp.path(), {"update-index", "--index-version", "3"});
+    CHECK(text() == v2);
+    git_in(temp.path(), {"update-index", "--index-version", "4"}); // read by libgit2
+    CHECK(text() == v2);
+  }
+
+  SUBCASE("a damaged index is refused, whoever reads it") {
+    const std::filesystem::path file = root / ".git/index";
+    std::string data;
+    {
+      std::ifstream in(file, std::ios::binary);
+      data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    data[data.size() / 2] = static_cast<char>(data[data.size() / 2] ^ 1);
+    {
+      std::ofstream out(file, std::ios::binary | std::ios::trunc);
+      out << data;
+    }
+    CHECK_THROWS(temp.repo().read_index_stat());
   }
 
   SUBCASE("another index file; none at all") {

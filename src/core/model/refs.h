@@ -7,6 +7,10 @@
 // The names envflow gives things in git, each defined once: ref names and
 // prefixes, what kind of pipeline ref a name is, short ids. See
 // docs/architecture.md ("The data model in git").
+namespace envflow::core::policy {}
+
+namespace envflow::core::policy {}
+
 namespace envflow::core::policy {
 struct PipelineConfig;
 }

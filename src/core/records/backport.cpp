@@ -622,6 +622,21 @@ std::vector<BackportIssue> open_backports(const model::Pipeline& pipeline) {
   return issues;
 }
 
+std::vector<BackportIssue> list_backports(const model::Pipeline& pipeline, BackportState state,
+                                          std::optional<std::size_t> limit) {
+  std::vector<BackportIssue> issues =
+      state == BackportState::open ? open_backports(pipeline) : effective_backports(pipeline);
+  if (state == BackportState::closed) {
+    issues.erase(std::remove_if(issues.begin(), issues.end(),
+                                [](const BackportIssue& issue) { return issue.is_open(); }),
+                 issues.end());
+  }
+  if (limit && issues.size() > *limit) {
+    issues.erase(issues.begin(), issues.end() - static_cast<std::ptrdiff_t>(*limit));
+  }
+  return issues;
+}
+
 std::vector<BackportIssue> closed_by_reachability(const git::Repository& repo,
                                                   const std::optional<std::string>& backports,
                                                   const std::optional<std::string>& first_head) {

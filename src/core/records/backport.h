@@ -18,6 +18,8 @@
 // tree of the commit refs/envflow/backports points at. A hotfix opens one;
 // it closes once every hotfix commit is reachable from the first
 // environment's branch (`envflow backport apply`, or a merge made by hand).
+namespace envflow::core::pipeline {}
+
 namespace envflow::core::pipeline {
 class Session;
 }
@@ -95,6 +97,15 @@ std::vector<BackportIssue> effective_backports(const model::Pipeline& pipeline);
 // (status, the back-port gate): the closed ones are not read, so the cost
 // follows the open issues, not every issue ever opened.
 std::vector<BackportIssue> open_backports(const model::Pipeline& pipeline);
+
+// Which issues a listing shows, by their effective status.
+enum class BackportState { open, closed, all };
+// The issues of `state`, by id, as effective_backports reports them: the
+// `limit` highest ids among them (all of them when nullopt). The open ones
+// are read as open_backports reads them, so the default listing costs the
+// same however many issues were ever closed.
+std::vector<BackportIssue> list_backports(const model::Pipeline& pipeline, BackportState state,
+                                          std::optional<std::size_t> limit);
 
 // The open issues stored at `backports` whose hotfix commits are all
 // reachable from `first_head`, closed (closed_by "auto"): what the server

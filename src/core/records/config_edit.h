@@ -3,6 +3,8 @@
 #include <optional>
 #include <string>
 
+namespace envflow::core::pipeline {}
+
 namespace envflow::core::pipeline {
 class Session;
 }

@@ -17,6 +17,8 @@
 // the last environment; `envflow hold set` puts a manual one anywhere after
 // the first. Releasing deletes the newest; an older hold is in force again.
 // sync --auto stops at a hold; a person may sync through it.
+namespace envflow::core::pipeline {}
+
 namespace envflow::core::pipeline {
 class Session;
 }

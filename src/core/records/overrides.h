@@ -15,6 +15,8 @@ namespace envflow::git {
 class Repository;
 }
 
+namespace envflow::core::pipeline {}
+
 namespace envflow::core::pipeline {
 class Session;
 }

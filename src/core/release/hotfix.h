@@ -10,6 +10,8 @@
 // Hotfixes: a branch `hotfix/<name>` from the last environment's head,
 // finished by fast-forwarding the last environment to it, releasing it with
 // a patch bump and a hotfix marker, and opening a back-port issue.
+namespace envflow::core::pipeline {}
+
 namespace envflow::core::pipeline {
 class Session;
 }

@@ -322,10 +322,29 @@ std::optional<std::string> allowed_signer_problem(const model::Pipeline& pipelin
 }
 
 std::vector<Release> list_releases(const model::Pipeline& pipeline) {
+  return newest_releases(pipeline, std::nullopt);
+}
+
+std::vector<Release> newest_releases(const model::Pipeline& pipeline,
+                                     std::optional<std::size_t> limit) {
+  // Newest version first, from the ref names alone; a name that is no
+  // release (a lightweight tag, one envflow did not make) is skipped once read.
+  std::vector<std::pair<Version, std::string>> tags;
+  for (const auto& ref : pipeline.refs.names(model::tag_ref("v"))) {
+    if (const std::string name = ref.substr(model::k_tags_prefix.size());
+        model::is_release_tag_name(name)) {
+      tags.emplace_back(*Version::parse(name), ref);
+    }
+  }
+  std::sort(tags.begin(), tags.end(),
+            [](const auto& a, const auto& b) { return b.first < a.first; });
   const auto live = pipeline.live();
   std::vector<Release> releases;
   workspace::ObjectMemo memo = release_memo(pipeline.repo);
-  for (const auto& ref : pipeline.refs.names(model::tag_ref("v"))) {
+  for (const auto& [version, ref] : tags) {
+    if (limit && releases.size() >= *limit) {
+      break;
+    }
     const auto id = pipeline.refs.target(ref);
     if (!id) {
       continue;
@@ -335,8 +354,7 @@ std::vector<Release> list_releases(const model::Pipeline& pipeline) {
       releases.push_back(std::move(*release));
     }
   }
-  std::sort(releases.begin(), releases.end(),
-            [](const Release& a, const Release& b) { return a.version < b.version; });
+  std::reverse(releases.begin(), releases.end());
   return releases;
 }
 

@@ -14,6 +14,12 @@
 #include "core/records/hold.h"
 #include "git/repo.h"
 
+namespace envflow::core::pipeline {}
+
+namespace envflow::core::pipeline {}
+
+namespace envflow::core::pipeline {}
+
 namespace envflow::core::pipeline {
 class Session;
 }
@@ -59,8 +65,6 @@ struct Release {
   bool live = false;
 };
 
-// Every release tag (annotated `vMAJOR.MINOR.PATCH` with an envflow
-// manifest) as `pipeline` reads them, oldest version first.
 // A detached signature of `payload` by the release signer (the policy's
 // release.format / release.signing_key, else git's gpg.format and
 // user.signingKey): what signs release tags also signs check results.
@@ -75,7 +79,16 @@ std::optional<std::string> allowed_signer_problem(const model::Pipeline& pipelin
                                                   std::string_view payload,
                                                   std::string_view signature);
 
+// Every release tag (annotated `vMAJOR.MINOR.PATCH` with an envflow
+// manifest) as `pipeline` reads them, oldest version first.
 std::vector<Release> list_releases(const model::Pipeline& pipeline);
+
+// The newest `limit` releases of list_releases (all of them when nullopt),
+// oldest version first. Versions are known from the tag names, so only the
+// tags that can be among them are read: the cost follows `limit`, not how
+// many releases were ever made.
+std::vector<Release> newest_releases(const model::Pipeline& pipeline,
+                                     std::optional<std::size_t> limit);
 
 // The release whose tag object is `tag_id` (and whose tag ref points at it).
 std::optional<Release> release_by_tag_id(const model::Pipeline& pipeline,

@@ -6,9 +6,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "content/paths.h"
 #include "content/summary.h"
@@ -140,11 +144,21 @@ std::vector<FileEntry> WorktreeSource::list() {
   if (m_ids == Ids::none) {
     index.written.reset(); // tracked files are still known, their ids not taken
   }
+  // Folders are walked in the index's order (git's: a folder sorts as its
+  // name with a '/'), so most lookups find the entry after the last one.
+  std::size_t next = 0;
   const auto tracked = [&](const std::string& path) -> const git::IndexStatEntry* {
+    if (next < index.entries.size() && index.entries[next].path == path) {
+      return &index.entries[next++];
+    }
     const auto it = std::lower_bound(
         index.entries.begin(), index.entries.end(), path,
         [](const git::IndexStatEntry& e, const std::string& p) { return e.path < p; });
-    return it != index.entries.end() && it->path == path ? &*it : nullptr;
+    if (it == index.entries.end() || it->path != path) {
+      return nullptr;
+    }
+    next = static_cast<std::size_t>(it - index.entries.begin()) + 1;
+    return &*it;
   };
   // Whether a folder (with its trailing '/') holds a tracked file.
   const auto tracks_under = [&](const std::string& folder) {
@@ -156,20 +170,9 @@ std::vector<FileEntry> WorktreeSource::list() {
 
   std::vector<FileEntry> entries;
   std::vector<std::size_t> unchanged; // entries listed with the index's id, to confirm
-  std::error_code ec;
-  const auto add = [&](const fs::path& path, const std::string& relative) {
-    const git::IndexStatEntry* known = tracked(relative);
-    // .gitignore applies to untracked files only, as in git.
-    if (known == nullptr && m_repo != nullptr && m_repo->is_ignored(relative)) {
-      return;
-    }
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) {
-        return; // removed since the folder was read
-      }
-      throw util::IoError("reading " + path.string() + ": " + std::strerror(errno));
-    }
+  // `st`: the file's lstat data; `known`: its index entry (tracked()).
+  const auto add = [&](const std::string& relative, const struct stat& st,
+                       const git::IndexStatEntry* known) {
     FileEntry entry;
     entry.path = relative;
     if (S_ISLNK(st.st_mode)) {
@@ -187,34 +190,96 @@ std::vector<FileEntry> WorktreeSource::list() {
     }
     entries.push_back(std::move(entry));
   };
-  for (const auto& top : fs::directory_iterator(m_root, ec)) {
-    const std::string name = top.path().filename().string();
-    if (name == ".git") {
-      continue;
+  // Every file under the folder `prefix` ("" for the root, else ending in
+  // '/'), open as `dir`; at the root only the content folders are entered.
+  // With readdir and fstatat on the folder's descriptor, as git does: the
+  // kernel resolves one name per file, not its whole path.
+  const auto walk = [&](const auto& self, int dir, const std::string& prefix) -> void {
+    DIR* stream = ::fdopendir(dir);
+    if (stream == nullptr) {
+      const int error = errno;
+      ::close(dir);
+      throw util::IoError("reading " + m_root + prefix + ": " + std::strerror(error));
     }
-    const fs::file_status status = top.symlink_status(ec);
-    if (fs::is_directory(status)) {
-      if (!content_folder(name) ||
-          (m_repo != nullptr && m_repo->is_ignored(name + "/") && !tracks_under(name + "/"))) {
+    const std::unique_ptr<DIR, int (*)(DIR*)> closer(stream, ::closedir);
+    struct Child {
+      std::string name;
+      bool folder = false;
+    };
+    std::vector<Child> children;
+    errno = 0;
+    while (const dirent* d = ::readdir(stream)) {
+      const std::string_view name = d->d_name;
+      if (name == "." || name == ".." || (prefix.empty() && name == ".git")) {
         continue;
       }
-      for (auto it = fs::recursive_directory_iterator(top.path(), ec);
-           it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) {
-          throw util::IoError("reading " + it->path().string() + ": " + ec.message());
-        }
-        if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      bool folder = d->d_type == DT_DIR;
+      if (d->d_type == DT_UNKNOWN) { // a file system without types in folders
+        struct stat st {};
+        folder = ::fstatat(dir, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      }
+      children.push_back(Child{std::string(name), folder});
+      errno = 0;
+    }
+    if (errno != 0) {
+      throw util::IoError("reading " + m_root + prefix + ": " + std::strerror(errno));
+    }
+    // git's order: a folder sorts as its name followed by '/'.
+    std::sort(children.begin(), children.end(), [](const Child& a, const Child& b) {
+      const std::size_t common = std::min(a.name.size(), b.name.size());
+      if (const int c = a.name.compare(0, common, b.name, 0, common); c != 0) {
+        return c < 0;
+      }
+      const auto after = [common](const Child& x) {
+        return x.name.size() > common ? static_cast<unsigned char>(x.name[common])
+                                      : (x.folder ? '/' : 0);
+      };
+      return after(a) < after(b);
+    });
+    for (const Child& child : children) {
+      const std::string relative = prefix + child.name;
+      if (child.folder) {
+        if (prefix.empty() && (!content_folder(child.name) ||
+                               (m_repo != nullptr && m_repo->is_ignored(relative + '/') &&
+                                !tracks_under(relative + '/')))) {
           continue;
         }
-        add(it->path(), it->path().lexically_relative(m_root).generic_string());
+        const int sub =
+            ::openat(dir, child.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+          if (errno == ENOENT) {
+            continue; // removed since the folder was read
+          }
+          throw util::IoError("reading " + m_root + relative + ": " + std::strerror(errno));
+        }
+        self(self, sub, relative + '/');
+        continue;
       }
-    } else if (fs::is_regular_file(status) || fs::is_symlink(status)) {
-      add(top.path(), name);
+      const git::IndexStatEntry* known = tracked(relative);
+      // .gitignore applies to untracked files only, as in git.
+      if (known == nullptr && m_repo != nullptr && m_repo->is_ignored(relative)) {
+        continue;
+      }
+      struct stat st {};
+      if (::fstatat(dir, child.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+          continue; // removed since the folder was read
+        }
+        throw util::IoError("reading " + m_root + relative + ": " + std::strerror(errno));
+      }
+      // At the root, only the workspace file and links count (a stray
+      // socket or fifo there is no file of the workspace).
+      if (prefix.empty() && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        continue;
+      }
+      add(relative, st, known);
     }
+  };
+  const int root = ::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    throw util::IoError("reading " + m_root + ": " + std::strerror(errno));
   }
-  if (ec) {
-    throw util::IoError("reading " + m_root + ": " + ec.message());
-  }
+  walk(walk, root, "");
   // A file git converts (line endings, a filter) differs from its blob: its
   // own bytes are what is validated, so it is hashed as read.
   if (!unchanged.empty()) {
@@ -230,8 +295,10 @@ std::vector<FileEntry> WorktreeSource::list() {
       }
     }
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; });
+  const auto by_path = [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; };
+  if (!std::is_sorted(entries.begin(), entries.end(), by_path)) {
+    std::sort(entries.begin(), entries.end(), by_path); // not walked in order: never expected
+  }
   return entries;
 }
 

@@ -6,6 +6,7 @@
 #include "content/validator.h"
 #include "core/model/view.h"
 #include "core/policy/config.h"
+#include "core/workspace/memo.h"
 #include "core/workspace/sources.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -62,20 +63,54 @@ content::ValidateOptions options_for(const policy::PipelineConfig& config, conte
   return options;
 }
 
-std::optional<policy::PipelineConfig> read_policy(const git::Repository& repo) {
+namespace {
+
+// The commit of the policy read_policy reads, or nullopt.
+std::optional<std::string> policy_commit(const git::Repository& repo) {
   std::optional<std::string> commit = repo.ref_target(model::k_config_ref);
   if (!commit) {
     const std::string remote = repo.config_string("envflow.remote").value_or("origin");
     commit = model::RemoteRefs(repo, remote, {}).target(model::k_config_ref);
   }
+  return commit;
+}
+
+} // namespace
+
+std::optional<policy::PipelineConfig> read_policy(const git::Repository& repo) {
+  const std::optional<std::string> commit = policy_commit(repo);
   return commit ? policy::load_config(repo, *commit) : std::nullopt;
 }
 
 content::ValidateOptions options_for(const git::Repository& repo) {
-  if (auto config = read_policy(repo)) {
-    return options_for(*config);
+  const std::optional<std::string> commit = policy_commit(repo);
+  if (!commit) {
+    return content::ValidateOptions{};
   }
-  return content::ValidateOptions{};
+  // What a policy sets for validation is remembered by its config commit
+  // (and this envflow's version, which reads it): a warm validation then
+  // parses no YAML. Only a policy that loaded is remembered, so a broken one
+  // is refused on every run.
+  ObjectMemo memo(repo, "policy-options-1");
+  const std::string key = *commit + " " + ENVFLOW_VERSION;
+  if (const nlohmann::json* known = memo.find(key)) {
+    try {
+      content::ValidateOptions options;
+      options.max_file_size = known->at("max_file_size").get<std::uint64_t>();
+      options.allowed_secrets = known->at("allowed_secrets").get<std::vector<std::string>>();
+      return options;
+    } catch (const nlohmann::json::exception&) {
+      // not as written: read the policy again
+    }
+  }
+  const std::optional<policy::PipelineConfig> config = policy::load_config(repo, *commit);
+  if (!config) {
+    return content::ValidateOptions{};
+  }
+  content::ValidateOptions options = options_for(*config);
+  memo.insert(key, {{"max_file_size", options.max_file_size},
+                    {"allowed_secrets", options.allowed_secrets}});
+  return options;
 }
 
 content::ValidationReport validate_worktree(const git::Repository& repo,

@@ -10,6 +10,8 @@ namespace envflow::git {
 class Repository;
 }
 
+namespace envflow::core::policy {}
+
 namespace envflow::core::policy {
 struct PipelineConfig;
 }
