@@ -17,7 +17,7 @@
 #include "core/model/refs.h"
 #include "core/pipeline/session.h"
 #include "core/workspace/cache.h"
-#include "git/repo.h"
+#include "util/enum_names.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/strings.h"
@@ -79,15 +79,10 @@ nlohmann::json id_or_null(const std::string& id) {
 }
 
 const char* route_name(core::pipeline::Route route) {
-  switch (route) {
-  case core::pipeline::Route::local:
-    return "local";
-  case core::pipeline::Route::pending:
-    return "pending";
-  case core::pipeline::Route::push:
-    return "push";
-  }
-  return "local";
+  using core::pipeline::Route;
+  static constexpr auto k_names = std::to_array<util::EnumName<Route>>(
+      {{Route::local, "local"}, {Route::pending, "pending"}, {Route::push, "push"}});
+  return util::name_of(k_names, route, "local").data();
 }
 
 // Every ref the session's operations moved, by name: first old, last new.
@@ -189,6 +184,24 @@ const std::vector<Command>& commands() {
       {"help", "Show the help of envflow or of a command (what --help prints)", setup_help},
   };
   return table;
+}
+
+std::shared_ptr<Candidate> add_candidate(CLI::App& app, const std::string& verb) {
+  auto candidate = std::make_shared<Candidate>();
+  app.add_option("env", candidate->env, "Environment the promotion goes into")
+      ->required()
+      ->option_text("ENV");
+  app.add_option("--rev", candidate->rev,
+                 "Commit to " + verb + " (default: the previous environment's head)")
+      ->option_text("REV");
+  return candidate;
+}
+
+CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
+                     const std::string& name, const std::string& help) {
+  CLI::App* sub = app.add_subcommand(name, help);
+  sub->callback([which, name] { *which = name; });
+  return sub;
 }
 
 core::pipeline::Session open_session(const Globals& globals) {
@@ -313,9 +326,9 @@ int run(int argc, char** argv) {
                 json);
   }
 
-  globals.format = globals.format_name == "json"     ? Format::json
-                   : globals.format_name == "github" ? Format::github
-                                                     : Format::text;
+  static constexpr auto k_format_names = std::to_array<util::EnumName<Format>>(
+      {{Format::text, "text"}, {Format::json, "json"}, {Format::github, "github"}});
+  globals.format = util::value_of(k_format_names, globals.format_name).value_or(Format::text);
   const bool json = globals.format == Format::json;
   try {
     if (!globals.directory.empty()) {

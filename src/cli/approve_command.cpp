@@ -12,14 +12,11 @@
 namespace envflow::cli {
 
 Runner setup_approve(CLI::App& app, Globals& globals) {
-  auto env = std::make_shared<std::string>();
-  auto rev = std::make_shared<std::string>();
-  app.add_option("env", *env, "Environment the promotion goes into")->required()->option_text("ENV");
-  app.add_option("--rev", *rev, "Commit to approve (default: the previous environment's head)")
-      ->option_text("REV");
-  return [env, rev, &globals] {
+  const std::shared_ptr<Candidate> candidate = add_candidate(app, "approve");
+  return [candidate, &globals] {
     core::pipeline::Session session = open_session(globals);
-    const core::pipeline::ApproveResult result = core::pipeline::approve(session, *env, *rev);
+    const core::pipeline::ApproveResult result =
+        core::pipeline::approve(session, candidate->env, candidate->rev);
     const std::string counted =
         core::records::approvals_text(result.approvals.size(), result.required);
     if (globals.format == Format::json) {

@@ -8,7 +8,6 @@
 #include "core/policy/context.h"
 #include "core/records/backport.h"
 #include "core/release/backport_apply.h"
-#include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
 #include "util/time.h"
@@ -168,7 +167,8 @@ int run_apply(int id, const Globals& globals) {
 Runner setup_backport(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);
   auto args = std::make_shared<BackportArgs>();
-  CLI::App* list = app.add_subcommand("list", "The open back-port issues (--all: every one)");
+  const std::shared_ptr<std::string> which(args, &args->which);
+  CLI::App* list = add_choice(app, which, "list", "The open back-port issues (--all: every one)");
   list->add_option("-s,--state", args->state, "Which issues: open (the default), closed or all")
       ->check(CLI::IsMember({"open", "closed", "all"}))
       ->option_text("STATE");
@@ -177,14 +177,12 @@ Runner setup_backport(CLI::App& app, Globals& globals) {
                        "); all when 0")
       ->option_text("N");
   list->add_flag("--all", args->all, "Every issue, open or closed, however many");
-  list->callback([args] { args->which = "list"; });
-  CLI::App* show = app.add_subcommand("show", "One back-port issue");
-  show->add_option("id", args->id, "Issue number")->required()->option_text("ID");
-  show->callback([args] { args->which = "show"; });
+  CLI::App* show = add_choice(app, which, "show", "One back-port issue");
   CLI::App* apply =
-      app.add_subcommand("apply", "Merge the hotfix into the first environment and close it");
-  apply->add_option("id", args->id, "Issue number")->required()->option_text("ID");
-  apply->callback([args] { args->which = "apply"; });
+      add_choice(app, which, "apply", "Merge the hotfix into the first environment and close it");
+  for (CLI::App* sub : {show, apply}) {
+    sub->add_option("id", args->id, "Issue number")->required()->option_text("ID");
+  }
   return [args, &globals] {
     if (args->which == "apply") {
       return run_apply(args->id, globals);

@@ -19,10 +19,9 @@ struct CacheArgs {
 Runner setup_cache(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<CacheArgs>();
   app.require_subcommand(1);
-  CLI::App* clear = app.add_subcommand("clear", "Remove every cached validation result");
-  CLI::App* info = app.add_subcommand("info", "Where the cache is and how big it is");
-  clear->callback([args] { args->which = "clear"; });
-  info->callback([args] { args->which = "info"; });
+  const std::shared_ptr<std::string> which(args, &args->which);
+  add_choice(app, which, "clear", "Remove every cached validation result");
+  add_choice(app, which, "info", "Where the cache is and how big it is");
 
   return [args, &globals]() -> int {
     const git::Repository repo = git::Repository::open(".");

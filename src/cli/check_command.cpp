@@ -54,14 +54,11 @@ void print_report(const core::pipeline::CheckReport& report) {
 } // namespace
 
 Runner setup_check(CLI::App& app, Globals& globals) {
-  auto env = std::make_shared<std::string>();
-  auto rev = std::make_shared<std::string>();
-  app.add_option("env", *env, "Environment the promotion goes into")->required()->option_text("ENV");
-  app.add_option("--rev", *rev, "Commit to check (default: the previous environment's head)")
-      ->option_text("REV");
-  return [env, rev, &globals] {
+  const std::shared_ptr<Candidate> candidate = add_candidate(app, "check");
+  return [candidate, &globals] {
     core::pipeline::Session session = open_session(globals);
-    const core::pipeline::CheckReport report = core::pipeline::run_checks(session, *env, *rev);
+    const core::pipeline::CheckReport report =
+        core::pipeline::run_checks(session, candidate->env, candidate->rev);
     if (globals.format == Format::json) {
       print_result(report_json(report), session, globals);
     } else {

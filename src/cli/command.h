@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,22 @@ void print_result(const nlohmann::json& value, const core::pipeline::Session& se
 
 // A command's runner: called after parsing, returns the exit code.
 using Runner = std::function<int()>;
+
+// A promotion candidate named on the command line: the environment it goes
+// into and `--rev` (default: the previous environment's head).
+struct Candidate {
+  std::string env;
+  std::string rev;
+};
+
+// Add `ENV` and `--rev REV` to `app`, read into the candidate returned;
+// `verb` says what the command does with it ("approve", "check").
+std::shared_ptr<Candidate> add_candidate(CLI::App& app, const std::string& verb);
+
+// Add subcommand `name` (one-line `help`) to `app`; when the command line
+// chooses it, `*which` becomes `name`, for the runner to dispatch on.
+CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
+                     const std::string& name, const std::string& help);
 
 // How many rows a listing that grows with history (releases, back-port
 // issues) shows unless told otherwise, as gh's lists do.

@@ -49,20 +49,18 @@ Runner setup_config(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);
   auto which = std::make_shared<std::string>();
   auto file = std::make_shared<std::string>();
-  CLI::App* show = app.add_subcommand("show", "Print envflow.yaml");
-  CLI::App* edit = app.add_subcommand(
-      "edit", "Edit envflow.yaml in $EDITOR (or take --file); validated, committed, audited");
+  add_choice(app, which, "show", "Print envflow.yaml");
+  CLI::App* edit = add_choice(
+      app, which, "edit",
+      "Edit envflow.yaml in $EDITOR (or take --file); validated, committed, audited");
   edit->add_option("--file", *file, "Take the new config from FILE (- for stdin) instead of $EDITOR")
       ->option_text("FILE");
   auto put_name = std::make_shared<std::string>();
   auto put_file = std::make_shared<std::string>();
-  CLI::App* put = app.add_subcommand(
-      "put", "Store a file on the config ref (e.g. the release allowed-signers file)");
+  CLI::App* put = add_choice(
+      app, which, "put", "Store a file on the config ref (e.g. the release allowed-signers file)");
   put->add_option("name", *put_name, "Name on the config ref")->required()->option_text("NAME");
   put->add_option("file", *put_file, "Local file to store")->required()->option_text("FILE");
-  put->callback([which] { *which = "put"; });
-  show->callback([which] { *which = "show"; });
-  edit->callback([which] { *which = "edit"; });
   return [which, file, put_name, put_file, &globals] {
     core::pipeline::Session session = open_session(globals);
     git::Repository& repo = session.repo();

@@ -98,19 +98,17 @@ int run_change(const HoldArgs& args, const Globals& globals) {
 Runner setup_hold(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);
   auto args = std::make_shared<HoldArgs>();
-  CLI::App* list = app.add_subcommand("list", "Environments where auto-promotion is held");
-  list->callback([args] { args->which = "list"; });
-  CLI::App* set = app.add_subcommand("set", "Hold auto-promotion into an environment");
+  const std::shared_ptr<std::string> which(args, &args->which);
+  add_choice(app, which, "list", "Environments where auto-promotion is held");
+  CLI::App* set = add_choice(app, which, "set", "Hold auto-promotion into an environment");
   set->add_option("env", args->env, "Environment to hold")->required()->option_text("ENV");
   set->add_option("--reason", args->reason, "Why (goes into the audit record)")
       ->required()
       ->option_text("TEXT");
-  set->callback([args] { args->which = "set"; });
-  CLI::App* release = app.add_subcommand("release", "Release the hold on an environment");
+  CLI::App* release = add_choice(app, which, "release", "Release the hold on an environment");
   release->add_option("env", args->env, "Environment to release")->required()->option_text("ENV");
   release->add_option("--reason", args->reason, "Why (goes into the audit record)")
       ->option_text("TEXT");
-  release->callback([args] { args->which = "release"; });
   return [args, &globals] {
     if (args->which == "list") {
       return run_hold_list(globals);

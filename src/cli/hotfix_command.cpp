@@ -7,7 +7,6 @@
 #include "core/policy/config.h"
 #include "core/policy/context.h"
 #include "core/release/hotfix.h"
-#include "git/repo.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -121,14 +120,16 @@ int run_finish(HotfixArgs& args, const Globals& globals) {
 Runner setup_hotfix(CLI::App& app, Globals& globals) {
   app.require_subcommand(1);
   auto args = std::make_shared<HotfixArgs>();
-  CLI::App* start =
-      app.add_subcommand("start", "Create hotfix/NAME from the live release (the last environment's head unless rolled back)");
+  const std::shared_ptr<std::string> which(args, &args->which);
+  CLI::App* start = add_choice(app, which, "start",
+                               "Create hotfix/NAME from the live release (the last "
+                               "environment's head unless rolled back)");
   start->add_option("name", args->start_name, "Hotfix name (one branch-name component)")
       ->required()
       ->option_text("NAME");
-  start->callback([args] { args->which = "start"; });
-  CLI::App* finish = app.add_subcommand(
-      "finish", "Validate, fast-forward the last environment, release, open the back-port issue");
+  CLI::App* finish = add_choice(
+      app, which, "finish",
+      "Validate, fast-forward the last environment, release, open the back-port issue");
   finish->add_option("-m,--message", args->finish.message, "Text for the release tag and issue")
       ->option_text("MESSAGE");
   finish->add_option("--name", args->finish.name,
@@ -136,7 +137,6 @@ Runner setup_hotfix(CLI::App& app, Globals& globals) {
       ->option_text("NAME");
   finish->add_flag("--no-sign", args->finish.no_sign,
                    "Unsigned release (only when the policy allows)");
-  finish->callback([args] { args->which = "finish"; });
   return [args, &globals] {
     if (args->which == "start") {
       return run_start(*args, globals);

@@ -7,10 +7,10 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "core/model/audit.h"
+#include "core/model/refs.h"
 #include "core/pipeline/session.h"
 #include "core/policy/config.h"
 #include "core/records/overrides.h"
-#include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
 #include "util/time.h"
@@ -43,8 +43,8 @@ std::string short_ref(const std::string& ref) {
 
 // "test 1a2b3c4..5d6e7f8"; "+5d6e7f8" when created, "-1a2b3c4" when deleted.
 std::string describe_move(const core::model::RefMove& move) {
-  const bool created = move.old_id == git::k_zero_id;
-  const bool deleted = move.new_id == git::k_zero_id;
+  const bool created = core::model::is_zero(move.old_id);
+  const bool deleted = core::model::is_zero(move.new_id);
   std::string text = short_ref(move.ref) + " ";
   if (created) {
     return text + "+" + move.new_id.substr(0, 7);

@@ -15,6 +15,7 @@
 #include "core/pipeline/rules.h"
 #include "core/pipeline/session.h"
 #include "git/repo.h"
+#include "util/enum_names.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -35,28 +36,11 @@ std::string paint(std::FILE* stream, Color color, const std::string& text) {
   if (!color_enabled(stream)) {
     return text;
   }
-  const char* code = "";
-  switch (color) {
-  case Color::red:
-    code = "\033[31m";
-    break;
-  case Color::green:
-    code = "\033[32m";
-    break;
-  case Color::yellow:
-    code = "\033[33m";
-    break;
-  case Color::blue:
-    code = "\033[34m";
-    break;
-  case Color::bold:
-    code = "\033[1m";
-    break;
-  case Color::dim:
-    code = "\033[2m";
-    break;
-  }
-  return code + text + "\033[0m";
+  // The escape sequence that starts each color.
+  static constexpr auto k_codes = std::to_array<util::EnumName<Color>>(
+      {{Color::red, "\033[31m"},  {Color::green, "\033[32m"}, {Color::yellow, "\033[33m"},
+       {Color::blue, "\033[34m"}, {Color::bold, "\033[1m"},   {Color::dim, "\033[2m"}});
+  return std::string(util::name_of(k_codes, color, "")) + text + "\033[0m";
 }
 
 void print_diagnostic(std::FILE* stream, const content::Diagnostic& d) {

@@ -6,7 +6,6 @@
 #include "core/pipeline/session.h"
 #include "core/records/hold.h"
 #include "core/release/release.h"
-#include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
 

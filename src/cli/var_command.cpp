@@ -8,7 +8,6 @@
 #include "core/pipeline/session.h"
 #include "core/policy/config.h"
 #include "core/records/overrides.h"
-#include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -140,11 +139,14 @@ int list_variables(const core::pipeline::Session& session, const std::string& en
 Runner setup_var(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<VarArgs>();
   app.require_subcommand(1);
-  CLI::App* set = app.add_subcommand(
-      "set", "Override a variable's value on an environment (checked against its type)");
-  CLI::App* unset = app.add_subcommand("unset", "Remove a variable's override on an environment");
-  CLI::App* list_app = app.add_subcommand(
-      "list", "Every variable of an environment: type, default, override, effective value");
+  const std::shared_ptr<std::string> which(args, &args->which);
+  CLI::App* set = add_choice(
+      app, which, "set", "Override a variable's value on an environment (checked against its type)");
+  CLI::App* unset =
+      add_choice(app, which, "unset", "Remove a variable's override on an environment");
+  CLI::App* list_app = add_choice(
+      app, which, "list",
+      "Every variable of an environment: type, default, override, effective value");
   for (CLI::App* sub : {set, unset, list_app}) {
     sub->add_option("--env", args->env, "Environment whose local data to read or change")
         ->option_text("ENV")
@@ -157,9 +159,6 @@ Runner setup_var(CLI::App& app, Globals& globals) {
       ->option_text("VALUE")
       ->required();
   unset->add_option("name", args->name, "Variable name")->option_text("NAME")->required();
-  set->callback([args] { args->which = "set"; });
-  unset->callback([args] { args->which = "unset"; });
-  list_app->callback([args] { args->which = "list"; });
 
   return [args, &globals]() -> int {
     core::pipeline::Session session = open_session(globals);

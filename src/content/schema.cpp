@@ -294,14 +294,17 @@ std::string first_string(const std::vector<const Json*>& schemas, std::string_vi
   return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
 }
 
-// Property names declared by `schemas`, in declaration order.
-std::vector<std::string> declared_properties(const std::vector<const Json*>& schemas) {
+enum class Repeats { keep, drop };
+
+// The member names of object `keyword` of each of `schemas`, in declaration
+// order; a name a later schema declares again is listed again unless `drop`.
+std::vector<std::string> member_names(const std::vector<const Json*>& schemas,
+                                      std::string_view keyword, Repeats repeats) {
   std::vector<std::string> names;
   for (const Json* schema : schemas) {
-    if (const auto properties = schema->find("properties");
-        properties != schema->end() && properties->is_object()) {
-      for (const auto& [name, subschema] : properties->items()) {
-        if (std::find(names.begin(), names.end(), name) == names.end()) {
+    if (const auto found = schema->find(keyword); found != schema->end() && found->is_object()) {
+      for (const auto& [name, subschema] : found->items()) {
+        if (repeats == Repeats::keep || std::find(names.begin(), names.end(), name) == names.end()) {
           names.push_back(name);
         }
       }
@@ -310,17 +313,13 @@ std::vector<std::string> declared_properties(const std::vector<const Json*>& sch
   return names;
 }
 
+// Property names declared by `schemas`, in declaration order.
+std::vector<std::string> declared_properties(const std::vector<const Json*>& schemas) {
+  return member_names(schemas, "properties", Repeats::drop);
+}
+
 std::vector<std::string> pattern_properties(const std::vector<const Json*>& schemas) {
-  std::vector<std::string> patterns;
-  for (const Json* schema : schemas) {
-    if (const auto found = schema->find("patternProperties");
-        found != schema->end() && found->is_object()) {
-      for (const auto& [pattern, subschema] : found->items()) {
-        patterns.push_back(pattern);
-      }
-    }
-  }
-  return patterns;
+  return member_names(schemas, "patternProperties", Repeats::keep);
 }
 
 // The description of property `key` as declared by `schemas`.

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/enum_names.h"
+
 namespace envflow::content {
 
 std::optional<std::string_view> bracketed(std::string_view element) {
@@ -89,23 +91,11 @@ nlohmann::json Value::to_json() const {
 }
 
 std::string_view Value::type_name(Type type) {
-  switch (type) {
-  case Type::null:
-    return "null";
-  case Type::boolean:
-    return "boolean";
-  case Type::integer:
-    return "integer";
-  case Type::number:
-    return "number";
-  case Type::string:
-    return "string";
-  case Type::sequence:
-    return "array";
-  case Type::mapping:
-    return "object";
-  }
-  return "null";
+  static constexpr auto k_names = std::to_array<util::EnumName<Type>>(
+      {{Type::null, "null"},         {Type::boolean, "boolean"}, {Type::integer, "integer"},
+       {Type::number, "number"},     {Type::string, "string"},   {Type::sequence, "array"},
+       {Type::mapping, "object"}});
+  return util::name_of(k_names, type, "null");
 }
 
 } // namespace envflow::content

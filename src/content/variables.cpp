@@ -133,13 +133,7 @@ std::string expected_enum(const std::vector<std::string>& values) {
 // JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 bool is_json_number(std::string_view s, bool& integral) {
   std::size_t i = 0;
-  const auto digits = [&] {
-    const std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) {
-      ++i;
-    }
-    return i - start;
-  };
+  const auto digits = [&] { return util::skip_digits(s, i); };
   if (i < s.size() && s[i] == '-') {
     ++i;
   }

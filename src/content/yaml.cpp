@@ -269,13 +269,7 @@ bool resolve_float(std::string_view text, Value& value) {
   }
 
   std::size_t i = 0;
-  const auto digits = [&] {
-    const std::size_t start = i;
-    while (i < rest.size() && is_digit(rest[i])) {
-      ++i;
-    }
-    return i - start;
-  };
+  const auto digits = [&] { return util::skip_digits(rest, i); };
   const std::size_t whole = digits();
   if (i < rest.size() && rest[i] == '.') {
     ++i;

@@ -78,6 +78,22 @@ struct YamlWriter::Impl {
     out << std::string(text);
     line_open = true;
   }
+
+  // Open a collection (`YAML::BeginMap` or `YAML::BeginSeq`).
+  void begin(YAML::EMITTER_MANIP which, Layout layout) {
+    if (layout == Layout::flow) {
+      out << YAML::Flow;
+    }
+    out << which;
+    ++depth;
+  }
+
+  // Close the collection opened last (`YAML::EndMap` or `YAML::EndSeq`).
+  void end(YAML::EMITTER_MANIP which) {
+    out << which;
+    --depth;
+    line_open = true;
+  }
 };
 
 YamlWriter::YamlWriter() : m_impl(std::make_unique<Impl>()) {}
@@ -109,34 +125,22 @@ YamlWriter& YamlWriter::blank_line() {
 }
 
 YamlWriter& YamlWriter::begin_map(Layout layout) {
-  if (layout == Layout::flow) {
-    m_impl->out << YAML::Flow;
-  }
-  m_impl->out << YAML::BeginMap;
-  ++m_impl->depth;
+  m_impl->begin(YAML::BeginMap, layout);
   return *this;
 }
 
 YamlWriter& YamlWriter::end_map() {
-  m_impl->out << YAML::EndMap;
-  --m_impl->depth;
-  m_impl->line_open = true;
+  m_impl->end(YAML::EndMap);
   return *this;
 }
 
 YamlWriter& YamlWriter::begin_seq(Layout layout) {
-  if (layout == Layout::flow) {
-    m_impl->out << YAML::Flow;
-  }
-  m_impl->out << YAML::BeginSeq;
-  ++m_impl->depth;
+  m_impl->begin(YAML::BeginSeq, layout);
   return *this;
 }
 
 YamlWriter& YamlWriter::end_seq() {
-  m_impl->out << YAML::EndSeq;
-  --m_impl->depth;
-  m_impl->line_open = true;
+  m_impl->end(YAML::EndSeq);
   return *this;
 }
 

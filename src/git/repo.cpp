@@ -7,6 +7,7 @@
 #include <functional>
 #include <iterator>
 #include <thread>
+#include <utility>
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -52,33 +53,27 @@ struct LibraryInit {
 
 void ensure_library() { static LibraryInit init; }
 
+// Each Mode and the filemode git stores it as.
+constexpr std::pair<Mode, git_filemode_t> k_filemodes[] = {
+    {Mode::regular, GIT_FILEMODE_BLOB},  {Mode::executable, GIT_FILEMODE_BLOB_EXECUTABLE},
+    {Mode::symlink, GIT_FILEMODE_LINK},  {Mode::submodule, GIT_FILEMODE_COMMIT},
+    {Mode::tree, GIT_FILEMODE_TREE}};
+
+// Any other filemode (group-writable, unreadable) reads as a regular file.
 Mode mode_of(git_filemode_t mode) {
-  switch (mode) {
-  case GIT_FILEMODE_BLOB_EXECUTABLE:
-    return Mode::executable;
-  case GIT_FILEMODE_LINK:
-    return Mode::symlink;
-  case GIT_FILEMODE_COMMIT:
-    return Mode::submodule;
-  case GIT_FILEMODE_TREE:
-    return Mode::tree;
-  default:
-    return Mode::regular;
+  for (const auto& [ours, theirs] : k_filemodes) {
+    if (theirs == mode) {
+      return ours;
+    }
   }
+  return Mode::regular;
 }
 
 git_filemode_t filemode_of(Mode mode) {
-  switch (mode) {
-  case Mode::executable:
-    return GIT_FILEMODE_BLOB_EXECUTABLE;
-  case Mode::symlink:
-    return GIT_FILEMODE_LINK;
-  case Mode::submodule:
-    return GIT_FILEMODE_COMMIT;
-  case Mode::tree:
-    return GIT_FILEMODE_TREE;
-  case Mode::regular:
-    break;
+  for (const auto& [ours, theirs] : k_filemodes) {
+    if (ours == mode) {
+      return theirs;
+    }
   }
   return GIT_FILEMODE_BLOB;
 }
@@ -740,32 +735,43 @@ bool Repository::is_ancestor(const std::string& ancestor, const std::string& des
   return rc == 1;
 }
 
-std::vector<std::string> Repository::commits_between(const std::string& from,
-                                                     const std::string& to) const {
+namespace {
+
+// A walk of the history of commit `to`, newest first, parents after children.
+RevwalkPtr walk_from(git_repository* repo, const std::string& to) {
   RevwalkPtr walk;
-  check(git_revwalk_new(out(walk), m_impl->get()), "walking history");
+  check(git_revwalk_new(out(walk), repo), "walking history");
   git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
   const git_oid to_oid = from_hex(to);
   check(git_revwalk_push(walk.get(), &to_oid), "walking from " + to);
-  if (!from.empty()) {
-    const git_oid from_oid = from_hex(from);
-    check(git_revwalk_hide(walk.get(), &from_oid), "walking to " + from);
-  }
+  return walk;
+}
+
+// The ids `walk` yields, in its order.
+std::vector<std::string> walked_ids(git_revwalk* walk) {
   std::vector<std::string> ids;
   git_oid oid;
-  while (git_revwalk_next(&oid, walk.get()) == 0) {
+  while (git_revwalk_next(&oid, walk) == 0) {
     ids.push_back(to_hex(oid));
   }
   return ids;
 }
 
+} // namespace
+
+std::vector<std::string> Repository::commits_between(const std::string& from,
+                                                     const std::string& to) const {
+  const RevwalkPtr walk = walk_from(m_impl->get(), to);
+  if (!from.empty()) {
+    const git_oid from_oid = from_hex(from);
+    check(git_revwalk_hide(walk.get(), &from_oid), "walking to " + from);
+  }
+  return walked_ids(walk.get());
+}
+
 std::vector<std::string> Repository::commits_excluding(const std::string& to,
                                                        const std::vector<std::string>& hidden) const {
-  RevwalkPtr walk;
-  check(git_revwalk_new(out(walk), m_impl->get()), "walking history");
-  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
-  const git_oid to_oid = from_hex(to);
-  check(git_revwalk_push(walk.get(), &to_oid), "walking from " + to);
+  const RevwalkPtr walk = walk_from(m_impl->get(), to);
   for (const auto& id : hidden) {
     const git_oid oid = from_hex(id);
     ObjectPtr object;
@@ -774,12 +780,7 @@ std::vector<std::string> Repository::commits_excluding(const std::string& to,
     }
     check(git_revwalk_hide(walk.get(), &oid), "walking to " + id);
   }
-  std::vector<std::string> ids;
-  git_oid oid;
-  while (git_revwalk_next(&oid, walk.get()) == 0) {
-    ids.push_back(to_hex(oid));
-  }
-  return ids;
+  return walked_ids(walk.get());
 }
 
 std::string Repository::write_blob(std::string_view data) {

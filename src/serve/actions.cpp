@@ -43,6 +43,14 @@ void option(std::vector<std::string>& command, const ActionRequest& request, con
   }
 }
 
+// `name` (a flag) when the body's `key` is true.
+void switch_option(std::vector<std::string>& command, const ActionRequest& request,
+                   const char* key, const char* name) {
+  if (flag(request, key)) {
+    command.emplace_back(name);
+  }
+}
+
 // A positional word from the route: never an option.
 std::string word(const ActionRequest& request, std::size_t i) {
   const std::string& value = arg(request, i);
@@ -55,9 +63,7 @@ std::string word(const ActionRequest& request, std::size_t i) {
 std::vector<std::string> sync_command(const ActionRequest& r) {
   std::vector<std::string> c{"sync", word(r, 0)};
   option(c, r, "rev", "--rev");
-  if (flag(r, "dry_run")) {
-    c.push_back("--dry-run");
-  }
+  switch_option(c, r, "dry_run", "--dry-run");
   return c;
 }
 
@@ -73,34 +79,30 @@ std::vector<std::string> publish_command(const ActionRequest& r) {
   option(c, r, "version", "--version");
   option(c, r, "message", "--message");
   option(c, r, "reason", "--reason");
-  if (flag(r, "no_sign")) {
-    c.push_back("--no-sign");
-  }
-  if (flag(r, "force")) {
-    c.push_back("--force");
-  }
-  if (flag(r, "dry_run")) {
-    c.push_back("--dry-run");
-  }
+  switch_option(c, r, "no_sign", "--no-sign");
+  switch_option(c, r, "force", "--force");
+  switch_option(c, r, "dry_run", "--dry-run");
   return c;
+}
+
+// `command`, then the environment the route names and the body's "reason".
+std::vector<std::string> env_with_reason(std::vector<std::string> command,
+                                         const ActionRequest& r) {
+  command.push_back(word(r, 0));
+  option(command, r, "reason", "--reason");
+  return command;
 }
 
 std::vector<std::string> rollback_command(const ActionRequest& r) {
-  std::vector<std::string> c{"rollback", word(r, 0)};
-  option(c, r, "reason", "--reason");
-  return c;
+  return env_with_reason({"rollback"}, r);
 }
 
 std::vector<std::string> hold_set_command(const ActionRequest& r) {
-  std::vector<std::string> c{"hold", "set", word(r, 0)};
-  option(c, r, "reason", "--reason");
-  return c;
+  return env_with_reason({"hold", "set"}, r);
 }
 
 std::vector<std::string> hold_release_command(const ActionRequest& r) {
-  std::vector<std::string> c{"hold", "release", word(r, 0)};
-  option(c, r, "reason", "--reason");
-  return c;
+  return env_with_reason({"hold", "release"}, r);
 }
 
 std::vector<std::string> var_set_command(const ActionRequest& r) {

@@ -30,12 +30,15 @@ private:
   std::string m_hint;
 };
 
-// A gate, policy or validation said no (exit 1).
-class Refused : public Error {
+// An error that ends the process with `k_exit`; the three kinds below.
+template <Exit k_exit> class ExitError : public Error {
 public:
-  explicit Refused(const std::string& message, std::string code = {}, std::string hint = {})
-      : Error(Exit::refused, message, std::move(code), std::move(hint)) {}
+  explicit ExitError(const std::string& message, std::string code = {}, std::string hint = {})
+      : Error(k_exit, message, std::move(code), std::move(hint)) {}
 };
+
+// A gate, policy or validation said no (exit 1).
+using Refused = ExitError<Exit::refused>;
 
 // Another operation moved a ref this one leases (only operations on the
 // same thing race): nothing changed; run it again.
@@ -58,17 +61,9 @@ public:
 };
 
 // The caller's words are off (exit 2).
-class UsageError : public Error {
-public:
-  explicit UsageError(const std::string& message, std::string code = {}, std::string hint = {})
-      : Error(Exit::usage, message, std::move(code), std::move(hint)) {}
-};
+using UsageError = ExitError<Exit::usage>;
 
 // Repository or I/O failure (exit 3).
-class IoError : public Error {
-public:
-  explicit IoError(const std::string& message, std::string code = {}, std::string hint = {})
-      : Error(Exit::io, message, std::move(code), std::move(hint)) {}
-};
+using IoError = ExitError<Exit::io>;
 
 } // namespace envflow::util

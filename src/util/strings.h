@@ -14,6 +14,14 @@ bool ends_with(std::string_view text, std::string_view suffix);
 std::string to_lower(std::string_view text);
 // '0' to '9' (std::isdigit depends on the locale and wants an unsigned char).
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+// Move `i` past the digits of `text` that start there; how many there were.
+constexpr std::size_t skip_digits(std::string_view text, std::size_t& i) {
+  const std::size_t start = i;
+  while (i < text.size() && is_digit(text[i])) {
+    ++i;
+  }
+  return i - start;
+}
 // `n` and `word`, with an "s" unless n is 1: "1 commit", "2 commits".
 std::string plural(std::size_t n, const std::string& word);
 // `text` with every `from` replaced by `to`.

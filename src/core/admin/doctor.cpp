@@ -18,6 +18,7 @@
 #include "core/workspace/sources.h"
 #include "core/workspace/workspace.h"
 #include "git/repo.h"
+#include "util/enum_names.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -773,15 +774,9 @@ private:
 } // namespace
 
 const char* Finding::level_name(Level level) {
-  switch (level) {
-  case Level::ok:
-    return "ok";
-  case Level::warning:
-    return "warning";
-  case Level::error:
-    return "error";
-  }
-  return "error";
+  static constexpr auto k_names = std::to_array<util::EnumName<Level>>(
+      {{Level::ok, "ok"}, {Level::warning, "warning"}, {Level::error, "error"}});
+  return util::name_of(k_names, level, "error").data();
 }
 
 std::vector<Finding> run_doctor(const git::Repository& repo, const model::RefView& refs) {

@@ -15,6 +15,7 @@
 #include "core/release/release.h"
 #include "core/release/render.h"
 #include "util/crypto.h"
+#include "util/enum_names.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -227,17 +228,11 @@ std::string bundle_digest(const nlohmann::json& bundle) {
 }
 
 std::string CheckState::state_name() const {
-  switch (state) {
-  case State::passed:
-    return "passed";
-  case State::failed:
-    return "failed";
-  case State::stale:
-    return "stale";
-  case State::missing:
-    return "missing";
-  }
-  return "missing";
+  static constexpr auto k_names = std::to_array<util::EnumName<State>>({{State::passed, "passed"},
+                                                                        {State::failed, "failed"},
+                                                                        {State::stale, "stale"},
+                                                                        {State::missing, "missing"}});
+  return std::string(util::name_of(k_names, state, "missing"));
 }
 
 std::vector<CheckState> check_states(const model::Pipeline& pipeline,
@@ -307,6 +302,18 @@ bool CheckReport::ok() const {
                      [](const CheckRun& run) { return run.result.passed(); });
 }
 
+std::string candidate_commit(Session& session, const model::Pipeline& pipeline,
+                             const policy::Environment& source, const std::string& rev) {
+  if (rev.empty()) {
+    return pipeline.require_head(source);
+  }
+  const auto resolved = session.repo().resolve_commit(rev);
+  if (!resolved) {
+    throw util::UsageError("unknown revision '" + rev + "'");
+  }
+  return *resolved;
+}
+
 CheckReport run_checks(Session& session, const std::string& env, const std::string& rev) {
   const policy::PipelineConfig& config = session.config();
   const policy::Environment& target = records::require_environment(config, env);
@@ -324,15 +331,7 @@ CheckReport run_checks(Session& session, const std::string& env, const std::stri
   CheckReport report;
   report.env = target.name;
   report.source = source.name;
-  if (rev.empty()) {
-    report.commit = pipeline.require_head(source);
-  } else {
-    const auto resolved = session.repo().resolve_commit(rev);
-    if (!resolved) {
-      throw util::UsageError("unknown revision '" + rev + "'");
-    }
-    report.commit = *resolved;
-  }
+  report.commit = candidate_commit(session, pipeline, source, rev);
   const std::string from = pipeline.head(target).value_or("");
   const nlohmann::json bundle = candidate_bundle(pipeline, target, report.commit);
   report.digest = bundle_digest(bundle);

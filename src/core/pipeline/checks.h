@@ -123,4 +123,10 @@ struct CheckReport {
 // one without checks, or an unknown revision.
 CheckReport run_checks(Session& session, const std::string& env, const std::string& rev = "");
 
+// The candidate of a promotion from `source`: the commit `rev` names, or
+// `source`'s head in `pipeline` when `rev` is "" (what approve and check
+// take). Throws util::UsageError for a revision that names no commit.
+std::string candidate_commit(Session& session, const model::Pipeline& pipeline,
+                             const policy::Environment& source, const std::string& rev);
+
 } // namespace envflow::core::pipeline

@@ -2,7 +2,10 @@
 // record reads the same whether envflow wrote it locally or the server wrote
 // it for a push (declared in core/pipeline/rules.h).
 #include <algorithm>
+#include <iterator>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "core/pipeline/checks.h"
 #include "core/pipeline/rules.h"
@@ -20,13 +23,29 @@ namespace envflow::core::pipeline {
 
 namespace {
 
+using ClassifiedMoves = std::vector<std::pair<model::ClassifiedRef, model::RefMove>>;
+
 struct Sorted {
-  std::vector<std::pair<model::ClassifiedRef, model::RefMove>> environments, tags, locals,
-      approvals, holds, checks, hotfix_branches, others;
+  ClassifiedMoves environments, tags, locals, approvals, holds, checks, hotfix_branches, others;
   const model::RefMove* live = nullptr;
   const model::RefMove* config = nullptr;
   const model::RefMove* backports = nullptr;
 };
+
+// Where sort_moves files a move of each kind: in a list of them, or as the
+// one move of a ref there is one of. Any other kind goes to `others`.
+constexpr std::pair<model::RefKind, ClassifiedMoves Sorted::*> k_move_lists[] = {
+    {model::RefKind::environment, &Sorted::environments},
+    {model::RefKind::release_tag, &Sorted::tags},
+    {model::RefKind::local, &Sorted::locals},
+    {model::RefKind::approval, &Sorted::approvals},
+    {model::RefKind::hold, &Sorted::holds},
+    {model::RefKind::check, &Sorted::checks},
+    {model::RefKind::hotfix_branch, &Sorted::hotfix_branches}};
+constexpr std::pair<model::RefKind, const model::RefMove* Sorted::*> k_single_moves[] = {
+    {model::RefKind::live, &Sorted::live},
+    {model::RefKind::config, &Sorted::config},
+    {model::RefKind::backports, &Sorted::backports}};
 
 Sorted sort_moves(const policy::PipelineConfig& config, const std::vector<model::RefMove>& moves) {
   Sorted s;
@@ -35,40 +54,16 @@ Sorted sort_moves(const policy::PipelineConfig& config, const std::vector<model:
       continue;
     }
     const model::ClassifiedRef c = model::classify_ref(config, move.ref);
-    switch (c.kind) {
-    case model::RefKind::environment:
-      s.environments.emplace_back(c, move);
-      break;
-    case model::RefKind::release_tag:
-      s.tags.emplace_back(c, move);
-      break;
-    case model::RefKind::local:
-      s.locals.emplace_back(c, move);
-      break;
-    case model::RefKind::approval:
-      s.approvals.emplace_back(c, move);
-      break;
-    case model::RefKind::hold:
-      s.holds.emplace_back(c, move);
-      break;
-    case model::RefKind::check:
-      s.checks.emplace_back(c, move);
-      break;
-    case model::RefKind::hotfix_branch:
-      s.hotfix_branches.emplace_back(c, move);
-      break;
-    case model::RefKind::live:
-      s.live = &move;
-      break;
-    case model::RefKind::config:
-      s.config = &move;
-      break;
-    case model::RefKind::backports:
-      s.backports = &move;
-      break;
-    default:
+    const auto* list = std::find_if(std::begin(k_move_lists), std::end(k_move_lists),
+                                    [&](const auto& entry) { return entry.first == c.kind; });
+    const auto* single = std::find_if(std::begin(k_single_moves), std::end(k_single_moves),
+                                      [&](const auto& entry) { return entry.first == c.kind; });
+    if (list != std::end(k_move_lists)) {
+      (s.*(list->second)).emplace_back(c, move);
+    } else if (single != std::end(k_single_moves)) {
+      s.*(single->second) = &move;
+    } else {
       s.others.emplace_back(c, move);
-      break;
     }
   }
   // In pipeline order, whatever order the moves came in.

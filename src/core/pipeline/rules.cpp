@@ -1,6 +1,7 @@
 #include "core/pipeline/rules.h"
 
 #include "core/pipeline/judge.h"
+#include "util/enum_names.h"
 
 namespace envflow::core::pipeline::judging {
 
@@ -321,31 +322,14 @@ void Judgement::enforce() const {
 }
 
 const char* gate_name(Gate gate) {
-  switch (gate) {
-  case Gate::identity:
-    return "identity";
-  case Gate::fast_forward:
-    return "fast-forward";
-  case Gate::approvals:
-    return "approvals";
-  case Gate::hold:
-    return "hold";
-  case Gate::backport:
-    return "backport";
-  case Gate::hotfix_undo:
-    return "hotfix-undo";
-  case Gate::content:
-    return "content";
-  case Gate::overrides:
-    return "overrides";
-  case Gate::checks:
-    return "checks";
-  case Gate::release:
-    return "release";
-  case Gate::record:
-    return "record";
-  }
-  return "fast-forward";
+  static constexpr auto k_names = std::to_array<util::EnumName<Gate>>(
+      {{Gate::identity, "identity"},   {Gate::fast_forward, "fast-forward"},
+       {Gate::approvals, "approvals"}, {Gate::hold, "hold"},
+       {Gate::backport, "backport"},   {Gate::hotfix_undo, "hotfix-undo"},
+       {Gate::content, "content"},     {Gate::overrides, "overrides"},
+       {Gate::checks, "checks"},       {Gate::release, "release"},
+       {Gate::record, "record"}});
+  return util::name_of(k_names, gate, "fast-forward").data();
 }
 
 Judgement judge(const model::Pipeline& before, const std::vector<model::RefMove>& moves,

@@ -142,15 +142,7 @@ ApproveResult approve(Session& session, const std::string& env, const std::strin
   const policy::Environment& source = config.environments[static_cast<size_t>(index - 1)];
   ApproveResult result;
   result.env = target.name;
-  if (rev.empty()) {
-    result.commit = pipeline.require_head(source);
-  } else {
-    const auto resolved = session.repo().resolve_commit(rev);
-    if (!resolved) {
-      throw util::UsageError("unknown revision '" + rev + "'");
-    }
-    result.commit = *resolved;
-  }
+  result.commit = candidate_commit(session, pipeline, source, rev);
   const auto source_head = pipeline.head(source);
   result.hotfix = &target == &config.last() && config.hotfix_approvals > 0 &&
                   !(source_head && session.repo().is_ancestor(result.commit, *source_head));

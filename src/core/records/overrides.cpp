@@ -9,6 +9,7 @@
 #include "core/model/audit.h"
 #include "core/pipeline/session.h"
 #include "git/repo.h"
+#include "util/enum_names.h"
 #include "util/error.h"
 #include "util/strings.h"
 #include "util/time.h"
@@ -368,19 +369,13 @@ OverrideChange unset_override(pipeline::Session& session, const std::string& env
 }
 
 std::string_view source_name(ValueSource source) {
-  switch (source) {
-  case ValueSource::default_value:
-    return "default";
-  case ValueSource::override_value:
-    return "override";
-  case ValueSource::unset:
-    return "unset";
-  case ValueSource::undeclared:
-    return "undeclared";
-  case ValueSource::pending:
-    return "pending";
-  }
-  return "unset";
+  static constexpr auto k_names =
+      std::to_array<util::EnumName<ValueSource>>({{ValueSource::default_value, "default"},
+                                                  {ValueSource::override_value, "override"},
+                                                  {ValueSource::unset, "unset"},
+                                                  {ValueSource::undeclared, "undeclared"},
+                                                  {ValueSource::pending, "pending"}});
+  return util::name_of(k_names, source, "unset");
 }
 
 EffectiveVariables effective_variables(const model::Pipeline& pipeline, const std::string& env_name,
