@@ -8,6 +8,7 @@
 #include "core/records/backport.h"
 #include "core/records/overrides.h"
 #include "git/repo.h"
+#include "util/enum_names.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -179,21 +180,10 @@ ApproveResult approve(Session& session, const std::string& env, const std::strin
 }
 
 std::string AutoStop::reason_name() const {
-  switch (reason) {
-  case Reason::not_auto:
-    return "not-auto";
-  case Reason::approvals:
-    return "approvals";
-  case Reason::held:
-    return "held";
-  case Reason::backport:
-    return "backport";
-  case Reason::checks:
-    return "checks";
-  case Reason::refused:
-    break;
-  }
-  return "refused";
+  static constexpr auto k_names = std::to_array<util::EnumName<Reason>>(
+      {{Reason::not_auto, "not-auto"}, {Reason::approvals, "approvals"}, {Reason::held, "held"},
+       {Reason::backport, "backport"}, {Reason::checks, "checks"}, {Reason::refused, "refused"}});
+  return std::string(util::name_of(k_names, reason, "refused"));
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/enum_names.h"
 #include "util/strings.h"
 
 // How a semantic diff (core/workspace/diff.cpp computes it) is counted and
@@ -13,18 +14,9 @@
 namespace envflow::core::workspace {
 
 std::string_view ItemChange::mark() const {
-  if (renamed_to) {
-    return "R";
-  }
-  switch (change) {
-  case Change::added:
-    return "+";
-  case Change::removed:
-    return "-";
-  case Change::changed:
-    break;
-  }
-  return "~";
+  static constexpr auto k_marks = std::to_array<util::EnumName<Change>>(
+      {{Change::added, "+"}, {Change::removed, "-"}, {Change::changed, "~"}});
+  return renamed_to ? "R" : util::name_of(k_marks, change, "~");
 }
 
 std::string ItemChange::title() const {
@@ -32,15 +24,10 @@ std::string ItemChange::title() const {
 }
 
 std::string_view change_name(ItemChange::Change change) {
-  switch (change) {
-  case ItemChange::Change::added:
-    return "added";
-  case ItemChange::Change::removed:
-    return "removed";
-  case ItemChange::Change::changed:
-    break;
-  }
-  return "changed";
+  using Change = ItemChange::Change;
+  static constexpr auto k_names = std::to_array<util::EnumName<Change>>(
+      {{Change::added, "added"}, {Change::removed, "removed"}, {Change::changed, "changed"}});
+  return util::name_of(k_names, change, "changed");
 }
 
 bool SemanticDiff::breaking() const {
