@@ -7,6 +7,14 @@
 
 namespace envflow::util {
 
+std::optional<std::pair<std::string, std::string>> split_field(std::string_view line) {
+  const size_t colon = line.find(": ");
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::pair<std::string, std::string>(line.substr(0, colon), line.substr(colon + 2));
+}
+
 std::vector<std::string> split(std::string_view text, char separator) {
   std::vector<std::string> parts;
   size_t start = 0;

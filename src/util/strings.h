@@ -1,12 +1,18 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace envflow::util {
 
 std::vector<std::string> split(std::string_view text, char separator);
+
+// A record line "key: value" split at its first ": " (the form of audit
+// records, holds and release manifests); none when the line has no ": ".
+std::optional<std::pair<std::string, std::string>> split_field(std::string_view line);
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 std::string_view trim(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);

@@ -55,12 +55,11 @@ std::string AuditRecord::to_message() const {
 std::optional<AuditRecord> AuditRecord::from_message(const std::string& message) {
   AuditRecord record;
   for (const auto& raw : util::split(message, '\n')) {
-    const size_t colon = raw.find(": ");
-    if (colon == std::string::npos) {
+    const auto field = util::split_field(raw);
+    if (!field) {
       continue;
     }
-    const std::string key = raw.substr(0, colon);
-    const std::string value = raw.substr(colon + 2);
+    const auto& [key, value] = *field;
     if (key == "op") {
       record.op = value;
     } else if (key == "env") {

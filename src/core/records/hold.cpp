@@ -94,12 +94,11 @@ std::optional<Hold> Hold::parse(const std::string& message) {
     if (line.empty() && i + 1 == lines.size()) {
       break;
     }
-    const size_t colon = line.find(": ");
-    if (colon == std::string::npos) {
+    const auto field = util::split_field(line);
+    if (!field) {
       return std::nullopt;
     }
-    const std::string key = line.substr(0, colon);
-    const std::string value = line.substr(colon + 2);
+    const auto& [key, value] = *field;
     if (key == "env") {
       hold.env = value;
     } else if (key == "kind") {

@@ -255,12 +255,11 @@ std::optional<Manifest> Manifest::parse(const std::string& message) {
     if (line.empty() || util::starts_with(line, "-----BEGIN")) {
       break;
     }
-    const size_t colon = line.find(": ");
-    if (colon == std::string::npos) {
+    const auto field = util::split_field(line);
+    if (!field) {
       return std::nullopt;
     }
-    const std::string key = line.substr(0, colon);
-    const std::string value = line.substr(colon + 2);
+    const auto& [key, value] = *field;
     if (key == "environment") {
       manifest.environment = value;
     } else if (key == "commit") {
