@@ -475,21 +475,12 @@ void keep(Diagnostic& d, const ValidateOptions& options, ValidationReport& repor
   report.diagnostics.push_back(std::move(d));
 }
 
-ResultCache*& default_cache_slot() {
-  static ResultCache* cache = nullptr;
-  return cache;
-}
-
 } // namespace
 
 bool ValidationReport::ok() const {
   return std::none_of(diagnostics.begin(), diagnostics.end(),
                       [](const Diagnostic& d) { return d.severity == Severity::error; });
 }
-
-void set_default_cache(ResultCache* cache) { default_cache_slot() = cache; }
-
-ResultCache* default_cache() { return default_cache_slot(); }
 
 std::string cache_context(const ValidateOptions& options, const SchemaSet& schemas) {
   return "validator " + std::to_string(k_validator_version) + "; envflow " ENVFLOW_VERSION
@@ -717,7 +708,7 @@ ValidationReport validate(FileSource& source, const ValidateOptions& options,
                           const SchemaSet& schemas) {
   ValidationReport report;
   std::vector<Diagnostic> all;
-  ResultCache* cache = options.cache != nullptr ? options.cache : default_cache();
+  ResultCache* cache = options.cache;
   // A snapshot seen before gets the report it got then, unfiltered: a git
   // tree is known by its id before it is listed, other sources by a digest
   // of their listing (every path and blob id).

@@ -66,8 +66,8 @@ struct ValidateOptions {
   // Report only diagnostics of these paths (files or folders); empty: all.
   // The whole snapshot is still read, so references are checked across it.
   std::vector<std::string> only;
-  // Per-file results to reuse and fill; nullptr: the process default
-  // (set_default_cache), which is none unless the program installs one.
+  // Per-file results to reuse and fill; nullptr: none (every file is
+  // checked afresh). core::workspace::options_for fills it in.
   ResultCache* cache = nullptr;
   // Threads for the per-file checks; 0: $ENVFLOW_THREADS, else one per core.
   unsigned threads = 0;
@@ -102,11 +102,6 @@ struct ValidationReport {
 // from those summaries. The report is the same whichever way a summary came.
 ValidationReport validate(FileSource& source, const ValidateOptions& options,
                           const SchemaSet& schemas);
-
-// The cache `validate` uses when ValidateOptions::cache is null; nullptr
-// (the initial value) means none. The cache must outlive every validation.
-void set_default_cache(ResultCache* cache);
-ResultCache* default_cache();
 
 // The context `validate` opens `options.cache` with for `schemas`.
 std::string cache_context(const ValidateOptions& options, const SchemaSet& schemas);

@@ -521,9 +521,9 @@ TEST_CASE("core::workspace::semantic_diff is remembered per pair of trees when t
   CHECK_FALSE(std::filesystem::exists(folder)); // cache off: nothing kept
 
   core::workspace::DiskCache cache(core::workspace::cache_dir(temp.repo()));
-  content::set_default_cache(&cache);
+  core::workspace::set_process_cache(&cache);
   struct Reset {
-    ~Reset() { content::set_default_cache(nullptr); }
+    ~Reset() { core::workspace::set_process_cache(nullptr); }
   } reset;
   const nlohmann::json first = core::workspace::semantic_diff(temp.repo(), from, to).to_json();
   CHECK(first == expected);
@@ -724,9 +724,9 @@ TEST_CASE("core::workspace::semantic_diff remembers renames") {
   const std::string to = temp.commit(triage_renamed(true), {from});
   const nlohmann::json expected = core::workspace::semantic_diff(temp.repo(), from, to).to_json();
   core::workspace::DiskCache cache(core::workspace::cache_dir(temp.repo()));
-  content::set_default_cache(&cache);
+  core::workspace::set_process_cache(&cache);
   struct Reset {
-    ~Reset() { content::set_default_cache(nullptr); }
+    ~Reset() { core::workspace::set_process_cache(nullptr); }
   } reset;
   CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected); // computed, kept
   CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected); // read back

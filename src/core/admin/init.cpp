@@ -10,6 +10,7 @@
 #include "core/model/audit.h"
 #include "core/policy/config.h"
 #include "core/policy/context.h"
+#include "core/workspace/cache.h"
 #include "core/workspace/sources.h"
 #include "git/repo.h"
 #include "util/embedded.h"
@@ -130,7 +131,9 @@ std::string adopt_workspace(git::Repository& repo, const std::string& base,
                             const std::map<std::string, std::string>& ci_files,
                             InitResult& result) {
   workspace::TreeSource source(repo, base);
-  const auto report = content::validate(source, {}, content::SchemaSet::builtin());
+  content::ValidateOptions defaults;
+  defaults.cache = workspace::process_cache();
+  const auto report = content::validate(source, defaults, content::SchemaSet::builtin());
   if (!report.ok()) {
     std::string message = "the existing workspace does not validate; fix it before envflow init:";
     for (const auto& d : report.diagnostics) {

@@ -94,4 +94,14 @@ enum class CacheMode { off, on };
 // cache hits and misses on stderr.
 void use_repository_cache(CacheMode mode);
 
+// The cache of results this process keeps, nullptr for none (the initial
+// value): options_for puts it in content::ValidateOptions::cache, and facts
+// remembered by object id (ObjectMemo, semantic_diff) and the index's blob
+// ids for the working tree are used only when there is one. content::validate
+// itself never looks here.
+content::ResultCache* process_cache();
+// Install `cache` (nullptr: none); it must outlive every validation. The
+// program calls use_repository_cache; tests install a DiskCache of their own.
+void set_process_cache(content::ResultCache* cache);
+
 } // namespace envflow::core::workspace

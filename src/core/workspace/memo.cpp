@@ -20,7 +20,7 @@ constexpr std::size_t k_max_entries = 200000;
 } // namespace
 
 ObjectMemo::ObjectMemo(const git::Repository& repo, std::string_view name)
-    : m_path(content::default_cache() == nullptr
+    : m_path(process_cache() == nullptr
                  ? std::string()
                  : cache_dir(repo) + "memo/" + std::string(name)) {}
 

@@ -6,6 +6,7 @@
 #include "content/validator.h"
 #include "core/model/view.h"
 #include "core/policy/config.h"
+#include "core/workspace/cache.h"
 #include "core/workspace/memo.h"
 #include "core/workspace/sources.h"
 #include "git/repo.h"
@@ -57,6 +58,7 @@ content::ValidateOptions options_for(const policy::PipelineConfig& config, conte
   content::ValidateOptions options;
   options.max_file_size = config.max_file_size;
   options.scope = scope;
+  options.cache = process_cache();
   for (const auto& allowed : config.secret_allowlist) {
     options.allowed_secrets.push_back(allowed.fingerprint);
   }
@@ -84,8 +86,10 @@ std::optional<policy::PipelineConfig> read_policy(const git::Repository& repo) {
 
 content::ValidateOptions options_for(const git::Repository& repo) {
   const std::optional<std::string> commit = policy_commit(repo);
+  content::ValidateOptions defaults;
+  defaults.cache = process_cache();
   if (!commit) {
-    return content::ValidateOptions{};
+    return defaults;
   }
   // What a policy sets for validation is remembered by its config commit
   // (and this envflow's version, which reads it): a warm validation then
@@ -95,7 +99,7 @@ content::ValidateOptions options_for(const git::Repository& repo) {
   const std::string key = *commit + " " + ENVFLOW_VERSION;
   if (const nlohmann::json* known = memo.find(key)) {
     try {
-      content::ValidateOptions options;
+      content::ValidateOptions options = defaults;
       options.max_file_size = known->at("max_file_size").get<std::uint64_t>();
       options.allowed_secrets = known->at("allowed_secrets").get<std::vector<std::string>>();
       return options;
@@ -105,7 +109,7 @@ content::ValidateOptions options_for(const git::Repository& repo) {
   }
   const std::optional<policy::PipelineConfig> config = policy::load_config(repo, *commit);
   if (!config) {
-    return content::ValidateOptions{};
+    return defaults;
   }
   content::ValidateOptions options = options_for(*config);
   memo.insert(key, {{"max_file_size", options.max_file_size},
@@ -130,8 +134,8 @@ content::ValidationReport validate_worktree(const git::Repository& repo,
     options.only.push_back(inside(repo.workdir(), path));
   }
   WorktreeSource source(repo.workdir(), &repo,
-                        content::default_cache() != nullptr ? WorktreeSource::Ids::from_index
-                                                            : WorktreeSource::Ids::none);
+                        options.cache != nullptr ? WorktreeSource::Ids::from_index
+                                                 : WorktreeSource::Ids::none);
   return run(source, options);
 }
 
