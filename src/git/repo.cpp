@@ -457,23 +457,13 @@ std::optional<std::vector<IndexStatEntry>> parse_index_stat(std::string_view dat
     }
     // Padded with 1 to 8 NULs to a multiple of 8 bytes from the entry's start.
     const std::size_t next = pos + ((name - pos + (nul - name) + 8) & ~std::size_t{7});
-    const std::uint32_t mode = be(e + 24, 4);
-    Mode kind = Mode::regular;
-    switch (mode) {
-    case 0100644:
-      break;
-    case 0100755:
-      kind = Mode::executable;
-      break;
-    case 0120000:
-      kind = Mode::symlink;
-      break;
-    case 0160000:
-      kind = Mode::submodule;
-      break;
-    default:
+    const auto known =
+        std::find_if(std::begin(k_filemodes), std::end(k_filemodes),
+                     [mode = be(e + 24, 4)](const auto& entry) { return entry.second == mode; });
+    if (known == std::end(k_filemodes) || known->first == Mode::tree) {
       return std::nullopt; // a sparse index's folder, or something stranger
     }
+    const Mode kind = known->first;
     const bool stage0 = ((flags >> 12) & 3) == 0;
     const bool intent_to_add = (extended & 0x2000) != 0;
     if (stage0 && !intent_to_add) {
