@@ -35,13 +35,9 @@ int run_list(const core::model::Pipeline& pipeline, const BackportArgs& args,
       : args.state == "closed"        ? core::records::BackportState::closed
                                       : core::records::BackportState::open;
   const std::size_t shown = args.all ? 0 : args.limit; // 0: all
-  // One more than shown says whether there are more.
-  std::vector<core::records::BackportIssue> issues = core::records::list_backports(
-      pipeline, state, shown == 0 ? std::nullopt : std::optional<std::size_t>(shown + 1));
-  const bool more = shown != 0 && issues.size() > shown;
-  if (more) {
-    issues.erase(issues.begin());
-  }
+  const auto [issues, more] = newest_rows(shown, [&](std::optional<std::size_t> count) {
+    return core::records::list_backports(pipeline, state, count);
+  });
   if (globals.format == Format::json) {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& issue : issues) {

@@ -3,7 +3,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -76,6 +78,18 @@ CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
 // How many rows a listing that grows with history (releases, back-port
 // issues) shows unless told otherwise, as gh's lists do.
 inline constexpr std::size_t k_list_limit = 30;
+
+// The newest `shown` rows of such a listing (every row when 0), oldest first,
+// and whether rows were left out: `read(limit)` returns the newest `limit`
+// rows (all for nullopt), oldest first, and is asked for one more than shown.
+template <typename Read> auto newest_rows(std::size_t shown, const Read& read) {
+  auto rows = read(shown == 0 ? std::nullopt : std::optional<std::size_t>(shown + 1));
+  const bool more = shown != 0 && rows.size() > shown;
+  if (more) {
+    rows.erase(rows.begin());
+  }
+  return std::pair(std::move(rows), more);
+}
 
 // In Command::push: the command itself (rather than one of its subcommands).
 inline constexpr const char* k_itself = "";

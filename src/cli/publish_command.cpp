@@ -123,13 +123,9 @@ Runner setup_releases(CLI::App& app, Globals& globals) {
   return [limit, all, &globals] {
     core::pipeline::Session session = open_session(globals);
     const std::size_t shown = *all ? 0 : *limit; // 0: all
-    // One more than shown says whether there are more.
-    auto releases = core::release::newest_releases(
-        session.pipeline(), shown == 0 ? std::nullopt : std::optional<std::size_t>(shown + 1));
-    const bool more = shown != 0 && releases.size() > shown;
-    if (more) {
-      releases.erase(releases.begin());
-    }
+    const auto [releases, more] = newest_rows(shown, [&](std::optional<std::size_t> count) {
+      return core::release::newest_releases(session.pipeline(), count);
+    });
     if (globals.format == Format::json) {
       print_notes(session);
       nlohmann::json array = nlohmann::json::array();
