@@ -14,8 +14,8 @@
 
 #include "core/pipeline/rules.h"
 #include "core/pipeline/session.h"
-#include "git/repo.h"
 #include "util/enum_names.h"
+#include "util/error.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -255,9 +255,9 @@ ErrorReport error_report(std::exception_ptr error) {
       message += got_there;
     }
     return {util::Exit::refused, "lost-race", message, again, e.ref(), ""};
-  } catch (const git::RefConflict& e) {
+  } catch (const util::RefConflict& e) {
     return {util::Exit::refused, "lost-race", e.what() + got_there, again, e.ref(), ""};
-  } catch (const git::RefLocked& e) {
+  } catch (const util::RefLocked& e) {
     return {e.exit(), e.code(), e.what(), e.hint(), e.ref(), ""};
   } catch (const core::pipeline::GateRefused& e) {
     return {e.exit(), e.code(), e.what(), e.hint(), "", e.gate()};

@@ -949,18 +949,6 @@ void require_room(const std::string& dir, std::size_t refs) {
 
 } // namespace
 
-RefLocked::RefLocked(std::string ref, std::vector<std::string> lock_files)
-    : util::Refused(ref + " is locked: " + lock_files.front() + " exists. Another envflow or " +
-                    "git process is updating it, or one was killed while it held the lock " +
-                    "(envflow never removes a lock: it cannot tell a crashed process from a " +
-                    "slow one). If no envflow or git process is running in this repository, " +
-                    "remove " + util::join(lock_files, " ") + " and run the command again; " +
-                    "nothing changed",
-                    "locked",
-                    "if no envflow or git process is running in this repository, remove " +
-                        util::join(lock_files, " ") + " and run the command again"),
-      m_ref(std::move(ref)), m_lock_files(std::move(lock_files)) {}
-
 void Repository::update_refs(const std::vector<RefUpdate>& updates,
                              const std::string& reflog_message) {
   require_room(common_dir(), updates.size());
@@ -988,7 +976,7 @@ void Repository::update_refs(const std::vector<RefUpdate>& updates,
           locks.push_back(std::move(other));
         }
       }
-      throw RefLocked(update->name, std::move(locks));
+      throw util::RefLocked(update->name, std::move(locks));
     }
     check(rc, "locking " + update->name);
   }
@@ -996,9 +984,9 @@ void Repository::update_refs(const std::vector<RefUpdate>& updates,
   for (const auto& update : updates) {
     const std::optional<std::string> current = ref_target(update.name);
     if (current != update.expected) {
-      throw RefConflict(update.name, update.name + " moved: expected " +
-                                         update.expected.value_or("(absent)") + ", found " +
-                                         current.value_or("(absent)"));
+      throw util::RefConflict(update.name, update.name + " moved: expected " +
+                                               update.expected.value_or("(absent)") + ", found " +
+                                               current.value_or("(absent)"));
     }
   }
   const SignaturePtr sig = m_impl->signature(default_person(), std::nullopt);

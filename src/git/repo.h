@@ -76,32 +76,6 @@ struct RefUpdate {
   std::optional<std::string> target;    // new id; nullopt: delete
 };
 
-// Why a compare-and-swap update did not happen.
-class RefConflict : public std::runtime_error {
-public:
-  RefConflict(std::string ref, const std::string& message)
-      : std::runtime_error(message), m_ref(std::move(ref)) {}
-  const std::string& ref() const { return m_ref; }
-
-private:
-  std::string m_ref;
-};
-
-// A reference another process holds locked (git's `<ref>.lock` file) for
-// longer than update_refs waits: refused, naming the lock file to remove
-// once the user knows no process is using it (as git does).
-class RefLocked : public util::Refused {
-public:
-  // `lock_files`: the lock of `ref` first, then any other of the update's.
-  RefLocked(std::string ref, std::vector<std::string> lock_files);
-  const std::string& ref() const { return m_ref; }
-  const std::vector<std::string>& lock_files() const { return m_lock_files; }
-
-private:
-  std::string m_ref;
-  std::vector<std::string> m_lock_files;
-};
-
 // One changed path between two trees.
 struct Change {
   enum class Status { added, removed, modified };
@@ -228,8 +202,8 @@ public:
   std::optional<TagInfo> tag(const std::string& id) const;
 
   // Apply `updates` atomically and compare-and-swap: every ref is locked,
-  // checked against `expected`, then all are written. Throws RefConflict
-  // naming the first ref whose value differs, RefLocked when a ref stays
+  // checked against `expected`, then all are written. Throws util::RefConflict
+  // naming the first ref whose value differs, util::RefLocked when a ref stays
   // locked by someone else (nothing is changed then).
   void update_refs(const std::vector<RefUpdate>& updates, const std::string& reflog_message);
 

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace envflow::util {
 
@@ -50,6 +51,35 @@ public:
 
 private:
   std::string m_ref;
+};
+
+// A compare-and-swap ref update found `ref` at another value than the one it
+// expected: nothing was written. Not a util::Error, so no catch of those
+// swallows it: whoever made the update says what it means (a lost race, a
+// retry); one that reaches the top level is reported as a lost race.
+class RefConflict : public std::runtime_error {
+public:
+  RefConflict(std::string ref, const std::string& message)
+      : std::runtime_error(message), m_ref(std::move(ref)) {}
+  const std::string& ref() const { return m_ref; }
+
+private:
+  std::string m_ref;
+};
+
+// A reference another process holds locked (git's `<ref>.lock` file) for
+// longer than a ref update waits: refused (code "locked"), naming the lock
+// file to remove once the user knows no process is using it (as git does).
+class RefLocked : public Refused {
+public:
+  // `lock_files`: the lock of `ref` first, then any other of the update's.
+  RefLocked(std::string ref, std::vector<std::string> lock_files);
+  const std::string& ref() const { return m_ref; }
+  const std::vector<std::string>& lock_files() const { return m_lock_files; }
+
+private:
+  std::string m_ref;
+  std::vector<std::string> m_lock_files;
 };
 
 // The policy does not let this identity do it (exit 1, like every refusal;

@@ -10,6 +10,7 @@
 
 #include "core/model/audit.h"
 #include "git/repo.h"
+#include "util/error.h"
 
 using namespace envflow;
 using namespace envflow::test;
@@ -222,7 +223,7 @@ TEST_CASE("core::model::commit_with_audit") {
     try {
       core::model::commit_with_audit(
           repo, {{"refs/heads/test", c1, c1}, {"refs/heads/uat", std::nullopt, c1}}, record);
-    } catch (const git::RefConflict& e) {
+    } catch (const util::RefConflict& e) {
       conflict = true;
       CHECK(e.ref() == "refs/heads/test");
     }
@@ -237,7 +238,7 @@ TEST_CASE("core::model::commit_with_audit") {
     repo.update_refs({{"refs/heads/test", std::nullopt, c1}}, "by hand");
     CHECK_THROWS_AS(
         core::model::commit_with_audit(repo, {{"refs/heads/test", std::nullopt, c2}}, record),
-        git::RefConflict);
+        util::RefConflict);
     CHECK(repo.ref_target("refs/heads/test") == c1);
     CHECK_FALSE(repo.ref_target(core::model::k_audit_ref).has_value());
   }

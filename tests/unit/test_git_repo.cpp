@@ -12,6 +12,7 @@
 
 #include "git/repo.h"
 #include "support.h"
+#include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
 
@@ -122,7 +123,7 @@ TEST_CASE("git::Repository::update_refs refuses a ref left locked, naming the lo
   bool refused = false;
   try {
     repo.update_refs({git::RefUpdate{"refs/heads/test", a, b}}, "move");
-  } catch (const git::RefLocked& e) {
+  } catch (const util::RefLocked& e) {
     refused = true;
     CHECK(e.ref() == "refs/heads/test");
     CHECK(e.lock_files() == std::vector<std::string>{lock});

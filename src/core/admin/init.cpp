@@ -319,7 +319,7 @@ InitResult init_repository(const InitOptions& options) {
   keep = true; // from here on the repository is (being) made for real
   try {
     commit_with_audit(repo, updates, record);
-  } catch (const git::RefConflict& conflict) {
+  } catch (const util::RefConflict& conflict) {
     throw util::Refused(std::string("another process changed ") + conflict.ref() +
                         " during envflow init; run it again");
   }

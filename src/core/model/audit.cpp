@@ -6,6 +6,7 @@
 #include <ctime>
 #include <thread>
 
+#include "util/error.h"
 #include "util/strings.h"
 #include "util/time.h"
 
@@ -124,7 +125,7 @@ std::string commit_with_audit(git::Repository& repo, const std::vector<git::RefU
     try {
       repo.update_refs(all, "envflow: " + record.op);
       return commit;
-    } catch (const git::RefConflict& conflict) {
+    } catch (const util::RefConflict& conflict) {
       if (conflict.ref() != trail || attempt == k_attempts) {
         throw;
       }

@@ -46,7 +46,7 @@ struct AuditRecord {
 // moves are filled from `updates` unless it has some. When only the trail
 // moved meanwhile (another operation appended a record), the record is
 // re-parented and the transaction tried again; any other moved ref throws
-// git::RefConflict. Returns the record's commit id.
+// util::RefConflict. Returns the record's commit id.
 std::string commit_with_audit(git::Repository& repo, const std::vector<git::RefUpdate>& updates,
                               AuditRecord record, const std::string& trail = k_audit_ref);
 

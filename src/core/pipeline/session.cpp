@@ -340,7 +340,7 @@ Applied Session::apply(const Operation& operation) {
   case Route::local:
     try {
       applied.record.id = commit_with_audit(repo, operation.updates, applied.record);
-    } catch (const git::RefConflict& conflict) {
+    } catch (const util::RefConflict& conflict) {
       throw util::LostRace(conflict.ref(),
                            conflict.ref() + " moved since this operation read it: "
                                             "another operation on the same thing got there first; "
@@ -373,7 +373,7 @@ Applied Session::apply(const Operation& operation) {
     }
     try {
       applied.record.id = commit_with_audit(repo, local, applied.record, model::k_pending_ref);
-    } catch (const git::RefConflict& conflict) {
+    } catch (const util::RefConflict& conflict) {
       throw util::LostRace(conflict.ref(), conflict.ref() + " moved here while this operation ran; "
                                                             "nothing changed; run it again");
     }

@@ -160,7 +160,7 @@ std::vector<records::BackportIssue> store_issues(
         written->push_back(std::move(record));
       }
       return changed;
-    } catch (const git::RefConflict&) {
+    } catch (const util::RefConflict&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
     }
   }
