@@ -4,7 +4,6 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "core/workspace/cache.h"
-#include "git/repo.h"
 
 namespace envflow::cli {
 
@@ -24,18 +23,17 @@ Runner setup_cache(CLI::App& app, Globals& globals) {
   add_choice(app, which, "info", "Where the cache is and how big it is");
 
   return [args, &globals]() -> int {
-    const git::Repository repo = git::Repository::open(".");
     if (args->which == "clear") {
-      const std::size_t removed = core::workspace::clear_cache(repo);
+      const core::workspace::ClearedCache cleared = core::workspace::clear_cache(".");
       if (globals.format == Format::json) {
-        print_json({{"dir", core::workspace::cache_dir(repo)}, {"removed", removed}});
+        print_json({{"dir", cleared.dir}, {"removed", cleared.removed}});
       } else {
-        std::printf("cleared %s (%zu file%s removed)\n", core::workspace::cache_dir(repo).c_str(),
-                    removed, removed == 1 ? "" : "s");
+        std::printf("cleared %s (%zu file%s removed)\n", cleared.dir.c_str(), cleared.removed,
+                    cleared.removed == 1 ? "" : "s");
       }
       return 0;
     }
-    const core::workspace::CacheUsage usage = core::workspace::cache_usage(repo);
+    const core::workspace::CacheUsage usage = core::workspace::cache_usage(".");
     if (globals.format == Format::json) {
       print_json({{"dir", usage.dir}, {"files", usage.files}, {"bytes", usage.bytes}});
     } else {

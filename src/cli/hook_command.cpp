@@ -9,12 +9,9 @@
 #include "cli/output.h"
 #include "core/admin/hooks.h"
 #include "core/model/audit.h"
-#include "core/pipeline/events.h"
 #include "core/pipeline/rules.h"
-#include "core/policy/config.h"
 #include "core/remote/remote.h"
 #include "core/server/server_hooks.h"
-#include "git/repo.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -37,16 +34,6 @@ std::string read_stdin() {
   return buffer.str();
 }
 
-// The policy as it is now, for identifying the pusher; nullptr when there is
-// none or it does not load (decide_push reports the latter).
-std::optional<core::policy::PipelineConfig> policy(const git::Repository& repo) {
-  try {
-    return core::policy::load_config(repo);
-  } catch (const util::Error&) {
-    return std::nullopt;
-  }
-}
-
 // What the client said with its push options (git push -o / --push-option):
 // GIT_PUSH_OPTION_COUNT and GIT_PUSH_OPTION_<n>.
 core::remote::PushIntent push_intent() {
@@ -67,13 +54,7 @@ core::remote::PushIntent push_intent() {
 }
 
 int decide(const std::vector<core::model::RefMove>& updates) {
-  // From the environment: during pre-receive git keeps the pushed objects
-  // in quarantine, which only GIT_OBJECT_DIRECTORY and its alternates show.
-  const git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
-  const auto config = policy(repo);
-  const core::pipeline::Actor pusher = core::server::identify_pusher(config ? &*config : nullptr);
-  const core::pipeline::Judgement decision =
-      core::server::decide_push(repo, updates, pusher, push_intent());
+  const auto [pusher, decision] = core::server::run_pre_receive(".", updates, push_intent());
   if (decision.ok()) {
     for (const auto& note : decision.notes) {
       say(note);
@@ -90,25 +71,9 @@ int decide(const std::vector<core::model::RefMove>& updates) {
   return static_cast<int>(util::Exit::refused);
 }
 
-// Send the events of the records this hook wrote, with the policy in force.
-void announce(const git::Repository& repo,
-              const std::optional<core::policy::PipelineConfig>& config,
-              const std::vector<core::model::AuditRecord>& written) {
-  if (config && !written.empty()) {
-    core::pipeline::emit_events_for_records(repo, *config, written);
-  }
-}
-
 int record(const std::vector<core::model::RefMove>& updates) {
-  git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
-  const auto config = policy(repo);
-  const core::pipeline::Actor pusher = core::server::identify_pusher(config ? &*config : nullptr);
-  // The records this hook writes are announced here: the server is the one
-  // writer of the trail, so it is the one sender of events.
-  std::vector<core::model::AuditRecord> written;
   try {
-    const core::server::PushRecord result =
-        core::server::record_push(repo, updates, pusher, push_intent(), &written);
+    const auto [pusher, result] = core::server::run_post_receive(".", updates, push_intent());
     for (const auto& appended : result.appended) {
       say("audit: " + appended.op + " recorded for " + pusher.describe());
     }
@@ -119,10 +84,8 @@ int record(const std::vector<core::model::RefMove>& updates) {
     // The push has happened; say loudly what is missing so it can be mended.
     say(std::string("error: the push was accepted but its audit records were not written: ") +
         e.what() + " (envflow doctor shows the gap)");
-    announce(repo, config, written);
     return static_cast<int>(e.exit());
   }
-  announce(repo, config, written);
   return 0;
 }
 
@@ -152,8 +115,7 @@ Runner setup_hook(CLI::App& app, Globals& globals) {
     if (*name == "post-receive") {
       return record(core::server::parse_ref_updates(read_stdin()));
     }
-    const git::Repository repo = git::Repository::open(".");
-    const content::ValidationReport report = core::admin::run_pre_commit(repo);
+    const content::ValidationReport report = core::admin::run_pre_commit(".");
     if (!report.ok()) {
       print_diagnostics(stderr, report.diagnostics, globals.format);
       throw util::Refused("commit refused: " + std::to_string(report.diagnostics.size()) +

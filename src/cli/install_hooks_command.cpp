@@ -2,7 +2,6 @@
 
 #include "cli/command.h"
 #include "core/admin/hooks.h"
-#include "git/repo.h"
 
 namespace envflow::cli {
 
@@ -15,14 +14,13 @@ Runner setup_install_hooks(CLI::App& app, Globals& /*globals*/) {
                "Install the server hooks (pre-receive, post-receive) into the repository people "
                "push to, usually bare, and turn on git's checks of received objects");
   return [repo_path, server] {
-    git::Repository repo = git::Repository::open(*repo_path);
     if (!*server) {
-      for (const auto& path : core::admin::install_client_hooks(repo)) {
+      for (const auto& path : core::admin::install_client_hooks(*repo_path)) {
         std::printf("installed %s\n", path.c_str());
       }
       return 0;
     }
-    const core::admin::ServerHooksResult result = core::admin::install_server_hooks(repo);
+    const core::admin::ServerHooksResult result = core::admin::install_server_hooks(*repo_path);
     for (const auto& path : result.hooks) {
       std::printf("installed %s\n", path.c_str());
     }

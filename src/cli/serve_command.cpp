@@ -1,12 +1,10 @@
 // envflow serve: the pipeline on a web page (issue 16); the server is in src/serve/.
 #include <cstdio>
-#include <filesystem>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
 #include "core/pipeline/session.h"
-#include "git/repo.h"
 #include "serve/security.h"
 #include "serve/server.h"
 #include "util/error.h"
@@ -54,13 +52,7 @@ Runner setup_serve(CLI::App& app, Globals& globals) {
     options.read_only = args->read_only;
     options.push = args->push;
     options.remote = globals.remote;
-    const git::Repository repo = git::Repository::open(".");
-    options.repo_path = std::filesystem::absolute(repo.is_bare() ? repo.git_dir() : repo.workdir())
-                            .lexically_normal()
-                            .string();
-    if (options.repo_path.size() > 1 && options.repo_path.ends_with("/")) {
-      options.repo_path.pop_back();
-    }
+    options.repo_path = core::pipeline::repository_root(".");
     if (!args->identity_header.empty()) {
       if (!globals.actor.empty()) {
         throw util::UsageError("--actor and --identity-header do not go together: behind a proxy "

@@ -4,7 +4,6 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "core/admin/setup.h"
-#include "git/repo.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -15,8 +14,7 @@ Runner setup_setup(CLI::App& app, Globals& globals) {
       ->option_text("REMOTE")
       ->capture_default_str();
   return [remote, &globals] {
-    git::Repository repo = git::Repository::open(".");
-    const core::admin::SetupResult result = core::admin::setup_clone(repo, *remote);
+    const core::admin::SetupResult result = core::admin::setup_clone(".", *remote);
     if (globals.format == Format::json) {
       print_json({{"remote", result.remote},
                   {"refspec", core::admin::envflow_refspec(result.remote)},

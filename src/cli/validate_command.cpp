@@ -5,7 +5,6 @@
 #include "cli/output.h"
 #include "core/workspace/cache.h"
 #include "core/workspace/workspace.h"
-#include "git/repo.h"
 
 namespace envflow::cli {
 
@@ -61,7 +60,6 @@ Runner setup_validate(CLI::App& app, Globals& globals) {
     if (args->no_cache) {
       core::workspace::use_repository_cache(core::workspace::CacheMode::off);
     }
-    const git::Repository repo = git::Repository::open(".");
     content::ValidationReport result;
     {
       ProgressLine line("validating", "files", globals.format); // cleared before the report
@@ -69,9 +67,9 @@ Runner setup_validate(CLI::App& app, Globals& globals) {
         line.update(done, total);
       };
       result = args->rev.empty()
-                   ? core::workspace::validate_worktree(repo, args->paths, content::Scope::promoted,
+                   ? core::workspace::validate_worktree(".", args->paths, content::Scope::promoted,
                                                         progress)
-                   : core::workspace::validate_revision(repo, args->rev, args->paths,
+                   : core::workspace::validate_revision(".", args->rev, args->paths,
                                                         content::Scope::promoted, progress);
     }
     return report(result, globals.format);

@@ -162,6 +162,7 @@ std::string Repository::workdir() const { return with_slash(git_repository_workd
 std::string Repository::common_dir() const {
   return with_slash(git_repository_commondir(m_impl->get()));
 }
+std::string Repository::root() const { return is_bare() ? git_dir() : workdir(); }
 
 std::optional<std::string> Repository::resolve_commit(const std::string& rev) const {
   ObjectPtr object;

@@ -134,6 +134,9 @@ public:
   std::string git_dir() const;  // with a trailing '/'
   std::string workdir() const;  // with a trailing '/', "" when bare
   std::string common_dir() const;
+  // The folder git commands run in: the working tree, or the git folder
+  // when bare (with a trailing '/').
+  std::string root() const;
 
   // Resolve a revision (branch, tag, id, `HEAD~2`, ...) to a commit id.
   std::optional<std::string> resolve_commit(const std::string& rev) const;

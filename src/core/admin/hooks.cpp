@@ -32,7 +32,7 @@ fs::path hooks_dir(const git::Repository& repo) {
   if (auto configured = repo.config_string("core.hooksPath"); configured && !configured->empty()) {
     fs::path path(*configured);
     if (path.is_relative()) {
-      path = fs::path(repo.is_bare() ? repo.git_dir() : repo.workdir()) / path;
+      path = fs::path(repo.root()) / path;
     }
     return path;
   }
@@ -99,7 +99,12 @@ std::vector<std::string> install_client_hooks(const git::Repository& repo) {
   return {install_hook(hooks_dir(repo), "pre-commit")};
 }
 
-ServerHooksResult install_server_hooks(git::Repository& repo) {
+std::vector<std::string> install_client_hooks(const std::string& folder) {
+  return install_client_hooks(git::Repository::open(folder));
+}
+
+ServerHooksResult install_server_hooks(const std::string& folder) {
+  git::Repository repo = git::Repository::open(folder);
   const fs::path dir = hooks_dir(repo);
   ServerHooksResult result;
   result.hooks = {install_hook(dir, "pre-receive"), install_hook(dir, "post-receive")};
@@ -122,7 +127,8 @@ ServerHooksResult install_server_hooks(git::Repository& repo) {
   return result;
 }
 
-content::ValidationReport run_pre_commit(const git::Repository& repo) {
+content::ValidationReport run_pre_commit(const std::string& folder) {
+  const git::Repository repo = git::Repository::open(folder);
   const auto config = workspace::read_policy(repo);
   if (config) {
     const std::string branch = repo.head_branch();

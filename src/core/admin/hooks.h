@@ -15,6 +15,8 @@ namespace envflow::core::admin {
 // folder (core.hooksPath honoured). Idempotent; a foreign hook already there
 // is kept as `<hook>.envflow-chained` and still runs. Returns the paths written.
 std::vector<std::string> install_client_hooks(const git::Repository& repo);
+// The same in the repository containing `folder`.
+std::vector<std::string> install_client_hooks(const std::string& folder);
 
 struct ServerHooksResult {
   std::vector<std::string> hooks;    // paths written
@@ -28,12 +30,14 @@ struct ServerHooksResult {
 // every object received (receive.fsckObjects, with the tree-name checks
 // hasDot, hasDotdot, hasDotgit and fullPathname as errors): a tree entry
 // named `.`, `..`, `.git` (any case, any spelling Windows or macOS reads as
-// it) or holding a '/' is refused before the hooks run.
-ServerHooksResult install_server_hooks(git::Repository& repo);
+// it) or holding a '/' is refused before the hooks run. The repository is
+// the one containing `folder`.
+ServerHooksResult install_server_hooks(const std::string& folder);
 
-// What `envflow hook pre-commit` decides: throws util::Refused when the
-// branch is a protected environment other than the first; otherwise
-// returns the validation of what is staged (the caller refuses when not ok).
-content::ValidationReport run_pre_commit(const git::Repository& repo);
+// What `envflow hook pre-commit` decides in the repository containing
+// `folder`: throws util::Refused when the branch is a protected environment
+// other than the first; otherwise returns the validation of what is staged
+// (the caller refuses when not ok).
+content::ValidationReport run_pre_commit(const std::string& folder);
 
 } // namespace envflow::core::admin

@@ -15,8 +15,9 @@ std::string envflow_refspec(const std::string& remote) {
   return "+refs/envflow/*:" + model::RemoteRefs::tracking_name(remote, "refs/envflow/") + "*";
 }
 
-SetupResult setup_clone(git::Repository& repo, const std::string& remote) {
-  const std::string dir = repo.is_bare() ? repo.git_dir() : repo.workdir();
+SetupResult setup_clone(const std::string& folder, const std::string& remote) {
+  git::Repository repo = git::Repository::open(folder);
+  const std::string dir = repo.root();
   const auto git = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"git", "-C", dir});
     return util::run_process(args);

@@ -3,10 +3,6 @@
 #include <string>
 #include <vector>
 
-namespace envflow::git {
-class Repository;
-}
-
 namespace envflow::core::admin {
 
 // The fetch refspec setup adds: the server's envflow refs into this clone's
@@ -36,7 +32,8 @@ struct SetupResult {
 // branch of the first environment (where people commit; the others are read
 // from the server), the client hooks. Local refs/envflow/* copies an earlier
 // version fetched are removed when the server has the same value, and
-// listed when not. Running it again changes nothing.
-SetupResult setup_clone(git::Repository& repo, const std::string& remote);
+// listed when not. Running it again changes nothing. The clone is the
+// repository containing `folder`.
+SetupResult setup_clone(const std::string& folder, const std::string& remote);
 
 } // namespace envflow::core::admin

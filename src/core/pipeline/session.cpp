@@ -1,6 +1,7 @@
 #include "core/pipeline/session.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -413,5 +414,14 @@ Applied Session::apply(const Operation& operation) {
 }
 
 const std::vector<Applied>& Session::applied() const { return m_impl->applied; }
+
+std::string repository_root(const std::string& path) {
+  std::string root =
+      std::filesystem::absolute(git::Repository::open(path).root()).lexically_normal().string();
+  if (root.size() > 1 && root.ends_with("/")) {
+    root.pop_back();
+  }
+  return root;
+}
 
 } // namespace envflow::core::pipeline

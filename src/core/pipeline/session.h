@@ -134,4 +134,9 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
+// The folder of the repository containing `path` (its working tree, or its
+// git folder when bare): absolute, without a trailing '/'. What a process
+// that opens sessions again and again (envflow serve) keeps.
+std::string repository_root(const std::string& path);
+
 } // namespace envflow::core::pipeline

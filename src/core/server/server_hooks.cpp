@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/model/refs.h"
+#include "core/pipeline/events.h"
 #include "core/pipeline/rules.h"
 #include "core/records/backport.h"
 #include "core/release/release.h"
@@ -319,6 +320,52 @@ PushRecord record_push(git::Repository& repo, const std::vector<model::RefMove>&
     written->push_back(record);
   }
   result.notes = follow_up_issues(repo, *config, moves, pusher, written);
+  return result;
+}
+
+namespace {
+
+// The policy in force, for identifying the pusher; nullopt when there is none
+// or it does not load (decide_push reports the latter).
+std::optional<policy::PipelineConfig> pusher_policy(const git::Repository& repo) {
+  try {
+    return policy::load_config(repo);
+  } catch (const util::Error&) {
+    return std::nullopt;
+  }
+}
+
+} // namespace
+
+PreReceive run_pre_receive(const std::string& folder, const std::vector<model::RefMove>& updates,
+                           const remote::PushIntent& intent) {
+  const git::Repository repo = git::Repository::open(folder, git::Repository::Open::from_env);
+  const auto config = pusher_policy(repo);
+  PreReceive result{identify_pusher(config ? &*config : nullptr), {}};
+  result.judgement = decide_push(repo, updates, result.pusher, intent);
+  return result;
+}
+
+PostReceive run_post_receive(const std::string& folder, const std::vector<model::RefMove>& updates,
+                             const remote::PushIntent& intent) {
+  git::Repository repo = git::Repository::open(folder, git::Repository::Open::from_env);
+  const auto config = pusher_policy(repo);
+  PostReceive result{identify_pusher(config ? &*config : nullptr), {}};
+  // Exactly the records this hook wrote are announced, not what concurrent
+  // pushes appended meanwhile.
+  std::vector<model::AuditRecord> written;
+  const auto announce = [&] {
+    if (config && !written.empty()) {
+      pipeline::emit_events_for_records(repo, *config, written);
+    }
+  };
+  try {
+    result.record = record_push(repo, updates, result.pusher, intent, &written);
+  } catch (const util::Error&) {
+    announce();
+    throw;
+  }
+  announce();
   return result;
 }
 

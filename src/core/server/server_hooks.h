@@ -77,4 +77,29 @@ PushRecord record_push(git::Repository& repo, const std::vector<model::RefMove>&
                        const pipeline::Actor& pusher, const remote::PushIntent& intent = {},
                        std::vector<model::AuditRecord>* written = nullptr);
 
+// The hooks as git runs them, in the repository containing `folder` opened
+// from git's environment (during pre-receive the pushed objects are in
+// quarantine, which only GIT_OBJECT_DIRECTORY and its alternates show), with
+// the pusher identify_pusher finds under the policy in force (the default
+// identity rules when there is none or it does not load).
+
+// pre-receive: decide_push as that pusher.
+struct PreReceive {
+  pipeline::Actor pusher;
+  pipeline::Judgement judgement;
+};
+PreReceive run_pre_receive(const std::string& folder, const std::vector<model::RefMove>& updates,
+                           const remote::PushIntent& intent);
+
+// post-receive: record_push as that pusher, then send the events of the
+// records it wrote (the server is the one writer of the trail, so it is the
+// one sender of events), also when a util::Error stopped it part-way; that
+// error is thrown after.
+struct PostReceive {
+  pipeline::Actor pusher;
+  PushRecord record;
+};
+PostReceive run_post_receive(const std::string& folder, const std::vector<model::RefMove>& updates,
+                             const remote::PushIntent& intent);
+
 } // namespace envflow::core::server

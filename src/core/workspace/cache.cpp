@@ -671,9 +671,9 @@ std::string cache_dir(const git::Repository& repo) {
   return common + "envflow/cache/";
 }
 
-CacheUsage cache_usage(const git::Repository& repo) {
+CacheUsage cache_usage(const std::string& folder) {
   CacheUsage usage;
-  usage.dir = cache_dir(repo);
+  usage.dir = cache_dir(git::Repository::open(folder));
   std::error_code ec;
   for (const auto& item : fs::recursive_directory_iterator(usage.dir, ec)) {
     std::error_code size_ec;
@@ -689,16 +689,18 @@ CacheUsage cache_usage(const git::Repository& repo) {
   return usage;
 }
 
-std::size_t clear_cache(const git::Repository& repo) {
-  const std::string dir = cache_dir(repo);
+ClearedCache clear_cache(const std::string& folder) {
+  ClearedCache cleared;
+  cleared.dir = cache_dir(git::Repository::open(folder));
   std::error_code ec;
-  const std::uintmax_t removed = fs::remove_all(dir, ec);
+  const std::uintmax_t removed = fs::remove_all(cleared.dir, ec);
   if (ec) {
-    throw util::IoError("removing " + dir + ": " + ec.message());
+    throw util::IoError("removing " + cleared.dir + ": " + ec.message());
   }
-  return removed == static_cast<std::uintmax_t>(-1) || removed == 0
-             ? 0
-             : static_cast<std::size_t>(removed - 1); // the folder itself
+  cleared.removed = removed == static_cast<std::uintmax_t>(-1) || removed == 0
+                        ? 0
+                        : static_cast<std::size_t>(removed - 1); // the folder itself
+  return cleared;
 }
 
 namespace {

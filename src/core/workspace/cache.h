@@ -73,17 +73,21 @@ private:
 // <common git dir>/envflow/cache/ of `repo` (with a trailing '/').
 std::string cache_dir(const git::Repository& repo);
 
-// What the cache folder of `repo` holds.
+// What the cache folder of the repository containing `folder` holds.
 struct CacheUsage {
   std::string dir;
   std::size_t files = 0;
   std::uint64_t bytes = 0;
 };
-CacheUsage cache_usage(const git::Repository& repo);
+CacheUsage cache_usage(const std::string& folder);
 
-// Remove every cached result of `repo` (the whole cache folder); returns how
-// many files were removed. Throws util::IoError when the folder cannot be removed.
-std::size_t clear_cache(const git::Repository& repo);
+// Remove every cached result of the repository containing `folder` (the
+// whole cache folder). Throws util::IoError when the folder cannot be removed.
+struct ClearedCache {
+  std::string dir;
+  std::size_t removed = 0; // files removed
+};
+ClearedCache clear_cache(const std::string& folder);
 
 enum class CacheMode { off, on };
 

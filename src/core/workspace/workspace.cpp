@@ -117,9 +117,10 @@ content::ValidateOptions options_for(const git::Repository& repo) {
   return options;
 }
 
-content::ValidationReport validate_worktree(const git::Repository& repo,
+content::ValidationReport validate_worktree(const std::string& folder,
                                             const std::vector<std::string>& paths,
                                             content::Scope scope, content::Progress progress) {
+  const git::Repository repo = git::Repository::open(folder);
   if (repo.is_bare()) {
     throw util::UsageError("this is a bare repository: validate a commit with --rev REV");
   }
@@ -139,9 +140,10 @@ content::ValidationReport validate_worktree(const git::Repository& repo,
   return run(source, options);
 }
 
-content::ValidationReport validate_revision(const git::Repository& repo, const std::string& rev,
+content::ValidationReport validate_revision(const std::string& folder, const std::string& rev,
                                             const std::vector<std::string>& paths,
                                             content::Scope scope, content::Progress progress) {
+  const git::Repository repo = git::Repository::open(folder);
   const std::optional<std::string> commit = repo.resolve_commit(rev);
   if (!commit) {
     throw util::UsageError("unknown revision '" + rev + "'");

@@ -16,18 +16,19 @@ struct PipelineConfig;
 
 namespace envflow::core::workspace {
 
-// Validate the working tree of `repo`, or only `paths` (relative to the
-// current directory or absolute; each must lie inside the working tree —
-// util::UsageError otherwise). `progress` is told how far the checks have
-// got (content::ValidateOptions::progress).
-content::ValidationReport validate_worktree(const git::Repository& repo,
+// Validate the working tree of the repository containing `folder`, or only
+// `paths` (relative to the current directory or absolute; each must lie
+// inside the working tree — util::UsageError otherwise). `progress` is told
+// how far the checks have got (content::ValidateOptions::progress).
+content::ValidationReport validate_worktree(const std::string& folder,
                                             const std::vector<std::string>& paths,
                                             content::Scope scope = content::Scope::promoted,
                                             content::Progress progress = {});
 
-// Validate a commit's tree straight from the object database (bare
-// repositories too). `paths` are relative to the repository root.
-content::ValidationReport validate_revision(const git::Repository& repo, const std::string& rev,
+// Validate a commit's tree straight from the object database of the
+// repository containing `folder` (bare repositories too). `paths` are
+// relative to the repository root.
+content::ValidationReport validate_revision(const std::string& folder, const std::string& rev,
                                             const std::vector<std::string>& paths,
                                             content::Scope scope = content::Scope::promoted,
                                             content::Progress progress = {});
