@@ -15,7 +15,6 @@
 #include "core/policy/config.h"
 #include "core/policy/context.h"
 #include "core/records/config_edit.h"
-#include "git/repo.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -63,7 +62,6 @@ Runner setup_config(CLI::App& app, Globals& globals) {
   put->add_option("file", *put_file, "Local file to store")->required()->option_text("FILE");
   return [which, file, put_name, put_file, &globals] {
     core::pipeline::Session session = open_session(globals);
-    git::Repository& repo = session.repo();
     if (*which == "put") {
       const bool changed = core::records::put_config_file(session, *put_name, read_text(*put_file));
       std::printf("%s %s on %s\n",
@@ -91,8 +89,7 @@ Runner setup_config(CLI::App& app, Globals& globals) {
       text = read_text(*file);
     } else {
       const auto started_at = session.refs().target(core::model::k_config_ref);
-      const std::string path = repo.git_dir() + "envflow/envflow.yaml.edit";
-      std::filesystem::create_directories(repo.git_dir() + "envflow");
+      const std::string path = core::records::config_edit_file(session);
       {
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
         out << core::records::config_text(session);

@@ -9,11 +9,10 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "core/pipeline/compare.h"
 #include "core/pipeline/session.h"
-#include "core/policy/config.h"
 #include "core/workspace/diff.h"
 #include "core/workspace/diff_values.h"
-#include "git/repo.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -78,9 +77,9 @@ std::string fields_text(const std::vector<std::string>& fields) {
 
 class TextPrinter {
 public:
-  TextPrinter(const git::Repository& repo, const core::workspace::SemanticDiff& diff,
+  TextPrinter(const core::pipeline::Session& session, const core::workspace::SemanticDiff& diff,
               const DiffArgs& args)
-      : m_repo(repo), m_diff(diff), m_args(args) {}
+      : m_session(session), m_diff(diff), m_args(args) {}
 
   void print() const {
     const std::string title =
@@ -128,7 +127,7 @@ private:
     }
     std::printf("  %s\n", line.c_str());
     if (!m_args.no_values) {
-      print_values(core::workspace::field_values(m_repo, m_diff, item));
+      print_values(core::pipeline::field_values(m_session, m_diff, item));
     }
   }
 
@@ -183,7 +182,7 @@ private:
     }
   }
 
-  const git::Repository& m_repo;
+  const core::pipeline::Session& m_session;
   const core::workspace::SemanticDiff& m_diff;
   const DiffArgs& m_args;
   mutable bool m_cut = false;
@@ -192,15 +191,15 @@ private:
 // `envflow diff FROM TO --format json`: `diff` with the sides as given and,
 // with --values, the old and new value of every changed field (opt-in, so
 // scripts and `envflow serve` that do not ask read no more blobs than before).
-nlohmann::json diff_document(const git::Repository& repo, const core::workspace::SemanticDiff& diff,
-                             const DiffArgs& args) {
+nlohmann::json diff_document(const core::pipeline::Session& session,
+                             const core::workspace::SemanticDiff& diff, const DiffArgs& args) {
   nlohmann::json json = diff.to_json();
   json["from_rev"] = args.from;
   json["to_rev"] = args.to;
   if (args.values) {
     for (std::size_t i = 0; i < diff.items.size(); ++i) {
       json["items"][i]["values"] = core::workspace::field_values_json(
-          core::workspace::field_values(repo, diff, diff.items[i]));
+          core::pipeline::field_values(session, diff, diff.items[i]));
     }
   }
   return json;
@@ -229,17 +228,13 @@ Runner setup_diff(CLI::App& app, Globals& globals) {
   return [args, &globals] {
     // Environments are read through the session: in a clone, the server's view.
     const core::pipeline::Session session = open_session(globals);
-    const git::Repository& repo = session.repo();
-    const core::policy::PipelineConfig* config = session.has_config() ? &session.config() : nullptr;
-    const std::string from =
-        core::workspace::resolve_side(repo, session.refs(), config, args->from);
-    const std::string to = core::workspace::resolve_side(repo, session.refs(), config, args->to);
-    const core::workspace::SemanticDiff diff = core::workspace::semantic_diff(repo, from, to);
+    const core::workspace::SemanticDiff diff =
+        core::pipeline::compare(session, args->from, args->to);
     if (globals.format == Format::json) {
-      print_json(diff_document(repo, diff, *args));
+      print_json(diff_document(session, diff, *args));
       return 0;
     }
-    TextPrinter(repo, diff, *args).print();
+    TextPrinter(session, diff, *args).print();
     return 0;
   };
 }

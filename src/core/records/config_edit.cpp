@@ -1,5 +1,7 @@
 #include "core/records/config_edit.h"
 
+#include <filesystem>
+
 #include "core/pipeline/session.h"
 #include "core/policy/config.h"
 #include "git/repo.h"
@@ -17,6 +19,12 @@ std::string config_text(const pipeline::Session& session) {
                         " is missing); run envflow init, or envflow setup in a clone");
   }
   return *text;
+}
+
+std::string config_edit_file(const pipeline::Session& session) {
+  const std::string dir = session.repo().git_dir() + "envflow";
+  std::filesystem::create_directories(dir);
+  return dir + "/envflow.yaml.edit";
 }
 
 namespace {

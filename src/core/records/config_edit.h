@@ -13,6 +13,11 @@ namespace envflow::core::records {
 // (throws util::Refused when absent).
 std::string config_text(const pipeline::Session& session);
 
+// Where `envflow config edit` keeps the text being edited, so that it
+// survives the editor and a refusal: <git dir>/envflow/envflow.yaml.edit.
+// Makes its folder.
+std::string config_edit_file(const pipeline::Session& session);
+
 // Replace envflow.yaml with `text`, one operation the rulebook judges
 // (admins only; the new policy must parse and validate, with the problems at
 // file:line:col). Returns false when unchanged. `expected` is the config
