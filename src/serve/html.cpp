@@ -138,8 +138,6 @@ std::string url_decode(std::string_view text) {
   return out;
 }
 
-std::string short_id(std::string_view id) { return std::string(id.substr(0, 7)); }
-
 std::string fill(std::string_view page_template, const std::map<std::string, std::string>& values) {
   std::string out;
   std::size_t at = 0;

@@ -22,9 +22,6 @@ std::string url_encode(std::string_view text);
 // Invalid escapes are kept as they are.
 std::string url_decode(std::string_view text);
 
-// The first 7 characters of an object id ("" stays "").
-std::string short_id(std::string_view id);
-
 // Replace every {{name}} of `page_template` with `values[name]` (already
 // escaped where needed), in one pass, so a value that holds "{{x}}" is never
 // expanded in turn. Unknown names become "".

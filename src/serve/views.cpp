@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/model/refs.h"
 #include "core/records/approvals.h"
 #include "git/repo.h"
 #include "serve/html.h"
@@ -51,7 +52,8 @@ std::string commit_html(const std::string& id) {
   if (id.empty()) {
     return "<span class=\"missing\">(missing)</span>";
   }
-  return "<code class=\"id\" title=\"" + escape(id) + "\">" + escape(short_id(id)) + "</code>";
+  return "<code class=\"id\" title=\"" + escape(id) + "\">" + escape(core::model::short_id(id)) +
+         "</code>";
 }
 
 std::string badge(const std::string& text, const std::string& kind) {
@@ -144,8 +146,8 @@ std::string changes_html(const Json& diff, const std::string& from, const std::s
     out += "</tbody></table>";
     if (items.size() > k_max_items) {
       out += "<p class=\"more\">and " + std::to_string(items.size() - k_max_items) +
-             " more: <code>envflow diff " + escape(short_id(from)) + " " + escape(short_id(to)) +
-             " --values</code></p>";
+             " more: <code>envflow diff " + escape(core::model::short_id(from)) + " " +
+             escape(core::model::short_id(to)) + " --values</code></p>";
     }
   }
   return out;
@@ -171,8 +173,8 @@ std::string waiting_details(const ViewContext& c, const std::string& id, const s
   out += "</ol>";
   if (commits.size() > k_max_commits) {
     out += "<p class=\"more\">and " + std::to_string(commits.size() - k_max_commits) +
-           " more: <code>git log " + escape(short_id(from)) + ".." + escape(short_id(to)) +
-           "</code></p>";
+           " more: <code>git log " + escape(core::model::short_id(from)) + ".." +
+           escape(core::model::short_id(to)) + "</code></p>";
   }
   const std::string page = "/diff?from=" + url_encode(from) + "&to=" + url_encode(to);
   out += "<h4>Changes</h4><div class=\"changes-lazy\" data-from=\"" + escape(from) +
@@ -239,7 +241,7 @@ std::string publish_html(const ViewContext& c, const Json& status, const Json& l
         "rolled-back head live again</span></label>" +
         text_field("reason", "Why (with the box above)");
     out += "<details class=\"publish-form\" id=\"publish\"><summary>Publish " +
-           escape(str(last["name"])) + " " + escape(short_id(head)) + "…</summary>" +
+           escape(str(last["name"])) + " " + escape(core::model::short_id(head)) + "…</summary>" +
            "<p>Tags " + commit_html(head) + " as a signed release and makes it live.</p>" +
            action_form("publish", "/api/publish", "Publish", fields, "danger") + "</details>";
   }
@@ -261,9 +263,9 @@ std::string record_moves(const Json& record) {
     const bool created = old_id == git::k_zero_id;
     const bool deleted = new_id == git::k_zero_id;
     out += (out.empty() ? "" : ", ") + ref + " " +
-           (created   ? "+" + short_id(new_id)
-            : deleted ? "−" + short_id(old_id)
-                      : short_id(old_id) + ".." + short_id(new_id));
+           (created   ? "+" + core::model::short_id(new_id)
+            : deleted ? "−" + core::model::short_id(old_id)
+                      : core::model::short_id(old_id) + ".." + core::model::short_id(new_id));
   }
   return out.empty() ? "-" : out;
 }
@@ -455,11 +457,10 @@ View pipeline_view(const ViewContext& c) {
         }
         if (can_act(c) && required > 0 && may(c.config, c.actor, Right::approve, next) &&
             std::find(approvers.begin(), approvers.end(), c.actor) == approvers.end()) {
-          buttons += action_form("approve", "/api/approve/" + url_encode(next),
-                                 "Approve " + short_id(head) + " into " + next,
-                                 "<input type=\"hidden\" name=\"rev\" value=\"" + escape(head) +
-                                     "\">",
-                                 "secondary");
+          buttons += action_form(
+              "approve", "/api/approve/" + url_encode(next),
+              "Approve " + core::model::short_id(head) + " into " + next,
+              "<input type=\"hidden\" name=\"rev\" value=\"" + escape(head) + "\">", "secondary");
         }
         if (!buttons.empty()) {
           out += "<div class=\"buttons\">" + buttons + "</div>";
@@ -505,7 +506,7 @@ View diff_view(const ViewContext& c) {
   const auto rev = [](const std::string& r) {
     const bool id = r.size() == 40 && r.find_first_not_of("0123456789abcdef") == std::string::npos;
     return std::pair{id ? commit_html(r) : "<code>" + escape(r) + "</code>",
-                     escape(id ? short_id(r) : r)};
+                     escape(id ? core::model::short_id(r) : r)};
   };
   const auto [from_html, from_text] = rev(from->second);
   const auto [to_html, to_text] = rev(to->second);

@@ -52,9 +52,6 @@ inline std::string problems_of(const std::string& text,
   return dump(problems);
 }
 
-// The first seven characters of an object id, as messages show it.
-inline std::string short_id(const std::string& id) { return id.substr(0, 7); }
-
 // A Variable file's text.
 inline std::string variable(const std::string& name, const std::string& type,
                             const std::string& default_yaml) {

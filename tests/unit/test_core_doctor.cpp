@@ -3,6 +3,7 @@
 #include "core/admin/doctor.h"
 #include "core/admin/init.h"
 #include "core/admin/setup.h"
+#include "core/model/refs.h"
 #include "core/model/view.h"
 #include "git/repo.h"
 
@@ -21,7 +22,7 @@
 
 using namespace envflow;
 using Level = core::admin::Finding::Level;
-using envflow::test::short_id;
+using envflow::core::model::short_id;
 
 namespace {
 

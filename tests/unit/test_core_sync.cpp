@@ -9,6 +9,7 @@
 #include "core/admin/init.h"
 #include "core/pipeline/session.h"
 #include "core/pipeline/sync.h"
+#include "core/model/refs.h"
 #include "core/model/view.h"
 #include "git/repo.h"
 #include "util/error.h"
@@ -227,11 +228,12 @@ TEST_CASE("core::pipeline::auto_sync: approvals, holds and refusals") {
     CHECK(one.stop->approvals_required == 2);
     CHECK(one.stop->approvals == std::vector<std::string>{k_bob});
     CHECK(one.stop->groups == std::vector<std::string>{"qa"});
-    CHECK(one.stop->command == "envflow approve uat --rev " + short_id(c));
-    CHECK(one.stop->message == "promoting " + short_id(c) +
+    CHECK(one.stop->command == "envflow approve uat --rev " + core::model::short_id(c));
+    CHECK(one.stop->message == "promoting " + core::model::short_id(c) +
                                    " into uat needs 2 approvals from qa (not counting "
-                                   "ci-bot@example.com); it has 1 approval of 2 needed (" + k_bob +
-                                   "); approvers run: envflow approve uat --rev " + short_id(c));
+                                   "ci-bot@example.com); it has 1 approval of 2 needed (" +
+                                   k_bob + "); approvers run: envflow approve uat --rev " +
+                                   core::model::short_id(c));
     CHECK(p.head("uat") != c);
     core::pipeline::Session carol = p.session(k_carol);
     core::pipeline::approve(carol, "uat", c);
