@@ -21,7 +21,11 @@
   // them; the browser still sends what it knows for this origin.
   function here(path) { return location.origin + path; }
 
-  function short(id) { return typeof id === 'string' ? id.slice(0, 7) : ''; }
+  // An object id shortened; any other revision (a branch name) as it is.
+  function short(id) {
+    if (typeof id !== 'string') { return ''; }
+    return /^[0-9a-f]{40}$/.test(id) ? id.slice(0, 7) : id;
+  }
 
   function flash(kind, title, detail, hint) {
     var box = document.createElement('div');

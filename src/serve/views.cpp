@@ -146,8 +146,8 @@ std::string changes_html(const Json& diff, const std::string& from, const std::s
     out += "</tbody></table>";
     if (items.size() > k_max_items) {
       out += "<p class=\"more\">and " + std::to_string(items.size() - k_max_items) +
-             " more: <code>envflow diff " + escape(core::model::short_id(from)) + " " +
-             escape(core::model::short_id(to)) + " --values</code></p>";
+             " more: <code>envflow diff " + escape(core::model::short_rev(from)) + " " +
+             escape(core::model::short_rev(to)) + " --values</code></p>";
     }
   }
   return out;
@@ -173,8 +173,8 @@ std::string waiting_details(const ViewContext& c, const std::string& id, const s
   out += "</ol>";
   if (commits.size() > k_max_commits) {
     out += "<p class=\"more\">and " + std::to_string(commits.size() - k_max_commits) +
-           " more: <code>git log " + escape(core::model::short_id(from)) + ".." +
-           escape(core::model::short_id(to)) + "</code></p>";
+           " more: <code>git log " + escape(core::model::short_rev(from)) + ".." +
+           escape(core::model::short_rev(to)) + "</code></p>";
   }
   const std::string page = "/diff?from=" + url_encode(from) + "&to=" + url_encode(to);
   out += "<h4>Changes</h4><div class=\"changes-lazy\" data-from=\"" + escape(from) +

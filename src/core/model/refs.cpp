@@ -69,6 +69,10 @@ std::string short_id(std::string_view id) {
   return is_zero(id) ? std::string("(none)") : std::string(id.substr(0, 7));
 }
 
+std::string short_rev(std::string_view rev) {
+  return is_object_id(rev) ? short_id(rev) : std::string(rev);
+}
+
 std::string encode_component(std::string_view text) {
   static constexpr char k_hex[] = "0123456789ABCDEF";
   std::string out;

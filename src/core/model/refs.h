@@ -54,6 +54,9 @@ bool is_zero(std::string_view id);
 bool is_object_id(std::string_view text);
 // First seven hex digits of `id`; "(none)" for a zero or empty id.
 std::string short_id(std::string_view id);
+// A revision as a person reads it in a hint: an object id shortened (short_id),
+// any other revision (a branch name, a tag, HEAD~2) as it was given.
+std::string short_rev(std::string_view rev);
 
 // A person's name (or another free string) as one ref name component:
 // letters, digits and "-_+@" stay, everything else (".", "/", "%", spaces,
