@@ -234,7 +234,8 @@ Runner setup_diff(CLI::App& app, Globals& globals) {
     const std::string from =
         core::workspace::resolve_side(repo, session.refs(), config, args->from);
     const std::string to = core::workspace::resolve_side(repo, session.refs(), config, args->to);
-    const core::workspace::SemanticDiff diff = core::workspace::semantic_diff(repo, from, to);
+    const core::workspace::SemanticDiff diff =
+        core::workspace::semantic_diff(repo, session.cache(), from, to);
     if (globals.format == Format::json) {
       print_json(diff_document(repo, diff, *args));
       return 0;

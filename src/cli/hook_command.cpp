@@ -66,14 +66,14 @@ core::remote::PushIntent push_intent() {
   return core::remote::intent_from_push_options(options);
 }
 
-int decide(const std::vector<core::model::RefMove>& updates) {
+int decide(const std::vector<core::model::RefMove>& updates, content::ResultCache* cache) {
   // From the environment: during pre-receive git keeps the pushed objects
   // in quarantine, which only GIT_OBJECT_DIRECTORY and its alternates show.
   const git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
   const auto config = policy(repo);
   const core::pipeline::Actor pusher = core::server::identify_pusher(config ? &*config : nullptr);
   const core::pipeline::Judgement decision =
-      core::server::decide_push(repo, updates, pusher, push_intent());
+      core::server::decide_push(repo, cache, updates, pusher, push_intent());
   if (decision.ok()) {
     for (const auto& note : decision.notes) {
       say(note);
@@ -99,7 +99,7 @@ void announce(const git::Repository& repo,
   }
 }
 
-int record(const std::vector<core::model::RefMove>& updates) {
+int record(const std::vector<core::model::RefMove>& updates, content::ResultCache* cache) {
   git::Repository repo = git::Repository::open(".", git::Repository::Open::from_env);
   const auto config = policy(repo);
   const core::pipeline::Actor pusher = core::server::identify_pusher(config ? &*config : nullptr);
@@ -108,7 +108,7 @@ int record(const std::vector<core::model::RefMove>& updates) {
   std::vector<core::model::AuditRecord> written;
   try {
     const core::server::PushRecord result =
-        core::server::record_push(repo, updates, pusher, push_intent(), &written);
+        core::server::record_push(repo, cache, updates, pusher, push_intent(), &written);
     for (const auto& appended : result.appended) {
       say("audit: " + appended.op + " recorded for " + pusher.describe());
     }
@@ -138,7 +138,7 @@ Runner setup_hook(CLI::App& app, Globals& globals) {
   app.add_option("args", *rest, "Arguments git passes to the hook");
   return [name, rest, &globals] {
     if (*name == "pre-receive") {
-      return decide(core::server::parse_ref_updates(read_stdin()));
+      return decide(core::server::parse_ref_updates(read_stdin()), globals.cache);
     }
     if (*name == "update") {
       // git's update hook: REF OLD NEW, one ref at a time. It sees a single
@@ -147,13 +147,14 @@ Runner setup_hook(CLI::App& app, Globals& globals) {
         throw util::UsageError("the update hook takes REF OLD NEW");
       }
       return decide(
-          core::server::parse_ref_updates((*rest)[1] + " " + (*rest)[2] + " " + (*rest)[0]));
+          core::server::parse_ref_updates((*rest)[1] + " " + (*rest)[2] + " " + (*rest)[0]),
+          globals.cache);
     }
     if (*name == "post-receive") {
-      return record(core::server::parse_ref_updates(read_stdin()));
+      return record(core::server::parse_ref_updates(read_stdin()), globals.cache);
     }
     const git::Repository repo = git::Repository::open(".");
-    const content::ValidationReport report = core::admin::run_pre_commit(repo);
+    const content::ValidationReport report = core::admin::run_pre_commit(repo, globals.cache);
     if (!report.ok()) {
       print_diagnostics(stderr, report.diagnostics, globals.format);
       throw util::Refused("commit refused: " + std::to_string(report.diagnostics.size()) +

@@ -122,7 +122,7 @@ ServerHooksResult install_server_hooks(git::Repository& repo) {
   return result;
 }
 
-content::ValidationReport run_pre_commit(const git::Repository& repo) {
+content::ValidationReport run_pre_commit(const git::Repository& repo, content::ResultCache* cache) {
   const auto config = workspace::read_policy(repo);
   if (config) {
     const std::string branch = repo.head_branch();
@@ -132,7 +132,7 @@ content::ValidationReport run_pre_commit(const git::Repository& repo) {
                           " and promote with envflow sync (hotfixes: envflow hotfix start NAME)");
     }
   }
-  return workspace::validate_index(repo);
+  return workspace::validate_index(repo, cache);
 }
 
 } // namespace envflow::core::admin

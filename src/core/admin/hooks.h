@@ -33,7 +33,8 @@ ServerHooksResult install_server_hooks(git::Repository& repo);
 
 // What `envflow hook pre-commit` decides: throws util::Refused when the
 // branch is a protected environment other than the first; otherwise
-// returns the validation of what is staged (the caller refuses when not ok).
-content::ValidationReport run_pre_commit(const git::Repository& repo);
+// returns the validation of what is staged (the caller refuses when not ok),
+// made with `cache` (nullptr: none).
+content::ValidationReport run_pre_commit(const git::Repository& repo, content::ResultCache* cache);
 
 } // namespace envflow::core::admin

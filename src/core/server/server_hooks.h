@@ -50,7 +50,8 @@ std::vector<model::RefMove> parse_ref_updates(const std::string& text);
 //  - without a policy (no refs/envflow/config yet) everything is accepted, so a
 //    repository can be seeded; the config pushed then is still validated.
 // `intent` carries the push options (sync --auto says it is one: holds apply).
-pipeline::Judgement decide_push(const git::Repository& repo,
+// Validation uses `cache` (model::Pipeline::cache; nullptr: none).
+pipeline::Judgement decide_push(const git::Repository& repo, content::ResultCache* cache,
                                 const std::vector<model::RefMove>& updates,
                                 const pipeline::Actor& pusher,
                                 const remote::PushIntent& intent = {});
@@ -72,9 +73,11 @@ struct PushRecord {
 // `written`, when given, gets every record appended (the push's and the
 // follow-ups'), ids set, as each is written: the caller knows them even when
 // a later one fails, and announces exactly those (not what concurrent pushes
-// appended meanwhile).
-PushRecord record_push(git::Repository& repo, const std::vector<model::RefMove>& updates,
-                       const pipeline::Actor& pusher, const remote::PushIntent& intent = {},
+// appended meanwhile). Facts remembered by object id (releases, back-port
+// issues, semantic diffs) are kept beside `cache` when there is one.
+PushRecord record_push(git::Repository& repo, content::ResultCache* cache,
+                       const std::vector<model::RefMove>& updates, const pipeline::Actor& pusher,
+                       const remote::PushIntent& intent = {},
                        std::vector<model::AuditRecord>* written = nullptr);
 
 } // namespace envflow::core::server

@@ -1,12 +1,14 @@
 #include "core/workspace/workspace.h"
 
+#include <cstdint>
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include "content/schema.h"
 #include "content/validator.h"
 #include "core/model/view.h"
 #include "core/policy/config.h"
-#include "core/workspace/cache.h"
 #include "core/workspace/memo.h"
 #include "core/workspace/sources.h"
 #include "git/repo.h"
@@ -54,11 +56,12 @@ content::ValidationReport run(content::FileSource& source, content::ValidateOpti
 
 } // namespace
 
-content::ValidateOptions options_for(const policy::PipelineConfig& config, content::Scope scope) {
+content::ValidateOptions options_for(const policy::PipelineConfig& config,
+                                     content::ResultCache* cache, content::Scope scope) {
   content::ValidateOptions options;
   options.max_file_size = config.max_file_size;
   options.scope = scope;
-  options.cache = process_cache();
+  options.cache = cache;
   for (const auto& allowed : config.secret_allowlist) {
     options.allowed_secrets.push_back(allowed.fingerprint);
   }
@@ -84,22 +87,21 @@ std::optional<policy::PipelineConfig> read_policy(const git::Repository& repo) {
   return commit ? policy::load_config(repo, *commit) : std::nullopt;
 }
 
-content::ValidateOptions options_for(const git::Repository& repo) {
+content::ValidateOptions options_for(const git::Repository& repo, content::ResultCache* cache) {
   const std::optional<std::string> commit = policy_commit(repo);
-  content::ValidateOptions defaults;
-  defaults.cache = process_cache();
+  content::ValidateOptions options;
+  options.cache = cache;
   if (!commit) {
-    return defaults;
+    return options;
   }
   // What a policy sets for validation is remembered by its config commit
   // (and this envflow's version, which reads it): a warm validation then
   // parses no YAML. Only a policy that loaded is remembered, so a broken one
   // is refused on every run.
-  ObjectMemo memo(repo, "policy-options-1");
+  ObjectMemo memo(repo, "policy-options-1", cache);
   const std::string key = *commit + " " + ENVFLOW_VERSION;
   if (const nlohmann::json* known = memo.find(key)) {
     try {
-      content::ValidateOptions options = defaults;
       options.max_file_size = known->at("max_file_size").get<std::uint64_t>();
       options.allowed_secrets = known->at("allowed_secrets").get<std::vector<std::string>>();
       return options;
@@ -109,21 +111,22 @@ content::ValidateOptions options_for(const git::Repository& repo) {
   }
   const std::optional<policy::PipelineConfig> config = policy::load_config(repo, *commit);
   if (!config) {
-    return defaults;
+    return options;
   }
-  content::ValidateOptions options = options_for(*config);
+  options = options_for(*config, cache);
   memo.insert(key, {{"max_file_size", options.max_file_size},
                     {"allowed_secrets", options.allowed_secrets}});
   return options;
 }
 
 content::ValidationReport validate_worktree(const git::Repository& repo,
+                                            content::ResultCache* cache,
                                             const std::vector<std::string>& paths,
                                             content::Scope scope, content::Progress progress) {
   if (repo.is_bare()) {
     throw util::UsageError("this is a bare repository: validate a commit with --rev REV");
   }
-  content::ValidateOptions options = options_for(repo);
+  content::ValidateOptions options = options_for(repo, cache);
   options.scope = scope;
   options.progress = std::move(progress);
   for (const auto& path : paths) {
@@ -139,14 +142,15 @@ content::ValidationReport validate_worktree(const git::Repository& repo,
   return run(source, options);
 }
 
-content::ValidationReport validate_revision(const git::Repository& repo, const std::string& rev,
+content::ValidationReport validate_revision(const git::Repository& repo,
+                                            content::ResultCache* cache, const std::string& rev,
                                             const std::vector<std::string>& paths,
                                             content::Scope scope, content::Progress progress) {
   const std::optional<std::string> commit = repo.resolve_commit(rev);
   if (!commit) {
     throw util::UsageError("unknown revision '" + rev + "'");
   }
-  content::ValidateOptions options = options_for(repo);
+  content::ValidateOptions options = options_for(repo, cache);
   options.scope = scope;
   options.progress = std::move(progress);
   for (const auto& path : paths) {
@@ -156,9 +160,9 @@ content::ValidationReport validate_revision(const git::Repository& repo, const s
   return run(source, options);
 }
 
-content::ValidationReport validate_index(const git::Repository& repo) {
+content::ValidationReport validate_index(const git::Repository& repo, content::ResultCache* cache) {
   IndexSource source(repo);
-  return run(source, options_for(repo));
+  return run(source, options_for(repo, cache));
 }
 
 } // namespace envflow::core::workspace
