@@ -54,17 +54,47 @@ content::ValidationReport run(content::FileSource& source, content::ValidateOpti
   return content::validate(source, options, content::SchemaSet::builtin());
 }
 
+// What a policy sets for validation: what options_for reads from the policy,
+// and the record the memo "policy-options-1" keeps per policy commit. A
+// setting the policy gains is a member here, read in `of`, set in `apply`
+// and written and read back by to_json/from_json below.
+struct PolicySettings {
+  std::uint64_t max_file_size = 0;
+  std::vector<std::string> allowed_secrets;
+
+  static PolicySettings of(const policy::PipelineConfig& config) {
+    PolicySettings settings;
+    settings.max_file_size = config.max_file_size;
+    for (const auto& allowed : config.secret_allowlist) {
+      settings.allowed_secrets.push_back(allowed.fingerprint);
+    }
+    return settings;
+  }
+
+  void apply(content::ValidateOptions& options) const {
+    options.max_file_size = max_file_size;
+    options.allowed_secrets = allowed_secrets;
+  }
+};
+
+void to_json(nlohmann::json& json, const PolicySettings& settings) {
+  json = {{"max_file_size", settings.max_file_size}, {"allowed_secrets", settings.allowed_secrets}};
+}
+
+// Throws nlohmann::json::exception when `json` is not as to_json writes it.
+void from_json(const nlohmann::json& json, PolicySettings& settings) {
+  json.at("max_file_size").get_to(settings.max_file_size);
+  json.at("allowed_secrets").get_to(settings.allowed_secrets);
+}
+
 } // namespace
 
 content::ValidateOptions options_for(const policy::PipelineConfig& config,
                                      content::ResultCache* cache, content::Scope scope) {
   content::ValidateOptions options;
-  options.max_file_size = config.max_file_size;
   options.scope = scope;
   options.cache = cache;
-  for (const auto& allowed : config.secret_allowlist) {
-    options.allowed_secrets.push_back(allowed.fingerprint);
-  }
+  PolicySettings::of(config).apply(options);
   return options;
 }
 
@@ -102,8 +132,7 @@ content::ValidateOptions options_for(const git::Repository& repo, content::Resul
   const std::string key = *commit + " " + ENVFLOW_VERSION;
   if (const nlohmann::json* known = memo.find(key)) {
     try {
-      options.max_file_size = known->at("max_file_size").get<std::uint64_t>();
-      options.allowed_secrets = known->at("allowed_secrets").get<std::vector<std::string>>();
+      known->get<PolicySettings>().apply(options);
       return options;
     } catch (const nlohmann::json::exception&) {
       // not as written: read the policy again
@@ -113,9 +142,9 @@ content::ValidateOptions options_for(const git::Repository& repo, content::Resul
   if (!config) {
     return options;
   }
-  options = options_for(*config, cache);
-  memo.insert(key, {{"max_file_size", options.max_file_size},
-                    {"allowed_secrets", options.allowed_secrets}});
+  const PolicySettings settings = PolicySettings::of(*config);
+  memo.insert(key, settings);
+  settings.apply(options);
   return options;
 }
 
