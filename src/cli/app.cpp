@@ -206,8 +206,8 @@ CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
 
 core::pipeline::Session open_session(const Globals& globals) {
   core::pipeline::Session session = core::pipeline::Session::open(
-      ".",
-      core::pipeline::SessionOptions{globals.actor, globals.push, globals.remote, globals.offline});
+      ".", core::pipeline::SessionOptions{globals.actor, globals.push, globals.remote,
+                                          globals.offline, globals.cache});
   if (globals.format != Format::json) {
     print_notes(session);
   }
@@ -289,10 +289,12 @@ int run(int argc, char** argv) {
                "Read the view the last fetch left; do not fetch (operations are kept in this "
                "clone until envflow push)");
 
-  // Every validation this process makes (validate, sync, the hooks) reuses
-  // per-file results from the repository's cache; nothing is opened until a
-  // validation starts. `validate --no-cache` and ENVFLOW_NO_CACHE=1 turn it off.
-  core::workspace::use_repository_cache(core::workspace::CacheMode::on);
+  // Every validation this run makes (validate, sync, the hooks) reuses
+  // per-file results from the repository's cache, and facts remembered by
+  // object id are kept beside it; nothing is opened until a validation
+  // starts. ENVFLOW_NO_CACHE=1 gives none, `validate --no-cache` uses none.
+  const std::unique_ptr<content::ResultCache> cache = core::workspace::repository_cache();
+  globals.cache = cache.get();
 
   Runner runner;
   for (const auto& command : commands()) {
@@ -308,7 +310,7 @@ int run(int argc, char** argv) {
   // The shell completions' question (completion/): answered from the table
   // just built, before parsing, so its words are never taken as options.
   if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
-    return complete(app, std::vector<std::string>(argv + 2, argv + argc));
+    return complete(app, std::vector<std::string>(argv + 2, argv + argc), globals.cache);
   }
 
   try {

@@ -14,6 +14,10 @@ namespace CLI {
 class App;
 }
 
+namespace envflow::content {
+class ResultCache;
+}
+
 namespace envflow::core::pipeline {
 class Session;
 }
@@ -34,6 +38,11 @@ struct Globals {
   bool offline = false;  // --offline: read the view the last fetch left
   // --push on the commands that move refs (see Command::push).
   bool push = false;
+  // The cache of the repository this run keeps, nullptr for none: set once
+  // by cli::run (core::workspace::repository_cache: none under
+  // ENVFLOW_NO_CACHE), given to the session (open_session) and to what runs
+  // without one (the hooks, init); `validate --no-cache` uses none.
+  content::ResultCache* cache = nullptr;
 };
 
 // Open the session a command reads and writes the pipeline through, as the

@@ -7,6 +7,10 @@ namespace CLI {
 class App;
 }
 
+namespace envflow::content {
+class ResultCache;
+}
+
 namespace envflow::cli {
 
 // `envflow __complete WORD...` (hidden; what the bash and zsh completions of
@@ -18,7 +22,8 @@ namespace envflow::cli {
 // revision) the environment names and release tags of the repository at hand
 // (read offline: completing never fetches). Nothing when the word is a file
 // or free text, so the shell falls back to its own completion. Never fails:
-// exit 0, errors swallowed.
-int complete(const CLI::App& app, const std::vector<std::string>& words);
+// exit 0, errors swallowed. Release tags are read with `cache` (the run's).
+int complete(const CLI::App& app, const std::vector<std::string>& words,
+             content::ResultCache* cache);
 
 } // namespace envflow::cli

@@ -52,6 +52,9 @@ Slot slot_of(const CLI::Option& option) {
 // read once; nothing outside a repository or without a pipeline.
 class RepositoryNames {
 public:
+  // Releases are read with `cache` (the run's: remembered tags).
+  explicit RepositoryNames(content::ResultCache* cache) : m_cache(cache) {}
+
   const std::vector<std::string>& environments() {
     read();
     return m_environments;
@@ -70,6 +73,7 @@ private:
     try {
       core::pipeline::SessionOptions options;
       options.offline = true;
+      options.cache = m_cache;
       const core::pipeline::Session session = core::pipeline::Session::open(".", options);
       if (!session.has_config()) {
         return;
@@ -85,6 +89,7 @@ private:
     }
   }
 
+  content::ResultCache* m_cache;
   bool m_read = false;
   std::vector<std::string> m_environments;
   std::vector<std::string> m_tags;
@@ -129,7 +134,8 @@ void add_slot(const Slot& slot, RepositoryNames& names, std::vector<std::string>
 
 } // namespace
 
-int complete(const CLI::App& root, const std::vector<std::string>& words) {
+int complete(const CLI::App& root, const std::vector<std::string>& words,
+             content::ResultCache* cache) {
   if (words.empty()) {
     return 0;
   }
@@ -167,7 +173,7 @@ int complete(const CLI::App& root, const std::vector<std::string>& words) {
     ++positional;
   }
 
-  RepositoryNames names;
+  RepositoryNames names(cache);
   std::vector<std::string> candidates;
   if (awaiting != nullptr) {
     add_slot(slot_of(*awaiting), names, candidates);

@@ -34,7 +34,7 @@ Runner setup_doctor(CLI::App& /*app*/, Globals& globals) {
       print_notes(session); // the output is an array: the notes go to stderr
     }
     const std::vector<core::admin::Finding> findings =
-        core::admin::run_doctor(session.repo(), session.refs());
+        core::admin::run_doctor(session.repo(), session.refs(), session.cache());
     size_t errors = 0;
     size_t warnings = 0;
     for (const auto& f : findings) {

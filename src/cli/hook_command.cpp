@@ -53,8 +53,9 @@ core::remote::PushIntent push_intent() {
   return core::remote::intent_from_push_options(options);
 }
 
-int decide(const std::vector<core::model::RefMove>& updates) {
-  const auto [pusher, decision] = core::server::run_pre_receive(".", updates, push_intent());
+int decide(const std::vector<core::model::RefMove>& updates, content::ResultCache* cache) {
+  const auto [pusher, decision] =
+      core::server::run_pre_receive(".", cache, updates, push_intent());
   if (decision.ok()) {
     for (const auto& note : decision.notes) {
       say(note);
@@ -71,9 +72,10 @@ int decide(const std::vector<core::model::RefMove>& updates) {
   return static_cast<int>(util::Exit::refused);
 }
 
-int record(const std::vector<core::model::RefMove>& updates) {
+int record(const std::vector<core::model::RefMove>& updates, content::ResultCache* cache) {
   try {
-    const auto [pusher, result] = core::server::run_post_receive(".", updates, push_intent());
+    const auto [pusher, result] =
+        core::server::run_post_receive(".", cache, updates, push_intent());
     for (const auto& appended : result.appended) {
       say("audit: " + appended.op + " recorded for " + pusher.describe());
     }
@@ -101,7 +103,7 @@ Runner setup_hook(CLI::App& app, Globals& globals) {
   app.add_option("args", *rest, "Arguments git passes to the hook");
   return [name, rest, &globals] {
     if (*name == "pre-receive") {
-      return decide(core::server::parse_ref_updates(read_stdin()));
+      return decide(core::server::parse_ref_updates(read_stdin()), globals.cache);
     }
     if (*name == "update") {
       // git's update hook: REF OLD NEW, one ref at a time. It sees a single
@@ -110,12 +112,13 @@ Runner setup_hook(CLI::App& app, Globals& globals) {
         throw util::UsageError("the update hook takes REF OLD NEW");
       }
       return decide(
-          core::server::parse_ref_updates((*rest)[1] + " " + (*rest)[2] + " " + (*rest)[0]));
+          core::server::parse_ref_updates((*rest)[1] + " " + (*rest)[2] + " " + (*rest)[0]),
+          globals.cache);
     }
     if (*name == "post-receive") {
-      return record(core::server::parse_ref_updates(read_stdin()));
+      return record(core::server::parse_ref_updates(read_stdin()), globals.cache);
     }
-    const content::ValidationReport report = core::admin::run_pre_commit(".");
+    const content::ValidationReport report = core::admin::run_pre_commit(".", globals.cache);
     if (!report.ok()) {
       print_diagnostics(stderr, report.diagnostics, globals.format);
       throw util::Refused("commit refused: " + std::to_string(report.diagnostics.size()) +

@@ -28,6 +28,7 @@ Runner setup_init(CLI::App& app, Globals& globals) {
     }
     options->envs = util::split(*envs, ',');
     options->actor = globals.actor;
+    options->cache = globals.cache;
     const core::admin::InitResult result = core::admin::init_repository(*options);
     if (globals.format == Format::json) {
       print_json({{"root", result.root},

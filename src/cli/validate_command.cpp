@@ -3,7 +3,6 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "core/workspace/cache.h"
 #include "core/workspace/workspace.h"
 
 namespace envflow::cli {
@@ -57,9 +56,7 @@ Runner setup_validate(CLI::App& app, Globals& globals) {
   app.add_flag("--no-cache", args->no_cache,
                "Check every file afresh: neither read nor write the cache of results");
   return [args, &globals] {
-    if (args->no_cache) {
-      core::workspace::use_repository_cache(core::workspace::CacheMode::off);
-    }
+    content::ResultCache* const cache = args->no_cache ? nullptr : globals.cache;
     content::ValidationReport result;
     {
       ProgressLine line("validating", "files", globals.format); // cleared before the report
@@ -67,9 +64,9 @@ Runner setup_validate(CLI::App& app, Globals& globals) {
         line.update(done, total);
       };
       result = args->rev.empty()
-                   ? core::workspace::validate_worktree(".", args->paths, content::Scope::promoted,
-                                                        progress)
-                   : core::workspace::validate_revision(".", args->rev, args->paths,
+                   ? core::workspace::validate_worktree(".", cache, args->paths,
+                                                        content::Scope::promoted, progress)
+                   : core::workspace::validate_revision(".", cache, args->rev, args->paths,
                                                         content::Scope::promoted, progress);
     }
     return report(result, globals.format);

@@ -176,16 +176,16 @@ public:
   judge(const std::vector<core::model::RefMove>& moves, const std::string& who,
         core::pipeline::Automatic automatic = core::pipeline::Automatic::no) {
     const core::model::OwnRefs own(repo());
-    return core::pipeline::judge(core::model::Pipeline{repo(), own, config}, moves, as(who),
-                                 automatic);
+    return core::pipeline::judge(core::model::Pipeline{repo(), own, config, nullptr}, moves,
+                                 as(who), automatic);
   }
 
   // The record describe() makes of `moves` by `who`.
   core::model::AuditRecord describe(const std::vector<core::model::RefMove>& moves,
                                     const std::string& who, const std::string& reason = "") {
     const core::model::OwnRefs own(repo());
-    return core::pipeline::describe(core::model::Pipeline{repo(), own, config}, moves, as(who),
-                                    reason);
+    return core::pipeline::describe(core::model::Pipeline{repo(), own, config, nullptr}, moves,
+                                    as(who), reason);
   }
 
   core::policy::PipelineConfig config;

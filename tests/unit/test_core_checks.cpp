@@ -37,7 +37,7 @@ struct Checked {
 
   std::string digest(const std::string& commit) {
     const core::model::OwnRefs own(p.repo());
-    const core::model::Pipeline pipeline{p.repo(), own, p.config};
+    const core::model::Pipeline pipeline{p.repo(), own, p.config, nullptr};
     return core::pipeline::bundle_digest(
         core::pipeline::candidate_bundle(pipeline, p.config.environments[1], commit));
   }

@@ -80,7 +80,8 @@ core::workspace::SemanticDiff diff_of(const Files& before, const Files& after) {
   TempRepo temp;
   const std::string from = temp.commit(before);
   const std::string to = temp.commit(after, {from});
-  core::workspace::SemanticDiff diff = core::workspace::semantic_diff(temp.repo(), from, to);
+  core::workspace::SemanticDiff diff =
+      core::workspace::semantic_diff(temp.repo(), nullptr, from, to);
   CHECK(diff.from == from);
   CHECK(diff.to == to);
   return diff;
@@ -217,7 +218,8 @@ TEST_CASE("core::workspace::semantic_diff items") {
     TempRepo temp;
     const std::string first = temp.commit({});
     const std::string second = temp.commit(base, {first});
-    const core::workspace::SemanticDiff diff = core::workspace::semantic_diff(temp.repo(), first, second);
+    const core::workspace::SemanticDiff diff =
+        core::workspace::semantic_diff(temp.repo(), nullptr, first, second);
     CHECK(diff.items.size() == base.size() - 1); // README.md is not content
     CHECK(diff.counts().added == diff.items.size());
     CHECK_FALSE(diff.breaking());
@@ -515,31 +517,29 @@ TEST_CASE("core::workspace::semantic_diff is remembered per pair of trees when t
   after["variables/unused.yaml"] = variable("unused", "number", "2");
   const std::string from = temp.commit(base_files());
   const std::string to = temp.commit(after, {from});
-  const nlohmann::json expected = core::workspace::semantic_diff(temp.repo(), from, to).to_json();
+  const nlohmann::json expected =
+      core::workspace::semantic_diff(temp.repo(), nullptr, from, to).to_json();
   const std::filesystem::path folder =
       std::filesystem::path(core::workspace::cache_dir(temp.repo())) / "diffs";
   CHECK_FALSE(std::filesystem::exists(folder)); // cache off: nothing kept
 
   core::workspace::DiskCache cache(core::workspace::cache_dir(temp.repo()));
-  core::workspace::set_process_cache(&cache);
-  struct Reset {
-    ~Reset() { core::workspace::set_process_cache(nullptr); }
-  } reset;
-  const nlohmann::json first = core::workspace::semantic_diff(temp.repo(), from, to).to_json();
+  const nlohmann::json first =
+      core::workspace::semantic_diff(temp.repo(), &cache, from, to).to_json();
   CHECK(first == expected);
   REQUIRE(std::distance(std::filesystem::directory_iterator(folder),
                         std::filesystem::directory_iterator()) == 1);
   const std::filesystem::path file = std::filesystem::directory_iterator(folder)->path();
 
   SUBCASE("a second run reads it back") {
-    CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected);
+    CHECK(core::workspace::semantic_diff(temp.repo(), &cache, from, to).to_json() == expected);
     // Proof it came from the file: a doctored file is believed.
     std::ofstream(file) << R"({"items":[]})";
-    CHECK(core::workspace::semantic_diff(temp.repo(), from, to).empty());
+    CHECK(core::workspace::semantic_diff(temp.repo(), &cache, from, to).empty());
   }
   SUBCASE("a damaged file is a miss, computed again") {
     std::ofstream(file) << "{\"items\": [{\"k\": 1";
-    CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected);
+    CHECK(core::workspace::semantic_diff(temp.repo(), &cache, from, to).to_json() == expected);
   }
 }
 
@@ -722,13 +722,12 @@ TEST_CASE("core::workspace::semantic_diff remembers renames") {
   TempRepo temp;
   const std::string from = temp.commit(base_files());
   const std::string to = temp.commit(triage_renamed(true), {from});
-  const nlohmann::json expected = core::workspace::semantic_diff(temp.repo(), from, to).to_json();
+  const nlohmann::json expected =
+      core::workspace::semantic_diff(temp.repo(), nullptr, from, to).to_json();
   core::workspace::DiskCache cache(core::workspace::cache_dir(temp.repo()));
-  core::workspace::set_process_cache(&cache);
-  struct Reset {
-    ~Reset() { core::workspace::set_process_cache(nullptr); }
-  } reset;
-  CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected); // computed, kept
-  CHECK(core::workspace::semantic_diff(temp.repo(), from, to).to_json() == expected); // read back
+  CHECK(core::workspace::semantic_diff(temp.repo(), &cache, from, to).to_json() ==
+        expected); // computed, kept
+  CHECK(core::workspace::semantic_diff(temp.repo(), &cache, from, to).to_json() ==
+        expected); // read back
   CHECK(expected["counts"]["renamed"] == 1);
 }

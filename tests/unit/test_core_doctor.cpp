@@ -83,7 +83,7 @@ public:
 
   std::vector<core::admin::Finding> doctor() {
     const core::model::OwnRefs own(*m_repo);
-    return core::admin::run_doctor(*m_repo, own);
+    return core::admin::run_doctor(*m_repo, own, nullptr);
   }
 
 private:
@@ -405,7 +405,7 @@ TEST_CASE("core::admin::run_doctor") {
     repo.update_refs(copies, "fetch");
     repo.update_refs(drops, "gone");
     const core::model::RemoteRefs view(repo, "origin", {});
-    const auto findings = core::admin::run_doctor(repo, view);
+    const auto findings = core::admin::run_doctor(repo, view, nullptr);
     INFO(dump_findings(findings));
     CHECK(count(findings, Level::error) == 0);
     CHECK(find(findings, Level::ok, "audit-chain") != nullptr);
@@ -421,7 +421,7 @@ TEST_CASE("core::admin::run_doctor outside a pipeline") {
   {
     const git::Repository repo = git::Repository::init(pattern, false, "main");
     const core::model::OwnRefs own(repo);
-    const auto findings = core::admin::run_doctor(repo, own);
+    const auto findings = core::admin::run_doctor(repo, own, nullptr);
     INFO(dump_findings(findings));
     const auto* f = find(findings, Level::error, "config", "refs/envflow/config is missing");
     REQUIRE(f != nullptr);

@@ -554,7 +554,8 @@ TEST_CASE("core::pipeline::judge_authority: who may, without the gates that read
   p.config.environments[1].approvals = 1;
   const auto authority = [&](const std::vector<RefMove>& moves, const std::string& who) {
     const core::model::OwnRefs own(p.repo());
-    return core::pipeline::judge_authority(core::model::Pipeline{p.repo(), own, p.config}, moves, test::as(who));
+    return core::pipeline::judge_authority(core::model::Pipeline{p.repo(), own, p.config, nullptr},
+                                           moves, test::as(who));
   };
   const std::string bad = p.broken(p.base);
 

@@ -34,7 +34,7 @@ class Server : public test::PipelineRepo {
 public:
   core::pipeline::Judgement decide(const std::vector<RefMove>& updates, const std::string& who,
                          const core::remote::PushIntent& intent = {}) {
-    return core::server::decide_push(repo(), updates, as(who), intent);
+    return core::server::decide_push(repo(), nullptr, updates, as(who), intent);
   }
 };
 
@@ -378,8 +378,9 @@ TEST_CASE("core::server::decide_push: local data and config") {
   SUBCASE("identity required") {
     s.config.identity_required = true;
     s.write_config();
-    const auto d = core::server::decide_push(s.repo(), {s.branch("dev", s.tweak(s.base, "x"))},
-                                     core::pipeline::Actor{"alice", "ENVFLOW_ACTOR", false});
+    const auto d =
+        core::server::decide_push(s.repo(), nullptr, {s.branch("dev", s.tweak(s.base, "x"))},
+                                  core::pipeline::Actor{"alice", "ENVFLOW_ACTOR", false});
     REQUIRE(d.refusals.size() == 1);
     CHECK(d.refusals[0].ref.empty());
     CHECK(has(d.refusals[0].reason, "did not say who is pushing"));
@@ -545,9 +546,9 @@ TEST_CASE("core::server::record_push") {
     s.set_ref("refs/heads/dev", next);
     s.set_ref("refs/heads/test", next);
     s.set_ref(core::model::approval_ref("test", next, "carol"), next);
-    const auto result =
-        core::server::record_push(s.repo(), {test, RefMove{"refs/heads/feature", k_zero, next}},
-                          as("bob@example.com"), core::remote::PushIntent{"ticket 7", false});
+    const auto result = core::server::record_push(
+        s.repo(), nullptr, {test, RefMove{"refs/heads/feature", k_zero, next}},
+        as("bob@example.com"), core::remote::PushIntent{"ticket 7", false});
     REQUIRE(result.appended.size() == 1);
     const auto records = core::model::read_audit(s.repo());
     REQUIRE(records.size() == 1);
@@ -567,15 +568,16 @@ TEST_CASE("core::server::record_push") {
     s.set_ref("refs/heads/dev", next);
     s.set_ref("refs/heads/test", next);
     const auto result = core::server::record_push(
-        s.repo(), {RefMove{"refs/heads/dev", s.base, next}, RefMove{"refs/heads/test", s.base, next}},
+        s.repo(), nullptr,
+        {RefMove{"refs/heads/dev", s.base, next}, RefMove{"refs/heads/test", s.base, next}},
         as("adam"));
     REQUIRE(result.appended.size() == 1);
     CHECK(count() == 1);
     CHECK(result.appended[0].moves.size() == 2);
   }
   SUBCASE("a push that moves nothing audited writes nothing") {
-    const auto result =
-        core::server::record_push(s.repo(), {RefMove{"refs/heads/feature", k_zero, next}}, as("alice"));
+    const auto result = core::server::record_push(
+        s.repo(), nullptr, {RefMove{"refs/heads/feature", k_zero, next}}, as("alice"));
     CHECK(result.appended.empty());
     CHECK_FALSE(s.repo().ref_target(core::model::k_audit_ref));
   }
@@ -584,10 +586,14 @@ TEST_CASE("core::server::record_push") {
     const std::string b = s.release_tag("v1.0.1", s.base);
     s.set_ref("refs/tags/v1.0.0", a);
     s.set_ref("refs/tags/v1.0.1", b);
-    core::server::record_push(s.repo(), {RefMove{core::model::k_live_ref, k_zero, a}}, as("paul"));
-    core::server::record_push(s.repo(), {RefMove{core::model::k_live_ref, a, b}}, as("paul"));
-    core::server::record_push(s.repo(), {RefMove{core::model::k_live_ref, b, a}}, as("paul"));
-    const auto again = core::server::record_push(s.repo(), {RefMove{core::model::k_live_ref, a, b}}, as("paul"));
+    core::server::record_push(s.repo(), nullptr, {RefMove{core::model::k_live_ref, k_zero, a}},
+                              as("paul"));
+    core::server::record_push(s.repo(), nullptr, {RefMove{core::model::k_live_ref, a, b}},
+                              as("paul"));
+    core::server::record_push(s.repo(), nullptr, {RefMove{core::model::k_live_ref, b, a}},
+                              as("paul"));
+    const auto again = core::server::record_push(
+        s.repo(), nullptr, {RefMove{core::model::k_live_ref, a, b}}, as("paul"));
     CHECK(again.appended.size() == 1);
     CHECK(count() == 4);
   }
@@ -598,7 +604,8 @@ TEST_CASE("core::server::record_push") {
     other.time = 1;
     core::model::commit_with_audit(s.repo(), {}, other);
     s.set_ref("refs/heads/dev", next);
-    core::server::record_push(s.repo(), {RefMove{"refs/heads/dev", s.base, next}}, as("alice"));
+    core::server::record_push(s.repo(), nullptr, {RefMove{"refs/heads/dev", s.base, next}},
+                              as("alice"));
     CHECK(count() == 2);
     CHECK(core::model::read_audit(s.repo()).back().op == "push");
   }
@@ -606,7 +613,7 @@ TEST_CASE("core::server::record_push") {
     const std::string hotfix = s.tweak(s.base, "calm");
     s.set_ref("refs/heads/production", hotfix);
     const auto result = core::server::record_push(
-        s.repo(), {RefMove{"refs/heads/production", s.base, hotfix}}, as("hank"));
+        s.repo(), nullptr, {RefMove{"refs/heads/production", s.base, hotfix}}, as("hank"));
     CHECK(result.appended.size() == 1);
     CHECK(result.appended[0].op == "hotfix");
     REQUIRE(result.notes.size() == 1);
@@ -619,7 +626,8 @@ TEST_CASE("core::server::record_push") {
   }
   SUBCASE("no policy: nothing to audit") {
     s.set_ref(core::model::k_config_ref, std::nullopt);
-    CHECK(core::server::record_push(s.repo(), {RefMove{"refs/heads/dev", s.base, next}}, as("x"))
+    CHECK(core::server::record_push(s.repo(), nullptr, {RefMove{"refs/heads/dev", s.base, next}},
+                                    as("x"))
               .appended.empty());
   }
 }

@@ -134,7 +134,8 @@ private:
 
 class Doctor {
 public:
-  Doctor(const git::Repository& repo, const model::RefView& refs) : m_repo(repo), m_refs(refs) {}
+  Doctor(const git::Repository& repo, const model::RefView& refs, content::ResultCache* cache)
+      : m_repo(repo), m_refs(refs), m_cache(cache) {}
 
   std::vector<Finding> run() {
     check_config();
@@ -210,7 +211,7 @@ private:
   // or a server without envflow's hooks).
   void check_content() {
     const content::ValidateOptions options =
-        workspace::options_for(*m_config, content::Scope::promoted);
+        workspace::options_for(*m_config, m_cache, content::Scope::promoted);
     size_t invalid = 0;
     for (const auto& env : m_config->environments) {
       const auto head = m_refs.target("refs/heads/" + env.branch);
@@ -500,7 +501,7 @@ private:
                           record.moves);
     const pipeline::Actor actor{record.actor, "", !record.actor.empty()};
     const pipeline::Judgement judgement =
-        judge_authority(model::Pipeline{m_repo, refs, *policy}, record.moves, actor);
+        judge_authority(model::Pipeline{m_repo, refs, *policy, m_cache}, record.moves, actor);
     size_t found = 0;
     for (const auto& refusal : judgement.refusals) {
       if (refusal.gate != pipeline::Gate::identity && refusal.gate != pipeline::Gate::record) {
@@ -764,6 +765,7 @@ private:
 
   const git::Repository& m_repo;
   const model::RefView& m_refs;
+  content::ResultCache* m_cache;
   std::vector<Finding> m_findings;
   std::optional<policy::PipelineConfig> m_config;
   bool m_audit_readable = false;
@@ -779,8 +781,9 @@ const char* Finding::level_name(Level level) {
   return util::name_of(k_names, level, "error").data();
 }
 
-std::vector<Finding> run_doctor(const git::Repository& repo, const model::RefView& refs) {
-  return Doctor(repo, refs).run();
+std::vector<Finding> run_doctor(const git::Repository& repo, const model::RefView& refs,
+                                content::ResultCache* cache) {
+  return Doctor(repo, refs, cache).run();
 }
 
 } // namespace envflow::core::admin

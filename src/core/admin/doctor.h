@@ -45,6 +45,8 @@ struct Finding {
 // Never throws for what it finds, only for I/O failures reading `repo`.
 // Refs are read through `refs`: a repository's own, or in a clone the
 // server's as fetched (the checks of this clone's set-up read the clone).
-std::vector<Finding> run_doctor(const git::Repository& repo, const model::RefView& refs);
+// Validations use `cache` (model::Pipeline::cache; nullptr: none).
+std::vector<Finding> run_doctor(const git::Repository& repo, const model::RefView& refs,
+                                content::ResultCache* cache);
 
 } // namespace envflow::core::admin

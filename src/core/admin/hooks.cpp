@@ -127,7 +127,7 @@ ServerHooksResult install_server_hooks(const std::string& folder) {
   return result;
 }
 
-content::ValidationReport run_pre_commit(const std::string& folder) {
+content::ValidationReport run_pre_commit(const std::string& folder, content::ResultCache* cache) {
   const git::Repository repo = git::Repository::open(folder);
   const auto config = workspace::read_policy(repo);
   if (config) {
@@ -138,7 +138,7 @@ content::ValidationReport run_pre_commit(const std::string& folder) {
                           " and promote with envflow sync (hotfixes: envflow hotfix start NAME)");
     }
   }
-  return workspace::validate_index(repo);
+  return workspace::validate_index(repo, cache);
 }
 
 } // namespace envflow::core::admin

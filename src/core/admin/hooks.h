@@ -37,7 +37,7 @@ ServerHooksResult install_server_hooks(const std::string& folder);
 // What `envflow hook pre-commit` decides in the repository containing
 // `folder`: throws util::Refused when the branch is a protected environment
 // other than the first; otherwise returns the validation of what is staged
-// (the caller refuses when not ok).
-content::ValidationReport run_pre_commit(const std::string& folder);
+// (the caller refuses when not ok), made with `cache` (nullptr: none).
+content::ValidationReport run_pre_commit(const std::string& folder, content::ResultCache* cache);
 
 } // namespace envflow::core::admin

@@ -5,12 +5,12 @@
 #include <set>
 
 #include "content/schema.h"
+#include "content/validator.h"
 #include "core/admin/ci.h"
 #include "core/admin/hooks.h"
 #include "core/model/audit.h"
 #include "core/policy/config.h"
 #include "core/policy/context.h"
-#include "core/workspace/cache.h"
 #include "core/workspace/sources.h"
 #include "git/repo.h"
 #include "util/embedded.h"
@@ -132,7 +132,7 @@ std::string adopt_workspace(git::Repository& repo, const std::string& base,
                             InitResult& result) {
   workspace::TreeSource source(repo, base);
   content::ValidateOptions defaults;
-  defaults.cache = workspace::process_cache();
+  defaults.cache = options.cache;
   const auto report = content::validate(source, defaults, content::SchemaSet::builtin());
   if (!report.ok()) {
     std::string message = "the existing workspace does not validate; fix it before envflow init:";

@@ -3,6 +3,10 @@
 #include <string>
 #include <vector>
 
+namespace envflow::content {
+class ResultCache;
+}
+
 namespace envflow::core::admin {
 
 inline const std::vector<std::string> k_default_envs{"dev", "test", "uat", "staging",
@@ -14,6 +18,7 @@ struct InitOptions {
   std::string actor;                  // "" = resolve from the environment
   bool bare = false;
   std::string ci;                     // "github" or "gitlab": write its CI files; "" = none
+  content::ResultCache* cache = nullptr; // validating adopted content: the run's cache, if any
 };
 
 struct InitResult {

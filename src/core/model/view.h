@@ -8,6 +8,10 @@
 #include "core/model/audit.h"
 #include "core/policy/config.h"
 
+namespace envflow::content {
+class ResultCache;
+}
+
 namespace envflow::git {
 class Repository;
 }
@@ -78,11 +82,17 @@ private:
 };
 
 // What every decision reads: objects from `repo`, refs through `refs`, the
-// policy in force.
+// policy in force, and the cache kept of what is derived from objects.
 struct Pipeline {
   const git::Repository& repo;
   const RefView& refs;
   const policy::PipelineConfig& config;
+  // The cache of `repo` this run keeps (core/workspace/cache.h,
+  // repository_cache), nullptr for none: validations reuse its results, and
+  // facts remembered by object id (releases, back-port issues, semantic
+  // diffs) are kept beside it only when there is one. Chosen by whoever
+  // opened the repository (pipeline::SessionOptions::cache).
+  content::ResultCache* cache;
 
   std::optional<std::string> head(const policy::Environment& env) const;
   // The head, or util::Refused naming the missing branch.
@@ -90,7 +100,7 @@ struct Pipeline {
   // The tag object refs/envflow/live points at.
   std::optional<std::string> live() const;
   // The same repository and policy read through `other`.
-  Pipeline through(const RefView& other) const { return Pipeline{repo, other, config}; }
+  Pipeline through(const RefView& other) const { return Pipeline{repo, other, config, cache}; }
 };
 
 } // namespace envflow::core::model

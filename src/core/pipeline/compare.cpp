@@ -10,7 +10,7 @@ workspace::SemanticDiff compare(const Session& session, const std::string& from,
   const std::string from_commit =
       workspace::resolve_side(session.repo(), session.refs(), config, from);
   const std::string to_commit = workspace::resolve_side(session.repo(), session.refs(), config, to);
-  return workspace::semantic_diff(session.repo(), from_commit, to_commit);
+  return workspace::semantic_diff(session.repo(), session.cache(), from_commit, to_commit);
 }
 
 std::vector<workspace::FieldValues> field_values(const Session& session,

@@ -82,14 +82,15 @@ std::optional<std::string> id_or_none(const std::string& id) {
   return model::is_zero(id) ? std::nullopt : std::optional<std::string>(id);
 }
 
-IssueChanges issue_changes(const git::Repository& repo, const model::RefMove& move) {
+IssueChanges issue_changes(const model::Pipeline& pipeline, const model::RefMove& move) {
+  const git::Repository& repo = pipeline.repo;
   IssueChanges changes;
   std::map<int, records::BackportIssue> before;
   try {
-    for (auto& issue : records::read_backports_at(repo, id_or_none(move.old_id))) {
+    for (auto& issue : records::read_backports_at(repo, pipeline.cache, id_or_none(move.old_id))) {
       before.emplace(issue.id, std::move(issue));
     }
-    for (auto& issue : records::read_backports_at(repo, id_or_none(move.new_id))) {
+    for (auto& issue : records::read_backports_at(repo, pipeline.cache, id_or_none(move.new_id))) {
       const auto it = before.find(issue.id);
       if (it == before.end()) {
         changes.opened.push_back(std::move(issue));
@@ -179,7 +180,7 @@ model::AuditRecord describe(const model::Pipeline& before, const std::vector<mod
       record.moves.push_back(move);
     }
   }
-  const IssueChanges issues = s.backports ? issue_changes(repo, *s.backports) : IssueChanges{};
+  const IssueChanges issues = s.backports ? issue_changes(before, *s.backports) : IssueChanges{};
   const model::MovedRefs after_refs(before.refs, moves);
   const model::Pipeline after = before.through(after_refs);
 

@@ -140,7 +140,7 @@ std::string Judge::diagnostics_text(const std::vector<const content::Diagnostic*
 bool Judge::content_valid(const model::RefMove& move, const policy::Environment& env,
                           const std::vector<std::string>& commits) {
   const content::ValidateOptions options =
-      workspace::options_for(m_config, content::Scope::promoted);
+      workspace::options_for(m_config, m_before.cache, content::Scope::promoted);
   {
     workspace::TreeSource tip(m_repo, move.new_id);
     const content::ValidationReport report =

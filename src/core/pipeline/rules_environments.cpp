@@ -186,7 +186,8 @@ bool Judge::hotfix_kept(const model::RefMove& move, const policy::Environment& t
   if (model::is_zero(move.old_id)) {
     return true;
   }
-  const workspace::SemanticDiff diff = workspace::semantic_diff(m_repo, move.old_id, move.new_id);
+  const workspace::SemanticDiff diff =
+      workspace::semantic_diff(m_repo, m_before.cache, move.old_id, move.new_id);
   const auto problems = records::hotfix_undo_problems(m_before, move.old_id, move.new_id, diff);
   if (problems.empty()) {
     return true;

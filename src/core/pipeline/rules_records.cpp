@@ -22,9 +22,9 @@ void Judge::judge_local(const model::RefMove& move, const model::ClassifiedRef& 
     return;
   }
   workspace::TreeSource source(m_repo, move.new_id);
-  const auto report =
-      content::validate(source, workspace::options_for(m_config, content::Scope::local),
-                        content::SchemaSet::builtin());
+  const auto report = content::validate(
+      source, workspace::options_for(m_config, m_before.cache, content::Scope::local),
+      content::SchemaSet::builtin());
   if (!report.ok()) {
     std::vector<std::string> lines;
     for (const auto& d : report.diagnostics) {

@@ -65,6 +65,7 @@ struct Session::Impl {
   Route route = Route::local;
   std::string remote;
   std::string actor_flag;
+  content::ResultCache* cache = nullptr;
   std::vector<std::string> notes;
   std::unique_ptr<model::RefView> refs;
   // Every policy read, the newest last: earlier ones stay alive for plans
@@ -109,6 +110,7 @@ Session Session::open(const std::string& path, const SessionOptions& options) {
   auto impl = std::make_unique<Impl>(git::Repository::open(path));
   git::Repository& repo = impl->repo;
   impl->actor_flag = options.actor;
+  impl->cache = options.cache;
   std::string remote = options.remote;
   bool automatic = false;
   if (remote.empty()) {
@@ -152,9 +154,11 @@ Session Session::open(const std::string& path, const SessionOptions& options) {
   return Session(std::move(impl));
 }
 
-Session Session::local(git::Repository repo, const std::string& actor) {
+Session Session::local(git::Repository repo, const std::string& actor,
+                       content::ResultCache* cache) {
   auto impl = std::make_unique<Impl>(std::move(repo));
   impl->actor_flag = actor;
+  impl->cache = cache;
   impl->read_state();
   return Session(std::move(impl));
 }
@@ -186,8 +190,10 @@ const policy::PipelineConfig& Session::config() const {
 }
 
 model::Pipeline Session::pipeline() const {
-  return model::Pipeline{m_impl->repo, *m_impl->refs, config()};
+  return model::Pipeline{m_impl->repo, *m_impl->refs, config(), m_impl->cache};
 }
+
+content::ResultCache* Session::cache() const { return m_impl->cache; }
 
 const std::string& Session::actor() const {
   if (!m_impl->actor) {

@@ -38,6 +38,11 @@ struct SessionOptions {
   bool push = false;   // --push
   std::string remote;  // --remote ("" = git config envflow.remote, else origin)
   bool offline = false; // --offline: do not fetch; read the view the last fetch left
+  // The cache of the repository this run keeps (workspace::repository_cache;
+  // the CLI's unless --no-cache or ENVFLOW_NO_CACHE), nullptr for none. It
+  // must outlive the session; the session's pipeline() carries it to every
+  // validation, memo and semantic diff.
+  content::ResultCache* cache = nullptr;
 };
 
 // One operation: the refs it moves, compared-and-swapped against the values
@@ -68,8 +73,10 @@ class Session {
 public:
   // Open the repository containing `path` and read the pipeline as `options` say.
   static Session open(const std::string& path, const SessionOptions& options = {});
-  // A session on `repo` as the authority (its own refs, Route::local) with `actor`.
-  static Session local(git::Repository repo, const std::string& actor = "");
+  // A session on `repo` as the authority (its own refs, Route::local) with
+  // `actor`, keeping `cache` (SessionOptions::cache).
+  static Session local(git::Repository repo, const std::string& actor = "",
+                       content::ResultCache* cache = nullptr);
 
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
@@ -88,6 +95,8 @@ public:
   bool has_config() const;
   const model::RefView& refs() const;
   model::Pipeline pipeline() const;
+  // The cache this session keeps (SessionOptions::cache), nullptr for none.
+  content::ResultCache* cache() const;
 
   // Who acts: the person (policy `people:`) of --actor, $ENVFLOW_ACTOR,
   // git config envflow.actor or user.email. util::UsageError when none.

@@ -85,7 +85,8 @@ PipelineStatus pipeline_status(const model::Pipeline& pipeline) {
     }
     here.waiting_commits = static_cast<int>(repo.commits_between(next.head, here.head).size());
     if (here.waiting_commits > 0) {
-      const workspace::SemanticDiff diff = workspace::semantic_diff(repo, next.head, here.head);
+      const workspace::SemanticDiff diff =
+          workspace::semantic_diff(repo, pipeline.cache, next.head, here.head);
       for (const auto& item : diff.items) {
         switch (item.change) {
         case workspace::ItemChange::Change::added:

@@ -102,7 +102,7 @@ SyncPlan plan_sync(Session& session, const model::Pipeline& pipeline, const Sync
       const git::CommitInfo info = repo.commit(id);
       plan.commits.push_back(PromotedCommit{id, info.summary, info.author.email});
     }
-    plan.diff = workspace::semantic_diff(repo, plan.from, plan.to);
+    plan.diff = workspace::semantic_diff(repo, pipeline.cache, plan.from, plan.to);
   }
   plan.approvals =
       records::without(records::approvals_for(pipeline, target, plan.to), session.actor());
@@ -277,7 +277,7 @@ std::optional<AutoStop> auto_step(Session& session, const policy::PipelineConfig
   bool checked = false;
   for (int attempt = 1;; ++attempt) {
     const model::MovedRefs refs(session.refs(), assumed);
-    const model::Pipeline pipeline{session.repo(), refs, config};
+    const model::Pipeline pipeline{session.repo(), refs, config, session.cache()};
     const std::string source_head = pipeline.require_head(source);
     const std::string target_head = pipeline.require_head(target);
     if (session.repo().is_ancestor(source_head, target_head)) {

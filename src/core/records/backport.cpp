@@ -251,18 +251,19 @@ BackportIssue read_issue_file(const git::Repository& repo, workspace::ObjectMemo
 } // namespace
 
 std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
+                                             const content::ResultCache* cache,
                                              const std::optional<std::string>& head,
                                              BackportsRead which) {
   std::vector<BackportIssue> issues;
   if (!head) {
     return issues;
   }
-  workspace::ObjectMemo memo(repo, "backports-1");
+  workspace::ObjectMemo memo(repo, "backports-1", cache);
   // Reading the open ones only: which files hold open issues is remembered
   // per back-port commit too (a small file of its own), so a pipeline with
   // 1,000 closed issues and none open reads no issue at all.
   workspace::ObjectMemo heads(which == BackportsRead::open
-                                  ? workspace::ObjectMemo(repo, "backports-open-1")
+                                  ? workspace::ObjectMemo(repo, "backports-open-1", cache)
                                   : workspace::ObjectMemo(std::string()));
   bool listed = false;
   const std::vector<git::TreeEntry> entries = backport_files(repo, *head, heads, listed);
@@ -489,7 +490,8 @@ BackportIssue BackportIssue::parse(const std::string& text, const std::string& w
 }
 
 std::vector<BackportIssue> read_backports(const model::Pipeline& pipeline) {
-  return read_backports_at(pipeline.repo, pipeline.refs.target(model::k_backports_ref));
+  return read_backports_at(pipeline.repo, pipeline.cache,
+                           pipeline.refs.target(model::k_backports_ref));
 }
 
 const BackportIssue& find_backport(const std::vector<BackportIssue>& issues, int id) {
@@ -545,8 +547,9 @@ std::vector<BackportIssue> effective_backports(const model::Pipeline& pipeline) 
 }
 
 std::vector<BackportIssue> open_backports(const model::Pipeline& pipeline) {
-  std::vector<BackportIssue> issues = read_backports_at(
-      pipeline.repo, pipeline.refs.target(model::k_backports_ref), BackportsRead::open);
+  std::vector<BackportIssue> issues =
+      read_backports_at(pipeline.repo, pipeline.cache, pipeline.refs.target(model::k_backports_ref),
+                        BackportsRead::open);
   close_reachable(pipeline.repo, pipeline.head(pipeline.config.first()), issues, util::now());
   issues.erase(std::remove_if(issues.begin(), issues.end(),
                               [](const BackportIssue& issue) { return !issue.is_open(); }),
@@ -570,10 +573,12 @@ std::vector<BackportIssue> list_backports(const model::Pipeline& pipeline, Backp
 }
 
 std::vector<BackportIssue> closed_by_reachability(const git::Repository& repo,
+                                                  const content::ResultCache* cache,
                                                   const std::optional<std::string>& backports,
                                                   const std::optional<std::string>& first_head) {
   // Only open issues can close: the closed ones are not read.
-  std::vector<BackportIssue> issues = read_backports_at(repo, backports, BackportsRead::open);
+  std::vector<BackportIssue> issues =
+      read_backports_at(repo, cache, backports, BackportsRead::open);
   std::vector<BackportIssue> closed;
   for (const size_t i : close_reachable(repo, first_head, issues, util::now())) {
     closed.push_back(issues[i]);

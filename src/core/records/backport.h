@@ -70,8 +70,10 @@ std::vector<BackportIssue> read_backports(const model::Pipeline& pipeline);
 // closed ones skipped unread once the memo knows them: core/workspace/memo.h).
 enum class BackportsRead { all, open };
 
-// The issues stored at back-port commit `head` (none when nullopt).
+// The issues stored at back-port commit `head` (none when nullopt);
+// remembered by blob beside `cache` when there is one (model::Pipeline::cache).
 std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
+                                             const content::ResultCache* cache,
                                              const std::optional<std::string>& head,
                                              BackportsRead which = BackportsRead::all);
 
@@ -104,6 +106,7 @@ std::vector<BackportIssue> list_backports(const model::Pipeline& pipeline, Backp
 // reachable from `first_head`, closed (closed_by "auto"): what the server
 // stores after a push brings a hotfix back by hand.
 std::vector<BackportIssue> closed_by_reachability(const git::Repository& repo,
+                                                  const content::ResultCache* cache,
                                                   const std::optional<std::string>& backports,
                                                   const std::optional<std::string>& first_head);
 

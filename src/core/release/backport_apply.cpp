@@ -121,7 +121,8 @@ BackportApplyResult apply_backport(pipeline::Session& session, int id) {
   refuse_unless_writer(session, first);
   // Read every ref once: the change compares and swaps against these.
   const auto backports_head = pipeline.refs.target(model::k_backports_ref);
-  BackportIssue issue = records::find_backport(records::read_backports_at(repo, backports_head), id);
+  BackportIssue issue =
+      records::find_backport(records::read_backports_at(repo, pipeline.cache, backports_head), id);
   if (worktree) {
     refuse_if_dirty(repo, first, id);
   }

@@ -230,7 +230,8 @@ records::BackportIssue hotfix_issue(pipeline::Session& session, const StartPoint
   issue.status = records::BackportIssue::Status::open;
   issue.hotfix = result.name;
   issue.commits = result.commits;
-  for (const auto& item : workspace::semantic_diff(repo, from.commit, result.commit).items) {
+  for (const auto& item :
+       workspace::semantic_diff(repo, session.cache(), from.commit, result.commit).items) {
     issue.changes.push_back(
         records::BackportChange{item.path, item.kind, item.name,
                                 std::string(workspace::change_name(item.change)), item.fields});

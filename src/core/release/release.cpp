@@ -176,8 +176,8 @@ std::optional<Release> release_at(const git::Repository& repo, const std::string
 }
 
 // The memo of release tags (read_release): its name says its format.
-workspace::ObjectMemo release_memo(const git::Repository& repo) {
-  return workspace::ObjectMemo(repo, "releases-1");
+workspace::ObjectMemo release_memo(const model::Pipeline& pipeline) {
+  return workspace::ObjectMemo(pipeline.repo, "releases-1", pipeline.cache);
 }
 
 } // namespace
@@ -340,7 +340,7 @@ std::vector<Release> newest_releases(const model::Pipeline& pipeline,
             [](const auto& a, const auto& b) { return b.first < a.first; });
   const auto live = pipeline.live();
   std::vector<Release> releases;
-  workspace::ObjectMemo memo = release_memo(pipeline.repo);
+  workspace::ObjectMemo memo = release_memo(pipeline);
   for (const auto& [version, ref] : tags) {
     if (limit && releases.size() >= *limit) {
       break;
@@ -494,7 +494,7 @@ PreparedRelease prepare_release(git::Repository& repo, const model::Pipeline& pi
   prepared.commit = request.commit;
   std::optional<workspace::SemanticDiff> diff;
   if (previous != nullptr) {
-    diff = workspace::semantic_diff(repo, previous->commit, request.commit);
+    diff = workspace::semantic_diff(repo, pipeline.cache, previous->commit, request.commit);
   }
   if (request.exact) {
     if (newest != nullptr && !(newest->version < *request.exact)) {

@@ -66,7 +66,7 @@ std::vector<model::RefMove> parse_ref_updates(const std::string& text) {
   return updates;
 }
 
-pipeline::Judgement decide_push(const git::Repository& repo,
+pipeline::Judgement decide_push(const git::Repository& repo, content::ResultCache* cache,
                                 const std::vector<model::RefMove>& updates,
                                 const pipeline::Actor& pusher, const remote::PushIntent& intent) {
   pipeline::Judgement judgement;
@@ -106,7 +106,7 @@ pipeline::Judgement decide_push(const git::Repository& repo,
     return judgement;
   }
   const model::OwnRefs own(repo);
-  return judge(model::Pipeline{repo, own, *config}, updates, pusher,
+  return judge(model::Pipeline{repo, own, *config, cache}, updates, pusher,
                intent.automatic ? pipeline::Automatic::yes : pipeline::Automatic::no);
 }
 
@@ -138,12 +138,13 @@ std::vector<model::RefMove> inverse(const std::vector<model::RefMove>& moves) {
 // other pushes move the issues meanwhile. Returns the issues stored (none
 // when there was nothing to change, or the retries ran out).
 std::vector<records::BackportIssue> store_issues(
-    git::Repository& repo, const policy::PipelineConfig& config, const pipeline::Actor& server,
+    git::Repository& repo, content::ResultCache* cache, const policy::PipelineConfig& config,
+    const pipeline::Actor& server,
     const std::function<std::vector<records::BackportIssue>(const model::Pipeline&)>& changes,
     const std::string& message, std::vector<model::AuditRecord>* written) {
   for (int attempt = 1; attempt <= 20; ++attempt) {
     const model::OwnRefs own(repo);
-    const model::Pipeline now_{repo, own, config};
+    const model::Pipeline now_{repo, own, config, cache};
     const std::vector<records::BackportIssue> changed = changes(now_);
     if (changed.empty()) {
       return {};
@@ -223,7 +224,8 @@ std::vector<records::BackportIssue> untracked_hotfixes(const model::Pipeline& no
     issue.id += 1;
     issue.hotfix = "push";
     issue.commits = commits;
-    for (const auto& item : workspace::semantic_diff(now_.repo, move.old_id, move.new_id).items) {
+    for (const auto& item :
+         workspace::semantic_diff(now_.repo, now_.cache, move.old_id, move.new_id).items) {
       issue.changes.push_back(
           records::BackportChange{item.path, item.kind, item.name,
                                   std::string(workspace::change_name(item.change)), item.fields});
@@ -247,13 +249,14 @@ std::vector<records::BackportIssue> untracked_hotfixes(const model::Pipeline& no
 // Phase of record_push: the audit record of the push itself, described
 // against the refs as they were before it (the refs are already moved, in
 // post-receive: the moves undone give them back).
-model::AuditRecord audit_push(git::Repository& repo, const policy::PipelineConfig& config,
+model::AuditRecord audit_push(git::Repository& repo, content::ResultCache* cache,
+                              const policy::PipelineConfig& config,
                               const std::vector<model::RefMove>& moves,
                               const pipeline::Actor& pusher, const remote::PushIntent& intent) {
   const model::OwnRefs own(repo);
   const std::vector<model::RefMove> undo = inverse(moves);
   const model::MovedRefs before_refs(own, undo);
-  const model::Pipeline before{repo, before_refs, config};
+  const model::Pipeline before{repo, before_refs, config, cache};
   model::AuditRecord record = describe(before, moves, pusher, intent.reason);
   record.moves = moves;
   // How the server knows who pushed: authenticated by the web server
@@ -269,7 +272,7 @@ model::AuditRecord audit_push(git::Repository& repo, const policy::PipelineConfi
 // Phase of record_push: the follow-ups the server owes, each with its own
 // record: open an issue for a hotfix pushed without one, close the issues
 // whose hotfix reached the first environment. Returns what to tell the pusher.
-std::vector<std::string> follow_up_issues(git::Repository& repo,
+std::vector<std::string> follow_up_issues(git::Repository& repo, content::ResultCache* cache,
                                           const policy::PipelineConfig& config,
                                           const std::vector<model::RefMove>& moves,
                                           const pipeline::Actor& pusher,
@@ -277,7 +280,7 @@ std::vector<std::string> follow_up_issues(git::Repository& repo,
   std::vector<std::string> notes;
   const std::string actor = pusher.name.empty() ? std::string("unknown") : pusher.name;
   if (const auto opened = store_issues(
-          repo, config, pusher,
+          repo, cache, config, pusher,
           [&](const model::Pipeline& now_) { return untracked_hotfixes(now_, moves, actor); },
           "open back-port issues for a pushed hotfix\n", written);
       !opened.empty()) {
@@ -287,9 +290,10 @@ std::vector<std::string> follow_up_issues(git::Repository& repo,
   }
   pipeline::Actor server{"envflow", "post-receive", true};
   if (const auto closed = store_issues(
-          repo, config, server,
+          repo, cache, config, server,
           [&](const model::Pipeline& now_) {
-            return records::closed_by_reachability(repo, now_.refs.target(model::k_backports_ref),
+            return records::closed_by_reachability(repo, now_.cache,
+                                                   now_.refs.target(model::k_backports_ref),
                                                    now_.head(config.first()));
           },
           "close back-port issues whose hotfix is back\n", written);
@@ -302,9 +306,9 @@ std::vector<std::string> follow_up_issues(git::Repository& repo,
 
 } // namespace
 
-PushRecord record_push(git::Repository& repo, const std::vector<model::RefMove>& updates,
-                       const pipeline::Actor& pusher, const remote::PushIntent& intent,
-                       std::vector<model::AuditRecord>* written) {
+PushRecord record_push(git::Repository& repo, content::ResultCache* cache,
+                       const std::vector<model::RefMove>& updates, const pipeline::Actor& pusher,
+                       const remote::PushIntent& intent, std::vector<model::AuditRecord>* written) {
   PushRecord result;
   const auto config = policy::load_config(repo);
   if (!config) {
@@ -314,12 +318,12 @@ PushRecord record_push(git::Repository& repo, const std::vector<model::RefMove>&
   if (moves.empty()) {
     return result;
   }
-  const model::AuditRecord record = audit_push(repo, *config, moves, pusher, intent);
+  const model::AuditRecord record = audit_push(repo, cache, *config, moves, pusher, intent);
   result.appended.push_back(record);
   if (written != nullptr) {
     written->push_back(record);
   }
-  result.notes = follow_up_issues(repo, *config, moves, pusher, written);
+  result.notes = follow_up_issues(repo, cache, *config, moves, pusher, written);
   return result;
 }
 
@@ -337,16 +341,18 @@ std::optional<policy::PipelineConfig> pusher_policy(const git::Repository& repo)
 
 } // namespace
 
-PreReceive run_pre_receive(const std::string& folder, const std::vector<model::RefMove>& updates,
+PreReceive run_pre_receive(const std::string& folder, content::ResultCache* cache,
+                           const std::vector<model::RefMove>& updates,
                            const remote::PushIntent& intent) {
   const git::Repository repo = git::Repository::open(folder, git::Repository::Open::from_env);
   const auto config = pusher_policy(repo);
   PreReceive result{identify_pusher(config ? &*config : nullptr), {}};
-  result.judgement = decide_push(repo, updates, result.pusher, intent);
+  result.judgement = decide_push(repo, cache, updates, result.pusher, intent);
   return result;
 }
 
-PostReceive run_post_receive(const std::string& folder, const std::vector<model::RefMove>& updates,
+PostReceive run_post_receive(const std::string& folder, content::ResultCache* cache,
+                             const std::vector<model::RefMove>& updates,
                              const remote::PushIntent& intent) {
   git::Repository repo = git::Repository::open(folder, git::Repository::Open::from_env);
   const auto config = pusher_policy(repo);
@@ -360,7 +366,7 @@ PostReceive run_post_receive(const std::string& folder, const std::vector<model:
     }
   };
   try {
-    result.record = record_push(repo, updates, result.pusher, intent, &written);
+    result.record = record_push(repo, cache, updates, result.pusher, intent, &written);
   } catch (const util::Error&) {
     announce();
     throw;

@@ -50,7 +50,8 @@ std::vector<model::RefMove> parse_ref_updates(const std::string& text);
 //  - without a policy (no refs/envflow/config yet) everything is accepted, so a
 //    repository can be seeded; the config pushed then is still validated.
 // `intent` carries the push options (sync --auto says it is one: holds apply).
-pipeline::Judgement decide_push(const git::Repository& repo,
+// Validation uses `cache` (model::Pipeline::cache; nullptr: none).
+pipeline::Judgement decide_push(const git::Repository& repo, content::ResultCache* cache,
                                 const std::vector<model::RefMove>& updates,
                                 const pipeline::Actor& pusher,
                                 const remote::PushIntent& intent = {});
@@ -72,23 +73,27 @@ struct PushRecord {
 // `written`, when given, gets every record appended (the push's and the
 // follow-ups'), ids set, as each is written: the caller knows them even when
 // a later one fails, and announces exactly those (not what concurrent pushes
-// appended meanwhile).
-PushRecord record_push(git::Repository& repo, const std::vector<model::RefMove>& updates,
-                       const pipeline::Actor& pusher, const remote::PushIntent& intent = {},
+// appended meanwhile). Facts remembered by object id (releases, back-port
+// issues, semantic diffs) are kept beside `cache` when there is one.
+PushRecord record_push(git::Repository& repo, content::ResultCache* cache,
+                       const std::vector<model::RefMove>& updates, const pipeline::Actor& pusher,
+                       const remote::PushIntent& intent = {},
                        std::vector<model::AuditRecord>* written = nullptr);
 
 // The hooks as git runs them, in the repository containing `folder` opened
 // from git's environment (during pre-receive the pushed objects are in
 // quarantine, which only GIT_OBJECT_DIRECTORY and its alternates show), with
 // the pusher identify_pusher finds under the policy in force (the default
-// identity rules when there is none or it does not load).
+// identity rules when there is none or it does not load), validating with
+// `cache` (nullptr: none).
 
 // pre-receive: decide_push as that pusher.
 struct PreReceive {
   pipeline::Actor pusher;
   pipeline::Judgement judgement;
 };
-PreReceive run_pre_receive(const std::string& folder, const std::vector<model::RefMove>& updates,
+PreReceive run_pre_receive(const std::string& folder, content::ResultCache* cache,
+                           const std::vector<model::RefMove>& updates,
                            const remote::PushIntent& intent);
 
 // post-receive: record_push as that pusher, then send the events of the
@@ -99,7 +104,8 @@ struct PostReceive {
   pipeline::Actor pusher;
   PushRecord record;
 };
-PostReceive run_post_receive(const std::string& folder, const std::vector<model::RefMove>& updates,
+PostReceive run_post_receive(const std::string& folder, content::ResultCache* cache,
+                             const std::vector<model::RefMove>& updates,
                              const remote::PushIntent& intent);
 
 } // namespace envflow::core::server

@@ -772,20 +772,13 @@ private:
   std::unique_ptr<DiskCache> m_disk;
 };
 
-content::ResultCache*& process_cache_slot() {
-  static content::ResultCache* cache = nullptr;
-  return cache;
-}
-
 } // namespace
 
-void use_repository_cache(CacheMode mode) {
-  static RepositoryCache cache;
-  set_process_cache(mode == CacheMode::on && !env_set("ENVFLOW_NO_CACHE") ? &cache : nullptr);
+std::unique_ptr<content::ResultCache> repository_cache() {
+  if (env_set("ENVFLOW_NO_CACHE")) {
+    return nullptr;
+  }
+  return std::make_unique<RepositoryCache>();
 }
-
-content::ResultCache* process_cache() { return process_cache_slot(); }
-
-void set_process_cache(content::ResultCache* cache) { process_cache_slot() = cache; }
 
 } // namespace envflow::core::workspace

@@ -89,23 +89,15 @@ struct ClearedCache {
 };
 ClearedCache clear_cache(const std::string& folder);
 
-enum class CacheMode { off, on };
-
-// Make every validation of this process use the cache of the repository the
-// current directory belongs to, found when the first validation starts (so
-// after `-C`). CacheMode::off, or ENVFLOW_NO_CACHE set to anything but "" or
-// "0", turns it off. With ENVFLOW_CACHE_TRACE set, each validation prints its
-// cache hits and misses on stderr.
-void use_repository_cache(CacheMode mode);
-
-// The cache of results this process keeps, nullptr for none (the initial
-// value): options_for puts it in content::ValidateOptions::cache, and facts
-// remembered by object id (ObjectMemo, semantic_diff) and the index's blob
-// ids for the working tree are used only when there is one. content::validate
-// itself never looks here.
-content::ResultCache* process_cache();
-// Install `cache` (nullptr: none); it must outlive every validation. The
-// program calls use_repository_cache; tests install a DiskCache of their own.
-void set_process_cache(content::ResultCache* cache);
+// The cache of results of the repository the current directory belongs to,
+// found when the first validation starts (so after `-C`); nullptr when
+// ENVFLOW_NO_CACHE is set to anything but "" or "0". With
+// ENVFLOW_CACHE_TRACE set, each validation prints its cache hits and misses
+// on stderr. There is no process-wide cache: whoever opens the repository
+// (the CLI, once per run) owns this one and hands it on
+// (pipeline::SessionOptions::cache, model::Pipeline::cache), and everything
+// that validates or remembers facts by object id (options_for, ObjectMemo,
+// semantic_diff) uses the cache it is given, none when given nullptr.
+std::unique_ptr<content::ResultCache> repository_cache();
 
 } // namespace envflow::core::workspace

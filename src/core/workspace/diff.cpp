@@ -532,11 +532,11 @@ SemanticDiff compute_diff(const git::Repository& repo, const std::string& from_c
 
 } // namespace
 
-SemanticDiff semantic_diff(const git::Repository& repo, const std::string& from_commit,
-                           const std::string& to_commit) {
-  // Remembered only when the program keeps a cache (process_cache(), off
-  // with ENVFLOW_NO_CACHE); a diff depends on the two trees alone.
-  if (process_cache() == nullptr || from_commit.empty() || to_commit.empty()) {
+SemanticDiff semantic_diff(const git::Repository& repo, const content::ResultCache* cache,
+                           const std::string& from_commit, const std::string& to_commit) {
+  // Remembered only when the run keeps a cache (none with --no-cache or
+  // ENVFLOW_NO_CACHE); a diff depends on the two trees alone.
+  if (cache == nullptr || from_commit.empty() || to_commit.empty()) {
     return compute_diff(repo, from_commit, to_commit);
   }
   const std::string key =

@@ -8,6 +8,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+namespace envflow::content {
+class ResultCache;
+}
+
 namespace envflow::git {
 class Repository;
 }
@@ -130,8 +134,10 @@ std::string resolve_side(const git::Repository& repo, const model::RefView& refs
 //    the same change breaks nothing).
 // The flag and the reason are on the removed item; the added side of a
 // rename is never breaking.
-// Throws util::IoError when the repository cannot be read.
-SemanticDiff semantic_diff(const git::Repository& repo, const std::string& from_commit,
-                           const std::string& to_commit);
+// Remembered per pair of trees in the cache folder when the run keeps a
+// cache (`cache`, the one model::Pipeline::cache names; nullptr: computed
+// every time). Throws util::IoError when the repository cannot be read.
+SemanticDiff semantic_diff(const git::Repository& repo, const content::ResultCache* cache,
+                           const std::string& from_commit, const std::string& to_commit);
 
 } // namespace envflow::core::workspace

@@ -19,10 +19,9 @@ constexpr std::size_t k_max_entries = 200000;
 
 } // namespace
 
-ObjectMemo::ObjectMemo(const git::Repository& repo, std::string_view name)
-    : m_path(process_cache() == nullptr
-                 ? std::string()
-                 : cache_dir(repo) + "memo/" + std::string(name)) {}
+ObjectMemo::ObjectMemo(const git::Repository& repo, std::string_view name,
+                       const content::ResultCache* cache)
+    : m_path(cache == nullptr ? std::string() : cache_dir(repo) + "memo/" + std::string(name)) {}
 
 ObjectMemo::ObjectMemo(std::string path) : m_path(std::move(path)) {}
 

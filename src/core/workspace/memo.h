@@ -7,6 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace envflow::content {
+class ResultCache;
+}
+
 namespace envflow::git {
 class Repository;
 }
@@ -26,11 +30,12 @@ namespace envflow::core::workspace {
 // old file or the new one; a file whose checksum or any line does not read
 // back is ignored as a whole (everything recomputed), so a crash or a hand
 // edit can cost time, never a wrong answer. Off (every find a miss, nothing
-// written) when the program keeps no cache (ENVFLOW_NO_CACHE).
+// written) when the run keeps no cache (--no-cache, ENVFLOW_NO_CACHE).
 class ObjectMemo {
 public:
-  // The memo `name` of `repo`, on when the program keeps a cache.
-  ObjectMemo(const git::Repository& repo, std::string_view name);
+  // The memo `name` of `repo`, on when the run keeps a cache (`cache`, the
+  // one model::Pipeline::cache names; nullptr: off).
+  ObjectMemo(const git::Repository& repo, std::string_view name, const content::ResultCache* cache);
   // A memo in the file `path` ("" for off): for tests.
   explicit ObjectMemo(std::string path);
   ~ObjectMemo(); // save()

@@ -1,12 +1,14 @@
 #include "core/workspace/workspace.h"
 
+#include <cstdint>
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include "content/schema.h"
 #include "content/validator.h"
 #include "core/model/view.h"
 #include "core/policy/config.h"
-#include "core/workspace/cache.h"
 #include "core/workspace/memo.h"
 #include "core/workspace/sources.h"
 #include "git/repo.h"
@@ -52,16 +54,47 @@ content::ValidationReport run(content::FileSource& source, content::ValidateOpti
   return content::validate(source, options, content::SchemaSet::builtin());
 }
 
+// What a policy sets for validation: what options_for reads from the policy,
+// and the record the memo "policy-options-1" keeps per policy commit. A
+// setting the policy gains is a member here, read in `of`, set in `apply`
+// and written and read back by to_json/from_json below.
+struct PolicySettings {
+  std::uint64_t max_file_size = 0;
+  std::vector<std::string> allowed_secrets;
+
+  static PolicySettings of(const policy::PipelineConfig& config) {
+    PolicySettings settings;
+    settings.max_file_size = config.max_file_size;
+    for (const auto& allowed : config.secret_allowlist) {
+      settings.allowed_secrets.push_back(allowed.fingerprint);
+    }
+    return settings;
+  }
+
+  void apply(content::ValidateOptions& options) const {
+    options.max_file_size = max_file_size;
+    options.allowed_secrets = allowed_secrets;
+  }
+};
+
+void to_json(nlohmann::json& json, const PolicySettings& settings) {
+  json = {{"max_file_size", settings.max_file_size}, {"allowed_secrets", settings.allowed_secrets}};
+}
+
+// Throws nlohmann::json::exception when `json` is not as to_json writes it.
+void from_json(const nlohmann::json& json, PolicySettings& settings) {
+  json.at("max_file_size").get_to(settings.max_file_size);
+  json.at("allowed_secrets").get_to(settings.allowed_secrets);
+}
+
 } // namespace
 
-content::ValidateOptions options_for(const policy::PipelineConfig& config, content::Scope scope) {
+content::ValidateOptions options_for(const policy::PipelineConfig& config,
+                                     content::ResultCache* cache, content::Scope scope) {
   content::ValidateOptions options;
-  options.max_file_size = config.max_file_size;
   options.scope = scope;
-  options.cache = process_cache();
-  for (const auto& allowed : config.secret_allowlist) {
-    options.allowed_secrets.push_back(allowed.fingerprint);
-  }
+  options.cache = cache;
+  PolicySettings::of(config).apply(options);
   return options;
 }
 
@@ -84,24 +117,22 @@ std::optional<policy::PipelineConfig> read_policy(const git::Repository& repo) {
   return commit ? policy::load_config(repo, *commit) : std::nullopt;
 }
 
-content::ValidateOptions options_for(const git::Repository& repo) {
+content::ValidateOptions options_for(const git::Repository& repo, content::ResultCache* cache) {
   const std::optional<std::string> commit = policy_commit(repo);
-  content::ValidateOptions defaults;
-  defaults.cache = process_cache();
+  content::ValidateOptions options;
+  options.cache = cache;
   if (!commit) {
-    return defaults;
+    return options;
   }
   // What a policy sets for validation is remembered by its config commit
   // (and this envflow's version, which reads it): a warm validation then
   // parses no YAML. Only a policy that loaded is remembered, so a broken one
   // is refused on every run.
-  ObjectMemo memo(repo, "policy-options-1");
+  ObjectMemo memo(repo, "policy-options-1", cache);
   const std::string key = *commit + " " + ENVFLOW_VERSION;
   if (const nlohmann::json* known = memo.find(key)) {
     try {
-      content::ValidateOptions options = defaults;
-      options.max_file_size = known->at("max_file_size").get<std::uint64_t>();
-      options.allowed_secrets = known->at("allowed_secrets").get<std::vector<std::string>>();
+      known->get<PolicySettings>().apply(options);
       return options;
     } catch (const nlohmann::json::exception&) {
       // not as written: read the policy again
@@ -109,22 +140,23 @@ content::ValidateOptions options_for(const git::Repository& repo) {
   }
   const std::optional<policy::PipelineConfig> config = policy::load_config(repo, *commit);
   if (!config) {
-    return defaults;
+    return options;
   }
-  content::ValidateOptions options = options_for(*config);
-  memo.insert(key, {{"max_file_size", options.max_file_size},
-                    {"allowed_secrets", options.allowed_secrets}});
+  const PolicySettings settings = PolicySettings::of(*config);
+  memo.insert(key, settings);
+  settings.apply(options);
   return options;
 }
 
 content::ValidationReport validate_worktree(const std::string& folder,
+                                            content::ResultCache* cache,
                                             const std::vector<std::string>& paths,
                                             content::Scope scope, content::Progress progress) {
   const git::Repository repo = git::Repository::open(folder);
   if (repo.is_bare()) {
     throw util::UsageError("this is a bare repository: validate a commit with --rev REV");
   }
-  content::ValidateOptions options = options_for(repo);
+  content::ValidateOptions options = options_for(repo, cache);
   options.scope = scope;
   options.progress = std::move(progress);
   for (const auto& path : paths) {
@@ -140,7 +172,8 @@ content::ValidationReport validate_worktree(const std::string& folder,
   return run(source, options);
 }
 
-content::ValidationReport validate_revision(const std::string& folder, const std::string& rev,
+content::ValidationReport validate_revision(const std::string& folder,
+                                            content::ResultCache* cache, const std::string& rev,
                                             const std::vector<std::string>& paths,
                                             content::Scope scope, content::Progress progress) {
   const git::Repository repo = git::Repository::open(folder);
@@ -148,7 +181,7 @@ content::ValidationReport validate_revision(const std::string& folder, const std
   if (!commit) {
     throw util::UsageError("unknown revision '" + rev + "'");
   }
-  content::ValidateOptions options = options_for(repo);
+  content::ValidateOptions options = options_for(repo, cache);
   options.scope = scope;
   options.progress = std::move(progress);
   for (const auto& path : paths) {
@@ -158,9 +191,9 @@ content::ValidationReport validate_revision(const std::string& folder, const std
   return run(source, options);
 }
 
-content::ValidationReport validate_index(const git::Repository& repo) {
+content::ValidationReport validate_index(const git::Repository& repo, content::ResultCache* cache) {
   IndexSource source(repo);
-  return run(source, options_for(repo));
+  return run(source, options_for(repo, cache));
 }
 
 } // namespace envflow::core::workspace
