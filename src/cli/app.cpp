@@ -199,6 +199,7 @@ std::shared_ptr<Candidate> add_candidate(CLI::App& app, const std::string& verb)
 
 CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
                      const std::string& name, const std::string& help) {
+  app.require_subcommand(1);
   CLI::App* sub = app.add_subcommand(name, help);
   sub->callback([which, name] { *which = name; });
   return sub;

@@ -161,10 +161,8 @@ int run_apply(int id, const Globals& globals) {
 } // namespace
 
 Runner setup_backport(CLI::App& app, Globals& globals) {
-  app.require_subcommand(1);
   auto args = std::make_shared<BackportArgs>();
-  const std::shared_ptr<std::string> which(args, &args->which);
-  CLI::App* list = add_choice(app, which, "list", "The open back-port issues (--all: every one)");
+  CLI::App* list = add_choice(app, args, "list", "The open back-port issues (--all: every one)");
   list->add_option("-s,--state", args->state, "Which issues: open (the default), closed or all")
       ->check(CLI::IsMember({"open", "closed", "all"}))
       ->option_text("STATE");
@@ -173,9 +171,9 @@ Runner setup_backport(CLI::App& app, Globals& globals) {
                        "); all when 0")
       ->option_text("N");
   list->add_flag("--all", args->all, "Every issue, open or closed, however many");
-  CLI::App* show = add_choice(app, which, "show", "One back-port issue");
+  CLI::App* show = add_choice(app, args, "show", "One back-port issue");
   CLI::App* apply =
-      add_choice(app, which, "apply", "Merge the hotfix into the first environment and close it");
+      add_choice(app, args, "apply", "Merge the hotfix into the first environment and close it");
   for (CLI::App* sub : {show, apply}) {
     sub->add_option("id", args->id, "Issue number")->required()->option_text("ID");
   }

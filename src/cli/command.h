@@ -79,10 +79,18 @@ struct Candidate {
 // `verb` says what the command does with it ("approve", "check").
 std::shared_ptr<Candidate> add_candidate(CLI::App& app, const std::string& verb);
 
-// Add subcommand `name` (one-line `help`) to `app`; when the command line
-// chooses it, `*which` becomes `name`, for the runner to dispatch on.
+// Add subcommand `name` (one-line `help`) to `app`, a command made of such
+// choices: the command line must choose one of them. When it chooses this
+// one, `*which` becomes `name`, for the runner to dispatch on.
 CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
                      const std::string& name, const std::string& help);
+
+// The same for the runner's arguments `args`: sets `args->which`.
+template <typename Args>
+CLI::App* add_choice(CLI::App& app, const std::shared_ptr<Args>& args, const std::string& name,
+                     const std::string& help) {
+  return add_choice(app, std::shared_ptr<std::string>(args, &args->which), name, help);
+}
 
 // How many rows a listing that grows with history (releases, back-port
 // issues) shows unless told otherwise, as gh's lists do.

@@ -96,16 +96,14 @@ int run_change(const HoldArgs& args, const Globals& globals) {
 } // namespace
 
 Runner setup_hold(CLI::App& app, Globals& globals) {
-  app.require_subcommand(1);
   auto args = std::make_shared<HoldArgs>();
-  const std::shared_ptr<std::string> which(args, &args->which);
-  add_choice(app, which, "list", "Environments where auto-promotion is held");
-  CLI::App* set = add_choice(app, which, "set", "Hold auto-promotion into an environment");
+  add_choice(app, args, "list", "Environments where auto-promotion is held");
+  CLI::App* set = add_choice(app, args, "set", "Hold auto-promotion into an environment");
   set->add_option("env", args->env, "Environment to hold")->required()->option_text("ENV");
   set->add_option("--reason", args->reason, "Why (goes into the audit record)")
       ->required()
       ->option_text("TEXT");
-  CLI::App* release = add_choice(app, which, "release", "Release the hold on an environment");
+  CLI::App* release = add_choice(app, args, "release", "Release the hold on an environment");
   release->add_option("env", args->env, "Environment to release")->required()->option_text("ENV");
   release->add_option("--reason", args->reason, "Why (goes into the audit record)")
       ->option_text("TEXT");

@@ -118,17 +118,15 @@ int run_finish(HotfixArgs& args, const Globals& globals) {
 } // namespace
 
 Runner setup_hotfix(CLI::App& app, Globals& globals) {
-  app.require_subcommand(1);
   auto args = std::make_shared<HotfixArgs>();
-  const std::shared_ptr<std::string> which(args, &args->which);
-  CLI::App* start = add_choice(app, which, "start",
+  CLI::App* start = add_choice(app, args, "start",
                                "Create hotfix/NAME from the live release (the last "
                                "environment's head unless rolled back)");
   start->add_option("name", args->start_name, "Hotfix name (one branch-name component)")
       ->required()
       ->option_text("NAME");
   CLI::App* finish = add_choice(
-      app, which, "finish",
+      app, args, "finish",
       "Validate, fast-forward the last environment, release, open the back-port issue");
   finish->add_option("-m,--message", args->finish.message, "Text for the release tag and issue")
       ->option_text("MESSAGE");

@@ -130,14 +130,7 @@ Runner setup_releases(CLI::App& app, Globals& globals) {
       print_notes(session);
       nlohmann::json array = nlohmann::json::array();
       for (const auto& r : releases) {
-        array.push_back({{"tag", r.tag},
-                         {"commit", r.commit},
-                         {"tag_id", r.tag_id},
-                         {"time", r.time},
-                         {"tagger", r.tagger},
-                         {"hotfix", r.hotfix},
-                         {"signed", r.is_signed},
-                         {"live", r.live}});
+        array.push_back(r.to_json());
       }
       print_result(array, session, globals);
       return 0;

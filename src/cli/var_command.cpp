@@ -138,14 +138,12 @@ int list_variables(const core::pipeline::Session& session, const std::string& en
 
 Runner setup_var(CLI::App& app, Globals& globals) {
   auto args = std::make_shared<VarArgs>();
-  app.require_subcommand(1);
-  const std::shared_ptr<std::string> which(args, &args->which);
   CLI::App* set = add_choice(
-      app, which, "set", "Override a variable's value on an environment (checked against its type)");
+      app, args, "set", "Override a variable's value on an environment (checked against its type)");
   CLI::App* unset =
-      add_choice(app, which, "unset", "Remove a variable's override on an environment");
+      add_choice(app, args, "unset", "Remove a variable's override on an environment");
   CLI::App* list_app = add_choice(
-      app, which, "list",
+      app, args, "list",
       "Every variable of an environment: type, default, override, effective value");
   for (CLI::App* sub : {set, unset, list_app}) {
     sub->add_option("--env", args->env, "Environment whose local data to read or change")

@@ -372,7 +372,7 @@ same_as_full() {
 }
 rm -rf "$MEMO"
 same_as_full "first run"
-if [ -s "$MEMO/releases-1" ] && [ -s "$MEMO/backports-1" ]; then pass; else
+if [ -s "$MEMO/releases-1" ] && [ -s "$MEMO/backports-2" ]; then pass; else
   fail "no memo written: $(ls -la "$MEMO" 2>&1)"
 fi
 same_as_full "read from the memo"

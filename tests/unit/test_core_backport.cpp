@@ -107,6 +107,32 @@ TEST_CASE("core::backport record: emit and parse round trip") {
   }
 }
 
+TEST_CASE("core::backport record: from_json reads back what to_json writes") {
+  core::records::BackportIssue open = sample_issue();
+  open.summary = std::string("tab\tnul") + '\0' + " \"q\" \\ \xf0\x9f\x9a\x80";
+  core::records::BackportIssue closed = sample_issue();
+  closed.status = core::records::BackportIssue::Status::closed;
+  closed.closed_by = "auto";
+  closed.closed_at = 1'767'312'000;
+  closed.closed_in = k_b;
+  for (const auto& issue : {open, closed}) {
+    const auto back = core::records::BackportIssue::from_json(issue.to_json());
+    REQUIRE(back);
+    CHECK(back->to_yaml() == issue.to_yaml());
+    CHECK(back->opened_at == issue.opened_at);
+    CHECK(back->closed_at == issue.closed_at);
+  }
+  nlohmann::json bad = open.to_json();
+  bad["opened_at"] = "yesterday";
+  CHECK_FALSE(core::records::BackportIssue::from_json(bad));
+  bad = open.to_json();
+  bad["status"] = "ajar";
+  CHECK_FALSE(core::records::BackportIssue::from_json(bad));
+  bad.erase("changes");
+  CHECK_FALSE(core::records::BackportIssue::from_json(bad));
+  CHECK_FALSE(core::records::BackportIssue::from_json(nlohmann::json::array()));
+}
+
 TEST_CASE("core::backport record: a malformed record is refused with its position") {
   const std::string good = sample_issue().to_yaml();
   SUBCASE("unknown status") {

@@ -72,6 +72,12 @@ private:
 
   bool may(Right right, const std::string& env = "") const;
 
+  // Identity gate: whether the pusher holds `right` (on `env`); else refuses
+  // `move`: "<who> may not <doing> (<who_may>)<after>". False when refused.
+  bool permitted(const model::RefMove& move, Right right, const std::string& env,
+                 const std::string& doing, const std::string& who_may,
+                 const std::string& after = "");
+
   // Whether the gates past who-may (content, overrides, checks, approvals,
   // holds, back-ports, signatures) are judged.
   bool authority_only() const { return m_depth == Depth::authority; }
@@ -160,6 +166,14 @@ private:
 
   void judge_live(const model::RefMove& move);
 
+  // Approvals gate: `approvals` (the pusher's own not counted) reach
+  // `required` from `approvers`; else refuses `move`: "<subject> needs N
+  // approvals from … (not counting …)<until>; it has …", with the approve
+  // command for `env` as the hint. False when refused.
+  bool approved(const model::RefMove& move, const std::string& subject, const std::string& until,
+                const std::vector<std::string>& approvals, int required,
+                const std::vector<std::string>& approvers, const std::string& env);
+
   // --- environment-local data ---
 
   void judge_local(const model::RefMove& move, const model::ClassifiedRef& c);
@@ -177,6 +191,16 @@ private:
   // the last environment; anyone closes an open issue once its hotfix
   // commits are all in the first environment. Admins may mend issues by hand.
   void judge_backports(const model::RefMove& move);
+
+  // --- records of an environment that promotions go into ---
+
+  // The environment an approval, hold or check result `c` is on. When it is
+  // the first environment (nothing is promoted into it: "…, so <so>") or
+  // names none ("there is no environment named '…' <to>"), refuses `move`
+  // and returns null.
+  const policy::Environment* promoted_env(const model::RefMove& move,
+                                          const model::ClassifiedRef& c, const std::string& so,
+                                          const std::string& to);
 
   // --- approvals ---
 

@@ -9,6 +9,16 @@ bool Judge::may(Right right, const std::string& env) const {
   return core::pipeline::may(m_config, m_person, right, env);
 }
 
+bool Judge::permitted(const model::RefMove& move, Right right, const std::string& env,
+                      const std::string& doing, const std::string& who_may,
+                      const std::string& after) {
+  if (may(right, env)) {
+    return true;
+  }
+  refuse(move, Gate::identity, who() + " may not " + doing + " (" + who_may + ")" + after);
+  return false;
+}
+
 void Judge::refuse(const model::RefMove& move, Gate gate, std::string reason, std::string hint) {
   m_out.refusals.push_back(Refusal{move.ref, std::move(reason), gate, std::move(hint)});
 }

@@ -40,10 +40,8 @@ void Judge::judge_first(const model::RefMove& move, const policy::Environment& e
     fast_forward(move, "the branch of environment " + env.name);
     return;
   }
-  if (!may(Right::write, env.name)) {
-    refuse(move, Gate::identity,
-           who() + " may not push to " + env.name +
-               " (write groups: " + policy::PipelineConfig::groups_text(env.write) + ")");
+  if (!permitted(move, Right::write, env.name, "push to " + env.name,
+                 "write groups: " + policy::PipelineConfig::groups_text(env.write))) {
     return;
   }
   if (authority_only()) {
@@ -82,11 +80,9 @@ void Judge::judge_promotion(const model::RefMove& move, const policy::Environmen
     refuse(move, Gate::fast_forward, message);
     return;
   }
-  if (!may(Right::promote, target.name)) {
-    refuse(move, Gate::identity,
-           who() + " may not promote into " + target.name +
-               " (promote groups: " + policy::PipelineConfig::groups_text(target.promote) +
-               "); ask an admin to add you with envflow config edit");
+  if (!permitted(move, Right::promote, target.name, "promote into " + target.name,
+                 "promote groups: " + policy::PipelineConfig::groups_text(target.promote),
+                 "; ask an admin to add you with envflow config edit")) {
     return;
   }
   if (authority_only()) {
@@ -114,28 +110,34 @@ void Judge::judge_promotion(const model::RefMove& move, const policy::Environmen
   if (!checks_passed(move, target)) {
     return;
   }
-  if (target.approvals > 0) {
-    const auto approvals =
-        records::without(records::approvals_for(m_after, target, move.new_id), m_person);
-    if (static_cast<int>(approvals.size()) < target.approvals) {
-      std::string reason = "promoting " + model::short_id(move.new_id) + " into " + target.name +
-                           " needs " + plural(static_cast<size_t>(target.approvals), "approval") +
-                           " from " + policy::PipelineConfig::groups_text(target.approvers) +
-                           " (not counting " + (m_person.empty() ? who() : m_person) +
-                           "); it has " +
-                           records::approvals_text(approvals.size(), target.approvals);
-      if (!approvals.empty()) {
-        reason += " (" + util::join(approvals, ", ") + ")";
-      }
-      const std::string command =
-          "envflow approve " + target.name + " --rev " + model::short_id(move.new_id);
-      reason += "; approvers run: " + command;
-      refuse(move, Gate::approvals, reason, command);
-      return;
-    }
+  if (target.approvals > 0 &&
+      !approved(move, "promoting " + model::short_id(move.new_id) + " into " + target.name, "",
+                records::without(records::approvals_for(m_after, target, move.new_id), m_person),
+                target.approvals, target.approvers, target.name)) {
+    return;
   }
   note(target.name + ": promotion from " + source.name + ", " + model::short_id(move.old_id) +
        ".." + model::short_id(move.new_id));
+}
+
+bool Judge::approved(const model::RefMove& move, const std::string& subject,
+                     const std::string& until, const std::vector<std::string>& approvals,
+                     int required, const std::vector<std::string>& approvers,
+                     const std::string& env) {
+  if (static_cast<int>(approvals.size()) >= required) {
+    return true;
+  }
+  std::string reason = subject + " needs " + plural(static_cast<size_t>(required), "approval") +
+                       " from " + policy::PipelineConfig::groups_text(approvers) +
+                       " (not counting " + (m_person.empty() ? who() : m_person) + ")" + until +
+                       "; it has " + records::approvals_text(approvals.size(), required);
+  if (!approvals.empty()) {
+    reason += " (" + util::join(approvals, ", ") + ")";
+  }
+  const std::string command = "envflow approve " + env + " --rev " + model::short_id(move.new_id);
+  reason += "; approvers run: " + command;
+  refuse(move, Gate::approvals, reason, command);
+  return false;
 }
 
 bool Judge::checks_passed(const model::RefMove& move, const policy::Environment& target) {
@@ -250,25 +252,11 @@ void Judge::judge_hotfix(const model::RefMove& move, const policy::Environment& 
   if (authority_only() || !content_valid(move, env, commits) || !overrides_fit(move, env)) {
     return;
   }
-  if (m_config.hotfix_approvals > 0) {
-    const auto approvals =
-        records::without(records::hotfix_approvals_for(m_after, move.new_id), m_person);
-    if (static_cast<int>(approvals.size()) < m_config.hotfix_approvals) {
-      std::string reason =
-          "the hotfix " + model::short_id(move.new_id) + " needs " +
-          plural(static_cast<size_t>(m_config.hotfix_approvals), "approval") + " from " +
-          policy::PipelineConfig::groups_text(m_config.hotfix_approvers) + " (not counting " +
-          (m_person.empty() ? who() : m_person) + ") before it goes onto " + env.name +
-          "; it has " + records::approvals_text(approvals.size(), m_config.hotfix_approvals);
-      if (!approvals.empty()) {
-        reason += " (" + util::join(approvals, ", ") + ")";
-      }
-      const std::string command =
-          "envflow approve " + env.name + " --rev " + model::short_id(move.new_id);
-      reason += "; approvers run: " + command;
-      refuse(move, Gate::approvals, reason, command);
-      return;
-    }
+  if (m_config.hotfix_approvals > 0 &&
+      !approved(move, "the hotfix " + model::short_id(move.new_id), " before it goes onto " + env.name,
+                records::without(records::hotfix_approvals_for(m_after, move.new_id), m_person),
+                m_config.hotfix_approvals, m_config.hotfix_approvers, env.name)) {
+    return;
   }
   note(env.name + ": hotfix of " + plural(commits.size(), "commit") + " by " +
        (m_person.empty() ? who() : m_person) + ", " + model::short_id(move.old_id) + ".." +

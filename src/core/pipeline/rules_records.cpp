@@ -12,10 +12,8 @@ void Judge::judge_local(const model::RefMove& move, const model::ClassifiedRef& 
   if (!fast_forward(move, "the local data of " + env.name)) {
     return;
   }
-  if (!may(Right::local, env.name)) {
-    refuse(move, Gate::identity,
-           who() + " may not change the local data of " + env.name +
-               " (local groups: " + policy::PipelineConfig::groups_text(env.local) + ")");
+  if (!permitted(move, Right::local, env.name, "change the local data of " + env.name,
+                 "local groups: " + policy::PipelineConfig::groups_text(env.local))) {
     return;
   }
   if (authority_only()) {
@@ -56,10 +54,8 @@ void Judge::judge_config(const model::RefMove& move) {
   if (!fast_forward(move, "the pipeline config")) {
     return;
   }
-  if (!may(Right::admin)) {
-    refuse(move, Gate::identity,
-           who() + " may not change the pipeline config (admins: " +
-               policy::PipelineConfig::groups_text(m_config.admins) + ")");
+  if (!permitted(move, Right::admin, "", "change the pipeline config",
+                 "admins: " + policy::PipelineConfig::groups_text(m_config.admins))) {
     return;
   }
   if (authority_only()) {
@@ -188,6 +184,19 @@ void Judge::judge_backports(const model::RefMove& move) {
   }
 }
 
+const policy::Environment* Judge::promoted_env(const model::RefMove& move,
+                                               const model::ClassifiedRef& c,
+                                               const std::string& so, const std::string& to) {
+  if (c.env_index < 1) {
+    refuse(move, Gate::record,
+           c.env_index == 0
+               ? c.env + " is the first environment: nothing is promoted into it, so " + so
+               : "there is no environment named '" + c.env + "' " + to);
+    return nullptr;
+  }
+  return &m_config.environments[static_cast<size_t>(c.env_index)];
+}
+
 void Judge::judge_approval(const model::RefMove& move, const model::ClassifiedRef& c) {
   const std::string person = m_config.person(c.name);
   if (model::is_zero(move.new_id)) {
@@ -199,11 +208,9 @@ void Judge::judge_approval(const model::RefMove& move, const model::ClassifiedRe
     }
     return;
   }
-  if (c.env_index < 1) {
-    refuse(move, Gate::record,
-           c.env_index == 0 ? c.env + " is the first environment: nothing is promoted into it, "
-                                      "so there is nothing to approve"
-                            : "there is no environment named '" + c.env + "' to approve for");
+  const policy::Environment* approved_env =
+      promoted_env(move, c, "there is nothing to approve", "to approve for");
+  if (approved_env == nullptr) {
     return;
   }
   if (!model::is_zero(move.old_id)) {
@@ -222,7 +229,7 @@ void Judge::judge_approval(const model::RefMove& move, const model::ClassifiedRe
                who() + " is " + (m_person.empty() ? std::string("nobody known") : m_person));
     return;
   }
-  const policy::Environment& env = m_config.environments[static_cast<size_t>(c.env_index)];
+  const policy::Environment& env = *approved_env;
   const policy::Environment& previous = m_config.environments[static_cast<size_t>(c.env_index) - 1];
   if (!is_commit(c.commit)) {
     refuse(move, Gate::record, model::short_id(c.commit) + " is not a commit");
@@ -253,21 +260,17 @@ void Judge::judge_approval(const model::RefMove& move, const model::ClassifiedRe
 }
 
 void Judge::judge_hold(const model::RefMove& move, const model::ClassifiedRef& c) {
-  if (c.env_index < 1) {
-    refuse(move, Gate::record,
-           c.env_index == 0 ? c.env + " is the first environment: nothing is promoted into it, "
-                                      "so there is nothing to hold"
-                            : "there is no environment named '" + c.env + "' to hold");
+  const policy::Environment* held = promoted_env(move, c, "there is nothing to hold", "to hold");
+  if (held == nullptr) {
     return;
   }
-  const policy::Environment& env = m_config.environments[static_cast<size_t>(c.env_index)];
-  if (!may(Right::hold, env.name)) {
-    std::vector<std::string> groups = m_config.publishers;
-    groups.insert(groups.end(), env.promote.begin(), env.promote.end());
-    refuse(move, Gate::identity,
-           who() + " may not " + (model::is_zero(move.new_id) ? "release a hold on " : "hold ") +
-               env.name + " (publishers and " + env.name +
-               "'s promote groups may: " + policy::PipelineConfig::groups_text(groups) + ")");
+  const policy::Environment& env = *held;
+  std::vector<std::string> groups = m_config.publishers;
+  groups.insert(groups.end(), env.promote.begin(), env.promote.end());
+  if (!permitted(move, Right::hold, env.name,
+                 (model::is_zero(move.new_id) ? "release a hold on " : "hold ") + env.name,
+                 "publishers and " + env.name +
+                     "'s promote groups may: " + policy::PipelineConfig::groups_text(groups))) {
     return;
   }
   if (model::is_zero(move.new_id)) {
@@ -304,20 +307,17 @@ void Judge::judge_hold(const model::RefMove& move, const model::ClassifiedRef& c
 }
 
 void Judge::judge_check(const model::RefMove& move, const model::ClassifiedRef& c) {
-  if (c.env_index < 1) {
-    refuse(move, Gate::record,
-           c.env_index == 0 ? c.env + " is the first environment: nothing is promoted into it, "
-                                      "so it has no checks"
-                            : "there is no environment named '" + c.env + "' to check");
+  const policy::Environment* checked = promoted_env(move, c, "it has no checks", "to check");
+  if (checked == nullptr) {
     return;
   }
-  const policy::Environment& env = m_config.environments[static_cast<size_t>(c.env_index)];
-  if (!may(Right::check, env.name)) {
-    refuse(move, Gate::identity,
-           who() + " may not " + (model::is_zero(move.new_id) ? "remove" : "record") +
-               " check results of " + env.name + " (" + env.name +
-               "'s promote groups: " + policy::PipelineConfig::groups_text(env.promote) +
-               "; admins: " + policy::PipelineConfig::groups_text(m_config.admins) + ")");
+  const policy::Environment& env = *checked;
+  if (!permitted(move, Right::check, env.name,
+                 std::string(model::is_zero(move.new_id) ? "remove" : "record") +
+                     " check results of " + env.name,
+                 env.name + "'s promote groups: " +
+                     policy::PipelineConfig::groups_text(env.promote) +
+                     "; admins: " + policy::PipelineConfig::groups_text(m_config.admins))) {
     return;
   }
   if (model::is_zero(move.new_id)) {

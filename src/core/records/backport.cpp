@@ -146,63 +146,19 @@ private:
 
 namespace {
 
-// Parsed issues remembered by blob id (core/workspace/memo.h): with 1,000 issues,
-// status and backport list would otherwise parse every file on every run.
-// Only issues that parsed are remembered; a malformed file is read (and
-// refused) each time.
+// Parsed issues remembered by blob id (core/workspace/memo.h), in their JSON
+// form: with 1,000 issues, status and backport list would otherwise parse
+// every file on every run. Only issues that parsed are remembered; a
+// malformed file is read (and refused) each time.
 void remember_issue(workspace::ObjectMemo& memo, const std::string& blob,
                     const BackportIssue& issue) {
-  nlohmann::json changes = nlohmann::json::array();
-  for (const auto& c : issue.changes) {
-    changes.push_back({c.path, c.kind, c.name, c.change, c.fields});
-  }
-  memo.insert(blob, {{"id", issue.id},
-                     {"open", issue.is_open()},
-                     {"hotfix", issue.hotfix},
-                     {"hotfix_tag", issue.hotfix_tag},
-                     {"commits", issue.commits},
-                     {"changes", changes},
-                     {"summary", issue.summary},
-                     {"environment", issue.environment},
-                     {"target", issue.target},
-                     {"opened_by", issue.opened_by},
-                     {"opened_at", issue.opened_at},
-                     {"closed_by", issue.closed_by},
-                     {"closed_at", issue.closed_at},
-                     {"closed_in", issue.closed_in}});
+  memo.insert(blob, issue.to_json());
 }
 
 std::optional<BackportIssue> remembered_issue(workspace::ObjectMemo& memo,
                                               const std::string& blob) {
   const nlohmann::json* known = memo.find(blob);
-  if (known == nullptr) {
-    return std::nullopt;
-  }
-  try {
-    BackportIssue issue;
-    issue.id = known->at("id").get<int>();
-    issue.status = known->at("open").get<bool>() ? BackportIssue::Status::open
-                                                 : BackportIssue::Status::closed;
-    issue.hotfix = known->at("hotfix").get<std::string>();
-    issue.hotfix_tag = known->at("hotfix_tag").get<std::string>();
-    issue.commits = known->at("commits").get<std::vector<std::string>>();
-    for (const auto& c : known->at("changes")) {
-      issue.changes.push_back(BackportChange{c.at(0).get<std::string>(), c.at(1).get<std::string>(),
-                                             c.at(2).get<std::string>(), c.at(3).get<std::string>(),
-                                             c.at(4).get<std::vector<std::string>>()});
-    }
-    issue.summary = known->at("summary").get<std::string>();
-    issue.environment = known->at("environment").get<std::string>();
-    issue.target = known->at("target").get<std::string>();
-    issue.opened_by = known->at("opened_by").get<std::string>();
-    issue.opened_at = known->at("opened_at").get<std::int64_t>();
-    issue.closed_by = known->at("closed_by").get<std::string>();
-    issue.closed_at = known->at("closed_at").get<std::int64_t>();
-    issue.closed_in = known->at("closed_in").get<std::string>();
-    return issue;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt; // not as written: parse the file again
-  }
+  return known == nullptr ? std::nullopt : BackportIssue::from_json(*known);
 }
 
 // Phase of read_backports_at: the files of back-port commit `head`, from
@@ -258,7 +214,7 @@ std::vector<BackportIssue> read_backports_at(const git::Repository& repo,
   if (!head) {
     return issues;
   }
-  workspace::ObjectMemo memo(repo, "backports-1", cache);
+  workspace::ObjectMemo memo(repo, "backports-2", cache);
   // Reading the open ones only: which files hold open issues is remembered
   // per back-port commit too (a small file of its own), so a pipeline with
   // 1,000 closed issues and none open reads no issue at all.
@@ -412,6 +368,52 @@ nlohmann::json BackportIssue::to_json() const {
           {"closed_by", or_null(closed_by)},
           {"closed_at", closed_at == 0 ? nlohmann::json(nullptr) : nlohmann::json(util::iso_time(closed_at))},
           {"closed_in", or_null(closed_in)}};
+}
+
+std::optional<BackportIssue> BackportIssue::from_json(const nlohmann::json& json) {
+  const auto text = [&](const char* key) {
+    const nlohmann::json& value = json.at(key);
+    return value.is_null() ? std::string() : value.get<std::string>();
+  };
+  // A time, or 0 for null; nullopt when it is no time iso_time writes.
+  const auto time = [&](const char* key) {
+    const std::string iso = text(key);
+    return iso.empty() ? std::optional<std::int64_t>(0) : parse_iso_time(iso);
+  };
+  try {
+    BackportIssue issue;
+    issue.id = json.at("id").get<int>();
+    const std::string status = text("status");
+    if (status != "open" && status != "closed") {
+      return std::nullopt;
+    }
+    issue.status = status == "open" ? Status::open : Status::closed;
+    issue.hotfix = text("hotfix");
+    issue.hotfix_tag = text("hotfix_tag");
+    issue.summary = text("summary");
+    issue.environment = text("environment");
+    issue.target = text("target");
+    issue.commits = json.at("commits").get<std::vector<std::string>>();
+    for (const auto& change : json.at("changes")) {
+      issue.changes.push_back(BackportChange{
+          change.at("path").get<std::string>(), change.at("kind").get<std::string>(),
+          change.at("name").get<std::string>(), change.at("change").get<std::string>(),
+          change.at("fields").get<std::vector<std::string>>()});
+    }
+    issue.opened_by = text("opened_by");
+    issue.closed_by = text("closed_by");
+    issue.closed_in = text("closed_in");
+    const auto opened_at = time("opened_at");
+    const auto closed_at = time("closed_at");
+    if (!opened_at || !closed_at) {
+      return std::nullopt;
+    }
+    issue.opened_at = *opened_at;
+    issue.closed_at = *closed_at;
+    return issue;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
 }
 
 BackportIssue BackportIssue::parse(const std::string& text, const std::string& where) {

@@ -54,6 +54,9 @@ struct BackportIssue {
   std::string to_yaml() const;
   // The stable JSON form documented in docs/json.md, section "backport".
   nlohmann::json to_json() const;
+  // The issue `json` describes, as to_json wrote it; nullopt when it is not
+  // that form.
+  static std::optional<BackportIssue> from_json(const nlohmann::json& json);
   // Parse a stored issue; `where` (e.g. "refs/envflow/backports:1.yaml")
   // prefixes diagnostics. Throws util::Refused
   // "where:line:col: error: ... [backport]" for a malformed record.

@@ -7,13 +7,9 @@
 #include <vector>
 
 #include "content/value.h"
-#include "core/model/refs.h"
 #include "core/model/view.h"
 #include "core/policy/config.h"
-
-namespace envflow::git {
-class Repository;
-}
+#include "git/repo.h"
 
 namespace envflow::core::pipeline {
 class Session;

@@ -149,13 +149,9 @@ std::optional<Release> read_release(const git::Repository& repo, const std::stri
     sign::Format format{};
     release->is_signed = sign::split_signature(tag->raw, payload, signature, format);
   }
-  memo.insert(id, release ? nlohmann::json{{"tag", release->tag},
-                                           {"commit", release->commit},
-                                           {"tagger", release->tagger},
-                                           {"time", release->time},
-                                           {"hotfix", release->hotfix},
-                                           {"signed", release->is_signed}}
-                          : nlohmann::json(nullptr));
+  // Its JSON form; what is read back above are the facts of the tag object
+  // (not `live`, which the listing sets).
+  memo.insert(id, release ? release->to_json() : nlohmann::json(nullptr));
   return release;
 }
 
@@ -292,6 +288,17 @@ std::optional<Manifest> Manifest::parse(const std::string& message) {
     return std::nullopt;
   }
   return manifest;
+}
+
+nlohmann::json Release::to_json() const {
+  return {{"tag", tag},
+          {"commit", commit},
+          {"tag_id", tag_id},
+          {"time", time},
+          {"tagger", tagger},
+          {"hotfix", hotfix},
+          {"signed", is_signed},
+          {"live", live}};
 }
 
 std::string sign_as_release_signer(const git::Repository& repo,

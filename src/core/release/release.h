@@ -57,6 +57,9 @@ struct Release {
   bool hotfix = false;
   bool is_signed = false;
   bool live = false;
+
+  // The stable JSON form documented in docs/json.md, section "releases".
+  nlohmann::json to_json() const;
 };
 
 // A detached signature of `payload` by the release signer (the policy's

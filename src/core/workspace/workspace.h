@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,10 +9,6 @@
 
 namespace envflow::git {
 class Repository;
-}
-
-namespace envflow::core::policy {
-struct PipelineConfig;
 }
 
 namespace envflow::core::workspace {
