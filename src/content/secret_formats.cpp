@@ -175,6 +175,18 @@ struct TokenMatch {
   std::size_t length = 0;
 };
 
+// A token of `kind` at `i`: `prefix` characters (already matched), then at
+// least `min` characters satisfying `pred`, as many as there are.
+template <class Pred>
+std::optional<TokenMatch> prefixed_token(std::string_view s, std::size_t i, std::size_t prefix,
+                                         Pred pred, std::size_t min, std::string_view kind) {
+  const std::size_t n = run(s, i + prefix, pred);
+  if (n < min) {
+    return std::nullopt;
+  }
+  return TokenMatch{kind, prefix + n};
+}
+
 bool has_mixed_classes(std::string_view s) {
   return std::any_of(s.begin(), s.end(), is_upper) && std::any_of(s.begin(), s.end(), is_lower) &&
          std::any_of(s.begin(), s.end(), is_digit);
@@ -195,36 +207,25 @@ std::optional<TokenMatch> match_token(std::string_view s, std::size_t i) {
         return TokenMatch{"AWS access key id", 20};
       }
     } else if (at(s, i, "AIza")) {
-      const std::size_t n = run(s, i + 4, is_base64url);
-      if (n >= 35) {
-        return TokenMatch{"Google API key", 4 + n};
-      }
+      return prefixed_token(s, i, 4, is_base64url, 35, "Google API key");
     }
     break;
   case 'g':
     if (at(s, i, "github_pat_")) {
-      const std::size_t n = run(s, i + 11, is_word);
-      if (n >= 22) {
-        return TokenMatch{"GitHub fine-grained personal access token", 11 + n};
-      }
-    } else if (i + 4 <= s.size() && s[i + 1] == 'h' &&
-               std::string_view("pousr").find(s[i + 2]) != std::string_view::npos &&
-               s[i + 3] == '_') {
-      const std::size_t n = run(s, i + 4, is_alnum);
-      if (n >= 36) {
-        return TokenMatch{"GitHub token", 4 + n};
-      }
+      return prefixed_token(s, i, 11, is_word, 22, "GitHub fine-grained personal access token");
+    }
+    if (i + 4 <= s.size() && s[i + 1] == 'h' &&
+        std::string_view("pousr").find(s[i + 2]) != std::string_view::npos && s[i + 3] == '_') {
+      return prefixed_token(s, i, 4, is_alnum, 36, "GitHub token");
     }
     break;
   case 's':
   case 'r':
     if (at(s, i + 1, "k_live_")) {
-      const std::size_t n = run(s, i + 8, is_alnum);
-      if (n >= 16) {
-        return TokenMatch{s[i] == 's' ? "Stripe live secret key" : "Stripe live restricted key",
-                          8 + n};
-      }
-    } else if (s[i] == 's' && at(s, i, "sk-")) {
+      return prefixed_token(s, i, 8, is_alnum, 16,
+                            s[i] == 's' ? "Stripe live secret key" : "Stripe live restricted key");
+    }
+    if (s[i] == 's' && at(s, i, "sk-")) {
       const std::size_t n = run(s, i + 3, is_base64url);
       // Real keys are random: upper, lower and digits all occur. This keeps
       // kebab-case names ("sk-customer-support-escalation") out.
@@ -239,10 +240,7 @@ std::optional<TokenMatch> match_token(std::string_view s, std::size_t i) {
   case 'x':
     if (at(s, i, "xox") && i + 4 < s.size() &&
         std::string_view("baprs").find(s[i + 3]) != std::string_view::npos && s[i + 4] == '-') {
-      const std::size_t n = run(s, i + 5, is_alnum_or_dash);
-      if (n >= 10) {
-        return TokenMatch{"Slack token", 5 + n};
-      }
+      return prefixed_token(s, i, 5, is_alnum_or_dash, 10, "Slack token");
     }
     break;
   case 'e':
