@@ -331,14 +331,7 @@ std::optional<TagInfo> Repository::tag(const std::string& id) const {
   const size_t blank = info.raw.find("\n\n");
   const std::string headers = info.raw.substr(0, blank);
   info.message = blank == std::string::npos ? "" : info.raw.substr(blank + 2);
-  size_t start = 0;
-  while (start < headers.size()) {
-    size_t end = headers.find('\n', start);
-    if (end == std::string::npos) {
-      end = headers.size();
-    }
-    const std::string line = headers.substr(start, end - start);
-    start = end + 1;
+  for (const std::string& line : util::split(headers, '\n')) {
     const size_t space = line.find(' ');
     const std::string key = line.substr(0, space);
     const std::string value = space == std::string::npos ? "" : line.substr(space + 1);
