@@ -1,9 +1,7 @@
 #include "content/yaml.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -12,13 +10,14 @@
 
 #include <yaml.h>
 
-#include "util/strings.h"
+#include "content/yaml_detail.h"
 
 namespace envflow::content {
 
+namespace yaml_detail {
+
 namespace {
 
-constexpr std::string_view k_core_tag = "tag:yaml.org,2002:";
 constexpr std::string_view k_utf8_bom = "\xEF\xBB\xBF";
 // Above this many members, duplicate keys are found through a hash index
 // instead of a linear scan.
@@ -166,224 +165,6 @@ private:
   std::size_t m_line_start = 0; // offset of the line holding m_byte
 };
 
-using util::is_digit;
-bool is_octal(char c) { return c >= '0' && c <= '7'; }
-
-// Offset of the first U+FFFE or U+FFFF in `text`, or npos.
-std::size_t find_non_character(std::string_view text) {
-  for (std::size_t at = text.find("\xEF\xBF"); at != std::string_view::npos;
-       at = text.find("\xEF\xBF", at + 1)) {
-    if (at + 2 < text.size() && (text[at + 2] == '\xBE' || text[at + 2] == '\xBF')) {
-      return at;
-    }
-  }
-  return std::string_view::npos;
-}
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-template <typename Pred> bool all_of(std::string_view text, Pred pred) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), pred);
-}
-
-bool is_null_word(std::string_view text) {
-  return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
-}
-
-// Value of digits in `base` that do not fit in an int64.
-double big_unsigned(std::string_view digits, int base) {
-  double result = 0.0;
-  for (char c : digits) {
-    int digit = is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
-    result = result * base + digit;
-  }
-  return result;
-}
-
-double parse_double(std::string_view text) {
-  if (!text.empty() && text.front() == '+') {
-    text.remove_prefix(1);
-  }
-  double result = 0.0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), result);
-  if (ec == std::errc() && end == text.data() + text.size()) {
-    return result;
-  }
-  // Out of range (or a form from_chars rejects): strtod saturates to ±inf/0.
-  // Its decimal point follows the C locale, which envflow never changes.
-  const std::string copy(text);
-  return std::strtod(copy.c_str(), nullptr);
-}
-
-// YAML 1.2 core schema int: [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+.
-bool resolve_int(std::string_view text, Value& value) {
-  int base = 10;
-  std::string_view digits = text;
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'o' || text[1] == 'x')) {
-    base = text[1] == 'o' ? 8 : 16;
-    digits = text.substr(2);
-    if (!all_of(digits, base == 8 ? is_octal : is_hex)) {
-      return false;
-    }
-  } else {
-    if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) {
-      digits.remove_prefix(1);
-    }
-    if (!all_of(digits, is_digit)) {
-      return false;
-    }
-  }
-
-  // from_chars takes '-' but not '+'.
-  std::string_view parse = base == 10 && text.front() == '-' ? text : digits;
-  std::int64_t result = 0;
-  const auto [end, ec] = std::from_chars(parse.data(), parse.data() + parse.size(), result, base);
-  if (ec == std::errc() && end == parse.data() + parse.size()) {
-    value.type = Value::Type::integer;
-    value.integer = result;
-  } else {
-    value.type = Value::Type::number;
-    value.number = base == 10 ? parse_double(text) : big_unsigned(digits, base);
-  }
-  return true;
-}
-
-// YAML 1.2 core schema float:
-// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? | [-+]?\.(inf|Inf|INF) | \.(nan|NaN|NAN)
-bool resolve_float(std::string_view text, Value& value) {
-  if (text == ".nan" || text == ".NaN" || text == ".NAN") {
-    value.type = Value::Type::number;
-    value.number = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  std::string_view rest = text;
-  bool negative = false;
-  if (!rest.empty() && (rest.front() == '-' || rest.front() == '+')) {
-    negative = rest.front() == '-';
-    rest.remove_prefix(1);
-  }
-  if (rest == ".inf" || rest == ".Inf" || rest == ".INF") {
-    value.type = Value::Type::number;
-    value.number = negative ? -std::numeric_limits<double>::infinity()
-                            : std::numeric_limits<double>::infinity();
-    return true;
-  }
-
-  std::size_t i = 0;
-  const auto digits = [&] { return util::skip_digits(rest, i); };
-  const std::size_t whole = digits();
-  if (i < rest.size() && rest[i] == '.') {
-    ++i;
-    if (digits() == 0 && whole == 0) {
-      return false;
-    }
-  } else if (whole == 0) {
-    return false;
-  }
-  if (i < rest.size() && (rest[i] == 'e' || rest[i] == 'E')) {
-    ++i;
-    if (i < rest.size() && (rest[i] == '-' || rest[i] == '+')) {
-      ++i;
-    }
-    if (digits() == 0) {
-      return false;
-    }
-  }
-  if (i != rest.size()) {
-    return false;
-  }
-  value.type = Value::Type::number;
-  value.number = parse_double(text);
-  return true;
-}
-
-bool resolve_bool(std::string_view text, Value& value) {
-  if (text == "true" || text == "True" || text == "TRUE") {
-    value.type = Value::Type::boolean;
-    value.boolean = true;
-    return true;
-  }
-  if (text == "false" || text == "False" || text == "FALSE") {
-    value.type = Value::Type::boolean;
-    value.boolean = false;
-    return true;
-  }
-  return false;
-}
-
-// Types a plain scalar whose text is already in `value.string`.
-void resolve_plain(Value& value) {
-  const std::string_view text = value.string;
-  value.type = Value::Type::string;
-  if (text.empty()) {
-    value.type = Value::Type::null;
-    return;
-  }
-  // Most scalars are words: one look at the first character rules them out.
-  switch (text.front()) {
-  case 'n':
-  case 'N':
-  case '~':
-    if (is_null_word(text)) {
-      value.type = Value::Type::null;
-    }
-    return;
-  case 't':
-  case 'T':
-  case 'f':
-  case 'F':
-    resolve_bool(text, value);
-    return;
-  case '-':
-  case '+':
-  case '.':
-  case '0':
-  case '1':
-  case '2':
-  case '3':
-  case '4':
-  case '5':
-  case '6':
-  case '7':
-  case '8':
-  case '9':
-    if (!resolve_int(text, value)) {
-      resolve_float(text, value);
-    }
-    return;
-  default:
-    return;
-  }
-}
-
-// Types a scalar by its tag: "?" plain and untagged, "!" quoted or block (or
-// the non-specific tag `!`), otherwise an explicit tag. Unknown tags leave the
-// text a string.
-void resolve_scalar(std::string_view tag, Value& value) {
-  value.type = Value::Type::string;
-  if (tag == "?" || tag.empty()) {
-    resolve_plain(value);
-    return;
-  }
-  if (tag.size() <= k_core_tag.size() || !tag.starts_with(k_core_tag)) {
-    return;
-  }
-  const std::string_view name = tag.substr(k_core_tag.size());
-  if (name == "null") {
-    value.type = Value::Type::null;
-  } else if (name == "bool") {
-    resolve_bool(value.string, value);
-  } else if (name == "int") {
-    resolve_int(value.string, value);
-  } else if (name == "float") {
-    if (!resolve_float(value.string, value) && resolve_int(value.string, value) &&
-        value.type == Value::Type::integer) {
-      value.type = Value::Type::number;
-      value.number = static_cast<double>(value.integer);
-      value.integer = 0;
-    }
-  }
-}
-
 std::string_view kind_of(const Value& value) {
   return value.is_mapping() ? "a mapping" : "a sequence";
 }
@@ -495,64 +276,10 @@ private:
     }
   }
 
-  // Refuse a tag other than the core schema's seven, and one of them on a
-  // node it does not describe (`!!int abc`, `!!map` on a sequence). libyaml
-  // gives tags expanded (`!!int` is tag:yaml.org,2002:int, and so is
-  // `!<tag:yaml.org,2002:int>`), so a `%TAG` directive cannot smuggle
-  // another namespace in under `!!`.
+  // A tag_problem is reported; the document is still loaded.
   void check_tag(std::string_view tag, const Value& value) {
-    const std::string shown = tag.starts_with(k_core_tag)
-                                  ? "!!" + std::string(tag.substr(k_core_tag.size()))
-                                  : std::string(tag);
-    const std::string_view name =
-        tag.starts_with(k_core_tag) ? tag.substr(k_core_tag.size()) : std::string_view();
-    const bool core = name == "str" || name == "int" || name == "float" || name == "bool" ||
-                      name == "null" || name == "seq" || name == "map";
-    if (!core) {
-      report(value.mark,
-             "YAML tag '" + shown +
-                 "' is not allowed: only the core schema's !!str, !!int, !!float, !!bool, "
-                 "!!null, !!seq and !!map are, because a consumer that honours tags could act "
-                 "on another (read a file, build an object); remove the tag",
-             "yaml-tag");
-      return;
-    }
-    std::string_view describes;
-    bool fits = true;
-    if (name == "seq" || name == "map") {
-      describes = name == "seq" ? "a sequence" : "a mapping";
-      fits = value.type == (name == "seq" ? Value::Type::sequence : Value::Type::mapping);
-    } else if (!value.is_scalar()) {
-      describes = "a scalar";
-      fits = false;
-    } else if (name == "int") {
-      describes = "an integer";
-      fits = value.type == Value::Type::integer || value.type == Value::Type::number;
-    } else if (name == "float") {
-      describes = "a number";
-      fits = value.type == Value::Type::number;
-    } else if (name == "bool") {
-      describes = "true or false";
-      fits = value.type == Value::Type::boolean;
-    } else if (name == "null") {
-      describes = "null";
-      fits = is_null_word(value.string);
-    }
-    if (!fits) {
-      std::size_t cut = std::min<std::size_t>(value.string.size(), 40);
-      while (cut < value.string.size() && cut > 0 &&
-             (static_cast<unsigned char>(value.string[cut]) & 0xC0) == 0x80) {
-        --cut; // never inside a UTF-8 sequence
-      }
-      const std::string what =
-          value.is_mapping()    ? "a mapping"
-          : value.is_sequence() ? "a sequence"
-                                : "'" + value.string.substr(0, cut) +
-                                      (cut < value.string.size() ? "\u2026'" : "'");
-      report(value.mark,
-             "YAML tag '" + shown + "' says " + std::string(describes) + ", but the node is " +
-                 what + "; remove the tag or fix the value",
-             "yaml-tag");
+    if (std::string problem = tag_problem(tag, value); !problem.empty()) {
+      report(value.mark, std::move(problem), "yaml-tag");
     }
   }
 
@@ -782,133 +509,6 @@ private:
   bool m_saw_alias = false;
 };
 
-// Length of the UTF-8 sequence at `text[i]`, or 0 when it is not valid
-// UTF-8. The lead byte fixes the length and the range of the second byte,
-// which rules out overlong forms, surrogates and code points over U+10FFFF.
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char c = byte(i);
-  if (c < 0x80) {
-    return 1;
-  }
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    length = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    length = 3;
-    low = c == 0xE0 ? 0xA0 : 0x80;
-    high = c == 0xED ? 0x9F : 0xBF;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    length = 4;
-    low = c == 0xF0 ? 0x90 : 0x80;
-    high = c == 0xF4 ? 0x8F : 0xBF;
-  }
-  if (length == 0 || i + length > text.size() || byte(i + 1) < low || byte(i + 1) > high) {
-    return 0;
-  }
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
-      return 0;
-    }
-  }
-  return length;
-}
-
-// Why the valid UTF-8 character `c` (its bytes) cannot be read, or "" when it
-// can. YAML forbids C1 control characters and U+FFFE/U+FFFF; libyaml (a YAML
-// 1.1 parser) reads U+0085, U+2028 and U+2029 as line breaks, which YAML 1.2
-// does not, so they would silently change a value or break the structure.
-std::string unreadable(std::string_view c) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(c[k]); };
-  char code[8];
-  if (c.size() == 2 && byte(0) == 0xC2 && byte(1) <= 0x9F) {
-    std::snprintf(code, sizeof code, "U+%04X", byte(1));
-    if (byte(1) == 0x85) {
-      return "U+0085 (next line) is read as a line break; use a newline, or \\N in a "
-             "double-quoted string";
-    }
-    return std::string("control character ") + code +
-           " is not allowed; write it as an escape in a double-quoted string";
-  }
-  if (c == "\xE2\x80\xA8") {
-    return "U+2028 (line separator) is read as a line break; use a newline, or \\L in a "
-           "double-quoted string";
-  }
-  if (c == "\xE2\x80\xA9") {
-    return "U+2029 (paragraph separator) is read as a line break; use a newline, or \\P in a "
-           "double-quoted string";
-  }
-  if (c == "\xEF\xBF\xBE" || c == "\xEF\xBF\xBF") {
-    return std::string("U+FFF") + (byte(2) == 0xBE ? "E" : "F") +
-           " is not a character; remove it";
-  }
-  return {};
-}
-
-enum class Encoding { utf8, utf16 };
-
-struct TextScan {
-  Encoding encoding = Encoding::utf8;
-  bool ascii = true; // no byte above 0x7F
-  // Where the text holds bytes YAML forbids, and what they are.
-  std::optional<std::pair<std::size_t, std::string>> bad;
-};
-
-// Finds what libyaml must not be given, or would take differently from YAML
-// 1.2: invalid UTF-8 (kept as is, and later unprintable as JSON), C0 and C1
-// control characters, line separators (see `unreadable`). UTF-16 with a byte
-// order mark is left to libyaml, which converts it and checks it itself.
-TextScan scan_text(std::string_view text) {
-  TextScan scan;
-  if (text.starts_with("\xFE\xFF") || text.starts_with("\xFF\xFE")) {
-    scan.encoding = Encoding::utf16;
-    scan.ascii = false;
-    return scan;
-  }
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if ((c >= 0x20 && c < 0x7F) || c == '\t' || c == '\n' || c == '\r') {
-      ++i;
-      continue;
-    }
-    char hex[8];
-    if (c < 0x80) {
-      std::snprintf(hex, sizeof hex, "U+%04X", c);
-      scan.bad = std::pair{i, std::string("control character ") + hex +
-                                  " is not allowed; write it as an escape in a double-quoted "
-                                  "string"};
-      return scan;
-    }
-    scan.ascii = false;
-    const std::size_t length = utf8_length(text, i);
-    if (length == 0) {
-      std::snprintf(hex, sizeof hex, "0x%02X", c);
-      scan.bad = std::pair{i, std::string("invalid UTF-8 (byte ") + hex + "): save the file as UTF-8"};
-      return scan;
-    }
-    if (length < 4) {
-      if (std::string why = unreadable(text.substr(i, length)); !why.empty()) {
-        scan.bad = std::pair{i, std::move(why)};
-        return scan;
-      }
-    }
-    i += length;
-  }
-  return scan;
-}
-
-Mark mark_at(std::string_view text, std::size_t offset) {
-  const std::string_view before = text.substr(0, offset);
-  const std::size_t line_start = before.rfind('\n');
-  const auto line = std::count(before.begin(), before.end(), '\n') + 1;
-  const std::size_t column =
-      line_start == std::string_view::npos ? offset + 1 : offset - line_start;
-  return {static_cast<int>(line), static_cast<int>(column)};
-}
-
 // How to mend the commonest mistakes behind libyaml's `problem`, where the
 // text at the problem's position (`locate`'s last mark) makes the cause plain.
 std::string_view hint(std::string_view problem, std::string_view text, const Locator& locate) {
@@ -974,19 +574,10 @@ Diagnostic syntax_error(const yaml_parser_t& parser, std::string_view text, Enco
 
 } // namespace
 
-Value::Type plain_scalar_type(std::string_view text) {
-  Value value;
-  value.string = text;
-  resolve_plain(value);
-  return value.type;
-}
-
-bool readable_raw(std::string_view text) {
-  const TextScan scan = scan_text(text);
-  return scan.encoding == Encoding::utf8 && !scan.bad;
-}
+} // namespace yaml_detail
 
 YamlResult load_yaml(std::string_view text, const std::string& path, const YamlLimits& limits) {
+  using namespace yaml_detail;
   YamlResult result;
   auto& diagnostics = result.diagnostics;
   const TextScan scan = scan_text(text);

@@ -1,10 +1,16 @@
 #pragma once
 
-// libgit2 handle ownership, private to src/git/.
+// libgit2 handle ownership, private to src/git/, and what the files of
+// Repository share: its Impl, ids and modes in libgit2's terms.
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include <git2.h>
 
+#include "git/repo.h"
 #include "util/error.h"
 
 namespace envflow::git::detail {
@@ -65,4 +71,30 @@ inline void check(int rc, const std::string& context) {
 std::string to_hex(const git_oid& oid);
 git_oid from_hex(const std::string& hex);
 
+// Each Mode and the filemode git stores it as.
+inline constexpr std::pair<Mode, git_filemode_t> k_filemodes[] = {
+    {Mode::regular, GIT_FILEMODE_BLOB},  {Mode::executable, GIT_FILEMODE_BLOB_EXECUTABLE},
+    {Mode::symlink, GIT_FILEMODE_LINK},  {Mode::submodule, GIT_FILEMODE_COMMIT},
+    {Mode::tree, GIT_FILEMODE_TREE}};
+
+// Any other filemode (group-writable, unreadable) reads as a regular file.
+Mode mode_of(git_filemode_t mode);
+git_filemode_t filemode_of(Mode mode);
+
 } // namespace envflow::git::detail
+
+namespace envflow::git {
+
+// What a Repository holds; its functions are defined in repo.cpp.
+struct Repository::Impl {
+  detail::RepositoryPtr repo;
+
+  git_repository* get() const { return repo.get(); }
+
+  // The tree of commit `commit_or_tree`, or that tree itself.
+  detail::TreePtr tree(const std::string& commit_or_tree) const;
+  // A signature of `person` at `time` (seconds since the epoch), or now.
+  detail::SignaturePtr signature(const Person& person, std::optional<std::int64_t> time) const;
+};
+
+} // namespace envflow::git

@@ -164,6 +164,27 @@ TEST_CASE("content::scan_secrets") {
     }
   }
 
+  SUBCASE("a token format needs its shortest run in full") {
+    struct Case {
+      std::string prefix;
+      std::size_t shortest; // characters after the prefix
+      std::string kind;
+    };
+    const std::vector<Case> cases = {
+        {std::string("AI") + "za", 35, "Google API key"},
+        {std::string("github") + "_pat_", 22, "GitHub fine-grained personal access token"},
+        {std::string("gh") + "o_", 36, "GitHub token"},
+        {std::string("rk") + "_live_", 16, "Stripe live restricted key"},
+        {std::string("xo") + "xp-", 10, "Slack token"},
+    };
+    for (const Case& c : cases) {
+      const std::string token = c.prefix + std::string(c.shortest, 'b');
+      CAPTURE(token);
+      expect_secret("notes: \"" + token + "\"\n", "secret-literal", c.kind, token);
+      expect_none("notes: \"" + token.substr(0, token.size() - 1) + "\"\n");
+    }
+  }
+
   SUBCASE("URLs with inline credentials") {
     const std::string password = std::string("s3cr3t") + "Pa55";
     expect_secret("base_url: \"https://alice:" + password + "@crm.example.com/v1\"\n",
