@@ -1,5 +1,3 @@
-#include "git/repo.h"
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -8,6 +6,7 @@
 #include <sys/statvfs.h>
 
 #include "git/handle.h"
+#include "git/repo.h"
 #include "util/fault.h"
 #include "util/strings.h"
 
@@ -75,7 +74,8 @@ std::string lock_file_of(const Repository& repo, const std::string& ref) {
 bool older_than_wait(const std::string& lock) {
   std::error_code error;
   const auto written = std::filesystem::last_write_time(lock, error);
-  return !error && std::filesystem::file_time_type::clock::now() - written > std::chrono::seconds(5);
+  return !error &&
+         std::filesystem::file_time_type::clock::now() - written > std::chrono::seconds(5);
 }
 
 // A ref transaction needs a little room (a lock file and a reflog line per
@@ -136,8 +136,8 @@ void Repository::update_refs(const std::vector<RefUpdate>& updates,
     const std::optional<std::string> current = ref_target(update.name);
     if (current != update.expected) {
       throw util::RefConflict(update.name, update.name + " moved: expected " +
-                                         update.expected.value_or("(absent)") + ", found " +
-                                         current.value_or("(absent)"));
+                                               update.expected.value_or("(absent)") + ", found " +
+                                               current.value_or("(absent)"));
     }
   }
   const SignaturePtr sig = m_impl->signature(default_person(), std::nullopt);
@@ -163,8 +163,8 @@ void Repository::update_refs(const std::vector<RefUpdate>& updates,
     if (moved.empty()) {
       throw util::IoError(cause);
     }
-    throw util::IoError(cause + "; it stopped half-way: " + util::join(moved, ", ") +
-                        " moved, " + util::join(kept, ", ") + " did not; envflow doctor says " +
+    throw util::IoError(cause + "; it stopped half-way: " + util::join(moved, ", ") + " moved, " +
+                        util::join(kept, ", ") + " did not; envflow doctor says " +
                         "how to mend it");
   }
   util::fault_point("refs-committed");
