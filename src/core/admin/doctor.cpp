@@ -735,7 +735,7 @@ private:
     if (!m_repo.config_string("remote." + remote + ".url")) {
       return;
     }
-    const std::string dir = m_repo.is_bare() ? m_repo.git_dir() : m_repo.workdir();
+    const std::string dir = m_repo.root();
     const auto fetch = util::run_process(
         {"git", "-C", dir, "config", "--get-all", "remote." + remote + ".fetch"});
     const std::string wanted = envflow_refspec(remote);

@@ -282,7 +282,7 @@ InitResult init_repository(const InitOptions& options) {
     }
   } cleanup{keep, dir_existed ? dir / ".git" : dir};
   InitResult result;
-  result.root = repo.is_bare() ? repo.git_dir() : repo.workdir();
+  result.root = repo.root();
   if (result.root.size() > 1 && result.root.back() == '/') {
     result.root.pop_back();
   }

@@ -336,8 +336,7 @@ CheckReport run_checks(Session& session, const std::string& env, const std::stri
   const nlohmann::json bundle = candidate_bundle(pipeline, target, report.commit);
   report.digest = bundle_digest(bundle);
   const TempFile file(release::bundle_text(bundle));
-  const std::string cwd = session.repo().is_bare() ? session.repo().git_dir()
-                                                    : session.repo().workdir();
+  const std::string cwd = session.repo().root();
   const auto states = check_states(pipeline, target, report.commit, report.digest);
   Operation clear;   // results this run replaces
   Operation record;  // the new results

@@ -43,7 +43,7 @@ json text_or_null(const std::string& text) { return text.empty() ? json(nullptr)
 // The repository's name: its working tree's folder, or its git folder
 // without ".git" when bare ("/srv/git/content.git" -> "content").
 std::string repository_name(const git::Repository& repo) {
-  std::string dir = repo.is_bare() ? repo.git_dir() : repo.workdir();
+  std::string dir = repo.root();
   while (dir.size() > 1 && dir.back() == '/') {
     dir.pop_back();
   }

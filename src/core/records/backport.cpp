@@ -614,7 +614,7 @@ NotifyResult notify_backport(const git::Repository& repo, const policy::Pipeline
     return result;
   }
   result.ran = true;
-  const std::string cwd = repo.is_bare() ? repo.git_dir() : repo.workdir();
+  const std::string cwd = repo.root();
   try {
     const util::ProcessResult run = util::run_process(argv, issue.to_json().dump(2) + "\n", cwd);
     if (run.exit_code != 0) {

@@ -20,13 +20,10 @@ namespace {
 // Push options are one line each and bounded (git refuses newlines in them).
 constexpr size_t k_max_option = 1000;
 
-std::string repo_dir(const git::Repository& repo) {
-  return repo.is_bare() ? repo.git_dir() : repo.workdir();
-}
 
 util::ProcessResult run_git(const git::Repository& repo, std::vector<std::string> args) {
   args.insert(args.begin(), "git");
-  return util::run_process(args, "", repo_dir(repo));
+  return util::run_process(args, "", repo.root());
 }
 
 std::string push_option_text(const std::string& text) {
@@ -120,7 +117,7 @@ PushOutcome push_moves(const git::Repository& repo, const std::string& remote,
   if (moves.empty()) {
     return outcome;
   }
-  const auto push = util::run_process(push_command(remote, moves, intent), "", repo_dir(repo));
+  const auto push = util::run_process(push_command(remote, moves, intent), "", repo.root());
   const std::vector<PushStatus> statuses = parse_push_porcelain(push.out);
   const bool rejected = std::any_of(statuses.begin(), statuses.end(),
                                     [](const PushStatus& s) { return s.rejected(); });
