@@ -20,7 +20,6 @@ namespace {
 // Push options are one line each and bounded (git refuses newlines in them).
 constexpr size_t k_max_option = 1000;
 
-
 util::ProcessResult run_git(const git::Repository& repo, std::vector<std::string> args) {
   args.insert(args.begin(), "git");
   return util::run_process(args, "", repo.root());
