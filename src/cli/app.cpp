@@ -26,7 +26,6 @@ namespace envflow::cli {
 
 namespace {
 
-
 // Print `report` (stderr, each line escaped; under --format json also the
 // error object on stdout) and return its exit code.
 int fail(const ErrorReport& report, bool json) {
@@ -186,25 +185,6 @@ const std::vector<Command>& commands() {
   return table;
 }
 
-std::shared_ptr<Candidate> add_candidate(CLI::App& app, const std::string& verb) {
-  auto candidate = std::make_shared<Candidate>();
-  app.add_option("env", candidate->env, "Environment the promotion goes into")
-      ->required()
-      ->option_text("ENV");
-  app.add_option("--rev", candidate->rev,
-                 "Commit to " + verb + " (default: the previous environment's head)")
-      ->option_text("REV");
-  return candidate;
-}
-
-CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
-                     const std::string& name, const std::string& help) {
-  app.require_subcommand(1);
-  CLI::App* sub = app.add_subcommand(name, help);
-  sub->callback([which, name] { *which = name; });
-  return sub;
-}
-
 core::pipeline::Session open_session(const Globals& globals) {
   core::pipeline::Session session = core::pipeline::Session::open(
       ".", core::pipeline::SessionOptions{globals.actor, globals.push, globals.remote,
@@ -300,7 +280,8 @@ int run(int argc, char** argv) {
   Runner runner;
   for (const auto& command : commands()) {
     CLI::App* sub = app.add_subcommand(command.name, command.help);
-    Runner r = command.setup(*sub, globals);
+    CommandLine line(*sub);
+    Runner r = command.setup(line, globals);
     sub->callback([&runner, r] { runner = r; });
     for (const char* which : command.push) {
       add_push_option(which == std::string_view(k_itself) ? *sub : *sub->get_subcommand(which),

@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -11,7 +10,7 @@
 
 namespace envflow::cli {
 
-Runner setup_approve(CLI::App& app, Globals& globals) {
+Runner setup_approve(CommandLine& app, Globals& globals) {
   const std::shared_ptr<Candidate> candidate = add_candidate(app, "approve");
   return [candidate, &globals] {
     core::pipeline::Session session = open_session(globals);

@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -160,22 +159,22 @@ int run_apply(int id, const Globals& globals) {
 
 } // namespace
 
-Runner setup_backport(CLI::App& app, Globals& globals) {
+Runner setup_backport(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<BackportArgs>();
-  CLI::App* list = add_choice(app, args, "list", "The open back-port issues (--all: every one)");
-  list->add_option("-s,--state", args->state, "Which issues: open (the default), closed or all")
-      ->check(CLI::IsMember({"open", "closed", "all"}))
-      ->option_text("STATE");
-  list->add_option("-n,--limit", args->limit,
-                   "Only the newest N of them (default " + std::to_string(k_list_limit) +
-                       "); all when 0")
-      ->option_text("N");
-  list->add_flag("--all", args->all, "Every issue, open or closed, however many");
-  CLI::App* show = add_choice(app, args, "show", "One back-port issue");
-  CLI::App* apply =
+  CommandLine list = add_choice(app, args, "list", "The open back-port issues (--all: every one)");
+  list.add_option("-s,--state", args->state, "Which issues: open (the default), closed or all")
+      .choices({"open", "closed", "all"})
+      .option_text("STATE");
+  list.add_option("-n,--limit", args->limit,
+                  "Only the newest N of them (default " + std::to_string(k_list_limit) +
+                      "); all when 0")
+      .option_text("N");
+  list.add_flag("--all", args->all, "Every issue, open or closed, however many");
+  CommandLine show = add_choice(app, args, "show", "One back-port issue");
+  CommandLine apply =
       add_choice(app, args, "apply", "Merge the hotfix into the first environment and close it");
-  for (CLI::App* sub : {show, apply}) {
-    sub->add_option("id", args->id, "Issue number")->required()->option_text("ID");
+  for (CommandLine sub : {show, apply}) {
+    sub.add_option("id", args->id, "Issue number").required().option_text("ID");
   }
   return [args, &globals] {
     if (args->which == "apply") {

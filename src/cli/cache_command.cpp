@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -15,7 +14,7 @@ struct CacheArgs {
 
 } // namespace
 
-Runner setup_cache(CLI::App& app, Globals& globals) {
+Runner setup_cache(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<CacheArgs>();
   app.require_subcommand(1);
   const std::shared_ptr<std::string> which(args, &args->which);

@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -53,7 +52,7 @@ void print_report(const core::pipeline::CheckReport& report) {
 
 } // namespace
 
-Runner setup_check(CLI::App& app, Globals& globals) {
+Runner setup_check(CommandLine& app, Globals& globals) {
   const std::shared_ptr<Candidate> candidate = add_candidate(app, "check");
   return [candidate, &globals] {
     core::pipeline::Session session = open_session(globals);

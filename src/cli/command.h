@@ -12,7 +12,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+} // namespace CLI
 
 namespace envflow::content {
 class ResultCache;
@@ -75,20 +76,68 @@ struct Candidate {
   std::string rev;
 };
 
+// The command line of one command (or subcommand), as the command files
+// register their options and arguments on it: a handle on CLI11's CLI::App,
+// so that only the few files that parse or walk the tree (app.cpp,
+// options.cpp, complete_command.cpp, help_command.cpp) include CLI11 and
+// compile its code (CMakeLists.txt, "Build cost"). Each function does what
+// CLI11's function of that name does. Copies refer to the same command.
+class CommandLine {
+public:
+  // An option or argument just added: its settings, chained.
+  class Option {
+  public:
+    explicit Option(CLI::Option* option) : m_option(option) {}
+    Option& required();
+    // What --help (and the completion, cli/complete.h) shows for its value.
+    Option& option_text(const std::string& text);
+    // Its value as it is now is its default.
+    Option& capture_default_str();
+    // Accept only one of `names` (CLI::IsMember).
+    Option& choices(const std::vector<std::string>& names);
+    // After parsing: how many times the command line gave it.
+    std::size_t count() const;
+
+  private:
+    CLI::Option* m_option;
+  };
+
+  explicit CommandLine(CLI::App& app) : m_app(&app) {}
+
+  // `name`: "--long", "-s,--long" or a positional's name; the value parsed
+  // goes into `value`.
+  Option add_option(const std::string& name, std::string& value, const std::string& help);
+  Option add_option(const std::string& name, std::vector<std::string>& value,
+                    const std::string& help);
+  Option add_option(const std::string& name, int& value, const std::string& help);
+  Option add_option(const std::string& name, std::size_t& value, const std::string& help);
+  Option add_flag(const std::string& name, bool& value, const std::string& help);
+  CommandLine add_subcommand(const std::string& name, const std::string& help);
+  void require_subcommand(int count);
+  // Text --help prints after the options.
+  void footer(const std::string& text);
+
+  // For the files that include CLI11.
+  CLI::App& app() const { return *m_app; }
+
+private:
+  CLI::App* m_app;
+};
+
 // Add `ENV` and `--rev REV` to `app`, read into the candidate returned;
 // `verb` says what the command does with it ("approve", "check").
-std::shared_ptr<Candidate> add_candidate(CLI::App& app, const std::string& verb);
+std::shared_ptr<Candidate> add_candidate(CommandLine& app, const std::string& verb);
 
 // Add subcommand `name` (one-line `help`) to `app`, a command made of such
 // choices: the command line must choose one of them. When it chooses this
 // one, `*which` becomes `name`, for the runner to dispatch on.
-CLI::App* add_choice(CLI::App& app, const std::shared_ptr<std::string>& which,
-                     const std::string& name, const std::string& help);
+CommandLine add_choice(CommandLine& app, const std::shared_ptr<std::string>& which,
+                       const std::string& name, const std::string& help);
 
 // The same for the runner's arguments `args`: sets `args->which`.
 template <typename Args>
-CLI::App* add_choice(CLI::App& app, const std::shared_ptr<Args>& args, const std::string& name,
-                     const std::string& help) {
+CommandLine add_choice(CommandLine& app, const std::shared_ptr<Args>& args, const std::string& name,
+                       const std::string& help) {
   return add_choice(app, std::shared_ptr<std::string>(args, &args->which), name, help);
 }
 
@@ -119,7 +168,7 @@ inline constexpr const char* k_itself = "";
 struct Command {
   const char* name;
   const char* help;
-  Runner (*setup)(CLI::App& app, Globals& globals);
+  Runner (*setup)(CommandLine& app, Globals& globals);
   std::vector<const char*> push = {};
 };
 
@@ -127,31 +176,31 @@ struct Command {
 const std::vector<Command>& commands();
 
 // Declared by each <verb>_command.cpp.
-Runner setup_init(CLI::App& app, Globals& globals);
-Runner setup_validate(CLI::App& app, Globals& globals);
-Runner setup_hook(CLI::App& app, Globals& globals);
-Runner setup_install_hooks(CLI::App& app, Globals& globals);
-Runner setup_publish(CLI::App& app, Globals& globals);
-Runner setup_releases(CLI::App& app, Globals& globals);
-Runner setup_verify(CLI::App& app, Globals& globals);
-Runner setup_rollback(CLI::App& app, Globals& globals);
-Runner setup_sync(CLI::App& app, Globals& globals);
-Runner setup_approve(CLI::App& app, Globals& globals);
-Runner setup_check(CLI::App& app, Globals& globals);
-Runner setup_status(CLI::App& app, Globals& globals);
-Runner setup_diff(CLI::App& app, Globals& globals);
-Runner setup_var(CLI::App& app, Globals& globals);
-Runner setup_render(CLI::App& app, Globals& globals);
-Runner setup_log(CLI::App& app, Globals& globals);
-Runner setup_doctor(CLI::App& app, Globals& globals);
-Runner setup_config(CLI::App& app, Globals& globals);
-Runner setup_setup(CLI::App& app, Globals& globals);
-Runner setup_hotfix(CLI::App& app, Globals& globals);
-Runner setup_backport(CLI::App& app, Globals& globals);
-Runner setup_cache(CLI::App& app, Globals& globals);
-Runner setup_hold(CLI::App& app, Globals& globals);
-Runner setup_serve(CLI::App& app, Globals& globals);
-Runner setup_push(CLI::App& app, Globals& globals);
-Runner setup_help(CLI::App& app, Globals& globals);
+Runner setup_init(CommandLine& app, Globals& globals);
+Runner setup_validate(CommandLine& app, Globals& globals);
+Runner setup_hook(CommandLine& app, Globals& globals);
+Runner setup_install_hooks(CommandLine& app, Globals& globals);
+Runner setup_publish(CommandLine& app, Globals& globals);
+Runner setup_releases(CommandLine& app, Globals& globals);
+Runner setup_verify(CommandLine& app, Globals& globals);
+Runner setup_rollback(CommandLine& app, Globals& globals);
+Runner setup_sync(CommandLine& app, Globals& globals);
+Runner setup_approve(CommandLine& app, Globals& globals);
+Runner setup_check(CommandLine& app, Globals& globals);
+Runner setup_status(CommandLine& app, Globals& globals);
+Runner setup_diff(CommandLine& app, Globals& globals);
+Runner setup_var(CommandLine& app, Globals& globals);
+Runner setup_render(CommandLine& app, Globals& globals);
+Runner setup_log(CommandLine& app, Globals& globals);
+Runner setup_doctor(CommandLine& app, Globals& globals);
+Runner setup_config(CommandLine& app, Globals& globals);
+Runner setup_setup(CommandLine& app, Globals& globals);
+Runner setup_hotfix(CommandLine& app, Globals& globals);
+Runner setup_backport(CommandLine& app, Globals& globals);
+Runner setup_cache(CommandLine& app, Globals& globals);
+Runner setup_hold(CommandLine& app, Globals& globals);
+Runner setup_serve(CommandLine& app, Globals& globals);
+Runner setup_push(CommandLine& app, Globals& globals);
+Runner setup_help(CommandLine& app, Globals& globals);
 
 } // namespace envflow::cli

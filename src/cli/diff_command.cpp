@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -207,14 +206,14 @@ nlohmann::json diff_document(const core::pipeline::Session& session,
 
 } // namespace
 
-Runner setup_diff(CLI::App& app, Globals& globals) {
+Runner setup_diff(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<DiffArgs>();
   app.add_option("from", args->from, "Environment or revision to compare from")
-      ->required()
-      ->option_text("A");
+      .required()
+      .option_text("A");
   app.add_option("to", args->to, "Environment or revision to compare to")
-      ->required()
-      ->option_text("B");
+      .required()
+      .option_text("B");
   app.add_flag("--values", args->values,
                "JSON: add each changed field's old and new value (a `values` array per item); "
                "the text shows them always");

@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -27,7 +26,7 @@ std::string marker(Level level) {
 
 } // namespace
 
-Runner setup_doctor(CLI::App& /*app*/, Globals& globals) {
+Runner setup_doctor(CommandLine& /*app*/, Globals& globals) {
   return [&globals] {
     core::pipeline::Session session = open_session(globals);
     if (globals.format == Format::json) {

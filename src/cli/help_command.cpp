@@ -31,12 +31,12 @@ std::string closest_subcommand(const CLI::App& app, const std::string& word) {
 
 } // namespace
 
-Runner setup_help(CLI::App& app, Globals& /*globals*/) {
+Runner setup_help(CommandLine& app, Globals& /*globals*/) {
   auto words = std::make_shared<std::vector<std::string>>();
   app.add_option("command", *words, "The command (and subcommand) to explain")
-      ->option_text("[COMMAND [SUBCOMMAND]]");
-  return [&app, words] {
-    const CLI::App* root = app.get_parent();
+      .option_text("[COMMAND [SUBCOMMAND]]");
+  return [command = &app.app(), words] {
+    const CLI::App* root = command->get_parent();
     const CLI::App* target = root;
     // CLI11's --help on a subcommand prints sub->help(<the names before it>),
     // so the same call gives the same text.

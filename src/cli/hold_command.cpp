@@ -1,7 +1,6 @@
 // envflow hold: holds on auto-promotion (issue 7). A rollback of the live
 // release holds the last environment; `hold set` holds any other by hand;
 // `hold release` lets `sync --auto` promote into it again.
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -95,18 +94,18 @@ int run_change(const HoldArgs& args, const Globals& globals) {
 
 } // namespace
 
-Runner setup_hold(CLI::App& app, Globals& globals) {
+Runner setup_hold(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<HoldArgs>();
   add_choice(app, args, "list", "Environments where auto-promotion is held");
-  CLI::App* set = add_choice(app, args, "set", "Hold auto-promotion into an environment");
-  set->add_option("env", args->env, "Environment to hold")->required()->option_text("ENV");
-  set->add_option("--reason", args->reason, "Why (goes into the audit record)")
-      ->required()
-      ->option_text("TEXT");
-  CLI::App* release = add_choice(app, args, "release", "Release the hold on an environment");
-  release->add_option("env", args->env, "Environment to release")->required()->option_text("ENV");
-  release->add_option("--reason", args->reason, "Why (goes into the audit record)")
-      ->option_text("TEXT");
+  CommandLine set = add_choice(app, args, "set", "Hold auto-promotion into an environment");
+  set.add_option("env", args->env, "Environment to hold").required().option_text("ENV");
+  set.add_option("--reason", args->reason, "Why (goes into the audit record)")
+      .required()
+      .option_text("TEXT");
+  CommandLine release = add_choice(app, args, "release", "Release the hold on an environment");
+  release.add_option("env", args->env, "Environment to release").required().option_text("ENV");
+  release.add_option("--reason", args->reason, "Why (goes into the audit record)")
+      .option_text("TEXT");
   return [args, &globals] {
     if (args->which == "list") {
       return run_hold_list(globals);

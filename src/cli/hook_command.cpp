@@ -3,8 +3,6 @@
 #include <optional>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
-
 #include "cli/command.h"
 #include "cli/output.h"
 #include "core/admin/hooks.h"
@@ -93,13 +91,13 @@ int record(const std::vector<core::model::RefMove>& updates, content::ResultCach
 
 } // namespace
 
-Runner setup_hook(CLI::App& app, Globals& globals) {
+Runner setup_hook(CommandLine& app, Globals& globals) {
   auto name = std::make_shared<std::string>();
   auto rest = std::make_shared<std::vector<std::string>>();
   app.add_option("name", *name, "The hook git runs")
-      ->required()
-      ->check(CLI::IsMember({"pre-commit", "pre-receive", "update", "post-receive"}))
-      ->option_text("pre-commit|pre-receive|update|post-receive");
+      .required()
+      .choices({"pre-commit", "pre-receive", "update", "post-receive"})
+      .option_text("pre-commit|pre-receive|update|post-receive");
   app.add_option("args", *rest, "Arguments git passes to the hook");
   return [name, rest, &globals] {
     if (*name == "pre-receive") {

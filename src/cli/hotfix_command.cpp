@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -117,24 +116,25 @@ int run_finish(HotfixArgs& args, const Globals& globals) {
 
 } // namespace
 
-Runner setup_hotfix(CLI::App& app, Globals& globals) {
+Runner setup_hotfix(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<HotfixArgs>();
-  CLI::App* start = add_choice(app, args, "start",
-                               "Create hotfix/NAME from the live release (the last "
-                               "environment's head unless rolled back)");
-  start->add_option("name", args->start_name, "Hotfix name (one branch-name component)")
-      ->required()
-      ->option_text("NAME");
-  CLI::App* finish = add_choice(
-      app, args, "finish",
-      "Validate, fast-forward the last environment, release, open the back-port issue");
-  finish->add_option("-m,--message", args->finish.message, "Text for the release tag and issue")
-      ->option_text("MESSAGE");
-  finish->add_option("--name", args->finish.name,
-                     "Hotfix to finish (default: the current branch hotfix/NAME)")
-      ->option_text("NAME");
-  finish->add_flag("--no-sign", args->finish.no_sign,
-                   "Unsigned release (only when the policy allows)");
+  CommandLine start = add_choice(app, args, "start",
+                                 "Create hotfix/NAME from the live release (the last "
+                                 "environment's head unless rolled back)");
+  start.add_option("name", args->start_name, "Hotfix name (one branch-name component)")
+      .required()
+      .option_text("NAME");
+  CommandLine finish =
+      add_choice(app, args, "finish",
+                 "Validate, fast-forward the last environment, release, open the back-port issue");
+  finish.add_option("-m,--message", args->finish.message, "Text for the release tag and issue")
+      .option_text("MESSAGE");
+  finish
+      .add_option("--name", args->finish.name,
+                  "Hotfix to finish (default: the current branch hotfix/NAME)")
+      .option_text("NAME");
+  finish.add_flag("--no-sign", args->finish.no_sign,
+                  "Unsigned release (only when the policy allows)");
   return [args, &globals] {
     if (args->which == "start") {
       return run_start(*args, globals);

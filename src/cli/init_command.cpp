@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -9,21 +8,21 @@
 
 namespace envflow::cli {
 
-Runner setup_init(CLI::App& app, Globals& globals) {
+Runner setup_init(CommandLine& app, Globals& globals) {
   auto options = std::make_shared<core::admin::InitOptions>();
   auto envs = std::make_shared<std::string>(util::join(core::admin::k_default_envs, ","));
   app.add_option("dir", options->dir, "Where the repository is or goes (default: here)")
-      ->option_text("DIR");
+      .option_text("DIR");
   app.add_option("--envs", *envs, "Environments in promotion order, comma-separated")
-      ->option_text("LIST")
-      ->capture_default_str();
+      .option_text("LIST")
+      .capture_default_str();
   app.add_flag("--bare", options->bare, "Create a bare repository (a server's copy)");
-  CLI::Option* ci = app.add_option(
-      "--ci", options->ci,
-      "Also commit CI jobs (validate, promote) for github (Actions) or gitlab (CI)");
-  ci->option_text("github|gitlab");
+  CommandLine::Option ci =
+      app.add_option("--ci", options->ci,
+                     "Also commit CI jobs (validate, promote) for github (Actions) or gitlab (CI)");
+  ci.option_text("github|gitlab");
   return [options, envs, ci, &globals] {
-    if (ci->count() > 0) {
+    if (ci.count() > 0) {
       core::admin::check_ci_system(options->ci); // an explicit empty value too
     }
     options->envs = util::split(*envs, ',');

@@ -1,15 +1,13 @@
-#include <CLI/CLI.hpp>
 
 #include "cli/command.h"
 #include "core/admin/hooks.h"
 
 namespace envflow::cli {
 
-Runner setup_install_hooks(CLI::App& app, Globals& /*globals*/) {
+Runner setup_install_hooks(CommandLine& app, Globals& /*globals*/) {
   auto repo_path = std::make_shared<std::string>(".");
   auto server = std::make_shared<bool>(false);
-  app.add_option("repo", *repo_path, "Repository (default: the current one)")
-      ->option_text("REPO");
+  app.add_option("repo", *repo_path, "Repository (default: the current one)").option_text("REPO");
   app.add_flag("--server", *server,
                "Install the server hooks (pre-receive, post-receive) into the repository people "
                "push to, usually bare, and turn on git's checks of received objects");

@@ -1,7 +1,6 @@
 #include <functional>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -93,18 +92,18 @@ bool concerns(const core::model::AuditRecord& record, const std::string& env,
 
 } // namespace
 
-Runner setup_log(CLI::App& app, Globals& globals) {
+Runner setup_log(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<LogArgs>();
   app.add_option("--env", args->env,
                  "Only records about this environment (naming it, or moving its branch or "
                  "local ref)")
-      ->option_text("ENV");
+      .option_text("ENV");
   app.add_option("--op", args->op, "Only records of this operation (sync, publish, ...)")
-      ->option_text("OP");
-  app.add_option("--by", args->by, "Only records of this person")->option_text("ACTOR");
+      .option_text("OP");
+  app.add_option("--by", args->by, "Only records of this person").option_text("ACTOR");
   app.add_option("-n,--max-count", args->max_count,
                  "Only the newest N records (as git log -n); all when 0")
-      ->option_text("N");
+      .option_text("N");
   return [args, &globals] {
     core::pipeline::Session session = open_session(globals);
     if (globals.format == Format::json) {

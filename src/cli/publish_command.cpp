@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -11,21 +10,22 @@
 
 namespace envflow::cli {
 
-Runner setup_publish(CLI::App& app, Globals& globals) {
+Runner setup_publish(CommandLine& app, Globals& globals) {
   auto bump = std::make_shared<std::string>("auto");
   auto version = std::make_shared<std::string>();
   auto options = std::make_shared<core::release::PublishOptions>();
-  app.add_option("--bump", *bump, "Version bump: auto (from the semantic diff), patch, minor, major")
-      ->option_text("auto|patch|minor|major")
-      ->capture_default_str();
+  app.add_option("--bump", *bump,
+                 "Version bump: auto (from the semantic diff), patch, minor, major")
+      .option_text("auto|patch|minor|major")
+      .capture_default_str();
   app.add_option("--version", *version, "Exact version for this release (e.g. v2.0.0)")
-      ->option_text("vX.Y.Z");
+      .option_text("vX.Y.Z");
   app.add_option("-m,--message", options->message, "Text to put above the release notes")
-      ->option_text("MESSAGE");
+      .option_text("MESSAGE");
   app.add_flag("--no-sign", options->no_sign, "Unsigned release (only when the policy allows)");
   app.add_flag("--force", options->force, "Make a rolled-back head live again (needs --reason)");
   app.add_option("--reason", options->reason, "Why (recorded in the audit trail)")
-      ->option_text("TEXT");
+      .option_text("TEXT");
   app.add_flag("--dry-run", options->dry_run,
                "Say the version, the bump and the release notes; move nothing");
   return [bump, version, options, &globals] {
@@ -81,9 +81,9 @@ Runner setup_publish(CLI::App& app, Globals& globals) {
   };
 }
 
-Runner setup_verify(CLI::App& app, Globals& globals) {
+Runner setup_verify(CommandLine& app, Globals& globals) {
   auto tag = std::make_shared<std::string>();
-  app.add_option("tag", *tag, "Release tag to check")->required()->option_text("TAG");
+  app.add_option("tag", *tag, "Release tag to check").required().option_text("TAG");
   return [tag, &globals] {
     core::pipeline::Session session = open_session(globals);
     const core::release::VerifyResult result =
@@ -112,13 +112,13 @@ Runner setup_verify(CLI::App& app, Globals& globals) {
   };
 }
 
-Runner setup_releases(CLI::App& app, Globals& globals) {
+Runner setup_releases(CommandLine& app, Globals& globals) {
   auto limit = std::make_shared<std::size_t>(k_list_limit);
   auto all = std::make_shared<bool>(false);
   app.add_option("-n,--limit", *limit,
                  "Only the newest N releases (default " + std::to_string(k_list_limit) +
                      "); all when 0")
-      ->option_text("N");
+      .option_text("N");
   app.add_flag("--all", *all, "Every release ever made");
   return [limit, all, &globals] {
     core::pipeline::Session session = open_session(globals);
@@ -161,11 +161,11 @@ Runner setup_releases(CLI::App& app, Globals& globals) {
   };
 }
 
-Runner setup_rollback(CLI::App& app, Globals& globals) {
+Runner setup_rollback(CommandLine& app, Globals& globals) {
   auto tag = std::make_shared<std::string>();
   auto reason = std::make_shared<std::string>();
-  app.add_option("tag", *tag, "Earlier release to make live")->required()->option_text("TAG");
-  app.add_option("--reason", *reason, "Why (recorded in the audit trail)")->option_text("TEXT");
+  app.add_option("tag", *tag, "Earlier release to make live").required().option_text("TAG");
+  app.add_option("--reason", *reason, "Why (recorded in the audit trail)").option_text("TEXT");
   return [tag, reason, &globals] {
     core::pipeline::Session session = open_session(globals);
     const core::release::RollbackResult result = core::release::rollback(session, *tag, *reason);

@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -42,7 +41,7 @@ void print_records(const std::vector<core::model::AuditRecord>& records) {
 
 } // namespace
 
-Runner setup_push(CLI::App& app, Globals& globals) {
+Runner setup_push(CommandLine& app, Globals& globals) {
   auto list = std::make_shared<bool>(false);
   auto discard = std::make_shared<bool>(false);
   app.add_flag("--list", *list, "List the operations kept in this clone; send nothing");

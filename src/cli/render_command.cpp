@@ -4,7 +4,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
@@ -124,25 +123,25 @@ int check(const std::vector<std::string>& files, const std::string& expected, Fo
 
 } // namespace
 
-Runner setup_render(CLI::App& app, Globals& globals) {
+Runner setup_render(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<RenderArgs>();
   app.add_option("args", args->args,
                  "The environment to render; with --check, the bundle files to compare")
-      ->option_text("ENV | BUNDLE...");
+      .option_text("ENV | BUNDLE...");
   app.add_option("--out", args->out,
                  "Write the bundle to FILE (atomically) instead of standard output")
-      ->option_text("FILE");
+      .option_text("FILE");
   app.add_flag("--check", args->check,
                "Check that the bundles given name the same environment and commit");
   app.add_option("--expect", args->expect,
                  "With --check: the environment the bundles must be for (default: "
                  "$ENVFLOW_EXPECT_ENV, else $APP_ENV)")
-      ->option_text("ENV");
+      .option_text("ENV");
   app.add_flag("--head", args->at.head,
                "Render the branch head (the last environment renders its live release by "
                "default)");
   app.add_option("--release", args->at.release, "Render the content of release TAG")
-      ->option_text("TAG");
+      .option_text("TAG");
   return [args, &globals]() -> int {
     if (args->check) {
       if (!args->out.empty()) {

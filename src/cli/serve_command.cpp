@@ -1,8 +1,6 @@
 // envflow serve: the pipeline on a web page (issue 16); the server is in src/serve/.
 #include <cstdio>
 
-#include <CLI/CLI.hpp>
-
 #include "cli/command.h"
 #include "core/pipeline/session.h"
 #include "serve/security.h"
@@ -23,20 +21,19 @@ struct ServeArgs {
 
 } // namespace
 
-Runner setup_serve(CLI::App& app, Globals& globals) {
+Runner setup_serve(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<ServeArgs>();
-  app.add_option("--listen", args->listen,
-                 "Address and port to serve on (port 0: any free one)")
-      ->option_text("ADDR:PORT")
-      ->capture_default_str();
+  app.add_option("--listen", args->listen, "Address and port to serve on (port 0: any free one)")
+      .option_text("ADDR:PORT")
+      .capture_default_str();
   app.add_option("--identity-header", args->identity_header,
                  "Take who is acting from this request header: ONLY behind a reverse proxy that "
                  "authenticates and sets it (see docs/serve.md)")
-      ->option_text("NAME");
+      .option_text("NAME");
   app.add_option("--origin", args->origins,
                  "The URL people open, behind a proxy (e.g. https://releases.example.com); "
                  "repeatable")
-      ->option_text("URL");
+      .option_text("URL");
   app.add_flag("--read-only", args->read_only, "Show the pipeline; no button acts");
   app.add_flag("--push", args->push,
                "On a clone: send each action to the server at once, as a command's --push does "

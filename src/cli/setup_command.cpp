@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -8,11 +7,11 @@
 
 namespace envflow::cli {
 
-Runner setup_setup(CLI::App& app, Globals& globals) {
+Runner setup_setup(CommandLine& app, Globals& globals) {
   auto remote = std::make_shared<std::string>("origin");
   app.add_option("remote", *remote, "The server this clone reads the pipeline from")
-      ->option_text("REMOTE")
-      ->capture_default_str();
+      .option_text("REMOTE")
+      .capture_default_str();
   return [remote, &globals] {
     const core::admin::SetupResult result = core::admin::setup_clone(".", *remote);
     if (globals.format == Format::json) {

@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -10,7 +9,7 @@
 
 namespace envflow::cli {
 
-Runner setup_status(CLI::App& /*app*/, Globals& globals) {
+Runner setup_status(CommandLine& /*app*/, Globals& globals) {
   return [&globals] {
     core::pipeline::Session session = open_session(globals);
     const core::pipeline::PipelineStatus status =

@@ -1,4 +1,3 @@
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -177,12 +176,12 @@ void print_plan(const core::pipeline::SyncPlan& plan) {
 
 } // namespace
 
-Runner setup_sync(CLI::App& app, Globals& globals) {
+Runner setup_sync(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<SyncArgs>();
   app.add_option("env", args->request.env, "Environment whose head is promoted to the next one")
-      ->option_text("ENV");
+      .option_text("ENV");
   app.add_option("--rev", args->request.rev, "Promote this commit of ENV instead of its head")
-      ->option_text("REV");
+      .option_text("REV");
   app.add_flag("--dry-run", args->dry_run, "Run every gate and print the plan; move nothing");
   app.add_flag("--auto", args->auto_walk,
                "Promote every auto: true environment whose gates pass, in pipeline order "

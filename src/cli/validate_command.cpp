@@ -1,4 +1,7 @@
-#include <CLI/CLI.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -45,14 +48,14 @@ int report(const content::ValidationReport& result, Format format) {
 
 } // namespace
 
-Runner setup_validate(CLI::App& app, Globals& globals) {
+Runner setup_validate(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<ValidateArgs>();
   app.add_option("paths", args->paths, "Files or folders to report on (default: all)")
-      ->option_text("PATH...");
+      .option_text("PATH...");
   app.add_option("--rev", args->rev,
                  "Validate this commit's tree from the object database (works in bare "
                  "repositories)")
-      ->option_text("REV");
+      .option_text("REV");
   app.add_flag("--no-cache", args->no_cache,
                "Check every file afresh: neither read nor write the cache of results");
   return [args, &globals] {

@@ -1,6 +1,5 @@
 #include <algorithm>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -136,27 +135,27 @@ int list_variables(const core::pipeline::Session& session, const std::string& en
 
 } // namespace
 
-Runner setup_var(CLI::App& app, Globals& globals) {
+Runner setup_var(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<VarArgs>();
-  CLI::App* set = add_choice(
+  CommandLine set = add_choice(
       app, args, "set", "Override a variable's value on an environment (checked against its type)");
-  CLI::App* unset =
+  CommandLine unset =
       add_choice(app, args, "unset", "Remove a variable's override on an environment");
-  CLI::App* list_app = add_choice(
-      app, args, "list",
-      "Every variable of an environment: type, default, override, effective value");
-  for (CLI::App* sub : {set, unset, list_app}) {
-    sub->add_option("--env", args->env, "Environment whose local data to read or change")
-        ->option_text("ENV")
-        ->required();
+  CommandLine list_app =
+      add_choice(app, args, "list",
+                 "Every variable of an environment: type, default, override, effective value");
+  for (CommandLine sub : {set, unset, list_app}) {
+    sub.add_option("--env", args->env, "Environment whose local data to read or change")
+        .option_text("ENV")
+        .required();
   }
-  set->add_option("name", args->name, "Variable name")->option_text("NAME")->required();
-  set->add_option("value", args->value,
-                  "Value: JSON for number, boolean and json; text for string, url and enum "
-                  "(put -- before a value starting with '-')")
-      ->option_text("VALUE")
-      ->required();
-  unset->add_option("name", args->name, "Variable name")->option_text("NAME")->required();
+  set.add_option("name", args->name, "Variable name").option_text("NAME").required();
+  set.add_option("value", args->value,
+                 "Value: JSON for number, boolean and json; text for string, url and enum "
+                 "(put -- before a value starting with '-')")
+      .option_text("VALUE")
+      .required();
+  unset.add_option("name", args->name, "Variable name").option_text("NAME").required();
 
   return [args, &globals]() -> int {
     core::pipeline::Session session = open_session(globals);
