@@ -33,7 +33,7 @@ Runner setup_doctor(CommandLine& /*app*/, Globals& globals) {
       print_notes(session); // the output is an array: the notes go to stderr
     }
     const std::vector<core::admin::Finding> findings =
-        core::admin::run_doctor(session.repo(), session.refs(), session.cache());
+        core::admin::run_doctor(session);
     size_t errors = 0;
     size_t warnings = 0;
     for (const auto& f : findings) {

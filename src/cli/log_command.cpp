@@ -136,12 +136,9 @@ Runner setup_log(CommandLine& app, Globals& globals) {
               return;
             }
           }
-          if (trail) {
-            core::model::walk_audit(session.repo(), *trail,
-                                    [&](const core::model::AuditRecord& record) {
-                                      return !wanted(record) || visit(record, false);
-                                    });
-          }
+          session.walk_trail([&](const core::model::AuditRecord& record) {
+            return !wanted(record) || visit(record, false);
+          });
         };
     const auto room = [&](std::size_t shown) {
       return args->max_count == 0 || shown < args->max_count;

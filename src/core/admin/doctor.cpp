@@ -14,6 +14,7 @@
 #include "core/admin/setup.h"
 #include "core/model/audit.h"
 #include "core/pipeline/rules.h"
+#include "core/pipeline/session.h"
 #include "core/policy/config.h"
 #include "core/workspace/sources.h"
 #include "core/workspace/workspace.h"
@@ -784,6 +785,10 @@ const char* Finding::level_name(Level level) {
 std::vector<Finding> run_doctor(const git::Repository& repo, const model::RefView& refs,
                                 content::ResultCache* cache) {
   return Doctor(repo, refs, cache).run();
+}
+
+std::vector<Finding> run_doctor(const pipeline::Session& session) {
+  return run_doctor(session.repo(), session.refs(), session.cache());
 }
 
 } // namespace envflow::core::admin

@@ -9,6 +9,10 @@ namespace envflow::git {
 class Repository;
 }
 
+namespace envflow::core::pipeline {
+class Session;
+}
+
 namespace envflow::core::admin {
 
 // One result of `envflow doctor`: what was checked, what was found, and
@@ -48,5 +52,7 @@ struct Finding {
 // Validations use `cache` (model::Pipeline::cache; nullptr: none).
 std::vector<Finding> run_doctor(const git::Repository& repo, const model::RefView& refs,
                                 content::ResultCache* cache);
+// The same through a session: its repository, the refs it reads, its cache.
+std::vector<Finding> run_doctor(const pipeline::Session& session);
 
 } // namespace envflow::core::admin

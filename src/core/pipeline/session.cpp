@@ -212,6 +212,12 @@ std::vector<model::AuditRecord> Session::pending() const {
   return model::read_audit(m_impl->repo, model::k_pending_ref);
 }
 
+void Session::walk_trail(const std::function<bool(const model::AuditRecord&)>& visit) const {
+  if (const auto tip = refs().target(model::k_audit_ref)) {
+    model::walk_audit(m_impl->repo, *tip, visit);
+  }
+}
+
 namespace {
 
 // The refs `records` moved, each with its value before the first of them.

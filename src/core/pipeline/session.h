@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -118,6 +119,11 @@ public:
 
   // Operations made offline and not pushed yet (a clone's pending chain), oldest first.
   std::vector<model::AuditRecord> pending() const;
+
+  // The audit trail as the session reads it (in a clone: the server's, as
+  // fetched), newest first; `visit` returns false to stop, and only as much
+  // is read as it visits. Nothing to visit when there is no trail yet.
+  void walk_trail(const std::function<bool(const model::AuditRecord&)>& visit) const;
 
   // `envflow push`: send the pending operations to the remote, oldest first,
   // one atomic push each with a lease on every ref it moves (the server
