@@ -12,6 +12,7 @@
 #include "core/pipeline/session.h"
 #include "core/workspace/diff.h"
 #include "core/workspace/diff_values.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -47,7 +48,7 @@ std::string inline_value(const std::optional<content::Value>& value) {
     return "(none)";
   }
   return util::printable(
-      value->to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      util::dump_json(value->to_json(), -1, util::BadUtf8::replace));
 }
 
 // A value as lines of text to diff: a string as it is, anything else as
@@ -59,7 +60,7 @@ std::string block_value(const std::optional<content::Value>& value) {
   if (value->is_string()) {
     return value->string;
   }
-  return value->to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return util::dump_json(value->to_json(), 2, util::BadUtf8::replace) + "\n";
 }
 
 std::string fields_text(const std::vector<std::string>& fields) {

@@ -16,6 +16,7 @@
 #include "core/pipeline/session.h"
 #include "util/enum_names.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::cli {
@@ -116,7 +117,7 @@ std::string github_annotation(const content::Diagnostic& d) {
 }
 
 void print_json(const nlohmann::json& value) {
-  std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  std::cout << util::dump_json(value, 2, util::BadUtf8::replace) << "\n";
 }
 
 namespace {

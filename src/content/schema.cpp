@@ -17,6 +17,7 @@
 #include "content/schema_failures.h"
 #include "util/embedded.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::content {
@@ -81,8 +82,8 @@ SchemaSet::SchemaSet(const std::vector<std::pair<std::string, std::string>>& sou
   for (const auto& [name, text] : sorted) {
     auto compiled = std::make_unique<Compiled>();
     try {
-      compiled->document = Json::parse(text);
-      const nlohmann::json plain = nlohmann::json::parse(text);
+      compiled->document = util::parse_ordered_json(text);
+      const nlohmann::json plain = util::parse_json(text);
       valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
       const valijson::adapters::NlohmannJsonAdapter adapter(plain);
       parser.populateSchema(adapter, compiled->schema);

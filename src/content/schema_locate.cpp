@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::content::schema_failures {
@@ -16,7 +17,7 @@ constexpr int k_max_expand_depth = 32;
 
 // A scalar member compared with a schema constant (const / enum entry).
 bool equals(const Value& value, const Json& constant) {
-  return value.is_scalar() && nlohmann::json::parse(constant.dump()) == value.to_json();
+  return value.is_scalar() && util::parse_json(util::dump_json(constant)) == value.to_json();
 }
 
 class Resolver {

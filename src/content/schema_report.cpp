@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::content::schema_failures {
@@ -44,7 +45,7 @@ std::string json_text(const Json& value) {
   if (value.is_string()) {
     return "'" + value.get<std::string>() + "'";
   }
-  return value.dump();
+  return util::dump_json(value);
 }
 
 // How a value reads in a message.
@@ -63,7 +64,7 @@ std::string describe(const Value& value) {
     }
     return "'" + value.string + "'";
   default:
-    return value.string.empty() ? value.to_json().dump() : value.string;
+    return value.string.empty() ? util::dump_json(value.to_json()) : value.string;
   }
 }
 
@@ -305,12 +306,12 @@ private:
     } else if (util::starts_with(description, "Array should contain no fewer than")) {
       const Json* minimum = first(at.schemas, "minItems");
       add(value_mark(at), where(at) + "needs at least " +
-                              (minimum != nullptr ? minimum->dump() : std::string("more")) +
+                              (minimum != nullptr ? util::dump_json(*minimum) : std::string("more")) +
                               " item(s), has " + std::to_string(node.items.size()));
     } else if (util::starts_with(description, "Array should contain no more than")) {
       const Json* maximum = first(at.schemas, "maxItems");
       add(value_mark(at), where(at) + "allows at most " +
-                              (maximum != nullptr ? maximum->dump() : std::string("fewer")) +
+                              (maximum != nullptr ? util::dump_json(*maximum) : std::string("fewer")) +
                               " item(s), has " + std::to_string(node.items.size()) +
                               "; remove some");
     } else if (util::starts_with(description, "String should be no fewer than")) {
@@ -319,13 +320,13 @@ private:
         add(value_mark(at), where(at) + "must not be empty");
       } else {
         add(value_mark(at), where(at) + "must be at least " +
-                                (minimum != nullptr ? minimum->dump() : std::string("more")) +
+                                (minimum != nullptr ? util::dump_json(*minimum) : std::string("more")) +
                                 " characters long");
       }
     } else if (util::starts_with(description, "String should be no more than")) {
       const Json* maximum = first(at.schemas, "maxLength");
       add(value_mark(at), where(at) + "must be at most " +
-                              (maximum != nullptr ? maximum->dump() : std::string("fewer")) +
+                              (maximum != nullptr ? util::dump_json(*maximum) : std::string("fewer")) +
                               " characters long");
     } else if (description.find("violate uniqueness constraint") != std::string::npos) {
       duplicate_items(at, description);
@@ -452,7 +453,7 @@ private:
     std::vector<std::string> allowed;
     if (const Json* values = first(at.schemas, "enum"); values != nullptr && values->is_array()) {
       for (const auto& value : *values) {
-        allowed.push_back(value.is_string() ? value.get<std::string>() : value.dump());
+        allowed.push_back(value.is_string() ? value.get<std::string>() : util::dump_json(value));
       }
     }
     std::string message =
@@ -501,7 +502,7 @@ private:
     const char* keyword = below ? (inclusive ? "minimum" : "exclusiveMinimum")
                                 : (inclusive ? "maximum" : "exclusiveMaximum");
     const Json* limit = first(at.schemas, keyword);
-    const std::string bound = limit != nullptr ? limit->dump() : std::string("the limit");
+    const std::string bound = limit != nullptr ? util::dump_json(*limit) : std::string("the limit");
     std::string message = where(at) + describe(*at.node) + " is too " +
                           (below ? "small" : "large") + "; it must be " +
                           (below ? (inclusive ? "at least " : "greater than ")

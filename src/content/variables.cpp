@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::content {
@@ -240,7 +241,7 @@ Value from_json(const nlohmann::ordered_json& json) {
     value.type = Value::Type::null;
     break;
   }
-  value.string = json.dump(); // scalars keep their source text
+  value.string = util::dump_json(json); // scalars keep their source text
   return value;
 }
 
@@ -314,7 +315,7 @@ std::string parse_variable_text(std::string_view type, const std::vector<std::st
   }
   if (type == "json") {
     try {
-      out = from_json(nlohmann::ordered_json::parse(text));
+      out = from_json(util::parse_ordered_json(text));
       return "";
     } catch (const nlohmann::json::exception& error) {
       // Drop the "[json.exception.parse_error.101] " prefix.

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "content/yaml.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::content {
@@ -248,7 +249,7 @@ std::string yaml_number(double number) {
   }
   // nlohmann writes the shortest text that reads back as the same double,
   // always with a '.' or an exponent, so YAML types it as a float.
-  return nlohmann::json(number).dump();
+  return util::dump_json(nlohmann::json(number));
 }
 
 } // namespace envflow::content

@@ -6,6 +6,7 @@
 
 #include "cli/output.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/process.h"
 
 namespace envflow::serve {
@@ -49,7 +50,7 @@ CommandReply CommandRunner::run(const std::vector<std::string>& args) const {
   const util::ProcessResult result = util::run_process(argv);
   CommandReply reply;
   reply.exit = result.exit_code;
-  reply.body = nlohmann::json::parse(result.out, nullptr, false);
+  reply.body = util::parse_json(result.out, util::BadJson::discard);
   if (reply.exit < 0 || reply.exit > 3) {
     reply.exit = static_cast<int>(util::Exit::io);
   }

@@ -24,6 +24,7 @@
 #include "serve/watch.h"
 #include "util/embedded.h"
 #include "util/error.h"
+#include "util/json.h"
 
 namespace envflow::serve {
 
@@ -67,7 +68,7 @@ const Asset k_assets[] = {
 void send_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(body.dump(2, ' ', false, Json::error_handler_t::replace) + "\n",
+  res.set_content(util::dump_json(body, 2, util::BadUtf8::replace) + "\n",
                   "application/json; charset=utf-8");
 }
 
@@ -399,7 +400,7 @@ private:
     }
     if (!req.body.empty()) {
       const std::string type = req.get_header_value("Content-Type");
-      request.body = Json::parse(req.body, nullptr, false);
+      request.body = util::parse_json(req.body, util::BadJson::discard);
       if (!type.starts_with("application/json") || !request.body.is_object()) {
         log(actor, action, req, 400);
         return send_json(res, 400,

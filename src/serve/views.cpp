@@ -12,6 +12,7 @@
 #include "serve/html.h"
 #include "serve/policy.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/time.h"
 
 namespace envflow::serve {
@@ -32,7 +33,7 @@ std::string str(const Json& value) {
 }
 
 std::string dump(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return util::dump_json(value, -1, util::BadUtf8::replace);
 }
 
 // A content value in a cell: strings as they are, anything else as JSON;

@@ -17,6 +17,7 @@
 #include "core/records/backport.h"
 #include "core/release/release.h"
 #include "util/crypto.h"
+#include "util/json.h"
 #include "util/strings.h"
 #include "util/time.h"
 
@@ -183,7 +184,7 @@ Event make_event(const model::AuditRecord& record, json body, const std::string&
   body["id"] = event.id;
   body["backport"] = backport;
   // Text from commits may be any bytes: never let one stop the event.
-  event.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  event.body = util::dump_json(body, -1, util::BadUtf8::replace);
   return event;
 }
 

@@ -15,6 +15,7 @@
 #include "core/workspace/memo.h"
 #include "core/workspace/sources.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/process.h"
 #include "util/strings.h"
 #include "util/time.h"
@@ -616,7 +617,7 @@ NotifyResult notify_backport(const git::Repository& repo, const policy::Pipeline
   result.ran = true;
   const std::string cwd = repo.root();
   try {
-    const util::ProcessResult run = util::run_process(argv, issue.to_json().dump(2) + "\n", cwd);
+    const util::ProcessResult run = util::run_process(argv, util::dump_json(issue.to_json(), 2) + "\n", cwd);
     if (run.exit_code != 0) {
       result.ok = false;
       result.detail = run.exit_code < 0 ? std::string("it could not run or was killed")

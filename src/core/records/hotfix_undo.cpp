@@ -11,6 +11,7 @@
 #include "content/yaml.h"
 #include "core/model/refs.h"
 #include "core/model/view.h"
+#include "util/json.h"
 
 // hotfix_undo_problems (declared in core/records/backport.h): whether a
 // promotion into the last environment would undo a hotfix, field by field.
@@ -39,7 +40,7 @@ std::optional<std::string> field_value(const git::Repository& repo, const std::s
   }
   const Value* node = &*loaded.value;
   if (field == "(document)" || field.empty()) {
-    return node->to_json().dump();
+    return util::dump_json(node->to_json());
   }
   size_t i = 0;
   while (i < field.size() && node != nullptr) {
@@ -84,7 +85,7 @@ std::optional<std::string> field_value(const git::Repository& repo, const std::s
   if (node == nullptr) {
     return std::nullopt;
   }
-  return node->to_json().dump();
+  return util::dump_json(node->to_json());
 }
 
 std::string shown(const std::optional<std::string>& value) {

@@ -18,6 +18,7 @@
 #include "core/workspace/sources.h"
 #include "sign/signer.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/strings.h"
 #include "util/time.h"
 
@@ -561,7 +562,7 @@ PreparedRelease prepare_release(git::Repository& repo, const model::Pipeline& pi
   manifest.hotfix = request.hotfix;
   manifest.items = items_of(repo, request.commit);
   for (const auto& [name, value] : records::read_overrides(pipeline, last.name).values) {
-    manifest.overrides.emplace_back(name, value.to_json().dump());
+    manifest.overrides.emplace_back(name, util::dump_json(value.to_json()));
   }
 
   std::string message = std::string(request.hotfix ? "Hotfix release " : "Release ") +

@@ -11,6 +11,7 @@
 #include "core/release/release.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::core::release {
@@ -74,7 +75,7 @@ std::map<std::string, nlohmann::json> kept_by_release(const model::Pipeline& pip
   }
   const auto at_head = records::declared_variables(pipeline.repo, *head);
   for (const auto& [name, value] : manifest->overrides) {
-    auto json = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    auto json = util::parse_json(value, util::BadJson::discard);
     if (!at_head.contains(name) && !json.is_discarded()) {
       kept.emplace(name, std::move(json));
     }
@@ -188,7 +189,7 @@ nlohmann::json render_bundle(const model::Pipeline& pipeline, const std::string&
   return bundle;
 }
 
-std::string bundle_text(const nlohmann::json& bundle) { return bundle.dump(2) + "\n"; }
+std::string bundle_text(const nlohmann::json& bundle) { return util::dump_json(bundle, 2) + "\n"; }
 
 BundleCheck check_bundles(const std::vector<BundleFile>& bundles, const std::string& expected) {
   struct Named {
@@ -199,7 +200,7 @@ BundleCheck check_bundles(const std::vector<BundleFile>& bundles, const std::str
   std::vector<Named> named;
   for (const auto& file : bundles) {
     Named n;
-    const auto json = nlohmann::json::parse(file.text, nullptr, /*allow_exceptions=*/false);
+    const auto json = util::parse_json(file.text, util::BadJson::discard);
     if (json.is_discarded()) {
       n.problem = "not JSON, so not an envflow bundle";
     } else if (!json.is_object() || !json.contains("environment") || !json.contains("commit") ||

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "git/repo.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::core::workspace {
@@ -454,8 +456,9 @@ std::optional<SemanticDiff> load_remembered(const std::filesystem::path& file) {
   if (!in) {
     return std::nullopt;
   }
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   try {
-    const nlohmann::json json = nlohmann::json::parse(in);
+    const nlohmann::json json = util::parse_json(text);
     SemanticDiff diff;
     for (const auto& item : json.at("items")) {
       ItemChange change;
@@ -505,7 +508,7 @@ void remember(const std::filesystem::path& folder, const std::filesystem::path& 
     }
     items.push_back(std::move(entry));
   }
-  const std::string text = nlohmann::json{{"items", items}}.dump();
+  const std::string text = util::dump_json(nlohmann::json{{"items", items}});
   if (!util::write_file_atomically(file, text)) {
     return; // a cache that cannot be written is skipped
   }
@@ -573,7 +576,7 @@ std::optional<std::string> rename_key(Loader& loader, const ItemChange& item,
   if (json.is_object()) {
     json.erase("name");
   }
-  return "yaml " + json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return "yaml " + util::dump_json(json, -1, util::BadUtf8::replace);
 }
 
 // Link each added item to a removed item of the same kind and rename_key

@@ -7,6 +7,7 @@
 #include "content/validator.h"
 #include "core/workspace/cache.h"
 #include "util/files.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace envflow::core::workspace {
@@ -72,7 +73,7 @@ const nlohmann::json* ObjectMemo::find(const std::string& id) {
       return nullptr;
     }
     try {
-      it = m_entries.emplace(id, nlohmann::json::parse(raw->second)).first;
+      it = m_entries.emplace(id, util::parse_json(raw->second)).first;
     } catch (const nlohmann::json::exception&) {
       return nullptr; // the checksum held, so only a bug writes this: a miss
     }
@@ -103,7 +104,7 @@ void ObjectMemo::save() noexcept {
     const bool prune = m_raw.size() + m_entries.size() > k_max_entries;
     std::map<std::string, std::string> lines = std::move(m_raw);
     for (const auto& [id, value] : m_entries) {
-      lines[id] = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      lines[id] = util::dump_json(value, -1, util::BadUtf8::replace);
     }
     for (const auto& [id, line] : lines) {
       if (!prune || m_used.count(id) != 0) {
