@@ -9,6 +9,13 @@
 
 namespace envflow::content {
 
+Value::Value() = default;
+Value::Value(const Value&) = default;
+Value::Value(Value&&) noexcept = default;
+Value& Value::operator=(const Value&) = default;
+Value& Value::operator=(Value&&) noexcept = default;
+Value::~Value() = default;
+
 std::optional<std::string_view> bracketed(std::string_view element) {
   if (element.size() < 2 || element.front() != '[' || element.back() != ']') {
     return std::nullopt;

@@ -24,6 +24,16 @@ class Value {
 public:
   enum class Type { null, boolean, integer, number, string, sequence, mapping };
 
+  // Out of line: the members are recursive containers whose copy and
+  // destruction would be generated again in every file (docs/performance.md,
+  // "Build cost").
+  Value();
+  Value(const Value&);
+  Value(Value&&) noexcept;
+  Value& operator=(const Value&);
+  Value& operator=(Value&&) noexcept;
+  ~Value();
+
   Type type = Type::null;
   Mark mark;
   bool boolean = false;

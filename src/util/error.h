@@ -18,9 +18,7 @@ enum class Exit : int { ok = 0, refused = 1, usage = 2, io = 3 };
 // message says it too, so the hint never has to be shown apart).
 class Error : public std::runtime_error {
 public:
-  Error(Exit exit, const std::string& message, std::string code = {}, std::string hint = {})
-      : std::runtime_error(message), m_exit(exit), m_code(std::move(code)),
-        m_hint(std::move(hint)) {}
+  Error(Exit exit, const std::string& message, std::string code = {}, std::string hint = {});
   Exit exit() const { return m_exit; }
   const std::string& code() const { return m_code; }
   const std::string& hint() const { return m_hint; }
@@ -34,9 +32,14 @@ private:
 // An error that ends the process with `k_exit`; the three kinds below.
 template <Exit k_exit> class ExitError : public Error {
 public:
-  explicit ExitError(const std::string& message, std::string code = {}, std::string hint = {})
-      : Error(k_exit, message, std::move(code), std::move(hint)) {}
+  explicit ExitError(const std::string& message, std::string code = {}, std::string hint = {});
 };
+
+// Generated once, in util/error.cpp: a throw site then calls them instead of
+// holding their code (docs/performance.md, "Build cost").
+extern template class ExitError<Exit::refused>;
+extern template class ExitError<Exit::usage>;
+extern template class ExitError<Exit::io>;
 
 // A gate, policy or validation said no (exit 1).
 using Refused = ExitError<Exit::refused>;

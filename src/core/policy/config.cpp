@@ -167,6 +167,13 @@ std::string commented_check(const SuggestedCheck& suggested) {
 
 } // namespace
 
+PipelineConfig::PipelineConfig() = default;
+PipelineConfig::PipelineConfig(const PipelineConfig&) = default;
+PipelineConfig::PipelineConfig(PipelineConfig&&) noexcept = default;
+PipelineConfig& PipelineConfig::operator=(const PipelineConfig&) = default;
+PipelineConfig& PipelineConfig::operator=(PipelineConfig&&) noexcept = default;
+PipelineConfig::~PipelineConfig() = default;
+
 std::string Check::command() const { return util::join(run, " "); }
 
 const Environment* PipelineConfig::find(const std::string& name) const {

@@ -48,6 +48,15 @@ struct AllowedSecret {
 
 // The pipeline and policy: `envflow.yaml` at refs/envflow/config.
 struct PipelineConfig {
+  // Out of line: copying and destroying all these containers would be
+  // generated again in every file (docs/performance.md, "Build cost").
+  PipelineConfig();
+  PipelineConfig(const PipelineConfig&);
+  PipelineConfig(PipelineConfig&&) noexcept;
+  PipelineConfig& operator=(const PipelineConfig&);
+  PipelineConfig& operator=(PipelineConfig&&) noexcept;
+  ~PipelineConfig();
+
   std::vector<Environment> environments;
   std::map<std::string, std::vector<std::string>> groups; // group -> actors
   // person -> every name they act under (server login, email, ...), besides their own.
