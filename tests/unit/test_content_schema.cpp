@@ -17,6 +17,7 @@
 #include "core/policy/config.h"
 #include "util/embedded.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 #include "support.h"
@@ -68,7 +69,7 @@ void expect_schema_clean(std::string_view schema, std::string_view text) {
 nlohmann::json schema_json(const std::string& name) {
   const auto text = envflow::util::embedded_file("schemas/" + name + ".schema.json");
   REQUIRE(text.has_value());
-  return nlohmann::json::parse(*text);
+  return envflow::util::parse_json(*text);
 }
 
 // Calls `visit(path, schema)` on every subschema of `schema`.

@@ -17,6 +17,7 @@
 #include "core/records/backport.h"
 #include "support.h"
 #include "util/crypto.h"
+#include "util/json.h"
 
 using namespace envflow;
 using test::has;
@@ -134,7 +135,7 @@ TEST_CASE("core::pipeline::events_for_record") {
     const auto events = core::pipeline::events_for_record(repo, record);
     REQUIRE(events.size() == 1);
     CHECK(events[0].type == "sync");
-    const json body = json::parse(events[0].body);
+    const json body = util::parse_json(events[0].body);
     CHECK(body["type"] == "sync");
     CHECK(body["id"] == events[0].id);
     CHECK(body["time"] == "2026-01-01T00:00:00Z");
@@ -149,7 +150,7 @@ TEST_CASE("core::pipeline::events_for_record") {
     CHECK(body["backport"].is_null());
     CHECK(body["note"] == "dev -> test");
     CHECK(body["tool"] == "envflow 0.1.0");
-    CHECK(body["refs"] == json::parse(R"([{"ref":"refs/heads/test","old":")" + base +
+    CHECK(body["refs"] == util::parse_json(R"([{"ref":"refs/heads/test","old":")" + base +
                                       R"(","new":")" + c2 + R"("}])"));
     CHECK(body["commits_total"] == 2);
     REQUIRE(body["commits"].size() == 2);
@@ -190,7 +191,7 @@ TEST_CASE("core::pipeline::events_for_record") {
     publish.env = "production";
     publish.moves = {core::model::RefMove{"refs/tags/v1.1.0", std::string(git::k_zero_id), v2},
                      core::model::RefMove{"refs/envflow/live", v1, v2}};
-    json body = json::parse(core::pipeline::events_for_record(repo, publish).at(0).body);
+    json body = util::parse_json(core::pipeline::events_for_record(repo, publish).at(0).body);
     CHECK(body["type"] == "publish");
     CHECK(body["release"] == "v1.1.0");
     CHECK(body["previous_release"] == "v1.0.0");
@@ -199,7 +200,7 @@ TEST_CASE("core::pipeline::events_for_record") {
     core::model::AuditRecord rollback = record;
     rollback.op = "rollback";
     rollback.moves = {core::model::RefMove{"refs/envflow/live", v2, v1}};
-    body = json::parse(core::pipeline::events_for_record(repo, rollback).at(0).body);
+    body = util::parse_json(core::pipeline::events_for_record(repo, rollback).at(0).body);
     CHECK(body["type"] == "rollback");
     CHECK(body["release"] == "v1.0.0");
     CHECK(body["previous_release"] == "v1.1.0");
@@ -230,10 +231,10 @@ TEST_CASE("core::pipeline::events_for_record") {
     const auto events = core::pipeline::events_for_record(repo, hotfix);
     REQUIRE(events.size() == 2);
     CHECK(events[0].type == "hotfix");
-    CHECK(json::parse(events[0].body)["backport"].is_null());
+    CHECK(util::parse_json(events[0].body)["backport"].is_null());
     CHECK(events[1].type == "backport-open");
     CHECK(events[1].id != events[0].id);
-    const json body = json::parse(events[1].body);
+    const json body = util::parse_json(events[1].body);
     CHECK(body["backport"]["id"] == 3);
     CHECK(body["backport"]["status"] == "open");
     CHECK(body["backport"]["hotfix_tag"] == "v1.0.1");
@@ -253,14 +254,14 @@ TEST_CASE("core::pipeline::events_for_record") {
     const auto after = core::pipeline::events_for_record(repo, apply);
     REQUIRE(after.size() == 1);
     CHECK(after[0].type == "backport-close");
-    CHECK(json::parse(after[0].body)["backport"]["closed_by"] == "bob@example.com");
+    CHECK(util::parse_json(after[0].body)["backport"]["closed_by"] == "bob@example.com");
   }
   SUBCASE("text that is not UTF-8 does not stop the event") {
     core::model::AuditRecord odd = record;
     odd.note = "caf\xe9";
     const auto events = core::pipeline::events_for_record(repo, odd);
     REQUIRE(events.size() == 1);
-    CHECK(json::parse(events[0].body)["note"] == "caf\xef\xbf\xbd");
+    CHECK(util::parse_json(events[0].body)["note"] == "caf\xef\xbf\xbd");
   }
 }
 

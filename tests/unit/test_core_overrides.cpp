@@ -12,6 +12,7 @@
 #include "core/model/view.h"
 #include "git/repo.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include "support.h"
 
@@ -181,11 +182,11 @@ TEST_CASE("core::records::emit_overrides") {
   }
 
   SUBCASE("finite values without DEL, U+2028 or U+2029 are JSON text") {
-    CHECK(nlohmann::json::parse(core::records::emit_value(map)) == map.to_json());
+    CHECK(util::parse_json(core::records::emit_value(map)) == map.to_json());
     const Value controls = string("quote \" backslash \\ tab \t newline \n bell \x07 nul " +
                                   std::string(1, '\0'));
-    CHECK(nlohmann::json::parse(core::records::emit_value(controls)) == controls.to_json());
-    CHECK(nlohmann::json::parse(core::records::emit_value(values["unicode"])) ==
+    CHECK(util::parse_json(core::records::emit_value(controls)) == controls.to_json());
+    CHECK(util::parse_json(core::records::emit_value(values["unicode"])) ==
           values["unicode"].to_json());
     // DEL: every non-ASCII character escaped, YAML's way.
     CHECK(core::records::emit_value(values["escapes"]) ==
@@ -486,7 +487,7 @@ TEST_CASE("core::release::check_bundles") {
   const std::string a(40, 'a');
   const std::string b(40, 'b');
   const auto bundle = [](const std::string& env, const std::string& commit) {
-    return nlohmann::json{{"environment", env}, {"commit", commit}}.dump();
+    return util::dump_json(nlohmann::json{{"environment", env}, {"commit", commit}});
   };
   SUBCASE("agreeing bundles") {
     const auto check = core::release::check_bundles(
