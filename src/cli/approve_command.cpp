@@ -11,7 +11,7 @@
 namespace envflow::cli {
 
 Runner setup_approve(CommandLine& app, Globals& globals) {
-  const std::shared_ptr<Candidate> candidate = add_candidate(app, "approve");
+  const std::shared_ptr<Candidate> candidate = app.add_candidate("approve");
   return [candidate, &globals] {
     core::pipeline::Session session = open_session(globals);
     const core::pipeline::ApproveResult result =

@@ -161,7 +161,7 @@ int run_apply(int id, const Globals& globals) {
 
 Runner setup_backport(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<BackportArgs>();
-  CommandLine list = add_choice(app, args, "list", "The open back-port issues (--all: every one)");
+  CommandLine list = app.add_choice(args, "list", "The open back-port issues (--all: every one)");
   list.add_option("-s,--state", args->state, "Which issues: open (the default), closed or all")
       .choices({"open", "closed", "all"})
       .option_text("STATE");
@@ -170,9 +170,9 @@ Runner setup_backport(CommandLine& app, Globals& globals) {
                       "); all when 0")
       .option_text("N");
   list.add_flag("--all", args->all, "Every issue, open or closed, however many");
-  CommandLine show = add_choice(app, args, "show", "One back-port issue");
+  CommandLine show = app.add_choice(args, "show", "One back-port issue");
   CommandLine apply =
-      add_choice(app, args, "apply", "Merge the hotfix into the first environment and close it");
+      app.add_choice(args, "apply", "Merge the hotfix into the first environment and close it");
   for (CommandLine sub : {show, apply}) {
     sub.add_option("id", args->id, "Issue number").required().option_text("ID");
   }

@@ -18,8 +18,8 @@ Runner setup_cache(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<CacheArgs>();
   app.require_subcommand(1);
   const std::shared_ptr<std::string> which(args, &args->which);
-  add_choice(app, which, "clear", "Remove every cached validation result");
-  add_choice(app, which, "info", "Where the cache is and how big it is");
+  app.add_choice(which, "clear", "Remove every cached validation result");
+  app.add_choice(which, "info", "Where the cache is and how big it is");
 
   return [args, &globals]() -> int {
     if (args->which == "clear") {

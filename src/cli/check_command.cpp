@@ -53,7 +53,7 @@ void print_report(const core::pipeline::CheckReport& report) {
 } // namespace
 
 Runner setup_check(CommandLine& app, Globals& globals) {
-  const std::shared_ptr<Candidate> candidate = add_candidate(app, "check");
+  const std::shared_ptr<Candidate> candidate = app.add_candidate("check");
   return [candidate, &globals] {
     core::pipeline::Session session = open_session(globals);
     const core::pipeline::CheckReport report =

@@ -117,29 +117,28 @@ public:
   // Text --help prints after the options.
   void footer(const std::string& text);
 
+  // Add `ENV` and `--rev REV`, read into the candidate returned; `verb` says
+  // what the command does with it ("approve", "check").
+  std::shared_ptr<Candidate> add_candidate(const std::string& verb);
+
+  // Add subcommand `name` (one-line `help`) to a command made of such
+  // choices: the command line must choose one of them. When it chooses this
+  // one, `*which` becomes `name`, for the runner to dispatch on.
+  CommandLine add_choice(const std::shared_ptr<std::string>& which, const std::string& name,
+                         const std::string& help);
+  // The same for the runner's arguments `args`: sets `args->which`.
+  template <typename Args>
+  CommandLine add_choice(const std::shared_ptr<Args>& args, const std::string& name,
+                         const std::string& help) {
+    return add_choice(std::shared_ptr<std::string>(args, &args->which), name, help);
+  }
+
   // For the files that include CLI11.
   CLI::App& app() const { return *m_app; }
 
 private:
   CLI::App* m_app;
 };
-
-// Add `ENV` and `--rev REV` to `app`, read into the candidate returned;
-// `verb` says what the command does with it ("approve", "check").
-std::shared_ptr<Candidate> add_candidate(CommandLine& app, const std::string& verb);
-
-// Add subcommand `name` (one-line `help`) to `app`, a command made of such
-// choices: the command line must choose one of them. When it chooses this
-// one, `*which` becomes `name`, for the runner to dispatch on.
-CommandLine add_choice(CommandLine& app, const std::shared_ptr<std::string>& which,
-                       const std::string& name, const std::string& help);
-
-// The same for the runner's arguments `args`: sets `args->which`.
-template <typename Args>
-CommandLine add_choice(CommandLine& app, const std::shared_ptr<Args>& args, const std::string& name,
-                       const std::string& help) {
-  return add_choice(app, std::shared_ptr<std::string>(args, &args->which), name, help);
-}
 
 // How many rows a listing that grows with history (releases, back-port
 // issues) shows unless told otherwise, as gh's lists do.

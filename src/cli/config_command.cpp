@@ -48,16 +48,16 @@ Runner setup_config(CommandLine& app, Globals& globals) {
   app.require_subcommand(1);
   auto which = std::make_shared<std::string>();
   auto file = std::make_shared<std::string>();
-  add_choice(app, which, "show", "Print envflow.yaml");
-  CommandLine edit =
-      add_choice(app, which, "edit",
-                 "Edit envflow.yaml in $EDITOR (or take --file); validated, committed, audited");
+  app.add_choice(which, "show", "Print envflow.yaml");
+  CommandLine edit = app.add_choice(
+      which, "edit",
+      "Edit envflow.yaml in $EDITOR (or take --file); validated, committed, audited");
   edit.add_option("--file", *file, "Take the new config from FILE (- for stdin) instead of $EDITOR")
       .option_text("FILE");
   auto put_name = std::make_shared<std::string>();
   auto put_file = std::make_shared<std::string>();
-  CommandLine put = add_choice(
-      app, which, "put", "Store a file on the config ref (e.g. the release allowed-signers file)");
+  CommandLine put = app.add_choice(
+      which, "put", "Store a file on the config ref (e.g. the release allowed-signers file)");
   put.add_option("name", *put_name, "Name on the config ref").required().option_text("NAME");
   put.add_option("file", *put_file, "Local file to store").required().option_text("FILE");
   return [which, file, put_name, put_file, &globals] {

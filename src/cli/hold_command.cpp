@@ -96,13 +96,13 @@ int run_change(const HoldArgs& args, const Globals& globals) {
 
 Runner setup_hold(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<HoldArgs>();
-  add_choice(app, args, "list", "Environments where auto-promotion is held");
-  CommandLine set = add_choice(app, args, "set", "Hold auto-promotion into an environment");
+  app.add_choice(args, "list", "Environments where auto-promotion is held");
+  CommandLine set = app.add_choice(args, "set", "Hold auto-promotion into an environment");
   set.add_option("env", args->env, "Environment to hold").required().option_text("ENV");
   set.add_option("--reason", args->reason, "Why (goes into the audit record)")
       .required()
       .option_text("TEXT");
-  CommandLine release = add_choice(app, args, "release", "Release the hold on an environment");
+  CommandLine release = app.add_choice(args, "release", "Release the hold on an environment");
   release.add_option("env", args->env, "Environment to release").required().option_text("ENV");
   release.add_option("--reason", args->reason, "Why (goes into the audit record)")
       .option_text("TEXT");

@@ -118,15 +118,15 @@ int run_finish(HotfixArgs& args, const Globals& globals) {
 
 Runner setup_hotfix(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<HotfixArgs>();
-  CommandLine start = add_choice(app, args, "start",
-                                 "Create hotfix/NAME from the live release (the last "
-                                 "environment's head unless rolled back)");
+  CommandLine start = app.add_choice(args, "start",
+                                     "Create hotfix/NAME from the live release (the last "
+                                     "environment's head unless rolled back)");
   start.add_option("name", args->start_name, "Hotfix name (one branch-name component)")
       .required()
       .option_text("NAME");
-  CommandLine finish =
-      add_choice(app, args, "finish",
-                 "Validate, fast-forward the last environment, release, open the back-port issue");
+  CommandLine finish = app.add_choice(
+      args, "finish",
+      "Validate, fast-forward the last environment, release, open the back-port issue");
   finish.add_option("-m,--message", args->finish.message, "Text for the release tag and issue")
       .option_text("MESSAGE");
   finish

@@ -66,21 +66,21 @@ void CommandLine::require_subcommand(int count) { m_app->require_subcommand(coun
 
 void CommandLine::footer(const std::string& text) { m_app->footer(text); }
 
-std::shared_ptr<Candidate> add_candidate(CommandLine& app, const std::string& verb) {
+std::shared_ptr<Candidate> CommandLine::add_candidate(const std::string& verb) {
   auto candidate = std::make_shared<Candidate>();
-  app.add_option("env", candidate->env, "Environment the promotion goes into")
+  add_option("env", candidate->env, "Environment the promotion goes into")
       .required()
       .option_text("ENV");
-  app.add_option("--rev", candidate->rev,
-                 "Commit to " + verb + " (default: the previous environment's head)")
+  add_option("--rev", candidate->rev,
+             "Commit to " + verb + " (default: the previous environment's head)")
       .option_text("REV");
   return candidate;
 }
 
-CommandLine add_choice(CommandLine& app, const std::shared_ptr<std::string>& which,
-                       const std::string& name, const std::string& help) {
-  app.require_subcommand(1);
-  CommandLine sub = app.add_subcommand(name, help);
+CommandLine CommandLine::add_choice(const std::shared_ptr<std::string>& which,
+                                    const std::string& name, const std::string& help) {
+  require_subcommand(1);
+  CommandLine sub = add_subcommand(name, help);
   sub.app().callback([which, name] { *which = name; });
   return sub;
 }

@@ -137,13 +137,12 @@ int list_variables(const core::pipeline::Session& session, const std::string& en
 
 Runner setup_var(CommandLine& app, Globals& globals) {
   auto args = std::make_shared<VarArgs>();
-  CommandLine set = add_choice(
-      app, args, "set", "Override a variable's value on an environment (checked against its type)");
+  CommandLine set = app.add_choice(
+      args, "set", "Override a variable's value on an environment (checked against its type)");
   CommandLine unset =
-      add_choice(app, args, "unset", "Remove a variable's override on an environment");
-  CommandLine list_app =
-      add_choice(app, args, "list",
-                 "Every variable of an environment: type, default, override, effective value");
+      app.add_choice(args, "unset", "Remove a variable's override on an environment");
+  CommandLine list_app = app.add_choice(
+      args, "list", "Every variable of an environment: type, default, override, effective value");
   for (CommandLine sub : {set, unset, list_app}) {
     sub.add_option("--env", args->env, "Environment whose local data to read or change")
         .option_text("ENV")
