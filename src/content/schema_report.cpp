@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -65,11 +64,6 @@ std::string describe(const Value& value) {
   default:
     return value.string.empty() ? value.to_json().dump() : value.string;
   }
-}
-
-bool looks_numeric(const std::string& text) {
-  static const std::regex k_number(R"(^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$)");
-  return std::regex_match(text, k_number);
 }
 
 // The first value of `keyword` among `schemas`, or nullptr.
@@ -158,17 +152,6 @@ std::string quoted_in(std::string_view text) {
     return {};
   }
   return std::string(text.substr(open + 1, close - open - 1));
-}
-
-// Positions mentioned as "#N" in valijson messages.
-std::vector<std::size_t> indexes_in(const std::string& text) {
-  std::vector<std::size_t> found;
-  static const std::regex k_index(R"(#(\d+))");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), k_index);
-       it != std::sregex_iterator(); ++it) {
-    found.push_back(std::stoul((*it)[1].str()));
-  }
-  return found;
 }
 
 bool is_noise(const std::string& description) {
@@ -349,7 +332,7 @@ private:
         const bool declared =
             std::find(allowed.begin(), allowed.end(), member.key) != allowed.end() ||
             std::any_of(patterns.begin(), patterns.end(), [&](const std::string& pattern) {
-              return std::regex_search(member.key, std::regex(pattern));
+              return pattern_matches(member.key, pattern);
             });
         if (!declared) {
           unknown.push_back(&member);
@@ -602,6 +585,47 @@ private:
 std::vector<Diagnostic> report(const Json& root, const std::string& title, const Value& document,
                                const std::string& path, const std::vector<Failure>& failures) {
   return Reporter(title, root, document, path).report(failures);
+}
+
+bool looks_numeric(std::string_view text) {
+  std::size_t i = 0;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+    ++i;
+  }
+  // "1", "1.", "1.5" or ".5": digits on at least one side of the point.
+  const std::size_t whole = util::skip_digits(text, i);
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (util::skip_digits(text, i) == 0 && whole == 0) {
+      return false;
+    }
+  } else if (whole == 0) {
+    return false;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+      ++i;
+    }
+    if (util::skip_digits(text, i) == 0) {
+      return false;
+    }
+  }
+  return i == text.size();
+}
+
+std::vector<std::size_t> indexes_in(const std::string& text) {
+  std::vector<std::size_t> found;
+  std::size_t at = text.find('#');
+  while (at != std::string::npos) {
+    const std::size_t begin = at + 1;
+    std::size_t end = begin;
+    if (util::skip_digits(text, end) > 0) {
+      found.push_back(std::stoul(text.substr(begin, end - begin)));
+    }
+    at = text.find('#', end);
+  }
+  return found;
 }
 
 } // namespace envflow::content::schema_failures
