@@ -428,19 +428,9 @@ TEST_CASE("content::variable_references") {
     }
   }
   SUBCASE("on generated strings") {
-    // Every string of up to four of these pieces: the rule's corners meet.
-    const std::string pieces[] = {"{{", "}}", "}", "{", " ", "\t", "vars.", "x", ".", "vars.a"};
-    std::vector<std::string> texts = {""};
-    std::size_t shorter = 0; // where the strings one piece shorter start
-    for (int length = 1; length <= 4; ++length) {
-      const std::size_t known = texts.size();
-      for (std::size_t i = shorter; i < known; ++i) {
-        for (const std::string& piece : pieces) {
-          texts.push_back(texts[i] + piece);
-        }
-      }
-      shorter = known;
-    }
+    // Up to four pieces: the rule's corners meet.
+    const auto texts = envflow::test::joined_pieces(
+        {"{{", "}}", "}", "{", " ", "\t", "vars.", "x", ".", "vars.a"}, 4);
     REQUIRE(texts.size() == 11111);
     for (const std::string& text : texts) {
       INFO(text);
