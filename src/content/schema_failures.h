@@ -51,10 +51,6 @@ std::vector<Diagnostic> report(const Json& root, const std::string& title, const
 // Throws std::regex_error when `pattern` does not compile.
 bool pattern_matches(const std::string& text, const std::string& pattern);
 
-// Whether `text` reads as a number: exactly the language of
-// ^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$.
-bool looks_numeric(std::string_view text);
-
 // The positions mentioned as "#N" in a valijson message, in order: the
 // numbers of R"(#([0-9]+))" found leftmost first and without overlaps.
 // Throws std::out_of_range for a number past std::size_t (std::stoul).

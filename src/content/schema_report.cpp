@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "content/yaml_detail.h"
 #include "util/strings.h"
 
 namespace envflow::content::schema_failures {
@@ -422,7 +423,7 @@ private:
       message += " (the value is empty)";
     } else if (wants_string && node.is_scalar()) {
       message += " " + describe(node) + "; quote it to make it a string";
-    } else if (wants_number && node.is_string() && looks_numeric(node.string)) {
+    } else if (wants_number && node.is_string() && yaml_detail::decimal_number(node.string)) {
       message += " " + describe(node) + "; remove the quotes to make it a number";
     } else if (node.type == Value::Type::number &&
                std::find(expected.begin(), expected.end(), "integer") != expected.end()) {
@@ -585,33 +586,6 @@ private:
 std::vector<Diagnostic> report(const Json& root, const std::string& title, const Value& document,
                                const std::string& path, const std::vector<Failure>& failures) {
   return Reporter(title, root, document, path).report(failures);
-}
-
-bool looks_numeric(std::string_view text) {
-  std::size_t i = 0;
-  if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
-    ++i;
-  }
-  // "1", "1.", "1.5" or ".5": digits on at least one side of the point.
-  const std::size_t whole = util::skip_digits(text, i);
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    if (util::skip_digits(text, i) == 0 && whole == 0) {
-      return false;
-    }
-  } else if (whole == 0) {
-    return false;
-  }
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
-      ++i;
-    }
-    if (util::skip_digits(text, i) == 0) {
-      return false;
-    }
-  }
-  return i == text.size();
 }
 
 std::vector<std::size_t> indexes_in(const std::string& text) {
