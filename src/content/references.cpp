@@ -241,38 +241,8 @@ private:
     }
   }
 
-  // What std::regex R"(\{\{\s*vars\.([^\s}]*)\s*\}\})" finds, leftmost first and
-  // without overlaps, spelled out: this runs on every string of every file.
-  static bool space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-  }
-
-  // A reference starting at `at` ("{{"): its end and the name, or npos.
-  static std::size_t match_at(const std::string& text, std::size_t at, std::string& name) {
-    std::size_t i = at + 2;
-    while (i < text.size() && space(text[i])) {
-      ++i;
-    }
-    if (text.compare(i, 5, "vars.") != 0) {
-      return std::string::npos;
-    }
-    i += 5;
-    const std::size_t begin = i;
-    while (i < text.size() && !space(text[i]) && text[i] != '}') {
-      ++i;
-    }
-    name.assign(text, begin, i - begin);
-    while (i < text.size() && space(text[i])) {
-      ++i;
-    }
-    if (text.compare(i, 2, "}}") != 0) {
-      return std::string::npos;
-    }
-    return i + 2;
-  }
-
   // A variable name: ^[a-z_][a-z0-9_]{0,62}$.
-  static bool variable_name(const std::string& name) {
+  static bool variable_name(std::string_view name) {
     if (name.empty() || name.size() > 63 ||
         !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) {
       return false;
@@ -284,29 +254,18 @@ private:
 
   void scan(const Value& node) {
     const std::string& text = node.string;
-    if (text.find("vars.") == std::string::npos) {
-      return;
-    }
-    std::string name;
-    std::size_t at = text.find("{{");
-    while (at != std::string::npos) {
-      const std::size_t end = match_at(text, at, name);
-      if (end == std::string::npos) {
-        at = text.find("{{", at + 1);
-        continue;
-      }
-      if (!variable_name(name)) {
+    for (const VariableReference& reference : variable_references(text)) {
+      if (!variable_name(reference.name)) {
         finding(node.mark,
-                "'" + text.substr(at, end - at) +
+                "'" + text.substr(reference.begin, reference.end - reference.begin) +
                     "' is not a variable reference: write {{ vars.NAME }} with a "
                     "lowercase variable name",
                 "ref-variable");
       } else {
         ReferenceCheck& check = record(ReferenceCheck::Type::variable, node.mark);
-        check.name = name;
+        check.name = reference.name;
         check.rule = "ref-variable";
       }
-      at = text.find("{{", end);
     }
   }
 
@@ -538,6 +497,64 @@ std::vector<Diagnostic> check_references(const Document& document, const Catalog
 
 std::vector<Diagnostic> check_references(const DocumentSummary& document, const Catalog& catalog) {
   return Checker(document, catalog, nullptr).run();
+}
+
+namespace {
+
+// `\s` of std::regex in the "C" locale.
+bool white_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// The reference starting at `at` (a "{{") in `text`, into `found`; whether
+// there is one.
+bool reference_at(std::string_view text, std::size_t at, VariableReference& found) {
+  std::size_t i = at + 2;
+  while (i < text.size() && white_space(text[i])) {
+    ++i;
+  }
+  if (text.compare(i, 5, "vars.") != 0) {
+    return false;
+  }
+  i += 5;
+  const std::size_t begin = i;
+  while (i < text.size() && !white_space(text[i]) && text[i] != '}') {
+    ++i;
+  }
+  found.name = text.substr(begin, i - begin);
+  while (i < text.size() && white_space(text[i])) {
+    ++i;
+  }
+  if (text.compare(i, 2, "}}") != 0) {
+    return false;
+  }
+  found.begin = at;
+  found.end = i + 2;
+  return true;
+}
+
+} // namespace
+
+// Spelled out rather than a std::regex: this runs on every string of every
+// file, and <regex> costs seconds of compile time wherever it is used. No
+// backtracking is needed: the name stops at the first space or "}", which
+// neither it nor the spaces after it could take back.
+std::vector<VariableReference> variable_references(std::string_view text) {
+  std::vector<VariableReference> found;
+  if (text.find("vars.") == std::string_view::npos) {
+    return found;
+  }
+  VariableReference reference;
+  std::size_t at = text.find("{{");
+  while (at != std::string_view::npos) {
+    if (!reference_at(text, at, reference)) {
+      at = text.find("{{", at + 1);
+      continue;
+    }
+    found.push_back(reference);
+    at = text.find("{{", reference.end);
+  }
+  return found;
 }
 
 ReferenceChecker::ReferenceChecker(const Catalog& catalog)

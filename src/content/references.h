@@ -4,6 +4,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "content/diagnostic.h"
@@ -34,6 +35,23 @@ struct Catalog {
   void declare(const DocumentSummary& document);
   bool has(const std::string& kind, const std::string& name) const;
 };
+
+// A `{{ vars.NAME }}` reference in a string: the name as written (it may be
+// empty or not a valid variable name) and where the whole reference starts
+// and ends (offsets into the string, `end` one past the last "}").
+struct VariableReference {
+  std::string_view name;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+// The `{{ vars.NAME }}` references in `text`, leftmost first and without
+// overlaps: what std::sregex_iterator finds with
+// R"(\{\{\s*vars\.([^\s}]*)\s*\}\})" (`\s` being " \t\n\v\f\r"), group 1
+// being the name. Names are views into `text`. The one place that rule is
+// written: the reference check and the diff's "who uses what" both read
+// references through it.
+std::vector<VariableReference> variable_references(std::string_view text);
 
 // Everything the reference check needs of `document`, without the catalog:
 // its declarations and, in report order, each reference it makes and each

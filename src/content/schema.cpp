@@ -138,4 +138,11 @@ std::vector<Diagnostic> SchemaSet::validate(std::string_view name, const Value& 
 
 const std::string& SchemaSet::digest() const { return m_impl->digest; }
 
+// JSON Schema patterns are matched here and only here, with the engine
+// valijson uses: a `patternProperties` key the report or the locator reads
+// back matches exactly when it matched for valijson.
+bool schema_failures::pattern_matches(const std::string& text, const std::string& pattern) {
+  return std::regex_search(text, std::regex(pattern));
+}
+
 } // namespace envflow::content

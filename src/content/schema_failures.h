@@ -5,6 +5,7 @@
 // (schema_report.cpp). Free of valijson, whose headers only schema.cpp
 // includes: they are slow to compile, and compiled once there.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -43,5 +44,16 @@ Location locate(const Json& root, const Value& document, const std::vector<std::
 // (loaded from `path`) against the schema `root` titled `title`.
 std::vector<Diagnostic> report(const Json& root, const std::string& title, const Value& document,
                                const std::string& path, const std::vector<Failure>& failures);
+
+// Whether `pattern`, a JSON Schema pattern (of `patternProperties`), matches
+// somewhere in `text`, the way valijson matches it (std::regex, ECMAScript,
+// regex_search). Defined in schema.cpp, the one file that compiles <regex>.
+// Throws std::regex_error when `pattern` does not compile.
+bool pattern_matches(const std::string& text, const std::string& pattern);
+
+// The positions mentioned as "#N" in a valijson message, in order: the
+// numbers of R"(#([0-9]+))" found leftmost first and without overlaps.
+// Throws std::out_of_range for a number past std::size_t (std::stoul).
+std::vector<std::size_t> indexes_in(const std::string& text);
 
 } // namespace envflow::content::schema_failures

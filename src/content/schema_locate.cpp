@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <optional>
-#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -98,7 +97,7 @@ private:
     if (const auto patterns = schema.find("patternProperties");
         patterns != schema.end() && patterns->is_object()) {
       for (const auto& [pattern, subschema] : patterns->items()) {
-        if (std::regex_search(key, std::regex(pattern))) {
+        if (pattern_matches(key, pattern)) {
           out.push_back(&subschema);
           matched = true;
         }

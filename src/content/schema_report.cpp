@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "content/yaml_detail.h"
 #include "util/json.h"
 #include "util/strings.h"
 
@@ -66,11 +66,6 @@ std::string describe(const Value& value) {
   default:
     return value.string.empty() ? util::dump_json(value.to_json()) : value.string;
   }
-}
-
-bool looks_numeric(const std::string& text) {
-  static const std::regex k_number(R"(^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$)");
-  return std::regex_match(text, k_number);
 }
 
 // The first value of `keyword` among `schemas`, or nullptr.
@@ -159,17 +154,6 @@ std::string quoted_in(std::string_view text) {
     return {};
   }
   return std::string(text.substr(open + 1, close - open - 1));
-}
-
-// Positions mentioned as "#N" in valijson messages.
-std::vector<std::size_t> indexes_in(const std::string& text) {
-  std::vector<std::size_t> found;
-  static const std::regex k_index(R"(#(\d+))");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), k_index);
-       it != std::sregex_iterator(); ++it) {
-    found.push_back(std::stoul((*it)[1].str()));
-  }
-  return found;
 }
 
 bool is_noise(const std::string& description) {
@@ -350,7 +334,7 @@ private:
         const bool declared =
             std::find(allowed.begin(), allowed.end(), member.key) != allowed.end() ||
             std::any_of(patterns.begin(), patterns.end(), [&](const std::string& pattern) {
-              return std::regex_search(member.key, std::regex(pattern));
+              return pattern_matches(member.key, pattern);
             });
         if (!declared) {
           unknown.push_back(&member);
@@ -440,7 +424,7 @@ private:
       message += " (the value is empty)";
     } else if (wants_string && node.is_scalar()) {
       message += " " + describe(node) + "; quote it to make it a string";
-    } else if (wants_number && node.is_string() && looks_numeric(node.string)) {
+    } else if (wants_number && node.is_string() && yaml_detail::decimal_number(node.string)) {
       message += " " + describe(node) + "; remove the quotes to make it a number";
     } else if (node.type == Value::Type::number &&
                std::find(expected.begin(), expected.end(), "integer") != expected.end()) {
@@ -603,6 +587,20 @@ private:
 std::vector<Diagnostic> report(const Json& root, const std::string& title, const Value& document,
                                const std::string& path, const std::vector<Failure>& failures) {
   return Reporter(title, root, document, path).report(failures);
+}
+
+std::vector<std::size_t> indexes_in(const std::string& text) {
+  std::vector<std::size_t> found;
+  std::size_t at = text.find('#');
+  while (at != std::string::npos) {
+    const std::size_t begin = at + 1;
+    std::size_t end = begin;
+    if (util::skip_digits(text, end) > 0) {
+      found.push_back(std::stoul(text.substr(begin, end - begin)));
+    }
+    at = text.find('#', end);
+  }
+  return found;
 }
 
 } // namespace envflow::content::schema_failures

@@ -18,6 +18,11 @@ namespace envflow::content::yaml_detail {
 // explicit tag. Unknown tags leave the text a string.
 void resolve_scalar(std::string_view tag, Value& value);
 
+// Whether `text` is a decimal number as the core schema writes a float (.inf
+// and .nan aside): [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?,
+// whole.
+bool decimal_number(std::string_view text);
+
 // Why tag `tag` (as libyaml expands it) may not stand on `value`, or "" when
 // it may: any tag but the core schema's seven, and one of them on a node it
 // does not describe.

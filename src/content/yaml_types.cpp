@@ -108,27 +108,7 @@ bool resolve_float(std::string_view text, Value& value) {
     return true;
   }
 
-  std::size_t i = 0;
-  const auto digits = [&] { return util::skip_digits(rest, i); };
-  const std::size_t whole = digits();
-  if (i < rest.size() && rest[i] == '.') {
-    ++i;
-    if (digits() == 0 && whole == 0) {
-      return false;
-    }
-  } else if (whole == 0) {
-    return false;
-  }
-  if (i < rest.size() && (rest[i] == 'e' || rest[i] == 'E')) {
-    ++i;
-    if (i < rest.size() && (rest[i] == '-' || rest[i] == '+')) {
-      ++i;
-    }
-    if (digits() == 0) {
-      return false;
-    }
-  }
-  if (i != rest.size()) {
+  if (!decimal_number(text)) {
     return false;
   }
   value.type = Value::Type::number;
@@ -196,6 +176,33 @@ void resolve_plain(Value& value) {
 }
 
 } // namespace
+
+bool decimal_number(std::string_view text) {
+  std::size_t i = 0;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+    ++i;
+  }
+  const auto digits = [&] { return util::skip_digits(text, i); };
+  const std::size_t whole = digits();
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (digits() == 0 && whole == 0) {
+      return false;
+    }
+  } else if (whole == 0) {
+    return false;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+      ++i;
+    }
+    if (digits() == 0) {
+      return false;
+    }
+  }
+  return i == text.size();
+}
 
 // Types a scalar by its tag: "?" plain and untagged, "!" quoted or block (or
 // the non-specific tag `!`), otherwise an explicit tag. Unknown tags leave the

@@ -72,6 +72,24 @@ inline void write_file(const std::filesystem::path& path, const std::string& tex
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
+// Every string of at most `count` of `pieces` put end to end (a piece may
+// repeat), shortest first, "" included: inputs that make a hand-written
+// matcher's corners meet, for comparing it with the regex it replaces.
+inline std::vector<std::string> joined_pieces(const std::vector<std::string>& pieces, int count) {
+  std::vector<std::string> texts = {""};
+  std::size_t shorter = 0; // where the strings one piece shorter start
+  for (int length = 1; length <= count; ++length) {
+    const std::size_t known = texts.size();
+    for (std::size_t i = shorter; i < known; ++i) {
+      for (const std::string& piece : pieces) {
+        texts.push_back(texts[i] + piece);
+      }
+    }
+    shorter = known;
+  }
+  return texts;
+}
+
 // `git ARGS` in `dir`, away from the host's configuration, with `env` added
 // to the environment; must succeed.
 inline void git_in(const std::string& dir, const std::vector<std::string>& args,

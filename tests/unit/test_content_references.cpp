@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <deque>
+#include <regex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "content/references.h"
@@ -352,5 +354,95 @@ TEST_CASE("content::check_references variables") {
     w.add("agents/a.yaml", "Agent",
           "kind: Agent\nname: a\ninstructions: \"{{ steps.a.output }} vars.nothing {vars.x}\"\n");
     expect_clean(w.check("agents/a.yaml"));
+  }
+}
+
+namespace {
+
+// A reference as (name, begin, end).
+using FoundReference = std::tuple<std::string, std::size_t, std::size_t>;
+
+// What the rule's std::regex finds in `text`.
+std::vector<FoundReference> references_by_regex(const std::string& text) {
+  static const std::regex k_reference(R"(\{\{\s*vars\.([^\s}]*)\s*\}\})");
+  std::vector<FoundReference> found;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), k_reference);
+       it != std::sregex_iterator(); ++it) {
+    const auto begin = static_cast<std::size_t>(it->position(0));
+    found.emplace_back((*it)[1].str(), begin, begin + static_cast<std::size_t>(it->length(0)));
+  }
+  return found;
+}
+
+std::vector<FoundReference> references_found(const std::string& text) {
+  std::vector<FoundReference> found;
+  for (const auto& reference : envflow::content::variable_references(text)) {
+    found.emplace_back(std::string(reference.name), reference.begin, reference.end);
+  }
+  return found;
+}
+
+} // namespace
+
+TEST_CASE("content::variable_references") {
+  SUBCASE("what the regex finds") {
+    const std::string texts[] = {
+        "",
+        "no reference",
+        "vars.x",
+        "{{vars.x}}",
+        "{{ vars.x }}",
+        "{{   vars.x   }}",
+        "{{\tvars.x\t}}",
+        "{{\n vars.x \r\n}}",
+        "{{\v\fvars.x\f\v}}",
+        "a {{ vars.x }} b",
+        "{{ vars.x",
+        "{{ vars.x }",
+        "{{ vars.x } }",
+        "{{ vars.x }} and {{ vars.y }}",
+        "{{vars.a}}{{vars.b}}",
+        "{{ {{ vars.a }}",
+        "{{{ vars.a }}}",
+        "{{ vars. }}",
+        "{{ vars.}}",
+        "{{vars.}}",
+        "{{ vars.a}b }}",
+        "{{ vars.a}}}",
+        "{{ vars.a b }}",
+        "{{ vars.a.b }}",
+        "{{ vars.Support-Email }}",
+        "{{ vars.é }}",
+        "{{ VARS.a }}",
+        "{{ var.a }}",
+        "{ { vars.a }}",
+        "{{ vars.a }} {{ vars.a }}",
+        "{{ steps.a.output }} vars.nothing {vars.x}",
+        "{{ vars.a {{ vars.b }}",
+        "}} {{ vars.a }} {{",
+        std::string("{{ vars.a\0b }}", 14),
+    };
+    for (const std::string& text : texts) {
+      INFO(text);
+      CHECK(references_found(text) == references_by_regex(text));
+    }
+  }
+  SUBCASE("on generated strings") {
+    // Up to four pieces: the rule's corners meet.
+    const auto texts = envflow::test::joined_pieces(
+        {"{{", "}}", "}", "{", " ", "\t", "vars.", "x", ".", "vars.a"}, 4);
+    REQUIRE(texts.size() == 11111);
+    for (const std::string& text : texts) {
+      INFO(text);
+      REQUIRE(references_found(text) == references_by_regex(text));
+    }
+  }
+  SUBCASE("names are views into the text, offsets cover the reference") {
+    const std::string text = "Mail {{ vars.support_email }} now";
+    const auto found = envflow::content::variable_references(text);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].name == "support_email");
+    CHECK(found[0].name.data() == text.data() + 13);
+    CHECK(text.substr(found[0].begin, found[0].end - found[0].begin) == "{{ vars.support_email }}");
   }
 }

@@ -11,6 +11,7 @@
 #include "content/kinds.h"
 #include "content/references.h"
 #include "content/schema.h"
+#include "content/schema_failures.h"
 #include "content/source.h"
 #include "content/validator.h"
 #include "content/yaml.h"
@@ -131,6 +132,16 @@ TEST_CASE("content::SchemaSet::builtin") {
     CHECK_THROWS_AS(SchemaSet(Sources{{"x", "{not json"}}), envflow::util::IoError);
     CHECK_THROWS_AS(SchemaSet(Sources{{"x", R"({"type": 3})"}}), envflow::util::IoError);
   }
+}
+
+TEST_CASE("content::schema_failures::pattern_matches") {
+  using envflow::content::schema_failures::pattern_matches;
+  // Searched, not anchored, as valijson does for patternProperties.
+  CHECK(pattern_matches("x-team", "^x-"));
+  CHECK(pattern_matches("my-x-team", "x-"));
+  CHECK_FALSE(pattern_matches("team", "^x-"));
+  CHECK(pattern_matches("a1", "\\d"));
+  CHECK_THROWS_AS(pattern_matches("x", "(unclosed"), std::regex_error);
 }
 
 TEST_CASE("content::schema conventions") {

@@ -4,12 +4,16 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <regex>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "content/yaml.h"
+#include "content/yaml_detail.h"
 #include "util/json.h"
+
+#include "support.h"
 
 using envflow::content::Diagnostic;
 using envflow::content::Entry;
@@ -765,6 +769,34 @@ TEST_CASE("content::load_yaml") {
       if (result.value) {
         CHECK_NOTHROW((void)envflow::util::dump_json(result.value->to_json()));
       }
+    }
+  }
+}
+
+TEST_CASE("content::yaml_detail::decimal_number") {
+  // Also schema_report.cpp's test for "remove the quotes to make it a
+  // number", which was this regex (its \d is [0-9]).
+  static const std::regex k_number(R"(^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$)");
+  const auto by_regex = [](const std::string& text) { return std::regex_match(text, k_number); };
+  using envflow::content::yaml_detail::decimal_number;
+  SUBCASE("what the regex matches") {
+    const std::string texts[] = {
+        "",    "0",    "42",    "-1",    "+1",    "1.",    "1.5",  ".5",     ".",
+        "-.",  "-.5",  "+.5e3", "1e5",   "1E5",   "1e+5",  "1e-5", "1.5e10", "1.e5",
+        ".e5", "e5",   "1e",    "1e+",   "1e5.5", "1.2.3", "--1",  "+-1",    " 1",
+        "1 ",  "1\n",  "0x10",  "1_000", "١",     "inf",   "nan",  "1,5",    "12a",
+        "007", "1e05", "- 1",   "+",     ".inf",  "-.inf", ".nan", "0o17",   "1e5\n",
+    };
+    for (const std::string& text : texts) {
+      INFO(text);
+      CHECK(decimal_number(text) == by_regex(text));
+    }
+  }
+  SUBCASE("on generated strings") {
+    for (const std::string& text :
+         envflow::test::joined_pieces({"1", "23", ".", "-", "+", "e", "E", "x", " ", "e-"}, 4)) {
+      INFO(text);
+      REQUIRE(decimal_number(text) == by_regex(text));
     }
   }
 }

@@ -8,13 +8,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "content/kinds.h"
+#include "content/references.h"
 #include "content/summary.h"
 #include "content/validator.h"
 #include "content/value.h"
@@ -271,11 +271,10 @@ private:
 
   // Every {{ vars.NAME }} in any string.
   void variables(const Value& node, const std::string& at) {
-    static const std::regex k_reference(R"(\{\{\s*vars\.([^\s}]*)\s*\}\})");
-    if (node.is_string() && node.string.find("vars.") != std::string::npos) {
-      for (auto it = std::sregex_iterator(node.string.begin(), node.string.end(), k_reference);
-           it != std::sregex_iterator(); ++it) {
-        m_out.push_back({"Variable", (*it)[1].str(), shown_path(at)});
+    if (node.is_string()) {
+      for (const content::VariableReference& reference :
+           content::variable_references(node.string)) {
+        m_out.push_back({"Variable", std::string(reference.name), shown_path(at)});
       }
     }
     for (std::size_t i = 0; i < node.items.size(); ++i) {
