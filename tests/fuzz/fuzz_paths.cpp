@@ -19,6 +19,7 @@
 #include "content/source.h"
 #include "content/validator.h"
 #include "fuzz_check.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace {
@@ -118,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     expect(printable(d.path) && printable(d.message),
            [&] { return "unprintable diagnostic: " + envflow::util::printable(d.to_text()); });
     try {
-      (void)d.to_json().dump();
+      (void)envflow::util::dump_json(d.to_json());
     } catch (const nlohmann::json::exception& e) {
       expect(false, std::string("a diagnostic does not convert to JSON text: ") + e.what());
     }

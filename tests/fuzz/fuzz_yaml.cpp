@@ -9,6 +9,7 @@
 
 #include "content/yaml.h"
 #include "fuzz_check.h"
+#include "util/json.h"
 
 namespace {
 
@@ -41,7 +42,7 @@ void check(std::string_view text, const YamlResult& result, const YamlLimits& li
   expect(shape.nodes <= limits.max_nodes, "value has more nodes than max_nodes");
   expect(shape.depth <= limits.max_depth, "value nests deeper than max_depth");
   try {
-    (void)result.value->to_json().dump();
+    (void)envflow::util::dump_json(result.value->to_json());
   } catch (const nlohmann::json::exception& e) {
     expect(false, std::string("the value does not convert to JSON text: ") + e.what());
   }
