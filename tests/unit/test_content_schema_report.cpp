@@ -11,21 +11,17 @@
 
 using envflow::content::schema_failures::indexes_in;
 
-namespace {
-
-std::vector<std::size_t> indexes_by_regex(const std::string& text) {
-  static const std::regex k_index(R"(#(\d+))");
-  std::vector<std::size_t> found;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), k_index);
-       it != std::sregex_iterator(); ++it) {
-    found.push_back(std::stoul((*it)[1].str()));
-  }
-  return found;
-}
-
-} // namespace
-
 TEST_CASE("content::schema_failures::indexes_in") {
+  // The regex the hand-written scanner replaced is the oracle.
+  const auto indexes_by_regex = [](const std::string& text) {
+    static const std::regex k_index(R"(#(\d+))");
+    std::vector<std::size_t> found;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), k_index);
+         it != std::sregex_iterator(); ++it) {
+      found.push_back(std::stoul((*it)[1].str()));
+    }
+    return found;
+  };
   SUBCASE("what the regex finds") {
     const std::string texts[] = {
         "",
