@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <thread>
 
 #include "core/model/refs.h"
@@ -66,22 +67,44 @@ std::vector<model::RefMove> parse_ref_updates(const std::string& text) {
   return updates;
 }
 
-pipeline::Judgement decide_push(const git::Repository& repo, content::ResultCache* cache,
-                                const std::vector<model::RefMove>& updates,
-                                const pipeline::Actor& pusher, const remote::PushIntent& intent) {
-  pipeline::Judgement judgement;
-  std::optional<policy::PipelineConfig> config;
+namespace {
+
+// The policy in force as a hook reads it, once per run: the pusher is
+// identified under it and the push judged or recorded under it.
+struct PolicyRead {
+  std::optional<policy::PipelineConfig> config; // nullopt: none, or unreadable
+  std::exception_ptr error;                     // what load_config threw, if it did
+  const policy::PipelineConfig* identity() const { return config ? &*config : nullptr; }
+};
+
+PolicyRead read_policy(const git::Repository& repo) {
+  PolicyRead read;
   try {
-    config = policy::load_config(repo);
-  } catch (const util::Refused& e) {
-    judgement.refusals.push_back(pipeline::Refusal{
-        "",
-        std::string("the policy in force on the server is unreadable, so nothing is "
-                    "accepted until an admin mends it on the server: ") +
-            e.what(),
-        pipeline::Gate::record});
-    return judgement;
+    read.config = policy::load_config(repo);
+  } catch (const util::Error&) {
+    read.error = std::current_exception();
   }
+  return read;
+}
+
+pipeline::Judgement judge_push(const git::Repository& repo, content::ResultCache* cache,
+                               const PolicyRead& policy, const std::vector<model::RefMove>& updates,
+                               const pipeline::Actor& pusher, const remote::PushIntent& intent) {
+  pipeline::Judgement judgement;
+  if (policy.error) {
+    try {
+      std::rethrow_exception(policy.error);
+    } catch (const util::Refused& e) {
+      judgement.refusals.push_back(pipeline::Refusal{
+          "",
+          std::string("the policy in force on the server is unreadable, so nothing is "
+                      "accepted until an admin mends it on the server: ") +
+              e.what(),
+          pipeline::Gate::record});
+      return judgement;
+    }
+  }
+  const std::optional<policy::PipelineConfig>& config = policy.config;
   if (!config) {
     // No pipeline yet: a repository is being seeded. Only the config itself is checked.
     for (const auto& move : updates) {
@@ -108,6 +131,14 @@ pipeline::Judgement decide_push(const git::Repository& repo, content::ResultCach
   const model::OwnRefs own(repo);
   return judge(model::Pipeline{repo, own, *config, cache}, updates, pusher,
                intent.automatic ? pipeline::Automatic::yes : pipeline::Automatic::no);
+}
+
+} // namespace
+
+pipeline::Judgement decide_push(const git::Repository& repo, content::ResultCache* cache,
+                                const std::vector<model::RefMove>& updates,
+                                const pipeline::Actor& pusher, const remote::PushIntent& intent) {
+  return judge_push(repo, cache, read_policy(repo), updates, pusher, intent);
 }
 
 namespace {
@@ -306,11 +337,17 @@ std::vector<std::string> follow_up_issues(git::Repository& repo, content::Result
 
 } // namespace
 
-PushRecord record_push(git::Repository& repo, content::ResultCache* cache,
-                       const std::vector<model::RefMove>& updates, const pipeline::Actor& pusher,
-                       const remote::PushIntent& intent, std::vector<model::AuditRecord>* written) {
+namespace {
+
+PushRecord record_under(git::Repository& repo, content::ResultCache* cache,
+                        const PolicyRead& policy, const std::vector<model::RefMove>& updates,
+                        const pipeline::Actor& pusher, const remote::PushIntent& intent,
+                        std::vector<model::AuditRecord>* written) {
+  if (policy.error) {
+    std::rethrow_exception(policy.error);
+  }
   PushRecord result;
-  const auto config = policy::load_config(repo);
+  const std::optional<policy::PipelineConfig>& config = policy.config;
   if (!config) {
     return result; // no pipeline: nothing to audit
   }
@@ -327,27 +364,21 @@ PushRecord record_push(git::Repository& repo, content::ResultCache* cache,
   return result;
 }
 
-namespace {
-
-// The policy in force, for identifying the pusher; nullopt when there is none
-// or it does not load (decide_push reports the latter).
-std::optional<policy::PipelineConfig> pusher_policy(const git::Repository& repo) {
-  try {
-    return policy::load_config(repo);
-  } catch (const util::Error&) {
-    return std::nullopt;
-  }
-}
-
 } // namespace
+
+PushRecord record_push(git::Repository& repo, content::ResultCache* cache,
+                       const std::vector<model::RefMove>& updates, const pipeline::Actor& pusher,
+                       const remote::PushIntent& intent, std::vector<model::AuditRecord>* written) {
+  return record_under(repo, cache, read_policy(repo), updates, pusher, intent, written);
+}
 
 PreReceive run_pre_receive(const std::string& folder, content::ResultCache* cache,
                            const std::vector<model::RefMove>& updates,
                            const remote::PushIntent& intent) {
   const git::Repository repo = git::Repository::open(folder, git::Repository::Open::from_env);
-  const auto config = pusher_policy(repo);
-  PreReceive result{identify_pusher(config ? &*config : nullptr), {}};
-  result.judgement = decide_push(repo, cache, updates, result.pusher, intent);
+  const PolicyRead policy = read_policy(repo);
+  PreReceive result{identify_pusher(policy.identity()), {}};
+  result.judgement = judge_push(repo, cache, policy, updates, result.pusher, intent);
   return result;
 }
 
@@ -355,18 +386,18 @@ PostReceive run_post_receive(const std::string& folder, content::ResultCache* ca
                              const std::vector<model::RefMove>& updates,
                              const remote::PushIntent& intent) {
   git::Repository repo = git::Repository::open(folder, git::Repository::Open::from_env);
-  const auto config = pusher_policy(repo);
-  PostReceive result{identify_pusher(config ? &*config : nullptr), {}};
+  const PolicyRead policy = read_policy(repo);
+  PostReceive result{identify_pusher(policy.identity()), {}};
   // Exactly the records this hook wrote are announced, not what concurrent
   // pushes appended meanwhile.
   std::vector<model::AuditRecord> written;
   const auto announce = [&] {
-    if (config && !written.empty()) {
-      pipeline::emit_events_for_records(repo, *config, written);
+    if (policy.config && !written.empty()) {
+      pipeline::emit_events_for_records(repo, *policy.config, written);
     }
   };
   try {
-    result.record = record_push(repo, cache, updates, result.pusher, intent, &written);
+    result.record = record_under(repo, cache, policy, updates, result.pusher, intent, &written);
   } catch (const util::Error&) {
     announce();
     throw;
