@@ -490,4 +490,34 @@ expect_eq "$(records_of refs/heads/dev "$OLD" "$WON")" 1 "records of the winning
 expect_eq "$(records_of refs/heads/dev "$OLD" "$LOST")" 0 "records of the losing move"
 expect_fsck_clean
 
+
+# ---------------------------------------------------------------------------
+test_case "a policy broken on the server behind envflow's back: nothing is accepted"
+# Someone with a shell on the server points refs/envflow/config at a commit
+# whose envflow.yaml does not parse (update-ref runs no hook). Every push is
+# refused with the reason, changes nothing and records nothing, until an
+# admin puts a good policy back.
+refresh
+GOOD_CONFIG=$(ref_of "$SRV" refs/envflow/config)
+BROKEN_BLOB=$(printf 'pipeline: [unclosed\n' | git -C "$SRV" hash-object -w --stdin)
+BROKEN_TREE=$(printf '100644 blob %s\tenvflow.yaml\n' "$BROKEN_BLOB" | git -C "$SRV" mktree)
+BROKEN=$(git -C "$SRV" commit-tree "$BROKEN_TREE" -p "$GOOD_CONFIG" -m "broken by hand")
+git -C "$SRV" update-ref refs/envflow/config "$BROKEN" "$GOOD_CONFIG"
+sed -i 's/^description: .*/description: while the policy is broken/' "$W/agents/support.yaml"
+git -C "$W" commit -q -am "while the policy is broken"
+BEFORE=$(server_refs)
+push_as alice origin dev
+expect_rc 1
+expect_err "the policy in force on the server is unreadable, so nothing is accepted"
+expect_unchanged "$BEFORE"
+expect_eq "$(records_of refs/heads/dev "$(ref_of "$SRV" refs/heads/dev)" "$(ref_of "$W" HEAD)")" 0 \
+  "records of the refused push"
+git -C "$SRV" update-ref refs/envflow/config "$GOOD_CONFIG" "$BROKEN"
+OLD=$(ref_of "$SRV" refs/heads/dev)
+push_as alice origin dev
+expect_rc 0
+expect_eq "$(ref_of "$SRV" refs/heads/dev)" "$(ref_of "$W" HEAD)" "dev once the policy is mended"
+expect_eq "$(records_of refs/heads/dev "$OLD" "$(ref_of "$W" HEAD)")" 1 "records of the accepted push"
+expect_fsck_clean
+
 finish
